@@ -1,0 +1,3 @@
+"""Registers every sub-command on the shared Typer app."""
+
+from __future__ import annotations

@@ -1,0 +1,130 @@
+"""One exception tree for ALLPath, and the typed warnings.
+
+Tree::
+
+    AllPathError                     base of every error this package raises on purpose
+    ├── RecordError                  a patient record (or triage/bulk input) is malformed;
+    │                                carries every Problem found, each with its field path
+    ├── KnowledgeError               a rule pack, catalogue or bibliography is invalid;
+    │                                carries every Problem found, each with file and path
+    └── UnknownRuleError             a rule id that no pack defines (with suggestions)
+
+    AllPathWarning (UserWarning)     questionable-but-usable input or result
+    └── UnconfirmedEvidenceWarning   a conclusion rests on a fact marked unconfirmed
+
+Missing clinical data is *not* an error: stages return ``unknown`` together with what is
+missing and which test would settle it.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+__all__ = [
+    "AllPathError",
+    "AllPathWarning",
+    "KnowledgeError",
+    "Problem",
+    "RecordError",
+    "UnconfirmedEvidenceWarning",
+    "UnknownRuleError",
+    "did_you_mean",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One thing wrong with an input, located by a path such as ``observations[3].unit``."""
+
+    path: str
+    message: str
+    expected: str | None = None
+    got: str | None = None
+    hint: str | None = None
+    source: str | None = None  # file the problem was found in, when there is one
+
+    def __str__(self) -> str:
+        where = f"{self.source}: " if self.source else ""
+        text = f"{where}{self.path or '<root>'}: {self.message}"
+        if self.expected is not None:
+            text += f"; expected {self.expected}"
+        if self.got is not None:
+            text += f", got {self.got}"
+        if self.hint:
+            text += f" ({self.hint})"
+        return text
+
+    def as_dict(self) -> dict[str, str]:
+        out = {"path": self.path, "message": self.message}
+        for key in ("expected", "got", "hint", "source"):
+            value = getattr(self, key)
+            if value is not None:
+                out[key] = value
+        return out
+
+
+class AllPathError(Exception):
+    """Base class of every error ALLPath raises on purpose."""
+
+
+class _ProblemsError(AllPathError):
+    kind = "input"
+
+    def __init__(self, problems: Sequence[Problem], source: str | None = None) -> None:
+        self.problems: tuple[Problem, ...] = tuple(problems)
+        self.source = source
+        super().__init__(self._summary())
+
+    def _summary(self) -> str:
+        head = f"{len(self.problems)} problem(s) in {self.kind}"
+        if self.source:
+            head += f" {self.source}"
+        return head + ":\n" + "\n".join(f"  - {p}" for p in self.problems)
+
+
+class RecordError(_ProblemsError):
+    """A record could not be read; ``problems`` lists every problem at once."""
+
+    kind = "record"
+
+
+class KnowledgeError(_ProblemsError):
+    """Bundled or user-supplied knowledge (rule packs, catalogue, citations) is invalid."""
+
+    kind = "knowledge"
+
+
+class UnknownRuleError(AllPathError, KeyError):
+    """A rule id that no loaded pack defines."""
+
+    def __init__(self, rule_id: str, known: Iterable[str]) -> None:
+        self.rule_id = rule_id
+        hint = did_you_mean(rule_id, known)
+        msg = f"no rule with id {rule_id!r}"
+        if hint:
+            msg += f"; {hint}"
+        super().__init__(msg)
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+class AllPathWarning(UserWarning):
+    """Input or a result that is usable but questionable."""
+
+
+class UnconfirmedEvidenceWarning(AllPathWarning):
+    """A conclusion rests on a fact marked unconfirmed in the clinical fact sheet."""
+
+
+def did_you_mean(word: str, choices: Iterable[str], n: int = 3) -> str | None:
+    """Return ``"did you mean 'x' or 'y'?"`` for close matches, or None."""
+    pool = list(choices)
+    lowered = {c.lower(): c for c in pool}
+    close = difflib.get_close_matches(word.lower(), list(lowered), n=n, cutoff=0.6)
+    if not close:
+        return None
+    names = [repr(lowered[c]) for c in close]
+    return "did you mean " + " or ".join(names) + "?"

@@ -1,0 +1,165 @@
+"""Units: UCUM and common laboratory spellings, parsed and converted with pint.
+
+Every quantity that enters ALLPath carries a unit. The unit text is first rewritten from
+UCUM (``10*9/L``, ``/uL``, ``Cel``, ``[degF]``, ``{cells}/uL``) and from the spellings labs
+print (``x10^3/uL``, ``K/uL``, ``cells/mm3``, ``µmol/L``) into pint's grammar; pint then
+parses and converts. Mass to amount of substance (``mg/dL`` to ``umol/L``) needs a molar
+mass, which the analyte catalogue supplies.
+
+Examples
+--------
+>>> convert(62000, "/uL", "10*9/L")
+62.0
+>>> convert(62, "x10^3/uL", "10*9/L")
+62.0
+>>> round(convert(8.0, "mg/dL", "umol/L", molar_mass_g_per_mol=168.11), 1)
+475.9
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from typing import Any
+
+import pint
+
+__all__ = [
+    "UnitError",
+    "compatible",
+    "convert",
+    "normalise_unit_text",
+    "parse_unit",
+    "registry",
+]
+
+
+class UnitError(ValueError):
+    """A unit text that cannot be parsed, or two units that cannot be converted."""
+
+
+_REG: Any = pint.UnitRegistry(autoconvert_offset_to_baseunit=True)
+_REG.define("count = [] = cell = cells")  # counts of cells are dimensionless numbers
+_REG.define("international_unit = [iu] = IU = iU")
+
+
+def registry() -> Any:
+    """Return the shared pint registry (one per process: pint quantities do not mix)."""
+    return _REG
+
+
+# Rewrites applied in order. Each maps a UCUM or lab spelling to pint grammar.
+_REWRITES: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"\{[^}]*\}"), ""),  # UCUM annotations: {cells}/uL -> /uL
+    (re.compile(r"\[degF\]"), "degF"),
+    (re.compile(r"\bCel\b"), "degC"),
+    (re.compile(r"°\s*C\b"), "degC"),
+    (re.compile(r"°\s*F\b"), "degF"),
+    (re.compile(r"\[iU\]|\[IU\]"), "IU"),
+    (re.compile(r"µ|μ"), "u"),
+    (re.compile(r"(?i)\bmcl\b"), "uL"),
+    (re.compile(r"(?i)\bcumm\b"), "mm3"),
+    (re.compile(r"(?<![A-Za-z])[x×*]\s*10\s*[\^*]\s*(-?\d+)"), r"1e\1 "),
+    (re.compile(r"(?<![A-Za-z])[x×]\s*10\s*[eE]\s*(-?\d+)"), r"1e\1 "),
+    (re.compile(r"^\s*10\s*[\^*]\s*(-?\d+)"), r"1e\1 "),
+    (re.compile(r"^\s*10[eE](-?\d+)"), r"1e\1 "),
+    (re.compile(r"^\s*[Kk]\s*/"), "1e3 /"),
+    (re.compile(r"^\s*[Mm]\s*/\s*uL"), "1e6 /uL"),
+    (re.compile(r"(?i)\bcells?\b"), ""),
+    (re.compile(r"%"), "percent"),
+    (re.compile(r"\bmm3\b"), "mm**3"),
+    (re.compile(r"\bm2\b"), "m**2"),
+    (re.compile(r"\bcm2\b"), "cm**2"),
+    (re.compile(r"\ba\b"), "year"),
+    (re.compile(r"\bmo\b"), "month"),
+    (re.compile(r"\bwk\b"), "week"),
+    (re.compile(r"\bd\b"), "day"),
+    (re.compile(r"\bh\b"), "hour"),
+    (re.compile(r"\bmin\b"), "minute"),
+)
+
+
+def normalise_unit_text(text: str) -> str:
+    """Rewrite a UCUM or lab unit spelling into pint's grammar (no parsing yet)."""
+    out = text.strip()
+    for pattern, repl in _REWRITES:
+        out = pattern.sub(repl, out)
+    out = out.strip()
+    if out.startswith("/"):
+        out = "1" + out
+    if out.startswith("1e") and " /" in out:
+        out = out.replace(" /", "/", 1)
+    if out in ("", "1"):
+        return "dimensionless"
+    return out
+
+
+@lru_cache(maxsize=512)
+def parse_unit(text: str) -> Any:
+    """Parse a unit text into a pint Quantity holding the unit's scale factor.
+
+    ``parse_unit("10*9/L")`` is ``1e9 / liter``. Raises :class:`UnitError` with the text
+    that failed.
+    """
+    if not isinstance(text, str) or not text.strip():
+        raise UnitError("empty unit")
+    pint_text = normalise_unit_text(text)
+    try:
+        parsed = _REG.parse_expression(pint_text)
+    except Exception as exc:  # pint raises several unrelated types here
+        raise UnitError(f"cannot parse unit {text!r}") from exc
+    if not isinstance(parsed, _REG.Quantity):
+        parsed = _REG.Quantity(parsed, "dimensionless")
+    return parsed
+
+
+def compatible(a: str, b: str, molar_mass_g_per_mol: float | None = None) -> bool:
+    """True when a value in unit ``a`` can be converted to unit ``b``."""
+    try:
+        convert(1.0, a, b, molar_mass_g_per_mol)
+    except UnitError:
+        return False
+    return True
+
+
+def convert(
+    value: float, from_unit: str, to_unit: str, molar_mass_g_per_mol: float | None = None
+) -> float:
+    """Convert ``value`` from one unit text to another.
+
+    Parameters
+    ----------
+    value:
+        The magnitude in ``from_unit``.
+    from_unit, to_unit:
+        Unit texts in UCUM or a common lab spelling.
+    molar_mass_g_per_mol:
+        Needed only between mass and amount concentrations (``mg/dL`` and ``mmol/L``).
+    """
+    src = parse_unit(from_unit)
+    dst = parse_unit(to_unit)
+    try:
+        if src.units == dst.units:
+            return _tidy(float(value) * float(src.magnitude) / float(dst.magnitude))
+        quantity = _REG.Quantity(float(value) * float(src.magnitude), src.units)
+        try:
+            converted = quantity.to(dst.units)
+        except pint.DimensionalityError:
+            if molar_mass_g_per_mol is None:
+                raise
+            with _REG.context("chemistry", mw=molar_mass_g_per_mol * _REG("g/mol")):
+                converted = quantity.to(dst.units)
+        return _tidy(float(converted.magnitude) / float(dst.magnitude))
+    except pint.DimensionalityError as exc:
+        raise UnitError(f"cannot convert {from_unit!r} to {to_unit!r}") from exc
+    except pint.errors.OffsetUnitCalculusError as exc:
+        raise UnitError(f"cannot convert {from_unit!r} to {to_unit!r}") from exc
+
+
+def _tidy(x: float) -> float:
+    """Round to 12 significant digits so that 50,000/uL is exactly 50 x10^9/L.
+
+    Binary floating point turns exact decimal scale factors into near misses
+    (62.00000000000001); thresholds with ``>=`` must not flip on that noise.
+    """
+    return float(f"{x:.12g}")
