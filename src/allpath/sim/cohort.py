@@ -1,0 +1,226 @@
+"""Cohorts of virtual patients: generation in seeded chunks, Parquet streaming and a summary.
+
+``simulate_cohort(config, n, seed, chunk_size)`` draws patients chunk by chunk; patient k's random
+numbers come from a fixed block stream (:func:`allpath.sim.base.patient_randoms`), so the same
+seed gives the same patients and outcomes whatever the chunk size. Each chunk's per-patient
+table is appended to a Parquet file, so memory is bounded by the chunk.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import yaml
+
+from allpath.sim.base import patient_randoms
+from allpath.sim.engine import DAYS_PER_MONTH, run_batch
+from allpath.sim.params import (
+    ParameterSet,
+    Population,
+    Protocol,
+    load_parameters,
+    load_protocols,
+)
+from allpath.sim.population import N_NORMAL, N_UNIFORM, SUBTYPES, make_batch
+
+__all__ = ["CohortConfig", "load_config", "simulate_cohort", "summarise", "summarise_table"]
+
+GENOTYPE_NAMES = ("NM", "IM", "PM")
+
+
+@dataclass(frozen=True)
+class CohortConfig:
+    """What to simulate: population preset (possibly overridden), protocol, horizon, numerics."""
+
+    population: Population
+    protocol: Protocol
+    parameters: ParameterSet
+    horizon_days: int = 1827  # 5 years + 1 day, so that 5-yr KM estimates are defined
+    substeps: int = 1
+    name: str = "pediatric"
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+
+def load_config(
+    preset: str = "pediatric",
+    path: str | Path | None = None,
+    parameters: ParameterSet | None = None,
+) -> CohortConfig:
+    """Build a :class:`CohortConfig` from a preset name and an optional YAML file.
+
+    The YAML may set ``preset``, ``horizon_days``, ``substeps``, ``male_fraction``,
+    ``subtypes`` (fractions summing to 1) and ``age_years`` (distribution spec as in
+    ``parameters.yaml``).
+    """
+    ps = parameters or load_parameters()
+    raw: dict[str, Any] = {}
+    if path is not None:
+        with Path(path).open(encoding="utf-8") as fh:
+            raw = yaml.safe_load(fh) or {}
+        preset = str(raw.get("preset", preset))
+    if preset not in ps.populations:
+        raise KeyError(f"unknown preset {preset!r}; known: {sorted(ps.populations)}")
+    pop = ps.populations[preset]
+    if "male_fraction" in raw:
+        pop = replace(pop, male_fraction=float(raw["male_fraction"]))
+    if "subtypes" in raw:
+        pop = replace(pop, subtypes={str(k): float(v) for k, v in raw["subtypes"].items()})
+    if "age_years" in raw:
+        pop = replace(pop, age=dict(raw["age_years"]))
+    protocols = load_protocols()
+    protocol = protocols[str(raw.get("protocol", pop.protocol))]
+    return CohortConfig(
+        population=pop,
+        protocol=protocol,
+        parameters=ps,
+        horizon_days=int(raw.get("horizon_days", 1827)),
+        substeps=int(raw.get("substeps", 1)),
+        name=preset,
+        extra=raw,
+    )
+
+
+def _chunk_table(cfg: CohortConfig, start: int, stop: int, seed: int) -> pa.Table:
+    z, u = patient_randoms(seed, start, stop, N_NORMAL, N_UNIFORM)
+    ids = np.arange(start, stop)
+    batch = make_batch(cfg.parameters, cfg.population, cfg.protocol, ids, z, u)
+    res = run_batch(cfg.parameters, cfg.protocol, batch, cfg.horizon_days, cfg.substeps)
+    data: dict[str, Any] = {
+        "id": ids,
+        "age": batch.age,
+        "sex": np.where(batch.male, "male", "female"),
+        "subtype": np.array(SUBTYPES, dtype=object)[batch.subtype],
+        "tpmt": np.array(GENOTYPE_NAMES, dtype=object)[batch.genotype],
+        "bsa": batch.bsa,
+    }
+    data.update(res.columns)
+    return pa.table(data)
+
+
+def simulate_cohort(
+    config: CohortConfig | str = "pediatric",
+    n: int = 10_000,
+    seed: int = 0,
+    chunk_size: int = 8192,
+    out: str | Path | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> pa.Table | Path:
+    """Simulate ``n`` virtual patients; return the per-patient table or write it to Parquet.
+
+    Parameters
+    ----------
+    config:
+        A :class:`CohortConfig` or a preset name (``pediatric``, ``adult``).
+    n, seed:
+        Cohort size and seed; patient k is identical for any ``chunk_size``.
+    chunk_size:
+        Patients integrated at once (memory ~ chunk_size x 20 states x a few copies).
+    out:
+        Parquet path; when given, chunks are streamed to it and the path is returned.
+    progress:
+        Called with the number of patients finished in each chunk.
+
+    Returns
+    -------
+    A :class:`pyarrow.Table` with one row per patient (columns documented in
+    docs/simulator/README.md), or the Parquet path.
+    """
+    cfg = load_config(config) if isinstance(config, str) else config
+    writer: pq.ParquetWriter | None = None
+    tables: list[pa.Table] = []
+    try:
+        for start in range(0, n, chunk_size):
+            stop = min(n, start + chunk_size)
+            table = _chunk_table(cfg, start, stop, seed)
+            if out is not None:
+                if writer is None:
+                    writer = pq.ParquetWriter(str(out), table.schema)
+                writer.write_table(table)
+            else:
+                tables.append(table)
+            if progress is not None:
+                progress(stop - start)
+    finally:
+        if writer is not None:
+            writer.close()
+    if out is not None:
+        return Path(out)
+    return pa.concat_tables(tables)
+
+
+def _iter_columns(table: pa.Table | str | Path) -> Mapping[str, np.ndarray[Any, Any]]:
+    if not isinstance(table, pa.Table):
+        table = pq.read_table(str(table))
+    return {name: table.column(name).to_numpy(zero_copy_only=False) for name in table.column_names}
+
+
+def _km_at(time: np.ndarray[Any, Any], event: np.ndarray[Any, Any], t: float) -> float:
+    from lifelines import KaplanMeierFitter
+
+    if time.size == 0:
+        return math.nan
+    kmf = KaplanMeierFitter()
+    kmf.fit(time, event_observed=event)
+    return float(kmf.survival_function_at_times(t).iloc[0])
+
+
+def summarise_table(cols: Mapping[str, np.ndarray[Any, Any]]) -> dict[str, Any]:
+    """Summary statistics of a per-patient column mapping (see :func:`summarise`)."""
+    n = int(cols["id"].shape[0])
+    mrd = cols["mrd_eoi_flow"]
+    cr = cols["cr"] == 1
+    rel = cols["relapse"] == 1
+    months = cols["relapse_day"][rel] / DAYS_PER_MONTH
+    n_rel = max(int(rel.sum()), 1)
+    five_y = 5 * 365.25
+    death_event = cols["death"] == 1
+    os_time = cols["os_day"]
+    return {
+        "n": n,
+        "cr_rate": float(cr.mean()) if n else math.nan,
+        "induction_death_rate": float(cols["induction_death"].mean()) if n else math.nan,
+        "eoi_mrd": {
+            "below_1e-4": float(np.mean(mrd < 1e-4)),
+            "1e-4_to_1e-3": float(np.mean((mrd >= 1e-4) & (mrd < 1e-3))),
+            "at_least_1e-3": float(np.mean(mrd >= 1e-3)),
+        },
+        "relapse_rate": float(rel.mean()),
+        "relapse_timing_cog": {
+            "very_early": float(np.sum(months < 18) / n_rel),
+            "early": float(np.sum((months >= 18) & (months < 36)) / n_rel),
+            "late": float(np.sum(months >= 36) / n_rel),
+        },
+        "efs_5y": _km_at(cols["efs_day"], cols["efs_event"] == 1, five_y),
+        "os_5y": _km_at(os_time, death_event, five_y),
+        "diagnosis_counts": {
+            "wbc": float(np.median(cols["wbc_dx"])),
+            "hemoglobin": float(np.median(cols["hemoglobin_dx"])),
+            "platelets": float(np.median(cols["platelets_dx"])),
+        },
+    }
+
+
+def summarise(result: pa.Table | str | Path) -> dict[str, Any]:
+    """Summary of a cohort (table or Parquet path) as a plain dict.
+
+    Keys: ``n``, ``cr_rate``, ``induction_death_rate``, ``eoi_mrd`` (fractions ``below_1e-4``,
+    ``1e-4_to_1e-3``, ``at_least_1e-3`` of all patients, flow assay), ``relapse_rate``,
+    ``relapse_timing_cog`` (fractions of relapses ``very_early`` < 18 months, ``early`` 18 to
+    < 36, ``late`` >= 36, COG convention, Rheingold 2024), ``efs_5y`` and ``os_5y``
+    (Kaplan-Meier, lifelines), ``diagnosis_counts`` (medians of ``wbc`` 10^9/L, ``hemoglobin``
+    g/dL, ``platelets`` 10^9/L).
+    """
+    return summarise_table(_iter_columns(result))
+
+
+def iter_chunks(total: int, chunk_size: int) -> Iterator[tuple[int, int]]:
+    """``(start, stop)`` pairs covering ``range(total)``."""
+    for start in range(0, total, chunk_size):
+        yield start, min(total, start + chunk_size)

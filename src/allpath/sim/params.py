@@ -1,0 +1,477 @@
+"""Simulator knowledge: the versioned parameter set and treatment protocols, loaded and validated.
+
+The parameter file (``knowledge/sim/parameters.yaml``) lists every model parameter with its
+value, UCUM unit, inter-individual variability (IIV), citation keys and an evidence grade
+(``verified``, ``computed``, ``unconfirmed``, ``toy``). Loading checks all of it at once and
+raises :class:`allpath.errors.KnowledgeError` listing every problem with its path; a parameter
+without a citation, with an unknown citation key, an unparseable unit or an unknown IIV
+distribution fails.
+
+References
+----------
+ALLPath models note, /work/shared/models/models.md §9.3 (parameter table).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from allpath.errors import KnowledgeError, Problem, did_you_mean
+from allpath.units import UnitError, parse_unit
+
+__all__ = [
+    "IIV",
+    "Evidence",
+    "Parameter",
+    "ParameterSet",
+    "Phase",
+    "Population",
+    "Protocol",
+    "load_parameters",
+    "load_protocols",
+]
+
+
+class Evidence(StrEnum):
+    """How a number was checked (models.md conventions [V], [C], [M], toy)."""
+
+    VERIFIED = "verified"
+    COMPUTED = "computed"
+    UNCONFIRMED = "unconfirmed"
+    TOY = "toy"
+
+
+_DISTRIBUTIONS: dict[str, tuple[str, ...]] = {
+    "lognormal": (),  # needs cv or omega
+    "beta": ("a", "b"),
+    "loguniform": ("low", "high"),
+    "mixture_uniform": ("p", "low", "high"),
+    "lognormal_truncated": ("median", "omega", "low", "high"),
+    "uniform": ("low", "high"),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class IIV:
+    """Inter-individual variability of one parameter.
+
+    For ``lognormal``: theta_i = value * exp(eta_i), eta_i ~ N(0, omega^2), with
+    omega^2 = ln(1 + cv^2) when a CV is given. ``correlation_with``/``correlation`` couple eta to
+    another lognormal parameter's eta (models.md §9.3: corr(ln s, ln s_post) = 0.5).
+    """
+
+    distribution: str
+    omega: float = 0.0
+    args: Mapping[str, float] = field(default_factory=dict)
+    correlation_with: str | None = None
+    correlation: float = 0.0
+    truncate_at_hopf: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Parameter:
+    """One model parameter: typical value, unit, IIV, citations and evidence grade."""
+
+    name: str
+    symbol: str
+    value: float
+    unit: str
+    citations: tuple[str, ...]
+    evidence: Evidence
+    iiv: IIV | None = None
+    populations: Mapping[str, float] = field(default_factory=dict)
+    note: str = ""
+
+    def value_for(self, population: str) -> float:
+        """The typical value for a population (``pediatric``, ``adult``)."""
+        return float(self.populations.get(population, self.value))
+
+
+@dataclass(frozen=True, slots=True)
+class Population:
+    """A cohort preset: age distribution, sex ratio, subtype mix and protocol name."""
+
+    name: str
+    protocol: str
+    age: Mapping[str, Any]
+    male_fraction: float
+    subtypes: Mapping[str, float]
+    citations: tuple[str, ...]
+    evidence: Evidence
+
+
+@dataclass(frozen=True, slots=True)
+class ParameterSet:
+    """The whole validated parameter file (frozen)."""
+
+    version: str
+    parameters: Mapping[str, Parameter]
+    citations: Mapping[str, Mapping[str, str]]
+    populations: Mapping[str, Population]
+    subtypes: Mapping[str, Mapping[str, float]]
+    bsa_age: tuple[float, ...]
+    bsa_m2: tuple[float, ...]
+    source: str = ""
+
+    def __getitem__(self, name: str) -> Parameter:
+        try:
+            return self.parameters[name]
+        except KeyError:
+            hint = did_you_mean(name, self.parameters) or ""
+            raise KeyError(f"no simulator parameter {name!r} {hint}".strip()) from None
+
+    def value(self, name: str, population: str = "pediatric") -> float:
+        """Typical value of ``name`` for ``population``."""
+        return self[name].value_for(population)
+
+
+@dataclass(frozen=True, slots=True)
+class Phase:
+    """One treatment phase as a phase-level exposure function (models.md §7, level A).
+
+    ``kill`` is the gross leukaemic kill rate kappa_j (1/d, times the patient's sensitivity);
+    ``theta`` the Friberg effect E on each normal lineage's proliferating pool.
+    """
+
+    name: str
+    days: int
+    kill: float
+    theta_neutrophils: float
+    theta_platelets: float
+    theta_erythroid: float
+    maintenance: bool = False
+    prophase_days: int = 0
+    prophase_kill: float = 0.0
+    theta_days: int | None = None  # myelosuppression acts on the first theta_days only
+
+
+@dataclass(frozen=True, slots=True)
+class Protocol:
+    """A sequence of phases with maintenance titration and risk-adaptation settings."""
+
+    name: str
+    phases: tuple[Phase, ...]
+    mp_dose_mg_m2_d: float
+    anc_window: tuple[float, float]
+    check_every_days: int
+    dose_step: float
+    max_dose_factor: float
+    nci_high_risk_age: float
+    nci_high_risk_wbc: float
+    nci_high_risk_multiplier: float
+    mrd_positive_threshold: float
+    mrd_positive_multiplier: float
+    version: str = ""
+
+    @property
+    def therapy_days(self) -> int:
+        """Total days from diagnosis to the end of maintenance."""
+        return sum(p.days for p in self.phases)
+
+    def phase_starts(self) -> tuple[int, ...]:
+        """Start day (0-based, from diagnosis) of each phase."""
+        starts: list[int] = []
+        day = 0
+        for phase in self.phases:
+            starts.append(day)
+            day += phase.days
+        return tuple(starts)
+
+
+def _knowledge_path(name: str) -> Path:
+    return Path(str(resources.files("allpath").joinpath("knowledge", "sim", name)))
+
+
+def _read_yaml(path: Path) -> Any:
+    with path.open(encoding="utf-8") as fh:
+        return yaml.safe_load(fh)
+
+
+def _num(raw: Any, path: str, problems: list[Problem], src: str) -> float:
+    if isinstance(raw, bool) or not isinstance(raw, int | float):
+        problems.append(Problem(path, "not a number", got=repr(raw), source=src))
+        return math.nan
+    return float(raw)
+
+
+def _citations(
+    raw: Any, path: str, known: Mapping[str, Any], problems: list[Problem], src: str
+) -> tuple[str, ...]:
+    if not raw or not isinstance(raw, list):
+        problems.append(
+            Problem(path, "missing citation", expected="a non-empty list of keys", source=src)
+        )
+        return ()
+    for i, key in enumerate(raw):
+        if key not in known:
+            problems.append(
+                Problem(
+                    f"{path}[{i}]",
+                    "unknown citation key",
+                    got=repr(key),
+                    hint=did_you_mean(str(key), known),
+                    source=src,
+                )
+            )
+    return tuple(str(k) for k in raw)
+
+
+def _evidence(raw: Any, path: str, problems: list[Problem], src: str) -> Evidence:
+    try:
+        return Evidence(raw)
+    except ValueError:
+        problems.append(
+            Problem(
+                path,
+                "unknown evidence grade",
+                expected=", ".join(e.value for e in Evidence),
+                got=repr(raw),
+                source=src,
+            )
+        )
+        return Evidence.TOY
+
+
+def _iiv(raw: Any, path: str, problems: list[Problem], src: str) -> IIV | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, dict):
+        problems.append(Problem(path, "iiv must be a mapping", source=src))
+        return None
+    dist = raw.get("distribution")
+    if dist not in _DISTRIBUTIONS:
+        problems.append(
+            Problem(
+                f"{path}.distribution",
+                "unknown distribution",
+                got=repr(dist),
+                hint=did_you_mean(str(dist), _DISTRIBUTIONS),
+                source=src,
+            )
+        )
+        return None
+    omega = 0.0
+    if dist == "lognormal":
+        if "omega" in raw:
+            omega = _num(raw["omega"], f"{path}.omega", problems, src)
+        elif "cv" in raw:
+            cv = _num(raw["cv"], f"{path}.cv", problems, src)
+            omega = math.sqrt(math.log1p(cv * cv))
+        else:
+            problems.append(Problem(path, "lognormal IIV needs cv or omega", source=src))
+    args = {}
+    for key in _DISTRIBUTIONS[str(dist)]:
+        if key not in raw:
+            problems.append(Problem(f"{path}.{key}", "missing", source=src))
+        else:
+            args[key] = _num(raw[key], f"{path}.{key}", problems, src)
+    if dist == "lognormal_truncated":
+        omega = args.get("omega", 0.0)
+    corr = float(raw.get("correlation", 0.0))
+    trunc = raw.get("truncate_at_hopf")
+    return IIV(
+        distribution=str(dist),
+        omega=omega,
+        args=args,
+        correlation_with=raw.get("correlation_with"),
+        correlation=corr,
+        truncate_at_hopf=None if trunc is None else float(trunc),
+    )
+
+
+def parse_parameters(data: Any, source: str = "<memory>") -> ParameterSet:
+    """Validate a parsed parameter document and return the frozen :class:`ParameterSet`.
+
+    Raises :class:`KnowledgeError` listing every problem found (not just the first).
+    """
+    problems: list[Problem] = []
+    if not isinstance(data, dict):
+        raise KnowledgeError([Problem("", "parameter file must be a mapping")], source)
+    version = data.get("version")
+    if not isinstance(version, str) or not version:
+        problems.append(Problem("version", "missing version string", source=source))
+    cits_raw = data.get("citations") or {}
+    citations: dict[str, Mapping[str, str]] = {}
+    for key, entry in cits_raw.items():
+        if not isinstance(entry, dict) or not entry.get("text"):
+            problems.append(Problem(f"citations.{key}", "citation needs a text", source=source))
+            continue
+        citations[str(key)] = {str(k): str(v) for k, v in entry.items()}
+    params: dict[str, Parameter] = {}
+    raw_params = data.get("parameters")
+    if not isinstance(raw_params, dict) or not raw_params:
+        problems.append(Problem("parameters", "missing parameters mapping", source=source))
+        raw_params = {}
+    for name, entry in raw_params.items():
+        path = f"parameters.{name}"
+        if not isinstance(entry, dict):
+            problems.append(Problem(path, "must be a mapping", source=source))
+            continue
+        value = _num(entry.get("value"), f"{path}.value", problems, source)
+        unit = entry.get("unit")
+        if not isinstance(unit, str) or not unit:
+            problems.append(Problem(f"{path}.unit", "missing unit", source=source))
+            unit = ""
+        else:
+            try:
+                parse_unit(unit)
+            except UnitError:
+                problems.append(
+                    Problem(f"{path}.unit", "unit does not parse", got=unit, source=source)
+                )
+        cites = _citations(entry.get("citations"), f"{path}.citations", citations, problems, source)
+        evidence = _evidence(entry.get("evidence"), f"{path}.evidence", problems, source)
+        iiv = _iiv(entry.get("iiv"), f"{path}.iiv", problems, source)
+        pops_raw = entry.get("populations") or {}
+        pops = {
+            str(k): _num(v, f"{path}.populations.{k}", problems, source)
+            for k, v in pops_raw.items()
+        }
+        params[str(name)] = Parameter(
+            name=str(name),
+            symbol=str(entry.get("symbol", name)),
+            value=value,
+            unit=unit,
+            citations=cites,
+            evidence=evidence,
+            iiv=iiv,
+            populations=pops,
+            note=str(entry.get("note", "")),
+        )
+    for name, p in params.items():
+        if p.iiv is not None and p.iiv.correlation_with is not None:
+            if p.iiv.correlation_with not in params:
+                problems.append(
+                    Problem(f"parameters.{name}.iiv.correlation_with", "unknown parameter",
+                            got=p.iiv.correlation_with, source=source)
+                )
+            if not -1.0 < p.iiv.correlation < 1.0:
+                problems.append(
+                    Problem(f"parameters.{name}.iiv.correlation", "must lie in (-1, 1)",
+                            source=source)
+                )
+    populations: dict[str, Population] = {}
+    for name, entry in (data.get("populations") or {}).items():
+        path = f"populations.{name}"
+        subtypes = {str(k): float(v) for k, v in (entry.get("subtypes") or {}).items()}
+        if abs(sum(subtypes.values()) - 1.0) > 1e-9:
+            problems.append(Problem(f"{path}.subtypes", "fractions must sum to 1", source=source))
+        populations[str(name)] = Population(
+            name=str(name),
+            protocol=str(entry.get("protocol", "")),
+            age=dict(entry.get("age_years") or {}),
+            male_fraction=_num(entry.get("male_fraction"), f"{path}.male_fraction", problems,
+                               source),
+            subtypes=subtypes,
+            citations=_citations(entry.get("citations"), f"{path}.citations", citations,
+                                 problems, source),
+            evidence=_evidence(entry.get("evidence"), f"{path}.evidence", problems, source),
+        )
+    subtypes_raw = data.get("subtypes") or {}
+    subtypes_mod = {
+        str(k): {kk: float(vv) for kk, vv in v.items() if kk != "note"}
+        for k, v in subtypes_raw.items()
+    }
+    if subtypes_raw:
+        _citations(data.get("subtype_citations"), "subtype_citations", citations, problems, source)
+    bsa = data.get("bsa_by_age") or {}
+    bsa_age = tuple(float(x) for x in bsa.get("age_years", ()))
+    bsa_m2 = tuple(float(x) for x in bsa.get("bsa_m2", ()))
+    if len(bsa_age) != len(bsa_m2) or len(bsa_age) < 2:
+        problems.append(Problem("bsa_by_age", "needs matching age_years and bsa_m2 lists",
+                                source=source))
+    elif bsa:
+        _citations(bsa.get("citations"), "bsa_by_age.citations", citations, problems, source)
+    if problems:
+        raise KnowledgeError(problems, source)
+    return ParameterSet(
+        version=str(version),
+        parameters=params,
+        citations=citations,
+        populations=populations,
+        subtypes=subtypes_mod,
+        bsa_age=bsa_age,
+        bsa_m2=bsa_m2,
+        source=source,
+    )
+
+
+def load_parameters(path: str | Path | None = None) -> ParameterSet:
+    """Load and validate the simulator parameter file (the bundled one by default)."""
+    p = _knowledge_path("parameters.yaml") if path is None else Path(path)
+    return parse_parameters(_read_yaml(p), source=str(p))
+
+
+def parse_protocols(data: Any, source: str = "<memory>") -> dict[str, Protocol]:
+    """Validate a parsed protocol document; returns protocols by name."""
+    problems: list[Problem] = []
+    out: dict[str, Protocol] = {}
+    if not isinstance(data, dict) or not isinstance(data.get("protocols"), dict):
+        raise KnowledgeError([Problem("protocols", "missing protocols mapping")], source)
+    version = str(data.get("version", ""))
+    if not version:
+        problems.append(Problem("version", "missing version string", source=source))
+    for name, entry in data["protocols"].items():
+        path = f"protocols.{name}"
+        if not entry.get("citations"):
+            problems.append(Problem(f"{path}.citations", "missing citation", source=source))
+        phases: list[Phase] = []
+        for i, ph in enumerate(entry.get("phases") or []):
+            pp = f"{path}.phases[{i}]"
+            theta = ph.get("theta") or {}
+            days = ph.get("days")
+            if not isinstance(days, int) or days <= 0:
+                problems.append(Problem(f"{pp}.days", "must be a positive integer", source=source))
+                days = 1
+            phases.append(
+                Phase(
+                    name=str(ph.get("name")),
+                    days=days,
+                    kill=_num(ph.get("kill"), f"{pp}.kill", problems, source),
+                    theta_neutrophils=float(theta.get("neutrophils", 0.0)),
+                    theta_platelets=float(theta.get("platelets", 0.0)),
+                    theta_erythroid=float(theta.get("erythroid", 0.0)),
+                    maintenance=bool(ph.get("maintenance", False)),
+                    prophase_days=int(ph.get("prophase_days", 0)),
+                    prophase_kill=float(ph.get("prophase_kill", 0.0)),
+                    theta_days=None if ph.get("theta_days") is None else int(ph["theta_days"]),
+                )
+            )
+        if not phases or phases[0].name != "induction":
+            problems.append(Problem(f"{path}.phases", "first phase must be induction",
+                                    source=source))
+        m = entry.get("maintenance") or {}
+        r = entry.get("risk_adaptation") or {}
+        window = m.get("anc_window", [0.5, 2.0])
+        out[str(name)] = Protocol(
+            name=str(name),
+            phases=tuple(phases),
+            mp_dose_mg_m2_d=float(m.get("mp_dose_mg_m2_d", 0.0)),
+            anc_window=(float(window[0]), float(window[1])),
+            check_every_days=int(m.get("check_every_days", 28)),
+            dose_step=float(m.get("dose_step", 0.25)),
+            max_dose_factor=float(m.get("max_dose_factor", 1.5)),
+            nci_high_risk_age=float(r.get("nci_high_risk_age_years", math.inf)),
+            nci_high_risk_wbc=float(r.get("nci_high_risk_wbc", math.inf)),
+            nci_high_risk_multiplier=float(r.get("nci_high_risk_multiplier", 1.0)),
+            mrd_positive_threshold=float(r.get("mrd_positive_threshold", math.inf)),
+            mrd_positive_multiplier=float(r.get("mrd_positive_multiplier", 1.0)),
+            version=version,
+        )
+    if problems:
+        raise KnowledgeError(problems, source)
+    return out
+
+
+def load_protocols(path: str | Path | None = None) -> dict[str, Protocol]:
+    """Load and validate the simulator protocol file (the bundled one by default)."""
+    p = _knowledge_path("protocols.yaml") if path is None else Path(path)
+    return parse_protocols(_read_yaml(p), source=str(p))

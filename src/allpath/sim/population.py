@@ -1,0 +1,264 @@
+"""Virtual patients: covariates and per-patient parameters drawn from the parameter set.
+
+All randomness of a patient comes from a fixed-width row of standard normals and uniforms
+(:func:`allpath.sim.base.patient_randoms`), so patient k is the same whatever the chunk size.
+Log-normal IIV: theta_i = theta_pop exp(omega eta_i) (models.md §8.3); the Jost feedback gamma
+is capped at a fraction of the Hopf threshold gamma*(k_ma/k_tr) (models.md §2.1.4).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from scipy.special import ndtri
+
+from allpath.sim.base import AnyArray, Array
+from allpath.sim.model import PARAMS
+from allpath.sim.params import ParameterSet, Population, Protocol
+
+__all__ = ["N_NORMAL", "N_UNIFORM", "SUBTYPES", "Batch", "gamma_star", "make_batch", "tgn_ref"]
+
+N_NORMAL = 24
+N_UNIFORM = 24
+SUBTYPES: tuple[str, ...] = ("B-ALL", "T-ALL", "Ph+ B-ALL")
+GENOTYPES: tuple[str, ...] = ("NM", "IM", "PM")
+
+# Column of each random draw; fixed forever so seeds stay reproducible across versions.
+_N = {name: i for i, name in enumerate((
+    "r", "K_N", "s", "s_post", "q", "alc", "C0_N", "mtt_N", "gam_N", "base", "ktr_M", "gam_M",
+    "slope", "F", "C0_P", "mtt_P", "gam_P", "Hb0", "age",
+))}  # fmt: skip
+U = {name: i for i, name in enumerate((
+    "sex", "subtype", "B0", "f_R", "rho_mix", "rho_val", "genotype", "ext_S", "ext_R",
+    "ind_death", "trm", "post_relapse", "fail", "d8_smear", "d8_flow", "eoi_flow", "eoi_pcr",
+    "d78_pcr", "age",
+))}  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class Batch:
+    """A batch of virtual patients ready to simulate.
+
+    Attributes (all arrays have leading axis ``n_patients``)
+    ----------
+    p: ODE parameters, ``(n, n_params)`` Fortran-ordered (names in ``model.PARAMS``).
+    ln_l_s, ln_l_r: initial log leukaemic cell numbers, ``(n,)``.
+    ln_n_crit: log critical clone size for extinction, ``(n, 2)`` (models.md §3.5).
+    uniforms: the patient's uniform draws, ``(n, N_UNIFORM)`` (assay and event noise).
+    """
+
+    ids: AnyArray
+    age: Array
+    male: AnyArray
+    subtype: AnyArray  # index into SUBTYPES
+    genotype: AnyArray  # index into GENOTYPES
+    bsa: Array
+    p: Array
+    ln_l_s: Array
+    ln_l_r: Array
+    ln_n_crit: Array
+    q_pb: Array
+    pb_exponent: float
+    alc: Array
+    hb0: Array
+    dose_fraction: Array
+    uniforms: Array
+    population: str
+
+    @property
+    def n(self) -> int:
+        """Number of patients."""
+        return int(self.ids.shape[0])
+
+
+def gamma_star(x: Array) -> Array:
+    """Hopf threshold of the Jost/Friberg chain, x = k_ma/k_tr (models.md §2.1.4, [V] formula)."""
+    poly = (
+        576 + 2192 * x + 3753 * x**2 + 3588 * x**3 + 1998 * x**4 + 612 * x**5 + 81 * x**6
+    ) / x**2
+    out: Array = 0.5 * (-24 - 45 * x - 34 * x**2 - 9 * x**3) / x + 0.5 * np.sqrt(poly)
+    return out
+
+
+def tgn_ref(ps: ParameterSet, protocol: Protocol, population: str = "pediatric") -> float:
+    """6-TGN steady state of the typical patient (BSA 0.82 m²) on the nominal 6-MP dose.
+
+    TGN_ss = F FM3 k_me D / (k_20 CL), CL = 0.219 BSA^1.16 (models.md §2.1.2).
+    """
+    bsa = 0.82
+    a = (
+        ps.value("mp_bioavailability", population)
+        * ps.value("tgn_fraction", population)
+        * ps.value("tgn_formation_rate", population)
+        / ps.value("mp_elimination", population)
+    )
+    cl = ps.value("tgn_clearance_coefficient", population) * bsa ** ps.value(
+        "tgn_clearance_bsa_exponent", population
+    )
+    return float(a * protocol.mp_dose_mg_m2_d * bsa / cl)
+
+
+def _ln(ps: ParameterSet, name: str, pop: str, eta: Array) -> Array:
+    par = ps[name]
+    omega = par.iiv.omega if par.iiv is not None else 0.0
+    out: Array = par.value_for(pop) * np.exp(omega * eta)
+    return out
+
+
+def _age(spec: Any, z: Array, u: Array) -> Array:
+    if spec.get("distribution") == "uniform":
+        out: Array = spec["low"] + (spec["high"] - spec["low"]) * u
+        return out
+    # log-normal truncated to [low, high) by inverse CDF on the truncated range
+    med, om, lo, hi = (float(spec[k]) for k in ("median", "omega", "low", "high"))
+    from scipy.special import ndtr
+
+    a = ndtr((math.log(lo) - math.log(med)) / om)
+    b = ndtr((math.log(hi) - math.log(med)) / om)
+    zz = ndtri(a + (b - a) * u)
+    res: Array = np.minimum(med * np.exp(om * zz), hi - 1e-6)
+    return res
+
+
+def make_batch(
+    ps: ParameterSet,
+    pop: Population,
+    protocol: Protocol,
+    ids: AnyArray,
+    normals: Array,
+    uniforms: Array,
+) -> Batch:
+    """Draw covariates and parameters for patients with the given random rows.
+
+    Parameters
+    ----------
+    ids:
+        Patient indices, shape ``(n,)``.
+    normals, uniforms:
+        Random rows, shapes ``(n, N_NORMAL)`` and ``(n, N_UNIFORM)``.
+    """
+    name = pop.name
+    n = ids.shape[0]
+    z, u = normals, uniforms
+    age = _age(pop.age, z[:, _N["age"]], u[:, U["age"]])
+    male = u[:, U["sex"]] < pop.male_fraction
+    cum = np.cumsum([pop.subtypes.get(s, 0.0) for s in SUBTYPES])
+    subtype = np.minimum(np.searchsorted(cum, u[:, U["subtype"]], side="right"), len(SUBTYPES) - 1)
+    strong_mult = np.array([ps.subtypes.get(s, {}).get("strong_resistance_probability", 1.0)
+                            for s in SUBTYPES])[subtype]
+    sens_mult = np.array([ps.subtypes.get(s, {}).get("sensitivity", 1.0)
+                          for s in SUBTYPES])[subtype]
+    bsa = np.interp(age, ps.bsa_age, ps.bsa_m2)
+
+    cols: dict[str, Array] = {}
+    cols["r"] = _ln(ps, "growth_rate", name, z[:, _N["r"]])
+    r_med = ps.value("growth_rate", name)
+    cols["r_post"] = ps.value("regrowth_rate_off_therapy", name) * cols["r"] / r_med
+    s_par = ps["induction_sensitivity"]
+    sp_par = ps["post_induction_sensitivity"]
+    om_s = s_par.iiv.omega if s_par.iiv else 0.0
+    om_sp = sp_par.iiv.omega if sp_par.iiv else 0.0
+    rho_c = sp_par.iiv.correlation if sp_par.iiv else 0.0
+    eta_s = z[:, _N["s"]]
+    eta_sp = rho_c * eta_s + math.sqrt(1.0 - rho_c**2) * z[:, _N["s_post"]]
+    cols["s_ind"] = s_par.value_for(name) * np.exp(om_s * eta_s) * sens_mult
+    cols["s_post"] = sp_par.value_for(name) * np.exp(om_sp * eta_sp) * sens_mult
+    rho_par = ps["resistant_relative_sensitivity"]
+    args = rho_par.iiv.args if rho_par.iiv else {"p": 0.0, "low": 0.0, "high": 0.0}
+    strong = u[:, U["rho_mix"]] < args["p"] * strong_mult
+    cols["rho"] = np.where(
+        strong,
+        args["low"] + (args["high"] - args["low"]) * u[:, U["rho_val"]],
+        rho_par.value_for(name),
+    )
+    k_n = _ln(ps, "normal_marrow_cells", name, z[:, _N["K_N"]])
+    cols["lnK_N"] = np.log(k_n)
+    cols["K_L_ratio"] = np.full(n, ps.value("carrying_capacity_ratio", name))
+
+    cols["C0_N"] = _ln(ps, "anc_baseline", name, z[:, _N["C0_N"]])
+    cols["ktr_N"] = 4.0 / _ln(ps, "mtt_neutrophils", name, z[:, _N["mtt_N"]])
+    cols["gam_N"] = _ln(ps, "feedback_neutrophils", name, z[:, _N["gam_N"]])
+    cols["kc_N"] = cols["ktr_N"]  # Friberg original: k_circ = k_tr
+    cols["crowd_N"] = np.full(n, ps.value("crowding_neutrophils", name))
+    cols["C0_M"] = _ln(ps, "anc_base_maintenance", name, z[:, _N["base"]])
+    cols["ktr_M"] = _ln(ps, "ktr_maintenance", name, z[:, _N["ktr_M"]])
+    cols["kc_M"] = np.full(n, ps.value("neutrophil_death_rate", name))
+    gam_m = _ln(ps, "feedback_maintenance", name, z[:, _N["gam_M"]])
+    gpar = ps["feedback_maintenance"]
+    if gpar.iiv is not None and gpar.iiv.truncate_at_hopf is not None:
+        gam_m = np.minimum(gam_m, gpar.iiv.truncate_at_hopf * gamma_star(cols["kc_M"] /
+                                                                         cols["ktr_M"]))
+    cols["gam_M"] = gam_m
+    cols["slope"] = _ln(ps, "tgn_slope", name, z[:, _N["slope"]])
+
+    cols["C0_P"] = _ln(ps, "platelet_baseline", name, z[:, _N["C0_P"]])
+    cols["ktr_P"] = 4.0 / _ln(ps, "mtt_platelets", name, z[:, _N["mtt_P"]])
+    cols["kc_P"] = cols["ktr_P"]
+    cols["gam_P"] = _ln(ps, "feedback_platelets", name, z[:, _N["gam_P"]])
+    cols["crowd_P"] = np.full(n, ps.value("crowding_platelets", name))
+
+    cols["ktr_E"] = np.full(n, 3.0 / ps.value("mtt_erythroid_precursors", name))
+    cols["gam_E"] = np.full(n, ps.value("feedback_erythroid", name))
+    cols["kR"] = np.full(n, 4.0 / ps.value("rbc_lifespan", name))
+    cols["crowd_E"] = np.full(n, ps.value("crowding_erythroid", name))
+
+    gu = u[:, U["genotype"]]
+    p_pm, p_im = ps.value("tpmt_pm_frequency", name), ps.value("tpmt_im_frequency", name)
+    genotype = np.where(gu < p_pm, 2, np.where(gu < p_pm + p_im, 1, 0))
+    tgn_mult = np.array([1.0, ps.value("tpmt_im_tgn_multiplier", name),
+                         ps.value("tpmt_pm_tgn_multiplier", name)])[genotype]
+    dose_fraction = np.array([1.0, ps.value("cpic_im_dose_fraction", name),
+                              ps.value("cpic_pm_dose_fraction", name)])[genotype]
+    f_bio = _ln(ps, "mp_bioavailability", name, z[:, _N["F"]])
+    cols["tgn_in"] = (
+        f_bio * ps.value("tgn_fraction", name) * ps.value("tgn_formation_rate", name)
+        / ps.value("mp_elimination", name) * tgn_mult
+    )
+    cols["cl_tgn"] = ps.value("tgn_clearance_coefficient", name) * bsa ** ps.value(
+        "tgn_clearance_bsa_exponent", name
+    )
+
+    p = np.empty((n, len(PARAMS)), order="F")
+    for i, pname in enumerate(PARAMS):
+        p[:, i] = cols[pname]
+
+    from scipy.stats import beta as beta_dist
+
+    b_args = ps["blast_fraction_diagnosis"].iiv
+    assert b_args is not None
+    b0 = beta_dist.ppf(u[:, U["B0"]], b_args.args["a"], b_args.args["b"])
+    b0 = np.clip(b0, 0.05, 0.999)
+    fr_args = ps["resistant_fraction"].iiv
+    assert fr_args is not None
+    lo, hi = math.log(fr_args.args["low"]), math.log(fr_args.args["high"])
+    f_r = np.exp(lo + (hi - lo) * u[:, U["f_R"]])
+    ln_l = cols["lnK_N"] + np.log(b0 / (1.0 - b0))
+    ln_l_s = ln_l + np.log1p(-f_r)
+    ln_l_r = ln_l + np.log(f_r)
+    log_db = math.log(ps.value("death_rate", name) / ps.value("birth_rate", name))
+    # clone extinct once its size falls below N_crit = ln U / ln(d/b), i.e. with probability
+    # (d/b)^{N_min} over its running minimum (models.md §3.5)
+    ln_n_crit = np.log(np.log(np.stack([u[:, U["ext_S"]], u[:, U["ext_R"]]], axis=1)) / log_db)
+
+    return Batch(
+        ids=ids.astype(np.int64),
+        age=age,
+        male=male,
+        subtype=subtype,
+        genotype=genotype,
+        bsa=bsa,
+        p=p,
+        ln_l_s=ln_l_s,
+        ln_l_r=ln_l_r,
+        ln_n_crit=ln_n_crit,
+        q_pb=_ln(ps, "pb_egress", name, z[:, _N["q"]]),
+        pb_exponent=ps.value("pb_egress_exponent", name),
+        alc=_ln(ps, "other_leukocytes", name, z[:, _N["alc"]]),
+        hb0=_ln(ps, "hb_baseline", name, z[:, _N["Hb0"]]),
+        dose_fraction=dose_fraction,
+        uniforms=u,
+        population=name,
+    )
