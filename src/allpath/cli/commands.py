@@ -1,3 +1,9 @@
 """Registers every sub-command on the shared Typer app."""
 
 from __future__ import annotations
+
+from allpath.cli import pathway as _pathway  # noqa: F401  (registers assess, demo, explain)
+from allpath.cli.app import app
+from allpath.cli.rules import app as _rules_app
+
+app.add_typer(_rules_app, name="rules")

@@ -1,0 +1,74 @@
+"""Read what can be read from an ISCN karyotype string: modal number, translocations, gains.
+
+Only the parts ALLPath uses are read: the chromosome count (first field; for a range such as
+``55~58`` the lower bound), balanced translocations ``t(9;22)(q34;q11)``, and whole
+chromosome gains ``+4``. Anything unparseable is left alone and reported, never guessed.
+Reference: ISCN 2020 (McGowan-Jordan et al.).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+from allpath.knowledge import load_yaml
+
+__all__ = ["KaryotypeReading", "read_karyotype"]
+
+_COUNT = re.compile(r"^\s*(\d{2,3})(?:\s*[~-]\s*(\d{2,3}))?\s*(?:<\dn>)?\s*$")
+_TRANSLOCATION = re.compile(r"t\((\w+);(\w+)\)(?:\(([pq][\d.]+);([pq][\d.]+)\))?")
+_GAIN = re.compile(r"^\+(\d{1,2}|X|Y)$")
+
+
+@dataclass(frozen=True, slots=True)
+class KaryotypeReading:
+    """What a karyotype string says, in the terms the packs read."""
+
+    chromosome_count: int | None
+    translocations: tuple[str, ...]
+    implied_fusions: tuple[str, ...]
+    gains: tuple[str, ...]
+    unread: tuple[str, ...]
+
+
+@lru_cache(maxsize=1)
+def _fusion_table() -> dict[str, str]:
+    doc = load_yaml("karyotype.yaml")
+    return {row["t"]: row["fusion"] for row in doc["translocations"]}
+
+
+def read_karyotype(text: str) -> KaryotypeReading:
+    """Parse an ISCN karyotype such as ``"46,XX,t(12;21)(p13;q22)"``.
+
+    >>> read_karyotype("56,XY,+4,+10,+21").gains
+    ('4', '10', '21')
+    """
+    # A composite karyotype lists clones separated by "/"; read the first (stemline).
+    clone = text.split("/")[0].strip()
+    fields = [f.strip() for f in re.split(r",(?![^(]*\))", clone) if f.strip()]
+    count: int | None = None
+    translocations: list[str] = []
+    gains: list[str] = []
+    unread: list[str] = []
+    table = _fusion_table()
+    for i, field in enumerate(fields):
+        field = re.sub(r"\[\d+\]$", "", field)
+        if i == 0:
+            m = _COUNT.match(field)
+            if m:
+                count = int(m.group(1))
+                continue
+        m = _TRANSLOCATION.fullmatch(field) or _TRANSLOCATION.match(field)
+        if m and field.startswith("t("):
+            translocations.append(f"{m.group(1)};{m.group(2)}")
+            continue
+        g = _GAIN.match(field)
+        if g:
+            gains.append(g.group(1))
+            continue
+        if i == 1 and re.fullmatch(r"X{1,4}Y{0,2}|XY+|X+", field):
+            continue
+        unread.append(field)
+    fusions = tuple(dict.fromkeys(table[t] for t in translocations if t in table))
+    return KaryotypeReading(count, tuple(translocations), fusions, tuple(gains), tuple(unread))

@@ -1,0 +1,84 @@
+"""``allpath assess``, ``allpath demo`` and ``allpath explain``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from allpath.cli.app import app
+from allpath.cli.common import OutputFormat, fail
+from allpath.errors import AllPathError
+from allpath.examples import example_paths
+from allpath.outputs.render import render_markdown, render_text
+from allpath.pipeline import assess_file
+from allpath.rules.loader import load_knowledge
+
+__all__: list[str] = []
+
+
+def _emit(doc: dict[str, object], fmt: OutputFormat) -> None:
+    if fmt is OutputFormat.json:
+        typer.echo(json.dumps(doc, indent=2, ensure_ascii=False))
+    elif fmt is OutputFormat.markdown:
+        typer.echo(render_markdown(doc))
+    else:
+        typer.echo(render_text(doc))
+
+
+@app.command()
+def assess(
+    record: Annotated[Path, typer.Argument(help="Patient record (YAML or JSON).")],
+    format: Annotated[OutputFormat, typer.Option("--format", "-f")] = OutputFormat.text,
+) -> None:
+    """Assess one patient record: diagnosis, subtype, CNS status, risk groups, outlook."""
+    try:
+        doc = assess_file(record).to_dict()
+    except AllPathError as err:
+        fail(err)
+        return
+    _emit(doc, format)
+
+
+@app.command()
+def demo(
+    format: Annotated[OutputFormat, typer.Option("--format", "-f")] = OutputFormat.text,
+) -> None:
+    """Assess the bundled example patients (fictional) and print the results."""
+    for path in example_paths():
+        try:
+            doc = assess_file(path).to_dict()
+        except AllPathError as err:
+            fail(err)
+            return
+        _emit(doc, format)
+
+
+@app.command()
+def explain(rule_id: Annotated[str, typer.Argument(help="Rule or decision id.")]) -> None:
+    """Print a rule with its condition, outcome and sources."""
+    try:
+        kb = load_knowledge()
+        cp, decision, rule = kb.rule(rule_id)
+    except AllPathError as err:
+        fail(err)
+        return
+    typer.echo(f"{rule.id}  ({cp.id}@{cp.version}, decision {decision.id}: {decision.title})")
+    if decision.scheme:
+        typer.echo(f"scheme: {decision.scheme}")
+    when = getattr(rule, "when", None)
+    if when is not None:
+        typer.echo("when:")
+        typer.echo("  " + json.dumps(when.model_dump(by_alias=True, exclude_none=True)))
+    else:
+        typer.echo("when: no earlier rule of the decision matched")
+    then = rule.then if rule.then is not None else "unknown"
+    typer.echo(f"then: {json.dumps(then)}")
+    typer.echo(f"evidence: {rule.evidence}")
+    if rule.note:
+        typer.echo(f"note: {rule.note}")
+    typer.echo("sources:")
+    for c in rule.cite:
+        typer.echo(f"  [{c}] {kb.citations[c].reference}")

@@ -1,0 +1,46 @@
+"""``allpath rules check`` and ``allpath rules list``."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from allpath.rules.loader import load_packs
+
+app = typer.Typer(help="Validate and list the rule packs.", no_args_is_help=True)
+
+
+@app.command("check")
+def check(
+    folder: Annotated[
+        Path | None, typer.Argument(help="Folder of packs (default: the bundled packs).")
+    ] = None,
+) -> None:
+    """Validate every pack: schema, citations, facts, units, values, worked examples."""
+    kb, problems = load_packs(folder)
+    if problems:
+        print(f"{len(problems)} problem(s):", file=sys.stderr)
+        for p in problems:
+            print(f"  - {p}", file=sys.stderr)
+        raise typer.Exit(code=1)
+    n_rules = sum(len(d.rules) + 1 for cp in kb.packs for d in cp.pack.decisions)
+    n_examples = sum(len(cp.pack.examples) for cp in kb.packs)
+    cited = {c for cp in kb.packs for d in cp.pack.decisions for r in d.rules for c in r.cite}
+    typer.echo(
+        f"{len(kb.packs)} packs valid: {n_rules} rules, every rule cited "
+        f"({len(cited)} sources), {n_examples} worked examples pass. Ruleset {kb.version}."
+    )
+
+
+@app.command("list")
+def list_packs() -> None:
+    """List the packs with their versions and decisions."""
+    kb, _ = load_packs(run_examples=False)
+    for cp in kb.packs:
+        typer.echo(f"{cp.id}@{cp.version}  {cp.pack.title}")
+        for d in cp.pack.decisions:
+            scheme = f" [scheme {d.scheme}]" if d.scheme else ""
+            typer.echo(f"    {d.id}: {d.title} -> {d.output}{scheme}")

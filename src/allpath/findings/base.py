@@ -1,0 +1,203 @@
+"""Turn a checked record and its timeline into the base facts that rule packs read.
+
+Observation facts follow their selector in ``knowledge/facts.yaml`` (analyte, window in days
+from diagnosis, which value to pick, protocol time-point label). A few facts are computed by
+a stated formula (age, absolute blast count, Steinherz/Bleyer index); everything else is read
+straight from the record. Facts that cannot be known are left out and explained in
+``BaseFacts.unknown`` with the test that would settle them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from allpath.classification.karyotype import read_karyotype
+from allpath.observations.normalise import NormalObservation, Timeline
+from allpath.record.models import PatientRecord
+from allpath.rules.facts import Fact, Registry
+
+__all__ = ["BaseFacts", "base_facts", "calendar_age"]
+
+
+@dataclass
+class BaseFacts:
+    """The fact store before any pack runs, and notes on how facts were read."""
+
+    facts: dict[str, Fact]
+    as_of: dt.date | None
+    notes: list[str] = field(default_factory=list)
+
+
+def calendar_age(birth: dt.date, on: dt.date) -> tuple[float, float, int]:
+    """Exact calendar age as (years, months, days).
+
+    Years are completed years plus the elapsed fraction of the current year of life, so the
+    10th birthday gives exactly 10.0; months likewise. Feb 29 birthdays count from Feb 28 in
+    common years.
+
+    >>> calendar_age(dt.date(2014, 5, 3), dt.date(2024, 5, 3))[0]
+    10.0
+    """
+
+    def anniversary(years: int, months: int = 0) -> dt.date:
+        total = birth.month - 1 + months
+        y, m = birth.year + years + total // 12, total % 12 + 1
+        day = birth.day
+        while True:
+            try:
+                return dt.date(y, m, day)
+            except ValueError:
+                day -= 1
+
+    years = on.year - birth.year - ((on.month, on.day) < (birth.month, birth.day))
+    last, nxt = anniversary(years), anniversary(years + 1)
+    frac_y = (on - last).days / (nxt - last).days
+    months_total = (on.year - birth.year) * 12 + on.month - birth.month - (on.day < birth.day)
+    last_m, next_m = anniversary(0, months_total), anniversary(0, months_total + 1)
+    frac_m = (on - last_m).days / max((next_m - last_m).days, 1)
+    return years + frac_y, months_total + frac_m, (on - birth).days
+
+
+def _select(timeline: Timeline, spec: Mapping[str, object]) -> NormalObservation | None:
+    code = str(spec["from"])
+    label = spec.get("timepoint")
+    if label is not None:
+        labelled = [o for o in timeline.series(code) if o.timepoint == label]
+        if labelled:
+            return labelled[0]
+    window = spec.get("window") or [None, None]
+    assert isinstance(window, list)
+    lo, hi = window
+    chosen = timeline.between(
+        code, int(lo) if lo is not None else None, int(hi) if hi is not None else None
+    )
+    # Observations labelled for another time point do not count for this one.
+    chosen = tuple(o for o in chosen if o.timepoint in (None, label))
+    if not chosen:
+        return None
+    return chosen[-1] if spec.get("pick") == "last" else chosen[0]
+
+
+def base_facts(record: PatientRecord, timeline: Timeline, registry: Registry) -> BaseFacts:
+    """Build the base fact store of one record."""
+    facts: dict[str, Fact] = {}
+    as_of = record.diagnosis_date or timeline.reference
+    out = BaseFacts(facts=facts, as_of=as_of)
+
+    facts["sex"] = Fact(record.sex.value, inputs=("sex",))
+    if record.birth_date is not None and as_of is not None:
+        years, months, days = calendar_age(record.birth_date, as_of)
+        refs = ("birth_date", "diagnosis_date" if record.diagnosis_date else "observations")
+        facts["age.years"] = Fact(years, "a", refs)
+        facts["age.months"] = Fact(months, "mo", refs)
+        facts["age.days"] = Fact(float(days), "d", refs)
+    facts["conditions"] = Fact(frozenset(record.conditions), inputs=("conditions",))
+    facts["symptoms"] = Fact(
+        frozenset(s if isinstance(s, str) else s.code for s in record.symptoms),
+        inputs=("symptoms",),
+    )
+    if record.steroid_pretreatment is not None:
+        facts["steroid_pretreatment"] = Fact(
+            record.steroid_pretreatment, inputs=("steroid_pretreatment",)
+        )
+    em = record.extramedullary
+    if em is not None:
+        for name in ("testicular", "mediastinal_mass", "cns_clinical_signs"):
+            value = getattr(em, name)
+            if value is not None:
+                facts[f"extramedullary.{name}"] = Fact(value, inputs=(f"extramedullary.{name}",))
+
+    # Immunophenotype: reported markers, and "not_reported" for the rest of the vocabulary.
+    if record.immunophenotype is not None:
+        facts["immunophenotype.tested"] = Fact(True, inputs=("immunophenotype",))
+        reported = record.immunophenotype.markers
+        from allpath.record.vocabulary import load_vocabulary
+
+        for marker in load_vocabulary().canonical_terms("markers"):
+            if marker in reported:
+                facts[f"marker.{marker}"] = Fact(
+                    reported[marker].value, inputs=(f"immunophenotype.markers.{marker}",)
+                )
+            else:
+                facts[f"marker.{marker}"] = Fact("not_reported", inputs=("immunophenotype",))
+
+    _genetics(record, facts, out)
+    _observations(timeline, registry, facts)
+
+    # Computed facts.
+    if "blood_blasts_abs.dx" not in facts and {"wbc.dx", "blood_blasts.dx"} <= set(facts):
+        wbc, pct = facts["wbc.dx"], facts["blood_blasts.dx"]
+        facts["blood_blasts_abs.dx"] = Fact(
+            _number(wbc) * _number(pct) / 100.0,
+            "10*9/L",
+            wbc.inputs + pct.inputs,
+        )
+    needed = ("csf_wbc.dx", "csf_rbc.dx", "wbc.dx", "rbc.dx")
+    if all(n in facts for n in needed):
+        csf_wbc, csf_rbc, blood_wbc, blood_rbc = (_number(facts[n]) for n in needed)
+        if csf_rbc > 0 and blood_rbc > 0:
+            # Blood WBC (10^9/L) and RBC (10^12/L) converted to the CSF unit (/uL).
+            blood_ratio = (blood_wbc * 1e3) / (blood_rbc * 1e6)
+            facts["csf.sb_index"] = Fact(
+                (csf_wbc / csf_rbc) / blood_ratio,
+                "1",
+                tuple(r for n in needed for r in facts[n].inputs),
+            )
+    return out
+
+
+def _number(fact: Fact) -> float:
+    value = fact.value
+    assert isinstance(value, int | float) and not isinstance(value, bool)
+    return float(value)
+
+
+def _genetics(record: PatientRecord, facts: dict[str, Fact], out: BaseFacts) -> None:
+    g = record.genetics
+    if g is None:
+        return
+    facts["genetics.tested"] = Fact(True, inputs=("genetics",))
+    fusions: set[str] = set(g.fusions or ())
+    alterations: set[str] = set(g.alterations or ())
+    count = g.chromosome_count
+    refs: list[str] = ["genetics"]
+    if g.karyotype:
+        reading = read_karyotype(g.karyotype)
+        refs.append("genetics.karyotype")
+        if count is None and reading.chromosome_count is not None:
+            count = reading.chromosome_count
+            out.notes.append(f"chromosome count {count} read from the karyotype")
+        for f in reading.implied_fusions:
+            if f not in fusions:
+                out.notes.append(f"{f} implied by the karyotype translocation")
+            fusions.add(f)
+        for gain in reading.gains:
+            if gain in ("4", "10", "17"):
+                alterations.add(f"trisomy_{gain}")
+        if reading.unread:
+            out.notes.append("karyotype parts not interpreted: " + ", ".join(reading.unread))
+    if g.fusions is not None or fusions:
+        facts["genetics.fusions"] = Fact(frozenset(fusions), inputs=tuple(refs))
+        facts["genetics.fusion_genes"] = Fact(
+            frozenset(p for f in fusions for p in f.split("::")), inputs=tuple(refs)
+        )
+    if g.alterations is not None or alterations:
+        facts["genetics.alterations"] = Fact(frozenset(alterations), inputs=tuple(refs))
+    if count is not None:
+        facts["genetics.chromosome_count"] = Fact(float(count), "1", tuple(refs))
+
+
+def _observations(timeline: Timeline, registry: Registry, facts: dict[str, Fact]) -> None:
+    for name, spec in registry.specs.items():
+        source = spec.source
+        if "from" not in source:
+            continue
+        obs = _select(timeline, source)
+        if obs is None:
+            continue
+        if obs.value is not None:
+            facts[name] = Fact(obs.value, obs.unit, (obs.ref,))
+        elif obs.category is not None:
+            facts[name] = Fact(obs.category, inputs=(obs.ref,))

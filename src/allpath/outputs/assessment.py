@@ -1,0 +1,275 @@
+"""The Assessment: every conclusion of one record, with the trace that explains it.
+
+``Assessment.to_dict()`` produces the versioned JSON document ``allpath.assessment/1``
+described in ``docs/output-format.md``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from allpath import __version__
+from allpath.observations.normalise import Timeline
+from allpath.record.models import PatientRecord
+from allpath.rules.engine import DecisionResult
+from allpath.rules.facts import Fact
+from allpath.rules.loader import Knowledge
+
+__all__ = ["ASSESSMENT_FORMAT", "DISCLAIMER", "RISK_SCHEMES", "Assessment"]
+
+ASSESSMENT_FORMAT = "allpath.assessment/1"
+
+DISCLAIMER = (
+    "ALLPath supports clinical decisions; it does not replace the judgement of the care team. "
+    "Check every result against the patient and the protocol in use."
+)
+
+# Output fact of each risk decision -> scheme name in the JSON.
+RISK_SCHEMES: dict[str, str] = {
+    "risk.nci_rome": "nci_rome",
+    "risk.cog_pdq": "cog_pdq",
+    "risk.aall1731": "aall1731",
+    "risk.t_all_nccn_pediatric": "t_all_nccn_pediatric",
+    "risk.adult": "adult_risk_factors",
+    "risk.infant_nccn": "infant_nccn",
+    "risk.infant_interfant06": "infant_interfant06",
+}
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, frozenset):
+        return sorted(value)
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return value
+
+
+@dataclass(frozen=True)
+class Assessment:
+    """Result of :func:`allpath.pipeline.assess`."""
+
+    record: PatientRecord
+    timeline: Timeline
+    facts: Mapping[str, Fact]
+    results: tuple[DecisionResult, ...]
+    notes: tuple[str, ...]
+    knowledge: Knowledge
+    as_of: dt.date | None
+
+    # ------------------------------------------------------------------ look-ups
+    def result(self, output: str) -> DecisionResult | None:
+        """The decision result that writes ``output`` (e.g. ``risk.nci_rome``)."""
+        for r in self.results:
+            if r.output == output:
+                return r
+        return None
+
+    def value(self, output: str, field: str | None = None) -> Any:
+        """The displayed value of an output (``unknown`` when it could not be decided)."""
+        r = self.result(output)
+        if r is None:
+            return None
+        v = r.value
+        if field is not None:
+            v = v.get(field) if isinstance(v, dict) else None
+        if r.status == "unknown" and v is None:
+            return "unknown"
+        return v
+
+    # ------------------------------------------------------------------ sections
+    def _risk(self) -> list[dict[str, Any]]:
+        out = []
+        for output, scheme in RISK_SCHEMES.items():
+            r = self.result(output)
+            if r is None:
+                continue
+            out.append(
+                {
+                    "scheme": scheme,
+                    "group": r.value if r.status != "unknown" else "unknown",
+                    "provisional": r.provisional,
+                    "provisional_reason": r.provisional_reason,
+                    "missing": list(r.missing),
+                    "possible_groups": [_plain(p) for p in r.possible],
+                    "rule_id": r.rule_id,
+                    "citations": list(r.cite),
+                    "evidence": r.evidence,
+                }
+            )
+        return out
+
+    def _subtype(self) -> dict[str, Any]:
+        r = self.result("subtype")
+        v = r.value if r is not None and isinstance(r.value, dict) else {}
+        key = v.get("key") if r is not None and r.status == "decided" else "unknown"
+        prognosis = v.get("prognosis") if r is not None and r.status == "decided" else None
+        return {
+            "key": key or "unknown",
+            "who_haem5": v.get("who_haem5"),
+            "prognosis": prognosis or "unknown",
+            "cog_genetics": self.value("genetics.cog_bucket"),
+            "kmt2a_rearranged": _tri(self.value("genetics.kmt2a_r")),
+            "ploidy": [
+                {"scheme": res.scheme, "band": res.value if res.status == "decided" else "unknown"}
+                for res in self.results
+                if res.output.startswith("ploidy.")
+            ],
+            "rule_id": r.rule_id if r is not None else None,
+            "missing": list(r.missing) if r is not None else [],
+        }
+
+    def _findings(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for name in (
+            "anemia",
+            "anemia_grade",
+            "neutropenia",
+            "neutropenia_grade",
+            "thrombocytopenia",
+            "thrombocytopenia_grade",
+            "circulating_blasts",
+            "hyperleukocytosis",
+            "marrow_status",
+        ):
+            out[name] = _plain(self.value(f"findings.{name}"))
+        cyto = self.result("findings.cytopenias")
+        out["cytopenias"] = (
+            list(cyto.value) if cyto is not None and isinstance(cyto.value, list) else "unknown"
+        )
+        out["grading"] = "CTCAE v5.0"
+        return out
+
+    def _prognosis(self) -> list[dict[str, Any]]:
+        r = self.result("prognosis.figures")
+        if r is None or not isinstance(r.value, list):
+            return []
+        cites = {rid: cite for rid, cite, _ in r.hits}
+        items = []
+        for (rid, _, _), fig in zip(r.hits, r.value, strict=False):
+            if isinstance(fig, dict):
+                items.append({**fig, "rule_id": rid, "citations": list(cites[rid])})
+        return items
+
+    def missing(self) -> list[dict[str, Any]]:
+        """Facts whose absence left a conclusion unknown or provisional, with the test."""
+        needed: dict[str, list[str]] = {}
+        for r in self.results:
+            if r.status == "unknown" or r.provisional:
+                for m in r.missing:
+                    needed.setdefault(m, []).append(r.output)
+        out = []
+        for fact, outputs in sorted(needed.items()):
+            spec = self.knowledge.registry.get(fact)
+            out.append(
+                {
+                    "fact": fact,
+                    "needed_for": sorted(set(outputs)),
+                    "test": spec.settled_by if spec and spec.settled_by else None,
+                }
+            )
+        return out
+
+    def trace(self) -> list[dict[str, Any]]:
+        """One entry per decision: rule, inputs, citations, evidence."""
+        return [
+            {
+                "decision": r.decision,
+                "output": r.output,
+                "status": r.status,
+                "value": _plain(r.display_value),
+                "rule_id": r.rule_id,
+                "rules_matched": [h[0] for h in r.hits] if r.hits else None,
+                "inputs": {k: _plain(v) for k, v in r.inputs.items()},
+                "input_refs": list(r.input_refs),
+                "citations": list(r.cite),
+                "evidence": r.evidence,
+                "provisional": r.provisional,
+                "missing": list(r.missing),
+                "scheme": r.scheme,
+                "pack": f"{r.pack}@{r.pack_version}",
+            }
+            for r in self.results
+        ]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON document ``allpath.assessment/1``."""
+        age = self.facts.get("age.years")
+        used = {c for r in self.results if r.status != "unknown" for c in r.cite}
+        cns = self.result("cns")
+        etp = self.value("diagnosis.etp")
+        return {
+            "format": ASSESSMENT_FORMAT,
+            "patient_id": self.record.id,
+            "as_of": _plain(self.as_of),
+            "generated_by": {
+                "allpath": __version__,
+                "ruleset": self.knowledge.version,
+                "packs": self.knowledge.pack_versions(),
+            },
+            "disclaimer": DISCLAIMER,
+            "age_years": round(float(age.value), 2) if age else None,  # type: ignore[arg-type]
+            "sex": self.record.sex.value,
+            "findings": self._findings(),
+            "diagnosis": {
+                "status": self.value("diagnosis", "status"),
+                "presentation": self.value("diagnosis", "presentation"),
+                "lineage": self.value("diagnosis.lineage"),
+                "etp": None if etp in ("n/a", "unknown") else etp,
+                "b_stage": None if self.value("diagnosis.b_stage") == "n/a"
+                else self.value("diagnosis.b_stage"),
+                "lbl_vs_all_zone": _tri(self.value("diagnosis.lbl_vs_all_zone")),
+                "subtype": self._subtype(),
+            },
+            "cns_status": self.value("cns", "status"),
+            "cns": {
+                "status": self.value("cns", "status"),
+                "ncit": self.value("cns", "ncit") if cns and cns.status == "decided" else None,
+                "group": self.value("cns.group"),
+                "traumatic_tap_with_blasts": _tri(self.value("cns.traumatic_tap_with_blasts")),
+                "steinherz_bleyer_index": _round(self.facts.get("csf.sb_index")),
+            },
+            "testicular_involvement": _tri(self.value("testicular_involvement")),
+            "risk": self._risk(),
+            "adult_risk_factors": _plain_list(self.value("risk.adult_factors")),
+            "prognosis": self._prognosis(),
+            "prognosis_note": (
+                "Figures describe groups of patients treated in the past; they are not a "
+                "prediction for one person."
+            ),
+            "missing": self.missing(),
+            "tests_to_order": sorted(
+                {m["test"] for m in self.missing() if m["test"] is not None}
+            ),
+            "notes": list(self.notes),
+            "unconfirmed_evidence": sorted(
+                {r.rule_id for r in self.results if r.evidence == "unconfirmed" and r.rule_id
+                 and r.status == "decided"}
+            ),
+            "trace": self.trace(),
+            "citations": {
+                c: self.knowledge.citations[c].reference
+                for c in sorted(used)
+                if c in self.knowledge.citations
+            },
+        }
+
+
+def _tri(value: Any) -> bool | None:
+    return value if isinstance(value, bool) else None
+
+
+def _round(fact: Fact | None) -> float | None:
+    if fact is None:
+        return None
+    return round(float(fact.value), 4)  # type: ignore[arg-type]
+
+
+def _plain_list(value: Any) -> list[Any] | str:
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return "unknown" if value == "unknown" else []

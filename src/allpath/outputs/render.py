@@ -1,0 +1,103 @@
+"""Human-readable renderings of an assessment: a rich terminal report and Markdown."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+from rich.console import Console
+from rich.panel import Panel
+from rich.table import Table
+
+from allpath.outputs.assessment import DISCLAIMER
+
+__all__ = ["render_markdown", "render_text"]
+
+
+def _group_text(r: dict[str, Any]) -> str:
+    text = str(r["group"])
+    if r["provisional"]:
+        text += " (provisional)"
+    if r["group"] == "unknown" and r["possible_groups"]:
+        text += " - could be " + ", ".join(map(str, r["possible_groups"]))
+    return text
+
+
+def _summary_rows(doc: dict[str, Any]) -> list[tuple[str, str]]:
+    d = doc["diagnosis"]
+    st = d["subtype"]
+    rows = [
+        ("Age", f"{doc['age_years']} years" if doc["age_years"] is not None else "unknown"),
+        ("Diagnosis", f"{d['status']}" + (f" ({d['presentation']})" if d["presentation"] else "")),
+        ("Lineage", str(d["lineage"]) + (" - ETP phenotype" if d["etp"] else "")),
+        ("Genetic subtype", f"{st['key']} - prognosis {st['prognosis']}"),
+        ("CNS status", str(doc["cns_status"])),
+    ]
+    f = doc["findings"]
+    cyto = ", ".join(f["cytopenias"]) if isinstance(f["cytopenias"], list) else "unknown"
+    rows.append(("Cytopenias", cyto or "none"))
+    if f["hyperleukocytosis"] is True:
+        rows.append(("Hyperleukocytosis", "yes"))
+    rows.append(("Marrow status", str(f["marrow_status"])))
+    return rows
+
+
+def render_text(doc: dict[str, Any], width: int = 100) -> str:
+    """Render an assessment document as a terminal report."""
+    buf = io.StringIO()
+    con = Console(file=buf, width=width, force_terminal=False, color_system=None)
+    con.print(Panel(f"ALLPath assessment - patient {doc['patient_id']} (as of {doc['as_of']})",
+                    expand=False))
+    table = Table(show_header=False, box=None, pad_edge=False)
+    table.add_column(style="bold")
+    table.add_column()
+    for k, v in _summary_rows(doc):
+        table.add_row(k, v)
+    con.print(table)
+    risk = Table(title="Risk groups", show_lines=False)
+    for col in ("scheme", "group", "rule", "sources"):
+        risk.add_column(col)
+    for r in doc["risk"]:
+        risk.add_row(r["scheme"], _group_text(r), str(r["rule_id"] or "-"),
+                     ", ".join(r["citations"]))
+    con.print(risk)
+    if doc["prognosis"]:
+        con.print("[bold]Published outcome figures[/bold] (groups, not personal predictions)")
+        for p in doc["prognosis"]:
+            con.print(f"  - {p['population']}: {p['measure']} {p['figure']} "
+                      f"({p['period']}; {', '.join(p['citations'])})")
+    if doc["missing"]:
+        con.print("[bold]Missing data[/bold] - tests that would settle it:")
+        for t in doc["tests_to_order"]:
+            con.print(f"  - {t}")
+    if doc["unconfirmed_evidence"]:
+        con.print("[bold]Rests on unconfirmed facts:[/bold] " +
+                  ", ".join(doc["unconfirmed_evidence"]))
+    for note in doc["notes"]:
+        con.print(f"Note: {note}")
+    con.print(f"[italic]{DISCLAIMER}[/italic]")
+    return buf.getvalue()
+
+
+def render_markdown(doc: dict[str, Any]) -> str:
+    """Render an assessment document as Markdown."""
+    lines = [f"# ALLPath assessment: {doc['patient_id']}", "", f"As of {doc['as_of']}.", ""]
+    lines += ["| | |", "|---|---|"]
+    lines += [f"| {k} | {v} |" for k, v in _summary_rows(doc)]
+    lines += ["", "## Risk groups", "", "| scheme | group | rule | sources |", "|---|---|---|---|"]
+    for r in doc["risk"]:
+        lines.append(f"| {r['scheme']} | {_group_text(r)} | `{r['rule_id']}` | "
+                     f"{', '.join(r['citations'])} |")
+    if doc["prognosis"]:
+        lines += ["", "## Published outcome figures", "",
+                  "Figures describe groups of patients, not a prediction for one person.", ""]
+        for p in doc["prognosis"]:
+            lines.append(f"- {p['population']}: {p['measure']} **{p['figure']}** "
+                         f"({p['period']}; {', '.join(p['citations'])})")
+    if doc["missing"]:
+        lines += ["", "## Missing data", ""]
+        lines += [f"- {t}" for t in doc["tests_to_order"]]
+    lines += ["", "## Sources", ""]
+    lines += [f"- **{k}**: {v}" for k, v in doc["citations"].items()]
+    lines += ["", f"_{DISCLAIMER}_", ""]
+    return "\n".join(lines)

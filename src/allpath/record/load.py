@@ -1,0 +1,316 @@
+"""Read a patient record from YAML or JSON and check it, reporting every problem at once.
+
+Two passes: pydantic checks shape and types; then the record is checked against the
+catalogue and vocabularies (unknown codes with "did you mean", units that do not parse or
+do not fit the analyte, values outside plausible ranges, dates in the wrong order). Any
+problem raises :class:`~allpath.errors.RecordError` listing all of them with their paths;
+nothing is half-read.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from allpath.errors import Problem, RecordError
+from allpath.observations.catalogue import Catalogue, load_catalogue
+from allpath.record.models import RECORD_FORMAT, PatientRecord
+from allpath.record.vocabulary import Vocabulary, VocabularyKind, load_vocabulary
+from allpath.units import UnitError, convert
+
+__all__ = ["load_record", "parse_record", "read_document"]
+
+_TYPE_LOC_NOISE = {
+    "str",
+    "float",
+    "int",
+    "bool",
+    "date",
+    "datetime",
+    "SymptomDetail",
+    "constrained-str",
+}
+
+
+def read_document(path: str | Path) -> Any:
+    """Read YAML or JSON from a file; malformed text is a RecordError, not a traceback."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise RecordError([Problem("", "file not found", got=str(p))], str(p)) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise RecordError([Problem("", f"cannot read file: {exc}")], str(p)) from None
+    try:
+        if p.suffix.lower() == ".json":
+            return json.loads(text)
+        return yaml.safe_load(text)
+    except json.JSONDecodeError as exc:
+        raise RecordError(
+            [Problem(f"line {exc.lineno}", f"malformed JSON: {exc.msg}")], str(p)
+        ) from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        what = getattr(exc, "problem", None) or str(exc)
+        raise RecordError([Problem(where, f"malformed YAML: {what}")], str(p)) from None
+
+
+def load_record(path: str | Path) -> PatientRecord:
+    """Read and check a record file (``.yaml``, ``.yml`` or ``.json``)."""
+    return parse_record(read_document(path), source=str(path))
+
+
+def _loc_to_path(loc: tuple[int | str, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif part in _TYPE_LOC_NOISE or "[" in part or ("-" in part and part[0].islower()):
+            continue
+        else:
+            out += f".{part}" if out else part
+    return out
+
+
+def _pydantic_problems(err: ValidationError) -> list[Problem]:
+    by_path: dict[str, Problem] = {}
+    for e in err.errors():
+        path = _loc_to_path(tuple(e["loc"]))
+        if e["type"] == "extra_forbidden":
+            msg = "unknown field"
+        elif e["type"] == "missing":
+            msg = "required field is missing"
+        else:
+            msg = e["msg"]
+        got = None if e["type"] == "missing" else repr(e.get("input"))[:80]
+        if path in by_path:
+            # Union members each fail: keep one problem per field.
+            continue
+        by_path[path] = Problem(path, msg, got=got)
+    return list(by_path.values())
+
+
+def _as_date(value: Any) -> dt.date | None:
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    return None
+
+
+class _Checker:
+    def __init__(self, catalogue: Catalogue, vocabulary: Vocabulary) -> None:
+        self.cat = catalogue
+        self.voc = vocabulary
+        self.problems: list[Problem] = []
+
+    def add(self, path: str, message: str, **kw: str | None) -> None:
+        self.problems.append(Problem(path, message, **kw))
+
+    def term(self, kind: VocabularyKind, word: str, path: str) -> str:
+        resolved = self.voc.resolve(kind, word)
+        if resolved is None:
+            self.add(
+                path,
+                f"unknown {kind.rstrip('s').replace('_', ' ')}",
+                got=repr(word),
+                hint=self.voc.suggest(kind, word) or f"see docs/record-format.md for the {kind}",
+            )
+            return word
+        return resolved
+
+    def check(self, rec: PatientRecord) -> PatientRecord:
+        updates: dict[str, Any] = {}
+        updates["conditions"] = tuple(
+            self.term("conditions", c, f"conditions[{i}]") for i, c in enumerate(rec.conditions)
+        )
+        symptoms: list[Any] = []
+        for i, s in enumerate(rec.symptoms):
+            if isinstance(s, str):
+                symptoms.append(self.term("symptoms", s, f"symptoms[{i}]"))
+            else:
+                code = self.term("symptoms", s.code, f"symptoms[{i}].code")
+                symptoms.append(s.model_copy(update={"code": code}))
+        updates["symptoms"] = tuple(symptoms)
+        updates["observations"] = tuple(self._observations(rec))
+        if rec.immunophenotype is not None:
+            markers = {
+                self.term("markers", name, f"immunophenotype.markers.{name}"): value
+                for name, value in rec.immunophenotype.markers.items()
+            }
+            updates["immunophenotype"] = rec.immunophenotype.model_copy(
+                update={"markers": markers}
+            )
+        if rec.genetics is not None:
+            updates["genetics"] = self._genetics(rec)
+        updates["treatment"] = tuple(
+            t.model_copy(
+                update={"phase": self.term("treatment_phases", t.phase, f"treatment[{i}].phase")}
+            )
+            for i, t in enumerate(rec.treatment)
+        )
+        self._dates(rec)
+        return rec.model_copy(update=updates)
+
+    def _observations(self, rec: PatientRecord) -> list[Any]:
+        out = []
+        for i, obs in enumerate(rec.observations):
+            path = f"observations[{i}]"
+            analyte = self.cat.resolve(obs.code)
+            if analyte is None:
+                self.add(
+                    f"{path}.code",
+                    "unknown observation code",
+                    expected="a catalogue code or LOINC code",
+                    got=repr(obs.code),
+                    hint=self.cat.suggest(obs.code),
+                )
+                out.append(obs)
+                continue
+            if analyte.kind == "categorical":
+                if str(obs.value) not in analyte.values:
+                    self.add(
+                        f"{path}.value",
+                        f"invalid value for {analyte.code}",
+                        expected=" | ".join(analyte.values),
+                        got=repr(obs.value),
+                    )
+            else:
+                self._quantity(obs.value, obs.unit, analyte, path)
+            out.append(obs.model_copy(update={"code": analyte.code}))
+        return out
+
+    def _quantity(self, value: Any, unit: str | None, analyte: Any, path: str) -> None:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            self.add(f"{path}.value", f"{analyte.code} needs a number", got=repr(value))
+            return
+        if unit is None:
+            self.add(
+                f"{path}.unit",
+                "a quantity needs a unit (units are never assumed)",
+                expected=f"a unit convertible to {analyte.unit}",
+            )
+            return
+        try:
+            canonical = convert(float(value), unit, analyte.unit, analyte.molar_mass)
+        except UnitError:
+            self.add(
+                f"{path}.unit",
+                f"unit does not parse or does not fit {analyte.code}",
+                expected=f"a unit convertible to {analyte.unit}",
+                got=repr(unit),
+            )
+            return
+        lo, hi = analyte.plausible
+        if not lo <= canonical <= hi:
+            self.add(
+                f"{path}.value",
+                f"{analyte.code} outside the plausible range",
+                expected=f"{lo:g} to {hi:g} {analyte.unit}",
+                got=f"{value} {unit}",
+                hint="check the value and its unit",
+            )
+
+    def _genetics(self, rec: PatientRecord) -> Any:
+        g = rec.genetics
+        assert g is not None
+        fusions = None
+        if g.fusions is not None:
+            fusions = []
+            for i, f in enumerate(g.fusions):
+                parts = f.split("::")
+                if len(parts) != 2 or not all(p and p.replace("-", "").isalnum() for p in parts):
+                    self.add(
+                        f"genetics.fusions[{i}]",
+                        "a fusion is written GENE1::GENE2 (HGNC symbols, 5' partner first)",
+                        got=repr(f),
+                    )
+                fusions.append(f.strip().upper() if "::" in f else f)
+        alterations = None
+        if g.alterations is not None:
+            alterations = tuple(
+                self.term("alterations", a, f"genetics.alterations[{i}]")
+                for i, a in enumerate(g.alterations)
+            )
+        return g.model_copy(
+            update={
+                "fusions": tuple(fusions) if fusions is not None else None,
+                "alterations": alterations,
+            }
+        )
+
+    def _dates(self, rec: PatientRecord) -> None:
+        birth = rec.birth_date
+        dx = rec.diagnosis_date
+        if birth and dx and dx < birth:
+            self.add(
+                "diagnosis_date",
+                "diagnosis date is before birth date",
+                expected=f"on or after {birth.isoformat()}",
+                got=dx.isoformat(),
+            )
+        if birth:
+            for i, obs in enumerate(rec.observations):
+                t = _as_date(obs.time)
+                if t is not None and t < birth:
+                    self.add(
+                        f"observations[{i}].time",
+                        "observation is dated before birth",
+                        expected=f"on or after {birth.isoformat()}",
+                        got=t.isoformat(),
+                    )
+            for section in ("immunophenotype", "genetics"):
+                block = getattr(rec, section)
+                t = _as_date(block.time) if block is not None else None
+                if t is not None and t < birth:
+                    self.add(f"{section}.time", "dated before birth", got=t.isoformat())
+        for i, ev in enumerate(rec.treatment):
+            if ev.end is not None and ev.end < ev.start:
+                self.add(
+                    f"treatment[{i}].end",
+                    "phase ends before it starts",
+                    expected=f"on or after {ev.start.isoformat()}",
+                    got=ev.end.isoformat(),
+                )
+            if birth and ev.start < birth:
+                self.add(f"treatment[{i}].start", "dated before birth", got=ev.start.isoformat())
+
+
+def parse_record(
+    data: Any,
+    source: str | None = None,
+    catalogue: Catalogue | None = None,
+    vocabulary: Vocabulary | None = None,
+) -> PatientRecord:
+    """Check a record given as a mapping (parsed YAML/JSON) and return it canonicalised.
+
+    Aliases (``hgb``, LOINC ``718-7``, marker ``cyCD3``) are rewritten to catalogue codes and
+    vocabulary terms; values stay in the units written.
+    """
+    if not isinstance(data, Mapping):
+        raise RecordError(
+            [Problem("", "a record is a mapping of fields", got=type(data).__name__)], source
+        )
+    fmt = data.get("format")
+    if fmt != RECORD_FORMAT:
+        raise RecordError(
+            [Problem("format", "unsupported or missing record format", expected=RECORD_FORMAT,
+                     got=repr(fmt))],
+            source,
+        )
+    try:
+        rec = PatientRecord.model_validate(dict(data))
+    except ValidationError as err:
+        raise RecordError(_pydantic_problems(err), source) from None
+    checker = _Checker(catalogue or load_catalogue(), vocabulary or load_vocabulary())
+    checked = checker.check(rec)
+    if checker.problems:
+        raise RecordError(checker.problems, source)
+    return checked

@@ -1,0 +1,544 @@
+"""Evaluate rule packs over facts with three-valued logic, keeping a trace of every step.
+
+A condition is TRUE, FALSE or UNKNOWN. Unknown comes from facts that are missing and
+propagates unless the known parts decide (``any`` with one TRUE part is TRUE). A decision in
+``first`` mode returns the first TRUE rule only when no earlier rule with a *different*
+answer was UNKNOWN; otherwise the answer is unknown, with the missing facts listed and, where
+the pack allows it, a provisional answer under stated assumptions plus the answers still
+possible.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import itertools
+from collections.abc import Iterator, Mapping, MutableMapping
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any, Literal
+
+from allpath.rules.facts import Fact, FactValue, Registry
+from allpath.rules.schema import (
+    AllOf,
+    AnyOf,
+    AtLeast,
+    Compare,
+    Condition,
+    Decision,
+    Known,
+    Match,
+    Not,
+    Otherwise,
+    Pack,
+    RefTable,
+    Rule,
+    Scalar,
+)
+from allpath.units import convert
+
+__all__ = [
+    "CompiledPack",
+    "DecisionResult",
+    "Eval",
+    "FactStore",
+    "Tri",
+    "evaluate_condition",
+    "evaluate_decision",
+    "evaluate_pack",
+]
+
+FactStore = MutableMapping[str, Fact]
+Status = Literal["decided", "unknown", "not_applicable"]
+OutputValue = Scalar | dict[str, Scalar | None] | list[Any] | None
+
+
+class Tri(Enum):
+    TRUE = "true"
+    FALSE = "false"
+    UNKNOWN = "unknown"
+
+
+@dataclass
+class Eval:
+    """Result of one condition: its truth, the facts it read and the facts it lacked."""
+
+    truth: Tri
+    used: set[str] = field(default_factory=set)
+    missing: set[str] = field(default_factory=set)
+    provisional: bool = False
+
+
+@dataclass(frozen=True)
+class CompiledPack:
+    """A validated pack with every threshold converted to its fact's canonical unit."""
+
+    pack: Pack
+    source: str
+    thresholds: Mapping[int, float]  # id(Compare) -> canonical threshold
+    tables: Mapping[str, RefTable]
+    table_units: Mapping[str, str]  # table -> canonical unit of the compared fact
+    registry: Registry
+
+    @property
+    def id(self) -> str:
+        return self.pack.id
+
+    @property
+    def version(self) -> str:
+        return self.pack.version
+
+
+@dataclass(frozen=True)
+class DecisionResult:
+    """Outcome of one decision with everything needed to explain it."""
+
+    decision: str
+    title: str
+    pack: str
+    pack_version: str
+    output: str
+    status: Status
+    value: OutputValue
+    rule_id: str | None
+    cite: tuple[str, ...]
+    evidence: Literal["confirmed", "unconfirmed"]
+    scheme: str | None = None
+    provisional: bool = False
+    provisional_reason: str | None = None
+    missing: tuple[str, ...] = ()
+    possible: tuple[Any, ...] = ()
+    inputs: Mapping[str, Any] = field(default_factory=dict)
+    input_refs: tuple[str, ...] = ()
+    note: str | None = None
+    hits: tuple[tuple[str, tuple[str, ...], str], ...] = ()  # mode all: (rule, cite, evidence)
+
+    @property
+    def display_value(self) -> OutputValue:
+        return self.value if self.status != "unknown" else "unknown"
+
+
+# --------------------------------------------------------------------------- conditions
+
+
+def _table_threshold(
+    cp: CompiledPack, table_name: str, facts: Mapping[str, Fact]
+) -> tuple[float | None, set[str]]:
+    table = cp.tables[table_name]
+    needs = {table.age_fact, "sex"}
+    age = facts.get(table.age_fact)
+    sex = facts.get("sex")
+    if age is None:
+        return None, needs
+    age_val = float(age.value)  # type: ignore[arg-type]
+    age_unit = cp.registry.get(table.age_fact)
+    age_in_table_unit = convert(age_val, age_unit.unit if age_unit and age_unit.unit else "a",
+                                table.age_unit)
+    sex_val = str(sex.value) if sex is not None else None
+    candidates = []
+    for row in table.rows:
+        lo = row.age_from if row.age_from is not None else float("-inf")
+        hi = row.age_to if row.age_to is not None else float("inf")
+        if lo <= age_in_table_unit < hi:
+            candidates.append(row)
+    specific = [r for r in candidates if r.sex != "any"]
+    if specific:
+        if sex_val not in ("female", "male"):
+            return None, needs
+        chosen = [r for r in specific if r.sex == sex_val]
+    else:
+        chosen = candidates
+    if not chosen:
+        return None, needs
+    return convert(chosen[0].value, table.unit, cp.table_units[table_name]), needs
+
+
+def _compare(a: float, op: str, b: float) -> bool:
+    if op == "<":
+        return a < b
+    if op == "<=":
+        return a <= b
+    if op == ">":
+        return a > b
+    if op == ">=":
+        return a >= b
+    if op == "==":
+        return a == b
+    return a != b
+
+
+def _glob(pattern: str, value: str) -> bool:
+    return fnmatch.fnmatchcase(value, pattern.replace("[", "[[]"))
+
+
+def evaluate_condition(cond: Condition, facts: Mapping[str, Fact], cp: CompiledPack) -> Eval:
+    """Evaluate one condition node (three-valued)."""
+    if isinstance(cond, AllOf | AnyOf | AtLeast):
+        parts = [evaluate_condition(c, facts, cp) for c in
+                 (cond.all if isinstance(cond, AllOf) else
+                  cond.any if isinstance(cond, AnyOf) else cond.of)]
+        n_true = sum(p.truth is Tri.TRUE for p in parts)
+        n_unknown = sum(p.truth is Tri.UNKNOWN for p in parts)
+        need = (len(parts) if isinstance(cond, AllOf) else
+                1 if isinstance(cond, AnyOf) else cond.at_least)
+        if n_true >= need:
+            truth = Tri.TRUE
+        elif n_true + n_unknown >= need:
+            truth = Tri.UNKNOWN
+        else:
+            truth = Tri.FALSE
+        out = Eval(truth)
+        for p in parts:
+            out.used |= p.used
+            if truth is Tri.UNKNOWN:
+                out.missing |= p.missing
+            out.provisional |= p.provisional and p.truth is not Tri.UNKNOWN
+        return out
+    if isinstance(cond, Not):
+        inner = evaluate_condition(cond.not_, facts, cp)
+        flipped = {Tri.TRUE: Tri.FALSE, Tri.FALSE: Tri.TRUE, Tri.UNKNOWN: Tri.UNKNOWN}
+        return Eval(flipped[inner.truth], inner.used, inner.missing, inner.provisional)
+    if isinstance(cond, Known):
+        fact = facts.get(cond.known)
+        return Eval(Tri.TRUE if fact is not None else Tri.FALSE, {cond.known}, set(),
+                    bool(fact and fact.provisional))
+    name = cond.fact
+    fact = facts.get(name)
+    if fact is None:
+        return Eval(Tri.UNKNOWN, {name}, {name})
+    used = {name}
+    if isinstance(cond, Compare):
+        if cond.table is not None:
+            threshold, needs = _table_threshold(cp, cond.table, facts)
+            used |= needs & set(facts)
+            if threshold is None:
+                return Eval(Tri.UNKNOWN, used, needs - set(facts) or needs)
+        else:
+            threshold = cp.thresholds[id(cond)]
+        ok = _compare(float(fact.value), cond.op, threshold)  # type: ignore[arg-type]
+        return Eval(Tri.TRUE if ok else Tri.FALSE, used, set(), fact.provisional)
+    assert isinstance(cond, Match)
+    value = fact.value
+    if cond.is_ is not None:
+        ok = value == cond.is_
+    elif cond.in_ is not None:
+        ok = value in cond.in_
+    else:
+        members = value if isinstance(value, frozenset) else frozenset({str(value)})
+        if cond.contains is not None:
+            ok = cond.contains in members
+        elif cond.contains_any is not None:
+            ok = any(v in members for v in cond.contains_any)
+        else:
+            assert cond.matches is not None
+            ok = any(_glob(cond.matches, m) for m in members)
+    return Eval(Tri.TRUE if ok else Tri.FALSE, used, set(), fact.provisional)
+
+
+# --------------------------------------------------------------------------- decisions
+
+
+def _iter_conditions(cond: Condition) -> Iterator[Condition]:
+    yield cond
+    if isinstance(cond, AllOf):
+        for c in cond.all:
+            yield from _iter_conditions(c)
+    elif isinstance(cond, AnyOf):
+        for c in cond.any:
+            yield from _iter_conditions(c)
+    elif isinstance(cond, AtLeast):
+        for c in cond.of:
+            yield from _iter_conditions(c)
+    elif isinstance(cond, Not):
+        yield from _iter_conditions(cond.not_)
+
+
+def decision_conditions(decision: Decision) -> Iterator[Condition]:
+    """Every condition node of a decision (applicability and rules)."""
+    if decision.applies_when is not None:
+        yield from _iter_conditions(decision.applies_when)
+    for rule in decision.rules:
+        yield from _iter_conditions(rule.when)
+
+
+@dataclass
+class _Raw:
+    status: Status
+    value: OutputValue
+    rule: Rule | Otherwise | None
+    used: set[str]
+    missing: set[str]
+    provisional: bool
+    hits: list[Rule] = field(default_factory=list)
+
+
+def _raw_decide(decision: Decision, facts: Mapping[str, Fact], cp: CompiledPack) -> _Raw:
+    used: set[str] = set()
+    provisional = False
+    if decision.applies_when is not None:
+        app = evaluate_condition(decision.applies_when, facts, cp)
+        used |= app.used
+        provisional |= app.provisional
+        if app.truth is Tri.FALSE:
+            na = decision.not_applicable
+            assert na is not None
+            return _Raw("not_applicable", na.then, na, used, set(), provisional)
+        if app.truth is Tri.UNKNOWN:
+            return _Raw("unknown", None, None, used, app.missing, provisional)
+    missing: set[str] = set()
+    if decision.mode == "first":
+        pending: list[Rule] = []  # earlier rules whose truth is unknown
+        for rule in decision.rules:
+            ev = evaluate_condition(rule.when, facts, cp)
+            used |= ev.used
+            if ev.truth is Tri.TRUE:
+                if all(p.then == rule.then for p in pending):
+                    return _Raw("decided", rule.then, rule, used, set(),
+                                provisional or ev.provisional)
+                return _Raw("unknown", None, None, used, missing, provisional)
+            if ev.truth is Tri.UNKNOWN:
+                pending.append(rule)
+                missing |= ev.missing
+        if pending:
+            return _Raw("unknown", None, None, used, missing, provisional)
+        ow = decision.otherwise
+        if ow.unknown:
+            return _Raw("unknown", None, ow, used, set(), provisional)
+        return _Raw("decided", ow.then, ow, used, set(), provisional)
+    hits: list[Rule] = []
+    for rule in decision.rules:
+        ev = evaluate_condition(rule.when, facts, cp)
+        used |= ev.used
+        if ev.truth is Tri.TRUE:
+            hits.append(rule)
+            provisional |= ev.provisional
+        elif ev.truth is Tri.UNKNOWN:
+            missing |= ev.missing
+    if hits:
+        return _Raw("decided", [r.then for r in hits], hits[0], used, missing, provisional, hits)
+    if missing:
+        return _Raw("unknown", None, None, used, missing, provisional)
+    ow = decision.otherwise
+    if ow.unknown:
+        return _Raw("unknown", None, ow, used, set(), provisional)
+    value = ow.then
+    return _Raw("decided", [] if value == "none" else [value], ow, used, set(), provisional)
+
+
+def _assumed_fact(cp: CompiledPack, name: str, spec: Scalar | dict[str, Scalar]) -> Fact:
+    if isinstance(spec, dict):
+        reg = cp.registry.get(name)
+        value = convert(float(spec["value"]), str(spec["unit"]),
+                        reg.unit if reg and reg.unit else str(spec["unit"]))
+        return Fact(value, reg.unit if reg else None, provisional=True)
+    return Fact(spec, provisional=True)
+
+
+_MAX_COMBINATIONS = 4096
+
+
+def _candidates(decision: Decision, cp: CompiledPack, name: str) -> list[FactValue]:
+    spec = cp.registry.get(name)
+    kind = spec.type if spec else "term"
+    if kind == "bool":
+        return [True, False]
+    if kind == "number":
+        points: set[float] = set()
+        for c in decision_conditions(decision):
+            if isinstance(c, Compare) and c.fact == name and c.table is None:
+                t = cp.thresholds[id(c)]
+                eps = max(abs(t), 1.0) * 1e-6
+                points |= {t - eps, t, t + eps}
+        return sorted(points)
+    if kind == "set":
+        members: list[FactValue] = [frozenset()]
+        for c in decision_conditions(decision):
+            if isinstance(c, Match) and c.fact == name:
+                if c.contains is not None:
+                    members.append(frozenset({c.contains}))
+                if c.contains_any:
+                    members.extend(frozenset({v}) for v in c.contains_any)
+                if c.matches:
+                    members.append(frozenset({c.matches.replace("*", "X")}))
+        return list(dict.fromkeys(members))
+    values: list[FactValue] = list(spec.values) if spec and spec.values else []
+    for c in decision_conditions(decision):
+        if isinstance(c, Match) and c.fact == name:
+            if c.is_ is not None:
+                values.append(c.is_)
+            if c.in_:
+                values.extend(c.in_)
+    values.append("__other__")
+    return list(dict.fromkeys(values))
+
+
+def _primary(value: OutputValue) -> Any:
+    if isinstance(value, dict):
+        return next(iter(value.values()))
+    if isinstance(value, list):
+        return tuple(sorted(str(_primary(v)) for v in value))
+    return value
+
+
+def _referenced(decision: Decision) -> set[str]:
+    names: set[str] = set()
+    for c in decision_conditions(decision):
+        if isinstance(c, Compare | Match):
+            names.add(c.fact)
+        elif isinstance(c, Known):
+            names.add(c.known)
+    return names
+
+
+def _possible(
+    decision: Decision, facts: Mapping[str, Fact], cp: CompiledPack, missing: set[str]
+) -> tuple[Any, ...]:
+    """Every answer the decision could still give, trying each absent fact's boundaries.
+
+    All facts the decision reads and the store lacks are varied together (not only those
+    the first pass reported), because an unknown applicability hides the rules behind it.
+    """
+    names = sorted((_referenced(decision) - set(facts)) | missing)
+    pools = [_candidates(decision, cp, n) for n in names]
+    if any(not p for p in pools):
+        return ()
+    total = 1
+    for p in pools:
+        total *= len(p)
+    if total > _MAX_COMBINATIONS:
+        return ()
+    seen: dict[Any, None] = {}
+    for combo in itertools.product(*pools):
+        trial = dict(facts)
+        for n, v in zip(names, combo, strict=True):
+            trial[n] = Fact(v)
+        raw = _raw_decide(decision, trial, cp)
+        if raw.status == "decided" or raw.status == "not_applicable":
+            seen[_primary(raw.value)] = None
+    order = {v: i for i, v in enumerate(decision.values or ())}
+    return tuple(sorted(seen, key=lambda v: (order.get(v, len(order)), str(v))))
+
+
+def evaluate_decision(
+    decision: Decision,
+    facts: Mapping[str, Fact],
+    cp: CompiledPack,
+    why_unknown: Mapping[str, tuple[str, ...]] | None = None,
+) -> DecisionResult:
+    """Evaluate one decision; ``why_unknown`` maps derived facts to the base facts they lack."""
+    raw = _raw_decide(decision, facts, cp)
+    provisional = raw.provisional
+    provisional_reason = None
+    missing = set(raw.missing)
+    possible: tuple[Any, ...] = ()
+    if raw.status == "unknown" and decision.provisional is not None:
+        assumed = {
+            name: _assumed_fact(cp, name, spec)
+            for name, spec in decision.provisional.assume.items()
+            if name not in facts
+        }
+        if assumed:
+            trial = dict(facts)
+            trial.update(assumed)
+            again = _raw_decide(decision, trial, cp)
+            possible = _possible(decision, facts, cp, missing)
+            if again.status != "unknown":
+                raw = again
+                provisional = True
+                provisional_reason = decision.provisional.reason
+                missing |= {n for n in assumed if n in again.used}
+            else:
+                provisional = True
+                provisional_reason = decision.provisional.reason
+                missing |= again.missing
+    elif raw.status == "unknown" and missing:
+        possible = _possible(decision, facts, cp, missing)
+    base_missing: set[str] = set()
+    for name in missing:
+        base_missing |= set((why_unknown or {}).get(name, (name,)))
+    rule = raw.rule
+    if raw.hits:
+        cite = tuple(dict.fromkeys(c for r in raw.hits for c in r.cite))
+        evidence: Literal["confirmed", "unconfirmed"] = (
+            "unconfirmed" if any(r.evidence == "unconfirmed" for r in raw.hits) else "confirmed"
+        )
+    elif rule is not None:
+        cite, evidence = rule.cite, rule.evidence
+    else:
+        cite, evidence = (), "confirmed"
+    inputs: dict[str, Any] = {}
+    refs: list[str] = []
+    for name in sorted(raw.used):
+        f = facts.get(name)
+        if f is None:
+            continue
+        inputs[name] = sorted(f.value) if isinstance(f.value, frozenset) else f.value
+        refs.extend(f.inputs)
+    return DecisionResult(
+        decision=decision.id,
+        title=decision.title,
+        pack=cp.id,
+        pack_version=cp.version,
+        output=decision.output,
+        status=raw.status,
+        value=raw.value if raw.status != "unknown" else (decision.unknown_value
+                                                         if decision.unknown_value is not None
+                                                         else None),
+        rule_id=rule.id if rule is not None else None,
+        cite=cite,
+        evidence=evidence,
+        scheme=decision.scheme,
+        provisional=provisional and raw.status != "not_applicable",
+        provisional_reason=provisional_reason,
+        missing=tuple(sorted(base_missing)),
+        possible=possible,
+        inputs=inputs,
+        input_refs=tuple(dict.fromkeys(refs)),
+        note=rule.note if rule is not None else None,
+        hits=tuple((r.id, r.cite, r.evidence) for r in raw.hits),
+    )
+
+
+def store_result(
+    result: DecisionResult, facts: FactStore, why_unknown: dict[str, tuple[str, ...]]
+) -> None:
+    """Write a decision's output into the fact store (unknown outputs stay absent)."""
+    targets: dict[str, FactValue | int | None] = {}
+    if result.status == "unknown":
+        why_unknown[result.output] = result.missing
+        if isinstance(result.value, dict):  # a field decision: each field is unknown too
+            for k in result.value:
+                why_unknown[f"{result.output}.{k}"] = result.missing
+        return
+    value = result.value
+    if isinstance(value, dict):
+        for k, field_value in value.items():
+            targets[f"{result.output}.{k}"] = field_value
+    elif isinstance(value, list):
+        scalars = [v for v in value if isinstance(v, str | bool | int | float)]
+        targets[result.output] = frozenset(str(v) for v in scalars)
+    else:
+        targets[result.output] = value
+    for name, v in targets.items():
+        if v is None:
+            why_unknown[name] = result.missing
+            continue
+        facts[name] = Fact(
+            float(v) if isinstance(v, int) and not isinstance(v, bool) else v,
+            inputs=result.input_refs,
+            provisional=result.provisional,
+        )
+
+
+def evaluate_pack(
+    cp: CompiledPack,
+    facts: FactStore,
+    why_unknown: dict[str, tuple[str, ...]] | None = None,
+) -> list[DecisionResult]:
+    """Evaluate every decision of a pack in order, writing outputs into ``facts``."""
+    why = why_unknown if why_unknown is not None else {}
+    results = []
+    for decision in cp.pack.decisions:
+        res = evaluate_decision(decision, facts, cp, why)
+        store_result(res, facts, why)
+        results.append(res)
+    return results

@@ -1,0 +1,88 @@
+"""Facts: the typed values rule packs read, and the registry that declares them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any, Literal
+
+from allpath.knowledge import load_yaml
+
+__all__ = ["Fact", "FactSpec", "FactType", "FactValue", "Registry", "load_registry"]
+
+FactType = Literal["number", "term", "bool", "set"]
+FactValue = float | str | bool | frozenset[str]
+
+
+@dataclass(frozen=True, slots=True)
+class Fact:
+    """A known value. Unknown facts are simply absent from the fact store.
+
+    ``inputs`` names the record fields it came from (``observations[3]``); ``provisional``
+    marks a value that rests on an assumption made while data were missing.
+    """
+
+    value: FactValue
+    unit: str | None = None
+    inputs: tuple[str, ...] = ()
+    provisional: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class FactSpec:
+    """Declaration of one fact (from ``knowledge/facts.yaml`` or a decision output)."""
+
+    name: str
+    type: FactType
+    unit: str | None = None
+    values: tuple[str, ...] = ()
+    settled_by: str | None = None
+    description: str | None = None
+    source: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Registry:
+    """Every fact a pack may read: base facts plus the outputs of earlier decisions."""
+
+    specs: dict[str, FactSpec]
+    version: str
+
+    def get(self, name: str) -> FactSpec | None:
+        if name in self.specs:
+            return self.specs[name]
+        head = name.split(".", 1)[0]
+        return self.specs.get(f"{head}.*") if "." in name else None
+
+    def names(self) -> Iterable[str]:
+        return self.specs.keys()
+
+    def add(self, spec: FactSpec) -> None:
+        self.specs[spec.name] = spec
+
+    def copy(self) -> Registry:
+        return Registry(specs=dict(self.specs), version=self.version)
+
+
+@lru_cache(maxsize=1)
+def _base_registry() -> Registry:
+    doc = load_yaml("facts.yaml")
+    specs: dict[str, FactSpec] = {}
+    for name, raw in doc["facts"].items():
+        specs[name] = FactSpec(
+            name=name,
+            type=raw["type"],
+            unit=raw.get("unit"),
+            values=tuple(raw.get("values", ())),
+            settled_by=raw.get("settled_by"),
+            description=raw.get("computed"),
+            source={k: v for k, v in raw.items() if k in ("from", "window", "pick", "timepoint",
+                                                          "cite", "evidence")},
+        )
+    return Registry(specs=specs, version=str(doc.get("version", "")))
+
+
+def load_registry() -> Registry:
+    """A fresh copy of the base fact registry (packs add their outputs to it)."""
+    return _base_registry().copy()
