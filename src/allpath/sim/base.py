@@ -97,6 +97,10 @@ class OdeModel(ABC, Generic[DriveT]):
         Array of shape ``(n_patients, n_states)``.
         """
 
+    def drive_for_patient(self, u: DriveT, i: int) -> DriveT:
+        """The part of drive ``u`` that belongs to patient ``i`` (for per-patient solvers)."""
+        return u
+
     def clamp(self, y: Array) -> Array:
         """Project states onto their admissible set (in place); returns ``y``."""
         lo, hi = self.nonnegative_span
@@ -181,11 +185,13 @@ def simulate_fixed(
     n_days: int,
     drive: Callable[[int], DriveT],
     hook: DayHook | None = None,
-    substeps: int = 1,
+    substeps: int | Callable[[int], int] = 1,
     method: Method = "rk4",
     clamp: bool = True,
 ) -> Array:
     """Integrate all patients over ``n_days`` and return daily states.
+
+    ``substeps`` is a number of RK4 steps per day or a function of the day.
 
     ``hook(day, y)`` runs at the start of each day (before the drive is read) and may return
     modified states (re-initialisation at a phase change, extinction, dose titration).
@@ -200,7 +206,8 @@ def simulate_fixed(
         if hook is not None:
             y = np.asfortranarray(hook(day, y))
         out[:, day, :] = y
-        y = advance_day(model, day, y, p, drive(day), substeps, method, clamp)
+        k = substeps(day) if callable(substeps) else substeps
+        y = advance_day(model, day, y, p, drive(day), k, method, clamp)
     out[:, n_days, :] = y
     return out
 
@@ -238,9 +245,10 @@ def reference_solve(
         nxt = np.empty_like(y)
         for i in range(n):
             pi = np.asfortranarray(p[i : i + 1])
+            ui = model.drive_for_patient(u, i)
 
-            def f(t: float, yy: Array, pi: Array = pi, u: DriveT = u) -> Array:
-                r: Array = model.rhs(t, yy.reshape(1, s), pi, u).ravel()
+            def f(t: float, yy: Array, pi: Array = pi, ui: DriveT = ui) -> Array:
+                r: Array = model.rhs(t, yy.reshape(1, s), pi, ui).ravel()
                 return r
 
             sol = solve_ivp(

@@ -43,7 +43,7 @@ class CohortConfig:
     protocol: Protocol
     parameters: ParameterSet
     horizon_days: int = 1827  # 5 years + 1 day, so that 5-yr KM estimates are defined
-    substeps: int = 1
+    substeps: int | None = None
     name: str = "pediatric"
     extra: Mapping[str, Any] = field(default_factory=dict)
 
@@ -81,7 +81,7 @@ def load_config(
         protocol=protocol,
         parameters=ps,
         horizon_days=int(raw.get("horizon_days", 1827)),
-        substeps=int(raw.get("substeps", 1)),
+        substeps=None if raw.get("substeps") is None else int(raw["substeps"]),
         name=preset,
         extra=raw,
     )

@@ -35,7 +35,7 @@ Tsuji 2017 (platelet chain); Shrestha 2016 (RBC lifespan). ALLPath models.md Â§Â
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import ClassVar
 
 import numpy as np
@@ -91,6 +91,12 @@ class AllModel(OdeModel[Drive]):
     state_names: ClassVar[tuple[str, ...]] = STATES
     param_names: ClassVar[tuple[str, ...]] = PARAMS
     nonnegative_span: ClassVar[tuple[int, int]] = (2, len(STATES))
+
+    def drive_for_patient(self, u: Drive, i: int) -> Drive:
+        """Patient ``i``'s slice of the per-patient 6-MP dose."""
+        if u.dose_mg is None:
+            return u
+        return replace(u, dose_mg=u.dose_mg[i : i + 1])
 
     def rhs(self, t: float, y: Array, p: Array, u: Drive) -> Array:
         """dy/dt for all patients; ``y`` ``(n, 20)``, ``p`` ``(n, 28)``, returns ``(n, 20)``."""
