@@ -23,7 +23,10 @@ def test_rowe2005_adult_cr_rate(adult: Cols) -> None:
     assert abs(adult["cr"].mean() - 0.91) <= 0.03
 
 
-@pytest.mark.xfail(strict=False, reason="measured 0/µL ~18 %, ≥1000/µL ~7 % (seed 2025); target 33 % and 15 %")
+@pytest.mark.xfail(
+    strict=False,
+    reason="measured 0/µL ~18 %, ≥1000/µL ~7 % (seed 2025); target 33 % and 15 %",
+)
 def test_manabe2008_day8_blood_blast_classes(pediatric: Cols) -> None:
     """TCCSG L99-15 (Manabe, Haematologica 2008): day-8 PB blasts 0/µL 33 %, ≥1000/µL 15 %."""
     pb = pediatric["pb_blasts_d8_per_uL"]
@@ -60,7 +63,10 @@ def test_gebhard2023_median_maintenance_anc(pediatric: Cols) -> None:
     assert abs(np.median(pediatric["anc_maintenance_mean"][ok]) - 1.6) <= 0.3
 
 
-@pytest.mark.xfail(strict=False, reason="measured 5-yr OS 0.897 at seed 2025, target 0.904 ± 0.02 (borderline)")
+@pytest.mark.xfail(
+    strict=False,
+    reason="measured 5-yr OS 0.897 at seed 2025, target 0.904 ± 0.02 (borderline)",
+)
 def test_hunger2012_childhood_5y_os(pediatric_summary: dict[str, Any]) -> None:
     """Hunger, JCO 2012 (COG 2000-05): 5-yr OS 90.4 %, tolerance ±2 pp."""
     assert abs(pediatric_summary["os_5y"] - 0.904) <= 0.02
@@ -71,7 +77,10 @@ def test_rheingold2024_relapse_incidence(pediatric_summary: dict[str, Any]) -> N
     assert abs(pediatric_summary["relapse_rate"] - 0.127) <= 0.02
 
 
-@pytest.mark.xfail(strict=False, reason="measured late (≥36 mo) share ~0.22, target 0.50 ± 0.10 (seed 2025)")
+@pytest.mark.xfail(
+    strict=False,
+    reason="measured late (≥36 mo) share ~0.22, target 0.50 ± 0.10 (seed 2025)",
+)
 def test_rheingold2024_b_all_late_relapse_share(pediatric: Cols) -> None:
     """Rheingold 2024: about 50 % of B-ALL relapses are late (≥36 months); tolerance ±10 pp."""
     rel = (pediatric["relapse"] == 1) & (pediatric["subtype"] == "B-ALL")
@@ -80,7 +89,10 @@ def test_rheingold2024_b_all_late_relapse_share(pediatric: Cols) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=False, reason="measured 5-yr OS 0.742 at 20-39 y, target 0.59 ± 0.06 (toy adults)")
+@pytest.mark.xfail(
+    strict=False,
+    reason="measured 5-yr OS 0.742 at 20-39 y, target 0.59 ± 0.06 (toy adults)",
+)
 def test_sasaki2021_adult_5y_survival_20_to_39(adult: Cols) -> None:
     """SEER (Sasaki, Am J Hematol 2021): 5-yr survival 59 % at 20-39 y; tolerance ±6 pp."""
     sel = (adult["age"] >= 20) & (adult["age"] < 40)
