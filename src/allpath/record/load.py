@@ -214,7 +214,7 @@ class _Checker:
                 f"{path}.value",
                 f"{analyte.code} outside the plausible range",
                 expected=f"{lo:g} to {hi:g} {analyte.unit}",
-                got=f"{value} {unit}",
+                got=f"{value:g} {unit}",
                 hint="check the value and its unit",
             )
 

@@ -1,0 +1,68 @@
+"""Units are parsed and converted with pint from UCUM and common lab spellings."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from allpath.units import UnitError, convert, parse_unit
+
+
+@pytest.mark.parametrize(
+    ("value", "unit"),
+    [(62000, "/uL"), (62, "10*9/L"), (62, "x10^3/uL"), (62, "K/uL"), (62, "10^9/L"),
+     (62000, "cells/mm3"), (62000, "{cells}/uL"), (62, "x10E9/L"), (62, "×10^3/µL")],
+)
+def test_wbc_spellings_are_the_same_count(value: float, unit: str) -> None:
+    assert convert(value, unit, "10*9/L") == pytest.approx(62.0)
+
+
+def test_exact_boundary_values_survive_conversion() -> None:
+    # 50,000/uL must be exactly 50 x10^9/L so that ">= 50" holds (NCI/Rome boundary).
+    assert convert(50000, "/uL", "10*9/L") == 50.0
+    assert convert(100, "10*3/uL", "10*9/L") == 100.0
+
+
+def test_temperature_units_convert_with_offsets() -> None:
+    assert convert(100.4, "[degF]", "Cel") == pytest.approx(38.0)
+    assert convert(38.5, "Cel", "Cel") == 38.5
+
+
+def test_mass_and_amount_concentrations_convert_with_molar_mass() -> None:
+    # Cairo-Bishop pairs: uric acid 8.0 mg/dL ~ 476 umol/L; phosphate 6.5 mg/dL ~ 2.1 mmol/L.
+    assert convert(8.0, "mg/dL", "umol/L", molar_mass_g_per_mol=168.11) == pytest.approx(476, abs=1)
+    assert convert(6.5, "mg/dL", "mmol/L", molar_mass_g_per_mol=30.974) == pytest.approx(2.1, abs=0.01)
+
+
+def test_percent_and_fraction() -> None:
+    assert convert(0.01, "%", "1") == pytest.approx(1e-4)
+
+
+def test_unparseable_unit_is_a_unit_error() -> None:
+    with pytest.raises(UnitError, match="cannot parse"):
+        parse_unit("bananas/uL")
+
+
+def test_incompatible_units_are_a_unit_error() -> None:
+    with pytest.raises(UnitError, match="cannot convert"):
+        convert(7.1, "g/dL", "10*9/L")
+    with pytest.raises(UnitError):
+        convert(8.0, "mg/dL", "umol/L")  # no molar mass given
+
+
+_PAIRS = [("10*9/L", "/uL"), ("g/dL", "g/L"), ("g/dL", "mmol/L"), ("%", "1"), ("Cel", "[degF]"),
+          ("mg/dL", "umol/L"), ("cm", "[in_i]"), ("kg", "g")]
+
+
+@given(st.floats(min_value=1e-3, max_value=1e6), st.sampled_from(_PAIRS))
+def test_conversions_round_trip(value: float, pair: tuple[str, str]) -> None:
+    a, b = pair
+    mm = 64.5 if "mmol" in b or "umol" in b else None  # a molar mass for amount units
+    if b == "[in_i]":
+        b = "inch"
+    there = convert(value, a, b, mm)
+    back = convert(there, b, a, mm)
+    assert math.isclose(back, value, rel_tol=1e-9)
