@@ -7,3 +7,7 @@ from allpath.cli.app import app
 from allpath.cli.rules import app as _rules_app
 
 app.add_typer(_rules_app, name="rules")
+
+from allpath.cli.simulate import app as _simulate_app  # noqa: E402
+
+app.add_typer(_simulate_app, name="simulate")

@@ -1,0 +1,100 @@
+"""``allpath simulate``: virtual patients and cohorts (a thin layer over :mod:`allpath.sim`)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import Progress
+
+from allpath.sim import (
+    load_config,
+    load_profile,
+    plot_patient,
+    simulate_cohort,
+    simulate_patient,
+    summarise,
+    to_record,
+)
+
+app = typer.Typer(
+    help="Simulate virtual ALL patients (marrow and blood-count dynamics under treatment). "
+    "Virtual patients are not real people; outputs are not clinical advice.",
+    no_args_is_help=True,
+)
+_console = Console()
+
+
+@app.command("patient")
+def patient(
+    profile: Annotated[Path, typer.Argument(help="Profile YAML or an allpath.record/1 file")],
+    out_png: Annotated[Path | None, typer.Option("--out-png", help="Write a plot here")] = None,
+    seed: Annotated[int, typer.Option("--seed", help="Random seed")] = 0,
+    out_record: Annotated[
+        Path | None, typer.Option("--out-record", help="Write the synthetic record (JSON)")
+    ] = None,
+) -> None:
+    """Simulate one virtual patient; print events, optionally plot and write its record."""
+    run = simulate_patient(load_profile(profile), seed=seed)
+    o = run.outcome
+    _console.print(
+        f"{run.profile['id']}: {run.profile['sex']}, {run.profile['age']:.1f} y, "
+        f"{run.profile['subtype']} | CR={bool(o['cr'])} EOI MRD(flow)={o['mrd_eoi_flow']:.2e} "
+        f"relapse={bool(o['relapse'])} death={bool(o['death'])}"
+    )
+    if out_png is not None:
+        plot_patient(run, out_png)
+        _console.print(f"plot written to {out_png}")
+    if out_record is not None:
+        out_record.write_text(json.dumps(to_record(run), indent=2), encoding="utf-8")
+        _console.print(f"record written to {out_record}")
+
+
+def _print_text(summary: dict[str, Any]) -> None:
+    for key, value in summary.items():
+        if isinstance(value, dict):
+            inner = ", ".join(f"{k}={v:.3f}" for k, v in value.items())
+            _console.print(f"{key}: {inner}")
+        elif isinstance(value, float):
+            _console.print(f"{key}: {value:.4f}")
+        else:
+            _console.print(f"{key}: {value}")
+
+
+@app.command("cohort")
+def cohort(
+    config: Annotated[Path | None, typer.Argument(help="Cohort YAML (optional)")] = None,
+    preset: Annotated[str, typer.Option("--preset", help="pediatric or adult")] = "pediatric",
+    n: Annotated[int, typer.Option("--n", help="Number of patients")] = 10_000,
+    seed: Annotated[int, typer.Option("--seed")] = 0,
+    out: Annotated[Path, typer.Option("--out", help="Per-patient Parquet file")] = Path(
+        "cohort.parquet"
+    ),
+    chunk_size: Annotated[int, typer.Option("--chunk-size")] = 8192,
+    fmt: Annotated[str, typer.Option("--format", help="text or json")] = "text",
+    plot: Annotated[
+        Path | None, typer.Option("--plot", help="Directory for a summary plot")
+    ] = None,
+) -> None:
+    """Simulate a cohort, stream it to Parquet and print its summary."""
+    cfg = load_config(preset, config)
+    with Progress(console=_console, transient=True) as progress:
+        task = progress.add_task(f"simulating {n} patients", total=n)
+        simulate_cohort(
+            cfg, n=n, seed=seed, chunk_size=chunk_size, out=out,
+            progress=lambda k: progress.advance(task, k),
+        )  # fmt: skip
+    summary = summarise(out)
+    if fmt == "json":
+        typer.echo(json.dumps(summary, indent=2))
+    else:
+        _print_text(summary)
+    if plot is not None:
+        from allpath.sim.report import plot_cohort
+
+        plot.mkdir(parents=True, exist_ok=True)
+        path = plot_cohort(out, plot / "cohort.png")
+        _console.print(f"plot written to {path}")
