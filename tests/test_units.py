@@ -33,8 +33,10 @@ def test_temperature_units_convert_with_offsets() -> None:
 
 def test_mass_and_amount_concentrations_convert_with_molar_mass() -> None:
     # Cairo-Bishop pairs: uric acid 8.0 mg/dL ~ 476 umol/L; phosphate 6.5 mg/dL ~ 2.1 mmol/L.
-    assert convert(8.0, "mg/dL", "umol/L", molar_mass_g_per_mol=168.11) == pytest.approx(476, abs=1)
-    assert convert(6.5, "mg/dL", "mmol/L", molar_mass_g_per_mol=30.974) == pytest.approx(2.1, abs=0.01)
+    urate = convert(8.0, "mg/dL", "umol/L", molar_mass_g_per_mol=168.11)
+    phosphate = convert(6.5, "mg/dL", "mmol/L", molar_mass_g_per_mol=30.974)
+    assert urate == pytest.approx(476, abs=1)
+    assert phosphate == pytest.approx(2.1, abs=0.01)
 
 
 def test_percent_and_fraction() -> None:

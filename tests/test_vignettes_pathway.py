@@ -8,8 +8,8 @@ import pytest
 import yaml
 
 from allpath import assess, parse_record
-from support import shared_dir
 from expectations import check
+from support import shared_dir
 
 _SHARED = shared_dir()
 _CASES = sorted((_SHARED / "vignettes" / "pathway").glob("*.yaml")) if _SHARED else []
