@@ -17,6 +17,7 @@ from allpath.record.load import load_record
 from allpath.record.models import PatientRecord
 from allpath.rules.engine import DecisionResult, evaluate_pack
 from allpath.rules.loader import Knowledge, load_knowledge
+from allpath.rules.schema import PATHWAY_STAGES
 
 __all__ = ["assess", "assess_file"]
 
@@ -29,7 +30,7 @@ def assess(record: PatientRecord, knowledge: Knowledge | None = None) -> Assessm
     facts = dict(base.facts)
     why_unknown: dict[str, tuple[str, ...]] = {}
     results: list[DecisionResult] = []
-    for pack in kb.packs:  # findings, diagnosis, genetics, CNS, risk, prognosis (pack order)
+    for pack in kb.stage(*PATHWAY_STAGES):  # findings ... prognosis, in pack order
         results.extend(evaluate_pack(pack, facts, why_unknown))
     return Assessment(
         record=record,

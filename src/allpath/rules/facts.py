@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, Literal
 
-from allpath.knowledge import load_yaml
+from allpath.knowledge import knowledge_dir, load_yaml
 
 __all__ = ["Fact", "FactSpec", "FactType", "FactValue", "Registry", "load_registry"]
 
@@ -65,11 +65,27 @@ class Registry:
         return Registry(specs=dict(self.specs), version=self.version)
 
 
+def _registry_documents() -> list[Any]:
+    """``facts.yaml`` plus every ``facts.d/*.yaml`` (one file per feature area)."""
+    docs = [load_yaml("facts.yaml")]
+    folder = knowledge_dir() / "facts.d"
+    if folder.is_dir():
+        docs.extend(load_yaml(f"facts.d/{p.name}") for p in sorted(folder.glob("*.yaml")))
+    return docs
+
+
 @lru_cache(maxsize=1)
 def _base_registry() -> Registry:
-    doc = load_yaml("facts.yaml")
+    docs = _registry_documents()
+    doc = docs[0]
     specs: dict[str, FactSpec] = {}
-    for name, raw in doc["facts"].items():
+    merged: dict[str, Any] = {}
+    for extra in docs:
+        for name, raw in extra["facts"].items():
+            if name in merged:
+                raise ValueError(f"fact {name!r} is declared twice in the fact registry")
+            merged[name] = raw
+    for name, raw in merged.items():
         specs[name] = FactSpec(
             name=name,
             type=raw["type"],

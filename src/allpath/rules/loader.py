@@ -58,6 +58,17 @@ class Knowledge:
         ids = ",".join(f"{p.id}@{p.version}" for p in self.packs)
         return "ruleset-" + hashlib.sha256(ids.encode()).hexdigest()[:12]
 
+    def stage(self, *stages: str) -> tuple[CompiledPack, ...]:
+        """The packs of the given stages, in pack order."""
+        return tuple(p for p in self.packs if p.pack.stage in stages)
+
+    def pack(self, pack_id: str) -> CompiledPack:
+        """One pack by id."""
+        for p in self.packs:
+            if p.id == pack_id:
+                return p
+        raise KeyError(f"no pack {pack_id!r}; have {[p.id for p in self.packs]}")
+
     def pack_versions(self) -> dict[str, str]:
         return {p.id: p.version for p in self.packs}
 

@@ -33,6 +33,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, model_validator
 
 __all__ = [
+    "PATHWAY_STAGES",
     "AllOf",
     "AnyOf",
     "AtLeast",
@@ -52,6 +53,15 @@ __all__ = [
 ]
 
 Scalar = str | bool | int | float
+Stage = Literal[
+    # the pathway, run by allpath.pipeline.assess in pack order
+    "findings", "diagnosis", "classification", "cns", "risk", "prognosis",
+    # run by their own modules on their own fact snapshots
+    "roadmap", "response", "relapse", "alerts", "titration", "triage",
+]
+PATHWAY_STAGES: tuple[str, ...] = (
+    "findings", "diagnosis", "classification", "cns", "risk", "prognosis",
+)
 Operator = Literal["<", "<=", ">", ">=", "==", "!="]
 Evidence = Literal["confirmed", "unconfirmed"]
 
@@ -252,7 +262,7 @@ class Pack(_Strict):
     id: str = Field(pattern=r"^[a-z0-9_.\-]+$")
     version: str = Field(pattern=r"^\d+\.\d+\.\d+$")
     title: str
-    stage: Literal["findings", "diagnosis", "classification", "cns", "risk", "prognosis"]
+    stage: Stage
     order: int
     description: str
     tables: dict[str, RefTable] = Field(default_factory=dict)
