@@ -22,7 +22,7 @@ run: $(STAMP)
 test: $(STAMP) lint typecheck rules-check unit
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks scripts
 
 typecheck: $(STAMP)
 	$(BIN)/mypy

@@ -1,6 +1,9 @@
 """Regenerate src/allpath/knowledge/citations.yaml from the fact sheet's Sources list.
 
-Run from the repository root: ``python scripts/build_citations.py ../shared/clinical/clinical-facts.md``.
+Run from the repository root::
+
+    python scripts/build_citations.py ../shared/clinical/clinical-facts.md
+
 Entries that ALLPath adds itself (LOINC, UCUM, data-entry limits) are kept from
 ``scripts/citations_extra.yaml``.
 """

@@ -152,3 +152,9 @@ def test_cli_prints_problems_without_a_traceback(tmp_path: Path) -> None:
     assert result.exit_code == 2
     assert "observations[0].value" in result.output
     assert "Traceback" not in result.output
+
+
+def test_undated_observation_is_rejected_not_placed_on_a_guessed_day() -> None:
+    [(path, text)] = _problems(_with("observations[0].time", None))
+    assert path == "observations[0].time"
+    assert "date" in text

@@ -235,7 +235,17 @@ def test_adult_risk_factors() -> None:
     doc = run(birth_date="1990-01-01",
               observations=with_obs(obs("wbc", 35, "10*9/L"), drop=("wbc",)))
     assert risk(doc, "adult_risk_factors")["group"] == "high"
-    assert "wbc_over_30_b_lineage" in doc["adult_risk_factors"]
+    factors = doc["adult_risk_factors"]
+    assert factors["applicable"] is True
+    assert "wbc_over_30_b_lineage" in factors["factors"]
+
+
+def test_adult_factors_say_when_they_are_incomplete() -> None:
+    doc = run(birth_date="1970-01-01", observations=with_obs(drop=("wbc",)))
+    factors = doc["adult_risk_factors"]
+    assert factors["factors"] == ["age_45_or_older"]
+    assert factors["complete"] is False
+    assert "wbc.dx" in factors["missing"]
 
 
 def test_every_conclusion_has_rule_inputs_and_citations() -> None:

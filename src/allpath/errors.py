@@ -10,7 +10,6 @@ Tree::
     └── UnknownRuleError             a rule id that no pack defines (with suggestions)
 
     AllPathWarning (UserWarning)     questionable-but-usable input or result
-    └── UnconfirmedEvidenceWarning   a conclusion rests on a fact marked unconfirmed
 
 Missing clinical data is *not* an error: stages return ``unknown`` together with what is
 missing and which test would settle it.
@@ -28,7 +27,6 @@ __all__ = [
     "KnowledgeError",
     "Problem",
     "RecordError",
-    "UnconfirmedEvidenceWarning",
     "UnknownRuleError",
     "did_you_mean",
 ]
@@ -113,10 +111,6 @@ class UnknownRuleError(AllPathError, KeyError):
 
 class AllPathWarning(UserWarning):
     """Input or a result that is usable but questionable."""
-
-
-class UnconfirmedEvidenceWarning(AllPathWarning):
-    """A conclusion rests on a fact marked unconfirmed in the clinical fact sheet."""
 
 
 def did_you_mean(word: str, choices: Iterable[str], n: int = 3) -> str | None:

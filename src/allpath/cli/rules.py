@@ -26,7 +26,11 @@ def check(
         for p in problems:
             print(f"  - {p}", file=sys.stderr)
         raise typer.Exit(code=1)
-    n_rules = sum(len(d.rules) + 1 for cp in kb.packs for d in cp.pack.decisions)
+    n_rules = sum(
+        len(d.rules) + 1 + (d.not_applicable is not None)
+        for cp in kb.packs
+        for d in cp.pack.decisions
+    )
     n_examples = sum(len(cp.pack.examples) for cp in kb.packs)
     cited = {c for cp in kb.packs for d in cp.pack.decisions for r in d.rules for c in r.cite}
     typer.echo(

@@ -18,7 +18,7 @@ from allpath.rules.engine import DecisionResult
 from allpath.rules.facts import Fact
 from allpath.rules.loader import Knowledge
 
-__all__ = ["ASSESSMENT_FORMAT", "DISCLAIMER", "RISK_SCHEMES", "Assessment"]
+__all__ = ["ASSESSMENT_FORMAT", "DISCLAIMER", "Assessment"]
 
 ASSESSMENT_FORMAT = "allpath.assessment/1"
 
@@ -26,18 +26,6 @@ DISCLAIMER = (
     "ALLPath supports clinical decisions; it does not replace the judgement of the care team. "
     "Check every result against the patient and the protocol in use."
 )
-
-# Output fact of each risk decision -> scheme name in the JSON.
-RISK_SCHEMES: dict[str, str] = {
-    "risk.nci_rome": "nci_rome",
-    "risk.cog_pdq": "cog_pdq",
-    "risk.aall1731": "aall1731",
-    "risk.t_all_nccn_pediatric": "t_all_nccn_pediatric",
-    "risk.adult": "adult_risk_factors",
-    "risk.infant_nccn": "infant_nccn",
-    "risk.infant_interfant06": "infant_interfant06",
-}
-
 
 def _plain(value: Any) -> Any:
     if isinstance(value, frozenset):
@@ -84,13 +72,13 @@ class Assessment:
     # ------------------------------------------------------------------ sections
     def _risk(self) -> list[dict[str, Any]]:
         out = []
-        for output, scheme in RISK_SCHEMES.items():
-            r = self.result(output)
-            if r is None:
+        for r in self.results:
+            # Every named scheme of the risk stage is listed, in pack order.
+            if r.scheme is None or not r.output.startswith("risk."):
                 continue
             out.append(
                 {
-                    "scheme": scheme,
+                    "scheme": r.scheme,
                     "group": r.value if r.status != "unknown" else "unknown",
                     "provisional": r.provisional,
                     "provisional_reason": r.provisional_reason,
@@ -143,6 +131,25 @@ class Assessment:
         )
         out["grading"] = "CTCAE v5.0"
         return out
+
+    def _presentation(self) -> str | None:
+        r = self.result("diagnosis")
+        if r is None or r.status != "decided" or not isinstance(r.value, dict):
+            return None
+        value = r.value.get("presentation")
+        return str(value) if value is not None else None
+
+    def _adult_factors(self) -> dict[str, Any]:
+        r = self.result("risk.adult_factors")
+        if r is None or r.status == "not_applicable":
+            return {"applicable": False, "factors": [], "complete": True, "missing": []}
+        factors = [_plain(v) for v in r.value] if isinstance(r.value, list) else []
+        return {
+            "applicable": True,
+            "factors": factors,
+            "complete": r.status == "decided" and not r.missing,
+            "missing": list(r.missing),
+        }
 
     def _prognosis(self) -> list[dict[str, Any]]:
         r = self.result("prognosis.figures")
@@ -217,7 +224,7 @@ class Assessment:
             "findings": self._findings(),
             "diagnosis": {
                 "status": self.value("diagnosis", "status"),
-                "presentation": self.value("diagnosis", "presentation"),
+                "presentation": self._presentation(),
                 "lineage": self.value("diagnosis.lineage"),
                 "etp": None if etp in ("n/a", "unknown") else etp,
                 "b_stage": None if self.value("diagnosis.b_stage") == "n/a"
@@ -235,7 +242,7 @@ class Assessment:
             },
             "testicular_involvement": _tri(self.value("testicular_involvement")),
             "risk": self._risk(),
-            "adult_risk_factors": _plain_list(self.value("risk.adult_factors")),
+            "adult_risk_factors": self._adult_factors(),
             "prognosis": self._prognosis(),
             "prognosis_note": (
                 "Figures describe groups of patients treated in the past; they are not a "
@@ -267,9 +274,3 @@ def _round(fact: Fact | None) -> float | None:
     if fact is None:
         return None
     return round(float(fact.value), 4)  # type: ignore[arg-type]
-
-
-def _plain_list(value: Any) -> list[Any] | str:
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    return "unknown" if value == "unknown" else []

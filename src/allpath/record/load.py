@@ -163,6 +163,13 @@ class _Checker:
         out = []
         for i, obs in enumerate(rec.observations):
             path = f"observations[{i}]"
+            if obs.time is None:
+                self.add(
+                    f"{path}.time",
+                    "an observation needs the date (or date-time) it was taken",
+                    expected="YYYY-MM-DD",
+                    hint="undated results cannot be placed on the timeline",
+                )
             analyte = self.cat.resolve(obs.code)
             if analyte is None:
                 self.add(

@@ -365,6 +365,7 @@ def load_packs(
                     continue  # one problem per path: union members each fail
                 seen.add(where)
                 problems.append(Problem(where, e["msg"], source=source))
+    schema_failed = bool(problems)
     parsed.sort(key=lambda ps: (ps[0].order, ps[0].id))
     ids: dict[str, str] = {}
     for pack, source in parsed:
@@ -386,7 +387,18 @@ def load_packs(
                                             got=f"also in {rule_ids[r.id]}", source=source))
                 rule_ids[r.id] = source
         before = len(problems)
-        cp = _compile(pack, source, registry, citations, problems)
+        pack_problems: list[Problem] = []
+        cp = _compile(pack, source, registry, citations, pack_problems)
+        if schema_failed:
+            # A pack that failed its schema registered no outputs: facts it would provide
+            # look missing to later packs. Say so once instead of listing each read.
+            cascade = [p for p in pack_problems if "no earlier stage provides" in p.message]
+            pack_problems = [p for p in pack_problems if p not in cascade]
+            if cascade:
+                pack_problems.append(Problem(
+                    "", f"{len(cascade)} fact read(s) not checked: a pack before this one "
+                    "failed its schema", source=source))
+        problems.extend(pack_problems)
         compiled.append(cp)
         if run_examples and len(problems) == before:
             problems.extend(check_examples(cp, registry))
