@@ -131,6 +131,9 @@ class PatientRecord(_Frozen):
 
     format: Literal["allpath.record/1"]
     id: str = Field(min_length=1)
+    source: str | None = Field(
+        default=None, description="provenance of the record (system, export, simulator)"
+    )
     sex: Sex = Sex.UNKNOWN
     birth_date: dt.date | None = None
     diagnosis_date: dt.date | None = None
