@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from allpath.findings.base import base_facts
+from allpath.monitoring.monitor import monitor
 from allpath.observations.normalise import normalise
 from allpath.outputs.assessment import Assessment
 from allpath.record.load import load_record
@@ -32,8 +33,10 @@ def assess(record: PatientRecord, knowledge: Knowledge | None = None) -> Assessm
     results: list[DecisionResult] = []
     for pack in kb.stage(*PATHWAY_STAGES):  # findings ... prognosis, in pack order
         results.extend(evaluate_pack(pack, facts, why_unknown))
+    monitoring = monitor(record, timeline, facts, results, kb)
     return Assessment(
         record=record,
+        monitoring=monitoring,
         timeline=timeline,
         facts=facts,
         results=tuple(results),

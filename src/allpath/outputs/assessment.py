@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from allpath import __version__
+from allpath.monitoring.monitor import Monitoring
 from allpath.observations.normalise import Timeline
 from allpath.record.models import PatientRecord
 from allpath.rules.engine import DecisionResult
@@ -48,6 +49,7 @@ class Assessment:
     notes: tuple[str, ...]
     knowledge: Knowledge
     as_of: dt.date | None
+    monitoring: Monitoring | None = None
 
     # ------------------------------------------------------------------ look-ups
     def result(self, output: str) -> DecisionResult | None:
@@ -131,6 +133,12 @@ class Assessment:
         )
         out["grading"] = "CTCAE v5.0"
         return out
+
+    def _monitoring(self) -> dict[str, Any]:
+        if self.monitoring is None:
+            return {"response": [], "mrd": {"series": [], "restratification": []},
+                    "relapse": None, "alerts": [], "current": None}
+        return self.monitoring.to_dict()
 
     def _presentation(self) -> str | None:
         r = self.result("diagnosis")
@@ -248,6 +256,7 @@ class Assessment:
                 "Figures describe groups of patients treated in the past; they are not a "
                 "prediction for one person."
             ),
+            **self._monitoring(),
             "missing": self.missing(),
             "tests_to_order": sorted(
                 {m["test"] for m in self.missing() if m["test"] is not None}

@@ -1,0 +1,95 @@
+"""Response at the end of induction and the end of consolidation (pack ``response``)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from allpath.monitoring.snapshots import fact_of, load_windows, nearest, window_series
+from allpath.observations.normalise import Timeline
+from allpath.record.models import PatientRecord
+from allpath.rules.engine import DecisionResult, evaluate_pack
+from allpath.rules.facts import Fact
+from allpath.rules.loader import Knowledge
+
+__all__ = ["CheckpointResponse", "assess_checkpoints", "checkpoint_facts"]
+
+
+@dataclass(frozen=True)
+class CheckpointResponse:
+    checkpoint: str
+    date: dt.date | None
+    result: DecisionResult
+
+    def to_dict(self) -> dict[str, Any]:
+        r = self.result
+        return {
+            "checkpoint": self.checkpoint,
+            "date": self.date.isoformat() if self.date else None,
+            "status": r.value if r.status == "decided" else "not_assessable",
+            "scheme": r.scheme,
+            "rule_id": r.rule_id,
+            "inputs": dict(r.inputs),
+            "input_refs": list(r.input_refs),
+            "citations": list(r.cite),
+            "evidence": r.evidence,
+            "missing": list(r.missing),
+        }
+
+
+def checkpoint_facts(
+    name: str, record: PatientRecord, timeline: Timeline, base: dict[str, Fact]
+) -> tuple[dict[str, Fact], dt.date | None]:
+    """Facts ``cp.*`` for one checkpoint, and the date of its marrow (None if absent)."""
+    win = load_windows()
+    first, last, label = win.checkpoints[name]
+    facts: dict[str, Fact] = {"cp.name": Fact(name)}
+    marrows = window_series(timeline, "marrow_blasts", first, last, label)
+    if not marrows:
+        return facts, None
+    marrow = marrows[0]
+    when = marrow.time
+    facts["cp.marrow_blasts"] = Fact(marrow.value or 0.0, "%", (marrow.ref,))
+    dx = base.get("marrow_blasts.dx")
+    if dx is not None and isinstance(dx.value, float) and dx.value > 0:
+        facts["cp.marrow_blast_ratio"] = Fact(
+            (marrow.value or 0.0) / dx.value, "1", (marrow.ref, *dx.inputs)
+        )
+    for code, name_ in (("blood_blasts", "cp.blood_blasts"), ("anc", "cp.anc"),
+                        ("platelets", "cp.platelets")):
+        f = fact_of(nearest(timeline.series(code), when, win.count_window_days))
+        if f is not None:
+            facts[name_] = f
+    csf = nearest(timeline.series("csf_blasts"), when, win.count_window_days)
+    signs = base.get("extramedullary.cns_clinical_signs")
+    if csf is not None:
+        facts["cp.emd"] = Fact(
+            csf.category == "present" or bool(signs and signs.value is True), inputs=(csf.ref,)
+        )
+    elif signs is not None and signs.value is True:
+        facts["cp.emd"] = Fact(True, inputs=signs.inputs)
+    else:
+        group = base.get("cns.group")
+        if group is not None and group.value == "CNS1" and signs is not None:
+            # No CSF at the checkpoint: no known extramedullary disease if CNS1 at diagnosis.
+            facts["cp.emd"] = Fact(False, inputs=group.inputs + signs.inputs)
+    return facts, when
+
+
+def assess_checkpoints(
+    record: PatientRecord, timeline: Timeline, base: dict[str, Fact], kb: Knowledge
+) -> list[CheckpointResponse]:
+    """Response at each checkpoint that has (or is due to have) a marrow."""
+    pack = kb.pack("response")
+    out: list[CheckpointResponse] = []
+    if record.diagnosis_date is None:
+        return out
+    reached = (timeline.reference - record.diagnosis_date).days if timeline.reference else 0
+    for name, (first, _, _) in load_windows().checkpoints.items():
+        facts, when = checkpoint_facts(name, record, timeline, base)
+        if when is None and (name != "end_of_induction" or reached < first):
+            continue  # a checkpoint is reported once its marrow exists or is due
+        [result] = evaluate_pack(pack, facts)
+        out.append(CheckpointResponse(name, when, result))
+    return out
