@@ -101,6 +101,7 @@ class Assessment:
         return {
             "key": key or "unknown",
             "who_haem5": v.get("who_haem5"),
+            "icc": self.value("subtype.icc") if key != "unknown" else None,
             "prognosis": prognosis or "unknown",
             "cog_genetics": self.value("genetics.cog_bucket"),
             "kmt2a_rearranged": _tri(self.value("genetics.kmt2a_r")),
