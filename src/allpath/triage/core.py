@@ -1,0 +1,261 @@
+"""Triage of one person: urgency, leukemia suspicion, reasons, next steps, plain text.
+
+The thresholds live in two cited packs: the findings pack (age- and sex-specific cytopenias
+and CTCAE grades) runs first, then the triage pack (``packs/90-triage.yaml``, stage
+``triage``). This module only builds the facts and words the answer.
+
+>>> from allpath.triage import triage
+>>> doc = triage({"format": "allpath.triage/1", "age_years": 8, "sex": "male",
+...               "symptoms": ["stridor"]}).to_dict()
+>>> doc["urgency"]
+'emergency'
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from allpath import __version__
+from allpath.findings.base import base_facts
+from allpath.observations.normalise import normalise
+from allpath.outputs.assessment import DISCLAIMER
+from allpath.record.models import PatientRecord
+from allpath.rules.engine import DecisionResult, evaluate_pack
+from allpath.rules.facts import Fact
+from allpath.rules.loader import Knowledge, load_knowledge
+from allpath.triage import texts
+from allpath.triage.inputs import (
+    TriageInput,
+    age_days_from_years,
+    load_triage_input,
+    parse_triage_input,
+)
+
+__all__ = ["TRIAGE_RESULT_FORMAT", "TriageResult", "triage", "triage_facts"]
+
+TRIAGE_RESULT_FORMAT = "allpath.triage-result/1"
+CBC_FACTS = ("wbc.dx", "hemoglobin.dx", "platelets.dx", "anc.dx")
+_CBC_TESTS = {
+    "wbc.dx": "white cell count (CBC)",
+    "hemoglobin.dx": "hemoglobin (CBC)",
+    "platelets.dx": "platelet count (CBC)",
+    "anc.dx": "neutrophil count (CBC with differential)",
+    "blood_blasts.dx": "blood smear review for blasts",
+    "age.days": "age or birth date",
+}
+
+
+def _symptom_days(record: PatientRecord, on: dt.date | None) -> float | None:
+    longest: float | None = None
+    for s in record.symptoms:
+        if isinstance(s, str):
+            continue
+        days: float | None = s.duration_days
+        if days is None and s.onset is not None and on is not None:
+            days = float((on - s.onset).days)
+        if days is not None and (longest is None or days > longest):
+            longest = days
+    return longest
+
+
+def triage_facts(inp: TriageInput, knowledge: Knowledge) -> tuple[dict[str, Fact],
+                                                                  dt.date | None]:
+    """The base fact store of a triage (record facts, age from years, symptom duration)."""
+    record = inp.record
+    timeline = normalise(record)
+    base = base_facts(record, timeline, knowledge.registry)
+    facts = dict(base.facts)
+    as_of = inp.date or base.as_of
+    if inp.age_years is not None and "age.years" not in facts:
+        facts["age.years"] = Fact(inp.age_years, "a", ("age_years",))
+        facts["age.days"] = Fact(age_days_from_years(inp.age_years), "d", ("age_years",))
+    days = _symptom_days(record, as_of)
+    if days is not None:
+        facts["triage.symptom_days"] = Fact(days, "d", ("symptoms",))
+    return facts, as_of
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, frozenset):
+        return sorted(value)
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+@dataclass(frozen=True)
+class TriageResult:
+    """Result of :func:`triage`; ``to_dict()`` gives the JSON document."""
+
+    patient_id: str
+    as_of: dt.date | None
+    facts: Mapping[str, Fact]
+    results: tuple[DecisionResult, ...]
+    knowledge: Knowledge
+    symptoms: tuple[str, ...]
+
+    def result(self, output: str) -> DecisionResult | None:
+        for r in self.results:
+            if r.output == output:
+                return r
+        return None
+
+    def value(self, output: str) -> Any:
+        r = self.result(output)
+        if r is None or r.status == "unknown":
+            return "unknown"
+        return r.value
+
+    @property
+    def urgency(self) -> str:
+        return str(self.value("triage.urgency"))
+
+    @property
+    def leukemia_suspicion(self) -> str:
+        return str(self.value("triage.leukemia_suspicion"))
+
+    @property
+    def cbc_findings(self) -> list[str]:
+        v = self.value("triage.cbc_findings")
+        return [str(x) for x in v] if isinstance(v, list) else []
+
+    def next_step_codes(self) -> list[str]:
+        v = self.value("triage.next_steps")
+        return [str(x) for x in v] if isinstance(v, list) else []
+
+    # ------------------------------------------------------------------ parts
+    def _rule_reason(self, kind: str, output: str) -> dict[str, Any] | None:
+        r = self.result(output)
+        if r is None or r.rule_id is None:
+            return None
+        return {
+            "kind": kind,
+            "code": _plain(r.value),
+            "rule_id": r.rule_id,
+            "text": f"{r.title}: {_plain(r.value)}" + (f". {r.note}" if r.note else ""),
+            "citations": list(r.cite),
+            "evidence": r.evidence,
+            "inputs": {k: _plain(v) for k, v in r.inputs.items()},
+        }
+
+    def reasons(self) -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = []
+        for kind, output in (("urgency", "triage.urgency"),
+                             ("suspicion", "triage.leukemia_suspicion"),
+                             ("cbc_suspicion", "triage.cbc_suspicion")):
+            reason = self._rule_reason(kind, output)
+            if reason is not None:
+                out.append(reason)
+        cbc = self.result("triage.cbc_findings")
+        if cbc is not None and isinstance(cbc.value, list):
+            rules = self.knowledge.rules()
+            for (rid, cite, evidence), code in zip(cbc.hits, cbc.value, strict=False):
+                note = getattr(rules[rid][2], "note", None) if rid in rules else None
+                out.append({
+                    "kind": "finding",
+                    "code": code,
+                    "rule_id": rid,
+                    "text": texts.FINDING_PLAIN.get(str(code), str(code))
+                    + (f". {note}" if note else ""),
+                    "citations": list(cite),
+                    "evidence": evidence,
+                })
+        return out
+
+    def next_steps(self) -> list[dict[str, Any]]:
+        r = self.result("triage.next_steps")
+        if r is None or not isinstance(r.value, list):
+            return []
+        return [
+            {"code": code, "rule_id": rid, "text": texts.NEXT_STEP_CLINICAL.get(str(code), ""),
+             "plain": texts.NEXT_STEP_PLAIN.get(str(code), ""), "citations": list(cite)}
+            for (rid, cite, _), code in zip(r.hits, r.value, strict=False)
+        ]
+
+    def missing(self) -> list[dict[str, str]]:
+        return [{"fact": f, "test": t} for f, t in _CBC_TESTS.items() if f not in self.facts]
+
+    def plain_language(self) -> dict[str, Any]:
+        urgency = self.urgency
+        found = [texts.FINDING_PLAIN[c] for c in self.cbc_findings
+                 if c in texts.FINDING_PLAIN and not c.startswith("severe_")]
+        found += [texts.FINDING_PLAIN[c] for c in self.cbc_findings if c.startswith("severe_")]
+        noticed = [texts.SYMPTOM_PLAIN.get(s, s.replace("_", " ")) for s in self.symptoms]
+        suspicion = self.leukemia_suspicion
+        has_cbc = any(f in self.facts for f in CBC_FACTS)
+        if not has_cbc:
+            meaning = (texts.MEANING.get(suspicion, "") + " No blood test has been done yet; "
+                       "a blood test is the first step.").strip()
+        else:
+            meaning = texts.MEANING.get(suspicion, "")
+        return {
+            "headline": texts.HEADLINE.get(urgency, ""),
+            "what_was_noticed": noticed,
+            "what_the_blood_test_shows": found if has_cbc else [],
+            "what_it_can_mean": meaning,
+            "what_to_do": [s["plain"] for s in self.next_steps() if s["plain"]],
+            "when_to_get_help_at_once": texts.WHEN_TO_GET_HELP,
+            "disclaimer": texts.PLAIN_DISCLAIMER,
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        age = self.facts.get("age.years")
+        used = {c for r in self.results if r.status != "unknown" for c in r.cite}
+        return {
+            "format": TRIAGE_RESULT_FORMAT,
+            "patient_id": self.patient_id,
+            "as_of": self.as_of.isoformat() if self.as_of else None,
+            "generated_by": {"allpath": __version__, "ruleset": self.knowledge.version},
+            "disclaimer": DISCLAIMER,
+            "age_years": round(float(age.value), 2) if age else None,  # type: ignore[arg-type]
+            "sex": _plain(self.facts["sex"].value) if "sex" in self.facts else None,
+            "symptoms": list(self.symptoms),
+            "urgency": self.urgency,
+            "leukemia_suspicion": self.leukemia_suspicion,
+            "cbc_suspicion": _plain(self.value("triage.cbc_suspicion")),
+            "flag": _plain(self.value("triage.cbc_flag")),
+            "findings": self.cbc_findings,
+            "reasons": self.reasons(),
+            "next_steps": self.next_steps(),
+            "missing": self.missing(),
+            "plain_language": self.plain_language(),
+            "trace": [
+                {"decision": r.decision, "output": r.output, "status": r.status,
+                 "value": _plain(r.display_value), "rule_id": r.rule_id,
+                 "citations": list(r.cite), "evidence": r.evidence,
+                 "missing": list(r.missing), "pack": f"{r.pack}@{r.pack_version}"}
+                for r in self.results
+            ],
+            "citations": {c: self.knowledge.citations[c].reference for c in sorted(used)
+                          if c in self.knowledge.citations},
+        }
+
+
+def _as_input(source: Any) -> TriageInput:
+    if isinstance(source, TriageInput):
+        return source
+    if isinstance(source, PatientRecord):
+        return TriageInput(source)
+    if isinstance(source, str | Path):
+        return load_triage_input(source)
+    if isinstance(source, Mapping):
+        return parse_triage_input(source)
+    raise TypeError(f"cannot triage a {type(source).__name__}")
+
+
+def triage(source: TriageInput | PatientRecord | Mapping[str, Any] | str | Path,
+           knowledge: Knowledge | None = None) -> TriageResult:
+    """Triage one person from a record, a triage document or a file path."""
+    kb = knowledge or load_knowledge()
+    inp = _as_input(source)
+    facts, as_of = triage_facts(inp, kb)
+    why: dict[str, tuple[str, ...]] = {}
+    results: list[DecisionResult] = []
+    results.extend(evaluate_pack(kb.pack("findings"), facts, why))
+    results.extend(evaluate_pack(kb.pack("triage"), facts, why))
+    symptoms = tuple(s if isinstance(s, str) else s.code for s in inp.record.symptoms)
+    return TriageResult(inp.record.id, as_of, facts, tuple(results), kb, symptoms)
