@@ -73,7 +73,9 @@ def alerts(
     main = by["alerts"]
     out: list[dict[str, Any]] = []
     if main.status == "decided" and isinstance(main.value, list):
-        for (rule_id, cite, evidence), item in zip(main.hits, main.value, strict=False):
+        for (rule_id, cite, evidence), item, used, refs in zip(
+            main.hits, main.value, main.hit_inputs, main.hit_refs, strict=False
+        ):
             if not isinstance(item, dict):
                 continue
             out.append({
@@ -81,6 +83,6 @@ def alerts(
                 "severity": item["severity"],
                 "message": item["message"],
                 "trace": {"rule_id": rule_id, "citations": list(cite), "evidence": evidence,
-                          "inputs": dict(main.inputs), "input_refs": list(main.input_refs)},
+                          "inputs": dict(used), "input_refs": list(refs)},
             })
     return out, results

@@ -111,6 +111,8 @@ class DecisionResult:
     input_refs: tuple[str, ...] = ()
     note: str | None = None
     hits: tuple[tuple[str, tuple[str, ...], str], ...] = ()  # mode all: (rule, cite, evidence)
+    hit_inputs: tuple[Mapping[str, Any], ...] = ()  # mode all: the facts each hit read
+    hit_refs: tuple[tuple[str, ...], ...] = ()  # mode all: the record fields behind each hit
 
     @property
     def display_value(self) -> OutputValue:
@@ -269,6 +271,7 @@ class _Raw:
     missing: set[str]
     provisional: bool
     hits: list[Rule] = field(default_factory=list)
+    hit_used: list[set[str]] = field(default_factory=list)
 
 
 def _raw_decide(decision: Decision, facts: Mapping[str, Fact], cp: CompiledPack) -> _Raw:
@@ -305,16 +308,19 @@ def _raw_decide(decision: Decision, facts: Mapping[str, Fact], cp: CompiledPack)
             return _Raw("unknown", None, ow, used, set(), provisional)
         return _Raw("decided", ow.then, ow, used, set(), provisional)
     hits: list[Rule] = []
+    hit_used: list[set[str]] = []
     for rule in decision.rules:
         ev = evaluate_condition(rule.when, facts, cp)
         used |= ev.used
         if ev.truth is Tri.TRUE:
             hits.append(rule)
+            hit_used.append(ev.used)
             provisional |= ev.provisional
         elif ev.truth is Tri.UNKNOWN:
             missing |= ev.missing
     if hits:
-        return _Raw("decided", [r.then for r in hits], hits[0], used, missing, provisional, hits)
+        return _Raw("decided", [r.then for r in hits], hits[0], used, missing, provisional, hits,
+                    hit_used)
     if missing:
         return _Raw("unknown", None, None, used, missing, provisional)
     ow = decision.otherwise
@@ -471,7 +477,7 @@ def evaluate_decision(
         f = facts.get(name)
         if f is None:
             continue
-        inputs[name] = sorted(f.value) if isinstance(f.value, frozenset) else f.value
+        inputs[name] = _plain_value(f.value)
         refs.extend(f.inputs)
     return DecisionResult(
         decision=decision.id,
@@ -495,7 +501,19 @@ def evaluate_decision(
         input_refs=tuple(dict.fromkeys(refs)),
         note=rule.note if rule is not None else None,
         hits=tuple((r.id, r.cite, r.evidence) for r in raw.hits),
+        hit_inputs=tuple(
+            {n: _plain_value(facts[n].value) for n in sorted(u) if n in facts}
+            for u in raw.hit_used
+        ),
+        hit_refs=tuple(
+            tuple(dict.fromkeys(r for n in sorted(u) if n in facts for r in facts[n].inputs))
+            for u in raw.hit_used
+        ),
     )
+
+
+def _plain_value(value: FactValue) -> Any:
+    return sorted(value) if isinstance(value, frozenset) else value
 
 
 def store_result(
