@@ -42,6 +42,25 @@ def _summary_rows(doc: dict[str, Any]) -> list[tuple[str, str]]:
     return rows
 
 
+def _monitoring_lines(doc: dict[str, Any]) -> list[str]:
+    lines: list[str] = []
+    for r in doc.get("response", []):
+        lines.append(f"Response at {r['checkpoint'].replace('_', ' ')} ({r['date']}): "
+                     f"{r['status']} [{r['rule_id']}; {', '.join(r['citations'])}]")
+    for m in doc.get("mrd", {}).get("restratification", []):
+        lines.append(f"MRD re-stratified {m['scheme']}: {m['before']['group']} -> "
+                     f"{m['after']['group']} [{m['reason']['rule_id']}]")
+    rel = doc.get("relapse")
+    if rel and rel["detected"]:
+        t = rel["timing"]
+        lines.append(f"Relapse on {rel['date']}: {rel['site']}; timing COG {t['cog']}, "
+                     f"BFM {t['bfm']}, NCCN {t['nccn']}")
+    for a in doc.get("alerts", []):
+        lines.append(f"ALERT ({a['severity']}) {a['id']}: {a['message']} "
+                     f"[{a['trace']['rule_id']}; {', '.join(a['trace']['citations'])}]")
+    return lines
+
+
 def render_text(doc: dict[str, Any], width: int = 100) -> str:
     """Render an assessment document as a terminal report."""
     buf = io.StringIO()
@@ -61,20 +80,22 @@ def render_text(doc: dict[str, Any], width: int = 100) -> str:
         risk.add_row(r["scheme"], _group_text(r), str(r["rule_id"] or "-"),
                      ", ".join(r["citations"]))
     con.print(risk)
+    for line in _monitoring_lines(doc):
+        con.print(line, markup=False)
     if doc["prognosis"]:
         con.print("[bold]Published outcome figures[/bold] (groups, not personal predictions)")
         for p in doc["prognosis"]:
             con.print(f"  - {p['population']}: {p['measure']} {p['figure']} "
-                      f"({p['period']}; {', '.join(p['citations'])})")
+                      f"({p['period']}; {', '.join(p['citations'])})", markup=False)
     if doc["missing"]:
         con.print("[bold]Missing data[/bold] - tests that would settle it:")
         for t in doc["tests_to_order"]:
-            con.print(f"  - {t}")
+            con.print(f"  - {t}", markup=False)
     if doc["unconfirmed_evidence"]:
         con.print("[bold]Rests on unconfirmed facts:[/bold] " +
                   ", ".join(doc["unconfirmed_evidence"]))
     for note in doc["notes"]:
-        con.print(f"Note: {note}")
+        con.print(f"Note: {note}", markup=False)
     con.print(f"[italic]{DISCLAIMER}[/italic]")
     return buf.getvalue()
 
@@ -94,6 +115,9 @@ def render_markdown(doc: dict[str, Any]) -> str:
         for p in doc["prognosis"]:
             lines.append(f"- {p['population']}: {p['measure']} **{p['figure']}** "
                          f"({p['period']}; {', '.join(p['citations'])})")
+    monitoring = _monitoring_lines(doc)
+    if monitoring:
+        lines += ["", "## Monitoring", ""] + [f"- {m}" for m in monitoring]
     if doc["missing"]:
         lines += ["", "## Missing data", ""]
         lines += [f"- {t}" for t in doc["tests_to_order"]]
