@@ -1,0 +1,150 @@
+"""``allpath roadmap RECORD``: the treatment roadmap of one patient (text, JSON, .ics)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from allpath.cli.app import app
+from allpath.cli.common import fail
+from allpath.errors import AllPathError
+from allpath.pipeline import assess_file
+from allpath.roadmap import FORMULAS, build_roadmap
+from allpath.roadmap.build import Roadmap
+
+__all__: list[str] = []
+
+
+class RoadmapFormat(StrEnum):
+    text = "text"
+    json = "json"
+
+
+class Setting(StrEnum):
+    frontline = "frontline"
+    relapsed = "relapsed"
+    refractory = "refractory"
+
+
+def _render(rm: Roadmap, on: dt.date | None) -> None:
+    d = rm.to_dict()
+    con = Console(highlight=False, soft_wrap=True)
+    t = d["template"]
+    sel = d["selection"] or {}
+    if t is None:
+        con.print("[bold]No roadmap[/bold]: no protocol template was chosen.")
+        if sel.get("missing"):
+            con.print(f"Missing: {', '.join(sel['missing'])}")
+        if sel.get("possible"):
+            con.print(f"Possible templates: {', '.join(map(str, sel['possible']))}")
+        con.print(d["disclaimer"])
+        return
+    con.print(f"[bold]{t['title']}[/bold] ({t['id']} v{t['version']})")
+    prov = " [yellow](provisional)[/yellow]" if sel.get("provisional") else ""
+    con.print(f"Chosen by rule {sel.get('rule_id')} [{', '.join(sel.get('cite', []))}]{prov}")
+    if sel.get("provisional_reason"):
+        con.print(f"  {sel['provisional_reason']}")
+    if d["alternatives"]:
+        con.print(f"Alternatives: {', '.join(d['alternatives'])}")
+    b = d["body_size"]
+    if b["bsa_m2"] is not None:
+        con.print(f"BSA {b['bsa_m2']:.2f} m2 ({b['formula_title']}: {b['expression']}; "
+                  f"height {b['height_cm']} cm, weight {b['weight_kg']} kg)")
+    else:
+        con.print(f"[red]BSA missing[/red]: needs {' and '.join(b['missing'])} "
+                  "(per-m2 doses are not computed)")
+    con.print(f"Start {d['start']['date']} ({d['start']['source']})")
+    for p in d["phases"]:
+        flag = " [yellow](unconfirmed)[/yellow]" if p["evidence"] == "unconfirmed" else ""
+        tab = Table(title=f"{p['title']}: {p['start']} to {p['end']} "
+                          f"({p['length_days']} days){flag}", title_justify="left")
+        tab.add_column("Drug")
+        tab.add_column("Route")
+        tab.add_column("Days")
+        tab.add_column("Dose")
+        for c in p["components"]:
+            days = ", ".join(c["days"]) or (c["schedule"] or "")
+            mark = " *" if c["evidence"] == "unconfirmed" else ""
+            tab.add_row(c["drug"] + mark, c["route"], days, c["dose"]["text"])
+        con.print(tab)
+        for r in p["procedures"]:
+            when = ", ".join(r["dates"]) if r["dates"] else "timing per protocol in use"
+            if len(r["dates"]) > 4:
+                when = f"{r['dates'][0]} ... {r['dates'][-1]} ({len(r['dates'])}x)"
+            con.print(f"  - {r['title']}: {when}")
+        for dp in p["decisions"]:
+            con.print(f"  > {dp['date']} {dp['title']}")
+            for o in dp["options"]:
+                con.print(f"      - {o['when']} -> {o['next']}")
+    tr = d["transplant"]
+    if tr["indicated"]:
+        con.print(f"[bold]Transplant (HCT) to consider[/bold]: {', '.join(tr['indications'])}; "
+                  f"donor search {tr['donor_search']['date'] if tr['donor_search'] else ''}")
+    elif tr["decision"] and tr["decision"]["status"] == "unknown":
+        con.print(f"Transplant indication pending: needs {', '.join(tr['decision']['missing'])}")
+    else:
+        con.print("No transplant indication in first remission found.")
+    for e in d["eligibility"]:
+        con.print(f"Eligibility {e['label']}: age ok={e['age_ok']}; line: {e['line_of_therapy']}")
+    if d["unconfirmed"]:
+        con.print(f"[yellow]{len(d['unconfirmed'])} item(s) marked unconfirmed[/yellow] "
+                  "(* above); see --format json")
+    if on is not None:
+        w = rm.where_now(on)
+        con.print(f"[bold]On {w['date']}[/bold]: {w['status']}")
+        for i in w["due_next"]:
+            con.print(f"  next {i['date']}: {i['title']}")
+        for i in w["overdue"]:
+            con.print(f"  [red]overdue[/red] {i['date']}: {i['title']} ({i['reason']})")
+    con.print(d["disclaimer"])
+
+
+@app.command()
+def roadmap(
+    record: Annotated[Path, typer.Argument(help="Patient record (YAML or JSON).")],
+    start: Annotated[str | None, typer.Option("--start", help="Start date YYYY-MM-DD.")] = None,
+    ics: Annotated[Path | None, typer.Option("--ics", help="Write an .ics calendar here.")
+                   ] = None,
+    format: Annotated[RoadmapFormat, typer.Option("--format", "-f")] = RoadmapFormat.text,
+    bsa_formula: Annotated[str, typer.Option(
+        "--bsa-formula", help=f"One of {', '.join(FORMULAS)}.")] = "mosteller",
+    setting: Annotated[Setting, typer.Option("--setting")] = Setting.frontline,
+    template: Annotated[str | None, typer.Option(
+        "--template", help="Use this template instead of the chosen one.")] = None,
+    on: Annotated[str | None, typer.Option(
+        "--on", help="Also show where the patient is on this date (YYYY-MM-DD).")] = None,
+) -> None:
+    """Treatment roadmap: protocol template, dated phases, doses, checkpoints, .ics."""
+    if bsa_formula not in FORMULAS:
+        typer.echo(f"error: unknown BSA formula {bsa_formula!r}; choose one of "
+                   f"{', '.join(FORMULAS)}", err=True)
+        raise typer.Exit(code=2)
+    try:
+        start_date = dt.date.fromisoformat(start) if start else None
+        on_date = dt.date.fromisoformat(on) if on else None
+    except ValueError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(code=2) from exc
+    try:
+        rm = build_roadmap(assess_file(record), start_date, bsa_formula,
+                           setting=setting.value,
+                           template=template)
+        if ics is not None:
+            ics.write_bytes(rm.ics())
+    except AllPathError as err:
+        fail(err)
+        return
+    if format is RoadmapFormat.json:
+        doc = rm.to_dict()
+        if on_date is not None:
+            doc["where_now"] = rm.where_now(on_date)
+        typer.echo(json.dumps(doc, indent=2, ensure_ascii=False))
+    else:
+        _render(rm, on_date)

@@ -1,0 +1,25 @@
+"""Treatment roadmaps: protocol templates as data, chosen by a cited rule pack, laid out on dates.
+
+>>> from allpath.examples import example_records
+>>> from allpath.pipeline import assess
+>>> from allpath.roadmap import build_roadmap
+>>> build_roadmap(assess(example_records()[0])).to_dict()["template"]["id"]
+'cog-b-sr'
+"""
+
+from __future__ import annotations
+
+from allpath.roadmap.bsa import FORMULAS, bsa
+from allpath.roadmap.build import ROADMAP_FORMAT, Roadmap, build_roadmap
+from allpath.roadmap.templates import Template, check_templates, load_templates
+
+__all__ = [
+    "FORMULAS",
+    "ROADMAP_FORMAT",
+    "Roadmap",
+    "Template",
+    "bsa",
+    "build_roadmap",
+    "check_templates",
+    "load_templates",
+]

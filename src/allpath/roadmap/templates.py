@@ -1,0 +1,351 @@
+"""Protocol templates (format ``allpath.protocol/1``): treatment roadmaps as versioned data.
+
+A template is an ordered list of phases. Each phase states its length (``length_days``, or
+``until``: a number of years after the start or end of an earlier phase, for maintenance that
+runs "2 years from interim maintenance 1"), optional ``cycle_days`` (components and procedures
+repeat every cycle), its drug ``components``, its ``procedures`` (lumbar punctures with
+intrathecal therapy, marrow assessments, MRD time points) and its ``decisions`` (checkpoints
+whose options name the next phase, another template, or the end).
+
+Days are phase days counted from 0 (the phase's first day), written as integers or strings:
+``"0-27"`` (every day 0 to 27) and ``"0-83/7"`` (every 7th day from 0 to 83).
+
+Every number must be traceable: a phase, component, procedure, decision or eligibility entry
+that holds a number must cite at least one id of ``knowledge/citations.yaml``; numbers the fact
+sheet marks unconfirmed carry ``evidence: unconfirmed`` and are flagged in every roadmap.
+Where the fact sheet gives no dose, a component has no ``dose`` and the roadmap says
+"dose per protocol in use". :func:`load_templates` lists every problem with file and path.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from allpath.errors import KnowledgeError, Problem, did_you_mean
+from allpath.knowledge import knowledge_dir
+from allpath.rules.loader import load_citations
+
+__all__ = [
+    "PROTOCOL_FORMAT",
+    "Cap",
+    "Component",
+    "DecisionPoint",
+    "Dose",
+    "Eligibility",
+    "Option",
+    "Phase",
+    "Procedure",
+    "Rounding",
+    "Template",
+    "Until",
+    "check_templates",
+    "expand_days",
+    "load_templates",
+]
+
+PROTOCOL_FORMAT = "allpath.protocol/1"
+Evidence = Literal["confirmed", "unconfirmed"]
+DaySpec = int | str
+PER_PROTOCOL = "dose per protocol in use"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+def _parse_day(spec: DaySpec) -> tuple[int, int, int]:
+    """``5`` -> (5, 5, 1); ``"0-27"`` -> (0, 27, 1); ``"0-83/7"`` -> (0, 83, 7)."""
+    if isinstance(spec, int):
+        return spec, spec, 1
+    text = spec.strip()
+    step = 1
+    if "/" in text:
+        text, step_text = text.split("/", 1)
+        step = int(step_text)
+    if "-" in text:
+        a, b = text.split("-", 1)
+        lo, hi = int(a), int(b)
+    else:
+        lo = hi = int(text)
+    if lo < 0 or hi < lo or step < 1:
+        raise ValueError(f"bad day range {spec!r}")
+    return lo, hi, step
+
+
+def expand_days(specs: tuple[DaySpec, ...]) -> tuple[int, ...]:
+    """Every phase day named by a list of day specs, sorted and without repeats."""
+    out: set[int] = set()
+    for s in specs:
+        lo, hi, step = _parse_day(s)
+        out.update(range(lo, hi + 1, step))
+    return tuple(sorted(out))
+
+
+class _Cited(_Strict):
+    cite: tuple[str, ...] = ()
+    evidence: Evidence = "confirmed"
+    note: str | None = None
+
+
+class Dose(_Strict):
+    amount: float = Field(gt=0)
+    unit: Literal["mg", "g", "ug", "U"]
+    basis: Literal["m2", "kg", "flat"]
+    per_day: bool = False  # "mg/m2/day": the amount is given on each listed day
+
+
+class Cap(_Strict):
+    amount: float = Field(gt=0)
+    unit: Literal["mg", "g", "ug", "U"]
+
+
+class Rounding(_Strict):
+    step: float = Field(gt=0)
+    unit: Literal["mg", "g", "ug", "U"]
+
+
+class Component(_Cited):
+    drug: str = Field(min_length=1)
+    drug_class: str = Field(alias="class", min_length=1)
+    route: Literal["IV", "CIV", "PO", "SC", "IM", "IV/IM", "IT"]
+    dose: Dose | None = None
+    days: tuple[DaySpec, ...] = ()
+    schedule: str | None = None  # words, e.g. "once between day 3 and day 5"
+    cap: Cap | None = None
+    rounding: Rounding | None = None
+
+    @field_validator("days")
+    @classmethod
+    def _days_parse(cls, v: tuple[DaySpec, ...]) -> tuple[DaySpec, ...]:
+        for s in v:
+            _parse_day(s)
+        return v
+
+    def numbers(self) -> bool:
+        return bool(self.dose or self.days or self.cap or self.rounding)
+
+
+class Procedure(_Cited):
+    id: str = Field(pattern=r"^[a-z0-9_\-]+$")
+    kind: Literal["lumbar_puncture", "marrow", "blood_mrd", "radiotherapy", "apheresis",
+                  "infusion", "assessment"]
+    title: str
+    days: tuple[DaySpec, ...] = ()
+    intrathecal: tuple[str, ...] = ()
+    mrd: bool = False
+    timepoint: str | None = None  # matches an observation's ``timepoint`` label
+
+    @field_validator("days")
+    @classmethod
+    def _days_parse(cls, v: tuple[DaySpec, ...]) -> tuple[DaySpec, ...]:
+        for s in v:
+            _parse_day(s)
+        return v
+
+
+class Option(_Cited):
+    when: str
+    next: str  # a phase id of this template, "template:<id>" or "end"
+
+
+class DecisionPoint(_Cited):
+    id: str = Field(pattern=r"^[a-z0-9_\-]+$")
+    title: str
+    day: Literal["end"] | int = "end"
+    options: tuple[Option, ...] = Field(min_length=1)
+
+
+class Until(_Strict):
+    years: int = Field(ge=1)
+    anchor: str  # an earlier phase id, or the phase's own id with ``at: start``
+    at: Literal["start", "end"] = "start"
+
+
+class Phase(_Cited):
+    id: str = Field(pattern=r"^[a-z0-9_\-]+$")
+    title: str
+    kind: Literal["prophase", "induction", "consolidation", "interim_maintenance",
+                  "delayed_intensification", "intensification", "maintenance",
+                  "immunotherapy", "cellular_therapy", "transplant", "workup"]
+    length_days: int | None = Field(default=None, ge=1)
+    until: Until | None = None
+    cycle_days: int | None = Field(default=None, ge=1)
+    components: tuple[Component, ...] = ()
+    procedures: tuple[Procedure, ...] = ()
+    decisions: tuple[DecisionPoint, ...] = ()
+
+
+class Eligibility(_Cited):
+    label: str
+    age_min_years: float | None = None
+    age_max_years: float | None = None  # inclusive: "up to 25 years"
+    line: str | None = None
+
+
+class Template(_Cited):
+    format: Literal["allpath.protocol/1"]
+    id: str = Field(pattern=r"^[a-z0-9\-]+$")
+    version: str = Field(pattern=r"^\d+\.\d+\.\d+$")
+    title: str
+    family: str
+    population: str
+    description: str
+    phases: tuple[Phase, ...] = Field(min_length=1)
+    eligibility: tuple[Eligibility, ...] = ()
+
+    def phase(self, phase_id: str) -> Phase:
+        for p in self.phases:
+            if p.id == phase_id:
+                return p
+        raise KeyError(phase_id)
+
+
+# --------------------------------------------------------------------------- validation
+
+
+def _cited_items(t: Template) -> Iterator[tuple[str, _Cited, bool]]:
+    """(path, item, holds_numbers) for everything in a template that may cite."""
+    yield "", t, False
+    for i, e in enumerate(t.eligibility):
+        yield f"eligibility[{i}]", e, e.age_min_years is not None or e.age_max_years is not None
+    for pi, p in enumerate(t.phases):
+        pp = f"phases[{pi}] ({p.id})"
+        yield pp, p, bool(p.length_days or p.until or p.cycle_days)
+        for ci, c in enumerate(p.components):
+            yield f"{pp}.components[{ci}] ({c.drug})", c, c.numbers()
+        for ri, r in enumerate(p.procedures):
+            yield f"{pp}.procedures[{ri}] ({r.id})", r, bool(r.days)
+        for di, d in enumerate(p.decisions):
+            dp = f"{pp}.decisions[{di}] ({d.id})"
+            yield dp, d, isinstance(d.day, int)
+            for oi, o in enumerate(d.options):
+                yield f"{dp}.options[{oi}]", o, False
+
+
+def _check_one(t: Template, source: str, citations: Mapping[str, object],
+               template_ids: set[str]) -> list[Problem]:
+    problems: list[Problem] = []
+    for path, item, numbers in _cited_items(t):
+        for cid in item.cite:
+            if cid not in citations:
+                problems.append(Problem(f"{path}.cite" if path else "cite",
+                                        f"citation {cid!r} does not resolve",
+                                        hint=did_you_mean(cid, citations), source=source))
+        if numbers and not item.cite:
+            problems.append(Problem(path, "a number without a citation",
+                                    hint="add cite: [...] with fact-sheet source ids, and "
+                                         "evidence: unconfirmed where the fact sheet says so",
+                                    source=source))
+    if not t.cite:
+        problems.append(Problem("cite", "the template must cite its sources", source=source))
+    seen: dict[str, int] = {}
+    for pi, p in enumerate(t.phases):
+        pp = f"phases[{pi}] ({p.id})"
+        if p.id in seen:
+            problems.append(Problem(pp, f"phase id {p.id!r} is not unique", source=source))
+        if (p.length_days is None) == (p.until is None):
+            problems.append(Problem(pp, "a phase needs exactly one of length_days or until",
+                                    source=source))
+        own_start = p.until is not None and p.until.anchor == p.id and p.until.at == "start"
+        if p.until is not None and p.until.anchor not in seen and not own_start:
+            problems.append(Problem(f"{pp}.until.anchor",
+                                    f"anchor {p.until.anchor!r} is not an earlier phase",
+                                    hint=did_you_mean(p.until.anchor, seen), source=source))
+        seen[p.id] = pi
+        span = p.cycle_days or p.length_days
+        day_lists: list[tuple[str, tuple[DaySpec, ...]]] = [
+            (f"{pp}.components[{ci}]", c.days) for ci, c in enumerate(p.components)
+        ] + [(f"{pp}.procedures[{ri}]", r.days) for ri, r in enumerate(p.procedures)]
+        for ipath, days in day_lists:
+            if span is not None and any(d >= span for d in expand_days(days)):
+                problems.append(Problem(f"{ipath}.days", "day beyond the phase (or cycle)",
+                                        expected=f"days 0..{span - 1}", source=source))
+        for ci, c in enumerate(p.components):
+            cp = f"{pp}.components[{ci}]"
+            if c.cap is not None and c.dose is not None and c.cap.unit != c.dose.unit:
+                problems.append(Problem(f"{cp}.cap.unit", "cap unit differs from dose unit",
+                                        expected=c.dose.unit, got=c.cap.unit, source=source))
+            if c.rounding is not None and c.dose is not None and c.rounding.unit != c.dose.unit:
+                problems.append(Problem(f"{cp}.rounding.unit", "rounding unit differs from "
+                                        "dose unit", expected=c.dose.unit, got=c.rounding.unit,
+                                        source=source))
+            if c.route != "IT" and not c.days and not c.schedule:
+                problems.append(Problem(cp, "a component needs days or a schedule",
+                                        source=source))
+        for di, d in enumerate(p.decisions):
+            dp = f"{pp}.decisions[{di}]"
+            if isinstance(d.day, int) and span is not None and d.day >= span:
+                problems.append(Problem(f"{dp}.day", "day beyond the phase",
+                                        expected=f"0..{span - 1}", source=source))
+    phase_ids = {p.id for p in t.phases}
+    for pi, p in enumerate(t.phases):
+        for di, d in enumerate(p.decisions):
+            for oi, o in enumerate(d.options):
+                path = f"phases[{pi}] ({p.id}).decisions[{di}].options[{oi}].next"
+                if o.next == "end" or o.next in phase_ids:
+                    continue
+                if o.next.startswith("template:"):
+                    target = o.next.split(":", 1)[1]
+                    if target not in template_ids:
+                        problems.append(Problem(path, f"no template {target!r}",
+                                                hint=did_you_mean(target, template_ids),
+                                                source=source))
+                    continue
+                problems.append(Problem(path, f"next {o.next!r} is not a phase, "
+                                        "'template:<id>' or 'end'",
+                                        hint=did_you_mean(o.next, phase_ids), source=source))
+    return problems
+
+
+def check_templates(folder: Path | None = None) -> tuple[dict[str, Template], list[Problem]]:
+    """Load every template in ``folder`` (default: the bundled ones) and list all problems."""
+    folder = folder if folder is not None else knowledge_dir() / "protocols"
+    citations = load_citations()
+    problems: list[Problem] = []
+    parsed: list[tuple[Template, str]] = []
+    for path in sorted(folder.glob("*.yaml")):
+        source = f"protocols/{path.name}"
+        try:
+            doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except yaml.YAMLError as exc:
+            problems.append(Problem("", f"malformed YAML: {exc}", source=source))
+            continue
+        try:
+            parsed.append((Template.model_validate(doc), source))
+        except ValidationError as err:
+            for e in err.errors():
+                where = ".".join(str(p) for p in e["loc"])
+                problems.append(Problem(where, e["msg"], source=source))
+    templates: dict[str, Template] = {}
+    for t, source in parsed:
+        if t.id in templates:
+            problems.append(Problem("id", f"template id {t.id!r} is used twice", source=source))
+        templates[t.id] = t
+    ids = set(templates)
+    for t, source in parsed:
+        problems.extend(_check_one(t, source, citations, ids))
+    return templates, problems
+
+
+@lru_cache(maxsize=1)
+def _bundled() -> dict[str, Template]:
+    templates, problems = check_templates()
+    if problems:
+        raise KnowledgeError(problems, "protocol templates")
+    return templates
+
+
+def load_templates(folder: Path | None = None) -> dict[str, Template]:
+    """Templates by id; raises :class:`KnowledgeError` listing every problem found."""
+    if folder is None:
+        return dict(_bundled())
+    templates, problems = check_templates(folder)
+    if problems:
+        raise KnowledgeError(problems, str(folder))
+    return templates
