@@ -13,3 +13,4 @@ from allpath.cli.simulate import app as _simulate_app  # noqa: E402
 app.add_typer(_simulate_app, name="simulate")
 
 from allpath.cli import roadmap as _roadmap  # noqa: E402,F401  (registers roadmap)
+from allpath.cli import titrate as _titrate  # noqa: E402,F401  (registers titrate)
