@@ -1,0 +1,67 @@
+"""``allpath screen INPUT --out OUTPUT``: population CBC screening."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from allpath.cli.app import app
+from allpath.cli.common import fail
+from allpath.errors import AllPathError
+
+__all__: list[str] = []
+
+
+@app.command("screen")
+def screen_command(
+    input: Annotated[Path, typer.Argument(help="CBC results: .csv, .parquet, or a folder of "
+                                               "Parquet parts (with --scheduler/--dask).")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output .csv or .parquet.")],
+    unit: Annotated[list[str] | None, typer.Option(
+        "--unit", help="Unit of a value column, COLUMN=UNIT (e.g. wbc=/uL); repeatable.")] = None,
+    bad: Annotated[Path | None, typer.Option(
+        "--bad", help="Bad-row report (default: OUT.bad.csv).")] = None,
+    chunk_size: Annotated[int, typer.Option("--chunk-size", min=1000)] = 1_000_000,
+    scheduler: Annotated[str | None, typer.Option(
+        "--scheduler", help="Dask scheduler address (partitioned Parquet).")] = None,
+    dask: Annotated[bool, typer.Option(
+        "--dask", help="Run on a local Dask cluster (partitioned Parquet).")] = False,
+    workers: Annotated[int, typer.Option("--workers", min=1)] = 2,
+    progress: Annotated[bool | None, typer.Option(
+        "--progress/--no-progress", help="Progress bar (default: on a terminal).")] = None,
+    summary_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")
+                            ] = False,
+) -> None:
+    """Screen CBC rows in bulk with the triage pack's cited thresholds."""
+    from allpath.screen import ScreenError, format_summary, screen_dask, screen_file
+
+    units: dict[str, str] = {}
+    for item in unit or []:
+        if "=" not in item:
+            fail(ScreenError(f"--unit takes COLUMN=UNIT, got {item!r}"))
+        col, u = item.split("=", 1)
+        units[col.strip()] = u.strip()
+    try:
+        if scheduler is not None or dask:
+            summary = screen_dask(input, out, scheduler=scheduler, units=units,
+                                  chunk_size=chunk_size, bad=bad, progress=progress,
+                                  n_workers=workers)
+        else:
+            if input.is_dir():
+                raise ScreenError("a folder of Parquet parts needs --dask or --scheduler")
+            if not input.exists():
+                raise ScreenError(f"input not found: {input}")
+            summary = screen_file(input, out, units=units, chunk_size=chunk_size, bad=bad,
+                                  progress=progress)
+    except AllPathError as err:
+        fail(err)
+        return
+    if summary_json:
+        typer.echo(json.dumps(summary.to_dict(), indent=2))
+    else:
+        for line in format_summary(summary):
+            typer.echo(line)
+    typer.echo(f"wrote {out}")
