@@ -1,18 +1,25 @@
 """Cohorts of virtual patients: generation in seeded chunks, Parquet streaming and a summary.
 
-``simulate_cohort(config, n, seed, chunk_size)`` draws patients chunk by chunk; patient k's random
-numbers come from a fixed block stream (:func:`allpath.sim.base.patient_randoms`), so the same
-seed gives the same patients and outcomes whatever the chunk size. Each chunk's per-patient
-table is appended to a Parquet file, so memory is bounded by the chunk.
+``simulate_cohort(config, n, seed, chunk_size, workers=W)`` draws patients chunk by chunk;
+patient k's random numbers come from a fixed block stream
+(:func:`allpath.sim.base.patient_randoms`) and every computation is elementwise along the patient
+axis, so the same seed gives the same patients and outcomes bit for bit whatever the chunk size
+and the number of worker processes (:func:`simulate_cohort`) or Dask workers
+(:func:`simulate_cohort_dask`). Chunks are computed with at most ``2 x workers`` in flight and
+appended to a Parquet file in patient order, so memory is bounded by a few chunks for any N.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator, Mapping
+import multiprocessing
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
+from typing import Protocol as TypingProtocol
 
 import numpy as np
 import pyarrow as pa
@@ -21,6 +28,7 @@ import yaml
 
 from allpath.sim.base import patient_randoms
 from allpath.sim.engine import DAYS_PER_MONTH, run_batch
+from allpath.sim.fast import run_cohort_batch
 from allpath.sim.params import (
     ParameterSet,
     Population,
@@ -30,7 +38,19 @@ from allpath.sim.params import (
 )
 from allpath.sim.population import N_NORMAL, N_UNIFORM, SUBTYPES, make_batch
 
-__all__ = ["CohortConfig", "load_config", "simulate_cohort", "summarise", "summarise_table"]
+__all__ = [
+    "DEFAULT_CHUNK",
+    "CohortConfig",
+    "chunk_table",
+    "load_config",
+    "simulate_cohort",
+    "simulate_cohort_dask",
+    "summarise",
+    "summarise_table",
+]
+
+#: Patients per chunk: large enough to amortise numpy call overhead, small enough for cache.
+DEFAULT_CHUNK = 16_384
 
 GENOTYPE_NAMES = ("NM", "IM", "PM")
 
@@ -46,6 +66,9 @@ class CohortConfig:
     substeps: int | None = None
     name: str = "pediatric"
     extra: Mapping[str, Any] = field(default_factory=dict)
+    #: ``fast`` (:func:`allpath.sim.fast.run_cohort_batch`) or ``reference``
+    #: (:func:`allpath.sim.engine.run_batch`, all 20 states in float64).
+    kernel: str = "fast"
 
 
 def load_config(
@@ -87,11 +110,19 @@ def load_config(
     )
 
 
-def _chunk_table(cfg: CohortConfig, start: int, stop: int, seed: int) -> pa.Table:
+def chunk_table(cfg: CohortConfig, start: int, stop: int, seed: int) -> pa.Table:
+    """Patients ``start .. stop - 1`` of the cohort with ``seed``, one row each.
+
+    A pure function of its arguments: any process or Dask worker computes the same table.
+    """
     z, u = patient_randoms(seed, start, stop, N_NORMAL, N_UNIFORM)
     ids = np.arange(start, stop)
     batch = make_batch(cfg.parameters, cfg.population, cfg.protocol, ids, z, u)
-    res = run_batch(cfg.parameters, cfg.protocol, batch, cfg.horizon_days, cfg.substeps)
+    if cfg.kernel == "reference":
+        res = run_batch(cfg.parameters, cfg.protocol, batch, cfg.horizon_days, cfg.substeps)
+    else:
+        res = run_cohort_batch(cfg.parameters, cfg.protocol, batch, cfg.horizon_days,
+                               cfg.substeps)
     data: dict[str, Any] = {
         "id": ids,
         "age": batch.age,
@@ -104,13 +135,73 @@ def _chunk_table(cfg: CohortConfig, start: int, stop: int, seed: int) -> pa.Tabl
     return pa.table(data)
 
 
+class _Pending(TypingProtocol):
+    """A chunk being computed (concurrent.futures or distributed future)."""
+
+    def result(self) -> Any: ...
+
+
+def _ordered(
+    submit: Callable[[int, int], _Pending],
+    bounds: Iterable[tuple[int, int]],
+    window: int,
+) -> Iterator[tuple[int, pa.Table]]:
+    """Submit chunks with at most ``window`` in flight; yield ``(size, table)`` in order."""
+    pending: deque[tuple[int, _Pending]] = deque()
+    for start, stop in bounds:
+        pending.append((stop - start, submit(start, stop)))
+        if len(pending) >= window:
+            size, fut = pending.popleft()
+            yield size, fut.result()
+    while pending:
+        size, fut = pending.popleft()
+        yield size, fut.result()
+
+
+def _collect(
+    tables: Iterable[tuple[int, pa.Table]],
+    out: str | Path | None,
+    progress: Callable[[int], None] | None,
+) -> pa.Table | Path:
+    """Stream ordered chunk tables to Parquet (``out``) or concatenate them."""
+    writer: pq.ParquetWriter | None = None
+    kept: list[pa.Table] = []
+    try:
+        for size, table in tables:
+            if out is not None:
+                if writer is None:
+                    writer = pq.ParquetWriter(str(out), table.schema)
+                writer.write_table(table)
+            else:
+                kept.append(table)
+            if progress is not None:
+                progress(size)
+    finally:
+        if writer is not None:
+            writer.close()
+    if out is not None:
+        return Path(out)
+    return pa.concat_tables(kept)
+
+
+class _Done:
+    """An already computed chunk."""
+
+    def __init__(self, table: pa.Table) -> None:
+        self._table = table
+
+    def result(self) -> pa.Table:
+        return self._table
+
+
 def simulate_cohort(
     config: CohortConfig | str = "pediatric",
     n: int = 10_000,
     seed: int = 0,
-    chunk_size: int = 8192,
+    chunk_size: int = DEFAULT_CHUNK,
     out: str | Path | None = None,
     progress: Callable[[int], None] | None = None,
+    workers: int = 1,
 ) -> pa.Table | Path:
     """Simulate ``n`` virtual patients; return the per-patient table or write it to Parquet.
 
@@ -119,13 +210,15 @@ def simulate_cohort(
     config:
         A :class:`CohortConfig` or a preset name (``pediatric``, ``adult``).
     n, seed:
-        Cohort size and seed; patient k is identical for any ``chunk_size``.
+        Cohort size and seed; patient k is identical for any ``chunk_size`` and ``workers``.
     chunk_size:
-        Patients integrated at once (memory ~ chunk_size x 20 states x a few copies).
+        Patients integrated at once (memory ~ chunk_size x 12 states x 6 float32 buffers).
     out:
         Parquet path; when given, chunks are streamed to it and the path is returned.
     progress:
         Called with the number of patients finished in each chunk.
+    workers:
+        Worker processes (chunk-level parallelism); 1 runs in this process.
 
     Returns
     -------
@@ -133,26 +226,71 @@ def simulate_cohort(
     docs/simulator/README.md), or the Parquet path.
     """
     cfg = load_config(config) if isinstance(config, str) else config
-    writer: pq.ParquetWriter | None = None
-    tables: list[pa.Table] = []
+    bounds = list(iter_chunks(n, chunk_size))
+    if workers <= 1 or len(bounds) <= 1:
+        def run_here(start: int, stop: int) -> _Pending:
+            return _Done(chunk_table(cfg, start, stop, seed))
+
+        return _collect(_ordered(run_here, bounds, 1), out, progress)
+    methods = multiprocessing.get_all_start_methods()
+    ctx = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+        def submit(start: int, stop: int) -> _Pending:
+            return pool.submit(chunk_table, cfg, start, stop, seed)
+
+        return _collect(_ordered(submit, bounds, 2 * workers), out, progress)
+
+
+def simulate_cohort_dask(
+    config: CohortConfig | str = "pediatric",
+    n: int = 10_000,
+    seed: int = 0,
+    chunk_size: int = DEFAULT_CHUNK,
+    out: str | Path | None = None,
+    progress: Callable[[int], None] | None = None,
+    scheduler: Any = None,
+    window: int | None = None,
+) -> pa.Table | Path:
+    """Simulate a cohort on a Dask cluster: seeded chunks as tasks, streamed back in order.
+
+    ``scheduler`` is a ``distributed.Client``, a scheduler address (``tcp://host:8786``), or None
+    for a local cluster of 2 single-threaded worker processes. At most ``window`` chunks
+    (default 2 per worker thread) are in flight, so memory stays bounded for any ``n``; the
+    result is identical to :func:`simulate_cohort` with the same seed.
+    """
+    import importlib
+
+    dist: Any = importlib.import_module("distributed")  # untyped package: keep it Any
+    client: Any
+    cfg = load_config(config) if isinstance(config, str) else config
+    own_cluster: Any = None
+    if isinstance(scheduler, dist.Client):
+        client = scheduler
+        own_client = False
+    else:
+        if scheduler is None:
+            own_cluster = dist.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                            dashboard_address=None)
+            client = dist.Client(own_cluster)
+        else:
+            client = dist.Client(str(scheduler))
+        own_client = True
     try:
-        for start in range(0, n, chunk_size):
-            stop = min(n, start + chunk_size)
-            table = _chunk_table(cfg, start, stop, seed)
-            if out is not None:
-                if writer is None:
-                    writer = pq.ParquetWriter(str(out), table.schema)
-                writer.write_table(table)
-            else:
-                tables.append(table)
-            if progress is not None:
-                progress(stop - start)
+        if window is None:
+            threads = sum(client.nthreads().values()) or 1
+            window = 2 * threads
+        cfg_future = client.scatter(cfg, broadcast=True)
+
+        def submit(start: int, stop: int) -> _Pending:
+            fut: _Pending = client.submit(chunk_table, cfg_future, start, stop, seed, pure=False)
+            return fut
+
+        return _collect(_ordered(submit, iter_chunks(n, chunk_size), window), out, progress)
     finally:
-        if writer is not None:
-            writer.close()
-    if out is not None:
-        return Path(out)
-    return pa.concat_tables(tables)
+        if own_client:
+            client.close()
+        if own_cluster is not None:
+            own_cluster.close()
 
 
 def _iter_columns(table: pa.Table | str | Path) -> Mapping[str, np.ndarray[Any, Any]]:

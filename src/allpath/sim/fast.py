@@ -1,0 +1,545 @@
+"""Fast cohort kernel: the same model and events as :func:`allpath.sim.engine.run_batch`, cheaper.
+
+:func:`run_cohort_batch` returns the same per-patient columns as ``run_batch`` (fast-forward
+mode) and is what :func:`allpath.sim.simulate_cohort` uses. It differs only numerically; the
+LSODA test in ``tests/sim/test_numerics.py`` holds it within 2 % on counts and the
+equivalence test against ``run_batch`` keeps the events the same. What makes it fast:
+
+* **Only the states that feed an output are integrated.** In a cohort run the erythroid chain
+  and 6-TGN-free acute phases feed nothing but the Hb at diagnosis (closed form) and the
+  platelet chain feeds only ``platelets_eoi``, so platelets are integrated to day 29 and
+  erythroid states not at all (single-patient runs, which plot them, use ``run_batch``).
+* **State blocks, float32.** States are a ``(n_block_states, n_patients)`` C-ordered float32
+  array, so RK4 stage sums are one numpy call per block instead of one per state; every
+  operation writes into preallocated buffers. float32 carries ln L to ~3e-6 absolute and counts
+  to ~1e-7 relative per step, far inside the 2 % tolerance (models.md §8.3).
+* **Exact sub-steps for the linear parts in maintenance** (models.md §8.3): 6-TGN is linear
+  (``dT/dt = a dose - CL T``) and is updated exactly, ``T(t+h) = T e^{-CL h} + T_inf
+  (1 - e^{-CL h})``, also at the RK4 stage times; the leukaemic log-burden gets the exact
+  integral of the 6-TGN kill over the day, with the logistic growth and marrow crowding frozen at
+  the start of the day (x_L < 0.053 in remission, so their change within a day is < 1e-4).
+  The Jost neutrophil chain keeps one RK4 step per day (k_circ h = 2.38 < 2.78, RK4's stability
+  limit; a 2-day step would be unstable).
+* **Precomputed schedule.** The per-day drive (kill, theta, phase flags) is tabulated once per
+  protocol; treatment-related death in remission has a constant hazard, so its day is computed
+  in closed form per patient instead of accumulating a hazard every day.
+
+Everything is elementwise along the patient axis, so results do not depend on the chunk size.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from allpath.sim.base import AnyArray, Array
+from allpath.sim.engine import DAYS_PER_MONTH, EXTINCT, RunResult, auto_substeps, drive_for_day
+from allpath.sim.model import PARAMS, steady_state
+from allpath.sim.params import ParameterSet, Protocol
+from allpath.sim.population import Batch, U, tgn_ref
+
+__all__ = ["Schedule", "Trace", "run_cohort_batch", "schedule_for"]
+
+_PI = {name: i for i, name in enumerate(PARAMS)}
+F32 = npt.NDArray[np.floating[Any]]
+Rhs = Callable[[F32, F32, int], None]
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """The protocol's drive tabulated per day (index = day since diagnosis, < therapy_days)."""
+
+    kill: tuple[float, ...]
+    theta_n: tuple[float, ...]
+    theta_p: tuple[float, ...]
+    post_induction: tuple[bool, ...]
+    maintenance: tuple[bool, ...]
+    substeps: tuple[int, ...]
+
+
+def schedule_for(protocol: Protocol, substeps: int | None = None) -> Schedule:
+    """Tabulate :func:`allpath.sim.engine.drive_for_day` over the therapy days."""
+    steps = auto_substeps(protocol)
+    drives = [drive_for_day(protocol, d, 1.0, None) for d in range(protocol.therapy_days)]
+    return Schedule(
+        kill=tuple(u.kill for u in drives),
+        theta_n=tuple(u.theta_n for u in drives),
+        theta_p=tuple(u.theta_p for u in drives),
+        post_induction=tuple(u.post_induction for u in drives),
+        maintenance=tuple(u.maintenance for u in drives),
+        substeps=tuple(substeps or steps(d) for d in range(protocol.therapy_days)),
+    )
+
+
+@dataclass
+class Trace:
+    """Daily ln L (total), ANC and PLT, each ``(n_patients, n_days + 1)`` (tests only)."""
+
+    ln_l: Array
+    anc: Array
+    plt: Array
+
+
+class _Chain:
+    """Parameters of one Friberg chain as float32 rows: k_tr, gamma, gamma ln C0, crowding."""
+
+    def __init__(self, p: Array, ktr: str, gam: str, c0: str, kc: str, crowd: str,
+                 dt: type[np.floating[Any]]) -> None:
+        self.ktr = p[:, _PI[ktr]].astype(dt)
+        self.gam = p[:, _PI[gam]].astype(dt)
+        self.gl = (p[:, _PI[gam]] * np.log(p[:, _PI[c0]])).astype(dt)
+        self.dk = (p[:, _PI[ktr]] - p[:, _PI[kc]]).astype(dt)
+        self.crowd = p[:, _PI[crowd]].astype(dt)
+
+
+class _Kernel:
+    """Preallocated buffers and the right-hand sides of the cohort kernel."""
+
+    def __init__(self, n: int, m: int, dt: type[np.floating[Any]]) -> None:
+        self.k = [np.empty((m, n), dtype=dt) for _ in range(4)]
+        self.tmp = np.empty((m, n), dtype=dt)
+        self.w = np.empty(n, dtype=dt)
+        self.w2 = np.empty(n, dtype=dt)
+        self.xs = np.empty((2, n), dtype=dt)
+        self.x = np.empty(n, dtype=dt)
+        self.lm = np.empty(n, dtype=dt)
+
+    def burden(self, lnl: F32, lnk: F32) -> F32:
+        """x_L = (e^{lnL_S} + e^{lnL_R}) / K_N into ``self.x``."""
+        np.subtract(lnl, lnk, out=self.xs)
+        np.exp(self.xs, out=self.xs)
+        out: F32 = np.add(self.xs[0], self.xs[1], out=self.x)
+        return out
+
+    def chain(self, y: F32, dy: F32, c: _Chain, expo: F32, ome: F32 | float) -> None:
+        """Friberg chain derivative: ``expo`` = gamma ln C0 - crowding term (per patient)."""
+        w = self.w
+        np.maximum(y[4], 1e-9, out=w)
+        np.log(w, out=w)
+        w *= c.gam
+        np.subtract(expo, w, out=w)
+        np.exp(w, out=w)
+        w *= ome
+        w -= 1.0
+        np.multiply(y[0], w, out=dy[0])
+        dy[0] *= c.ktr
+        np.subtract(y[0:4], y[1:5], out=dy[1:5])
+        dy[1:5] *= c.ktr
+        np.multiply(c.dk, y[4], out=w)
+        dy[4] += w
+
+
+def poisson_ppf(q: Array, lam: Array) -> Array:
+    """``scipy.stats.poisson.ppf(q, lam)`` (0 where ``lam`` is 0), computed only where it is > 0.
+
+    ppf(q) = 0 exactly when q <= P(K = 0) = e^{-lam}; the costly inverse (``pdtrik``) runs on
+    the remaining entries only, with scipy's own correction step.
+    """
+    from scipy import special
+
+    lam = np.asarray(lam, dtype=np.float64)
+    out = np.zeros(np.shape(lam))
+    sel = np.flatnonzero((lam > 0) & (q > np.exp(-lam)))
+    if sel.size:
+        qs, ms = q[sel], lam[sel]
+        vals = np.ceil(special.pdtrik(qs, ms))
+        vals1 = np.maximum(vals - 1, 0)
+        out[sel] = np.where(special.pdtr(vals1, ms) >= qs, vals1, vals)
+    out[~np.isfinite(out)] = 0.0
+    return out
+
+
+def _assay(true_frac: Array, u: Array, lod: float, k_lod: float) -> Array:
+    """Measured fraction: Poisson count of k_lod/lod cells; 0 below k_lod/2 events (engine)."""
+    n_cells = k_lod / lod
+    k = poisson_ppf(u, np.clip(true_frac, 0.0, 1.0) * n_cells)
+    out: Array = np.where(k >= k_lod / 2.0, k / n_cells, 0.0)
+    return out
+
+
+def _rk4(kern: _Kernel, s: F32, h: float, fn: Rhs) -> None:
+    """One classical RK4 step of ``s`` in place; ``fn(y, dy, stage)``, stage 0 / 1 (mid) / 2."""
+    k1, k2, k3, k4 = (k[: s.shape[0]] for k in kern.k)
+    tmp = kern.tmp[: s.shape[0]]
+    fn(s, k1, 0)
+    np.multiply(k1, 0.5 * h, out=tmp)
+    tmp += s
+    fn(tmp, k2, 1)
+    np.multiply(k2, 0.5 * h, out=tmp)
+    tmp += s
+    fn(tmp, k3, 1)
+    np.multiply(k3, h, out=tmp)
+    tmp += s
+    fn(tmp, k4, 2)
+    k2 += k3
+    k2 *= 2.0
+    k1 += k2
+    k1 += k4
+    k1 *= h / 6.0
+    s += k1
+
+
+def run_cohort_batch(
+    ps: ParameterSet,
+    protocol: Protocol,
+    batch: Batch,
+    horizon_days: int,
+    substeps: int | None = None,
+    *,
+    dtype: type[np.floating[Any]] = np.float32,
+    trace_days: int | None = None,
+    extinction: bool = True,
+    titrate: bool = True,
+) -> RunResult:
+    """Simulate ``batch`` to ``horizon_days`` (relapse after therapy in closed form).
+
+    Same outputs as :func:`allpath.sim.engine.run_batch` with ``fast_forward=True``. Test hooks:
+    ``trace_days`` records :class:`Trace` for days ``0..trace_days`` (platelets are then
+    integrated through the acute phases) in ``RunResult.trajectory`` as ``(n, days + 1, 3)``
+    (ln L, ANC, PLT); ``extinction=False`` and ``titrate=False`` (constant nominal 6-MP dose)
+    make the states comparable with a plain ODE solve. ``batch.p`` is updated in place with the
+    risk-adapted post-induction sensitivity, as in ``run_batch``.
+    """
+    dt = dtype
+    pop = batch.population
+    n = batch.n
+    u = batch.uniforms
+    p = batch.p
+    sched = schedule_for(protocol, substeps)
+    ref = tgn_ref(ps, protocol, pop)
+    therapy_end = protocol.therapy_days
+    ind_days = protocol.phases[0].days
+    starts = protocol.phase_starts()
+    maint_start = next(
+        (s for s, ph in zip(starts, protocol.phases, strict=True) if ph.maintenance), therapy_end
+    )
+    last_day = min(horizon_days, therapy_end)
+    plt_until = ind_days if trace_days is None else max(ind_days, min(trace_days, maint_start))
+
+    y0 = steady_state(p, batch.ln_l_s, batch.ln_l_r)
+    lnk64 = p[:, _PI["lnK_N"]]
+    x0 = np.exp(y0[:, 0] - lnk64) + np.exp(y0[:, 1] - lnk64)
+    pb0 = batch.q_pb * x0**batch.pb_exponent
+    cols: dict[str, Array] = {
+        "wbc_dx": y0[:, 6] + batch.alc + pb0,
+        "hemoglobin_dx": batch.hb0 * y0[:, 15:19].sum(axis=1),
+        "platelets_dx": y0[:, 11].copy(),
+        "anc_dx": y0[:, 6].copy(),
+        "marrow_blasts_dx": x0 / (1.0 + x0),
+    }
+    nci_hr = (batch.age >= protocol.nci_high_risk_age) | (
+        cols["wbc_dx"] >= protocol.nci_high_risk_wbc
+    )
+    p[:, _PI["s_post"]] *= np.where(nci_hr, protocol.nci_high_risk_multiplier, 1.0)
+
+    # --- per-patient float rows -----------------------------------------------------------
+    lnk = lnk64.astype(dt)
+    r = p[:, _PI["r"]].astype(dt)
+    inv_kl = (1.0 / p[:, _PI["K_L_ratio"]]).astype(dt)
+    rho = p[:, _PI["rho"]].astype(dt)
+    s_ind = p[:, _PI["s_ind"]].astype(dt)
+    s_post = p[:, _PI["s_post"]].astype(dt)
+    ncrit = np.ascontiguousarray(batch.ln_n_crit.T).astype(dt)
+    chain_n = _Chain(p, "ktr_N", "gam_N", "C0_N", "kc_N", "crowd_N", dt)
+    chain_p = _Chain(p, "ktr_P", "gam_P", "C0_P", "kc_P", "crowd_P", dt)
+    chain_m = _Chain(p, "ktr_M", "gam_M", "C0_M", "kc_M", "crowd_N", dt)
+    slope = p[:, _PI["slope"]].astype(dt)
+    cl = p[:, _PI["cl_tgn"]]
+    tgn_in = p[:, _PI["tgn_in"]]
+
+    # states: rows 0-1 ln L, 2-6 neutrophil chain, 7-11 platelet chain
+    s = np.ascontiguousarray(y0[:, 0:12].T).astype(dt)
+    kern = _Kernel(n, 12, dt)
+    tgn = np.zeros(n, dtype=dt)
+    ks = np.empty(n, dtype=dt)
+    expo_n = np.empty(n, dtype=dt)
+    expo_p = np.empty(n, dtype=dt)
+    m2 = np.empty((2, n), dtype=bool)
+    mb = np.empty(n, dtype=bool)
+
+    alive = np.ones(n, dtype=bool)
+    in_cr = np.zeros(n, dtype=bool)
+    watch = np.zeros(n, dtype=bool)  # in CR and not yet relapsed
+    relapsed = np.zeros(n, dtype=bool)
+    death_day = np.full(n, np.inf)
+    relapse_day = np.full(n, np.inf)
+    fail = np.zeros(n, dtype=bool)
+    ind_death = np.zeros(n, dtype=bool)
+    e_ind = -np.log(u[:, U["ind_death"]])
+    e_trm = -np.log(u[:, U["trm"]])
+    h_ind_cum = np.zeros(n)
+    rr = ps.value("neutropenia_death_rr", pop)
+    h0_ind = -math.log1p(-ps.value("induction_death_probability", pop)) / (
+        ind_days * (0.5 * rr + 0.5)
+    )
+    post_days = max(therapy_end - ind_days, 1)
+    h_trm = -math.log1p(-ps.value("trm_probability", pop)) / post_days
+    x_relapse = 0.05 / 0.95
+    ln_x_rel = lnk64 + math.log(x_relapse)
+    k_lod = ps.value("assay_events_at_lod", pop)
+    lod_flow = ps.value("flow_detection_limit", pop)
+    lod_pcr = ps.value("pcr_detection_limit", pop)
+    n_smear = ps.value("smear_cells_counted", pop)
+
+    dose_nominal = protocol.mp_dose_mg_m2_d * batch.bsa * batch.dose_fraction
+    dose_factor = np.ones(n)
+    held = np.zeros(n, dtype=bool)
+    dose = np.zeros(n)
+    dose_per_bsa = np.zeros(n)
+    anc_maint_sum = np.zeros(n)
+    dose_maint_sum = np.zeros(n)
+    lo, hi = protocol.anc_window
+    # exact 6-TGN sub-steps: T(t+h) = a_h T + c_h with c_h = T_inf (1 - a_h)
+    a_cache: dict[int, tuple[F32, F32]] = {}
+    c_cache: dict[int, tuple[F32, F32]] = {}
+    q1 = ((1.0 - np.exp(-cl)) / cl).astype(dt)  # integral over a day of e^{-CL t}
+    t_inf = np.zeros(n, dtype=dt)
+    kill_coef = np.zeros(n, dtype=dt)
+
+    trace = None
+    if trace_days is not None:
+        trace = Trace(*(np.zeros((n, trace_days + 1)) for _ in range(3)))
+
+    def post_relapse_death(idx: AnyArray, t: Array) -> None:
+        months = t / DAYS_PER_MONTH
+        os5 = np.where(
+            months < 18, ps.value("post_relapse_os5_very_early", pop),
+            np.where(months < 36, ps.value("post_relapse_os5_early", pop),
+                     ps.value("post_relapse_os5_late", pop)),
+        )  # fmt: skip
+        h = -np.log(os5) / (5 * 365.25)
+        death_day[idx] = np.minimum(death_day[idx], t - np.log(u[idx, U["post_relapse"]]) / h)
+
+    def acute_rhs(kill_rate: F32, growth: F32, theta_n: float, theta_p: float,
+                  m: int) -> Rhs:
+        def f(y: F32, dy: F32, _stage: int) -> None:
+            x = kern.burden(y[0:2], lnk)
+            g = kern.w2
+            np.multiply(x, inv_kl, out=g)
+            np.subtract(1.0, g, out=g)
+            g *= growth
+            np.subtract(g, kill_rate, out=dy[0])
+            np.multiply(rho, kill_rate, out=dy[1])
+            np.subtract(g, dy[1], out=dy[1])
+            np.log1p(x, out=kern.lm)
+            np.multiply(chain_n.crowd, kern.lm, out=expo_n)
+            np.subtract(chain_n.gl, expo_n, out=expo_n)
+            kern.chain(y[2:7], dy[2:7], chain_n, expo_n, 1.0 - theta_n)
+            if m > 7:
+                np.multiply(chain_p.crowd, kern.lm, out=expo_p)
+                np.subtract(chain_p.gl, expo_p, out=expo_p)
+                kern.chain(y[7:12], dy[7:12], chain_p, expo_p, 1.0 - theta_p)
+        return f
+
+    ome = [np.empty(n, dtype=dt) for _ in range(3)]
+
+    def maint_rhs(y: F32, dy: F32, stage: int) -> None:
+        kern.chain(y, dy, chain_m, expo_n, ome[stage])
+
+    for day in range(last_day + 1):
+        lnl = s[0:2]
+        if extinction:
+            np.less(lnl, ncrit, out=m2)
+            np.putmask(lnl, m2, EXTINCT)
+        x = kern.burden(lnl, lnk)
+        if day == 8:
+            x64 = x.astype(np.float64)
+            pb = batch.q_pb * x64**batch.pb_exponent
+            wbc = s[6].astype(np.float64) + batch.alc + pb
+            frac = pb / wbc
+            k = poisson_ppf(u[:, U["d8_smear"]], frac * n_smear)
+            cols["pb_blasts_d8_per_uL"] = k / n_smear * wbc * 1000.0
+            cols["mrd_blood_d8"] = _assay(frac, u[:, U["d8_flow"]], lod_flow, k_lod)
+        if day == ind_days:
+            x64 = x.astype(np.float64)
+            b = x64 / (1.0 + x64)
+            cols["mrd_eoi_true"] = b
+            cols["mrd_eoi_flow"] = _assay(b, u[:, U["eoi_flow"]], lod_flow, k_lod)
+            cols["mrd_eoi_pcr"] = _assay(b, u[:, U["eoi_pcr"]], lod_pcr, k_lod)
+            cols["anc_eoi"] = s[6].astype(np.float64)
+            cols["platelets_eoi"] = s[11].astype(np.float64)
+            in_cr = alive & (b < 0.05)
+            watch = in_cr.copy()
+            fail = alive & ~in_cr
+            h_f = -math.log(ps.value("induction_failure_os5", pop)) / (5 * 365.25)
+            death_day[fail] = ind_days - np.log(u[fail, U["fail"]]) / h_f
+            mrd_pos = cols["mrd_eoi_flow"] >= protocol.mrd_positive_threshold
+            p[:, _PI["s_post"]] *= np.where(mrd_pos, protocol.mrd_positive_multiplier, 1.0)
+            s_post = p[:, _PI["s_post"]].astype(dt)
+        if day == 78:
+            x64 = x.astype(np.float64)
+            cols["mrd_d78_pcr"] = _assay(x64 / (1.0 + x64), u[:, U["d78_pcr"]], lod_pcr, k_lod)
+        if day > ind_days:
+            np.greater_equal(x, x_relapse, out=mb)
+            mb &= watch
+            if mb.any():
+                idx = np.flatnonzero(mb)
+                relapsed[idx] = True
+                watch[idx] = False
+                relapse_day[idx] = float(day)
+                post_relapse_death(idx, relapse_day[idx])
+        if day == maint_start < therapy_end:
+            # hand-over to the Jost chain at the current ANC, assumed quasi-steady (§7 option 1)
+            s[2:6] = s[6] * (p[:, _PI["kc_M"]] / p[:, _PI["ktr_M"]]).astype(dt)
+            kill_coef = (s_post * (sched.kill[day] / ref)).astype(dt)
+        if maint_start <= day < therapy_end:
+            since = day - maint_start
+            if since % protocol.check_every_days == 0:
+                if titrate:
+                    anc = s[6]
+                    if since > 0:
+                        low = anc < lo
+                        resume = ~low & held
+                        dose_factor = np.where(resume, dose_factor * (1 - protocol.dose_step),
+                                               dose_factor)
+                        up = ~low & ~held & (anc > hi)
+                        dose_factor = np.where(
+                            up, np.minimum(dose_factor * (1 + protocol.dose_step),
+                                           protocol.max_dose_factor), dose_factor)
+                        held = low
+                    dose = np.where(held, 0.0, dose_factor * dose_nominal)
+                else:
+                    dose = dose_nominal
+                dose_per_bsa = dose / batch.bsa
+                t_inf = (tgn_in * dose / cl).astype(dt)
+                c_cache.clear()
+            anc_maint_sum += s[6]
+            dose_maint_sum += dose_per_bsa
+        if trace is not None and day <= trace.anc.shape[1] - 1:
+            trace.ln_l[:, day] = np.logaddexp(s[0], s[1])
+            trace.anc[:, day] = s[6]
+            trace.plt[:, day] = s[11] if day <= plt_until else np.nan
+        if day == last_day:
+            break
+        # --- hazards over [day, day + 1) -----------------------------------------------------
+        if day < ind_days:
+            h = h0_ind * np.where(s[6] < 0.5, rr, 1.0)
+            h_ind_cum += np.where(alive, h, 0.0)
+            dead = alive & (h_ind_cum >= e_ind)
+            death_day[dead] = day + 1.0
+            ind_death |= dead
+            alive &= ~dead
+        alive &= death_day > day + 1.0
+        # --- step ----------------------------------------------------------------------------
+        k_sub = sched.substeps[day]
+        if day < maint_start:
+            growth = r
+            s_row = s_post if sched.post_induction[day] else s_ind
+            np.multiply(s_row, sched.kill[day], out=ks)
+            m = 12 if day < plt_until else 7
+            f = acute_rhs(ks, growth, sched.theta_n[day], sched.theta_p[day], m)
+            for _ in range(k_sub):
+                _rk4(kern, s[:m], 1.0 / k_sub, f)
+                np.maximum(s[2:m], 1e-12, out=s[2:m])
+        else:
+            _maintenance_day(kern, s, tgn, k_sub, cl, a_cache, c_cache, t_inf, q1, kill_coef,
+                             r, inv_kl, rho, lnk, chain_m, expo_n, ome, slope, maint_rhs)
+
+    # --- treatment-related death in remission: constant hazard, closed form -----------------
+    trm_day = ind_days + np.ceil(e_trm / h_trm)
+    trm = in_cr & (trm_day <= min(therapy_end, last_day)) & (relapse_day >= trm_day)
+    relapse_day[trm] = np.inf
+    relapsed[trm] = False
+    death_day[trm] = trm_day[trm]
+
+    if last_day < horizon_days:
+        lnl_end = np.logaddexp(s[0].astype(np.float64), s[1].astype(np.float64))
+        cand = in_cr & ~relapsed & (death_day > last_day) & (lnl_end > EXTINCT / 2)
+        r_post = p[:, _PI["r_post"]]
+        t_rel = last_day + np.maximum(ln_x_rel - lnl_end, 0.0) / r_post
+        idx = np.flatnonzero(cand & (t_rel <= horizon_days))
+        relapsed[idx] = True
+        relapse_day[idx] = np.ceil(t_rel[idx])
+        post_relapse_death(idx, relapse_day[idx])
+
+    horizon = float(horizon_days)
+    death = death_day <= horizon
+    rel = relapse_day <= horizon
+    cols["cr"] = in_cr.astype(np.float64)
+    cols["induction_death"] = ind_death.astype(np.float64)
+    cols["induction_failure"] = fail.astype(np.float64)
+    cols["relapse"] = rel.astype(np.float64)
+    cols["relapse_day"] = np.where(rel, relapse_day, np.nan)
+    cols["death"] = death.astype(np.float64)
+    cols["death_day"] = np.where(death, death_day, np.nan)
+    efs_time = np.minimum(np.where(fail, 0.0, np.inf), np.minimum(death_day, relapse_day))
+    cols["efs_event"] = (efs_time <= horizon).astype(np.float64)
+    cols["efs_day"] = np.minimum(efs_time, horizon)
+    cols["os_day"] = np.minimum(death_day, horizon)
+    maint_days = max(min(therapy_end, last_day + 1) - maint_start, 1)
+    cols["anc_maintenance_mean"] = anc_maint_sum / maint_days
+    cols["mp_dose_mean_mg_m2"] = dose_maint_sum / maint_days
+    for key in ("pb_blasts_d8_per_uL", "mrd_blood_d8", "mrd_eoi_true", "mrd_eoi_flow",
+                "mrd_eoi_pcr", "anc_eoi", "platelets_eoi", "mrd_d78_pcr"):
+        cols.setdefault(key, np.full(n, np.nan))
+    traj = None
+    if trace is not None:
+        traj = np.stack([trace.ln_l, trace.anc, trace.plt], axis=2)
+    return RunResult(columns=cols, trajectory=traj, phase_starts=starts)
+
+
+def _maintenance_day(
+    kern: _Kernel, s: F32, tgn: F32, k_sub: int, cl: Array,
+    a_cache: dict[int, tuple[F32, F32]], c_cache: dict[int, tuple[F32, F32]], t_inf: F32,
+    q1: F32, kill_coef: F32, r: F32, inv_kl: F32, rho: F32, lnk: F32, chain: _Chain,
+    expo: F32, ome: list[F32], slope: F32, rhs: Rhs,
+) -> None:
+    """Advance one maintenance day: exact 6-TGN, exact kill integral, RK4 on the Jost chain."""
+    dt = s.dtype.type
+    if k_sub not in a_cache:
+        h = 1.0 / k_sub
+        a_cache[k_sub] = (np.exp(-cl * h / 2).astype(dt), np.exp(-cl * h).astype(dt))
+    if k_sub not in c_cache:
+        a_half, a_h = a_cache[k_sub]
+        ti = t_inf.astype(np.float64)
+        c_cache[k_sub] = ((ti * (1.0 - a_half)).astype(dt), (ti * (1.0 - a_h)).astype(dt))
+    a_half, a_h = a_cache[k_sub]
+    c_half, c_h = c_cache[k_sub]
+    x = kern.x  # burden at the start of the day (computed by the caller)
+    # crowding exponent of the neutrophil feedback, frozen over the day
+    np.log1p(x, out=kern.lm)
+    np.multiply(chain.crowd, kern.lm, out=expo)
+    np.subtract(chain.gl, expo, out=expo)
+    # leukaemia: g frozen at x(day); kill integral of s_post kappa_M TGN(t)/TGN_ref exactly
+    g = kern.w2
+    np.multiply(x, inv_kl, out=g)
+    np.subtract(1.0, g, out=g)
+    g *= r
+    kint = kern.lm  # reuse: integral of TGN over the day
+    np.subtract(tgn, t_inf, out=kint)
+    kint *= q1
+    kint += t_inf
+    kint *= kill_coef
+    big = np.flatnonzero(x > 0.01)
+    if big.size:
+        # a growing (relapsed) burden: midpoint rule for growth and crowding on those patients
+        lnl_mid = s[0:2, big] + 0.5 * (g[big] - kint[big] * np.stack([np.ones_like(rho[big]),
+                                                                         rho[big]]))
+        x_mid = np.exp(lnl_mid - lnk[big]).sum(axis=0)
+        g[big] = r[big] * (1.0 - x_mid * inv_kl[big])
+        expo[big] = chain.gl[big] - chain.crowd[big] * np.log1p(x_mid)
+    s[0] += g
+    s[0] -= kint
+    kint *= rho
+    s[1] += g
+    s[1] -= kint
+    y = s[2:7]
+    h = 1.0 / k_sub
+    for _ in range(k_sub):
+        # 6-TGN at the RK4 stage times t, t + h/2, t + h (exact)
+        np.multiply(slope, tgn, out=ome[0])
+        np.multiply(tgn, a_half, out=ome[1])
+        ome[1] += c_half
+        ome[1] *= slope
+        np.multiply(tgn, a_h, out=tgn)
+        tgn += c_h
+        np.multiply(slope, tgn, out=ome[2])
+        for o in ome:
+            np.subtract(1.0, o, out=o)
+        _rk4(kern, y, h, rhs)
+        np.maximum(y, 1e-12, out=y)
