@@ -17,3 +17,7 @@ from allpath.cli import titrate as _titrate  # noqa: E402,F401  (registers titra
 
 for _module in ("guide", "screen", "triage"):  # registers guide, screen and triage (issue 4)
     __import__(f"allpath.cli.{_module}")
+
+from allpath.cli import serve as _serve  # noqa: E402  (registers serve)
+
+app.add_typer(_serve.tokens_app, name="tokens")

@@ -1,0 +1,523 @@
+"""CDS Hooks 2.0 services: discovery, ``patient-view``, ``order-sign`` and feedback.
+
+Cards come from the library's assessment and roadmap; each card's ``source`` names the rule
+(or protocol template) and its citations, with a link to the rule's explanation. The
+services read the patient from the prefetched FHIR resources when the FHIR importer is
+installed, else from the patient stored under ``context.patientId`` (external or internal
+id). Nothing is fetched from the EHR's FHIR server.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Body, Request
+from pydantic import BaseModel, Field
+from sqlalchemy import or_, select
+
+from allpath.api.deps import Caller, CallerDep, audit, get_db, settings_of
+from allpath.api.inputs import feature, fhir_available
+from allpath.api.problems import PROBLEM_RESPONSES, ApiProblem
+from allpath.db import CdsFeedback, Patient, RecordVersion
+from allpath.errors import RecordError
+from allpath.outputs.assessment import Assessment
+from allpath.pipeline import assess as run_assess
+from allpath.record import PatientRecord, parse_record
+
+__all__ = ["SERVICES", "router"]
+
+router = APIRouter(tags=["cds-hooks"])
+
+RULE_SYSTEM = "https://allpath.invalid/rules"
+DUE_WINDOW_DAYS = 14  # operational display window for "due soon" (not a clinical rule)
+COUNTS_FRESH_DAYS = 7  # counts older than this are flagged as not current (operational)
+DOSE_TOLERANCE = 0.05  # proposed dose may exceed the computed one by rounding (5 %)
+
+_PREFETCH = {
+    "patient": "Patient/{{context.patientId}}",
+    "conditions": "Condition?patient={{context.patientId}}",
+    "observations": "Observation?patient={{context.patientId}}&_count=1000",
+    "medications": "MedicationRequest?patient={{context.patientId}}",
+}
+
+SERVICES: list[dict[str, Any]] = [
+    {
+        "hook": "patient-view",
+        "id": "allpath-patient-view",
+        "title": "ALLPath: acute lymphoblastic leukaemia pathway",
+        "description": "Risk group, current phase and day, due and overdue checkpoints and "
+                       "supportive-care alerts, each linked to its rule and sources. "
+                       "Decision support only: it never replaces the care team.",
+        "prefetch": _PREFETCH,
+        "usageRequirements": "Send `Authorization: Bearer <ALLPath token>`.",
+    },
+    {
+        "hook": "order-sign",
+        "id": "allpath-order-sign",
+        "title": "ALLPath: chemotherapy order check",
+        "description": "Checks a proposed chemotherapy MedicationRequest against the "
+                       "BSA-based dose and cap of the patient's protocol template and the "
+                       "latest blood counts.",
+        "prefetch": _PREFETCH,
+        "usageRequirements": "Send `Authorization: Bearer <ALLPath token>`.",
+    },
+]
+
+
+class HookRequest(BaseModel):
+    """A CDS Hooks request (extra fields allowed, as the spec requires)."""
+
+    model_config = {"extra": "allow"}
+
+    hook: str = Field(max_length=100)
+    hookInstance: str = Field(max_length=200)  # noqa: N815 (spec name)
+    context: dict[str, Any]
+    prefetch: dict[str, Any] | None = None
+    fhirServer: str | None = Field(default=None, max_length=2000)  # noqa: N815
+    extension: dict[str, Any] | None = None
+
+
+class Coding(BaseModel):
+    model_config = {"extra": "allow"}
+    code: str | None = Field(default=None, max_length=200)
+    system: str | None = Field(default=None, max_length=500)
+    display: str | None = Field(default=None, max_length=500)
+
+
+class OverrideReason(BaseModel):
+    model_config = {"extra": "allow"}
+    reason: Coding | None = None
+    userComment: str | None = Field(default=None, max_length=2000)  # noqa: N815
+
+
+class FeedbackEntry(BaseModel):
+    model_config = {"extra": "allow"}
+    card: str = Field(min_length=1, max_length=100)
+    outcome: Literal["accepted", "overridden"]
+    acceptedSuggestions: list[dict[str, Any]] = Field(  # noqa: N815
+        default_factory=list, max_length=100)
+    overrideReason: OverrideReason | None = None  # noqa: N815
+    outcomeTimestamp: str | None = Field(default=None, max_length=40)  # noqa: N815
+
+
+class FeedbackRequest(BaseModel):
+    feedback: list[FeedbackEntry] = Field(min_length=1, max_length=100)
+
+
+class CardsResponse(BaseModel):
+    cards: list[dict[str, Any]]
+    systemActions: list[dict[str, Any]] = []  # noqa: N815
+
+
+# ----------------------------------------------------------------------------- helpers
+
+
+def _base(request: Request) -> str:
+    return str(request.base_url).rstrip("/")
+
+
+def _source(request: Request, rule_id: str | None, cite: list[str], label: str | None = None,
+            ) -> dict[str, Any]:
+    cites = f" [{', '.join(cite)}]" if cite else ""
+    src: dict[str, Any] = {"label": (label or f"ALLPath rule {rule_id or '-'}") + cites}
+    if rule_id:
+        src["url"] = f"{_base(request)}/v1/rules/{rule_id}"
+        src["topic"] = {"system": RULE_SYSTEM, "code": rule_id, "display": label or rule_id}
+    return src
+
+
+def _card(summary: str, indicator: str, source: dict[str, Any], detail: str | None = None,
+          links: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    card: dict[str, Any] = {"uuid": str(uuid.uuid4()),
+                            "summary": summary if len(summary) < 140 else summary[:136] + "...",
+                            "indicator": indicator, "source": source}
+    if detail:
+        card["detail"] = detail
+    if links:
+        card["links"] = links
+    return card
+
+
+def _link(request: Request, label: str, path: str) -> dict[str, Any]:
+    return {"label": label[:140], "url": f"{_base(request)}{path}", "type": "absolute"}
+
+
+def _resources(value: Any) -> list[dict[str, Any]]:
+    if not isinstance(value, dict):
+        return []
+    if value.get("resourceType") == "Bundle":
+        out = []
+        for e in value.get("entry") or []:
+            if isinstance(e, dict) and isinstance(e.get("resource"), dict):
+                out.append(e["resource"])
+        return out
+    return [value] if isinstance(value.get("resourceType"), str) else []
+
+
+def _record_from_prefetch(prefetch: dict[str, Any]) -> PatientRecord | None:
+    mod = feature("allpath.interop.fhir")
+    if mod is None or not fhir_available():
+        return None
+    resources = [r for v in prefetch.values() for r in _resources(v)]
+    if not any(r.get("resourceType") == "Patient" for r in resources):
+        return None
+    bundle = {"resourceType": "Bundle", "type": "collection",
+              "entry": [{"resource": r} for r in resources]}
+    data = mod.read_bundle(bundle).record
+    return parse_record(data, source="CDS Hooks prefetch")
+
+
+def _stored_record(request: Request, caller: Caller, patient_ref: str, hook: str,
+                   ) -> tuple[PatientRecord, str] | None:
+    ref = patient_ref.removeprefix("Patient/")[:200]
+    with get_db(request).transaction() as session:
+        p = session.scalars(select(Patient).where(
+            or_(Patient.external_id == ref, Patient.id == ref))).first()
+        if p is None:
+            return None
+        row = session.scalars(select(RecordVersion).where(RecordVersion.patient_id == p.id)
+                              .order_by(RecordVersion.version.desc()).limit(1)).first()
+        if row is None:
+            return None
+        audit(session, caller, f"cds.{hook}", p.id)
+        return parse_record(row.record), p.id
+
+
+def _patient(request: Request, caller: Caller, hook: HookRequest,
+             ) -> tuple[PatientRecord | None, str | None]:
+    if hook.prefetch:
+        rec = _record_from_prefetch(hook.prefetch)
+        if rec is not None:
+            return rec, None
+    pid = hook.context.get("patientId")
+    if not isinstance(pid, str) or not pid:
+        raise ApiProblem(422, "context.patientId is required", type_="invalid-request")
+    stored = _stored_record(request, caller, pid, hook.hook)
+    if stored is None:
+        return None, None
+    return stored
+
+
+def _reference_date(request: Request, hook: HookRequest) -> dt.date:
+    ext = hook.extension or {}
+    raw = ext.get("allpath-reference-date")
+    if isinstance(raw, str):
+        try:
+            return dt.date.fromisoformat(raw)
+        except ValueError:
+            raise ApiProblem(422, "extension.allpath-reference-date must be YYYY-MM-DD"
+                             ) from None
+    return settings_of(request).today()
+
+
+def _unknown_patient_card(request: Request) -> dict[str, Any]:
+    return _card("ALLPath has no data for this patient", "info",
+                 {"label": "ALLPath"},
+                 "Neither prefetched FHIR data ALLPath can read nor a stored ALLPath patient "
+                 "with this id was found.")
+
+
+# ------------------------------------------------------------------------- patient-view
+
+_INDICATOR = {"critical": "critical", "warning": "warning", "high": "critical",
+              "moderate": "warning"}
+
+
+def _risk_cards(request: Request, doc: dict[str, Any], stored: str | None,
+                ) -> list[dict[str, Any]]:
+    diag = doc["diagnosis"]
+    applicable = [r for r in doc["risk"] if r["group"] not in ("not_applicable",
+                                                               "not_eligible")]
+    parts = []
+    for r in applicable:
+        prov = " (provisional)" if r["provisional"] else ""
+        parts.append(f"{r['scheme']} {r['group']}{prov}")
+    cur = doc.get("current") or {}
+    phase = ""
+    if cur.get("last_recorded_phase"):
+        phase = f"; {cur['last_recorded_phase']} day {cur.get('days_since_phase_start')}"
+    summary = f"ALL pathway: {diag['status']}"
+    if diag.get("subtype", {}).get("key") not in (None, "unknown"):
+        summary += f" {diag['subtype']['key']}"
+    if parts:
+        summary += f"; risk {parts[0]}"
+    summary += phase
+    lines = [f"**Diagnosis**: {diag['status']}, lineage {diag.get('lineage')}, subtype "
+             f"{diag.get('subtype', {}).get('key')} (rule "
+             f"`{diag.get('subtype', {}).get('rule_id')}`)", "", "**Risk groups**:", ""]
+    for r in applicable or doc["risk"][:1]:
+        prov = " *provisional*" if r["provisional"] else ""
+        why = f": {r['provisional_reason']}" if r.get("provisional_reason") else ""
+        lines.append(f"- {r['scheme']}: **{r['group']}**{prov} (rule `{r['rule_id']}`, "
+                     f"{', '.join(r['citations'])}){why}")
+    if cur.get("last_recorded_phase"):
+        lines += ["", f"**Current phase**: {cur['last_recorded_phase']} since "
+                      f"{cur.get('phase_start')}, day {cur.get('days_since_phase_start')} "
+                      f"(as recorded)"]
+    if doc.get("tests_to_order"):
+        lines += ["", "**Would settle open questions**: " + "; ".join(doc["tests_to_order"])]
+    lines += ["", f"_{doc['disclaimer']}_"]
+    main = applicable[0] if applicable else None
+    rule_id = main["rule_id"] if main else diag.get("subtype", {}).get("rule_id")
+    cite = list(main["citations"]) if main else []
+    links = [_link(request, f"Why: rule {r['rule_id']}", f"/v1/rules/{r['rule_id']}")
+             for r in applicable if r.get("rule_id")]
+    if stored:
+        links.append(_link(request, "Assessment history",
+                           f"/v1/patients/{stored}/assessments"))
+    indicator = "warning" if any(r["provisional"] for r in applicable) else "info"
+    return [_card(summary, indicator, _source(request, rule_id, cite), "\n".join(lines),
+                  links)]
+
+
+def _alert_cards(request: Request, doc: dict[str, Any]) -> list[dict[str, Any]]:
+    cards = []
+    for a in doc.get("alerts", []):
+        tr = a.get("trace") or {}
+        rid = tr.get("rule_id")
+        cards.append(_card(a["message"], _INDICATOR.get(str(a.get("severity")), "info"),
+                           _source(request, rid, list(tr.get("citations") or [])),
+                           f"Alert `{a['id']}` ({a.get('severity')}).",
+                           [_link(request, f"Why: rule {rid}", f"/v1/rules/{rid}")]
+                           if rid else None))
+    return cards
+
+
+def _due_cards(request: Request, a: Assessment, on: dt.date) -> list[dict[str, Any]]:
+    mod = feature("allpath.roadmap")
+    if mod is None:
+        return []
+    rm = mod.build_roadmap(a).to_dict()
+    t = rm.get("template")
+    if not t:
+        return []
+    sel = rm.get("selection") or {}
+    latest = max((o.time for o in a.timeline), default=None)
+    due, overdue = [], []
+    for item in rm.get("checkpoints", []):
+        when = dt.date.fromisoformat(str(item["date"]))
+        text = f"{item['title']} ({item['phase']} day {item['phase_day']}, {when})"
+        if on <= when <= on + dt.timedelta(days=DUE_WINDOW_DAYS):
+            due.append(text)
+        elif when < on and (latest is None or latest < when):
+            overdue.append(text)
+    if not due and not overdue:
+        return []
+    lines = [f"Protocol template **{t['title']}** ({t['id']} v{t['version']}), reference "
+             f"date {on}."]
+    if overdue:
+        lines += ["", "**Overdue** (date passed, nothing recorded since):", ""]
+        lines += [f"- {x}" for x in overdue]
+    if due:
+        lines += ["", f"**Due in the next {DUE_WINDOW_DAYS} days**:", ""]
+        lines += [f"- {x}" for x in due]
+    summary = (f"{len(overdue)} overdue, " if overdue else "") + f"{len(due)} due soon: " + \
+        (overdue + due)[0]
+    rid = sel.get("rule_id")
+    return [_card(summary, "warning" if overdue else "info",
+                  _source(request, rid, list(sel.get("cite") or t.get("cite") or []),
+                          f"ALLPath roadmap {t['id']} (rule {rid})"),
+                  "\n".join(lines),
+                  [_link(request, f"Why this template: rule {rid}", f"/v1/rules/{rid}")]
+                  if rid else None)]
+
+
+@router.get("/cds-services", summary="CDS Hooks discovery (no token needed)")
+def discovery() -> dict[str, Any]:
+    return {"services": SERVICES}
+
+
+@router.post("/cds-services/allpath-patient-view", summary="CDS Hooks patient-view",
+             responses=PROBLEM_RESPONSES)
+def patient_view(request: Request, hook: HookRequest, caller: CallerDep) -> CardsResponse:
+    try:
+        record, stored = _patient(request, caller, hook)
+    except RecordError as err:
+        return CardsResponse(cards=[_card("ALLPath could not read this patient's data",
+                                          "info", {"label": "ALLPath"},
+                                          f"{len(err.problems)} problem(s) in the data.")])
+    if record is None:
+        return CardsResponse(cards=[_unknown_patient_card(request)])
+    a = run_assess(record)
+    doc = a.to_dict()
+    cards = _risk_cards(request, doc, stored)
+    cards += _alert_cards(request, doc)
+    cards += _due_cards(request, a, _reference_date(request, hook))
+    return CardsResponse(cards=cards)
+
+
+# --------------------------------------------------------------------------- order-sign
+
+
+def _drug_name(mr: dict[str, Any]) -> str | None:
+    cc = mr.get("medicationCodeableConcept")
+    if not isinstance(cc, dict):
+        return None
+    if isinstance(cc.get("text"), str) and cc["text"].strip():
+        return str(cc["text"]).strip()
+    for c in cc.get("coding") or []:
+        if isinstance(c, dict):
+            for key in ("display", "code"):
+                if isinstance(c.get(key), str) and c[key].strip():
+                    return str(c[key]).strip()
+    return None
+
+
+def _proposed_dose(mr: dict[str, Any]) -> tuple[float, str] | None:
+    try:
+        q = mr["dosageInstruction"][0]["doseAndRate"][0]["doseQuantity"]
+        value = float(q["value"])
+        unit = str(q.get("unit") or q.get("code") or "")
+    except (KeyError, IndexError, TypeError, ValueError):
+        return None
+    return value, unit
+
+
+def _unit(u: str) -> str:
+    u = u.strip()
+    return {"[iU]": "U", "IU": "U", "[IU]": "U", "u": "U", "units": "U"}.get(u, u)
+
+
+def _counts_card(request: Request, a: Assessment, on: dt.date) -> dict[str, Any]:
+    lines, stale = [], []
+    for code, label in (("anc", "ANC"), ("platelets", "Platelets"), ("wbc", "WBC")):
+        series = [o for o in a.timeline.series(code) if o.time <= on and o.value is not None]
+        if not series:
+            stale.append(label)
+            lines.append(f"- {label}: none recorded")
+            continue
+        o = series[-1]
+        age = (on - o.time).days
+        if age > COUNTS_FRESH_DAYS:
+            stale.append(label)
+        lines.append(f"- {label}: {o.value:g} {o.unit or ''} on {o.time} ({age} days old)")
+    alerts = list(a.to_dict().get("alerts", []))
+    for x in alerts:
+        lines.append(f"- alert `{x['id']}`: {x['message']}")
+    indicator = "warning" if stale or alerts else "info"
+    summary = ("No current counts: " + ", ".join(stale)) if stale else \
+        "Latest counts shown; check the protocol's criteria before signing"
+    if alerts and not stale:
+        summary = f"{len(alerts)} supportive-care alert(s) with the latest counts"
+    first = alerts[0]["trace"] if alerts else {}
+    return _card(summary, indicator,
+                 _source(request, first.get("rule_id"), list(first.get("citations") or []),
+                         None if alerts else "ALLPath counts (latest recorded values)"),
+                 f"Reference date {on}; counts older than {COUNTS_FRESH_DAYS} days are "
+                 "flagged as not current.\n\n" + "\n".join(lines))
+
+
+def _dose_cards(request: Request, a: Assessment, orders: list[dict[str, Any]], on: dt.date,
+                ) -> tuple[list[dict[str, Any]], bool]:
+    """Cards for the orders that match a protocol line, and whether any matched."""
+    mod = feature("allpath.roadmap")
+    if mod is None:
+        return [_card("ALLPath dose check unavailable in this installation", "info",
+                      {"label": "ALLPath"},
+                      "The roadmap module (protocol templates and BSA doses) is not "
+                      "installed, so the order was not checked.")], False
+    rm_obj = mod.build_roadmap(a)
+    rm = rm_obj.to_dict()
+    t = rm.get("template")
+    if not t:
+        return [_card("ALLPath cannot check this order: no protocol template chosen",
+                      "info", {"label": "ALLPath roadmap"},
+                      "Missing: " + ", ".join((rm.get("selection") or {}).get("missing")
+                                              or ["?"]))], False
+    caps: dict[tuple[str, str], Any] = {}
+    for ph in rm_obj.template.phases:
+        for c in ph.components:
+            caps[(ph.id, c.drug.lower())] = c.cap
+    sel = rm.get("selection") or {}
+    cards = []
+    for mr in orders:
+        drug = _drug_name(mr)
+        if drug is None:
+            continue
+        name = drug.lower()
+        matches = [(ph, c) for ph in rm["phases"] for c in ph["components"]
+                   if c["drug"].lower() in name or name in c["drug"].lower()]
+        if not matches:
+            continue
+        now = [m for m in matches if dt.date.fromisoformat(str(m[0]["start"])) <= on
+               <= dt.date.fromisoformat(str(m[0]["end"]))]
+        ph, comp = (now or matches)[0]
+        dose = comp["dose"]
+        src = _source(request, sel.get("rule_id"), list(comp.get("cite") or []),
+                      f"ALLPath {t['id']} {ph['id']}/{comp['drug']}")
+        proposed = _proposed_dose(mr)
+        expected = dose.get("amount")
+        detail = (f"Protocol line: {comp['drug']} {dose['prescribed']} ({ph['title']}); "
+                  f"computed {dose['text']}. BSA {rm['body_size'].get('bsa_m2')} m2 "
+                  f"({rm['body_size'].get('formula_title')}).")
+        if proposed is None or expected is None:
+            cards.append(_card(f"{comp['drug']}: dose not compared", "info", src,
+                               detail + " The order's dose or the computed dose is missing "
+                               f"({', '.join(dose.get('needs') or []) or 'no dose quantity'})"
+                               "."))
+            continue
+        value, unit = proposed
+        if _unit(unit) != dose.get("unit"):
+            cards.append(_card(f"{comp['drug']}: order unit {unit!r} differs from "
+                               f"{dose.get('unit')!r}; not compared", "warning", src, detail))
+            continue
+        cap = caps.get((ph["id"], comp["drug"].lower()))
+        if cap is not None and cap.unit == dose.get("unit") and value > cap.amount:
+            cards.append(_card(f"{comp['drug']} {value:g} {unit} is above the cap of "
+                               f"{cap.amount:g} {cap.unit}", "critical", src, detail))
+        elif value > float(expected) * (1 + DOSE_TOLERANCE):
+            cards.append(_card(f"{comp['drug']} {value:g} {unit} is above the BSA-based "
+                               f"dose of {float(expected):g} {dose['unit']}", "warning", src,
+                               detail))
+        else:
+            cards.append(_card(f"{comp['drug']} {value:g} {unit} is within the BSA-based "
+                               f"dose of {float(expected):g} {dose['unit']}", "info", src,
+                               detail))
+    return cards, bool(cards)
+
+
+def _draft_orders(context: dict[str, Any]) -> list[dict[str, Any]]:
+    return [r for r in _resources(context.get("draftOrders"))
+            if r.get("resourceType") == "MedicationRequest"]
+
+
+@router.post("/cds-services/allpath-order-sign", summary="CDS Hooks order-sign",
+             responses=PROBLEM_RESPONSES)
+def order_sign(request: Request, hook: HookRequest, caller: CallerDep) -> CardsResponse:
+    orders = _draft_orders(hook.context)
+    if not orders:
+        return CardsResponse(cards=[])
+    try:
+        record, _stored = _patient(request, caller, hook)
+    except RecordError as err:
+        return CardsResponse(cards=[_card("ALLPath could not read this patient's data",
+                                          "info", {"label": "ALLPath"},
+                                          f"{len(err.problems)} problem(s) in the data.")])
+    if record is None:
+        return CardsResponse(cards=[_unknown_patient_card(request)])
+    a = run_assess(record)
+    on = _reference_date(request, hook)
+    cards, checked = _dose_cards(request, a, orders, on)
+    if checked:
+        cards.append(_counts_card(request, a, on))
+    return CardsResponse(cards=cards)
+
+
+@router.post("/cds-services/{service_id}/feedback", summary="CDS Hooks feedback",
+             responses=PROBLEM_RESPONSES)
+def feedback(request: Request, service_id: str, caller: CallerDep,
+             body: Annotated[FeedbackRequest, Body()]) -> dict[str, Any]:
+    if service_id not in {s["id"] for s in SERVICES}:
+        raise ApiProblem(404, f"no CDS service {service_id!r}")
+    with get_db(request).transaction() as session:
+        for f in body.feedback:
+            session.add(CdsFeedback(
+                service_id=service_id, card=f.card, outcome=f.outcome,
+                outcome_timestamp=f.outcomeTimestamp,
+                accepted_suggestions=f.acceptedSuggestions,
+                override_reason=f.overrideReason.model_dump(exclude_none=True)
+                if f.overrideReason else None, actor=caller.actor))
+        audit(session, caller, "cds.feedback", None, f"{service_id}: {len(body.feedback)}")
+    return {"stored": len(body.feedback)}

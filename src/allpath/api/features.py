@@ -1,0 +1,194 @@
+"""Stateless endpoints over the library: assess, triage, roadmap, titrate, guide, rules.
+
+The API holds no clinical logic: each handler reads the body, calls the library and returns
+the library's own JSON document.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import tempfile
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import yaml
+from fastapi import APIRouter, Body, Query, Request
+from fastapi import Path as PathParam
+from fastapi.responses import JSONResponse
+
+from allpath.api.deps import CallerDep
+from allpath.api.inputs import feature, read_record
+from allpath.api.problems import PROBLEM_RESPONSES, ApiProblem
+from allpath.pipeline import assess as run_assess
+from allpath.rules.loader import load_knowledge
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/v1", responses=PROBLEM_RESPONSES)
+
+RecordBody = Annotated[dict[str, Any], Body(
+    description="A patient record (`allpath.record/1`, see docs/record-format.md) or a FHIR "
+                "R4 Bundle (`resourceType: Bundle`, needs the FHIR importer).",
+    openapi_examples={"record": {"summary": "minimal record", "value": {
+        "format": "allpath.record/1", "id": "p1", "sex": "female",
+        "birth_date": "2020-02-10", "observations": [
+            {"code": "wbc", "value": 12.4, "unit": "10*9/L", "time": "2024-05-01"}]}}})]
+_OBJECT = {"type": "object", "additionalProperties": True}
+
+
+def unavailable(what: str) -> ApiProblem:
+    return ApiProblem(501, f"{what} is not installed in this ALLPath", type_="not-available")
+
+
+@router.post("/assess", summary="Assess one record (native or FHIR Bundle)", tags=["pathway"],
+             response_description="The assessment (`allpath.assessment/1`), as `allpath "
+                                  "assess --format json` prints it.")
+def assess(body: RecordBody, caller: CallerDep) -> dict[str, Any]:
+    parsed = read_record(body)
+    doc: dict[str, Any] = run_assess(parsed.record).to_dict()
+    return doc
+
+
+@router.post("/triage", summary="Triage one person from symptoms and a blood count",
+             tags=["pathway"])
+def triage(caller: CallerDep, body: Annotated[dict[str, Any], Body(
+        description="`allpath.triage/1` document or an `allpath.record/1` record.")],
+           ) -> dict[str, Any]:
+    mod = feature("allpath.triage")
+    if mod is None:
+        raise unavailable("triage")
+    doc: dict[str, Any] = mod.triage(body).to_dict()
+    return doc
+
+
+class Setting(StrEnum):
+    frontline = "frontline"
+    relapsed = "relapsed"
+    refractory = "refractory"
+
+
+@router.post("/roadmap", summary="Treatment roadmap of one record", tags=["pathway"])
+def roadmap(
+    body: RecordBody, caller: CallerDep,
+    start: Annotated[dt.date | None, Query(description="First day of treatment.")] = None,
+    setting: Setting = Setting.frontline,
+    template: Annotated[str | None, Query(max_length=100,
+                                          description="Template id to lay out instead of "
+                                                      "the chosen one.")] = None,
+) -> dict[str, Any]:
+    mod = feature("allpath.roadmap")
+    if mod is None:
+        raise unavailable("the roadmap")
+    parsed = read_record(body)
+    a = run_assess(parsed.record)
+    if template is not None and template not in mod.load_templates():
+        raise ApiProblem(422, f"no template {template!r}", type_="invalid-request")
+    doc: dict[str, Any] = mod.build_roadmap(a, start, setting=setting.value,
+                                            template=template).to_dict()
+    return json.loads(json.dumps(doc, default=str))  # type: ignore[no-any-return]
+
+
+class Basis(StrEnum):
+    auto = "auto"
+    anc = "anc"
+
+
+_TITRATE_BODY = {"requestBody": {"required": True, "content": {
+    "application/json": {"schema": {**_OBJECT, "description": "A maintenance log "
+                                    "`allpath.maintenance-log/1` as JSON."}},
+    "text/csv": {"schema": {"type": "string", "description": "allMT or native CSV log."}},
+}}}
+
+
+@router.post("/titrate", summary="Maintenance titration of a log, visit by visit",
+             tags=["pathway"], openapi_extra=_TITRATE_BODY)
+async def titrate(request: Request, caller: CallerDep, basis: Basis = Basis.auto,
+                  ) -> JSONResponse:
+    mod = feature("allpath.monitoring.titration")
+    if mod is None:
+        raise unavailable("titration")
+    raw = await request.body()
+    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if ctype in ("text/csv", "text/plain"):
+        suffix, text = ".csv", raw.decode("utf-8", errors="replace")
+    elif ctype in ("application/json", ""):
+        try:
+            doc = json.loads(raw)
+        except (ValueError, UnicodeDecodeError):
+            raise ApiProblem(422, "the body is not valid JSON", type_="invalid-request"
+                             ) from None
+        if not isinstance(doc, dict):
+            raise ApiProblem(422, "the body must be a JSON object", type_="invalid-request")
+        suffix, text = ".yaml", yaml.safe_dump(doc)
+    else:
+        raise ApiProblem(415, "send application/json or text/csv")
+    with tempfile.TemporaryDirectory(prefix="allpath-titrate-") as tmp:
+        path = Path(tmp) / f"log{suffix}"
+        path.write_text(text, encoding="utf-8")
+        run = mod.titrate_file(path, basis=basis.value)
+    out = run.as_dict()
+    out["source"] = "request body"
+    return JSONResponse(json.loads(json.dumps(out, default=str)))
+
+
+def _guide_call(mod: Any, topic: str | None) -> Any:
+    for name in (("topics", "list_topics") if topic is None else ("topic", "get_topic",
+                                                                   "guide")):
+        fn = getattr(mod, name, None)
+        if callable(fn):
+            return fn() if topic is None else fn(topic)
+    raise unavailable("the family guide API")
+
+
+def _plain(obj: Any) -> Any:
+    for attr in ("to_dict", "as_dict", "model_dump"):
+        fn = getattr(obj, attr, None)
+        if callable(fn):
+            return fn()
+    if isinstance(obj, list | tuple):
+        return [_plain(x) for x in obj]
+    return obj
+
+
+@router.get("/guide", summary="Family guide: topics", tags=["guide"])
+def guide_topics(caller: CallerDep) -> Any:
+    mod = feature("allpath.guide")
+    if mod is None:
+        raise unavailable("the family guide")
+    return {"topics": json.loads(json.dumps(_plain(_guide_call(mod, None)), default=str))}
+
+
+@router.get("/guide/{topic}", summary="Family guide: one topic", tags=["guide"])
+def guide_topic(topic: Annotated[str, PathParam(max_length=100)], caller: CallerDep) -> Any:
+    mod = feature("allpath.guide")
+    if mod is None:
+        raise unavailable("the family guide")
+    try:
+        found = _guide_call(mod, topic)
+    except (KeyError, LookupError):
+        raise ApiProblem(404, f"no guide topic {topic!r}") from None
+    if found is None:
+        raise ApiProblem(404, f"no guide topic {topic!r}")
+    return json.loads(json.dumps(_plain(found), default=str))
+
+
+@router.get("/rules/{rule_id}", summary="Explain a rule: condition, outcome and sources",
+            tags=["pathway"])
+def explain(rule_id: str, caller: CallerDep) -> dict[str, Any]:
+    kb = load_knowledge()
+    pack, decision, rule = kb.rule(rule_id)
+    when = getattr(rule, "when", None)
+    return {
+        "rule_id": rule.id,
+        "pack": f"{pack.id}@{pack.version}",
+        "decision": {"id": decision.id, "title": decision.title, "scheme": decision.scheme},
+        "when": None if when is None else when.model_dump(by_alias=True, exclude_none=True,
+                                                          mode="json"),
+        "then": json.loads(json.dumps(rule.then, default=str)),
+        "evidence": rule.evidence,
+        "note": rule.note,
+        "citations": {c: kb.citations[c].reference for c in rule.cite if c in kb.citations},
+        "ruleset": kb.version,
+    }
