@@ -135,6 +135,14 @@ class Assessment:
         out["grading"] = "CTCAE v5.0"
         return out
 
+    def _roadmap(self) -> dict[str, Any]:
+        """The roadmap and where the patient is on it (``allpath.roadmap``)."""
+        from allpath.roadmap import build_roadmap  # the roadmap module imports Assessment
+
+        roadmap = build_roadmap(self)
+        where = roadmap.where_now(self.as_of) if self.as_of is not None else None
+        return {"roadmap": roadmap.to_dict(), "where_now": where}
+
     def _monitoring(self) -> dict[str, Any]:
         if self.monitoring is None:
             return {"response": [], "mrd": {"series": [], "restratification": []},
@@ -258,6 +266,7 @@ class Assessment:
                 "prediction for one person."
             ),
             **self._monitoring(),
+            **self._roadmap(),
             "missing": self.missing(),
             "tests_to_order": sorted(
                 {m["test"] for m in self.missing() if m["test"] is not None}
