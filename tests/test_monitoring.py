@@ -191,3 +191,31 @@ def test_mediastinal_mass_alert() -> None:
     em = dict(BASE["extramedullary"], mediastinal_mass=True)
     doc = run([], extramedullary=em)
     assert "mediastinal_mass_airway_risk" in [a["id"] for a in doc["alerts"]]
+
+
+def test_titration_runs_over_the_maintenance_visits_of_the_record() -> None:
+    visits = []
+    for when, anc in (("2024-11-01", 2.5), ("2024-12-13", 2.2), ("2025-01-24", 0.3)):
+        visits += [o("anc", anc, when, "10*9/L"), o("platelets", 200, when, "10*9/L"),
+                   o("mercaptopurine_dose", 50, when, "mg/m2/d"),
+                   o("methotrexate_dose", 20, when, "mg/m2/wk")]
+    treatment = [{"phase": "induction", "start": "2024-03-02"},
+                 {"phase": "maintenance", "start": "2024-11-01"}]
+    doc = run(visits, treatment=treatment,
+              pharmacogenomics={"tpmt": "intermediate", "nudt15": "normal"})
+    titration = doc["titration"]
+    assert titration["start"]["mp_group"] == "intermediate"
+    assert [v["action"] for v in titration["visits"]][-1] == "hold"
+
+
+def test_no_titration_before_maintenance() -> None:
+    assert run([])["titration"] is None
+
+
+def test_unknown_phenotype_is_a_record_error() -> None:
+    from allpath import RecordError
+
+    rec = copy.deepcopy(BASE)
+    rec["pharmacogenomics"] = {"tpmt": "superfast"}
+    with pytest.raises(RecordError, match=r"pharmacogenomics\.tpmt"):
+        parse_record(rec)

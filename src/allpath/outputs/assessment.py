@@ -13,6 +13,7 @@ from typing import Any
 
 from allpath import __version__
 from allpath.monitoring.monitor import Monitoring
+from allpath.monitoring.titration_record import titration_for_record
 from allpath.observations.normalise import Timeline
 from allpath.record.models import PatientRecord
 from allpath.rules.engine import DecisionResult
@@ -267,6 +268,7 @@ class Assessment:
             ),
             **self._monitoring(),
             **self._roadmap(),
+            "titration": titration_for_record(self.record, self.timeline),
             "missing": self.missing(),
             "tests_to_order": sorted(
                 {m["test"] for m in self.missing() if m["test"] is not None}

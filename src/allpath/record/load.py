@@ -156,8 +156,27 @@ class _Checker:
             )
             for i, t in enumerate(rec.treatment)
         )
+        if rec.pharmacogenomics is not None:
+            updates["pharmacogenomics"] = self._phenotypes(rec)
         self._dates(rec)
         return rec.model_copy(update=updates)
+
+    def _phenotypes(self, rec: PatientRecord) -> Any:
+        from allpath.monitoring.titration_log import PHENOTYPES, normalise_phenotype
+
+        pg = rec.pharmacogenomics
+        assert pg is not None
+        update: dict[str, str] = {}
+        for gene in ("tpmt", "nudt15"):
+            value = getattr(pg, gene)
+            if value is None:
+                continue
+            try:
+                update[gene] = normalise_phenotype(value, what=gene)
+            except RecordError:
+                self.add(f"pharmacogenomics.{gene}", f"unknown {gene.upper()} phenotype",
+                         expected=" | ".join(PHENOTYPES), got=repr(value))
+        return pg.model_copy(update=update)
 
     def _observations(self, rec: PatientRecord) -> list[Any]:
         out = []

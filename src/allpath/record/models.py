@@ -21,6 +21,7 @@ __all__ = [
     "MarkerValue",
     "Observation",
     "PatientRecord",
+    "Pharmacogenomics",
     "Sex",
     "Symptom",
     "TreatmentEvent",
@@ -117,6 +118,14 @@ class Extramedullary(_Frozen):
     cns_clinical_signs: bool | None = None
 
 
+class Pharmacogenomics(_Frozen):
+    """Thiopurine metaboliser phenotypes (CPIC terms) used for maintenance dosing."""
+
+    tpmt: str | None = Field(default=None, description="normal | intermediate | "
+                             "possible_intermediate | poor")
+    nudt15: str | None = Field(default=None, description="same terms as tpmt")
+
+
 class TreatmentEvent(_Frozen):
     """Start (and optionally end) of a treatment phase."""
 
@@ -147,6 +156,7 @@ class PatientRecord(_Frozen):
         default=None, description="steroids given before the diagnostic work-up"
     )
     treatment: tuple[TreatmentEvent, ...] = ()
+    pharmacogenomics: Pharmacogenomics | None = None
 
     @field_validator("conditions", "symptoms", "observations", "treatment", mode="before")
     @classmethod
