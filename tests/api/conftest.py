@@ -1,0 +1,74 @@
+"""Fixtures of the API tests: one app per test on SQLite, and on PostgreSQL when
+``ALLPATH_TEST_POSTGRES_URL`` is set (skipped cleanly otherwise)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy import MetaData, create_engine
+
+from allpath.api import Settings, create_app
+from allpath.db import Database, create_token
+from allpath.db.engine import _normalise
+
+POSTGRES_ENV = "ALLPATH_TEST_POSTGRES_URL"
+REFERENCE_DAY = dt.date(2024, 5, 20)
+
+
+def _wipe_postgres(url: str) -> None:
+    engine = create_engine(_normalise(url))
+    try:
+        with engine.begin() as conn:
+            meta = MetaData()
+            meta.reflect(conn)
+            meta.drop_all(conn)
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'allpath.db'}"
+    url = os.environ.get(POSTGRES_ENV)
+    if not url:
+        pytest.skip(f"PostgreSQL: set {POSTGRES_ENV} to run against a server")
+    _wipe_postgres(url)
+    return url
+
+
+@pytest.fixture
+def database(db_url: str) -> Iterator[Database]:
+    db = Database(db_url)
+    yield db
+    db.dispose()
+
+
+@pytest.fixture
+def app(database: Database) -> FastAPI:
+    return create_app(settings=Settings(today=lambda: REFERENCE_DAY,
+                                        max_body_bytes=2 * 1024 * 1024),
+                      database=database)
+
+
+@pytest.fixture
+def client(app: FastAPI) -> Iterator[TestClient]:
+    with TestClient(app, raise_server_exceptions=False) as c:
+        yield c
+
+
+@pytest.fixture
+def token(database: Database) -> str:
+    with database.transaction() as session:
+        return create_token(session, "tests")
+
+
+@pytest.fixture
+def auth(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
