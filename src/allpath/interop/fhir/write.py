@@ -56,6 +56,10 @@ def _fhir_id(text: str) -> str:
 
 def _when(value: Any) -> str | None:
     if isinstance(value, dt.datetime):
+        if value.tzinfo is None:
+            # FHIR needs an offset with a time; a record's clock time has none, so only the
+            # date is written (correct, if less precise).
+            return value.date().isoformat()
         return value.replace(microsecond=0).isoformat()
     if isinstance(value, dt.date):
         return value.isoformat()
@@ -104,7 +108,10 @@ def _record_data(b: _Bundle, pat: str) -> tuple[str | None, dict[int, str]]:
     cat = load_catalogue()
     cond_url = None
     diag = b.doc["diagnosis"]
-    if diag.get("status") == "ALL":
+    if diag.get("status") == "ALL" or rec.diagnosis_date is not None:
+        # A diagnosis date in the record is the care team's diagnosis; when ALLPath's own
+        # assessment does not reach "ALL" the Condition is written as unconfirmed.
+        confirmed = diag.get("status") == "ALL"
         lineage = diag.get("lineage")
         code: dict[str, Any] = {"coding": [_coding(CS.SNOMED, "91857003",
                                                    "Acute lymphoid leukemia (disorder)")],
@@ -117,13 +124,17 @@ def _record_data(b: _Bundle, pat: str) -> tuple[str | None, dict[int, str]]:
             "resourceType": "Condition",
             "meta": {"profile": [MCODE.PRIMARY_CANCER_CONDITION]},
             "clinicalStatus": _cc(CS.CONDITION_CLINICAL, "active"),
-            "verificationStatus": _cc(CS.CONDITION_VERIFICATION, "confirmed"),
+            "verificationStatus": _cc(CS.CONDITION_VERIFICATION,
+                                      "confirmed" if confirmed else "unconfirmed"),
             "category": [_cc(CS.CONDITION_CATEGORY, "problem-list-item")],
             "code": code,
             "subject": _subject(pat),
         }
         if rec.diagnosis_date:
             cond["onsetDateTime"] = rec.diagnosis_date.isoformat()
+        if not confirmed:
+            cond["note"] = [{"text": "Diagnosis date from the record; ALLPath's assessment "
+                                     f"of the data: {diag.get('status')}."}]
         cond_url = b.add("Condition/ALL", cond)
     for term in rec.conditions:
         coding = [_coding(CS.CONDITION, term, term.replace("_", " "))]
