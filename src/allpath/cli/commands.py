@@ -21,3 +21,5 @@ for _module in ("guide", "screen", "triage"):  # registers guide, screen and tri
 from allpath.cli import serve as _serve  # noqa: E402  (registers serve)
 
 app.add_typer(_serve.tokens_app, name="tokens")
+
+from allpath.cli import export as _export  # noqa: E402,F401  (registers export)
