@@ -1,0 +1,150 @@
+"""Feature endpoints (triage, roadmap, titrate, guide, screen, FHIR) and the migrations."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+import pytest
+from api_helpers import example_doc
+from fastapi.testclient import TestClient
+
+import allpath
+from allpath.api.inputs import feature
+from allpath.db import Base, Database, current_revision
+
+
+def _need(module: str) -> Any:
+    mod = feature(module)
+    if mod is None:
+        pytest.skip(f"{module} is not installed yet")
+    return mod
+
+
+def test_migrations_match_the_models(database: Database) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    assert current_revision(database.engine) == "0001"
+    with database.engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+    assert diff == []
+
+
+def test_triage(client: TestClient, auth: dict[str, str]) -> None:
+    mod = _need("allpath.triage")
+    doc = example_doc("example-001")
+    r = client.post("/v1/triage", json=doc, headers=auth)
+    assert r.status_code == 200, r.text
+    assert r.json() == json.loads(json.dumps(mod.triage(doc).to_dict(), default=str))
+
+
+def test_roadmap(client: TestClient, auth: dict[str, str]) -> None:
+    mod = _need("allpath.roadmap")
+    doc = example_doc("example-001")
+    r = client.post("/v1/roadmap", json=doc, headers=auth)
+    assert r.status_code == 200, r.text
+    lib = mod.build_roadmap(allpath.assess(allpath.parse_record(doc))).to_dict()
+    assert r.json()["template"]["id"] == lib["template"]["id"]
+    r = client.post("/v1/roadmap", json=doc, headers=auth, params={"template": "nope"})
+    assert r.status_code == 422
+
+
+def test_titrate_json_and_csv(client: TestClient, auth: dict[str, str]) -> None:
+    _need("allpath.monitoring.titration")
+    log = {"format": "allpath.maintenance-log/1", "patient": "demo", "tpmt": "normal",
+           "nudt15": "normal", "units": {"anc": "/uL", "platelets": "/uL", "wbc": "/uL"},
+           "visits": [{"date": "2024-01-01", "wbc": 2500, "anc": 1200, "platelets": 200000,
+                       "mp": 50, "mtx": 15}]}
+    r = client.post("/v1/titrate", json=log, headers=auth)
+    assert r.status_code == 200, r.text
+    assert r.json()["summary"]["visits"] == 1
+    r = client.post("/v1/titrate", json={"format": "nope"}, headers=auth)
+    assert r.status_code == 422 and r.json()["errors"][0]["path"] == "format"
+    r = client.post("/v1/titrate", content=b"\x00", headers={**auth,
+                                                             "content-type": "image/png"})
+    assert r.status_code == 415
+
+
+def test_guide(client: TestClient, auth: dict[str, str]) -> None:
+    _need("allpath.guide")
+    r = client.get("/v1/guide", headers=auth)
+    assert r.status_code == 200, r.text
+    topics = r.json()["topics"]
+    one = client.get(f"/v1/guide/{topics[0]['id']}", headers=auth).json()
+    assert [t["id"] for t in one["topics"]] == [topics[0]["id"]]
+    assert client.get("/v1/guide/no-such-topic", headers=auth).status_code == 404
+    r = client.post("/v1/guide", json=example_doc("example-001"), headers=auth)
+    assert r.status_code == 200 and r.json()["topics"]
+
+
+def test_screen_job(client: TestClient, auth: dict[str, str]) -> None:
+    _need("allpath.screen")
+    csv = ("patient_id,age_years,sex,time,wbc,hemoglobin,platelets,anc\n"
+           "a,5,F,2024-06-01,2.1,6.5,20,0.3\n"
+           "b,40,M,2024-06-01,7,13,200,3\n").encode()
+    r = client.post("/v1/screen", content=csv, headers={**auth, "content-type": "text/csv"})
+    assert r.status_code == 202, r.text
+    job = r.json()["id"]
+    for _ in range(50):
+        status = client.get(f"/v1/screen/{job}", headers=auth).json()
+        if status["status"] in ("done", "failed"):
+            break
+        time.sleep(0.1)
+    assert status["status"] == "done", status
+    assert status["summary"]["rows"] == 2
+    res = client.get(f"/v1/screen/{job}/result", headers=auth)
+    assert res.status_code == 200 and res.headers["content-type"].startswith("text/csv")
+    assert res.text.splitlines()[0].replace('"', "").startswith("row,patient_id")
+    r = client.post("/v1/screen", content=b"x,y\n1,2\n",
+                    headers={**auth, "content-type": "text/csv"})
+    bad = client.get(f"/v1/screen/{r.json()['id']}", headers=auth).json()
+    assert bad["status"] == "failed" and bad["error"]
+    assert client.get(f"/v1/screen/{r.json()['id']}/result", headers=auth).status_code == 409
+
+
+def test_fhir_bundle_in_and_out(client: TestClient, auth: dict[str, str]) -> None:
+    mod = _need("allpath.interop.fhir")
+    if not hasattr(mod, "read_bundle"):
+        pytest.skip("FHIR importer not there yet")
+    doc = example_doc("example-001")
+    bundle = mod.assessment_to_bundle(allpath.assess(allpath.parse_record(doc)))
+    r = client.post("/v1/assess", json=doc, headers=auth, params={"output": "fhir"})
+    assert r.status_code == 200, r.text
+    assert r.json()["resourceType"] == "Bundle"
+    assert {e["resource"]["resourceType"] for e in r.json()["entry"]} == \
+        {e["resource"]["resourceType"] for e in bundle["entry"]}
+
+
+FHIR_PATIENT = {"resourceType": "Patient", "id": "fp1", "gender": "female",
+                "birthDate": "2020-02-10"}
+FHIR_WBC = {"resourceType": "Observation", "id": "o1", "status": "final",
+            "subject": {"reference": "Patient/fp1"},
+            "code": {"coding": [{"system": "http://loinc.org", "code": "6690-2"}]},
+            "effectiveDateTime": "2024-05-01",
+            "valueQuantity": {"value": 12.4, "unit": "10*3/uL",
+                              "system": "http://unitsofmeasure.org", "code": "10*3/uL"}}
+
+
+def test_fhir_bundle_as_input_and_as_prefetch(client: TestClient,
+                                             auth: dict[str, str]) -> None:
+    mod = _need("allpath.interop.fhir")
+    if not hasattr(mod, "read_bundle"):
+        pytest.skip("FHIR importer not there yet")
+    bundle = {"resourceType": "Bundle", "type": "collection",
+              "entry": [{"resource": FHIR_PATIENT}, {"resource": FHIR_WBC}]}
+    r = client.post("/v1/assess", json=bundle, headers=auth)
+    assert r.status_code == 200, r.text
+    lib = allpath.assess(mod.read_bundle(bundle).patient).to_dict()
+    assert r.json() == json.loads(json.dumps(lib))
+    r = client.post("/v1/patients", json=bundle, headers=auth)
+    assert r.status_code == 201 and r.json()["external_id"] == "fp1"
+    hook = {"hook": "patient-view", "hookInstance": "x1",
+            "context": {"userId": "Practitioner/1", "patientId": "fp1"},
+            "prefetch": {"patient": FHIR_PATIENT, "observations": {
+                "resourceType": "Bundle", "type": "searchset",
+                "entry": [{"resource": FHIR_WBC}]}}}
+    r = client.post("/cds-services/allpath-patient-view", json=hook, headers=auth)
+    assert r.status_code == 200, r.text
+    assert r.json()["cards"] and r.json()["cards"][0]["source"]["label"]
