@@ -71,7 +71,8 @@ def drive_for_day(
     for i, ph in enumerate(protocol.phases):
         if day < start + ph.days:
             kill = ph.kill
-            if ph.prophase_days and day - start < ph.prophase_days:
+            prophase = bool(ph.prophase_days) and day - start < ph.prophase_days
+            if prophase:
                 kill = ph.prophase_kill
             on = ph.theta_days is None or day - start < ph.theta_days
             return Drive(
@@ -84,6 +85,7 @@ def drive_for_day(
                 maintenance=ph.maintenance,
                 tgn_ref=tgn_reference,
                 dose_mg=dose_mg if ph.maintenance else None,
+                prophase=prophase,
             )
         start += ph.days
     # off therapy: keep the maintenance (Jost) neutrophil chain, no drug

@@ -58,6 +58,7 @@ class Schedule:
     theta_n: tuple[float, ...]
     theta_p: tuple[float, ...]
     post_induction: tuple[bool, ...]
+    prophase: tuple[bool, ...]
     maintenance: tuple[bool, ...]
     substeps: tuple[int, ...]
 
@@ -71,6 +72,7 @@ def schedule_for(protocol: Protocol, substeps: int | None = None) -> Schedule:
         theta_n=tuple(u.theta_n for u in drives),
         theta_p=tuple(u.theta_p for u in drives),
         post_induction=tuple(u.post_induction for u in drives),
+        prophase=tuple(u.prophase for u in drives),
         maintenance=tuple(u.maintenance for u in drives),
         substeps=tuple(substeps or steps(d) for d in range(protocol.therapy_days)),
     )
@@ -243,6 +245,7 @@ def run_cohort_batch(
     inv_kl = (1.0 / p[:, _PI["K_L_ratio"]]).astype(dt)
     rho = p[:, _PI["rho"]].astype(dt)
     s_ind = p[:, _PI["s_ind"]].astype(dt)
+    s_pro = (p[:, _PI["s_ind"]] * p[:, _PI["s_pro"]]).astype(dt)
     s_post = p[:, _PI["s_post"]].astype(dt)
     ncrit = np.ascontiguousarray(batch.ln_n_crit.T).astype(dt)
     chain_n = _Chain(p, "ktr_N", "gam_N", "C0_N", "kc_N", "crowd_N", dt)
@@ -429,7 +432,8 @@ def run_cohort_batch(
         k_sub = sched.substeps[day]
         if day < maint_start:
             growth = r
-            s_row = s_post if sched.post_induction[day] else s_ind
+            s_row = s_post if sched.post_induction[day] else (
+                s_pro if sched.prophase[day] else s_ind)
             np.multiply(s_row, sched.kill[day], out=ks)
             m = 12 if day < plt_until else 7
             f = acute_rhs(ks, growth, sched.theta_n[day], sched.theta_p[day], m)

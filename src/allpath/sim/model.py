@@ -15,6 +15,7 @@ Equations (i = patient, x in {N, P, E}; u = drive of the current day)::
     B   = x_L / (1 + x_L)                           marrow blast fraction (= MRD)
     g   = r_i (1 - x_L K_N / K_L)   on therapy;  r_post_i (1 - ...) off therapy
     k   = s_i kappa_j  (induction)  |  s_post_i kappa_j  (after)  |  s_post_i kappa_M TGN/TGN_ref
+          (x s_pro_i in the steroid prophase of induction)
     d lnL_S/dt = g - k ;   d lnL_R/dt = g - rho_i k
     phi_x = (1 - B)^{kappa_x}                       crowding of normal production
     dP_x/dt  = k_tr,x P_x [ (1 - E_x) phi_x (C0_x / C_x)^{gamma_x} - 1 ]
@@ -58,7 +59,7 @@ PARAMS: tuple[str, ...] = (
     "ktr_M", "gam_M", "C0_M", "kc_M", "slope",
     "ktr_P", "gam_P", "C0_P", "kc_P", "crowd_P",
     "ktr_E", "gam_E", "kR", "crowd_E",
-    "tgn_in", "cl_tgn",
+    "tgn_in", "cl_tgn", "s_pro",
 )  # fmt: skip
 
 
@@ -79,6 +80,7 @@ class Drive:
     maintenance: bool = False
     tgn_ref: float = 1.0
     dose_mg: Array | None = None
+    prophase: bool = False  # steroid prophase: kill scaled by the patient's s_pro as well
 
 
 _S = {name: i for i, name in enumerate(STATES)}
@@ -110,6 +112,8 @@ class AllModel(OdeModel[Drive]):
         g = growth * (1.0 - x / col[_P["K_L_ratio"]])
         if u.kill != 0.0:
             s = col[_P["s_post"]] if u.post_induction else col[_P["s_ind"]]
+            if u.prophase:
+                s = s * col[_P["s_pro"]]
             k = s * (u.kill / u.tgn_ref) * y[:, 19] if u.maintenance else s * u.kill
             dy[:, 0] = g - k
             dy[:, 1] = g - col[_P["rho"]] * k

@@ -29,12 +29,12 @@ GENOTYPES: tuple[str, ...] = ("NM", "IM", "PM")
 # Column of each random draw; fixed forever so seeds stay reproducible across versions.
 _N = {name: i for i, name in enumerate((
     "r", "K_N", "s", "s_post", "q", "alc", "C0_N", "mtt_N", "gam_N", "base", "ktr_M", "gam_M",
-    "slope", "F", "C0_P", "mtt_P", "gam_P", "Hb0", "age",
+    "slope", "F", "C0_P", "mtt_P", "gam_P", "Hb0", "age", "s_pro",
 ))}  # fmt: skip
 U = {name: i for i, name in enumerate((
     "sex", "subtype", "B0", "f_R", "rho_mix", "rho_val", "genotype", "ext_S", "ext_R",
     "ind_death", "trm", "post_relapse", "fail", "d8_smear", "d8_flow", "eoi_flow", "eoi_pcr",
-    "d78_pcr", "age",
+    "d78_pcr", "age", "genetics", "csf",
 ))}  # fmt: skip
 
 
@@ -166,6 +166,7 @@ def make_batch(
     eta_sp = rho_c * eta_s + math.sqrt(1.0 - rho_c**2) * z[:, _N["s_post"]]
     cols["s_ind"] = s_par.value_for(name) * np.exp(om_s * eta_s) * sens_mult
     cols["s_post"] = sp_par.value_for(name) * np.exp(om_sp * eta_sp) * sens_mult
+    cols["s_pro"] = _ln(ps, "prophase_sensitivity", name, z[:, _N["s_pro"]])
     rho_par = ps["resistant_relative_sensitivity"]
     args = rho_par.iiv.args if rho_par.iiv else {"p": 0.0, "low": 0.0, "high": 0.0}
     strong = u[:, U["rho_mix"]] < args["p"] * strong_mult

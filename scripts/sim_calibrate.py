@@ -1,0 +1,186 @@
+"""Calibrate the simulator's toy parameters to models.md §10 targets (grid search, fast kernel).
+
+What is fitted, to what (every fitted value is flagged ``fitted`` with its target in the YAML):
+
+Stage A, induction (children, 29-day cohorts):
+  * ``protocols.yaml`` induction ``prophase_kill`` (toy) and induction ``kill`` (toy), and the
+    IIV omega of ``prophase_sensitivity`` (toy; the day-8 distribution is far wider than the
+    shared induction sensitivity alone gives)
+  * targets: day-8 blood blasts 0/uL 33 % and >=1000/uL 15 % (TCCSG L99-15, Manabe 2008),
+    end-of-induction flow MRD < 1e-4 in 62 % (DFCI, Zhou 2007), CR 97.6 % (Schrappe 2012).
+Stage B, relapse machinery (children, 5-year cohorts):
+  * ``regrowth_rate_off_therapy`` r_post (toy), ``resistant_relative_sensitivity`` mixture
+    probability p (toy) and ``post_induction_sensitivity`` typical value (toy)
+  * targets: relapse incidence 12.7 %, about 50 % of B-ALL relapses >= 36 months
+    (Rheingold 2024), 5-year OS 90.4 % (Hunger 2012).
+Stage C, adults:
+  * adult ``post_induction_sensitivity`` (toy)
+  * target: 5-year survival 59 % at 20-39 y (SEER, Sasaki 2021).
+
+Loss: sum over targets of ((simulated - target) / tolerance)^2, tolerances from §10. The grids are
+coarse on purpose (every point is a full cohort); the best point of each stage is printed as a
+YAML snippet. The script does not rewrite the knowledge files (that would drop their comments):
+copy the values, mark them ``evidence: toy`` + ``fitted: {target, loss}`` and bump the version.
+
+Run: ``.venv/bin/python scripts/sim_calibrate.py [--stage A|B|C|all] [--n N] [--workers W]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import itertools
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+import yaml
+
+from allpath.sim.cohort import CohortConfig, load_config, simulate_cohort, summarise_table
+from allpath.sim.params import _knowledge_path, parse_parameters, parse_protocols
+
+
+def _raw(name: str) -> dict[str, Any]:
+    with _knowledge_path(name).open(encoding="utf-8") as fh:
+        data: dict[str, Any] = yaml.safe_load(fh)
+    return data
+
+
+PARAMS_RAW = _raw("parameters.yaml")
+PROTOCOLS_RAW = _raw("protocols.yaml")
+
+
+def make_config(preset: str, values: dict[str, float], horizon: int = 1827) -> CohortConfig:
+    """A cohort config with candidate values applied to in-memory copies of the YAML files."""
+    par = copy.deepcopy(PARAMS_RAW)
+    prot = copy.deepcopy(PROTOCOLS_RAW)
+    phases = prot["protocols"]["cog_style_pediatric"]["phases"]
+    for key, v in values.items():
+        if key == "prophase_kill":
+            phases[0]["prophase_kill"] = v
+        elif key == "omega_pro":
+            par["parameters"]["prophase_sensitivity"]["iiv"]["omega"] = v
+        elif key == "induction_kill":
+            phases[0]["kill"] = v
+        elif key == "r_post":
+            par["parameters"]["regrowth_rate_off_therapy"]["value"] = v
+        elif key == "p_strong":
+            par["parameters"]["resistant_relative_sensitivity"]["iiv"]["p"] = v
+        elif key == "s_post":
+            par["parameters"]["post_induction_sensitivity"]["value"] = v
+        elif key == "s_post_adult":
+            par["parameters"]["post_induction_sensitivity"]["populations"]["adult"] = v
+        else:
+            raise KeyError(key)
+    ps = parse_parameters(par)
+    protocols = parse_protocols(prot)
+    cfg = load_config(preset, parameters=ps)
+    return replace(cfg, protocol=protocols[cfg.protocol.name], horizon_days=horizon)
+
+
+def cohort(cfg: CohortConfig, n: int, seed: int, workers: int) -> dict[str, Any]:
+    """Per-patient columns of a simulated cohort."""
+    t = simulate_cohort(cfg, n=n, seed=seed, workers=workers)
+    assert not isinstance(t, str)
+    return {k: t.column(k).to_numpy(zero_copy_only=False) for k in t.column_names}  # type: ignore[union-attr]
+
+
+def metrics_a(c: dict[str, Any]) -> dict[str, float]:
+    """Induction metrics."""
+    pb = c["pb_blasts_d8_per_uL"]
+    return {
+        "d8_zero": float(np.mean(pb == 0)),
+        "d8_ge1000": float(np.mean(pb >= 1000)),
+        "eoi_below_1e-4": float(np.mean(c["mrd_eoi_flow"] < 1e-4)),
+        "cr": float(np.mean(c["cr"] == 1)),
+    }
+
+
+def late_share(c: dict[str, Any], subtype: str = "B-ALL") -> float:
+    """Share of relapses >= 36 months among relapses of ``subtype``."""
+    rel = (c["relapse"] == 1) & (c["subtype"] == subtype)
+    return float(np.mean(c["relapse_day"][rel] / (365.25 / 12) >= 36)) if rel.any() else 0.0
+
+
+def metrics_b(c: dict[str, Any]) -> dict[str, float]:
+    """Relapse-machinery metrics."""
+    s = summarise_table(c)
+    rel = (c["relapse"] == 1) & (c["subtype"] == "T-ALL")
+    t_early = float(np.mean(c["relapse_day"][rel] / (365.25 / 12) < 18)) if rel.any() else 0.0
+    return {"relapse": s["relapse_rate"], "late_b": late_share(c), "os5": s["os_5y"],
+            "early_t": t_early}
+
+
+def os5_band(c: dict[str, Any], lo: float, hi: float) -> float:
+    """Crude 5-year survival in an age band (all patients followed 5 years)."""
+    sel = (c["age"] >= lo) & (c["age"] < hi)
+    died = (c["death"][sel] == 1) & (c["death_day"][sel] <= 5 * 365.25)
+    return 1.0 - float(died.mean())
+
+
+TARGETS_A = {"d8_zero": (0.33, 0.05), "d8_ge1000": (0.15, 0.05),
+             "eoi_below_1e-4": (0.62, 0.05), "cr": (0.976, 0.01)}
+TARGETS_B = {"relapse": (0.127, 0.02), "late_b": (0.50, 0.10), "os5": (0.904, 0.02)}
+
+
+def loss(m: dict[str, float], targets: dict[str, tuple[float, float]]) -> float:
+    """Sum of squared tolerance-scaled deviations."""
+    return sum(((m[k] - t) / tol) ** 2 for k, (t, tol) in targets.items())
+
+
+def grid(stage: str, space: dict[str, list[float]], run: Any) -> dict[str, float]:
+    """Evaluate every grid point; print a table; return the best values."""
+    keys = list(space)
+    best: tuple[float, dict[str, float]] = (float("inf"), {})
+    for combo in itertools.product(*(space[k] for k in keys)):
+        values = dict(zip(keys, combo, strict=True))
+        m, lo = run(values)
+        print(f"{stage} {values} -> " + ", ".join(f"{k}={v:.3f}" for k, v in m.items())
+              + f" | loss {lo:.2f}", flush=True)
+        if lo < best[0]:
+            best = (lo, values)
+    print(f"== stage {stage} best (loss {best[0]:.2f}): {best[1]}", flush=True)
+    return best[1]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description="Calibrate toy simulator parameters (§10)")
+    ap.add_argument("--stage", default="all", choices=["A", "B", "C", "all"])
+    ap.add_argument("--n", type=int, default=16_384)
+    ap.add_argument("--seed", type=int, default=11)
+    ap.add_argument("--workers", type=int, default=2)
+    args = ap.parse_args()
+    fixed: dict[str, float] = {}
+
+    if args.stage in ("A", "all"):
+        def run_a(v: dict[str, float]) -> tuple[dict[str, float], float]:
+            m = metrics_a(cohort(make_config("pediatric", {**fixed, **v}, horizon=30),
+                                 args.n, args.seed, args.workers))
+            return m, loss(m, TARGETS_A)
+
+        fixed.update(grid("A", {"prophase_kill": [0.30, 0.33, 0.35, 0.40],
+                                "omega_pro": [0.4, 0.6, 0.8, 1.0, 1.2],
+                                "induction_kill": [0.48, 0.51, 0.54]}, run_a))
+    if args.stage in ("B", "all"):
+        def run_b(v: dict[str, float]) -> tuple[dict[str, float], float]:
+            m = metrics_b(cohort(make_config("pediatric", {**fixed, **v}), args.n, args.seed,
+                                 args.workers))
+            return m, loss(m, TARGETS_B)
+
+        fixed.update(grid("B", {"r_post": [0.012, 0.018, 0.025],
+                                "p_strong": [0.01, 0.02, 0.03],
+                                "s_post": [0.95, 1.0, 1.05]}, run_b))
+    if args.stage in ("C", "all"):
+        def run_c(v: dict[str, float]) -> tuple[dict[str, float], float]:
+            c = cohort(make_config("adult", {**fixed, **v}), args.n // 2, args.seed,
+                       args.workers)
+            m = {"os5_20_39": os5_band(c, 20, 40), "os5_40_59": os5_band(c, 40, 60),
+                 "cr": float(np.mean(c["cr"] == 1))}
+            return m, ((m["os5_20_39"] - 0.59) / 0.06) ** 2
+
+        fixed.update(grid("C", {"s_post_adult": [0.45, 0.50, 0.55, 0.62, 0.70, 0.78]}, run_c))
+    print("fitted values:", yaml.safe_dump(fixed, sort_keys=True))
+
+
+if __name__ == "__main__":
+    main()
