@@ -81,9 +81,9 @@ def test_guide(client: TestClient, auth: dict[str, str]) -> None:
 
 def test_screen_job(client: TestClient, auth: dict[str, str]) -> None:
     _need("allpath.screen")
-    csv = ("patient_id,age_years,sex,time,wbc,hemoglobin,platelets,anc\n"
-           "a,5,F,2024-06-01,2.1,6.5,20,0.3\n"
-           "b,40,M,2024-06-01,7,13,200,3\n").encode()
+    csv = (b"patient_id,age_years,sex,time,wbc,hemoglobin,platelets,anc\n"
+           b"a,5,F,2024-06-01,2.1,6.5,20,0.3\n"
+           b"b,40,M,2024-06-01,7,13,200,3\n")
     r = client.post("/v1/screen", content=csv, headers={**auth, "content-type": "text/csv"})
     assert r.status_code == 202, r.text
     job = r.json()["id"]
