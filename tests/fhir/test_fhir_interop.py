@@ -102,9 +102,11 @@ def test_pediatric_round_trip() -> None:
 def test_pediatric_warnings_have_paths() -> None:
     imp = read_bundle(PEDIATRIC)
     by_path = {w.path: w for w in imp.warnings}
-    # Hematocrit is not in the analyte catalogue: a warning with its path and code.
-    hct = by_path["Bundle.entry[4].resource.code"]
-    assert hct.code == "http://loinc.org|20570-8"
+    # The Lansky play-performance status is not an ALLPath analyte: a warning with its path
+    # and code (hematocrit, once unknown, is now in the catalogue and read).
+    lansky = by_path["Bundle.entry[13].resource.code"]
+    assert lansky.code.endswith("|C38144")
+    assert any(o.code == "hematocrit" for o in imp.patient.observations)
     # Chemotherapy orders without a phase: warned, not guessed.
     assert any("treatment phase not derivable" in w.message for w in imp.warnings)
     assert imp.patient.treatment == ()

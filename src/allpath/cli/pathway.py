@@ -13,6 +13,8 @@ from allpath.cli.common import OutputFormat, fail
 from allpath.errors import AllPathError
 from allpath.examples import example_paths
 from allpath.outputs.render import render_markdown, render_text
+from allpath.interop.fhir import load_any
+from allpath.pipeline import assess as assess_record
 from allpath.pipeline import assess_file
 from allpath.rules.loader import load_knowledge
 
@@ -33,12 +35,15 @@ def assess(
     record: Annotated[Path, typer.Argument(help="Patient record (YAML or JSON).")],
     format: Annotated[OutputFormat, typer.Option("--format", "-f")] = OutputFormat.text,
 ) -> None:
-    """Assess one patient record: diagnosis, subtype, CNS status, risk groups, outlook."""
+    """Assess one patient record (allpath.record/1 YAML/JSON, or a FHIR R4 Bundle)."""
     try:
-        doc = assess_file(record).to_dict()
+        rec, warnings = load_any(record)
+        doc = assess_record(rec).to_dict()
     except AllPathError as err:
         fail(err)
         return
+    for w in warnings:
+        typer.echo(f"warning: {w}", err=True)
     _emit(doc, format)
 
 
