@@ -1,0 +1,148 @@
+"""Load benchmark of the REST API (not a test): assessments per second on loopback.
+
+Starts a real ``allpath serve`` on 127.0.0.1 with a throw-away SQLite file, then runs
+``--clients`` concurrent clients (threads with keep-alive connections), each POSTing the
+bundled example records to ``/v1/assess`` for ``--seconds``. Reports throughput and
+p50/p99 latency next to the in-process cost of the same assessments
+(``allpath.assess(parse_record(doc)).to_dict()``), with the ratio.
+
+    .venv/bin/python benchmarks/api.py [--clients 1,4,8] [--seconds 10] [--workers 1]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import yaml
+
+import allpath
+from allpath.examples import example_paths
+
+
+def _docs() -> list[dict[str, Any]]:
+    return [json.loads(json.dumps(yaml.safe_load(p.read_text(encoding="utf-8")), default=str))
+            for p in example_paths()]
+
+
+def _pct(values: list[float], q: float) -> float:
+    s = sorted(values)
+    return s[min(len(s) - 1, int(q * len(s)))]
+
+
+def in_process(docs: list[dict[str, Any]], seconds: float) -> dict[str, float]:
+    for d in docs:  # warm the caches (knowledge, catalogue)
+        allpath.assess(allpath.parse_record(d)).to_dict()
+    lat: list[float] = []
+    end = time.perf_counter() + seconds
+    i = 0
+    while time.perf_counter() < end:
+        t0 = time.perf_counter()
+        json.dumps(allpath.assess(allpath.parse_record(docs[i % len(docs)])).to_dict())
+        lat.append(time.perf_counter() - t0)
+        i += 1
+    return {"per_s": len(lat) / sum(lat), "p50_ms": _pct(lat, 0.5) * 1e3,
+            "p99_ms": _pct(lat, 0.99) * 1e3, "n": len(lat)}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def load(base: str, token: str, docs: list[dict[str, Any]], clients: int,
+         seconds: float) -> dict[str, float]:
+    lat: list[float] = []
+    errors = [0]
+    lock = threading.Lock()
+    start = threading.Barrier(clients + 1)
+    stop_at = [0.0]
+
+    def client(k: int) -> None:
+        mine: list[float] = []
+        with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token}"},
+                          timeout=60) as c:
+            c.post("/v1/assess", json=docs[0])  # connect and warm up
+            start.wait()
+            i = k
+            while time.perf_counter() < stop_at[0]:
+                t0 = time.perf_counter()
+                r = c.post("/v1/assess", json=docs[i % len(docs)])
+                mine.append(time.perf_counter() - t0)
+                if r.status_code != 200:
+                    with lock:
+                        errors[0] += 1
+                i += 1
+        with lock:
+            lat.extend(mine)
+
+    threads = [threading.Thread(target=client, args=(k,)) for k in range(clients)]
+    for t in threads:
+        t.start()
+    stop_at[0] = time.perf_counter() + seconds + 0.5
+    start.wait()
+    t0 = time.perf_counter()
+    for t in threads:
+        t.join()
+    wall = time.perf_counter() - t0
+    return {"per_s": len(lat) / wall, "p50_ms": _pct(lat, 0.5) * 1e3,
+            "p99_ms": _pct(lat, 0.99) * 1e3, "n": len(lat), "errors": errors[0]}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--clients", default="1,4,8")
+    ap.add_argument("--seconds", type=float, default=10.0)
+    ap.add_argument("--workers", type=int, default=1)
+    args = ap.parse_args()
+    docs = _docs()
+    exe = str(Path(sys.executable).with_name("allpath"))
+    with tempfile.TemporaryDirectory(prefix="allpath-bench-") as tmp:
+        url = f"sqlite:///{Path(tmp) / 'bench.db'}"
+        token = subprocess.run([exe, "tokens", "create", "--database", url], check=True,
+                               capture_output=True, text=True).stdout.strip()
+        port = _free_port()
+        server = subprocess.Popen([exe, "serve", "--host", "127.0.0.1", "--port", str(port),
+                                   "--database", url, "--workers", str(args.workers),
+                                   "--log-level", "warning"])
+        base = f"http://127.0.0.1:{port}"
+        try:
+            for _ in range(300):
+                try:
+                    if httpx.get(f"{base}/health", timeout=1).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    time.sleep(0.1)
+            local = in_process(docs, args.seconds)
+            print(f"cpu cores: {os.cpu_count()}; server workers: {args.workers}; records: "
+                  f"{len(docs)} bundled examples; {args.seconds:g} s per run")
+            print(f"in-process   : {local['per_s']:7.1f} assessments/s  p50 "
+                  f"{local['p50_ms']:6.1f} ms  p99 {local['p99_ms']:6.1f} ms  (1 thread)")
+            for n in (int(x) for x in args.clients.split(",")):
+                r = load(base, token, docs, n, args.seconds)
+                print(f"API {n:2d} client{'s' if n > 1 else ' '}: {r['per_s']:7.1f} "
+                      f"assessments/s  p50 {r['p50_ms']:6.1f} ms  p99 {r['p99_ms']:6.1f} ms  "
+                      f"ratio API/in-process throughput {r['per_s'] / local['per_s']:.2f}  "
+                      f"errors {int(r['errors'])}")
+        finally:
+            server.send_signal(signal.SIGTERM)
+            try:
+                server.wait(15)
+            except subprocess.TimeoutExpired:
+                server.kill()
+
+
+if __name__ == "__main__":
+    main()
