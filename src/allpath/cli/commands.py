@@ -23,3 +23,4 @@ from allpath.cli import serve as _serve  # noqa: E402  (registers serve)
 app.add_typer(_serve.tokens_app, name="tokens")
 
 from allpath.cli import export as _export  # noqa: E402,F401  (registers export)
+from allpath.cli import web as _web  # noqa: E402,F401

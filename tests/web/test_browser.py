@@ -1,0 +1,115 @@
+"""The web page in a real browser (headless Chromium driven by Selenium).
+
+Skips when Chromium or its driver is not installed (CI installs Debian's chromium and
+chromium-driver). The server runs on 127.0.0.1 only.
+"""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+DRIVER = shutil.which("chromedriver")
+pytestmark = pytest.mark.skipif(not (CHROMIUM and DRIVER),
+                                reason="Chromium and chromedriver are not installed")
+
+
+@pytest.fixture(scope="module")
+def base_url() -> Iterator[str]:
+    import uvicorn
+
+    from allpath.web import create_web_app
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(create_web_app(), host="127.0.0.1", port=port,
+                                           log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if time.monotonic() > deadline:
+            raise RuntimeError("web server did not start")
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(CHROMIUM)
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                 "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run", "--window-size=1280,1600"):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(executable_path=str(DRIVER)), options=options)
+    driver.set_page_load_timeout(30)
+    yield driver
+    driver.quit()
+
+
+def _wait_text(driver: object, css: str, text: str, timeout: float = 20) -> str:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    WebDriverWait(driver, timeout).until(  # type: ignore[arg-type]
+        ec.text_to_be_present_in_element((By.CSS_SELECTOR, css), text))
+    return str(driver.find_element(By.CSS_SELECTOR, css).text)  # type: ignore[attr-defined]
+
+
+def test_clinician_assesses_an_example_patient(base_url: str, browser: object) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    d: object = browser
+    d.get(base_url + "/")  # type: ignore[attr-defined]
+    _wait_text(d, "#example", "example-001")
+    Select(d.find_element(By.ID, "example")).select_by_value("example-001")  # type: ignore[attr-defined]
+    d.find_element(By.ID, "assess").click()  # type: ignore[attr-defined]
+    risk = _wait_text(d, "#risk", "cog_pdq")
+    assert "low" in risk and "nci_rome" in risk
+    assert "ETV6::RUNX1" in _wait_text(d, "#diagnosis", "ETV6::RUNX1")
+    assert "does not replace" in d.find_element(By.ID, "results").text  # type: ignore[attr-defined]
+    # A rule opens with its sources.
+    d.find_element(By.XPATH, "//button[text()='nci_rome.standard']").click()  # type: ignore[attr-defined]
+    assert "[S4]" in _wait_text(d, "#explain-body", "[S4]")
+
+
+def test_clinician_sees_field_paths_for_a_bad_record(base_url: str, browser: object) -> None:
+    from selenium.webdriver.common.by import By
+
+    d: object = browser
+    d.get(base_url + "/")  # type: ignore[attr-defined]
+    box = d.find_element(By.ID, "record")  # type: ignore[attr-defined]
+    box.clear()
+    box.send_keys("format: allpath.record/1\nid: x\nobservations:\n"
+                  "  - {code: hgb, value: 71, unit: g/dL, time: 2024-01-01}\n")
+    d.find_element(By.ID, "assess").click()  # type: ignore[attr-defined]
+    assert "observations[0].value" in _wait_text(d, "#errors", "observations[0].value")
+
+
+def test_family_symptom_check_says_how_soon(base_url: str, browser: object) -> None:
+    from selenium.webdriver.common.by import By
+
+    d: object = browser
+    d.get(base_url + "/family")  # type: ignore[attr-defined]
+    _wait_text(d, "#symptoms", "stridor")
+    for symptom in ("facial_swelling", "stridor"):
+        d.find_element(By.CSS_SELECTOR, f"input[value='{symptom}']").click()  # type: ignore[attr-defined]
+    d.find_element(By.ID, "check").click()  # type: ignore[attr-defined]
+    text = _wait_text(d, "#triage", "emergency")
+    assert "leukemia" not in text.lower()  # family text never names a diagnosis
+    assert _wait_text(d, "#guide", "ALL")
