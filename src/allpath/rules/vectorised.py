@@ -89,6 +89,12 @@ class Column:
     def term(cls, codes: npt.ArrayLike, vocab: Sequence[Any], known: Bools) -> Column:
         return cls("term", known, np.asarray(codes, dtype=np.int64), tuple(vocab))
 
+    def take(self, idx: npt.NDArray[np.integer[Any]]) -> Column:
+        """The rows ``idx`` of this column."""
+        return Column(self.kind, self.known[idx],
+                      None if self.values is None else self.values[idx], self.vocab,
+                      {m: a[idx] for m, a in self.members.items()})
+
     @classmethod
     def constant_set(cls, n: int, members: Iterable[str] = ()) -> Column:
         return cls("set", np.ones(n, dtype=bool),

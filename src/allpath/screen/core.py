@@ -31,9 +31,11 @@ from allpath.rules.loader import Knowledge, load_knowledge
 from allpath.rules.vectorised import (
     STATUS_DECIDED,
     Column,
+    VecDecision,
     decisions_needed,
     evaluate_pack_vectorised,
 )
+from allpath.rules.vectorised_plan import DecisionPlan
 from allpath.units import UnitError, convert
 
 __all__ = [
@@ -128,11 +130,12 @@ class Screener:
     """
 
     def __init__(self, units: Mapping[str, str] | None = None,
-                 knowledge: Knowledge | None = None) -> None:
+                 knowledge: Knowledge | None = None, compiled: bool = True) -> None:
         self.kb = knowledge or load_knowledge()
         self.findings = self.kb.pack("findings")
         self.triage = self.kb.pack("triage")
         self.needed = decisions_needed((self.findings, self.triage), TARGETS)
+        self.plan = DecisionPlan((self.findings, self.triage), TARGETS) if compiled else None
         cat = load_catalogue()
         self.units: dict[str, str] = {}
         self.factors: dict[str, float] = {}
@@ -171,11 +174,13 @@ class Screener:
     def _numbers(self, table: pa.Table, col: str, problems: list[tuple[str, str,
                  npt.NDArray[np.bool_]]], required: bool) -> npt.NDArray[np.float64]:
         arr = table.column(col)
+        own = len(problems)
         if pa.types.is_integer(arr.type) or pa.types.is_floating(arr.type) \
                 or pa.types.is_decimal(arr.type):
-            values = pc.cast(arr, pa.float64()).to_numpy(zero_copy_only=False)
-            values = np.asarray(values, dtype=np.float64)
-            missing = np.isnan(values)
+            if arr.type != pa.float64():
+                arr = pc.cast(arr, pa.float64())
+            values = np.asarray(arr.to_numpy(zero_copy_only=False), dtype=np.float64)
+            missing = np.isnan(values) if required else None
         elif pa.types.is_null(arr.type):
             values = np.full(len(table), np.nan)
             missing = np.ones(len(table), dtype=bool)
@@ -192,11 +197,13 @@ class Screener:
             missing = empty | non_numeric
             values = np.where(missing, np.nan, values)
         if required:
-            blank = np.isnan(values) & ~np.any(
-                [p[2] for p in problems if p[0] == col] or [np.zeros(len(table), bool)], axis=0)
+            assert missing is not None
+            blank = np.isnan(values)
+            if len(problems) > own:  # a value that is not a number is not also "missing"
+                blank &= ~problems[own][2]
             if blank.any():
                 problems.append((col, "missing value", blank))
-        return np.asarray(values, dtype=np.float64)
+        return values
 
     def _convert(self, table: pa.Table, col: str, values: npt.NDArray[np.float64],
                  problems: list[tuple[str, str, npt.NDArray[np.bool_]]]
@@ -224,107 +231,169 @@ class Screener:
         factor = self.factors[col]
         return np.asarray(values if factor == 1.0 else _tidy(values * factor), dtype=np.float64)
 
+    def _sex(self, table: pa.Table) -> npt.NDArray[np.int64]:
+        """Sex code per row: 0 female, 1 male, -1 unknown."""
+        column = table.column("sex")
+        if pa.types.is_dictionary(column.type):
+            column = column.unify_dictionaries() if isinstance(column, pa.ChunkedArray) \
+                else column
+            chunks = column.chunks if isinstance(column, pa.ChunkedArray) else [column]
+            if chunks:
+                dictionary = chunks[0].dictionary
+                indices = pa.chunked_array([c.indices for c in chunks])
+            else:
+                dictionary = pa.array([], pa.string())
+                indices = pa.chunked_array([], pa.int32())
+            words = pc.cast(dictionary, pa.string()).to_pylist()
+        else:
+            enc = pc.dictionary_encode(pc.cast(column, pa.string()))
+            enc = enc.combine_chunks() if isinstance(enc, pa.ChunkedArray) else enc
+            words = enc.dictionary.to_pylist()
+            indices = enc.indices
+        lut = np.array([_SEX.get(str(v).strip().lower(), -1) if v is not None else -1
+                        for v in words] + [-1], dtype=np.int64)
+        if isinstance(indices, pa.ChunkedArray):
+            indices = indices.combine_chunks() if indices.num_chunks else pa.array(
+                [], pa.int32())
+        if indices.null_count:
+            indices = pc.fill_null(indices, len(lut) - 1)
+        return lut[np.asarray(indices.to_numpy(zero_copy_only=False), dtype=np.int64)]
+
     # ------------------------------------------------------------------ screening
-    def screen(self, table: pa.Table, offset: int = 0) -> ChunkResult:
-        """Screen one chunk; ``offset`` is the number of data rows before it."""
+    def facts(self, table: pa.Table, problems: list[tuple[str, str, npt.NDArray[np.bool_]]]
+              ) -> tuple[dict[str, Column], npt.NDArray[np.bool_]]:
+        """Parse and validate one chunk: the base facts the packs read, and the good rows."""
         self.check_columns(table.column_names)
         n = len(table)
-        problems: list[tuple[str, str, npt.NDArray[np.bool_]]] = []
         pid_null = np.asarray(table.column("patient_id").is_null())
         if pid_null.any():
             problems.append(("patient_id", "missing value", pid_null))
         age = self._numbers(table, "age_years", problems, required=True)
         with np.errstate(invalid="ignore"):
-            bad_age = ~np.isnan(age) & ((age < AGE_RANGE[0]) | (age > AGE_RANGE[1]))
+            bad_age = (age < AGE_RANGE[0]) | (age > AGE_RANGE[1])  # NaN compares False
         if bad_age.any():
             problems.append(("age_years", "impossible value", bad_age))
-        sex_enc = pc.dictionary_encode(pc.cast(table.column("sex"), pa.string()))
-        sex_enc = sex_enc.combine_chunks() if isinstance(sex_enc, pa.ChunkedArray) else sex_enc
-        lut = np.array([_SEX.get(str(v).strip().lower(), -1)
-                        for v in sex_enc.dictionary.to_pylist()] + [-1], dtype=np.int64)
-        sidx = sex_enc.indices.to_numpy(zero_copy_only=False)
-        sidx = np.where(np.asarray(sex_enc.indices.is_null()), len(lut) - 1, sidx)
-        sex_codes = lut[sidx.astype(np.int64)]
+        sex_codes = self._sex(table)
         bad_sex = sex_codes < 0
         if bad_sex.any():
             problems.append(("sex", "unknown sex (female or male needed for reference ranges)",
                              bad_sex))
-        facts: dict[str, Column] = {}
+        values: dict[str, npt.NDArray[np.float64]] = {}
         for col, (_code, fact, _unit) in VALUE_COLUMNS.items():
-            present = col in table.column_names
-            if not present:
+            if col not in table.column_names:
                 continue
-            values = self._numbers(table, col, problems, required=col in REQUIRED)
-            values = self._convert(table, col, values, problems)
+            v = self._numbers(table, col, problems, required=col in REQUIRED)
+            v = self._convert(table, col, v, problems)
             lo, hi = self.plausible[col]
             with np.errstate(invalid="ignore"):
-                impossible = ~np.isnan(values) & ((values < lo) | (values > hi))
+                impossible = (v < lo) | (v > hi)  # NaN compares False
             if impossible.any():
                 problems.append((col, "impossible value", impossible))
             if fact is not None:
-                facts[fact] = Column.number(values)
-        bad = np.zeros(n, dtype=bool)
-        for _, _, mask in problems:
-            bad |= mask
-        ok = ~bad
+                values[fact] = v
+        if problems:
+            bad = problems[0][2].copy()
+            for _, _, mask in problems[1:]:
+                bad |= mask
+            ok = ~bad
+        else:
+            ok = np.ones(n, dtype=bool)
+        all_ok = not problems
+        facts: dict[str, Column] = {}
+        for fact, v in values.items():
+            known = ~np.isnan(v)
+            facts[fact] = Column.number(v, known if all_ok else known & ok)
         facts["age.years"] = Column.number(age, ok.copy())
         # age.days = ceil(years x 365.25), as allpath.triage.age_days_from_years
-        days = np.where(ok, np.ceil(np.where(ok, age, 0.0) * 365.25), np.nan)
+        if all_ok:
+            days = age * 365.25
+            np.ceil(days, out=days)
+        else:
+            days = np.where(ok, np.ceil(np.where(ok, age, 0.0) * 365.25), np.nan)
         facts["age.days"] = Column.number(days, ok.copy())
-        facts["sex"] = Column.term(np.maximum(sex_codes, 0), ("female", "male"), ok & ~bad_sex)
-        for name, colm in list(facts.items()):
-            if colm.kind == "number" and name not in ("age.years", "age.days"):
-                colm.known = colm.known & ok
-        evaluate_pack_vectorised(self.findings, facts, n, self.needed)
-        results = {r.output: r for r in
-                   evaluate_pack_vectorised(self.triage, facts, n, self.needed)}
-        return self._output(table, offset, n, ok, facts, results, problems)
+        sex_known = ok if all_ok else ok & ~bad_sex
+        facts["sex"] = Column.term(sex_codes if all_ok else np.maximum(sex_codes, 0),
+                                   ("female", "male"), sex_known)
+        return facts, ok
+
+    def screen(self, table: pa.Table, offset: int = 0) -> ChunkResult:
+        """Screen one chunk; ``offset`` is the number of data rows before it."""
+        problems: list[tuple[str, str, npt.NDArray[np.bool_]]] = []
+        facts, ok = self.facts(table, problems)
+        n = len(table)
+        if self.plan is not None:
+            slot = self.plan.slots(facts, n)
+            results = self.plan.results()
+        else:  # the generic column evaluator, one row per slot
+            evaluate_pack_vectorised(self.findings, facts, n, self.needed)
+            results = {r.output: r for r in
+                       evaluate_pack_vectorised(self.triage, facts, n, self.needed)}
+            slot = np.arange(n, dtype=np.int32)
+        return self._output(table, offset, n, ok, slot, results, problems)
 
     def _output(self, table: pa.Table, offset: int, n: int, ok: npt.NDArray[np.bool_],
-                facts: Mapping[str, Column], results: Mapping[str, Any],
+                slot: npt.NDArray[np.int32], results: Mapping[str, VecDecision],
                 problems: list[tuple[str, str, npt.NDArray[np.bool_]]]) -> ChunkResult:
+        """Output rows from per-slot results (``slot`` per row; a slot's rows agree)."""
         susp = results["triage.cbc_suspicion"]
         flag_r = results["triage.cbc_flag"]
-        findings = facts["triage.cbc_findings"]
-        decided = ok & (susp.status == STATUS_DECIDED)
-        # suspicion as a dictionary column over SUSPICIONS
-        vocab_index = np.array([SUSPICIONS.index(str(v)) for v in susp.values], dtype=np.int8)
-        s_codes = np.where(decided, vocab_index[np.maximum(susp.value, 0)],
-                           SUSPICIONS.index("invalid")).astype(np.int8)
-        flag_lut = np.array([bool(v) for v in flag_r.values], dtype=bool)
-        flag_known = ok & (flag_r.status == STATUS_DECIDED)
-        flag_vals = flag_lut[np.maximum(flag_r.value, 0)]
-        # reason codes: a bit per finding, then one string per distinct combination
-        bits = np.zeros(n, dtype=np.int64)
-        counts: dict[str, int] = {}
+        findings = results["triage.cbc_findings"]
+        invalid = SUSPICIONS.index("invalid")
+        # --- per slot
+        s_decided = susp.status == STATUS_DECIDED
+        vocab_index = np.array([SUSPICIONS.index(str(v)) for v in susp.values] + [invalid],
+                               dtype=np.int8)
+        slot_s = np.where(s_decided, vocab_index[susp.value], invalid).astype(np.int8)
+        flag_lut = np.array([bool(v) for v in flag_r.values] + [False], dtype=bool)
+        slot_flag_known = flag_r.status == STATUS_DECIDED
+        slot_flag = flag_lut[flag_r.value] & slot_flag_known
+        f_known = findings.status == STATUS_DECIDED
+        n_slots = len(susp.status)
+        bits = np.zeros(n_slots, dtype=np.int64)
+        members: dict[str, npt.NDArray[np.bool_]] = {}
         for i, codename in enumerate(self.reason_codes):
             member = findings.members.get(codename)
             if member is None:
                 continue
-            m = member & ok
-            bits |= m.astype(np.int64) << i
-            counts[codename] = int(m.sum())
-        uniq, inv = np.unique(bits, return_inverse=True)
+            members[codename] = member & f_known
+            bits |= members[codename].astype(np.int64) << i
+        uniq, slot_label = np.unique(bits, return_inverse=True)
         labels = [";".join(c for i, c in enumerate(self.reason_codes) if int(u) >> i & 1)
                   for u in uniq]
-        bad_labels: dict[int, str] = {}
-        row_problem = np.full(n, -1, dtype=np.int64)
-        for k, (col, problem, mask) in enumerate(problems):
-            row_problem = np.where(mask & (row_problem < 0), k, row_problem)
-            bad_labels[k] = f"bad:{col}:{problem}"
-        reason_dict = labels + [bad_labels[k] for k in range(len(problems))]
-        r_idx = np.where(row_problem >= 0, len(labels) + row_problem, inv).astype(np.int32)
         rule_ids = [*susp.rule_ids, ""]
-        rule_idx = np.where(decided & (susp.rule_index >= 0), susp.rule_index,
-                            len(rule_ids) - 1).astype(np.int32)
+        slot_rule = np.where(s_decided & (susp.rule_index >= 0), susp.rule_index,
+                             len(rule_ids) - 1).astype(np.int32)
+        # --- per row: one gather per output column, then the bad rows
+        s_codes = slot_s[slot]
+        flag_vals = slot_flag[slot]
+        flag_known = slot_flag_known[slot]
+        r_idx = slot_label.reshape(-1).astype(np.int32)[slot]
+        rule_idx = slot_rule[slot]
+        bad_labels = [f"bad:{col}:{problem}" for col, problem, _ in problems]
+        if problems:
+            bad_rows = np.flatnonzero(~ok)
+            row_problem = np.full(len(bad_rows), -1, dtype=np.int64)
+            for k, (_, _, mask) in enumerate(problems):
+                row_problem = np.where(mask[bad_rows] & (row_problem < 0), k, row_problem)
+            s_codes[bad_rows] = invalid
+            flag_known[bad_rows] = False
+            flag_vals[bad_rows] = False
+            r_idx[bad_rows] = len(labels) + row_problem
+            rule_idx[bad_rows] = len(rule_ids) - 1
+            counts = np.bincount(slot, minlength=n_slots) - np.bincount(
+                slot[bad_rows], minlength=n_slots)
+        else:
+            counts = np.bincount(slot, minlength=n_slots)
         out = pa.table({
             "row": pa.array(np.arange(offset + 1, offset + n + 1, dtype=np.int64)),
             "patient_id": table.column("patient_id"),
             "time": table.column("time"),
-            "flag": pa.array(flag_vals, mask=~flag_known),
+            "flag": pa.array(flag_vals, mask=None if flag_known.all() else ~flag_known),
             "suspicion": pa.DictionaryArray.from_arrays(pa.array(s_codes),
                                                         pa.array(SUSPICIONS)),
-            "reasons": pa.DictionaryArray.from_arrays(pa.array(r_idx), pa.array(reason_dict)),
+            "reasons": pa.DictionaryArray.from_arrays(pa.array(r_idx),
+                                                      pa.array(labels + bad_labels,
+                                                               pa.string())),
             "rule": pa.DictionaryArray.from_arrays(pa.array(rule_idx), pa.array(rule_ids)),
         })
         bad_tables = []
@@ -346,12 +415,14 @@ class Screener:
         bad = (pa.concat_tables(bad_tables).sort_by([("row", "ascending")]) if bad_tables
                else pa.table({c: pa.array([], pa.int64() if c == "row" else pa.string())
                               for c in BAD_COLUMNS}))
-        by_s = np.bincount(s_codes, minlength=len(SUSPICIONS))
+        by_s = np.bincount(slot_s, weights=counts, minlength=len(SUSPICIONS)).astype(np.int64)
+        by_s[invalid] += n - int(counts.sum())
         return ChunkResult(
-            table=out, bad=bad, rows=n, bad_rows=int((~ok).sum()),
-            flagged=int((flag_vals & flag_known).sum()),
+            table=out, bad=bad, rows=n, bad_rows=int(n - ok.sum()),
+            flagged=int(counts[slot_flag].sum()),
             by_suspicion={s: int(c) for s, c in zip(SUSPICIONS, by_s, strict=True) if c},
-            by_reason={k: v for k, v in counts.items() if v},
+            by_reason={k: int(counts[m].sum()) for k, m in members.items()
+                       if counts[m].sum()},
         )
 
 
