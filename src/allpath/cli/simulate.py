@@ -73,7 +73,12 @@ def cohort(
     out: Annotated[Path, typer.Option("--out", help="Per-patient Parquet file")] = Path(
         "cohort.parquet"
     ),
-    chunk_size: Annotated[int, typer.Option("--chunk-size")] = 8192,
+    chunk_size: Annotated[int, typer.Option("--chunk-size")] = 16_384,
+    workers: Annotated[int, typer.Option("--workers", help="Worker processes")] = 1,
+    scheduler: Annotated[
+        str | None,
+        typer.Option("--scheduler", help="Dask scheduler address, or 'local' for a LocalCluster"),
+    ] = None,
     fmt: Annotated[str, typer.Option("--format", help="text or json")] = "text",
     plot: Annotated[
         Path | None, typer.Option("--plot", help="Directory for a summary plot")
@@ -83,10 +88,19 @@ def cohort(
     cfg = load_config(preset, config)
     with Progress(console=_console, transient=True) as progress:
         task = progress.add_task(f"simulating {n} patients", total=n)
-        simulate_cohort(
-            cfg, n=n, seed=seed, chunk_size=chunk_size, out=out,
-            progress=lambda k: progress.advance(task, k),
-        )  # fmt: skip
+        if scheduler is not None:
+            from allpath.sim.cohort import simulate_cohort_dask
+
+            simulate_cohort_dask(
+                cfg, n=n, seed=seed, chunk_size=chunk_size, out=out,
+                progress=lambda k: progress.advance(task, k),
+                scheduler=None if scheduler == "local" else scheduler,
+            )  # fmt: skip
+        else:
+            simulate_cohort(
+                cfg, n=n, seed=seed, chunk_size=chunk_size, out=out,
+                progress=lambda k: progress.advance(task, k), workers=workers,
+            )  # fmt: skip
     summary = summarise(out)
     if fmt == "json":
         typer.echo(json.dumps(summary, indent=2))

@@ -137,21 +137,34 @@ class _Kernel:
 
 
 def poisson_ppf(q: Array, lam: Array) -> Array:
-    """``scipy.stats.poisson.ppf(q, lam)`` (0 where ``lam`` is 0), computed only where it is > 0.
+    """``scipy.stats.poisson.ppf(q, lam)`` (0 where ``lam`` is 0): the smallest k with
+    P(K <= k) >= q, computed exactly but cheaply.
 
-    ppf(q) = 0 exactly when q <= P(K = 0) = e^{-lam}; the costly inverse (``pdtrik``) runs on
-    the remaining entries only, with scipy's own correction step.
+    ppf = 0 exactly when q <= P(K = 0) = e^{-lam}. Elsewhere a Cornish-Fisher guess is corrected
+    by +-1 steps with the Poisson CDF (``pdtr``, cheap) until it is the smallest k whose CDF
+    reaches q; the costly numerical inverse (``pdtrik``) is only a fallback.
     """
     from scipy import special
 
     lam = np.asarray(lam, dtype=np.float64)
     out = np.zeros(np.shape(lam))
     sel = np.flatnonzero((lam > 0) & (q > np.exp(-lam)))
-    if sel.size:
-        qs, ms = q[sel], lam[sel]
+    if not sel.size:
+        return out
+    qs, ms = q[sel], lam[sel]
+    z = special.ndtri(qs)
+    k = np.maximum(np.floor(ms + np.sqrt(ms) * z + (z * z - 1.0) / 6.0 + 0.5), 0.0)
+    for _ in range(60):
+        up = special.pdtr(k, ms) < qs
+        down = ~up & (k > 0) & (special.pdtr(k - 1.0, ms) >= qs)
+        if not (up.any() or down.any()):
+            break
+        k = k + up - down
+    else:  # not converged (extreme tails): scipy's own inverse and correction
         vals = np.ceil(special.pdtrik(qs, ms))
         vals1 = np.maximum(vals - 1, 0)
-        out[sel] = np.where(special.pdtr(vals1, ms) >= qs, vals1, vals)
+        k = np.where(special.pdtr(vals1, ms) >= qs, vals1, vals)
+    out[sel] = k
     out[~np.isfinite(out)] = 0.0
     return out
 
@@ -258,7 +271,6 @@ def run_cohort_batch(
     # states: rows 0-1 ln L, 2-6 neutrophil chain, 7-11 platelet chain
     s = np.ascontiguousarray(y0[:, 0:12].T).astype(dt)
     kern = _Kernel(n, 12, dt)
-    tgn = np.zeros(n, dtype=dt)
     ks = np.empty(n, dtype=dt)
     expo_n = np.empty(n, dtype=dt)
     expo_p = np.empty(n, dtype=dt)
@@ -297,12 +309,8 @@ def run_cohort_batch(
     anc_maint_sum = np.zeros(n)
     dose_maint_sum = np.zeros(n)
     lo, hi = protocol.anc_window
-    # exact 6-TGN sub-steps: T(t+h) = a_h T + c_h with c_h = T_inf (1 - a_h)
-    a_cache: dict[int, tuple[F32, F32]] = {}
-    c_cache: dict[int, tuple[F32, F32]] = {}
-    q1 = ((1.0 - np.exp(-cl)) / cl).astype(dt)  # integral over a day of e^{-CL t}
-    t_inf = np.zeros(n, dtype=dt)
-    kill_coef = np.zeros(n, dtype=dt)
+    q1 = (1.0 - np.exp(-cl)) / cl  # integral over a day of e^{-CL t}
+    kill_coef = np.zeros(n)
 
     trace = None
     if trace_days is not None:
@@ -339,10 +347,7 @@ def run_cohort_batch(
                 kern.chain(y[7:12], dy[7:12], chain_p, expo_p, 1.0 - theta_p)
         return f
 
-    ome = [np.empty(n, dtype=dt) for _ in range(3)]
-
-    def maint_rhs(y: F32, dy: F32, stage: int) -> None:
-        kern.chain(y, dy, chain_m, expo_n, ome[stage])
+    maint = _Maintenance(kern, s, cl, slope, rho, q1, r, inv_kl, lnk, chain_m, expo_n)
 
     for day in range(last_day + 1):
         lnl = s[0:2]
@@ -389,7 +394,7 @@ def run_cohort_batch(
         if day == maint_start < therapy_end:
             # hand-over to the Jost chain at the current ANC, assumed quasi-steady (§7 option 1)
             s[2:6] = s[6] * (p[:, _PI["kc_M"]] / p[:, _PI["ktr_M"]]).astype(dt)
-            kill_coef = (s_post * (sched.kill[day] / ref)).astype(dt)
+            kill_coef = p[:, _PI["s_post"]] * (sched.kill[day] / ref)
         if maint_start <= day < therapy_end:
             since = day - maint_start
             if since % protocol.check_every_days == 0:
@@ -409,8 +414,7 @@ def run_cohort_batch(
                 else:
                     dose = dose_nominal
                 dose_per_bsa = dose / batch.bsa
-                t_inf = (tgn_in * dose / cl).astype(dt)
-                c_cache.clear()
+                maint.set_dose(tgn_in * dose / cl, kill_coef)
             anc_maint_sum += s[6]
             dose_maint_sum += dose_per_bsa
         if trace is not None and day <= trace.anc.shape[1] - 1:
@@ -427,7 +431,7 @@ def run_cohort_batch(
             death_day[dead] = day + 1.0
             ind_death |= dead
             alive &= ~dead
-        alive &= death_day > day + 1.0
+            alive &= death_day > day + 1.0  # later deaths do not gate any event (TRM below)
         # --- step ----------------------------------------------------------------------------
         k_sub = sched.substeps[day]
         if day < maint_start:
@@ -441,8 +445,7 @@ def run_cohort_batch(
                 _rk4(kern, s[:m], 1.0 / k_sub, f)
                 np.maximum(s[2:m], 1e-12, out=s[2:m])
         else:
-            _maintenance_day(kern, s, tgn, k_sub, cl, a_cache, c_cache, t_inf, q1, kill_coef,
-                             r, inv_kl, rho, lnk, chain_m, expo_n, ome, slope, maint_rhs)
+            maint.step(k_sub)
 
     # --- treatment-related death in remission: constant hazard, closed form -----------------
     trm_day = ind_days + np.ceil(e_trm / h_trm)
@@ -487,63 +490,102 @@ def run_cohort_batch(
     return RunResult(columns=cols, trajectory=traj, phase_starts=starts)
 
 
-def _maintenance_day(
-    kern: _Kernel, s: F32, tgn: F32, k_sub: int, cl: Array,
-    a_cache: dict[int, tuple[F32, F32]], c_cache: dict[int, tuple[F32, F32]], t_inf: F32,
-    q1: F32, kill_coef: F32, r: F32, inv_kl: F32, rho: F32, lnk: F32, chain: _Chain,
-    expo: F32, ome: list[F32], slope: F32, rhs: Rhs,
-) -> None:
-    """Advance one maintenance day: exact 6-TGN, exact kill integral, RK4 on the Jost chain."""
-    dt = s.dtype.type
-    if k_sub not in a_cache:
+class _Maintenance:
+    """One maintenance day: exact 6-TGN, exact kill integral, RK4 on the Jost chain.
+
+    6-TGN over a sub-step h is T(t+h) = a_h T + c_h, a_h = e^{-CL h}, c_h = T_inf (1 - a_h), so
+    the Jost effect 1 - slope T at the RK4 stage times is affine in T(t) with coefficients
+    precomputed per dose period (:meth:`set_dose`); the value at t + h is reused as the next
+    step's value at t. The kill integral over a day is KA T(day) + KB.
+    """
+
+    def __init__(self, kern: _Kernel, s: F32, cl: Array, slope: F32, rho: F32, q1: Array,
+                 r: F32, inv_kl: F32, lnk: F32, chain: _Chain, expo: F32) -> None:
+        dt = s.dtype.type
+        self.kern, self.s, self.cl, self.slope, self.q1 = kern, s, cl, slope, q1
+        self.r, self.inv_kl, self.lnk, self.chain, self.expo = r, inv_kl, lnk, chain, expo
+        n = s.shape[1]
+        self.rho = rho
+        self.rho2 = np.stack([np.ones_like(rho), rho])
+        self.tgn = np.zeros(n, dtype=dt)
+        self.buf2 = np.empty((2, n), dtype=dt)
+        self.ome = [np.empty(n, dtype=dt) for _ in range(3)]
+        self.ome0_valid = False
+        self.kill_coef = np.zeros(n)
+        self.ka = np.zeros(n, dtype=dt)
+        self.kb = np.zeros(n, dtype=dt)
+        self.t_inf = np.zeros(n)
+        self.coef: dict[int, tuple[F32, F32, F32, F32, F32, F32]] = {}
+
+    def rhs(self, y: F32, dy: F32, stage: int) -> None:
+        """Jost chain derivative with the 6-TGN effect at RK4 stage ``stage``."""
+        self.kern.chain(y, dy, self.chain, self.expo, self.ome[stage])
+
+    def set_dose(self, t_inf: Array, kill_coef: Array) -> None:
+        """New 6-TGN steady state ``t_inf`` (dose period) and kill coefficient s_post k/ref."""
+        dt = self.s.dtype.type
+        self.t_inf = t_inf
+        self.kill_coef = kill_coef
+        self.ka = (kill_coef * self.q1).astype(dt)
+        self.kb = (kill_coef * t_inf * (1.0 - self.q1)).astype(dt)
+        self.coef.clear()
+
+    def _coefficients(self, k_sub: int) -> tuple[F32, F32, F32, F32, F32, F32]:
+        if k_sub not in self.coef:
+            dt = self.s.dtype.type
+            h = 1.0 / k_sub
+            a_half, a_h = np.exp(-self.cl * h / 2), np.exp(-self.cl * h)
+            c_h = self.t_inf * (1.0 - a_h)
+            slope = self.slope.astype(np.float64)
+            self.coef[k_sub] = tuple(v.astype(dt) for v in (  # type: ignore[assignment]
+                a_h, c_h,
+                1.0 - slope * self.t_inf * (1.0 - a_half), slope * a_half,
+                1.0 - slope * c_h, slope * a_h,
+            ))  # fmt: skip
+        return self.coef[k_sub]
+
+    def step(self, k_sub: int) -> None:
+        """Advance the leukaemia, 6-TGN and the neutrophil chain by one day."""
+        kern, s, tgn, ome = self.kern, self.s, self.tgn, self.ome
+        a_h, c_h, a1, b1, a2, b2 = self._coefficients(k_sub)
+        x = kern.x  # burden at the start of the day (computed by the caller)
+        expo = self.expo
+        # crowding exponent of the neutrophil feedback, frozen over the day
+        np.log1p(x, out=kern.lm)
+        np.multiply(self.chain.crowd, kern.lm, out=expo)
+        np.subtract(self.chain.gl, expo, out=expo)
+        # leukaemia: g frozen at x(day); kill integral of s_post kappa_M TGN(t)/TGN_ref exactly
+        g = kern.w2
+        np.multiply(x, self.inv_kl, out=g)
+        np.subtract(1.0, g, out=g)
+        g *= self.r
+        kint = kern.lm
+        np.multiply(self.ka, tgn, out=kint)
+        kint += self.kb
+        big = np.flatnonzero(x > 0.01)
+        if big.size:
+            # a growing (relapsed) burden: midpoint rule for growth and crowding there
+            lnl_mid = s[0:2, big] + 0.5 * (g[big] - kint[big] * self.rho2[:, big])
+            x_mid = np.exp(lnl_mid - self.lnk[big]).sum(axis=0)
+            g[big] = self.r[big] * (1.0 - x_mid * self.inv_kl[big])
+            expo[big] = self.chain.gl[big] - self.chain.crowd[big] * np.log1p(x_mid)
+        np.multiply(self.rho2, kint, out=self.buf2)
+        s[0:2] += g
+        s[0:2] -= self.buf2
+        if not self.ome0_valid:
+            np.multiply(self.slope, tgn, out=ome[0])
+            np.subtract(1.0, ome[0], out=ome[0])
+            self.ome0_valid = True
+        y = s[2:7]
         h = 1.0 / k_sub
-        a_cache[k_sub] = (np.exp(-cl * h / 2).astype(dt), np.exp(-cl * h).astype(dt))
-    if k_sub not in c_cache:
-        a_half, a_h = a_cache[k_sub]
-        ti = t_inf.astype(np.float64)
-        c_cache[k_sub] = ((ti * (1.0 - a_half)).astype(dt), (ti * (1.0 - a_h)).astype(dt))
-    a_half, a_h = a_cache[k_sub]
-    c_half, c_h = c_cache[k_sub]
-    x = kern.x  # burden at the start of the day (computed by the caller)
-    # crowding exponent of the neutrophil feedback, frozen over the day
-    np.log1p(x, out=kern.lm)
-    np.multiply(chain.crowd, kern.lm, out=expo)
-    np.subtract(chain.gl, expo, out=expo)
-    # leukaemia: g frozen at x(day); kill integral of s_post kappa_M TGN(t)/TGN_ref exactly
-    g = kern.w2
-    np.multiply(x, inv_kl, out=g)
-    np.subtract(1.0, g, out=g)
-    g *= r
-    kint = kern.lm  # reuse: integral of TGN over the day
-    np.subtract(tgn, t_inf, out=kint)
-    kint *= q1
-    kint += t_inf
-    kint *= kill_coef
-    big = np.flatnonzero(x > 0.01)
-    if big.size:
-        # a growing (relapsed) burden: midpoint rule for growth and crowding on those patients
-        lnl_mid = s[0:2, big] + 0.5 * (g[big] - kint[big] * np.stack([np.ones_like(rho[big]),
-                                                                         rho[big]]))
-        x_mid = np.exp(lnl_mid - lnk[big]).sum(axis=0)
-        g[big] = r[big] * (1.0 - x_mid * inv_kl[big])
-        expo[big] = chain.gl[big] - chain.crowd[big] * np.log1p(x_mid)
-    s[0] += g
-    s[0] -= kint
-    kint *= rho
-    s[1] += g
-    s[1] -= kint
-    y = s[2:7]
-    h = 1.0 / k_sub
-    for _ in range(k_sub):
-        # 6-TGN at the RK4 stage times t, t + h/2, t + h (exact)
-        np.multiply(slope, tgn, out=ome[0])
-        np.multiply(tgn, a_half, out=ome[1])
-        ome[1] += c_half
-        ome[1] *= slope
-        np.multiply(tgn, a_h, out=tgn)
-        tgn += c_h
-        np.multiply(slope, tgn, out=ome[2])
-        for o in ome:
-            np.subtract(1.0, o, out=o)
-        _rk4(kern, y, h, rhs)
-        np.maximum(y, 1e-12, out=y)
+        for _ in range(k_sub):
+            # 1 - slope TGN at t + h/2 and t + h (exact 6-TGN), then TGN(t + h)
+            np.multiply(b1, tgn, out=ome[1])
+            np.subtract(a1, ome[1], out=ome[1])
+            np.multiply(b2, tgn, out=ome[2])
+            np.subtract(a2, ome[2], out=ome[2])
+            tgn *= a_h
+            tgn += c_h
+            _rk4(kern, y, h, self.rhs)
+            np.maximum(y, 1e-12, out=y)
+            ome[0], ome[2] = ome[2], ome[0]
