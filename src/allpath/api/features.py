@@ -42,12 +42,26 @@ def unavailable(what: str) -> ApiProblem:
     return ApiProblem(501, f"{what} is not installed in this ALLPath", type_="not-available")
 
 
+class Output(StrEnum):
+    native = "native"
+    fhir = "fhir"
+
+
 @router.post("/assess", summary="Assess one record (native or FHIR Bundle)", tags=["pathway"],
              response_description="The assessment (`allpath.assessment/1`), as `allpath "
-                                  "assess --format json` prints it.")
-def assess(body: RecordBody, caller: CallerDep) -> dict[str, Any]:
+                                  "assess --format json` prints it; with `output=fhir` a "
+                                  "FHIR R4 Bundle (needs the FHIR exporter).")
+def assess(body: RecordBody, caller: CallerDep, output: Output = Output.native,
+           ) -> dict[str, Any]:
     parsed = read_record(body)
-    doc: dict[str, Any] = run_assess(parsed.record).to_dict()
+    a = run_assess(parsed.record)
+    if output is Output.fhir:
+        mod = feature("allpath.interop.fhir")
+        if mod is None or not hasattr(mod, "assessment_to_bundle"):
+            raise unavailable("FHIR export")
+        bundle: dict[str, Any] = mod.assessment_to_bundle(a)
+        return bundle
+    doc: dict[str, Any] = a.to_dict()
     return doc
 
 
@@ -133,45 +147,31 @@ async def titrate(request: Request, caller: CallerDep, basis: Basis = Basis.auto
     return JSONResponse(json.loads(json.dumps(out, default=str)))
 
 
-def _guide_call(mod: Any, topic: str | None) -> Any:
-    for name in (("topics", "list_topics") if topic is None else ("topic", "get_topic",
-                                                                   "guide")):
-        fn = getattr(mod, name, None)
-        if callable(fn):
-            return fn() if topic is None else fn(topic)
-    raise unavailable("the family guide API")
-
-
-def _plain(obj: Any) -> Any:
-    for attr in ("to_dict", "as_dict", "model_dump"):
-        fn = getattr(obj, attr, None)
-        if callable(fn):
-            return fn()
-    if isinstance(obj, list | tuple):
-        return [_plain(x) for x in obj]
-    return obj
-
-
-@router.get("/guide", summary="Family guide: topics", tags=["guide"])
-def guide_topics(caller: CallerDep) -> Any:
+def _guide() -> Any:
     mod = feature("allpath.guide")
-    if mod is None:
+    if mod is None or not hasattr(mod, "general_guide"):
         raise unavailable("the family guide")
-    return {"topics": json.loads(json.dumps(_plain(_guide_call(mod, None)), default=str))}
+    return mod
+
+
+@router.get("/guide", summary="Family guide: every topic", tags=["guide"])
+def guide_all(caller: CallerDep) -> dict[str, Any]:
+    doc: dict[str, Any] = _guide().general_guide().to_dict()
+    return doc
 
 
 @router.get("/guide/{topic}", summary="Family guide: one topic", tags=["guide"])
-def guide_topic(topic: Annotated[str, PathParam(max_length=100)], caller: CallerDep) -> Any:
-    mod = feature("allpath.guide")
-    if mod is None:
-        raise unavailable("the family guide")
-    try:
-        found = _guide_call(mod, topic)
-    except (KeyError, LookupError):
-        raise ApiProblem(404, f"no guide topic {topic!r}") from None
-    if found is None:
-        raise ApiProblem(404, f"no guide topic {topic!r}")
-    return json.loads(json.dumps(_plain(found), default=str))
+def guide_topic(topic: Annotated[str, PathParam(max_length=100)], caller: CallerDep,
+                ) -> dict[str, Any]:
+    doc: dict[str, Any] = _guide().general_guide(topic).to_dict()
+    return doc
+
+
+@router.post("/guide", summary="Family guide personalised to a record", tags=["guide"])
+def guide_for(body: RecordBody, caller: CallerDep) -> dict[str, Any]:
+    mod = _guide()
+    doc: dict[str, Any] = mod.personal_guide(read_record(body).record).to_dict()
+    return doc
 
 
 @router.get("/rules/{rule_id}", summary="Explain a rule: condition, outcome and sources",

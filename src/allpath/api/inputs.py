@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,7 +40,7 @@ def _from_bundle(body: dict[str, Any]) -> ParsedRecord:
         raise ApiProblem(501, "FHIR import is not installed in this ALLPath; send an "
                               "allpath.record/1 document", type_="fhir-unavailable")
     imported = mod.read_bundle(body)
-    data = imported.record
+    data = json.loads(json.dumps(imported.record, default=str))
     if not isinstance(data, dict):
         raise RecordError([Problem("", "the FHIR Bundle did not give a record")])
     warnings = tuple(str(w) for w in getattr(imported, "warnings", ()) or ())
