@@ -13,6 +13,11 @@ Stage B, relapse machinery (children, 5-year cohorts):
     probability p (toy) and ``post_induction_sensitivity`` typical value (toy)
   * targets: relapse incidence 12.7 %, about 50 % of B-ALL relapses >= 36 months
     (Rheingold 2024), 5-year OS 90.4 % (Hunger 2012).
+Stage D, MRD-to-relapse mapping (children, 5-year cohorts):
+  * correlation and IIV omega of ``post_induction_sensitivity`` with the induction sensitivity,
+    and its typical value (all toy)
+  * targets: 5-year relapse 5 % (MRD undetectable), 12 % (< 1e-3), 72 % (>= 1e-3) at the end of
+    induction (DFCI, Zhou 2007), relapse incidence 12.7 % (Rheingold 2024).
 Stage C, adults:
   * adult ``post_induction_sensitivity`` (toy)
   * target: 5-year survival 59 % at 20-39 y (SEER, Sasaki 2021).
@@ -68,6 +73,10 @@ def make_config(preset: str, values: dict[str, float], horizon: int = 1827) -> C
             par["parameters"]["resistant_relative_sensitivity"]["iiv"]["p"] = v
         elif key == "s_post":
             par["parameters"]["post_induction_sensitivity"]["value"] = v
+        elif key == "corr_post":
+            par["parameters"]["post_induction_sensitivity"]["iiv"]["correlation"] = v
+        elif key == "omega_post":
+            par["parameters"]["post_induction_sensitivity"]["iiv"]["omega"] = v
         elif key == "s_post_adult":
             par["parameters"]["post_induction_sensitivity"]["populations"]["adult"] = v
         else:
@@ -120,6 +129,18 @@ def os5_band(c: dict[str, Any], lo: float, hi: float) -> float:
 
 TARGETS_A = {"d8_zero": (0.33, 0.05), "d8_ge1000": (0.15, 0.05),
              "eoi_below_1e-4": (0.62, 0.05), "cr": (0.976, 0.01)}
+def metrics_d(c: dict[str, Any]) -> dict[str, float]:
+    """Relapse by end-of-induction PCR MRD (Zhou 2007) and overall relapse, patients in CR."""
+    cr = c["cr"] == 1
+    m, r = c["mrd_eoi_pcr"][cr], c["relapse"][cr] == 1
+    return {"rel_undet": float(r[m == 0].mean()),
+            "rel_lt_1e-3": float(r[(m > 0) & (m < 1e-3)].mean()),
+            "rel_ge_1e-3": float(r[m >= 1e-3].mean()),
+            "relapse": float(np.mean(c["relapse"] == 1))}
+
+
+TARGETS_D = {"rel_undet": (0.05, 0.05), "rel_lt_1e-3": (0.12, 0.05),
+             "rel_ge_1e-3": (0.72, 0.10), "relapse": (0.127, 0.02)}
 TARGETS_B = {"relapse": (0.127, 0.02), "late_b": (0.50, 0.10), "os5": (0.904, 0.02)}
 
 
@@ -145,7 +166,7 @@ def grid(stage: str, space: dict[str, list[float]], run: Any) -> dict[str, float
 
 def main() -> None:
     ap = argparse.ArgumentParser(description="Calibrate toy simulator parameters (§10)")
-    ap.add_argument("--stage", default="all", choices=["A", "B", "C", "all"])
+    ap.add_argument("--stage", default="all", choices=["A", "B", "C", "D", "all"])
     ap.add_argument("--n", type=int, default=16_384)
     ap.add_argument("--seed", type=int, default=11)
     ap.add_argument("--workers", type=int, default=2)
@@ -170,6 +191,15 @@ def main() -> None:
         fixed.update(grid("B", {"r_post": [0.012, 0.018, 0.025],
                                 "p_strong": [0.01, 0.02, 0.03],
                                 "s_post": [0.95, 1.0, 1.05]}, run_b))
+    if args.stage in ("D", "all"):
+        def run_d(v: dict[str, float]) -> tuple[dict[str, float], float]:
+            m = metrics_d(cohort(make_config("pediatric", {**fixed, **v}), args.n, args.seed,
+                                 args.workers))
+            return m, loss(m, TARGETS_D)
+
+        fixed.update(grid("D", {"corr_post": [0.5, 0.7, 0.85],
+                                "omega_post": [0.2, 0.3],
+                                "s_post": [0.9, 1.0]}, run_d))
     if args.stage in ("C", "all"):
         def run_c(v: dict[str, float]) -> tuple[dict[str, float], float]:
             c = cohort(make_config("adult", {**fixed, **v}), args.n // 2, args.seed,
