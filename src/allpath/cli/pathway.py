@@ -12,8 +12,8 @@ from allpath.cli.app import app
 from allpath.cli.common import OutputFormat, fail
 from allpath.errors import AllPathError
 from allpath.examples import example_paths
-from allpath.outputs.render import render_markdown, render_text
 from allpath.interop.fhir import load_any
+from allpath.outputs.render import render_markdown, render_text
 from allpath.pipeline import assess as assess_record
 from allpath.pipeline import assess_file
 from allpath.rules.loader import load_knowledge
