@@ -37,13 +37,25 @@ from allpath.sim.population import N_NORMAL, N_UNIFORM, make_batch, tgn_ref
 THREE_YEARS = 1096  # days (3 x 365.25, rounded up)
 
 
-def cohort_rate(n: int, workers: int, kernel: str = "fast") -> float:
-    """Patient-days per second of the cohort simulator (stepped therapy days only)."""
+def cohort_rate(n: int, workers: int, kernel: str = "fast") -> tuple[float, float]:
+    """Patient-days per second of the cohort simulator (stepped therapy days only): per wall
+    second, and per CPU second of this process and its finished workers (robust to other jobs
+    sharing the cores)."""
     cfg = replace(load_config("pediatric"), kernel=kernel)
     days = cfg.protocol.therapy_days
+    c0 = _cpu()
     t0 = time.perf_counter()
     simulate_cohort(cfg, n=n, seed=1, workers=workers)
-    return n * days / (time.perf_counter() - t0)
+    wall = time.perf_counter() - t0
+    return n * days / wall, n * days / (_cpu() - c0)
+
+
+def _cpu() -> float:
+    import resource
+
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
 
 
 def three_year_run(n: int, workers: int) -> float:
@@ -75,13 +87,18 @@ def main() -> None:
     ap.add_argument("--million", action="store_true", help="run 1e6 x 3 years for real")
     args = ap.parse_args()
     n, w = args.n, args.workers
-    ref_rate = cohort_rate(min(n, 16_384), 1, kernel="reference")
-    one = cohort_rate(n, 1)
-    many = cohort_rate(n, w)
+    ref_rate, ref_cpu = cohort_rate(min(n, 16_384), 1, kernel="reference")
+    one, one_cpu = cohort_rate(n, 1)
+    many, many_cpu = cohort_rate(n, w)
     slow = baseline_rate()
-    print(f"reference engine : {ref_rate:>12,.0f} patient-days/s (float64, 20 states, 1 process)")
-    print(f"cohort, 1 process: {one:>12,.0f} patient-days/s ({n} patients)")
-    print(f"cohort, {w} workers: {many:>12,.0f} patient-days/s ({n} patients)")
+    load = os.getloadavg()[0]
+    print(f"load average     : {load:.2f} (other jobs may share the {os.cpu_count()} cores)")
+    print(f"reference engine : {ref_rate:>12,.0f} patient-days/s wall, {ref_cpu:,.0f} per CPU-s "
+          "(v0.1 code path: float64, 20 states, 1 process)")
+    print(f"cohort, 1 process: {one:>12,.0f} patient-days/s wall, {one_cpu:,.0f} per CPU-s "
+          f"({n} patients)")
+    print(f"cohort, {w} workers: {many:>12,.0f} patient-days/s wall, {many_cpu:,.0f} per CPU-s "
+          f"(x{w} = {w * many_cpu:,.0f} on {w} idle cores)")
     print(f"solve_ivp LSODA  : {slow:>12,.0f} patient-days/s (per patient, extrapolated)")
     print(f"ratio to LSODA   : {many / slow:>12,.0f}x ({w} workers), {one / slow:,.0f}x (1)")
     print(f"speed-up vs v0.1 : {many / ref_rate:>12.1f}x")
