@@ -95,6 +95,12 @@ class Column:
                       None if self.values is None else self.values[idx], self.vocab,
                       {m: a[idx] for m, a in self.members.items()})
 
+    def slice(self, start: int, stop: int) -> Column:
+        """Rows ``start:stop`` of this column (views, no copy)."""
+        return Column(self.kind, self.known[start:stop],
+                      None if self.values is None else self.values[start:stop], self.vocab,
+                      {m: a[start:stop] for m, a in self.members.items()})
+
     @classmethod
     def constant_set(cls, n: int, members: Iterable[str] = ()) -> Column:
         return cls("set", np.ones(n, dtype=bool),

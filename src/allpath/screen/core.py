@@ -122,6 +122,19 @@ def _tidy(x: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
     return out
 
 
+def _has_nan(x: npt.NDArray[np.float64]) -> bool:
+    """Whether any value is NaN (one reduction, no temporary array)."""
+    return bool(len(x)) and bool(np.isnan(x.min()))
+
+
+def _within(x: npt.NDArray[np.float64], lo: float, hi: float) -> bool:
+    """True when every value lies in [lo, hi] and none is NaN (two reductions)."""
+    if not len(x):
+        return True
+    mn, mx = float(x.min()), float(x.max())
+    return lo <= mn and mx <= hi  # False when NaN
+
+
 class Screener:
     """Screens chunks of CBC rows with the bundled packs.
 
@@ -180,10 +193,8 @@ class Screener:
             if arr.type != pa.float64():
                 arr = pc.cast(arr, pa.float64())
             values = np.asarray(arr.to_numpy(zero_copy_only=False), dtype=np.float64)
-            missing = np.isnan(values) if required else None
         elif pa.types.is_null(arr.type):
             values = np.full(len(table), np.nan)
-            missing = np.ones(len(table), dtype=bool)
         else:
             text = pl.from_arrow(pc.cast(arr, pa.string()))
             assert isinstance(text, pl.Series)
@@ -194,10 +205,8 @@ class Screener:
             non_numeric = ~empty & parsed.is_null().to_numpy()
             if non_numeric.any():
                 problems.append((col, "not a number", non_numeric))
-            missing = empty | non_numeric
-            values = np.where(missing, np.nan, values)
-        if required:
-            assert missing is not None
+            values = np.where(empty | non_numeric, np.nan, values)
+        if required and _has_nan(values):
             blank = np.isnan(values)
             if len(problems) > own:  # a value that is not a number is not also "missing"
                 blank &= ~problems[own][2]
@@ -265,14 +274,15 @@ class Screener:
         """Parse and validate one chunk: the base facts the packs read, and the good rows."""
         self.check_columns(table.column_names)
         n = len(table)
-        pid_null = np.asarray(table.column("patient_id").is_null())
-        if pid_null.any():
-            problems.append(("patient_id", "missing value", pid_null))
+        pid = table.column("patient_id")
+        if pid.null_count:
+            problems.append(("patient_id", "missing value", np.asarray(pid.is_null())))
         age = self._numbers(table, "age_years", problems, required=True)
-        with np.errstate(invalid="ignore"):
-            bad_age = (age < AGE_RANGE[0]) | (age > AGE_RANGE[1])  # NaN compares False
-        if bad_age.any():
-            problems.append(("age_years", "impossible value", bad_age))
+        if not _within(age, *AGE_RANGE):
+            with np.errstate(invalid="ignore"):
+                bad_age = (age < AGE_RANGE[0]) | (age > AGE_RANGE[1])  # NaN compares False
+            if bad_age.any():
+                problems.append(("age_years", "impossible value", bad_age))
         sex_codes = self._sex(table)
         bad_sex = sex_codes < 0
         if bad_sex.any():
@@ -285,10 +295,11 @@ class Screener:
             v = self._numbers(table, col, problems, required=col in REQUIRED)
             v = self._convert(table, col, v, problems)
             lo, hi = self.plausible[col]
-            with np.errstate(invalid="ignore"):
-                impossible = (v < lo) | (v > hi)  # NaN compares False
-            if impossible.any():
-                problems.append((col, "impossible value", impossible))
+            if not _within(v, lo, hi):
+                with np.errstate(invalid="ignore"):
+                    impossible = (v < lo) | (v > hi)  # NaN compares False
+                if impossible.any():
+                    problems.append((col, "impossible value", impossible))
             if fact is not None:
                 values[fact] = v
         if problems:
@@ -301,16 +312,16 @@ class Screener:
         all_ok = not problems
         facts: dict[str, Column] = {}
         for fact, v in values.items():
-            known = ~np.isnan(v)
+            known = ~np.isnan(v) if _has_nan(v) else ok
             facts[fact] = Column.number(v, known if all_ok else known & ok)
-        facts["age.years"] = Column.number(age, ok.copy())
+        facts["age.years"] = Column.number(age, ok)
         # age.days = ceil(years x 365.25), as allpath.triage.age_days_from_years
         if all_ok:
             days = age * 365.25
             np.ceil(days, out=days)
         else:
             days = np.where(ok, np.ceil(np.where(ok, age, 0.0) * 365.25), np.nan)
-        facts["age.days"] = Column.number(days, ok.copy())
+        facts["age.days"] = Column.number(days, ok)
         sex_known = ok if all_ok else ok & ~bad_sex
         facts["sex"] = Column.term(sex_codes if all_ok else np.maximum(sex_codes, 0),
                                    ("female", "male"), sex_known)

@@ -42,7 +42,7 @@ class _Writer:
         table = chunk.table
         if self.parquet:
             if self._w is None:
-                self._w = pq.ParquetWriter(self.out, table.schema)
+                self._w = pq.ParquetWriter(self.out, table.schema, **parquet_options(table.schema))
             self._w.write_table(table)
         else:
             plain = pa.table({name: (col.cast(col.type.value_type)
@@ -68,6 +68,95 @@ class _Writer:
             self.bad.unlink()
 
 
+def parquet_options(schema: pa.Schema) -> dict[str, Any]:
+    """Writer options for the screened rows: dictionaries only for the code columns, delta
+    encoding for integer columns (row numbers, integer ids, dates), statistics for those."""
+    ints = [f.name for f in schema
+            if f.name in ("row", "patient_id", "time")
+            and (pa.types.is_integer(f.type) or pa.types.is_date32(f.type)
+                 or pa.types.is_timestamp(f.type) or pa.types.is_date64(f.type))]
+    return {
+        "use_dictionary": [f.name for f in schema if pa.types.is_dictionary(f.type)],
+        "column_encoding": dict.fromkeys(ints, "DELTA_BINARY_PACKED"),
+        "write_statistics": [f.name for f in schema if not pa.types.is_dictionary(f.type)],
+    }
+
+
+def _prefetch(items: Iterable[Any], depth: int = 2) -> Iterator[Any]:
+    """Iterate ``items`` on a background thread (Arrow reads release the GIL)."""
+    import queue
+    import threading
+
+    q: queue.Queue[tuple[bool, Any]] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def run() -> None:
+        try:
+            for item in items:
+                while not stop.is_set():
+                    try:
+                        q.put((True, item), timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            q.put((False, None))
+        except BaseException as err:  # handed to the consumer
+            q.put((False, err))
+
+    thread = threading.Thread(target=run, name="screen-read", daemon=True)
+    thread.start()
+    try:
+        while True:
+            ok, item = q.get()
+            if not ok:
+                if item is not None:
+                    raise item
+                return
+            yield item
+    finally:
+        stop.set()
+        thread.join()
+
+
+class _BackgroundWriter:
+    """Writes chunks on a background thread, in order (Parquet/CSV writing releases the GIL)."""
+
+    def __init__(self, writer: _Writer, depth: int = 2) -> None:
+        import queue
+        import threading
+
+        self.writer = writer
+        self.q: queue.Queue[ChunkResult | None] = queue.Queue(maxsize=depth)
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._run, name="screen-write", daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        while True:
+            chunk = self.q.get()
+            if chunk is None:
+                return
+            if self.error is None:
+                try:
+                    self.writer.write(chunk)
+                except BaseException as err:
+                    self.error = err
+
+    def write(self, chunk: ChunkResult) -> None:
+        if self.error is not None:
+            raise self.error
+        self.q.put(chunk)
+
+    def close(self) -> None:
+        self.q.put(None)
+        self.thread.join()
+        self.writer.close()
+        if self.error is not None:
+            raise self.error
+
+
 def _progress(total: int | None, enabled: bool | None) -> Any:
     from tqdm import tqdm  # type: ignore[import-untyped]
 
@@ -81,15 +170,17 @@ def screen_file(inp: Path, out: Path, *, units: Mapping[str, str] | None = None,
                 progress: bool | None = None, threads: int | None = None) -> ScreenSummary:
     """Screen one CSV or Parquet file, chunk by chunk, writing CSV or Parquet.
 
-    Chunks are screened on ``threads`` threads (default 1: measured no gain on 2 cores)
-    with at most ``threads + 1`` chunks in memory; output order is the input order.
+    Reading, screening and writing overlap: the next chunks are read on one background
+    thread and finished chunks written on another, while chunks are screened on
+    ``threads`` threads (default 1); a few chunks are in memory at a time and the output
+    order is the input order.
     """
     screener = Screener(units)
     summary = ScreenSummary()
-    writer = _Writer(out, bad or bad_path_for(out))
+    writer = _BackgroundWriter(_Writer(out, bad or bad_path_for(out)))
     bar = _progress(count_rows(inp), progress)
     try:
-        for chunk in _pipelined(screener, iter_chunks(inp, chunk_size), threads):
+        for chunk in _pipelined(screener, _prefetch(iter_chunks(inp, chunk_size)), threads):
             writer.write(chunk)
             summary.add(chunk)
             bar.update(chunk.rows)
