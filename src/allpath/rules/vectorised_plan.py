@@ -157,7 +157,8 @@ class _TableCache:
             ages = age.values if factor == 1.0 else age.values * factor
             # the band number, as np.searchsorted(t.bounds, ages, side="right") for non-NaN
             # ages: summing comparisons is faster for a few edges on cache-sized blocks
-            counts = np.zeros(self.n, dtype=np.int8 if len(t.bounds) < 127 else np.int64)
+            counts: npt.NDArray[Any] = np.zeros(
+                self.n, dtype=np.int8 if len(t.bounds) < 127 else np.int64)
             with np.errstate(invalid="ignore"):
                 for edge in t.bounds.tolist():
                     counts += (ages >= edge).view(np.int8)
