@@ -20,6 +20,10 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pydantic import ValidationError
 
 __all__ = [
     "AllPathError",
@@ -29,6 +33,7 @@ __all__ = [
     "RecordError",
     "UnknownRuleError",
     "did_you_mean",
+    "validation_problems",
 ]
 
 
@@ -122,3 +127,49 @@ def did_you_mean(word: str, choices: Iterable[str], n: int = 3) -> str | None:
         return None
     names = [repr(lowered[c]) for c in close]
     return "did you mean " + " or ".join(names) + "?"
+
+
+# Parts of a pydantic error location that name a type or a union member, not a field.
+_TYPE_NOISE = {"str", "float", "int", "bool", "date", "datetime", "none", "SymptomDetail",
+               "constrained-str", "compare", "match"}
+
+
+def _is_type_part(part: int | str) -> bool:
+    return isinstance(part, str) and (
+        part in _TYPE_NOISE
+        or "[" in part
+        or part.startswith("dict")
+        or ("-" in part and part[:1].islower() and not part.startswith("HLA"))
+    )
+
+
+def _path(loc: Iterable[int | str]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif not _is_type_part(part):
+            out += f".{part}" if out else part
+    return out
+
+
+def validation_problems(err: ValidationError, source: str | None = None) -> list[Problem]:
+    """One :class:`Problem` per field of a pydantic ``ValidationError``, with clean paths.
+
+    Paths read like ``observations[3].unit``: list indices in brackets, type and union-member
+    names dropped; when every member of a union fails, one problem is kept per field.
+    """
+    by_path: dict[str, Problem] = {}
+    for e in err.errors():
+        path = _path(e["loc"])
+        if path in by_path:
+            continue
+        if e["type"] == "extra_forbidden":
+            msg = "unknown field"
+        elif e["type"] == "missing":
+            msg = "required field is missing"
+        else:
+            msg = e["msg"]
+        got = None if e["type"] == "missing" else repr(e.get("input"))[:80]
+        by_path[path] = Problem(path, msg, got=got, source=source)
+    return list(by_path.values())

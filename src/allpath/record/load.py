@@ -18,25 +18,13 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from allpath.errors import Problem, RecordError
+from allpath.errors import Problem, RecordError, validation_problems
 from allpath.observations.catalogue import Catalogue, load_catalogue
 from allpath.record.models import RECORD_FORMAT, PatientRecord
 from allpath.record.vocabulary import Vocabulary, VocabularyKind, load_vocabulary
 from allpath.units import UnitError, convert
 
 __all__ = ["load_record", "parse_record", "read_document"]
-
-_TYPE_LOC_NOISE = {
-    "str",
-    "float",
-    "int",
-    "bool",
-    "date",
-    "datetime",
-    "SymptomDetail",
-    "constrained-str",
-}
-
 
 def read_document(path: str | Path) -> Any:
     """Read YAML or JSON from a file; malformed text is a RecordError, not a traceback."""
@@ -65,36 +53,6 @@ def read_document(path: str | Path) -> Any:
 def load_record(path: str | Path) -> PatientRecord:
     """Read and check a record file (``.yaml``, ``.yml`` or ``.json``)."""
     return parse_record(read_document(path), source=str(path))
-
-
-def _loc_to_path(loc: tuple[int | str, ...]) -> str:
-    out = ""
-    for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        elif part in _TYPE_LOC_NOISE or "[" in part or ("-" in part and part[0].islower()):
-            continue
-        else:
-            out += f".{part}" if out else part
-    return out
-
-
-def _pydantic_problems(err: ValidationError) -> list[Problem]:
-    by_path: dict[str, Problem] = {}
-    for e in err.errors():
-        path = _loc_to_path(tuple(e["loc"]))
-        if e["type"] == "extra_forbidden":
-            msg = "unknown field"
-        elif e["type"] == "missing":
-            msg = "required field is missing"
-        else:
-            msg = e["msg"]
-        got = None if e["type"] == "missing" else repr(e.get("input"))[:80]
-        if path in by_path:
-            # Union members each fail: keep one problem per field.
-            continue
-        by_path[path] = Problem(path, msg, got=got)
-    return list(by_path.values())
 
 
 def _as_date(value: Any) -> dt.date | None:
@@ -334,7 +292,7 @@ def parse_record(
     try:
         rec = PatientRecord.model_validate(dict(data))
     except ValidationError as err:
-        raise RecordError(_pydantic_problems(err), source) from None
+        raise RecordError(validation_problems(err), source) from None
     checker = _Checker(catalogue or load_catalogue(), vocabulary or load_vocabulary())
     checked = checker.check(rec)
     if checker.problems:

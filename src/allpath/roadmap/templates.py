@@ -27,7 +27,7 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from allpath.errors import KnowledgeError, Problem, did_you_mean
+from allpath.errors import KnowledgeError, Problem, did_you_mean, validation_problems
 from allpath.knowledge import knowledge_dir
 from allpath.rules.loader import load_citations
 
@@ -319,9 +319,7 @@ def check_templates(folder: Path | None = None) -> tuple[dict[str, Template], li
         try:
             parsed.append((Template.model_validate(doc), source))
         except ValidationError as err:
-            for e in err.errors():
-                where = ".".join(str(p) for p in e["loc"])
-                problems.append(Problem(where, e["msg"], source=source))
+            problems.extend(validation_problems(err, source))
     templates: dict[str, Template] = {}
     for t, source in parsed:
         if t.id in templates:

@@ -17,7 +17,13 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from allpath.errors import KnowledgeError, Problem, UnknownRuleError, did_you_mean
+from allpath.errors import (
+    KnowledgeError,
+    Problem,
+    UnknownRuleError,
+    did_you_mean,
+    validation_problems,
+)
 from allpath.knowledge import knowledge_dir, load_yaml
 from allpath.rules.engine import (
     CompiledPack,
@@ -101,26 +107,6 @@ def load_citations() -> dict[str, Citation]:
         c["id"]: Citation(c["id"], c["reference"], tuple(c.get("urls", ())))
         for c in doc["citations"]
     }
-
-
-def _loc(loc: tuple[int | str, ...]) -> str:
-    out = ""
-    for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        elif part in {"all", "any", "at_least", "not", "known", "compare", "match"} and out and (
-            out.endswith("]") or out.endswith("when") or out.endswith("of")
-        ) and part in {"compare", "match"}:
-            continue
-        else:
-            out += f".{part}" if out else str(part)
-    return out
-
-
-def _is_type_loc(part: int | str) -> bool:
-    return isinstance(part, str) and (
-        part in {"str", "bool", "int", "float", "none"} or "[" in part or part.startswith("dict")
-    )
 
 
 def _resolve_unit_threshold(
@@ -358,13 +344,7 @@ def load_packs(
         try:
             parsed.append((Pack.model_validate(doc), source))
         except ValidationError as err:
-            seen: set[str] = set()
-            for e in err.errors():
-                where = _loc(tuple(p for p in e["loc"] if not _is_type_loc(p)))
-                if where in seen:
-                    continue  # one problem per path: union members each fail
-                seen.add(where)
-                problems.append(Problem(where, e["msg"], source=source))
+            problems.extend(validation_problems(err, source))
     schema_failed = bool(problems)
     parsed.sort(key=lambda ps: (ps[0].order, ps[0].id))
     ids: dict[str, str] = {}
