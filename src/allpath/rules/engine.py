@@ -19,6 +19,7 @@ from typing import Any, Literal
 
 from allpath.rules.facts import Fact, FactValue, Registry
 from allpath.rules.schema import (
+    OPERATORS,
     AllOf,
     AnyOf,
     AtLeast,
@@ -154,20 +155,6 @@ def _table_threshold(
     return convert(chosen[0].value, table.unit, cp.table_units[table_name]), needs
 
 
-def _compare(a: float, op: str, b: float) -> bool:
-    if op == "<":
-        return a < b
-    if op == "<=":
-        return a <= b
-    if op == ">":
-        return a > b
-    if op == ">=":
-        return a >= b
-    if op == "==":
-        return a == b
-    return a != b
-
-
 def _glob(pattern: str, value: str) -> bool:
     return fnmatch.fnmatchcase(value, pattern.replace("[", "[[]"))
 
@@ -216,7 +203,7 @@ def evaluate_condition(cond: Condition, facts: Mapping[str, Fact], cp: CompiledP
                 return Eval(Tri.UNKNOWN, used, needs - set(facts) or needs)
         else:
             threshold = cp.thresholds[id(cond)]
-        ok = _compare(float(fact.value), cond.op, threshold)  # type: ignore[arg-type]
+        ok = bool(OPERATORS[cond.op](float(fact.value), threshold))  # type: ignore[arg-type]
         return Eval(Tri.TRUE if ok else Tri.FALSE, used, set(), fact.provisional)
     assert isinstance(cond, Match)
     value = fact.value

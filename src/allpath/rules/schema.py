@@ -28,11 +28,14 @@ fact names its analyte, the window in days from diagnosis and which value to pic
 
 from __future__ import annotations
 
+import operator
+from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, model_validator
 
 __all__ = [
+    "OPERATORS",
     "PATHWAY_STAGES",
     "AllOf",
     "AnyOf",
@@ -53,6 +56,16 @@ __all__ = [
 ]
 
 Scalar = str | bool | int | float
+
+# The boundary operators of thresholds, as functions (work on numbers and numpy arrays).
+OPERATORS: dict[str, Callable[[Any, Any], Any]] = {
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
+    "==": operator.eq,
+    "!=": operator.ne,
+}
 Stage = Literal[
     # the pathway, run by allpath.pipeline.assess in pack order
     "findings", "diagnosis", "classification", "cns", "risk", "prognosis",
