@@ -53,7 +53,7 @@ from allpath.units import convert
 
 __all__ = ["DecisionPlan", "table_lookup"]
 
-Int32s = npt.NDArray[np.int32]
+Slots = npt.NDArray[np.intp]
 _SEX_CODES = ("female", "male")  # band look-ups use 0 female, 1 male, 2 anything else
 DENSE_LIMIT = 1 << 24
 BLOCK = 1 << 15
@@ -173,7 +173,7 @@ class _TableCache:
                 self._sex = _sex_codes(self.facts, self.n)
             band += self._sex
             index = self._index[k] = band
-        return t.lut[index]
+        return t.lut.take(index, mode="clip")
 
 
 # --------------------------------------------------------------------------- atoms
@@ -269,9 +269,9 @@ class DecisionPlan:
         for g in self.groups:
             self.size *= g.radix
         self.dense = self.size <= dense_limit
-        self.key_dtype: type[np.signedinteger[Any]] = (
-            np.int32 if self.size < 2**31 else np.int64)
-        self._slot_of: npt.NDArray[np.int32] | None = None
+        # platform-size keys and slots: numpy gathers are several times faster with them
+        self.key_dtype: type[np.signedinteger[Any]] = np.intp
+        self._slot_of: npt.NDArray[np.intp] | None = None
         self._slot_dict: dict[int, int] = {}
         self._store: dict[str, _SlotStore] = {
             d.output: _SlotStore(d) for _, d in self.steps if d.output in self.outputs}
@@ -296,64 +296,103 @@ class DecisionPlan:
         key[:] = 0
         stride = 1
         cache = _TableCache(facts, n)
+        tmp = np.empty(n, dtype=key.dtype)
         for g in self.groups:
             col = facts.get(g.fact)
             if col is not None:
-                state = self._state(g, col, cache, n)
+                if g.radix < 128 and not g.matches and col.known.all():
+                    digit: npt.NDArray[Any] = self._digit(g, col, cache)
+                else:
+                    digit = self._state(g, col, cache, n)
                 if stride > 1:
-                    state *= stride
-                key += state
+                    np.multiply(digit, key.dtype.type(stride), out=tmp)
+                    key += tmp
+                else:
+                    key += digit
             stride *= g.radix
+
+    def _digit(self, g: _Group, col: Column, cache: _TableCache) -> npt.NDArray[np.int8]:
+        """:meth:`_state` for a fully known column with a small radix, in int8 (faster)."""
+        if not g.numeric:
+            return np.ones(len(col.known), dtype=np.int8)
+        if col.kind != "number" or col.values is None:
+            raise NotImplementedError(f"comparison on non-number column {g.fact!r}")
+        v = col.values
+        with np.errstate(invalid="ignore"):
+            if g.cuts:
+                d = (v > g.cuts[0]).view(np.int8) + (v >= g.cuts[0]).view(np.int8)
+                for cut in g.cuts[1:]:
+                    d += (v > cut).view(np.int8)
+                    d += (v >= cut).view(np.int8)
+            else:
+                d = np.zeros(len(v), dtype=np.int8)
+            nan = np.isnan(v)
+            if nan.any():
+                d[nan] = 2 * len(g.cuts) + 1
+            mult = 2 * len(g.cuts) + 2
+            for op, t in g.tables:
+                thr = cache.threshold(t)
+                ok = thr == thr
+                hit = _compare(v, op, thr)
+                if op == "!=":  # the only test that is TRUE against a NaN threshold
+                    hit &= ok
+                tri = ok.view(np.int8) + hit.view(np.int8)  # 0 unknown, 1 false, 2 true
+                if mult > 1:
+                    tri *= np.int8(mult)
+                d += tri
+                mult *= 3
+        d += 1
+        return d
 
     def _state(self, g: _Group, col: Column, cache: _TableCache,
                n: int) -> npt.NDArray[np.signedinteger[Any]]:
+        """The group's digit: 0 where unknown, else 1 + (region, tables, matches) digits."""
         dt = self.key_dtype
         sub = np.zeros(n, dtype=dt)
         mult = 1
-        for m in reversed(g.matches):
-            sub += _match(m, col).astype(dt) * mult if mult > 1 else _match(m, col)
-            mult *= 2
         if g.numeric:
             if col.kind != "number" or col.values is None:
                 raise NotImplementedError(f"comparison on non-number column {g.fact!r}")
             v = col.values
-            for op, t in reversed(g.tables):
-                thr = cache.threshold(t)
-                with np.errstate(invalid="ignore"):
-                    known = col.known & (thr == thr)
-                tri = known.view(np.int8) + (known & _compare(v, op, thr)).view(np.int8)
-                sub += tri.astype(dt) * mult if mult > 1 else tri
-                mult *= 3
-            region = np.zeros(n, dtype=np.int8)
             with np.errstate(invalid="ignore"):
                 for cut in g.cuts:
-                    region += (v > cut).view(np.int8)
-                    region += (v >= cut).view(np.int8)
+                    sub += v > cut
+                    sub += v >= cut
             nan = np.isnan(v)
             if nan.any():
-                region[nan] = 2 * len(g.cuts) + 1
-            sub += region.astype(dt) * mult if mult > 1 else region
+                sub[nan] = 2 * len(g.cuts) + 1
+            mult = 2 * len(g.cuts) + 2
+            for op, t in g.tables:
+                thr = cache.threshold(t)
+                with np.errstate(invalid="ignore"):
+                    ok = thr == thr
+                hit = _compare(v, op, thr) & ok
+                sub += (ok.astype(dt) + hit) * mult
+                mult *= 3
+        for m in g.matches:
+            sub += _match(m, col).astype(dt) * mult
+            mult *= 2
         sub += 1
         if not col.known.all():
             sub[~col.known] = 0
         return sub
 
     # ------------------------------------------------------------------ slots
-    def slots(self, facts: Mapping[str, Column], n: int) -> Int32s:
+    def slots(self, facts: Mapping[str, Column], n: int) -> Slots:
         """Slot per row, evaluating (once) the decisions for keys not seen before."""
         key = self.keys(facts, n)
         if self.dense:
             if self._slot_of is None:
                 with self._lock:
                     if self._slot_of is None:
-                        self._slot_of = np.full(self.size, -1, dtype=np.int32)
+                        self._slot_of = np.full(self.size, -1, dtype=np.intp)
             slot = self._slot_of[key]
             new = slot < 0
             if new.any():
                 rows = np.flatnonzero(new)
                 self._add(facts, key, rows)
                 slot = self._slot_of[key]
-            out: Int32s = slot
+            out: Slots = slot
             return out
         uniq, inverse = np.unique(key, return_inverse=True)
         missing = [i for i, k in enumerate(uniq.tolist()) if k not in self._slot_dict]
@@ -361,8 +400,8 @@ class DecisionPlan:
             first = np.full(len(uniq), -1, dtype=np.int64)
             first[inverse[::-1]] = np.arange(n - 1, -1, -1)
             self._add(facts, key, first[missing])
-        lut = np.array([self._slot_dict[k] for k in uniq.tolist()], dtype=np.int32)
-        slots: Int32s = lut[inverse.reshape(-1)]
+        lut = np.array([self._slot_dict[k] for k in uniq.tolist()], dtype=np.intp)
+        slots: Slots = lut[inverse.reshape(-1)]
         return slots
 
     def _add(self, facts: Mapping[str, Column], key: npt.NDArray[np.signedinteger[Any]],
@@ -386,7 +425,7 @@ class DecisionPlan:
                 results[d.output] = res
             for out, store in self._store.items():
                 store.extend(results[out])
-            new_slots = np.arange(self.n_slots, self.n_slots + m, dtype=np.int32)
+            new_slots = np.arange(self.n_slots, self.n_slots + m, dtype=np.intp)
             if self.dense:
                 assert self._slot_of is not None
                 self._slot_of[keys] = new_slots
@@ -405,7 +444,7 @@ class DecisionPlan:
         return {out: _take(r, slot) for out, r in self.results().items()}
 
 
-def _take(r: VecDecision, idx: Int32s) -> VecDecision:
+def _take(r: VecDecision, idx: Slots) -> VecDecision:
     return VecDecision(r.decision, r.output, r.status[idx], r.rule_index[idx], r.rule_ids,
                        r.values, None if r.value is None else r.value[idx],
                        {m: a[idx] for m, a in r.members.items()})

@@ -339,11 +339,11 @@ class Screener:
             evaluate_pack_vectorised(self.findings, facts, n, self.needed)
             results = {r.output: r for r in
                        evaluate_pack_vectorised(self.triage, facts, n, self.needed)}
-            slot = np.arange(n, dtype=np.int32)
+            slot = np.arange(n, dtype=np.intp)
         return self._output(table, offset, n, ok, slot, results, problems)
 
     def _output(self, table: pa.Table, offset: int, n: int, ok: npt.NDArray[np.bool_],
-                slot: npt.NDArray[np.int32], results: Mapping[str, VecDecision],
+                slot: npt.NDArray[np.intp], results: Mapping[str, VecDecision],
                 problems: list[tuple[str, str, npt.NDArray[np.bool_]]]) -> ChunkResult:
         """Output rows from per-slot results (``slot`` per row; a slot's rows agree)."""
         susp = results["triage.cbc_suspicion"]
@@ -378,7 +378,7 @@ class Screener:
         s_codes = slot_s[slot]
         flag_vals = slot_flag[slot]
         flag_known = slot_flag_known[slot]
-        r_idx = slot_label.reshape(-1).astype(np.int32)[slot]
+        r_idx = slot_label.reshape(-1).astype(np.int32)[slot]  # int32 dictionary indices
         rule_idx = slot_rule[slot]
         bad_labels = [f"bad:{col}:{problem}" for col, problem, _ in problems]
         if problems:
@@ -400,12 +400,14 @@ class Screener:
             "patient_id": table.column("patient_id"),
             "time": table.column("time"),
             "flag": pa.array(flag_vals, mask=None if flag_known.all() else ~flag_known),
+            # indices come from look-up tables over the dictionaries: no need to check them
             "suspicion": pa.DictionaryArray.from_arrays(pa.array(s_codes),
-                                                        pa.array(SUSPICIONS)),
+                                                        pa.array(SUSPICIONS), safe=False),
             "reasons": pa.DictionaryArray.from_arrays(pa.array(r_idx),
                                                       pa.array(labels + bad_labels,
-                                                               pa.string())),
-            "rule": pa.DictionaryArray.from_arrays(pa.array(rule_idx), pa.array(rule_ids)),
+                                                               pa.string()), safe=False),
+            "rule": pa.DictionaryArray.from_arrays(pa.array(rule_idx), pa.array(rule_ids),
+                                                   safe=False),
         })
         bad_tables = []
         for col, problem, mask in problems:
