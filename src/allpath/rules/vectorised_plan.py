@@ -273,6 +273,7 @@ class DecisionPlan:
         self.key_dtype: type[np.signedinteger[Any]] = np.intp
         self._slot_of: npt.NDArray[np.intp] | None = None
         self._slot_dict: dict[int, int] = {}
+        self._scratch: npt.NDArray[np.intp] | None = None
         self._store: dict[str, _SlotStore] = {
             d.output: _SlotStore(d) for _, d in self.steps if d.output in self.outputs}
         self._lock = threading.Lock()
@@ -407,13 +408,25 @@ class DecisionPlan:
     def _add(self, facts: Mapping[str, Column], key: npt.NDArray[np.signedinteger[Any]],
              rows: npt.NDArray[np.int64]) -> None:
         with self._lock:
-            keys, first = np.unique(key[rows], return_index=True)
+            ks = key[rows]
             if self.dense:
+                # one representative row per new key without sorting: scatter the rows into
+                # a scratch table (any row of a key will do: they all agree)
                 assert self._slot_of is not None
-                fresh = self._slot_of[keys] < 0
+                if self._scratch is None:
+                    self._scratch = np.full(self.size, -1, dtype=np.intp)
+                scratch = self._scratch
+                unseen = self._slot_of[ks] < 0  # another thread may have added some
+                ks, rows = ks[unseen], rows[unseen]
+                scratch[ks] = rows
+                reps = scratch[ks]
+                keys = ks[reps == rows]  # the row that landed is the representative
+                reps = rows[reps == rows]
+                scratch[keys] = -1
             else:
+                keys, first = np.unique(ks, return_index=True)
                 fresh = np.array([k not in self._slot_dict for k in keys.tolist()], dtype=bool)
-            keys, reps = keys[fresh], rows[first[fresh]]
+                keys, reps = keys[fresh], rows[first[fresh]]
             if not len(keys):
                 return
             sub: dict[str, Column] = {name: col.take(reps) for name, col in facts.items()}

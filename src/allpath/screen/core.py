@@ -122,6 +122,28 @@ def _tidy(x: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
     return out
 
 
+def _numpy(arr: pa.Array | pa.ChunkedArray) -> npt.NDArray[Any]:
+    """An Arrow column as numpy (nulls as NaN for floats), zero-copy where Arrow allows.
+
+    Goes through ``pa.Array.to_numpy``: ``pa.ChunkedArray.to_numpy`` imports pandas.
+    """
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.chunk(0) if arr.num_chunks == 1 else arr.combine_chunks()
+    if arr.null_count:
+        arr = pc.fill_null(arr, np.nan if pa.types.is_floating(arr.type) else 0)
+    dtype = _NUMPY_TYPES.get(str(arr.type))
+    if dtype is not None:  # a view of the data buffer (to_numpy would import pandas)
+        item = np.dtype(dtype).itemsize
+        return np.frombuffer(arr.buffers()[1], dtype=dtype, count=len(arr),
+                             offset=arr.offset * item)
+    return arr.to_numpy(zero_copy_only=False)
+
+
+_NUMPY_TYPES: dict[str, type[np.generic]] = {
+    "double": np.float64, "int8": np.int8, "int16": np.int16, "int32": np.int32,
+    "int64": np.int64, "uint8": np.uint8, "uint16": np.uint16, "uint32": np.uint32}
+
+
 def _has_nan(x: npt.NDArray[np.float64]) -> bool:
     """Whether any value is NaN (one reduction, no temporary array)."""
     return bool(len(x)) and bool(np.isnan(x.min()))
@@ -192,7 +214,7 @@ class Screener:
                 or pa.types.is_decimal(arr.type):
             if arr.type != pa.float64():
                 arr = pc.cast(arr, pa.float64())
-            values = np.asarray(arr.to_numpy(zero_copy_only=False), dtype=np.float64)
+            values = np.asarray(_numpy(arr), dtype=np.float64)
         elif pa.types.is_null(arr.type):
             values = np.full(len(table), np.nan)
         else:
@@ -266,7 +288,7 @@ class Screener:
                 [], pa.int32())
         if indices.null_count:
             indices = pc.fill_null(indices, len(lut) - 1)
-        return lut[np.asarray(indices.to_numpy(zero_copy_only=False), dtype=np.int64)]
+        return lut[np.asarray(_numpy(indices), dtype=np.int64)]
 
     # ------------------------------------------------------------------ screening
     def facts(self, table: pa.Table, problems: list[tuple[str, str, npt.NDArray[np.bool_]]]
