@@ -136,7 +136,8 @@ def _numpy(arr: pa.Array | pa.ChunkedArray) -> npt.NDArray[Any]:
         item = np.dtype(dtype).itemsize
         return np.frombuffer(arr.buffers()[1], dtype=dtype, count=len(arr),
                              offset=arr.offset * item)
-    return arr.to_numpy(zero_copy_only=False)
+    out: npt.NDArray[Any] = arr.to_numpy(zero_copy_only=False)
+    return out
 
 
 _NUMPY_TYPES: dict[str, type[np.generic]] = {
