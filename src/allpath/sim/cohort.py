@@ -27,6 +27,7 @@ import pyarrow.parquet as pq
 import yaml
 
 from allpath.sim.base import patient_randoms
+from allpath.sim.closed_loop import TitrationConfig, parse_titration
 from allpath.sim.engine import DAYS_PER_MONTH, run_batch
 from allpath.sim.fast import run_cohort_batch
 from allpath.sim.params import (
@@ -43,6 +44,7 @@ __all__ = [
     "CohortConfig",
     "chunk_table",
     "load_config",
+    "maintenance_summary",
     "simulate_cohort",
     "simulate_cohort_dask",
     "summarise",
@@ -69,6 +71,9 @@ class CohortConfig:
     #: ``fast`` (:func:`allpath.sim.fast.run_cohort_batch`) or ``reference``
     #: (:func:`allpath.sim.engine.run_batch`, all 20 states in float64).
     kernel: str = "fast"
+    #: Maintenance titration policy (:mod:`allpath.sim.closed_loop`); None: the kernel's
+    #: built-in rule without the pack's visit tallies (the calibrated default).
+    titration: TitrationConfig | None = None
 
 
 def load_config(
@@ -79,8 +84,10 @@ def load_config(
     """Build a :class:`CohortConfig` from a preset name and an optional YAML file.
 
     The YAML may set ``preset``, ``horizon_days``, ``substeps``, ``male_fraction``,
-    ``subtypes`` (fractions summing to 1) and ``age_years`` (distribution spec as in
-    ``parameters.yaml``).
+    ``subtypes`` (fractions summing to 1), ``age_years`` (distribution spec as in
+    ``parameters.yaml``) and ``titration`` (a policy name ``protocol`` / ``fixed`` / ``pack``
+    or a mapping with ``policy``, ``every_weeks``, ``basis``, ``pack_dir``; see
+    :mod:`allpath.sim.closed_loop`).
     """
     ps = parameters or load_parameters()
     raw: dict[str, Any] = {}
@@ -107,6 +114,7 @@ def load_config(
         substeps=None if raw.get("substeps") is None else int(raw["substeps"]),
         name=preset,
         extra=raw,
+        titration=parse_titration(raw.get("titration")),
     )
 
 
@@ -122,7 +130,7 @@ def chunk_table(cfg: CohortConfig, start: int, stop: int, seed: int) -> pa.Table
         res = run_batch(cfg.parameters, cfg.protocol, batch, cfg.horizon_days, cfg.substeps)
     else:
         res = run_cohort_batch(cfg.parameters, cfg.protocol, batch, cfg.horizon_days,
-                               cfg.substeps)
+                               cfg.substeps, titration=cfg.titration)
     data: dict[str, Any] = {
         "id": ids,
         "age": batch.age,
@@ -320,7 +328,7 @@ def summarise_table(cols: Mapping[str, np.ndarray[Any, Any]]) -> dict[str, Any]:
     five_y = 5 * 365.25
     death_event = cols["death"] == 1
     os_time = cols["os_day"]
-    return {
+    out: dict[str, Any] = {
         "n": n,
         "cr_rate": float(cr.mean()) if n else math.nan,
         "induction_death_rate": float(cols["induction_death"].mean()) if n else math.nan,
@@ -342,6 +350,41 @@ def summarise_table(cols: Mapping[str, np.ndarray[Any, Any]]) -> dict[str, Any]:
             "hemoglobin": float(np.median(cols["hemoglobin_dx"])),
             "platelets": float(np.median(cols["platelets_dx"])),
         },
+    }
+    if "maint_visits" in cols:
+        out["maintenance"] = maintenance_summary(cols)
+    return out
+
+
+def maintenance_summary(cols: Mapping[str, np.ndarray[Any, Any]]) -> dict[str, float]:
+    """Closed-loop maintenance figures over visits in CR (alive, not relapsed).
+
+    ``anc_median``: median over patients of each patient's median visit ANC (10^9/L);
+    ``anc_daily_mean_median``: median of the daily mean ANC in maintenance;
+    ``visits_in_target``: fraction of visits the titration pack judges ``within`` target
+    (its ``counts`` decision: NOPHO WBC window, or the ANC window with ``basis: anc``);
+    ``visits_anc_in_window``: fraction within the pack's ANC window;
+    ``visits_at_hold_limit``: fraction at which the pack's hold rule fires;
+    ``holds_per_patient_year``: holds started per patient-year of maintenance visits;
+    ``mp_dose_mean_mg_m2``: median of the mean 6-MP dose; ``undetermined``: fraction of visits
+    without a pack decision.
+    """
+    visits = cols["maint_visits"]
+    seen = visits > 0
+    total = max(float(visits.sum()), 1.0)
+    years = max(float(cols["maint_years"].sum()), 1e-9)
+    med = cols["maint_anc_visit_median"][seen]
+    return {
+        "anc_median": float(np.median(med)) if med.size else math.nan,
+        "anc_daily_mean_median": float(np.median(cols["anc_maintenance_mean"][seen]))
+        if seen.any() else math.nan,
+        "visits_in_target": float(cols["maint_visits_in_target"].sum() / total),
+        "visits_anc_in_window": float(cols["maint_visits_anc_in_window"].sum() / total),
+        "visits_at_hold_limit": float(cols["maint_visits_at_hold_limit"].sum() / total),
+        "holds_per_patient_year": float(cols["maint_holds"].sum() / years),
+        "mp_dose_mean_mg_m2": float(np.median(cols["mp_dose_mean_mg_m2"][seen]))
+        if seen.any() else math.nan,
+        "undetermined": float(cols["maint_visits_undetermined"].sum() / total),
     }
 
 

@@ -38,6 +38,7 @@ import numpy as np
 import numpy.typing as npt
 
 from allpath.sim.base import AnyArray, Array
+from allpath.sim.closed_loop import MaintenanceLoop, TitrationConfig
 from allpath.sim.engine import DAYS_PER_MONTH, EXTINCT, RunResult, auto_substeps, drive_for_day
 from allpath.sim.model import PARAMS, steady_state
 from allpath.sim.params import ParameterSet, Protocol
@@ -210,6 +211,7 @@ def run_cohort_batch(
     trace_days: int | None = None,
     extinction: bool = True,
     titrate: bool = True,
+    titration: TitrationConfig | None = None,
 ) -> RunResult:
     """Simulate ``batch`` to ``horizon_days`` (relapse after therapy in closed form).
 
@@ -218,7 +220,9 @@ def run_cohort_batch(
     integrated through the acute phases) in ``RunResult.trajectory`` as ``(n, days + 1, 3)``
     (ln L, ANC, PLT); ``extinction=False`` and ``titrate=False`` (constant nominal 6-MP dose)
     make the states comparable with a plain ODE solve. ``batch.p`` is updated in place with the
-    risk-adapted post-induction sensitivity, as in ``run_batch``.
+    risk-adapted post-induction sensitivity, as in ``run_batch``. ``titration`` runs maintenance
+    through :class:`allpath.sim.closed_loop.MaintenanceLoop` (policy ``protocol``, ``fixed`` or
+    ``pack``, the last through the titration pack) and adds its per-patient tallies.
     """
     dt = dtype
     pop = batch.population
@@ -348,6 +352,12 @@ def run_cohort_batch(
         return f
 
     maint = _Maintenance(kern, s, cl, slope, rho, q1, r, inv_kl, lnk, chain_m, expo_n)
+    loop: MaintenanceLoop | None = None
+    if titration is not None:
+        every = titration.interval_days(protocol)
+        loop = MaintenanceLoop(titration, protocol, batch.genotype, dose_nominal,
+                               -(-(therapy_end - maint_start) // every))
+        plt_exp = p[:, _PI["crowd_P"]] / p[:, _PI["gam_P"]]
 
     for day in range(last_day + 1):
         lnl = s[0:2]
@@ -397,7 +407,16 @@ def run_cohort_batch(
             kill_coef = p[:, _PI["s_post"]] * (sched.kill[day] / ref)
         if maint_start <= day < therapy_end:
             since = day - maint_start
-            if since % protocol.check_every_days == 0:
+            if loop is not None and since % loop.every == 0:
+                # closed loop: the patients' observed counts go through the pathway's pack
+                x64 = x.astype(np.float64)
+                anc64 = s[6].astype(np.float64)
+                wbc = anc64 + batch.alc + batch.q_pb * x64**batch.pb_exponent
+                plt_obs = p[:, _PI["C0_P"]] * (1.0 + x64) ** -plt_exp
+                dose = loop.visit(day, since, anc64, wbc, plt_obs, watch & (death_day > day))
+                dose_per_bsa = dose / batch.bsa
+                maint.set_dose(tgn_in * dose / cl, kill_coef)
+            elif loop is None and since % protocol.check_every_days == 0:
                 if titrate:
                     anc = s[6]
                     if since > 0:
@@ -481,6 +500,8 @@ def run_cohort_batch(
     maint_days = max(min(therapy_end, last_day + 1) - maint_start, 1)
     cols["anc_maintenance_mean"] = anc_maint_sum / maint_days
     cols["mp_dose_mean_mg_m2"] = dose_maint_sum / maint_days
+    if loop is not None:
+        cols.update(loop.columns())
     for key in ("pb_blasts_d8_per_uL", "mrd_blood_d8", "mrd_eoi_true", "mrd_eoi_flow",
                 "mrd_eoi_pcr", "anc_eoi", "platelets_eoi", "mrd_d78_pcr"):
         cols.setdefault(key, np.full(n, np.nan))
