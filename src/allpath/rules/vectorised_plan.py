@@ -56,7 +56,7 @@ __all__ = ["DecisionPlan", "table_lookup"]
 Slots = npt.NDArray[np.intp]
 _SEX_CODES = ("female", "male")  # band look-ups use 0 female, 1 male, 2 anything else
 DENSE_LIMIT = 1 << 24
-BLOCK = 1 << 15
+BLOCK = 1 << 16
 
 
 # --------------------------------------------------------------------------- tables

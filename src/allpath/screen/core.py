@@ -145,17 +145,29 @@ _NUMPY_TYPES: dict[str, type[np.generic]] = {
     "int64": np.int64, "uint8": np.uint8, "uint16": np.uint16, "uint32": np.uint32}
 
 
-def _has_nan(x: npt.NDArray[np.float64]) -> bool:
-    """Whether any value is NaN (one reduction, no temporary array)."""
-    return bool(len(x)) and bool(np.isnan(x.min()))
+class _Ranges:
+    """Minimum and maximum of arrays, computed once each (two reductions, no temporaries).
 
+    The minimum is NaN when any value is NaN. Holds the arrays, so ids stay unique.
+    """
 
-def _within(x: npt.NDArray[np.float64], lo: float, hi: float) -> bool:
-    """True when every value lies in [lo, hi] and none is NaN (two reductions)."""
-    if not len(x):
-        return True
-    mn, mx = float(x.min()), float(x.max())
-    return lo <= mn and mx <= hi  # False when NaN
+    def __init__(self) -> None:
+        self._seen: dict[int, tuple[npt.NDArray[np.float64], float, float]] = {}
+
+    def get(self, x: npt.NDArray[np.float64]) -> tuple[float, float]:
+        hit = self._seen.get(id(x))
+        if hit is None:
+            mn, mx = (float(x.min()), float(x.max())) if len(x) else (0.0, 0.0)
+            hit = self._seen[id(x)] = (x, mn, mx)
+        return hit[1], hit[2]
+
+    def has_nan(self, x: npt.NDArray[np.float64]) -> bool:
+        return bool(np.isnan(self.get(x)[0]))
+
+    def within(self, x: npt.NDArray[np.float64], lo: float, hi: float) -> bool:
+        """True when every value lies in [lo, hi] and none is NaN."""
+        mn, mx = self.get(x)
+        return lo <= mn and mx <= hi  # False when NaN
 
 
 class Screener:
@@ -208,7 +220,9 @@ class Screener:
                               f"required: {', '.join(REQUIRED)}")
 
     def _numbers(self, table: pa.Table, col: str, problems: list[tuple[str, str,
-                 npt.NDArray[np.bool_]]], required: bool) -> npt.NDArray[np.float64]:
+                 npt.NDArray[np.bool_]]], required: bool, ranges: _Ranges | None = None
+                 ) -> npt.NDArray[np.float64]:
+        ranges = ranges or _Ranges()
         arr = table.column(col)
         own = len(problems)
         if pa.types.is_integer(arr.type) or pa.types.is_floating(arr.type) \
@@ -229,7 +243,7 @@ class Screener:
             if non_numeric.any():
                 problems.append((col, "not a number", non_numeric))
             values = np.where(empty | non_numeric, np.nan, values)
-        if required and _has_nan(values):
+        if required and ranges.has_nan(values):
             blank = np.isnan(values)
             if len(problems) > own:  # a value that is not a number is not also "missing"
                 blank &= ~problems[own][2]
@@ -300,8 +314,9 @@ class Screener:
         pid = table.column("patient_id")
         if pid.null_count:
             problems.append(("patient_id", "missing value", np.asarray(pid.is_null())))
-        age = self._numbers(table, "age_years", problems, required=True)
-        if not _within(age, *AGE_RANGE):
+        ranges = _Ranges()
+        age = self._numbers(table, "age_years", problems, required=True, ranges=ranges)
+        if not ranges.within(age, *AGE_RANGE):
             with np.errstate(invalid="ignore"):
                 bad_age = (age < AGE_RANGE[0]) | (age > AGE_RANGE[1])  # NaN compares False
             if bad_age.any():
@@ -315,10 +330,10 @@ class Screener:
         for col, (_code, fact, _unit) in VALUE_COLUMNS.items():
             if col not in table.column_names:
                 continue
-            v = self._numbers(table, col, problems, required=col in REQUIRED)
+            v = self._numbers(table, col, problems, required=col in REQUIRED, ranges=ranges)
             v = self._convert(table, col, v, problems)
             lo, hi = self.plausible[col]
-            if not _within(v, lo, hi):
+            if not ranges.within(v, lo, hi):
                 with np.errstate(invalid="ignore"):
                     impossible = (v < lo) | (v > hi)  # NaN compares False
                 if impossible.any():
@@ -335,7 +350,7 @@ class Screener:
         all_ok = not problems
         facts: dict[str, Column] = {}
         for fact, v in values.items():
-            known = ~np.isnan(v) if _has_nan(v) else ok
+            known = ~np.isnan(v) if ranges.has_nan(v) else ok
             facts[fact] = Column.number(v, known if all_ok else known & ok)
         facts["age.years"] = Column.number(age, ok)
         # age.days = ceil(years x 365.25), as allpath.triage.age_days_from_years
