@@ -143,3 +143,25 @@ def test_threaded_screen_is_identical(tmp_path: Path) -> None:
     b = screen_file(src, two, chunk_size=700, progress=False, threads=2)
     assert pq.read_table(one).to_pylist() == pq.read_table(two).to_pylist()
     assert a.to_dict() == b.to_dict()
+
+
+def test_errors_while_reading_in_the_background_reach_the_caller(tmp_path: Path) -> None:
+    from allpath.screen import ScreenError
+
+    src = tmp_path / "in.csv"
+    src.write_text("patient_id,age_years,sex,time,wbc\na,5,F,2024-06-01,7\n", encoding="utf-8")
+    with pytest.raises(ScreenError, match="required column"):
+        screen_file(src, tmp_path / "out.csv", progress=False)
+
+
+def test_representatives_evaluate_once_per_key() -> None:
+    table = _random_rows(3000, seed=12)
+    screener = Screener()
+    first = screener.screen(table)
+    assert screener.plan is not None
+    slots = screener.plan.n_slots
+    assert 0 < slots < table.num_rows
+    again = screener.screen(table, 3000)  # nothing new to evaluate
+    assert screener.plan.n_slots == slots
+    assert again.table.column("suspicion").to_pylist() == \
+        first.table.column("suspicion").to_pylist()
