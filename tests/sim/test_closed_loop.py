@@ -213,3 +213,21 @@ def test_config_yaml(tmp_path: Path) -> None:
     assert parse_titration(None) is None
     with pytest.raises(ValueError):
         parse_titration("sometimes")
+
+
+def test_mrd_restratification_intensifies_high_risk_patients() -> None:
+    base = load_config("pediatric")
+    a = _cols(simulate_cohort(base, n=800, seed=5, chunk_size=512))
+    b = _cols(simulate_cohort(replace(base, intensification="pack"), n=800, seed=5,
+                              chunk_size=300))
+    hi = b["intensified"] == 1
+    assert 0 < hi.sum() < 800
+    # only COG high / very high (codes 2, 3) patients in CR are intensified
+    assert np.isin(b["risk_cog_pdq_eoi"][hi], [2.0, 3.0]).all() and (b["cr"][hi] == 1).all()
+    # T-ALL is outside NCI/Rome, so COG PDQ is not applicable (code 4)
+    assert (b["risk_cog_pdq_eoi"][b["subtype"] == "T-ALL"] == 4.0).all()
+    # patients not intensified are unchanged; intensified ones relapse no more often
+    for key in ("relapse", "efs_day", "mrd_eoi_flow"):
+        np.testing.assert_array_equal(a[key][~hi], b[key][~hi], err_msg=key)
+    assert b["relapse"][hi].sum() <= a["relapse"][hi].sum()
+    assert (b["relapse"] <= a["relapse"]).all()

@@ -83,9 +83,26 @@ def cohort(
     plot: Annotated[
         Path | None, typer.Option("--plot", help="Directory for a summary plot")
     ] = None,
+    titration: Annotated[
+        str | None,
+        typer.Option("--titration", help="Maintenance titration policy: protocol (built-in "
+                     "rule), fixed (no titration) or pack (closed loop through the titration "
+                     "pack); overrides the config"),
+    ] = None,
+    titration_basis: Annotated[
+        str, typer.Option("--titration-basis", help="auto (WBC, NOPHO window) or anc")
+    ] = "auto",
 ) -> None:
     """Simulate a cohort, stream it to Parquet and print its summary."""
     cfg = load_config(preset, config)
+    if titration is not None:
+        from dataclasses import replace
+
+        from allpath.sim.closed_loop import parse_titration
+
+        every = cfg.titration.every_weeks if cfg.titration is not None else None
+        cfg = replace(cfg, titration=parse_titration(
+            {"policy": titration, "basis": titration_basis, "every_weeks": every}))
     with Progress(console=_console, transient=True) as progress:
         task = progress.add_task(f"simulating {n} patients", total=n)
         if scheduler is not None:

@@ -264,3 +264,77 @@ class MaintenanceLoop:
                                           math.nan),
         }
 
+
+
+# ------------------------------------------------------------------ MRD-based intensification
+
+#: Risk groups of the risk pack that get the protocol's augmented phase.
+HIGH_RISK = ("high", "very_high")
+COG_GROUPS = ("low", "average", "high", "very_high", "not_applicable")
+AALL1731_GROUPS = ("sr_favorable", "sr_average", "sr_high", "not_eligible")
+
+
+def _genetic_subgroups(population: str, u: Array
+                       ) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
+    """ETV6::RUNX1 and high-hyperdiploid flags drawn as :func:`allpath.sim.records.
+    genetics_block` draws them (``record_genetics.yaml``; same uniform, same order)."""
+    from importlib import resources
+
+    import yaml
+
+    path = resources.files("allpath").joinpath("knowledge", "sim", "record_genetics.yaml")
+    spec = yaml.safe_load(path.read_text(encoding="utf-8"))
+    fractions = spec["b_all_subgroups"].get(population, spec["b_all_subgroups"]["pediatric"])
+    names = list(fractions)
+    cum = np.cumsum([float(fractions[k]) for k in names])
+    group = np.minimum(np.searchsorted(cum, u, side="right"), len(names) - 1)
+    idx = {name: i for i, name in enumerate(names)}
+    etv: npt.NDArray[np.bool_] = np.asarray(group == idx.get("ETV6::RUNX1", -1), dtype=bool)
+    hyper: npt.NDArray[np.bool_] = np.asarray(group == idx.get("high_hyperdiploid", -1),
+                                              dtype=bool)
+    return etv, hyper
+
+
+def risk_restratification(population: str, subtype: AnyArray, age: Array, wbc_dx: Array,
+                          mrd_d8_blood: Array, mrd_eoi: Array, u_genetics: Array,
+                          ) -> dict[str, npt.NDArray[np.int64]]:
+    """COG (PDQ) and AALL1731 risk groups at the end of induction, for every patient at once.
+
+    The facts are those a virtual patient's record gives the pathway (``allpath.sim.records``):
+    ALL of lineage B or T, age, WBC at diagnosis, BCR::ABL1 for Ph+ B-ALL, for B-ALL an
+    ETV6::RUNX1 / high-hyperdiploid (55 chromosomes) / B-other subgroup, no other alteration,
+    CNS1, no testicular disease; plus the simulated day-8 blood MRD and end-of-induction flow
+    MRD (fractions, given to the pack in %, 0 below the detection limit). The genetics pack
+    derives ``genetics.cog_bucket`` and the risk pack decides ``risk.cog_pdq`` and
+    ``risk.aall1731``; returned as codes into :data:`COG_GROUPS` / :data:`AALL1731_GROUPS`
+    (-1 where the packs leave the group unknown).
+    """
+    n = age.shape[0]
+    ones = np.ones(n, dtype=bool)
+    t_all = np.asarray(subtype == 1, dtype=bool)
+    ph: npt.NDArray[np.bool_] = np.asarray(subtype == 2, dtype=bool)
+    etv, hyper = _genetic_subgroups(population, u_genetics)
+    etv &= subtype == 0
+    hyper &= subtype == 0
+    facts: dict[str, Column] = {
+        "diagnosis.status": term_column(np.zeros(n), ("ALL",)),
+        "diagnosis.lineage": term_column(t_all.astype(np.int64), ("B", "T")),
+        "age.years": Column.number(age),
+        "wbc.dx": Column.number(wbc_dx),
+        "genetics.fusions": Column("set", ones.copy(),
+                                   members={"BCR::ABL1": ph, "ETV6::RUNX1": etv}),
+        "genetics.fusion_genes": Column("set", ones.copy(), members={
+            "BCR": ph, "ABL1": ph, "ETV6": etv, "RUNX1": etv}),
+        "genetics.alterations": Column("set", ones.copy()),
+        "genetics.chromosome_count": Column.number(np.where(hyper, 55.0, 46.0)),
+        "cns.group": term_column(np.zeros(n), ("CNS1",)),
+        "testicular_involvement": term_column(np.zeros(n), (False,)),
+        "mrd.day8_blood": Column.number(100.0 * np.nan_to_num(mrd_d8_blood)),
+        "mrd.eoi_marrow": Column.number(100.0 * np.nan_to_num(mrd_eoi)),
+    }
+    evaluate_pack_columns(load_pack("genetics"), facts, n,
+                          ("genetics.cog_bucket", "genetics.double_trisomy_4_10"))
+    res = evaluate_pack_columns(load_pack("risk"), facts, n,
+                                ("risk.cog_pdq", "risk.aall1731"))
+    return {"cog_pdq": res["risk.cog_pdq"].value_codes(COG_GROUPS),
+            "aall1731": res["risk.aall1731"].value_codes(AALL1731_GROUPS)}

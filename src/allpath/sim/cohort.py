@@ -74,6 +74,9 @@ class CohortConfig:
     #: Maintenance titration policy (:mod:`allpath.sim.closed_loop`); None: the kernel's
     #: built-in rule without the pack's visit tallies (the calibrated default).
     titration: TitrationConfig | None = None
+    #: ``pack``: MRD-based re-stratification by the risk pack at the end of induction, with
+    #: the protocol's augmented phase for high-risk patients; None: not run.
+    intensification: str | None = None
 
 
 def load_config(
@@ -115,7 +118,16 @@ def load_config(
         name=preset,
         extra=raw,
         titration=parse_titration(raw.get("titration")),
+        intensification=_intensification(raw.get("intensification")),
     )
+
+
+def _intensification(raw: Any) -> str | None:
+    if raw in (None, "none", False):
+        return None
+    if raw != "pack":
+        raise ValueError(f"intensification: {raw!r} is not 'pack' or 'none'")
+    return "pack"
 
 
 def chunk_table(cfg: CohortConfig, start: int, stop: int, seed: int) -> pa.Table:
@@ -130,7 +142,8 @@ def chunk_table(cfg: CohortConfig, start: int, stop: int, seed: int) -> pa.Table
         res = run_batch(cfg.parameters, cfg.protocol, batch, cfg.horizon_days, cfg.substeps)
     else:
         res = run_cohort_batch(cfg.parameters, cfg.protocol, batch, cfg.horizon_days,
-                               cfg.substeps, titration=cfg.titration)
+                               cfg.substeps, titration=cfg.titration,
+                               intensify=cfg.intensification == "pack")
     data: dict[str, Any] = {
         "id": ids,
         "age": batch.age,

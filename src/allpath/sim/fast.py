@@ -38,7 +38,13 @@ import numpy as np
 import numpy.typing as npt
 
 from allpath.sim.base import AnyArray, Array
-from allpath.sim.closed_loop import MaintenanceLoop, TitrationConfig
+from allpath.sim.closed_loop import (
+    COG_GROUPS,
+    HIGH_RISK,
+    MaintenanceLoop,
+    TitrationConfig,
+    risk_restratification,
+)
 from allpath.sim.engine import DAYS_PER_MONTH, EXTINCT, RunResult, auto_substeps, drive_for_day
 from allpath.sim.model import PARAMS, steady_state
 from allpath.sim.params import ParameterSet, Protocol
@@ -212,6 +218,7 @@ def run_cohort_batch(
     extinction: bool = True,
     titrate: bool = True,
     titration: TitrationConfig | None = None,
+    intensify: bool = False,
 ) -> RunResult:
     """Simulate ``batch`` to ``horizon_days`` (relapse after therapy in closed form).
 
@@ -223,6 +230,10 @@ def run_cohort_batch(
     risk-adapted post-induction sensitivity, as in ``run_batch``. ``titration`` runs maintenance
     through :class:`allpath.sim.closed_loop.MaintenanceLoop` (policy ``protocol``, ``fixed`` or
     ``pack``, the last through the titration pack) and adds its per-patient tallies.
+    ``intensify``: at the end of induction the risk pack re-stratifies every patient from the
+    simulated MRD (:func:`allpath.sim.closed_loop.risk_restratification`); patients in CR it
+    puts at COG high / very high risk get the protocol's augmented phase (``augmented`` in
+    ``protocols.yaml``).
     """
     dt = dtype
     pop = batch.population
@@ -352,6 +363,15 @@ def run_cohort_batch(
         return f
 
     maint = _Maintenance(kern, s, cl, slope, rho, q1, r, inv_kl, lnk, chain_m, expo_n)
+    aug_days = range(0)
+    aug_mult: F32 | None = None
+    aug_ratio = 1.0
+    if intensify and protocol.augmented_phase is not None:
+        k_aug = [i for i, ph in enumerate(protocol.phases) if ph.name == protocol.augmented_phase]
+        if k_aug:
+            ph_aug = protocol.phases[k_aug[0]]
+            aug_days = range(starts[k_aug[0]], starts[k_aug[0]] + ph_aug.days)
+            aug_ratio = protocol.augmented_kill / ph_aug.kill
     loop: MaintenanceLoop | None = None
     if titration is not None:
         every = titration.interval_days(protocol)
@@ -386,6 +406,16 @@ def run_cohort_batch(
             fail = alive & ~in_cr
             h_f = -math.log(ps.value("induction_failure_os5", pop)) / (5 * 365.25)
             death_day[fail] = ind_days - np.log(u[fail, U["fail"]]) / h_f
+            if intensify:
+                groups = risk_restratification(
+                    pop, batch.subtype, batch.age, cols["wbc_dx"], cols["mrd_blood_d8"],
+                    cols["mrd_eoi_flow"], u[:, U["genetics"]])
+                high = np.isin(groups["cog_pdq"], [COG_GROUPS.index(g) for g in HIGH_RISK])
+                cols["risk_cog_pdq_eoi"] = groups["cog_pdq"].astype(np.float64)
+                cols["risk_aall1731_eoi"] = groups["aall1731"].astype(np.float64)
+                cols["intensified"] = (high & in_cr & (len(aug_days) > 0)).astype(np.float64)
+                if len(aug_days):
+                    aug_mult = np.where(in_cr & high, aug_ratio, 1.0).astype(dt)
             mrd_pos = cols["mrd_eoi_flow"] >= protocol.mrd_positive_threshold
             p[:, _PI["s_post"]] *= np.where(mrd_pos, protocol.mrd_positive_multiplier, 1.0)
             s_post = p[:, _PI["s_post"]].astype(dt)
@@ -458,6 +488,8 @@ def run_cohort_batch(
             s_row = s_post if sched.post_induction[day] else (
                 s_pro if sched.prophase[day] else s_ind)
             np.multiply(s_row, sched.kill[day], out=ks)
+            if aug_mult is not None and day in aug_days:
+                ks *= aug_mult  # augmented phase for the re-stratified patients
             m = 12 if day < plt_until else 7
             f = acute_rhs(ks, growth, sched.theta_n[day], sched.theta_p[day], m)
             for _ in range(k_sub):

@@ -170,6 +170,10 @@ class Protocol:
     mrd_positive_threshold: float
     mrd_positive_multiplier: float
     version: str = ""
+    #: Augmented variant of one phase for patients the risk pack re-stratifies to high risk
+    #: (closed loop, ``intensification: pack``): the phase name and its kill rate (1/d).
+    augmented_phase: str | None = None
+    augmented_kill: float = math.nan
 
     @property
     def therapy_days(self) -> int:
@@ -465,6 +469,9 @@ def parse_protocols(data: Any, source: str = "<memory>") -> dict[str, Protocol]:
             mrd_positive_threshold=float(r.get("mrd_positive_threshold", math.inf)),
             mrd_positive_multiplier=float(r.get("mrd_positive_multiplier", 1.0)),
             version=version,
+            augmented_phase=None if not entry.get("augmented") else
+            str(entry["augmented"]["phase"]),
+            augmented_kill=float((entry.get("augmented") or {}).get("kill", math.nan)),
         )
     if problems:
         raise KnowledgeError(problems, source)

@@ -78,13 +78,14 @@ class ColumnDecision:
         return out
 
     def value_codes(self, vocab: tuple[Any, ...]) -> npt.NDArray[np.int64]:
-        """Per row, the index in ``vocab`` of a scalar answer; -1 where unknown."""
+        """Per row, the index in ``vocab`` of a scalar answer (a not-applicable answer
+        included); -1 where unknown."""
         values = self.result.values
         lut = np.array([vocab.index(v) if v in vocab else -1 for v in values] + [-1],
                        dtype=np.int64)
         assert self.result.value is not None
-        code = np.where(self.decided & (self.result.value >= 0), self.result.value,
-                        len(values))
+        answered = self.result.status != STATUS_UNKNOWN  # decided or not applicable
+        code = np.where(answered & (self.result.value >= 0), self.result.value, len(values))
         out: npt.NDArray[np.int64] = lut[code]
         return out
 
