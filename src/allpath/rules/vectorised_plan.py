@@ -413,16 +413,14 @@ class DecisionPlan:
                 # one representative row per new key without sorting: scatter the rows into
                 # a scratch table (any row of a key will do: they all agree)
                 assert self._slot_of is not None
-                if self._scratch is None:
-                    self._scratch = np.full(self.size, -1, dtype=np.intp)
+                if self._scratch is None:  # only ever read where just written
+                    self._scratch = np.empty(self.size, dtype=np.intp)
                 scratch = self._scratch
                 unseen = self._slot_of[ks] < 0  # another thread may have added some
                 ks, rows = ks[unseen], rows[unseen]
                 scratch[ks] = rows
-                reps = scratch[ks]
-                keys = ks[reps == rows]  # the row that landed is the representative
-                reps = rows[reps == rows]
-                scratch[keys] = -1
+                landed = scratch[ks] == rows  # the row that landed is the representative
+                keys, reps = ks[landed], rows[landed]
             else:
                 keys, first = np.unique(ks, return_index=True)
                 fresh = np.array([k not in self._slot_dict for k in keys.tolist()], dtype=bool)
