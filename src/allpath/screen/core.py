@@ -62,6 +62,7 @@ VALUE_COLUMNS: dict[str, tuple[str, str | None, str]] = {
 }
 AGE_RANGE = (0.0, 130.0)
 OUTPUT_COLUMNS = ("row", "patient_id", "time", "flag", "suspicion", "reasons", "rule")
+NEVER_NULL = ("row", "suspicion", "reasons", "rule")
 BAD_COLUMNS = ("row", "patient_id", "column", "problem", "value")
 SUSPICIONS = ("high", "moderate", "low", "none", "invalid")
 _SEX = {"female": 0, "f": 0, "male": 1, "m": 1}
@@ -433,7 +434,7 @@ class Screener:
                 slot[bad_rows], minlength=n_slots)
         else:
             counts = np.bincount(slot, minlength=n_slots)
-        out = pa.table({
+        columns = {
             "row": pa.array(np.arange(offset + 1, offset + n + 1, dtype=np.int64)),
             "patient_id": table.column("patient_id"),
             "time": table.column("time"),
@@ -446,7 +447,12 @@ class Screener:
                                                                pa.string()), safe=False),
             "rule": pa.DictionaryArray.from_arrays(pa.array(rule_idx), pa.array(rule_ids),
                                                    safe=False),
-        })
+        }
+        # row, suspicion, reasons and rule are never null: saying so spares the Parquet
+        # writer the definition levels of those columns
+        out = pa.Table.from_arrays(list(columns.values()), schema=pa.schema([
+            pa.field(name, arr.type, nullable=name not in NEVER_NULL)
+            for name, arr in columns.items()]))
         bad_tables = []
         for col, problem, mask in problems:
             where = np.flatnonzero(mask)
