@@ -295,7 +295,7 @@ class DecisionPlan:
     def _keys(self, facts: Mapping[str, Column], n: int,
               out: npt.NDArray[np.signedinteger[Any]]) -> None:
         # accumulate in int32 when the key space allows (half the memory traffic)
-        key = np.zeros(n, dtype=np.int32 if self.size < 2**31 else np.int64)
+        key: npt.NDArray[Any] = np.zeros(n, dtype=np.int32 if self.size < 2**31 else np.int64)
         stride = 1
         cache = _TableCache(facts, n)
         tmp = np.empty(n, dtype=key.dtype)
