@@ -31,6 +31,7 @@ import numpy.typing as npt
 
 from allpath.rules.engine import CompiledPack
 from allpath.rules.schema import (
+    OPERATORS,
     AllOf,
     AnyOf,
     AtLeast,
@@ -172,18 +173,10 @@ def _table_threshold(cp: CompiledPack, name: str, facts: Mapping[str, Column],
 
 
 def _compare(a: Floats, op: str, b: Floats | float) -> Bools:
+    """``a op b`` elementwise, with the pack operators (``rules.schema.OPERATORS``)."""
     with np.errstate(invalid="ignore"):
-        if op == "<":
-            return a < b
-        if op == "<=":
-            return a <= b
-        if op == ">":
-            return a > b
-        if op == ">=":
-            return a >= b
-        if op == "==":
-            return np.asarray(a == b, dtype=bool)
-        return np.asarray(a != b, dtype=bool)
+        out: Bools = np.asarray(OPERATORS[op](a, b), dtype=bool)
+    return out
 
 
 def _lut(col: Column, test: Any) -> Bools:

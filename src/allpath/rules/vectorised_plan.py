@@ -37,7 +37,7 @@ import numpy as np
 import numpy.typing as npt
 
 from allpath.rules.engine import CompiledPack, decision_conditions
-from allpath.rules.schema import Compare, Decision, Known, Match
+from allpath.rules.schema import OPERATORS, Compare, Decision, Known, Match
 from allpath.rules.vectorised import (
     Bools,
     Column,
@@ -196,18 +196,10 @@ class _Group:
 
 
 def _compare(a: Floats, op: str, b: Floats) -> Bools:
+    """``a op b`` elementwise, with the pack operators (``rules.schema.OPERATORS``)."""
     with np.errstate(invalid="ignore"):
-        if op == "<":
-            return a < b
-        if op == "<=":
-            return a <= b
-        if op == ">":
-            return a > b
-        if op == ">=":
-            return a >= b
-        if op == "==":
-            return np.asarray(a == b, dtype=bool)
-        return np.asarray(a != b, dtype=bool)
+        out: Bools = np.asarray(OPERATORS[op](a, b), dtype=bool)
+    return out
 
 
 class DecisionPlan:
