@@ -17,6 +17,9 @@ Thresholds come from the compiled pack (``cp.thresholds``) and reference tables 
 up by age band and sex exactly as the engine does, converted with the same unit code.
 Decisions with a ``provisional`` block or with named output fields are not supported here
 (:class:`NotImplementedError`); the triage and findings packs use neither.
+
+For speed, :mod:`allpath.rules.vectorised_plan` compiles decisions into a plan that runs this
+evaluator once per distinct combination of leaf outcomes instead of once per row.
 """
 
 from __future__ import annotations
