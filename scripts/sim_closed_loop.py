@@ -4,7 +4,8 @@ Usage: .venv/bin/python scripts/sim_closed_loop.py [N] [SEED] [--basis auto|anc]
 
 Runs the pediatric preset under titration policies ``protocol`` (built-in rule), ``fixed`` (no
 titration) and ``pack`` (closed loop through packs/80-titration.yaml), then ``intensification:
-pack`` (risk-pack re-stratification at the end of induction), and prints a Markdown table.
+pack`` (risk-pack re-stratification at the end of induction), then pathway checkpoints
+(response and relapse packs) under three surveillance schedules, and prints Markdown tables.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from allpath.sim.checkpoints import CheckpointPolicy
 from allpath.sim.closed_loop import TitrationConfig
 from allpath.sim.cohort import load_config, simulate_cohort, summarise_table
 
@@ -56,6 +58,25 @@ def main() -> None:
         share = float(cols["intensified"].mean()) if "intensified" in cols else 0.0
         print(f"| {inten or 'none'} | {share:.1%} | {s['relapse_rate']:.1%} | "
               f"{s['efs_5y']:.1%} | {s['os_5y']:.1%} |")
+    print("\n| checkpoints | weeks on / off therapy | EOI CR + CRi | refractory | relapse "
+          "| very early / early / late | marrow blasts at detection | repeat marrow | 5-y EFS "
+          "| 5-y OS |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    _, s, _ = _run(base, n, seed)
+    t = s["relapse_timing_cog"]
+    print(f"| none (true burden) | - | {s['cr_rate']:.1%} | - | {s['relapse_rate']:.1%} | "
+          f"{t['very_early']:.0%} / {t['early']:.0%} / {t['late']:.0%} | 5% (crossing) | - | "
+          f"{s['efs_5y']:.1%} | {s['os_5y']:.1%} |")
+    for on, off in ((None, None), (None, 12.0), (12.0, 26.0)):
+        pol = CheckpointPolicy(weeks_on_therapy=on, weeks_off_therapy=off)
+        _, s, _ = _run(replace(base, checkpoints=pol), n, seed)
+        c, t = s["checkpoints"], s["relapse_timing_cog"]
+        print(f"| pack | {on or 'protocol (4)'} / {off or 'at presentation'} | "
+              f"{c['eoi_CR'] + c['eoi_CRi']:.1%} | {c['eoi_refractory'] + c['eoi_PD']:.1%} | "
+              f"{s['relapse_rate']:.1%} | "
+              f"{t['very_early']:.0%} / {t['early']:.0%} / {t['late']:.0%} | "
+              f"{c['relapse_marrow_blasts_median']:.1f}% | "
+              f"{c['relapse_repeat_marrow_share']:.0%} | {s['efs_5y']:.1%} | {s['os_5y']:.1%} |")
 
 
 if __name__ == "__main__":

@@ -175,3 +175,23 @@ def test_cohort_yaml_sets_the_checkpoints(tmp_path: Path) -> None:
     assert cfg.checkpoints == CheckpointPolicy(weeks_off_therapy=12.0)
     summary = summarise_table(_cols(simulate_cohort(cfg, n=400, seed=SEED)))
     assert summary["n"] == 400
+
+
+def test_cli_checkpoints_option_adds_the_checkpoint_summary(tmp_path: Path) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from allpath.cli import app
+    from allpath.cli.commands import app as _registered  # noqa: F401
+
+    out = tmp_path / "c.parquet"
+    args = ["simulate", "cohort", "--n", "300", "--seed", "1", "--out", str(out),
+            "--format", "json"]
+    result = CliRunner().invoke(app, [*args, "--checkpoints", "pack"])
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.output)
+    assert 0.9 < summary["checkpoints"]["eoi_CR"] + summary["checkpoints"]["eoi_CRi"] <= 1.0
+    bad = CliRunner().invoke(app, [*args, "--checkpoints", "maybe"])
+    assert bad.exit_code != 0
+    assert "checkpoints: expected 'pack'" in bad.output and "'maybe'" in bad.output
