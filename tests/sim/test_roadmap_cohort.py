@@ -103,3 +103,14 @@ def test_cohort_yaml_roadmap_key(tmp_path: Path) -> None:
     assert cfg.roadmap == "pack"
     c = _cols(simulate_cohort(cfg, n=500, seed=SEED))
     assert "roadmap_template" in c and "response_eoi" in c
+
+
+def test_documented_closed_loop_config_runs_every_pack() -> None:
+    """docs/simulator/closed-loop.yaml turns every pathway decision on."""
+    path = Path(__file__).parents[2] / "docs" / "simulator" / "closed-loop.yaml"
+    cfg = load_config(path=path)
+    assert (cfg.roadmap, cfg.intensification) == ("pack", "pack")
+    assert cfg.checkpoints is not None and cfg.titration is not None
+    assert cfg.titration.anc_noise
+    summary = summarise_table(_cols(simulate_cohort(cfg, n=600, seed=SEED)))
+    assert {"roadmap", "checkpoints", "maintenance"} <= set(summary)
