@@ -27,9 +27,9 @@ blasts (as at diagnosis); platelets are the platelet chain's quasi-steady state 
 marrow burden, ``C0_P (1 + x)^(-crowd_P/gamma_P)`` (the model has no maintenance platelet
 effect, theta_P = 0, so the chain sits at that state; the kernel does not integrate it in
 maintenance). The model has no CBC assay noise (parameters.yaml), so the observed counts are the
-model's counts. Virtual patients carry a TPMT genotype only: NUDT15 is ``normal`` by
-construction. MTX has no pharmacodynamic term in the model: its dose is tracked (the pack acts
-on it) but does not change the counts.
+model's counts. TPMT and NUDT15 phenotypes come from the simulated genotypes
+(:func:`allpath.sim.population.make_batch`). MTX has no pharmacodynamic term in the model: its
+dose is tracked (the pack acts on it) but does not change the counts.
 """
 
 from __future__ import annotations
@@ -53,7 +53,7 @@ __all__ = ["POLICIES", "MaintenanceLoop", "TitrationConfig", "parse_titration"]
 Policy = Literal["protocol", "fixed", "pack"]
 POLICIES: tuple[Policy, ...] = ("protocol", "fixed", "pack")
 
-#: TPMT genotype index of the simulator (NM, IM, PM) -> CPIC phenotype term.
+#: TPMT / NUDT15 genotype index of the simulator (NM, IM, PM) -> CPIC phenotype term.
 PHENOTYPES = ("normal", "intermediate", "poor")
 ACTIONS = ("hold", "restart_reduced", "decrease", "increase", "continue", "wait")
 VERBS = ("stop", "restart_reduced", "reduce", "increase", "unchanged")
@@ -119,12 +119,14 @@ def _percent(text: Any) -> float | None:
 class MaintenanceLoop:
     """Per-batch titration state and the visit step (all arrays along the patient axis).
 
-    ``dose_nominal``: each patient's starting 6-MP dose (mg/day; CPIC genotype fraction of the
-    protocol dose). :meth:`visit` returns the 6-MP dose (mg/day) to apply until the next visit.
+    ``genotype`` / ``nudt15``: TPMT / NUDT15 phenotype indices (NM, IM, PM; ``nudt15`` None:
+    all normal). ``dose_nominal``: each patient's starting 6-MP dose (mg/day; CPIC genotype
+    fraction of the protocol dose). :meth:`visit` returns the 6-MP dose (mg/day) to apply until
+    the next visit.
     """
 
     def __init__(self, cfg: TitrationConfig, protocol: Protocol, genotype: AnyArray,
-                 dose_nominal: Array, n_visits: int) -> None:
+                 dose_nominal: Array, n_visits: int, nudt15: AnyArray | None = None) -> None:
         self.cfg = cfg
         self.protocol = protocol
         self.every = cfg.interval_days(protocol)
@@ -138,7 +140,8 @@ class MaintenanceLoop:
         self.last_change = np.zeros(n)  # day the dose in effect was set
         self.streak = np.zeros(n)
         self.tpmt = term_column(np.asarray(genotype, dtype=np.int64), PHENOTYPES)
-        self.nudt15 = term_column(np.zeros(n, dtype=np.int64), PHENOTYPES)
+        self.nudt15 = term_column(np.zeros(n, dtype=np.int64) if nudt15 is None else
+                                  np.asarray(nudt15, dtype=np.int64), PHENOTYPES)
         self.mp_protocol = Column.number(np.full(n, protocol.mp_dose_mg_m2_d))
         self.mtx_protocol = Column.number(np.full(n, MTX_PROTOCOL_DOSE))
         # per-patient tallies over visits while in CR, alive and not relapsed

@@ -88,7 +88,8 @@ def load_config(
 
     The YAML may set ``preset``, ``horizon_days``, ``substeps``, ``male_fraction``,
     ``subtypes`` (fractions summing to 1), ``age_years`` (distribution spec as in
-    ``parameters.yaml``) and ``titration`` (a policy name ``protocol`` / ``fixed`` / ``pack``
+    ``parameters.yaml``), ``ancestry`` (a row of ``pharmacogenetics_by_ancestry``: TPMT/NUDT15
+    phenotype frequencies) and ``titration`` (a policy name ``protocol`` / ``fixed`` / ``pack``
     or a mapping with ``policy``, ``every_weeks``, ``basis``, ``pack_dir``; see
     :mod:`allpath.sim.closed_loop`).
     """
@@ -103,10 +104,16 @@ def load_config(
     pop = ps.populations[preset]
     if "male_fraction" in raw:
         pop = replace(pop, male_fraction=float(raw["male_fraction"]))
-    if "subtypes" in raw:
-        pop = replace(pop, subtypes={str(k): float(v) for k, v in raw["subtypes"].items()})
+    if "subtypes" in raw:  # one mix for all ages (replaces the preset's subtypes_by_age)
+        pop = replace(pop, subtypes={str(k): float(v) for k, v in raw["subtypes"].items()},
+                      subtypes_by_age=())
     if "age_years" in raw:
         pop = replace(pop, age=dict(raw["age_years"]))
+    if "ancestry" in raw:
+        anc = None if raw["ancestry"] is None else str(raw["ancestry"])
+        if anc is not None and anc not in ps.ancestries:
+            raise KeyError(f"unknown ancestry {anc!r}; known: {sorted(ps.ancestries)}")
+        pop = replace(pop, ancestry=anc)
     protocols = load_protocols()
     protocol = protocols[str(raw.get("protocol", pop.protocol))]
     return CohortConfig(
@@ -150,6 +157,7 @@ def chunk_table(cfg: CohortConfig, start: int, stop: int, seed: int) -> pa.Table
         "sex": np.where(batch.male, "male", "female"),
         "subtype": np.array(SUBTYPES, dtype=object)[batch.subtype],
         "tpmt": np.array(GENOTYPE_NAMES, dtype=object)[batch.genotype],
+        "nudt15": np.array(GENOTYPE_NAMES, dtype=object)[batch.nudt15],
         "bsa": batch.bsa,
     }
     data.update(res.columns)

@@ -376,7 +376,7 @@ def run_cohort_batch(
     if titration is not None:
         every = titration.interval_days(protocol)
         loop = MaintenanceLoop(titration, protocol, batch.genotype, dose_nominal,
-                               -(-(therapy_end - maint_start) // every))
+                               -(-(therapy_end - maint_start) // every), nudt15=batch.nudt15)
         plt_exp = p[:, _PI["crowd_P"]] / p[:, _PI["gam_P"]]
 
     for day in range(last_day + 1):

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from importlib import resources
 from pathlib import Path
@@ -65,7 +65,10 @@ class IIV:
 
     For ``lognormal``: theta_i = value * exp(eta_i), eta_i ~ N(0, omega^2), with
     omega^2 = ln(1 + cv^2) when a CV is given. ``correlation_with``/``correlation`` couple eta to
-    another lognormal parameter's eta (models.md §9.3: corr(ln s, ln s_post) = 0.5).
+    another lognormal parameter's eta (models.md §9.3: corr(ln s, ln s_post) = 0.5);
+    ``correlations`` maps every parameter eta is correlated with to its correlation (it includes
+    ``correlation_with``). The partners must be mutually independent, and eta is built as
+    sum_k c_k eta_k + sqrt(1 - sum_k c_k^2) eta_own.
     """
 
     distribution: str
@@ -74,6 +77,7 @@ class IIV:
     correlation_with: str | None = None
     correlation: float = 0.0
     truncate_at_hopf: float | None = None
+    correlations: Mapping[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +110,13 @@ class Population:
     subtypes: Mapping[str, float]
     citations: tuple[str, ...]
     evidence: Evidence
+    #: Row of ``pharmacogenetics_by_ancestry`` giving the TPMT/NUDT15 phenotype frequencies;
+    #: None: the ``*_frequency`` parameters (European-ancestry values).
+    ancestry: str | None = None
+    #: Subtype mix by age band: ``((below_age, {subtype: fraction}), ...)`` in increasing age;
+    #: a patient takes the first band whose ``below_age`` exceeds their age (``subtypes`` when
+    #: empty or beyond the last band).
+    subtypes_by_age: tuple[tuple[float, Mapping[str, float]], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,6 +131,9 @@ class ParameterSet:
     bsa_age: tuple[float, ...]
     bsa_m2: tuple[float, ...]
     source: str = ""
+    #: TPMT/NUDT15 phenotype frequencies by ancestry: ``{ancestry: {tpmt_im, tpmt_pm,
+    #: nudt15_im, nudt15_pm}}``.
+    ancestries: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
 
     def __getitem__(self, name: str) -> Parameter:
         try:
@@ -281,6 +295,14 @@ def _iiv(raw: Any, path: str, problems: list[Problem], src: str) -> IIV | None:
         omega = args.get("omega", 0.0)
     corr = float(raw.get("correlation", 0.0))
     trunc = raw.get("truncate_at_hopf")
+    corrs_raw = raw.get("correlations") or {}
+    if not isinstance(corrs_raw, dict):
+        problems.append(Problem(f"{path}.correlations", "must be a mapping", source=src))
+        corrs_raw = {}
+    corrs = {str(k): _num(v, f"{path}.correlations.{k}", problems, src)
+             for k, v in corrs_raw.items()}
+    if raw.get("correlation_with") is not None:
+        corrs.setdefault(str(raw["correlation_with"]), corr)
     return IIV(
         distribution=str(dist),
         omega=omega,
@@ -288,6 +310,7 @@ def _iiv(raw: Any, path: str, problems: list[Problem], src: str) -> IIV | None:
         correlation_with=raw.get("correlation_with"),
         correlation=corr,
         truncate_at_hopf=None if trunc is None else float(trunc),
+        correlations=corrs,
     )
 
 
@@ -351,16 +374,22 @@ def parse_parameters(data: Any, source: str = "<memory>") -> ParameterSet:
             note=str(entry.get("note", "")),
         )
     for name, p in params.items():
-        if p.iiv is not None and p.iiv.correlation_with is not None:
-            if p.iiv.correlation_with not in params:
+        if p.iiv is not None and p.iiv.correlations:
+            for other, c in p.iiv.correlations.items():
+                if other not in params:
+                    problems.append(
+                        Problem(f"parameters.{name}.iiv.correlations", "unknown parameter",
+                                got=other, hint=did_you_mean(other, params), source=source)
+                    )
+                if not -1.0 < c < 1.0:
+                    problems.append(
+                        Problem(f"parameters.{name}.iiv.correlations.{other}",
+                                "must lie in (-1, 1)", source=source)
+                    )
+            if sum(c * c for c in p.iiv.correlations.values()) >= 1.0:
                 problems.append(
-                    Problem(f"parameters.{name}.iiv.correlation_with", "unknown parameter",
-                            got=p.iiv.correlation_with, source=source)
-                )
-            if not -1.0 < p.iiv.correlation < 1.0:
-                problems.append(
-                    Problem(f"parameters.{name}.iiv.correlation", "must lie in (-1, 1)",
-                            source=source)
+                    Problem(f"parameters.{name}.iiv.correlations",
+                            "sum of squared correlations must be below 1", source=source)
                 )
     populations: dict[str, Population] = {}
     for name, entry in (data.get("populations") or {}).items():
@@ -368,6 +397,17 @@ def parse_parameters(data: Any, source: str = "<memory>") -> ParameterSet:
         subtypes = {str(k): float(v) for k, v in (entry.get("subtypes") or {}).items()}
         if abs(sum(subtypes.values()) - 1.0) > 1e-9:
             problems.append(Problem(f"{path}.subtypes", "fractions must sum to 1", source=source))
+        bands: list[tuple[float, Mapping[str, float]]] = []
+        for i, band in enumerate(entry.get("subtypes_by_age") or []):
+            bp = f"{path}.subtypes_by_age[{i}]"
+            mix = {str(k): float(v) for k, v in (band.get("subtypes") or {}).items()}
+            if abs(sum(mix.values()) - 1.0) > 1e-9:
+                problems.append(Problem(f"{bp}.subtypes", "fractions must sum to 1",
+                                        source=source))
+            below = _num(band.get("below_age"), f"{bp}.below_age", problems, source)
+            if bands and not below > bands[-1][0]:
+                problems.append(Problem(f"{bp}.below_age", "bands must increase", source=source))
+            bands.append((below, mix))
         populations[str(name)] = Population(
             name=str(name),
             protocol=str(entry.get("protocol", "")),
@@ -378,7 +418,26 @@ def parse_parameters(data: Any, source: str = "<memory>") -> ParameterSet:
             citations=_citations(entry.get("citations"), f"{path}.citations", citations,
                                  problems, source),
             evidence=_evidence(entry.get("evidence"), f"{path}.evidence", problems, source),
+            ancestry=None if entry.get("ancestry") is None else str(entry["ancestry"]),
+            subtypes_by_age=tuple(bands),
         )
+        base = entry.get("parameters_from")
+        if base is not None and base not in (data.get("populations") or {}):
+            problems.append(Problem(f"{path}.parameters_from", "unknown preset", got=repr(base),
+                                    source=source))
+        elif base is not None:
+            # the preset takes another preset's population-specific values unless it has its own
+            for pname, par in params.items():
+                if str(base) in par.populations and str(name) not in par.populations:
+                    params[pname] = replace(
+                        par, populations={**par.populations, str(name): par.populations[str(base)]})
+    ancestries = _ancestries(data.get("pharmacogenetics_by_ancestry"), citations, problems,
+                             source)
+    for name, pop in populations.items():
+        if pop.ancestry is not None and pop.ancestry not in ancestries:
+            problems.append(Problem(f"populations.{name}.ancestry", "unknown ancestry",
+                                    got=pop.ancestry, hint=did_you_mean(pop.ancestry, ancestries),
+                                    source=source))
     subtypes_raw = data.get("subtypes") or {}
     subtypes_mod = {
         str(k): {kk: float(vv) for kk, vv in v.items() if kk != "note"}
@@ -405,7 +464,46 @@ def parse_parameters(data: Any, source: str = "<memory>") -> ParameterSet:
         bsa_age=bsa_age,
         bsa_m2=bsa_m2,
         source=source,
+        ancestries=ancestries,
     )
+
+
+#: Keys of one ``pharmacogenetics_by_ancestry`` row (phenotype frequencies).
+ANCESTRY_KEYS = ("tpmt_im", "tpmt_pm", "nudt15_im", "nudt15_pm")
+
+
+def _ancestries(
+    raw: Any, known: Mapping[str, Any], problems: list[Problem], src: str
+) -> dict[str, dict[str, float]]:
+    """``pharmacogenetics_by_ancestry``: ``{ancestries: {name: {tpmt_im, ...}}, citations}``."""
+    if raw is None:
+        return {}
+    path = "pharmacogenetics_by_ancestry"
+    if not isinstance(raw, dict) or not isinstance(raw.get("ancestries"), dict):
+        problems.append(Problem(path, "needs an ancestries mapping", source=src))
+        return {}
+    _citations(raw.get("citations"), f"{path}.citations", known, problems, src)
+    out: dict[str, dict[str, float]] = {}
+    for name, row in raw["ancestries"].items():
+        rp = f"{path}.ancestries.{name}"
+        if not isinstance(row, dict):
+            problems.append(Problem(rp, "must be a mapping", source=src))
+            continue
+        vals: dict[str, float] = {}
+        for key in ANCESTRY_KEYS:
+            if key not in row:
+                problems.append(Problem(f"{rp}.{key}", "missing", source=src))
+                continue
+            v = _num(row[key], f"{rp}.{key}", problems, src)
+            if not 0.0 <= v <= 1.0:
+                problems.append(Problem(f"{rp}.{key}", "must lie in [0, 1]", got=repr(v),
+                                        source=src))
+            vals[key] = v
+        for gene in ("tpmt", "nudt15"):
+            if vals.get(f"{gene}_im", 0.0) + vals.get(f"{gene}_pm", 0.0) > 1.0:
+                problems.append(Problem(rp, f"{gene} frequencies sum above 1", source=src))
+        out[str(name)] = vals
+    return out
 
 
 def load_parameters(path: str | Path | None = None) -> ParameterSet:

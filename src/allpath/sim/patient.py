@@ -94,7 +94,7 @@ def simulate_patient(
     if "subtype" in prof:
         if prof["subtype"] not in SUBTYPES:
             raise ValueError(f"unknown subtype {prof['subtype']!r}; known: {SUBTYPES}")
-        pop = replace(pop, subtypes={str(prof["subtype"]): 1.0})
+        pop = replace(pop, subtypes={str(prof["subtype"]): 1.0}, subtypes_by_age=())
     protocol = load_protocols()[pop.protocol]
     horizon = horizon_days if horizon_days is not None else protocol.therapy_days + 730
     z, u = patient_randoms(seed, 0, 1, N_NORMAL, N_UNIFORM)

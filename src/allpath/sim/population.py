@@ -19,7 +19,17 @@ from allpath.sim.base import AnyArray, Array
 from allpath.sim.model import PARAMS
 from allpath.sim.params import ParameterSet, Population, Protocol
 
-__all__ = ["N_NORMAL", "N_UNIFORM", "SUBTYPES", "Batch", "gamma_star", "make_batch", "tgn_ref"]
+__all__ = [
+    "GENOTYPES",
+    "N_NORMAL",
+    "N_UNIFORM",
+    "SUBTYPES",
+    "Batch",
+    "gamma_star",
+    "genotype_frequencies",
+    "make_batch",
+    "tgn_ref",
+]
 
 N_NORMAL = 24
 N_UNIFORM = 24
@@ -34,7 +44,7 @@ _N = {name: i for i, name in enumerate((
 U = {name: i for i, name in enumerate((
     "sex", "subtype", "B0", "f_R", "rho_mix", "rho_val", "genotype", "ext_S", "ext_R",
     "ind_death", "trm", "post_relapse", "fail", "d8_smear", "d8_flow", "eoi_flow", "eoi_pcr",
-    "d78_pcr", "age", "genetics", "csf",
+    "d78_pcr", "age", "genetics", "csf", "nudt15",
 ))}  # fmt: skip
 
 
@@ -54,7 +64,8 @@ class Batch:
     age: Array
     male: AnyArray
     subtype: AnyArray  # index into SUBTYPES
-    genotype: AnyArray  # index into GENOTYPES
+    genotype: AnyArray  # TPMT, index into GENOTYPES
+    nudt15: AnyArray  # NUDT15, index into GENOTYPES
     bsa: Array
     p: Array
     ln_l_s: Array
@@ -123,6 +134,80 @@ def _age(spec: Any, z: Array, u: Array) -> Array:
     return res
 
 
+def genotype_frequencies(ps: ParameterSet, pop: Population) -> dict[str, float]:
+    """Phenotype frequencies of TPMT and NUDT15 (``tpmt_im``, ``tpmt_pm``, ``nudt15_im``,
+    ``nudt15_pm``) for a cohort preset.
+
+    A preset with an ``ancestry`` takes them from ``pharmacogenetics_by_ancestry`` in the
+    parameter file (CPIC allele frequencies, Hardy-Weinberg); otherwise from the parameters
+    ``tpmt_*_frequency`` / ``nudt15_*_frequency`` (European-ancestry values).
+    """
+    if pop.ancestry is not None:
+        return dict(ps.ancestries[pop.ancestry])
+    return {f"{gene}_{ph}": ps.value(f"{gene}_{ph}_frequency", pop.name)
+            for gene in ("tpmt", "nudt15") for ph in ("im", "pm")}
+
+
+def _phenotype(u: Array, p_im: float, p_pm: float) -> AnyArray:
+    """Metaboliser phenotype index (0 normal, 1 intermediate, 2 poor) from one uniform."""
+    out: AnyArray = np.where(u < p_pm, 2, np.where(u < p_pm + p_im, 1, 0))
+    return out
+
+
+def _subtypes(pop: Population, age: Array, u: Array) -> AnyArray:
+    """Subtype index per patient from one uniform, with the preset's mix for the patient's age
+    band (``subtypes_by_age``) or its single ``subtypes`` mix."""
+    mixes = [mix for _, mix in pop.subtypes_by_age] + [pop.subtypes]
+    cum = np.cumsum([[mix.get(s, 0.0) for s in SUBTYPES] for mix in mixes], axis=1)
+    edges = np.array([below for below, _ in pop.subtypes_by_age])
+    band = np.searchsorted(edges, age, side="right")
+    out: AnyArray = np.minimum((u[:, None] >= cum[band]).sum(axis=1), len(SUBTYPES) - 1)
+    return out
+
+
+#: Normal column of the parameters ``post_induction_sensitivity`` may be correlated with.
+_ETA_OF = {"induction_sensitivity": "s", "prophase_sensitivity": "s_pro"}
+
+
+def _post_induction_sensitivity(ps: ParameterSet, name: str, z: Array, r_rel: Array,
+                                age: Array, coupling: Array) -> Array:
+    """s_post_i before subtype multipliers (models.md §9.3-9.4, with fitted extensions).
+
+    s_post_i = s_post exp(omega eta_i) (r_i/r_med)^(beta c_subtype) exp(-k max(age - a_ref, 0)):
+
+    * eta_i = sum_k c_k eta_k + sqrt(1 - sum c_k^2) eta_own, correlated with the induction
+      and prophase sensitivities (``iiv.correlations``): patients whose disease responds
+      slowly to induction tend to respond slowly afterwards, which is what makes end-of-
+      induction MRD and the day-8 blood response prognostic (§9.4: partially independent);
+    * (r_i/r_med)^beta: the post-induction kill (antimetabolite-based consolidation and
+      6-MP/MTX maintenance) scales with the clone's growth rate, since cycle-specific drugs
+      spare the non-cycling fraction (models.md §4.1) and the labelling index tracks the
+      birth rate; the exponent is fitted (``post_induction_growth_exponent``) and scaled by the
+      subtype's ``post_induction_growth_coupling``;
+    * exp(-k (age - a_ref)+): age as a continuous adverse factor from about 30 years
+      (``post_induction_age_slope``, ``post_induction_age_reference``).
+    """
+    par = ps["post_induction_sensitivity"]
+    iiv = par.iiv
+    eta = z[:, _N["s_post"]].copy()
+    omega = 0.0
+    if iiv is not None:
+        omega = iiv.omega
+        corr = iiv.correlations
+        eta *= math.sqrt(1.0 - sum(c * c for c in corr.values()))
+        for other, c in corr.items():
+            if other not in _ETA_OF:
+                raise KeyError(f"post_induction_sensitivity cannot be correlated with {other!r}; "
+                               f"supported: {sorted(_ETA_OF)}")
+            eta += c * z[:, _N[_ETA_OF[other]]]
+    beta = ps.value("post_induction_growth_exponent", name) * coupling
+    slope = ps.value("post_induction_age_slope", name)
+    a_ref = ps.value("post_induction_age_reference", name)
+    out: Array = (par.value_for(name) * np.exp(omega * eta) * r_rel**beta
+                  * np.exp(-slope * np.maximum(age - a_ref, 0.0)))
+    return out
+
+
 def make_batch(
     ps: ParameterSet,
     pop: Population,
@@ -145,12 +230,15 @@ def make_batch(
     z, u = normals, uniforms
     age = _age(pop.age, z[:, _N["age"]], u[:, U["age"]])
     male = u[:, U["sex"]] < pop.male_fraction
-    cum = np.cumsum([pop.subtypes.get(s, 0.0) for s in SUBTYPES])
-    subtype = np.minimum(np.searchsorted(cum, u[:, U["subtype"]], side="right"), len(SUBTYPES) - 1)
+    subtype = _subtypes(pop, age, u[:, U["subtype"]])
     strong_mult = np.array([ps.subtypes.get(s, {}).get("strong_resistance_probability", 1.0)
                             for s in SUBTYPES])[subtype]
     sens_mult = np.array([ps.subtypes.get(s, {}).get("sensitivity", 1.0)
                           for s in SUBTYPES])[subtype]
+    post_mult = np.array([ps.subtypes.get(s, {}).get("post_induction_sensitivity", 1.0)
+                          for s in SUBTYPES])[subtype]
+    coupling = np.array([ps.subtypes.get(s, {}).get("post_induction_growth_coupling", 1.0)
+                         for s in SUBTYPES])[subtype]
     bsa = np.interp(age, ps.bsa_age, ps.bsa_m2)
 
     cols: dict[str, Array] = {}
@@ -158,14 +246,13 @@ def make_batch(
     r_med = ps.value("growth_rate", name)
     cols["r_post"] = ps.value("regrowth_rate_off_therapy", name) * cols["r"] / r_med
     s_par = ps["induction_sensitivity"]
-    sp_par = ps["post_induction_sensitivity"]
     om_s = s_par.iiv.omega if s_par.iiv else 0.0
-    om_sp = sp_par.iiv.omega if sp_par.iiv else 0.0
-    rho_c = sp_par.iiv.correlation if sp_par.iiv else 0.0
     eta_s = z[:, _N["s"]]
-    eta_sp = rho_c * eta_s + math.sqrt(1.0 - rho_c**2) * z[:, _N["s_post"]]
     cols["s_ind"] = s_par.value_for(name) * np.exp(om_s * eta_s) * sens_mult
-    cols["s_post"] = sp_par.value_for(name) * np.exp(om_sp * eta_sp) * sens_mult
+    cols["s_post"] = (
+        _post_induction_sensitivity(ps, name, z, cols["r"] / r_med, age, coupling)
+        * sens_mult * post_mult
+    )
     cols["s_pro"] = _ln(ps, "prophase_sensitivity", name, z[:, _N["s_pro"]])
     rho_par = ps["resistant_relative_sensitivity"]
     args = rho_par.iiv.args if rho_par.iiv else {"p": 0.0, "low": 0.0, "high": 0.0}
@@ -206,13 +293,23 @@ def make_batch(
     cols["kR"] = np.full(n, 4.0 / ps.value("rbc_lifespan", name))
     cols["crowd_E"] = np.full(n, ps.value("crowding_erythroid", name))
 
-    gu = u[:, U["genotype"]]
-    p_pm, p_im = ps.value("tpmt_pm_frequency", name), ps.value("tpmt_im_frequency", name)
-    genotype = np.where(gu < p_pm, 2, np.where(gu < p_pm + p_im, 1, 0))
-    tgn_mult = np.array([1.0, ps.value("tpmt_im_tgn_multiplier", name),
-                         ps.value("tpmt_pm_tgn_multiplier", name)])[genotype]
-    dose_fraction = np.array([1.0, ps.value("cpic_im_dose_fraction", name),
-                              ps.value("cpic_pm_dose_fraction", name)])[genotype]
+    freq = genotype_frequencies(ps, pop)
+    genotype = _phenotype(u[:, U["genotype"]], freq["tpmt_im"], freq["tpmt_pm"])
+    nudt15 = _phenotype(u[:, U["nudt15"]], freq["nudt15_im"], freq["nudt15_pm"])
+    # TPMT deficiency raises 6-TGN formation; NUDT15 deficiency leaves red-cell 6-TGN unchanged
+    # but raises the active (DNA-incorporated) thioguanine per 6-TGN. The model's TGN state is
+    # the effect-driving exposure (Jost 2020 model units, shared by myelosuppression and kill),
+    # so both act as multipliers on its input. CPIC starting-dose fractions multiply (IM for
+    # both genes: 0.5 x 0.5 = 0.25, inside CPIC's 20-50 %).
+    dose_frac = np.array([1.0, ps.value("cpic_im_dose_fraction", name),
+                          ps.value("cpic_pm_dose_fraction", name)])
+    tgn_mult = (
+        np.array([1.0, ps.value("tpmt_im_tgn_multiplier", name),
+                  ps.value("tpmt_pm_tgn_multiplier", name)])[genotype]
+        * np.array([1.0, ps.value("nudt15_im_tgn_multiplier", name),
+                    ps.value("nudt15_pm_tgn_multiplier", name)])[nudt15]
+    )
+    dose_fraction = dose_frac[genotype] * dose_frac[nudt15]
     f_bio = _ln(ps, "mp_bioavailability", name, z[:, _N["F"]])
     cols["tgn_in"] = (
         f_bio * ps.value("tgn_fraction", name) * ps.value("tgn_formation_rate", name)
@@ -250,6 +347,7 @@ def make_batch(
         male=male,
         subtype=subtype,
         genotype=genotype,
+        nudt15=nudt15,
         bsa=bsa,
         p=p,
         ln_l_s=ln_l_s,

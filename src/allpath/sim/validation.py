@@ -1,0 +1,226 @@
+"""Validation metrics of models.md §10 on simulated cohorts, shared by the tests and the report.
+
+Each function measures one published quantity the way its source defines it, from the
+per-patient columns of :func:`allpath.sim.simulate_cohort` (a mapping of column name to numpy
+array) or, for the maintenance dose response, from the model itself:
+
+* survival and event-free survival at a fixed time in an age band (crude: every patient of a
+  cohort is followed to the horizon, so the fraction without the event is the KM estimate);
+* the AIEOP-BFM 2000 MRD groups (Conter 2010) and the DFCI relapse mapping (Zhou 2007);
+* relapse timing classes (COG convention, Rheingold 2024: early < 18 months, intermediate
+  18 to < 36, late >= 36, from diagnosis) and 5-year survival after relapse by class;
+* the maintenance dose response of models.md §2.1.4 / §10 target 7: time to 90 % of the new
+  neutrophil steady state after a 6-MP dose change (:func:`maintenance_dose_step`) and the
+  typical patient's steady-state ANC;
+* the day of the neutrophil nadir in induction (§10 secondary check, §4.3).
+
+References
+----------
+ALLPath models note (/work/shared/models/models.md) §§2.1.4, 4.3, 4.4, 5, 10.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from allpath.sim.base import Array, patient_randoms, simulate_fixed
+from allpath.sim.engine import DAYS_PER_MONTH, EXTINCT
+from allpath.sim.model import PARAMS, STATES, AllModel, Drive, steady_state
+from allpath.sim.params import ParameterSet, Population, Protocol
+from allpath.sim.population import N_NORMAL, N_UNIFORM, make_batch
+
+__all__ = [
+    "TIMING_CLASSES",
+    "DoseStep",
+    "aieop_groups",
+    "efs_at",
+    "induction_anc_nadir_day",
+    "maintenance_dose_step",
+    "os_at",
+    "post_relapse_os",
+    "relapse_timing_share",
+    "zhou_relapse",
+]
+
+Cols = Mapping[str, npt.NDArray[Any]]
+Mask = npt.NDArray[np.bool_]
+YEAR = 365.25
+_PI = {name: i for i, name in enumerate(PARAMS)}
+_SI = {name: i for i, name in enumerate(STATES)}
+
+#: COG relapse timing classes (months from diagnosis), Rheingold 2024.
+TIMING_CLASSES: dict[str, tuple[float, float]] = {
+    "early": (0.0, 18.0),
+    "intermediate": (18.0, 36.0),
+    "late": (36.0, np.inf),
+}
+
+
+def _age_band(c: Cols, lo: float, hi: float) -> Mask:
+    age = c["age"]
+    out: Mask = (age >= lo) & (age < hi)
+    return out
+
+
+def os_at(c: Cols, years: float, lo: float = 0.0, hi: float = np.inf) -> float:
+    """Fraction alive ``years`` after diagnosis among patients aged [lo, hi)."""
+    sel = _age_band(c, lo, hi)
+    died = (c["death"][sel] == 1) & (c["death_day"][sel] <= years * YEAR)
+    return 1.0 - float(died.mean()) if sel.any() else float("nan")
+
+
+def efs_at(c: Cols, years: float, lo: float = 0.0, hi: float = np.inf,
+           sel: Mask | None = None) -> float:
+    """Fraction event-free (no induction failure, relapse or death) ``years`` after diagnosis."""
+    m = _age_band(c, lo, hi) if sel is None else sel
+    ev = (c["efs_event"][m] == 1) & (c["efs_day"][m] <= years * YEAR)
+    return 1.0 - float(ev.mean()) if m.any() else float("nan")
+
+
+def aieop_groups(c: Cols) -> dict[str, float]:
+    """AIEOP-BFM 2000 MRD groups (Conter 2010), B-ALL in CR, PCR MRD: SR negative at day 33
+    (here 29) and day 78, HR >= 1e-3 at day 78, IR the rest; fractions and 5-year EFS."""
+    sel = (c["subtype"] == "B-ALL") & (c["cr"] == 1)
+    eoi, d78 = c["mrd_eoi_pcr"], c["mrd_d78_pcr"]
+    sr = sel & (eoi == 0) & (d78 == 0)
+    hr = sel & (d78 >= 1e-3)
+    ir = sel & ~sr & ~hr
+    n = max(int(sel.sum()), 1)
+    out = {"sr": sr.sum() / n, "ir": ir.sum() / n, "hr": hr.sum() / n}
+    for name, m in (("sr", sr), ("ir", ir), ("hr", hr)):
+        out[f"efs_{name}"] = efs_at(c, 5.0, sel=m)
+    return {k: float(v) for k, v in out.items()}
+
+
+def zhou_relapse(c: Cols) -> dict[str, float]:
+    """DFCI (Zhou 2007): relapse by end-of-induction PCR MRD, patients in CR (undetectable,
+    detectable < 1e-3, >= 1e-3), over the cohort horizon (5 years)."""
+    cr = c["cr"] == 1
+    m, r = c["mrd_eoi_pcr"][cr], c["relapse"][cr] == 1
+    groups = {"undetectable": m == 0, "below_1e-3": (m > 0) & (m < 1e-3),
+              "at_least_1e-3": m >= 1e-3}
+    return {k: float(r[g].mean()) if g.any() else float("nan") for k, g in groups.items()}
+
+
+def relapse_timing_share(c: Cols, subtype: str, cls: str) -> float:
+    """Share of the relapses of ``subtype`` that fall in timing class ``cls``."""
+    lo, hi = TIMING_CLASSES[cls]
+    rel = (c["relapse"] == 1) & (c["subtype"] == subtype)
+    months = c["relapse_day"][rel] / DAYS_PER_MONTH
+    return float(np.mean((months >= lo) & (months < hi))) if rel.any() else float("nan")
+
+
+def post_relapse_os(c: Cols, years: float = 5.0, subtype: str = "B-ALL",
+                    within_years: float = 5.0) -> dict[str, float]:
+    """Survival ``years`` after first relapse by timing class (Rheingold 2024), for relapses
+    of ``subtype`` in the first ``within_years`` after diagnosis.
+
+    Needs a cohort horizon of at least ``within_years + years``; relapses later than
+    ``horizon - years`` are left out so that every relapse counted is followed ``years``.
+    """
+    horizon = float(np.nanmax(c["os_day"]))
+    last = min(within_years * YEAR, horizon - years * YEAR)
+    if last <= 0:
+        raise ValueError(f"cohort horizon {horizon:.0f} d is too short for {years}-y follow-up")
+    rel = (c["relapse"] == 1) & (c["subtype"] == subtype) & (c["relapse_day"] <= last)
+    months = c["relapse_day"] / DAYS_PER_MONTH
+    died = (c["death"] == 1) & (c["death_day"] - c["relapse_day"] <= years * YEAR)
+    out: dict[str, float] = {}
+    for name, (lo, hi) in TIMING_CLASSES.items():
+        m = rel & (months >= lo) & (months < hi)
+        out[name] = 1.0 - float(died[m].mean()) if m.any() else float("nan")
+        out[f"n_{name}"] = float(m.sum())
+    return out
+
+
+@dataclass(frozen=True)
+class DoseStep:
+    """Neutrophil response of maintenance patients to a 6-MP dose change.
+
+    ``anc_before`` / ``anc_after``: closed-form steady states Base (1 - slope TGN_ss)^(1/gamma)
+    at the old and new dose (models.md §2.1.2); ``t90``: days from the change until ANC first
+    covers 90 % of the distance between them (NaN if never within the run); ``anc_end``: ANC
+    just before the change (simulated, for checking the run reached its steady state).
+    """
+
+    anc_before: Array
+    anc_after: Array
+    anc_end: Array
+    t90: Array
+    trajectory: Array
+
+
+def maintenance_dose_step(
+    ps: ParameterSet,
+    population: Population,
+    protocol: Protocol,
+    n: int,
+    seed: int,
+    dose_before: float = 50.0,
+    dose_after: float = 75.0,
+    days_before: int = 28,
+    days_after: int = 200,
+    typical: bool = False,
+) -> DoseStep:
+    """Step the 6-MP dose (mg/m²/d) of ``n`` patients in remission and time the ANC response.
+
+    The patients come from :func:`allpath.sim.population.make_batch` (``typical``: all random
+    effects zero, i.e. the population's typical patient, BSA from the median age). They start
+    at the steady state of ``dose_before`` on the maintenance (Jost 2020) chain with no
+    leukaemia (6-TGN at TGN_ss, chain at (1 - E)(C0/C)^gamma = 1), so the slow, lightly damped
+    mode of the chain (models.md §2.1.4) is not excited before the change; they stay there for
+    ``days_before`` days (``anc_end`` checks it) and then take ``dose_after``. Integration is
+    the reference engine's (RK4, one step per day in maintenance,
+    :func:`allpath.sim.base.simulate_fixed`).
+    """
+    if typical:
+        z = np.zeros((n, N_NORMAL))
+        u = np.full((n, N_UNIFORM), 0.5)
+    else:
+        z, u = patient_randoms(seed, 0, n, N_NORMAL, N_UNIFORM)
+    batch = make_batch(ps, population, protocol, np.arange(n), z, u)
+    p = batch.p
+    mg = batch.bsa * batch.dose_fraction
+    d1, d2 = dose_before * mg, dose_after * mg
+
+    def anc_ss(dose_mg: Array) -> Array:
+        tgn = p[:, _PI["tgn_in"]] * dose_mg / p[:, _PI["cl_tgn"]]
+        e = np.clip(1.0 - p[:, _PI["slope"]] * tgn, 0.0, None)
+        out: Array = p[:, _PI["C0_M"]] * e ** (1.0 / p[:, _PI["gam_M"]])
+        return out
+
+    a0, a1 = anc_ss(d1), anc_ss(d2)
+    dead = np.full(n, EXTINCT)
+    y0 = steady_state(p, dead, dead)
+    # start at the steady state of the first dose: (1 - E)(C0/C)^gamma = 1, P = T = C k_ma/k_tr
+    y0[:, 2:6] = (a0 * p[:, _PI["kc_M"]] / p[:, _PI["ktr_M"]])[:, None]
+    y0[:, 6] = a0
+    y0[:, 19] = p[:, _PI["tgn_in"]] * d1 / p[:, _PI["cl_tgn"]]
+    drives = {
+        1: Drive(maintenance=True, post_induction=True, dose_mg=d1),
+        2: Drive(maintenance=True, post_induction=True, dose_mg=d2),
+    }
+    total = days_before + days_after
+    traj = simulate_fixed(AllModel(), y0, p, total,
+                          lambda day: drives[1 if day < days_before else 2], substeps=1)
+    anc = traj[:, :, _SI["ANC"]]
+    after = anc[:, days_before:]
+    frac = (after - a0[:, None]) / (a1 - a0)[:, None]
+    reached = frac >= 0.9
+    t90 = np.where(reached.any(axis=1), reached.argmax(axis=1).astype(np.float64), np.nan)
+    return DoseStep(anc_before=a0, anc_after=a1, anc_end=anc[:, days_before], t90=t90,
+                    trajectory=anc)
+
+
+def induction_anc_nadir_day(trace_anc: Array, days: int = 29) -> Array:
+    """Day (0 = diagnosis) of each patient's lowest ANC over induction days 0..``days``.
+
+    ``trace_anc``: daily ANC, ``(n_patients, >= days + 1)`` (the cohort kernel's ``Trace``).
+    """
+    out: Array = np.argmin(trace_anc[:, : days + 1], axis=1).astype(np.float64)
+    return out
