@@ -26,8 +26,9 @@ Observations: ANC is the kernel's neutrophil state; WBC = ANC + other leukocytes
 blasts (as at diagnosis); platelets are the platelet chain's quasi-steady state at the visit's
 marrow burden, ``C0_P (1 + x)^(-crowd_P/gamma_P)`` (the model has no maintenance platelet
 effect, theta_P = 0, so the chain sits at that state; the kernel does not integrate it in
-maintenance). The model has no CBC assay noise (parameters.yaml), so the observed counts are the
-model's counts. TPMT and NUDT15 phenotypes come from the simulated genotypes
+maintenance). Observed counts are the model's counts, except that with ``anc_noise`` the
+visit ANC (and the WBC built on it) carries the maintenance ANC model's residual error. TPMT
+and NUDT15 phenotypes come from the simulated genotypes
 (:func:`allpath.sim.population.make_batch`). MTX has no pharmacodynamic term in the model: its
 dose is tracked (the pack acts on it) but does not change the counts.
 """
@@ -73,13 +74,16 @@ class TitrationConfig:
     ``protocol``, 4 weeks otherwise). ``basis``: ``auto`` judges counts on WBC (NOPHO window)
     since virtual patients always have a WBC, ``anc`` leaves WBC out (COG-style ANC window), as
     ``run_titration(basis=...)``. ``pack_dir``: a folder of pack YAML files to take the
-    titration pack from (default: the bundled packs).
+    titration pack from (default: the bundled packs). ``anc_noise``: the ANC seen at a visit
+    (and the WBC built on it) carries the maintenance ANC model's residual error
+    (``anc_residual_cv``), drawn from its own random stream (:data:`NOISE_STREAM`).
     """
 
     policy: Policy = "protocol"
     every_weeks: float | None = None
     basis: Literal["auto", "anc"] = "auto"
     pack_dir: str | None = None
+    anc_noise: bool = False
 
     def interval_days(self, protocol: Protocol) -> int:
         if self.every_weeks is None:
@@ -89,7 +93,7 @@ class TitrationConfig:
 
 def parse_titration(raw: Any) -> TitrationConfig | None:
     """``titration:`` of a cohort YAML: a policy name or a mapping (policy, every_weeks,
-    basis, pack_dir)."""
+    basis, pack_dir, anc_noise)."""
     if raw is None:
         return None
     if isinstance(raw, str):
@@ -108,7 +112,23 @@ def parse_titration(raw: Any) -> TitrationConfig | None:
         every_weeks=None if every is None else float(every),
         basis=basis,  # type: ignore[arg-type]
         pack_dir=None if raw.get("pack_dir") is None else str(raw["pack_dir"]),
+        anc_noise=_flag(raw.get("anc_noise", False), "titration.anc_noise"),
     )
+
+
+#: Random stream of the visit ANC noise (0: main draws; 1: immunotherapy; 2: checkpoints).
+NOISE_STREAM = 3
+
+
+def _flag(raw: Any, where: str) -> bool:
+    if not isinstance(raw, bool):
+        raise ValueError(f"{where}: expected true or false, got {raw!r}")
+    return raw
+
+
+def visit_noise_columns(titration: TitrationConfig, protocol: Protocol) -> int:
+    """Normal draws per patient for the visit ANC noise: one per possible visit."""
+    return protocol.therapy_days // titration.interval_days(protocol) + 1
 
 
 def _percent(text: Any) -> float | None:
@@ -298,20 +318,11 @@ def _genetic_subgroups(population: str, u: Array
     return etv, hyper
 
 
-def risk_restratification(population: str, subtype: AnyArray, age: Array, wbc_dx: Array,
-                          mrd_d8_blood: Array, mrd_eoi: Array, u_genetics: Array,
-                          ) -> dict[str, npt.NDArray[np.int64]]:
-    """COG (PDQ) and AALL1731 risk groups at the end of induction, for every patient at once.
-
-    The facts are those a virtual patient's record gives the pathway (``allpath.sim.records``):
-    ALL of lineage B or T, age, WBC at diagnosis, BCR::ABL1 for Ph+ B-ALL, for B-ALL an
-    ETV6::RUNX1 / high-hyperdiploid (55 chromosomes) / B-other subgroup, no other alteration,
-    CNS1, no testicular disease; plus the simulated day-8 blood MRD and end-of-induction flow
-    MRD (fractions, given to the pack in %, 0 below the detection limit). The genetics pack
-    derives ``genetics.cog_bucket`` and the risk pack decides ``risk.cog_pdq`` and
-    ``risk.aall1731``; returned as codes into :data:`COG_GROUPS` / :data:`AALL1731_GROUPS`
-    (-1 where the packs leave the group unknown).
-    """
+def diagnosis_facts(population: str, subtype: AnyArray, age: Array, wbc_dx: Array,
+                    u_genetics: Array) -> dict[str, Column]:
+    """The diagnosis facts a virtual patient's record gives the pathway, for every patient at
+    once, with the genetics pack's ``genetics.cog_bucket`` derived (see
+    :func:`risk_restratification` for what they are)."""
     n = age.shape[0]
     ones = np.ones(n, dtype=bool)
     t_all = np.asarray(subtype == 1, dtype=bool)
@@ -332,11 +343,30 @@ def risk_restratification(population: str, subtype: AnyArray, age: Array, wbc_dx
         "genetics.chromosome_count": Column.number(np.where(hyper, 55.0, 46.0)),
         "cns.group": term_column(np.zeros(n), ("CNS1",)),
         "testicular_involvement": term_column(np.zeros(n), (False,)),
-        "mrd.day8_blood": Column.number(100.0 * np.nan_to_num(mrd_d8_blood)),
-        "mrd.eoi_marrow": Column.number(100.0 * np.nan_to_num(mrd_eoi)),
     }
     evaluate_pack_columns(load_pack("genetics"), facts, n,
                           ("genetics.cog_bucket", "genetics.double_trisomy_4_10"))
+    return facts
+
+
+def risk_restratification(population: str, subtype: AnyArray, age: Array, wbc_dx: Array,
+                          mrd_d8_blood: Array, mrd_eoi: Array, u_genetics: Array,
+                          ) -> dict[str, npt.NDArray[np.int64]]:
+    """COG (PDQ) and AALL1731 risk groups at the end of induction, for every patient at once.
+
+    The facts are those a virtual patient's record gives the pathway (``allpath.sim.records``):
+    ALL of lineage B or T, age, WBC at diagnosis, BCR::ABL1 for Ph+ B-ALL, for B-ALL an
+    ETV6::RUNX1 / high-hyperdiploid (55 chromosomes) / B-other subgroup, no other alteration,
+    CNS1, no testicular disease; plus the simulated day-8 blood MRD and end-of-induction flow
+    MRD (fractions, given to the pack in %, 0 below the detection limit). The genetics pack
+    derives ``genetics.cog_bucket`` and the risk pack decides ``risk.cog_pdq`` and
+    ``risk.aall1731``; returned as codes into :data:`COG_GROUPS` / :data:`AALL1731_GROUPS`
+    (-1 where the packs leave the group unknown).
+    """
+    n = age.shape[0]
+    facts = diagnosis_facts(population, subtype, age, wbc_dx, u_genetics)
+    facts["mrd.day8_blood"] = Column.number(100.0 * np.nan_to_num(mrd_d8_blood))
+    facts["mrd.eoi_marrow"] = Column.number(100.0 * np.nan_to_num(mrd_eoi))
     res = evaluate_pack_columns(load_pack("risk"), facts, n,
                                 ("risk.cog_pdq", "risk.aall1731"))
     return {"cog_pdq": res["risk.cog_pdq"].value_codes(COG_GROUPS),

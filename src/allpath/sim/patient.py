@@ -134,16 +134,50 @@ def _obs(code: str, value: float, unit: str, when: dt.date, **extra: Any) -> dic
     return out
 
 
-def to_record(run: PatientRun) -> dict[str, Any]:
+def measurement_rng(seed: int, patient: int = 0) -> np.random.Generator:
+    """The random generator of patient ``patient``'s measurement noise in a run with ``seed``
+    (its own stream, :data:`RECORD_STREAM`, so it never shifts the simulation's draws)."""
+    return np.random.Generator(np.random.PCG64(
+        np.random.SeedSequence(seed, spawn_key=(patient, RECORD_STREAM))))
+
+
+#: Spawn-key tag of the record measurement noise (see :func:`measurement_rng`).
+RECORD_STREAM = 4
+
+
+def _measured(run: PatientRun, rng: np.random.Generator | None,
+              parameters: ParameterSet | None) -> dict[str, Array]:
+    """The daily series as a laboratory would report them (see :func:`to_record`)."""
+    s = run.series
+    if rng is None:
+        return s
+    ps = parameters or load_parameters()
+    pop = str(run.profile.get("population") or ("adult" if float(run.profile["age"]) >= 18
+                                                 else "pediatric"))
+    omega = math.sqrt(math.log1p(ps.value("anc_residual_cv", pop) ** 2))
+    anc = s["anc"] * np.exp(omega * rng.standard_normal(s["anc"].shape) - 0.5 * omega**2)
+    n_cells = ps.value("marrow_cells_counted", pop)
+    blasts = rng.poisson(np.clip(s["blast_fraction"], 0.0, 1.0) * n_cells)
+    return {**s, "anc": anc, "wbc": s["wbc"] - s["anc"] + anc,
+            "blast_fraction": np.minimum(blasts, n_cells) / n_cells}
+
+
+def to_record(run: PatientRun, rng: np.random.Generator | None = None,
+              parameters: ParameterSet | None = None) -> dict[str, Any]:
     """The patient's observations at protocol time points as an ``allpath.record/1`` dict.
 
     Counts (``wbc``, ``hemoglobin``, ``platelets``, ``anc``) at diagnosis, days 8, 15, 29, each
     phase start and every 4 weeks of maintenance; ``marrow_blasts`` (%) at diagnosis, day 15 and
     day 29; ``mrd_blood`` (day 8, flow) and ``mrd_marrow`` (day 29 flow, day 78 PCR) in %;
-    a marrow at relapse when one occurs. Values below the assay detection limit are 0.
+    a marrow at relapse when one occurs. MRD values carry the assays' counting noise and are 0
+    below the detection limit. With ``rng`` (e.g. :func:`measurement_rng`) the other values
+    are as measured too: ANC with the maintenance ANC model's residual error
+    (``anc_residual_cv``, log-normal, mean-preserving; the WBC moves with it) and marrow blasts
+    counted among ``marrow_cells_counted`` cells; Hb and platelets stay the model's values (the
+    parameter set has no cited analyser error for them). Without ``rng``: the model's values.
     """
     dx = dt.date.fromisoformat(run.profile["diagnosis_date"])
-    s = run.series
+    s = _measured(run, rng, parameters)
     n_days = s["anc"].shape[0] - 1
     count_days = {0, 8, 15, 29, *run.phase_starts}
     maint = [st for st, ph in zip(run.phase_starts, run.protocol.phases, strict=True)

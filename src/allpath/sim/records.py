@@ -31,7 +31,7 @@ import yaml
 from allpath.sim.base import patient_randoms
 from allpath.sim.cohort import CohortConfig, load_config
 from allpath.sim.engine import run_batch
-from allpath.sim.patient import _pack, to_record
+from allpath.sim.patient import _pack, measurement_rng, to_record
 from allpath.sim.population import N_NORMAL, N_UNIFORM, SUBTYPES, U, make_batch
 
 __all__ = ["cohort_records", "genetics_block", "immunophenotype_block"]
@@ -80,13 +80,15 @@ def cohort_records(
     ids: list[int] | np.ndarray[Any, Any],
     seed: int,
     horizon_days: int | None = None,
+    measured: bool = True,
 ) -> list[dict[str, Any]]:
     """Records of cohort patients ``ids`` (seed ``seed``), simulated day by day.
 
     Patient k is the k-th patient of ``simulate_cohort(config, n, seed)`` for any n > k (same
     random rows); its trajectory is integrated with the reference engine (all 20 states) so the
-    record holds counts, marrow blasts and MRD at protocol time points. ``horizon_days``
-    defaults to the end of therapy.
+    record holds counts, marrow blasts and MRD at protocol time points, as measured
+    (:func:`allpath.sim.patient.to_record` with the patient's :func:`measurement_rng`) unless
+    ``measured`` is false. ``horizon_days`` defaults to the end of therapy.
     """
     cfg = load_config(config) if isinstance(config, str) else config
     horizon = horizon_days if horizon_days is not None else cfg.protocol.therapy_days
@@ -98,7 +100,7 @@ def cohort_records(
         res = run_batch(cfg.parameters, cfg.protocol, batch, horizon, fast_forward=False,
                         keep_trajectory=True)
         run = _pack({"id": f"virtual-{seed}-{k}"}, batch, res, cfg.protocol)
-        rec = to_record(run)
+        rec = to_record(run, measurement_rng(seed, k) if measured else None, cfg.parameters)
         dx = dt.date.fromisoformat(run.profile["diagnosis_date"])
         subtype = SUBTYPES[int(batch.subtype[0])]
         csf_wbc = float(np.floor(u[0, U["csf"]] * (int(spec["csf_wbc_max"]) + 1)))

@@ -33,14 +33,13 @@ import numpy as np
 import numpy.typing as npt
 import yaml
 
-from allpath.rules.vectorised import Column
 from allpath.sim.base import Array
-from allpath.sim.closed_loop import _genetic_subgroups
+from allpath.sim.closed_loop import diagnosis_facts
 from allpath.sim.engine import RunResult
 from allpath.sim.model import PARAMS, steady_state
 from allpath.sim.params import Phase, Protocol
 from allpath.sim.pathway import evaluate_pack_columns, load_pack, term_column
-from allpath.sim.population import Batch
+from allpath.sim.population import Batch, U
 
 __all__ = [
     "PhaseKinds",
@@ -135,32 +134,9 @@ def assign_templates(batch: Batch, wbc_dx: Array) -> npt.NDArray[np.int64]:
     """The roadmap pack's front-line template for every patient (codes into
     :data:`FRONTLINE`, -1 where the pack leaves it undecided)."""
     n = batch.n
-    ones = np.ones(n, dtype=bool)
-    subtype = batch.subtype
-    t_all = np.asarray(subtype == 1, dtype=bool)
-    ph = np.asarray(subtype == 2, dtype=bool)
-    from allpath.sim.population import U
-
-    etv, hyper = _genetic_subgroups(batch.population, batch.uniforms[:, U["genetics"]])
-    etv &= subtype == 0
-    hyper &= subtype == 0
-    facts: dict[str, Column] = {
-        "roadmap.setting": term_column(np.zeros(n), ("frontline",)),
-        "diagnosis.status": term_column(np.zeros(n), ("ALL",)),
-        "diagnosis.lineage": term_column(t_all.astype(np.int64), ("B", "T")),
-        "age.years": Column.number(batch.age),
-        "wbc.dx": Column.number(wbc_dx),
-        "genetics.fusions": Column("set", ones.copy(),
-                                   members={"BCR::ABL1": ph, "ETV6::RUNX1": etv}),
-        "genetics.fusion_genes": Column("set", ones.copy(), members={
-            "BCR": ph, "ABL1": ph, "ETV6": etv, "RUNX1": etv}),
-        "genetics.alterations": Column("set", ones.copy()),
-        "genetics.chromosome_count": Column.number(np.where(hyper, 55.0, 46.0)),
-        "cns.group": term_column(np.zeros(n), ("CNS1",)),
-        "testicular_involvement": term_column(np.zeros(n), (False,)),
-    }
-    evaluate_pack_columns(load_pack("genetics"), facts, n,
-                          ("genetics.cog_bucket", "genetics.double_trisomy_4_10"))
+    facts = diagnosis_facts(batch.population, batch.subtype, batch.age, wbc_dx,
+                            batch.uniforms[:, U["genetics"]])
+    facts["roadmap.setting"] = term_column(np.zeros(n), ("frontline",))
     evaluate_pack_columns(load_pack("risk"), facts, n, ("risk.nci_rome",))
     res = evaluate_pack_columns(load_pack("roadmap"), facts, n, ("roadmap.template",))
     return res["roadmap.template"].value_codes(FRONTLINE)
