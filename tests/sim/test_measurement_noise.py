@@ -56,7 +56,7 @@ def test_exact_record_has_the_model_values_and_measured_is_reproducible() -> Non
 def test_parse_titration_anc_noise_must_be_a_flag() -> None:
     assert parse_titration({"policy": "pack", "anc_noise": True}) == TitrationConfig(
         policy="pack", anc_noise=True)
-    with pytest.raises(ValueError, match="titration.anc_noise: expected true or false, got 'y'"):
+    with pytest.raises(ValueError, match=r"titration\.anc_noise: expected true or false"):
         parse_titration({"policy": "pack", "anc_noise": "y"})
 
 
