@@ -5,7 +5,8 @@ Usage: .venv/bin/python scripts/sim_closed_loop.py [N] [SEED] [--basis auto|anc]
 Runs the pediatric preset under titration policies ``protocol`` (built-in rule), ``fixed`` (no
 titration) and ``pack`` (closed loop through packs/80-titration.yaml), then ``intensification:
 pack`` (risk-pack re-stratification at the end of induction), then pathway checkpoints
-(response and relapse packs) under three surveillance schedules, and prints Markdown tables.
+(response and relapse packs) under three surveillance schedules, the pack policy with and
+without visit ANC noise, and roadmap-pack protocol assignment; prints Markdown tables.
 """
 
 from __future__ import annotations
@@ -77,6 +78,31 @@ def main() -> None:
               f"{t['very_early']:.0%} / {t['early']:.0%} / {t['late']:.0%} | "
               f"{c['relapse_marrow_blasts_median']:.1f}% | "
               f"{c['relapse_repeat_marrow_share']:.0%} | {s['efs_5y']:.1%} | {s['os_5y']:.1%} |")
+    print("\n| policy | basis | ANC noise | median visit ANC | ANC in pack window | in pack target "
+          "| holds / pt-yr | median 6-MP mg/m2/d | relapse | 5-y EFS | 5-y OS |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    for basis in bases:
+        for noise in (False, True):
+            cfg = replace(base, titration=TitrationConfig(policy="pack", basis=basis,  # type: ignore[arg-type]
+                                                          anc_noise=noise))
+            _, s, _ = _run(cfg, n, seed)
+            m = s["maintenance"]
+            print(f"| pack | {basis} | {'yes' if noise else 'no'} | {m['anc_median']:.2f} | "
+                  f"{m['visits_anc_in_window']:.1%} | {m['visits_in_target']:.1%} | "
+                  f"{m['holds_per_patient_year']:.2f} | {m['mp_dose_mean_mg_m2']:.1f} | "
+                  f"{s['relapse_rate']:.1%} | {s['efs_5y']:.1%} | {s['os_5y']:.1%} |")
+    print("\n| preset | roadmap | templates (share) | simulated | CR | relapse | 5-y EFS "
+          "| 5-y OS |")
+    print("|---|---|---|---|---|---|---|---|")
+    for preset in ("pediatric", "adult"):
+        for roadmap in (None, "pack"):
+            _, s, _ = _run(replace(load_config(preset), roadmap=roadmap), n, seed)
+            r = s.get("roadmap", {})
+            shares = ", ".join(f"{k} {v:.1%}" for k, v in sorted(r.items(), key=lambda kv: -kv[1])
+                               if k != "simulated_share")
+            print(f"| {preset} | {roadmap or 'none'} | {shares or 'base protocol'} | "
+                  f"{r.get('simulated_share', 1.0):.1%} | {s['cr_rate']:.1%} | "
+                  f"{s['relapse_rate']:.1%} | {s['efs_5y']:.1%} | {s['os_5y']:.1%} |")
 
 
 if __name__ == "__main__":
