@@ -261,13 +261,15 @@ def reference_solve(
 
 
 def patient_randoms(
-    seed: int, start: int, stop: int, n_normal: int, n_uniform: int
+    seed: int, start: int, stop: int, n_normal: int, n_uniform: int, stream: int = 0
 ) -> tuple[Array, Array]:
     """Per-patient random numbers that do not depend on how patients are chunked.
 
     Patients are grouped in fixed blocks of :data:`RNG_BLOCK`; block b draws from
     ``SeedSequence(seed, spawn_key=(b,))`` (the b-th child of ``SeedSequence(seed).spawn``), so
-    patient k always receives the same numbers whatever the chunk size.
+    patient k always receives the same numbers whatever the chunk size. A non-zero ``stream``
+    gives an independent second set for the same patients (``spawn_key=(b, stream)``), used by
+    optional modules (immunotherapy) so that the main draws are never shifted.
 
     Returns
     -------
@@ -280,7 +282,8 @@ def patient_randoms(
     normals: list[Array] = []
     uniforms: list[Array] = []
     for b in range(b0, b1 + 1):
-        rng = Generator(PCG64(SeedSequence(seed, spawn_key=(b,))))
+        key = (b,) if stream == 0 else (b, stream)
+        rng = Generator(PCG64(SeedSequence(seed, spawn_key=key)))
         normals.append(rng.standard_normal((RNG_BLOCK, n_normal)))
         uniforms.append(rng.random((RNG_BLOCK, n_uniform)))
     lo = start - b0 * RNG_BLOCK
