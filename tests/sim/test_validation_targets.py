@@ -7,10 +7,15 @@ More targets (maintenance dose response, survival after relapse, 15-19 y and >= 
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
+
+from allpath.sim import load_config, simulate_cohort
+from allpath.sim.cohort import summarise_table
+from allpath.sim.immuno import e1910_summary, randomisation_day
 
 Cols = dict[str, np.ndarray[Any, Any]]
 
@@ -185,19 +190,120 @@ def test_stock2019_calgb10403_aya_3y_efs_and_os(adult: Cols) -> None:
     assert abs(os_ - 0.73) <= 0.06
 
 
-@pytest.mark.xfail(run=False, reason="blinatumomab is not modelled yet (models.md §6 kill term)")
-def test_litzow2024_e1910_blinatumomab_3y_os() -> None:
-    """E1910 (Litzow, NEJM 2024), MRD-negative 30-70 y: 3-yr OS 85 % with blinatumomab vs 68 %."""
-    raise NotImplementedError
+# --- immunotherapy (allpath.sim.immuno): targets 11 (E1910) and 12 (TOWER, ELIANA), BLAST ---
+# Cohorts of 6,000 per arm (binomial SE of a 44 % rate 0.6 pp), seed 2025. Some targets are
+# calibration targets of scripts/sim_calibrate_immuno.py (the docstrings say which); the others
+# validate the fitted model.
+
+IMMUNO_N = 6_000
 
 
-@pytest.mark.xfail(run=False, reason="relapsed/refractory blinatumomab arm is not modelled yet")
-def test_kantarjian2017_tower_cr_rates() -> None:
-    """TOWER (Kantarjian, NEJM 2017): CR/CRh/CRi 44 % vs 25 %, median OS 7.7 vs 4.0 months."""
-    raise NotImplementedError
+def _preset(preset: str) -> Cols:
+    table = simulate_cohort(preset, n=IMMUNO_N, seed=2025, chunk_size=8192)
+    assert not isinstance(table, Path)
+    return {k: table.column(k).to_numpy(zero_copy_only=False) for k in table.column_names}
 
 
-@pytest.mark.xfail(run=False, reason="CAR-T (tisagenlecleucel) is not modelled yet")
-def test_laetsch2023_eliana_3y_efs_os() -> None:
-    """ELIANA (Laetsch, JCO 2023): ORR 81 %, 3-yr EFS 44 %, OS 63 %."""
-    raise NotImplementedError
+@pytest.fixture(scope="module")
+def tower() -> dict[str, dict[str, Any]]:
+    """Summaries of the TOWER arms (same virtual patients in both)."""
+    return {arm: summarise_table(_preset(f"tower_{arm}")) for arm in ("blinatumomab",
+                                                                        "chemotherapy")}
+
+
+@pytest.fixture(scope="module")
+def eliana() -> dict[str, Any]:
+    """Summary of the ELIANA cohort (one tisagenlecleucel infusion)."""
+    return summarise_table(_preset("eliana_cart"))
+
+
+@pytest.fixture(scope="module")
+def e1910() -> dict[str, dict[str, float]]:
+    """E1910 figures of the frontline cohort with and without blinatumomab cycles."""
+    out = {}
+    for arm in ("blinatumomab", "chemotherapy"):
+        cfg = load_config(f"e1910_{arm}")
+        assert cfg.immuno is not None and cfg.immuno.frontline is not None
+        day = randomisation_day(cfg.protocol, cfg.immuno.frontline.randomisation_phase)
+        out[arm] = e1910_summary(_preset(f"e1910_{arm}"), day)
+    return out
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="measured 3-yr OS 0.908 with blinatumomab (pass) but 0.807 without (target 0.68): "
+    "MRD-negative adults of the chemotherapy model relapse too rarely (parameter set 0.3.0, "
+    "immunotherapy 0.1.0, seed 2025, n 6000)",
+)
+def test_litzow2024_e1910_blinatumomab_3y_os(e1910: dict[str, dict[str, float]]) -> None:
+    """E1910 (Litzow, NEJM 2024), MRD-negative 30-70 y in CR, randomised after intensification:
+    3-yr OS 85 % with blinatumomab consolidation vs 68 % without; tolerance ±6 pp.
+
+    Validation target (nothing is fitted to it). MRD-negative: end-of-induction flow MRD < 1e-4,
+    alive and relapse-free at randomisation (end of consolidation, day 57)."""
+    assert abs(e1910["blinatumomab"]["os"] - 0.85) <= 0.06
+    assert abs(e1910["chemotherapy"]["os"] - 0.68) <= 0.06
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="measured CR/CRi 0.889 at 30-70 y (parameter set 0.3.0, seed 2025, n 6000): the "
+    "adult CR does not fall with age in the model",
+)
+def test_litzow2024_e1910_cr_cri_30_to_70(e1910: dict[str, dict[str, float]]) -> None:
+    """E1910: CR/CRi 81 % at 30-70 y (models.md §10 target 2); tolerance ±4 pp."""
+    assert abs(e1910["chemotherapy"]["cr_rate"] - 0.81) <= 0.04
+
+
+def test_kantarjian2017_tower_cr_rates(tower: dict[str, dict[str, Any]]) -> None:
+    """TOWER (Kantarjian, NEJM 2017), adults with r/r Ph- B-ALL: CR/CRh/CRi within 12 weeks
+    44 % with blinatumomab vs 25 % with chemotherapy; tolerance ±7 pp.
+
+    The chemotherapy arm is a calibration target (salvage_kill); the blinatumomab arm validates
+    the kill fitted to BLAST and the paediatric r/r study."""
+    assert abs(tower["blinatumomab"]["response_rate"] - 0.44) <= 0.07
+    assert abs(tower["chemotherapy"]["response_rate"] - 0.25) <= 0.07
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="measured median OS 5.50 months with blinatumomab (target 7.7) and 3.99 with "
+    "chemotherapy (fitted): no transplant (24 % in TOWER) and the same death hazard of active "
+    "disease in both arms (immunotherapy 0.1.0, seed 2025, n 6000)",
+)
+def test_kantarjian2017_tower_median_os(tower: dict[str, dict[str, Any]]) -> None:
+    """TOWER: median OS 7.7 months with blinatumomab vs 4.0 with chemotherapy; ±1.5 months.
+
+    The chemotherapy arm is a calibration target (disease_death_rate); the blinatumomab arm is
+    a validation target."""
+    assert abs(tower["blinatumomab"]["median_os_months"] - 7.7) <= 1.5
+    assert abs(tower["chemotherapy"]["median_os_months"] - 4.0) <= 1.5
+
+
+def test_maude2018_eliana_orr_and_12m_rfs(eliana: dict[str, Any]) -> None:
+    """ELIANA (Maude, NEJM 2018): ORR 81 % (±8 pp) and relapse-free survival of responders 59 %
+    at 12 months. Both are calibration targets (car_kill, cd19neg_probability)."""
+    assert abs(eliana["response_rate"] - 0.81) <= 0.08
+    assert abs(eliana["rfs_12m_responders"] - 0.59) <= 0.08
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="measured 3-yr EFS 0.382 (pass) and OS 0.393 (target 0.63): no salvage after a "
+    "relapse following CAR-T, so OS follows EFS (immunotherapy 0.1.0, seed 2025, n 6000)",
+)
+def test_laetsch2023_eliana_3y_efs_os(eliana: dict[str, Any]) -> None:
+    """ELIANA (Laetsch, JCO 2023), ages 3-24: 3-yr EFS 44 %, OS 63 %; tolerance ±8 pp.
+
+    Validation targets (ORR and 12-month RFS are fitted, see above)."""
+    assert abs(eliana["efs"]["36m"] - 0.44) <= 0.08
+    assert abs(eliana["os"]["36m"] - 0.63) <= 0.08
+
+
+def test_gokbuget2018_blast_complete_mrd_response() -> None:
+    """BLAST (Gokbuget, Blood 2018): complete MRD response after one blinatumomab cycle in 78 %
+    of adults in haematological CR with MRD >= 1e-3 (models.md §10 secondary check); ±5 pp.
+
+    A calibration target (blin_kill_max is fitted to it), so this checks the fit holds."""
+    blast = _preset("blast_mrd")
+    assert abs(float(np.mean(blast["response"])) - 0.78) <= 0.05

@@ -30,6 +30,7 @@ from allpath.sim.base import patient_randoms
 from allpath.sim.closed_loop import TitrationConfig, parse_titration
 from allpath.sim.engine import DAYS_PER_MONTH, run_batch
 from allpath.sim.fast import run_cohort_batch
+from allpath.sim.immuno import ImmunoSetup, immuno_preset, relapsed_chunk, summarise_relapsed
 from allpath.sim.params import (
     ParameterSet,
     Population,
@@ -77,6 +78,10 @@ class CohortConfig:
     #: ``pack``: MRD-based re-stratification by the risk pack at the end of induction, with
     #: the protocol's augmented phase for high-risk patients; None: not run.
     intensification: str | None = None
+    #: Immunotherapy preset (:mod:`allpath.sim.immuno`): an r/r study (simulated by
+    #: :func:`allpath.sim.immuno.simulate_relapsed`) or a frontline protocol with blinatumomab
+    #: cycles; None for the plain presets.
+    immuno: ImmunoSetup | None = None
 
 
 def load_config(
@@ -91,7 +96,9 @@ def load_config(
     ``parameters.yaml``), ``ancestry`` (a row of ``pharmacogenetics_by_ancestry``: TPMT/NUDT15
     phenotype frequencies) and ``titration`` (a policy name ``protocol`` / ``fixed`` / ``pack``
     or a mapping with ``policy``, ``every_weeks``, ``basis``, ``pack_dir``; see
-    :mod:`allpath.sim.closed_loop`).
+    :mod:`allpath.sim.closed_loop`). Presets are those of ``parameters.yaml`` and the
+    immunotherapy presets of ``immunotherapy.yaml`` (``tower_blinatumomab``, ``eliana_cart``,
+    ``e1910_blinatumomab``, ...).
     """
     ps = parameters or load_parameters()
     raw: dict[str, Any] = {}
@@ -99,9 +106,13 @@ def load_config(
         with Path(path).open(encoding="utf-8") as fh:
             raw = yaml.safe_load(fh) or {}
         preset = str(raw.get("preset", preset))
-    if preset not in ps.populations:
-        raise KeyError(f"unknown preset {preset!r}; known: {sorted(ps.populations)}")
-    pop = ps.populations[preset]
+    setup = None if preset in ps.populations else immuno_preset(preset, ps)
+    if preset not in ps.populations and setup is None:
+        from allpath.sim.immuno import preset_names
+
+        known = sorted([*ps.populations, *preset_names()])
+        raise KeyError(f"unknown preset {preset!r}; known: {known}")
+    pop = ps.populations[preset] if setup is None else setup.population
     if "male_fraction" in raw:
         pop = replace(pop, male_fraction=float(raw["male_fraction"]))
     if "subtypes" in raw:  # one mix for all ages (replaces the preset's subtypes_by_age)
@@ -114,18 +125,21 @@ def load_config(
         if anc is not None and anc not in ps.ancestries:
             raise KeyError(f"unknown ancestry {anc!r}; known: {sorted(ps.ancestries)}")
         pop = replace(pop, ancestry=anc)
-    protocols = load_protocols()
-    protocol = protocols[str(raw.get("protocol", pop.protocol))]
+    if setup is None:
+        protocol = load_protocols()[str(raw.get("protocol", pop.protocol))]
+    else:
+        protocol = setup.protocol
     return CohortConfig(
         population=pop,
         protocol=protocol,
         parameters=ps,
-        horizon_days=int(raw.get("horizon_days", 1827)),
+        horizon_days=int(raw.get("horizon_days", 1827 if setup is None else setup.horizon_days)),
         substeps=None if raw.get("substeps") is None else int(raw["substeps"]),
         name=preset,
         extra=raw,
         titration=parse_titration(raw.get("titration")),
         intensification=_intensification(raw.get("intensification")),
+        immuno=setup,
     )
 
 
@@ -142,15 +156,20 @@ def chunk_table(cfg: CohortConfig, start: int, stop: int, seed: int) -> pa.Table
 
     A pure function of its arguments: any process or Dask worker computes the same table.
     """
+    if cfg.immuno is not None and cfg.immuno.relapsed is not None:
+        return pa.table(relapsed_chunk(cfg.immuno, cfg.parameters, cfg.population, cfg.protocol,
+                                       cfg.horizon_days, start, stop, seed))
     z, u = patient_randoms(seed, start, stop, N_NORMAL, N_UNIFORM)
     ids = np.arange(start, stop)
     batch = make_batch(cfg.parameters, cfg.population, cfg.protocol, ids, z, u)
+    immune = None if cfg.immuno is None else cfg.immuno.drive(batch, seed)
     if cfg.kernel == "reference":
-        res = run_batch(cfg.parameters, cfg.protocol, batch, cfg.horizon_days, cfg.substeps)
+        res = run_batch(cfg.parameters, cfg.protocol, batch, cfg.horizon_days, cfg.substeps,
+                        immune=immune)
     else:
         res = run_cohort_batch(cfg.parameters, cfg.protocol, batch, cfg.horizon_days,
                                cfg.substeps, titration=cfg.titration,
-                               intensify=cfg.intensification == "pack")
+                               intensify=cfg.intensification == "pack", immune=immune)
     data: dict[str, Any] = {
         "id": ids,
         "age": batch.age,
@@ -340,6 +359,8 @@ def _km_at(time: np.ndarray[Any, Any], event: np.ndarray[Any, Any], t: float) ->
 
 def summarise_table(cols: Mapping[str, np.ndarray[Any, Any]]) -> dict[str, Any]:
     """Summary statistics of a per-patient column mapping (see :func:`summarise`)."""
+    if "response" in cols and "cr" not in cols:  # r/r immunotherapy cohort
+        return summarise_relapsed(cols)
     n = int(cols["id"].shape[0])
     mrd = cols["mrd_eoi_flow"]
     cr = cols["cr"] == 1

@@ -23,7 +23,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 from scipy.special import expit
@@ -33,6 +34,9 @@ from allpath.sim.base import AnyArray, Array, advance_day
 from allpath.sim.model import PARAMS, STATES, AllModel, Drive, steady_state
 from allpath.sim.params import ParameterSet, Protocol
 from allpath.sim.population import Batch, U, tgn_ref
+
+if TYPE_CHECKING:
+    from allpath.sim.immuno import ImmuneDrive
 
 __all__ = [
     "DAYS_PER_MONTH",
@@ -146,13 +150,16 @@ def run_batch(
     substeps: int | None = None,
     fast_forward: bool = True,
     keep_trajectory: bool = False,
+    immune: ImmuneDrive | None = None,
 ) -> RunResult:
     """Simulate ``batch`` from diagnosis to ``horizon_days``.
 
     With ``fast_forward`` the ODE stops at the end of therapy; relapse times after therapy are
     then computed in closed form (ln L grows at r_post; the logistic term is < 3 % below 5 %
     blasts and is neglected). Without it, every day to the horizon is integrated.
-    ``substeps`` None means :func:`auto_substeps`.
+    ``substeps`` None means :func:`auto_substeps`. ``immune``: blinatumomab kill of both
+    clones on the protocol's infusion days (:class:`allpath.sim.immuno.ImmuneDrive`, effector
+    ratio at the burden of the start of the day).
     """
     pop = batch.population
     model = AllModel()
@@ -303,7 +310,12 @@ def run_batch(
             death_day[dead] = day + 1.0
         alive &= death_day > day + 1.0
         k = substeps if substeps is not None else steps_of(day)
-        y = advance_day(model, day, y, p, drive_for_day(protocol, day, ref, dose), k)
+        u_day = drive_for_day(protocol, day, ref, dose)
+        if immune is not None:
+            k_imm = immune.kill(day, np.exp(lnl - lnk))
+            if k_imm is not None:
+                u_day = replace(u_day, immune=np.ascontiguousarray(k_imm.T))
+        y = advance_day(model, day, y, p, u_day, k)
 
     if fast_forward and last_day < horizon_days:
         lnl = np.logaddexp(y[:, 0], y[:, 1])

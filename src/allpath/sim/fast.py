@@ -32,7 +32,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
@@ -49,6 +49,9 @@ from allpath.sim.engine import DAYS_PER_MONTH, EXTINCT, RunResult, auto_substeps
 from allpath.sim.model import PARAMS, steady_state
 from allpath.sim.params import ParameterSet, Protocol
 from allpath.sim.population import Batch, U, tgn_ref
+
+if TYPE_CHECKING:
+    from allpath.sim.immuno import ImmuneDrive
 
 __all__ = ["Schedule", "Trace", "run_cohort_batch", "schedule_for"]
 
@@ -219,6 +222,7 @@ def run_cohort_batch(
     titrate: bool = True,
     titration: TitrationConfig | None = None,
     intensify: bool = False,
+    immune: ImmuneDrive | None = None,
 ) -> RunResult:
     """Simulate ``batch`` to ``horizon_days`` (relapse after therapy in closed form).
 
@@ -233,7 +237,9 @@ def run_cohort_batch(
     ``intensify``: at the end of induction the risk pack re-stratifies every patient from the
     simulated MRD (:func:`allpath.sim.closed_loop.risk_restratification`); patients in CR it
     puts at COG high / very high risk get the protocol's augmented phase (``augmented`` in
-    ``protocols.yaml``).
+    ``protocols.yaml``). ``immune``: blinatumomab kill of both clones on the protocol's
+    infusion days (:class:`allpath.sim.immuno.ImmuneDrive`; acute phases only, with the
+    effector ratio at the burden of the start of the day), subtracted from d lnL/dt.
     """
     dt = dtype
     pop = batch.population
@@ -342,7 +348,7 @@ def run_cohort_batch(
         death_day[idx] = np.minimum(death_day[idx], t - np.log(u[idx, U["post_relapse"]]) / h)
 
     def acute_rhs(kill_rate: F32, growth: F32, theta_n: float, theta_p: float,
-                  m: int) -> Rhs:
+                  m: int, imm: F32 | None = None) -> Rhs:
         def f(y: F32, dy: F32, _stage: int) -> None:
             x = kern.burden(y[0:2], lnk)
             g = kern.w2
@@ -352,6 +358,8 @@ def run_cohort_batch(
             np.subtract(g, kill_rate, out=dy[0])
             np.multiply(rho, kill_rate, out=dy[1])
             np.subtract(g, dy[1], out=dy[1])
+            if imm is not None:
+                dy[0:2] -= imm
             np.log1p(x, out=kern.lm)
             np.multiply(chain_n.crowd, kern.lm, out=expo_n)
             np.subtract(chain_n.gl, expo_n, out=expo_n)
@@ -491,7 +499,9 @@ def run_cohort_batch(
             if aug_mult is not None and day in aug_days:
                 ks *= aug_mult  # augmented phase for the re-stratified patients
             m = 12 if day < plt_until else 7
-            f = acute_rhs(ks, growth, sched.theta_n[day], sched.theta_p[day], m)
+            k_imm = None if immune is None else immune.kill(day, x)
+            f = acute_rhs(ks, growth, sched.theta_n[day], sched.theta_p[day], m,
+                          None if k_imm is None else k_imm.astype(dt))
             for _ in range(k_sub):
                 _rk4(kern, s[:m], 1.0 / k_sub, f)
                 np.maximum(s[2:m], 1e-12, out=s[2:m])

@@ -16,7 +16,8 @@ Equations (i = patient, x in {N, P, E}; u = drive of the current day)::
     g   = r_i (1 - x_L K_N / K_L)   on therapy;  r_post_i (1 - ...) off therapy
     k   = s_i kappa_j  (induction)  |  s_post_i kappa_j  (after)  |  s_post_i kappa_M TGN/TGN_ref
           (x s_pro_i in the steroid prophase of induction)
-    d lnL_S/dt = g - k ;   d lnL_R/dt = g - rho_i k
+    d lnL_S/dt = g - k - k_imm,S ;   d lnL_R/dt = g - rho_i k - k_imm,R
+                                                    (k_imm: blinatumomab, allpath.sim.immuno)
     phi_x = (1 - B)^{kappa_x}                       crowding of normal production
     dP_x/dt  = k_tr,x P_x [ (1 - E_x) phi_x (C0_x / C_x)^{gamma_x} - 1 ]
     dT1..3/dt = k_tr,x (previous - current)
@@ -81,6 +82,9 @@ class Drive:
     tgn_ref: float = 1.0
     dose_mg: Array | None = None
     prophase: bool = False  # steroid prophase: kill scaled by the patient's s_pro as well
+    #: extra per-patient kill (1/d) of lnL_S and lnL_R, shape ``(n_patients, 2)``: the
+    #: immunotherapy term k_imm of models.md §9.2 (:class:`allpath.sim.immuno.ImmuneDrive`)
+    immune: Array | None = None
 
 
 _S = {name: i for i, name in enumerate(STATES)}
@@ -96,6 +100,8 @@ class AllModel(OdeModel[Drive]):
 
     def drive_for_patient(self, u: Drive, i: int) -> Drive:
         """Patient ``i``'s slice of the per-patient 6-MP dose."""
+        if u.immune is not None:
+            u = replace(u, immune=u.immune[i : i + 1])
         if u.dose_mg is None:
             return u
         return replace(u, dose_mg=u.dose_mg[i : i + 1])
@@ -120,6 +126,8 @@ class AllModel(OdeModel[Drive]):
         else:
             dy[:, 0] = g
             dy[:, 1] = g
+        if u.immune is not None:
+            dy[:, 0:2] -= u.immune
         log1mb = -np.log1p(x)  # ln(1 - B)
         # --- neutrophils -----------------------------------------------------------------
         if u.maintenance:
