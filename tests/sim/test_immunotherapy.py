@@ -303,6 +303,10 @@ def test_immunotherapy_presets_run_through_the_cli(tmp_path: Any) -> None:
                                    "--out", str(out), "--format", "json"])
     assert res.exit_code == 0, res.output
     summary = json.loads(res.output)
+    plot = CliRunner().invoke(app, ["cohort", "--preset", "eliana_cart", "--n", "200", "--out",
+                                    str(tmp_path / "e.parquet"), "--plot", str(tmp_path)])
+    assert plot.exit_code == 0, plot.output
+    assert (tmp_path / "cohort.png").exists()
     assert summary["n"] == 400
     assert 0 < summary["response_rate"] < 1 and summary["median_os_months"] > 0
     with pytest.raises(KeyError, match="eliana_cart"):
