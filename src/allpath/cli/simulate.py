@@ -19,6 +19,7 @@ from allpath.sim import (
     summarise,
     to_record,
 )
+from allpath.sim.patient import measurement_rng
 
 app = typer.Typer(
     help="Simulate virtual ALL patients (marrow and blood-count dynamics under treatment). "
@@ -36,6 +37,10 @@ def patient(
     out_record: Annotated[
         Path | None, typer.Option("--out-record", help="Write the synthetic record (JSON)")
     ] = None,
+    exact: Annotated[
+        bool, typer.Option("--exact", help="Record the model's values instead of measured "
+                           "ones (no ANC residual error, no marrow counting noise)")
+    ] = False,
 ) -> None:
     """Simulate one virtual patient; print events, optionally plot and write its record."""
     run = simulate_patient(load_profile(profile), seed=seed)
@@ -49,7 +54,8 @@ def patient(
         plot_patient(run, out_png)
         _console.print(f"plot written to {out_png}")
     if out_record is not None:
-        out_record.write_text(json.dumps(to_record(run), indent=2), encoding="utf-8")
+        rng = None if exact else measurement_rng(seed)
+        out_record.write_text(json.dumps(to_record(run, rng), indent=2), encoding="utf-8")
         _console.print(f"record written to {out_record}")
 
 
@@ -92,6 +98,23 @@ def cohort(
     titration_basis: Annotated[
         str, typer.Option("--titration-basis", help="auto (WBC, NOPHO window) or anc")
     ] = "auto",
+    checkpoints: Annotated[
+        str | None,
+        typer.Option("--checkpoints", help="pack: the response pack calls remission at the end "
+                     "of induction and the relapse pack detects and classifies relapses; none: "
+                     "calls from the true burden; overrides the config"),
+    ] = None,
+    intensification: Annotated[
+        str | None,
+        typer.Option("--intensification", help="pack: MRD re-stratification by the risk pack "
+                     "with augmented therapy for high risk; none; overrides the config"),
+    ] = None,
+    roadmap: Annotated[
+        str | None,
+        typer.Option("--roadmap", help="pack: each patient's protocol is the roadmap template "
+                     "the roadmap pack chooses at diagnosis; none: one protocol; overrides "
+                     "the config"),
+    ] = None,
 ) -> None:
     """Simulate a cohort, stream it to Parquet and print its summary."""
     cfg = load_config(preset, config)
@@ -103,6 +126,21 @@ def cohort(
         every = cfg.titration.every_weeks if cfg.titration is not None else None
         cfg = replace(cfg, titration=parse_titration(
             {"policy": titration, "basis": titration_basis, "every_weeks": every}))
+    if checkpoints is not None or intensification is not None or roadmap is not None:
+        from dataclasses import replace
+
+        from allpath.sim.checkpoints import parse_checkpoints
+        from allpath.sim.cohort import parse_intensification, parse_roadmap
+
+        try:
+            if checkpoints is not None:
+                cfg = replace(cfg, checkpoints=parse_checkpoints(checkpoints))
+            if intensification is not None:
+                cfg = replace(cfg, intensification=parse_intensification(intensification))
+            if roadmap is not None:
+                cfg = replace(cfg, roadmap=parse_roadmap(roadmap))
+        except ValueError as exc:
+            raise typer.BadParameter(str(exc)) from exc
     with Progress(console=_console, transient=True) as progress:
         task = progress.add_task(f"simulating {n} patients", total=n)
         if scheduler is not None:

@@ -27,8 +27,16 @@ import pyarrow.parquet as pq
 import yaml
 
 from allpath.sim.base import patient_randoms
-from allpath.sim.closed_loop import TitrationConfig, parse_titration
-from allpath.sim.engine import DAYS_PER_MONTH, run_batch
+from allpath.sim.checkpoints import CODED_COLUMNS, CheckpointPolicy, decode, parse_checkpoints
+from allpath.sim.checkpoints import N_UNIFORM as N_CHECKPOINT_U
+from allpath.sim.checkpoints import STREAM as CP_STREAM
+from allpath.sim.closed_loop import (
+    NOISE_STREAM,
+    TitrationConfig,
+    parse_titration,
+    visit_noise_columns,
+)
+from allpath.sim.engine import DAYS_PER_MONTH, RunResult, run_batch
 from allpath.sim.fast import run_cohort_batch
 from allpath.sim.immuno import ImmunoSetup, immuno_preset, relapsed_chunk, summarise_relapsed
 from allpath.sim.params import (
@@ -38,7 +46,8 @@ from allpath.sim.params import (
     load_parameters,
     load_protocols,
 )
-from allpath.sim.population import N_NORMAL, N_UNIFORM, SUBTYPES, make_batch
+from allpath.sim.population import N_NORMAL, N_UNIFORM, SUBTYPES, Batch, make_batch
+from allpath.sim.roadmaps import FRONTLINE, protocol_from_template, run_by_roadmap
 
 __all__ = [
     "DEFAULT_CHUNK",
@@ -78,6 +87,14 @@ class CohortConfig:
     #: ``pack``: MRD-based re-stratification by the risk pack at the end of induction, with
     #: the protocol's augmented phase for high-risk patients; None: not run.
     intensification: str | None = None
+    #: Pathway checkpoints (:mod:`allpath.sim.checkpoints`): the response pack calls remission
+    #: at the end of induction and the relapse pack detects and classifies relapses; None: the
+    #: kernel's built-in calls from the true burden (the calibrated default).
+    checkpoints: CheckpointPolicy | None = None
+    #: ``pack``: each patient's protocol is the roadmap template the roadmap pack chooses at
+    #: diagnosis, on this protocol's exposures (:mod:`allpath.sim.roadmaps`); None: one
+    #: protocol for the cohort (the calibrated default).
+    roadmap: str | None = None
     #: Immunotherapy preset (:mod:`allpath.sim.immuno`): an r/r study (simulated by
     #: :func:`allpath.sim.immuno.simulate_relapsed`) or a frontline protocol with blinatumomab
     #: cycles; None for the plain presets.
@@ -138,17 +155,30 @@ def load_config(
         name=preset,
         extra=raw,
         titration=parse_titration(raw.get("titration")),
-        intensification=_intensification(raw.get("intensification")),
+        intensification=parse_intensification(raw.get("intensification")),
+        checkpoints=parse_checkpoints(raw.get("checkpoints")),
+        roadmap=parse_roadmap(raw.get("roadmap")),
         immuno=setup,
     )
 
 
-def _intensification(raw: Any) -> str | None:
+def _pack_or_none(raw: Any, key: str) -> str | None:
+    """A closed-loop switch of a cohort YAML: ``pack`` (on) or ``none`` / absent (off)."""
     if raw in (None, "none", False):
         return None
     if raw != "pack":
-        raise ValueError(f"intensification: {raw!r} is not 'pack' or 'none'")
+        raise ValueError(f"{key}: expected 'pack' or 'none', got {raw!r}")
     return "pack"
+
+
+def parse_roadmap(raw: Any) -> str | None:
+    """``roadmap`` of a cohort YAML: ``pack`` or ``none``."""
+    return _pack_or_none(raw, "roadmap")
+
+
+def parse_intensification(raw: Any) -> str | None:
+    """``intensification`` of a cohort YAML: ``pack`` or ``none``."""
+    return _pack_or_none(raw, "intensification")
 
 
 def chunk_table(cfg: CohortConfig, start: int, stop: int, seed: int) -> pa.Table:
@@ -163,13 +193,28 @@ def chunk_table(cfg: CohortConfig, start: int, stop: int, seed: int) -> pa.Table
     ids = np.arange(start, stop)
     batch = make_batch(cfg.parameters, cfg.population, cfg.protocol, ids, z, u)
     immune = None if cfg.immuno is None else cfg.immuno.drive(batch, seed)
+    cp_u = None if cfg.checkpoints is None else patient_randoms(
+        seed, start, stop, 0, N_CHECKPOINT_U, stream=CP_STREAM)[1]
+    visit_z = _visit_z(cfg, start, stop, seed)
+
+    def run(protocol: Protocol, b: Batch, rows: np.ndarray[Any, Any]) -> RunResult:
+        return run_cohort_batch(
+            cfg.parameters, protocol, b, cfg.horizon_days, cfg.substeps,
+            titration=cfg.titration, intensify=cfg.intensification == "pack", immune=immune,
+            checkpoints=cfg.checkpoints, checkpoint_u=None if cp_u is None else cp_u[rows],
+            visit_z=None if visit_z is None else visit_z[rows])
+
+    templates = None
     if cfg.kernel == "reference":
-        res = run_batch(cfg.parameters, cfg.protocol, batch, cfg.horizon_days, cfg.substeps,
-                        immune=immune)
+        columns = run_batch(cfg.parameters, cfg.protocol, batch, cfg.horizon_days,
+                            cfg.substeps, immune=immune).columns
+    elif cfg.roadmap == "pack":
+        if immune is not None:
+            raise ValueError("roadmap: pack does not combine with an immunotherapy preset yet")
+        by_template, templates = run_by_roadmap(batch, cfg.protocol, run)
+        columns = {k: by_template[k] for k in sorted(by_template)}
     else:
-        res = run_cohort_batch(cfg.parameters, cfg.protocol, batch, cfg.horizon_days,
-                               cfg.substeps, titration=cfg.titration,
-                               intensify=cfg.intensification == "pack", immune=immune)
+        columns = run(cfg.protocol, batch, np.arange(batch.n)).columns
     data: dict[str, Any] = {
         "id": ids,
         "age": batch.age,
@@ -179,8 +224,26 @@ def chunk_table(cfg: CohortConfig, start: int, stop: int, seed: int) -> pa.Table
         "nudt15": np.array(GENOTYPE_NAMES, dtype=object)[batch.nudt15],
         "bsa": batch.bsa,
     }
-    data.update(res.columns)
+    if templates is not None:
+        data["roadmap_template"] = templates
+    data.update(columns)
+    for key, vocab in CODED_COLUMNS.items():
+        if key in data:
+            data[key] = decode(data[key], vocab)
     return pa.table(data)
+
+
+def _visit_z(cfg: CohortConfig, start: int, stop: int, seed: int) -> np.ndarray[Any, Any] | None:
+    """Normals for the titration visits' ANC noise (own stream), or None when it is off."""
+    if cfg.titration is None or not cfg.titration.anc_noise:
+        return None
+    k = visit_noise_columns(cfg.titration, cfg.protocol)
+    if cfg.roadmap == "pack":  # room for the longest template
+        k = max([k, *(visit_noise_columns(cfg.titration, p) for p in
+                      (protocol_from_template(t, cfg.protocol) for t in FRONTLINE)
+                      if p is not None)])
+    z: np.ndarray[Any, Any] = patient_randoms(seed, start, stop, k, 0, stream=NOISE_STREAM)[0]
+    return z
 
 
 class _Pending(TypingProtocol):
@@ -393,8 +456,44 @@ def summarise_table(cols: Mapping[str, np.ndarray[Any, Any]]) -> dict[str, Any]:
             "platelets": float(np.median(cols["platelets_dx"])),
         },
     }
+    if "relapse_timing_cog" in cols:
+        out.update(checkpoint_summary(cols))
+    if "roadmap_template" in cols:
+        names = cols["roadmap_template"]
+        out["roadmap"] = {str(k): float(np.mean(names == k))
+                          for k in sorted({str(v) for v in names})}
+        out["roadmap"]["simulated_share"] = float(np.mean(cols["roadmap_simulated"] == 1))
     if "maint_visits" in cols:
         out["maintenance"] = maintenance_summary(cols)
+    return out
+
+
+def checkpoint_summary(cols: Mapping[str, np.ndarray[Any, Any]]) -> dict[str, Any]:
+    """Figures of a cohort run with pathway checkpoints (:mod:`allpath.sim.checkpoints`):
+    the relapse pack's COG timing classes replace the month count, plus the response pack's
+    end-of-induction calls (fractions of all patients), the marrow at relapse detection and the
+    salvage roadmaps."""
+    rel = cols["relapse"] == 1
+    n_rel = max(int(rel.sum()), 1)
+    timing = cols["relapse_timing_cog"][rel]
+    out: dict[str, Any] = {
+        "relapse_timing_cog": {k: float(np.sum(timing == k) / n_rel)
+                               for k in ("very_early", "early", "late")},
+    }
+    block: dict[str, float] = {}
+    if "response_eoi" in cols:
+        resp = cols["response_eoi"]
+        for k in ("CR", "CRi", "refractory", "PD"):
+            block[f"eoi_{k}"] = float(np.mean(resp == k))
+    if rel.any():
+        block["relapse_marrow_blasts_median"] = float(
+            np.median(cols["relapse_marrow_blasts_obs"][rel]))
+        block["relapse_repeat_marrow_share"] = float(
+            np.mean(cols["relapse_repeat_marrows"][rel] > 0))
+        template = cols["relapse_template"][rel]
+        for k in ("rr-blinatumomab", "hsct"):
+            block[f"salvage_{k}"] = float(np.mean(template == k))
+    out["checkpoints"] = block
     return out
 
 

@@ -38,6 +38,15 @@ import numpy as np
 import numpy.typing as npt
 
 from allpath.sim.base import AnyArray, Array
+from allpath.sim.checkpoints import (
+    CU,
+    REMISSION,
+    RESPONSE,
+    CheckpointPolicy,
+    eoi_response,
+    post_relapse_os5,
+    relapse_call,
+)
 from allpath.sim.closed_loop import (
     COG_GROUPS,
     HIGH_RISK,
@@ -222,6 +231,9 @@ def run_cohort_batch(
     titrate: bool = True,
     titration: TitrationConfig | None = None,
     intensify: bool = False,
+    checkpoints: CheckpointPolicy | None = None,
+    checkpoint_u: Array | None = None,
+    visit_z: Array | None = None,
     immune: ImmuneDrive | None = None,
 ) -> RunResult:
     """Simulate ``batch`` to ``horizon_days`` (relapse after therapy in closed form).
@@ -240,6 +252,10 @@ def run_cohort_batch(
     ``protocols.yaml``). ``immune``: blinatumomab kill of both clones on the protocol's
     infusion days (:class:`allpath.sim.immuno.ImmuneDrive`; acute phases only, with the
     effector ratio at the burden of the start of the day), subtracted from d lnL/dt.
+    ``checkpoints``: the response pack calls remission at the end of induction and the relapse
+    pack detects and classifies relapses (:mod:`allpath.sim.checkpoints`), from the draws
+    ``checkpoint_u`` (``(n, checkpoints.N_UNIFORM)``, their own random stream). ``visit_z``:
+    standard normals ``(n, visits)`` for the titration visits' ANC noise (``anc_noise``).
     """
     dt = dtype
     pop = batch.population
@@ -337,9 +353,11 @@ def run_cohort_batch(
     if trace_days is not None:
         trace = Trace(*(np.zeros((n, trace_days + 1)) for _ in range(3)))
 
-    def post_relapse_death(idx: AnyArray, t: Array) -> None:
+    def post_relapse_death(idx: AnyArray, t: Array, os5_class: Array | None = None) -> None:
+        # 5-yr OS after relapse by COG timing class: the class the relapse pack called
+        # (``os5_class``, checkpoints policy) or the months from diagnosis at the relapse
         months = t / DAYS_PER_MONTH
-        os5 = np.where(
+        os5 = os5_class if os5_class is not None else np.where(
             months < 18, ps.value("post_relapse_os5_very_early", pop),
             np.where(months < 36, ps.value("post_relapse_os5_early", pop),
                      ps.value("post_relapse_os5_late", pop)),
@@ -386,6 +404,7 @@ def run_cohort_batch(
         loop = MaintenanceLoop(titration, protocol, batch.genotype, dose_nominal,
                                -(-(therapy_end - maint_start) // every), nudt15=batch.nudt15)
         plt_exp = p[:, _PI["crowd_P"]] / p[:, _PI["gam_P"]]
+        omega_anc = math.sqrt(math.log1p(ps.value("anc_residual_cv", pop) ** 2))
 
     for day in range(last_day + 1):
         lnl = s[0:2]
@@ -410,6 +429,19 @@ def run_cohort_batch(
             cols["anc_eoi"] = s[6].astype(np.float64)
             cols["platelets_eoi"] = s[11].astype(np.float64)
             in_cr = alive & (b < 0.05)
+            if checkpoints is not None and checkpoints.response:
+                # phase change decided by the response pack from the observed marrow and CBC
+                assert checkpoint_u is not None
+                pb_eoi = batch.q_pb * x64**batch.pb_exponent
+                code, obs, _ = eoi_response(
+                    b, cols["marrow_blasts_dx"], pb_eoi / (cols["anc_eoi"] + batch.alc + pb_eoi),
+                    cols["anc_eoi"], cols["platelets_eoi"], checkpoint_u[:, CU["eoi_marrow"]],
+                    checkpoint_u[:, CU["eoi_smear"]], ps.value("marrow_cells_counted", pop),
+                    n_smear)
+                code = np.where(alive, code, -1)  # no marrow after an induction death
+                cols["response_eoi"] = code.astype(np.float64)
+                cols["marrow_blasts_eoi_obs"] = obs
+                in_cr = alive & np.isin(code, [RESPONSE.index(c) for c in REMISSION])
             watch = in_cr.copy()
             fail = alive & ~in_cr
             h_f = -math.log(ps.value("induction_failure_os5", pop)) / (5 * 365.25)
@@ -449,6 +481,10 @@ def run_cohort_batch(
                 # closed loop: the patients' observed counts go through the pathway's pack
                 x64 = x.astype(np.float64)
                 anc64 = s[6].astype(np.float64)
+                if visit_z is not None:
+                    # the visit's ANC as measured: the ANC model's residual error, log-normal
+                    anc64 = anc64 * np.exp(omega_anc * visit_z[:, since // loop.every]
+                                           - 0.5 * omega_anc**2)
                 wbc = anc64 + batch.alc + batch.q_pb * x64**batch.pb_exponent
                 plt_obs = p[:, _PI["C0_P"]] * (1.0 + x64) ** -plt_exp
                 dose = loop.visit(day, since, anc64, wbc, plt_obs, watch & (death_day > day))
@@ -525,6 +561,32 @@ def run_cohort_batch(
         relapse_day[idx] = np.ceil(t_rel[idx])
         post_relapse_death(idx, relapse_day[idx])
 
+    if checkpoints is not None and checkpoints.relapse:
+        # relapse found at a surveillance visit and classified by the relapse pack
+        assert checkpoint_u is not None
+        ri = np.flatnonzero(relapsed & np.isfinite(relapse_day))
+        every_on = (protocol.check_every_days if checkpoints.weeks_on_therapy is None
+                    else 7.0 * checkpoints.weeks_on_therapy)
+        every_off = (None if checkpoints.weeks_off_therapy is None
+                     else 7.0 * checkpoints.weeks_off_therapy)
+        call = relapse_call(
+            relapse_day[ri], np.full(ri.size, math.log(x_relapse)), p[ri, _PI["r_post"]],
+            np.log(p[ri, _PI["K_L_ratio"]]), float(therapy_end), float(every_on), every_off,
+            checkpoint_u[ri, CU["relapse"]:], ps.value("marrow_cells_counted", pop), lod_flow,
+            k_lod, batch.subtype[ri] == 1, batch.age[ri], DAYS_PER_MONTH)
+        relapse_day[ri] = call.day
+        death_day[ri] = np.inf
+        post_relapse_death(ri, call.day, post_relapse_os5(
+            call.timing_cog, ps.value("post_relapse_os5_very_early", pop),
+            ps.value("post_relapse_os5_early", pop), ps.value("post_relapse_os5_late", pop)))
+        for key, vals, fill in (("relapse_site", call.site, -1.0),
+                                ("relapse_timing_cog", call.timing_cog, -1.0),
+                                ("relapse_template", call.template, -1.0),
+                                ("relapse_marrow_blasts_obs", call.marrow_pct, np.nan),
+                                ("relapse_repeat_marrows", call.repeats, np.nan)):
+            col = np.full(n, fill)
+            col[ri] = vals
+            cols[key] = col
     horizon = float(horizon_days)
     death = death_day <= horizon
     rel = relapse_day <= horizon
