@@ -195,3 +195,15 @@ def test_cli_checkpoints_option_adds_the_checkpoint_summary(tmp_path: Path) -> N
     bad = CliRunner().invoke(app, [*args, "--checkpoints", "maybe"])
     assert bad.exit_code != 0
     assert "checkpoints: expected 'pack'" in bad.output and "'maybe'" in bad.output
+
+
+def test_cli_unknown_preset_is_a_clear_error(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from allpath.cli import app
+    from allpath.cli.commands import app as _registered  # noqa: F401
+
+    result = CliRunner().invoke(app, ["simulate", "cohort", "--preset", "nope", "--n", "10",
+                                      "--out", str(tmp_path / "x.parquet")])
+    assert result.exit_code == 2
+    assert "unknown preset 'nope'" in result.output and "Traceback" not in result.output

@@ -73,7 +73,10 @@ def _print_text(summary: dict[str, Any]) -> None:
 @app.command("cohort")
 def cohort(
     config: Annotated[Path | None, typer.Argument(help="Cohort YAML (optional)")] = None,
-    preset: Annotated[str, typer.Option("--preset", help="pediatric or adult")] = "pediatric",
+    preset: Annotated[str, typer.Option(
+        "--preset", help="Population preset (pediatric, adult, aya, older_adult) or a trial "
+        "preset of immunotherapy.yaml (e.g. tower_blinatumomab, eliana_cart, e1910_blinatumomab)"),
+    ] = "pediatric",
     n: Annotated[int, typer.Option("--n", help="Number of patients")] = 10_000,
     seed: Annotated[int, typer.Option("--seed")] = 0,
     out: Annotated[Path, typer.Option("--out", help="Per-patient Parquet file")] = Path(
@@ -117,7 +120,10 @@ def cohort(
     ] = None,
 ) -> None:
     """Simulate a cohort, stream it to Parquet and print its summary."""
-    cfg = load_config(preset, config)
+    try:
+        cfg = load_config(preset, config)
+    except (KeyError, ValueError) as exc:
+        raise typer.BadParameter(str(exc.args[0]) if exc.args else str(exc)) from exc
     if titration is not None:
         from dataclasses import replace
 
