@@ -255,9 +255,12 @@ def plot_patient(run: PatientRun, path: str | Path) -> Path:
             ax.axhline(1e-4, color="grey", ls=":", lw=0.8)
             ax.axhline(0.05, color="red", ls=":", lw=0.8)
         ax.set_ylabel(label)
-    for st, ph in zip(run.phase_starts, run.protocol.phases, strict=True):
-        axes[0].text(st + 2, axes[0].get_ylim()[1] * 0.9, ph.name.replace("_", " "),
-                     fontsize=7, va="top")
+    from matplotlib.patches import Patch
+
+    bands = [Patch(color=colours[i % len(colours)], label=ph.name.replace("_", " "))
+             for i, ph in enumerate(run.protocol.phases)]
+    axes[0].legend(handles=bands, loc="lower center", bbox_to_anchor=(0.5, 1.0),
+                   ncol=min(len(bands), 6), fontsize=7, frameon=False)
     o = run.outcome
     for key, colour in (("relapse_day", "red"), ("death_day", "black")):
         t = o.get(key, math.nan)
