@@ -78,8 +78,10 @@ class CohortConfig:
     substeps: int | None = None
     name: str = "pediatric"
     extra: Mapping[str, Any] = field(default_factory=dict)
-    #: ``fast`` (:func:`allpath.sim.fast.run_cohort_batch`) or ``reference``
-    #: (:func:`allpath.sim.engine.run_batch`, all 20 states in float64).
+    #: ``fast`` (:func:`allpath.sim.fast.run_cohort_batch`), ``reference``
+    #: (:func:`allpath.sim.engine.run_batch`, all 20 states in float64) or ``jax``
+    #: (:func:`allpath.sim.jax_kernel.run_cohort_batch_jax`: the fast kernel's default path on
+    #: JAX's default device, GPU when there is one; needs the ``jax`` extra).
     kernel: str = "fast"
     #: Maintenance titration policy (:mod:`allpath.sim.closed_loop`); None: the kernel's
     #: built-in rule without the pack's visit tallies (the calibrated default).
@@ -186,6 +188,9 @@ def chunk_table(cfg: CohortConfig, start: int, stop: int, seed: int) -> pa.Table
 
     A pure function of its arguments: any process or Dask worker computes the same table.
     """
+    if cfg.kernel == "jax" and cfg.immuno is not None:
+        raise ValueError("kernel 'jax': immunotherapy presets are not supported (default path "
+                         "only); use kernel 'fast'")
     if cfg.immuno is not None and cfg.immuno.relapsed is not None:
         return pa.table(relapsed_chunk(cfg.immuno, cfg.parameters, cfg.population, cfg.protocol,
                                        cfg.horizon_days, start, stop, seed))
@@ -205,7 +210,17 @@ def chunk_table(cfg: CohortConfig, start: int, stop: int, seed: int) -> pa.Table
             visit_z=None if visit_z is None else visit_z[rows])
 
     templates = None
-    if cfg.kernel == "reference":
+    if cfg.kernel == "jax":
+        from allpath.sim.jax_kernel import run_cohort_batch_jax
+
+        if cfg.roadmap is not None:
+            raise ValueError("kernel 'jax': option 'roadmap' is not supported (default path "
+                             "only); use kernel 'fast'")
+        columns = run_cohort_batch_jax(
+            cfg.parameters, cfg.protocol, batch, cfg.horizon_days, cfg.substeps,
+            titration=cfg.titration, intensify=cfg.intensification == "pack", immune=immune,
+            checkpoints=cfg.checkpoints, visit_z=visit_z).columns
+    elif cfg.kernel == "reference":
         columns = run_batch(cfg.parameters, cfg.protocol, batch, cfg.horizon_days,
                             cfg.substeps, immune=immune).columns
     elif cfg.roadmap == "pack":
@@ -329,7 +344,8 @@ def simulate_cohort(
     progress:
         Called with the number of patients finished in each chunk.
     workers:
-        Worker processes (chunk-level parallelism); 1 runs in this process.
+        Worker processes (chunk-level parallelism); 1 runs in this process. Kernel ``jax``
+        always runs in this process (one device; XLA threads the CPU itself).
 
     Returns
     -------
@@ -338,7 +354,7 @@ def simulate_cohort(
     """
     cfg = load_config(config) if isinstance(config, str) else config
     bounds = list(iter_chunks(n, chunk_size))
-    if workers <= 1 or len(bounds) <= 1:
+    if workers <= 1 or len(bounds) <= 1 or cfg.kernel == "jax":
         def run_here(start: int, stop: int) -> _Pending:
             return _Done(chunk_table(cfg, start, stop, seed))
 
