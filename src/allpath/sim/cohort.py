@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 import multiprocessing
+import sys
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ProcessPoolExecutor
@@ -360,7 +361,9 @@ def simulate_cohort(
 
         return _collect(_ordered(run_here, bounds, 1), out, progress)
     methods = multiprocessing.get_all_start_methods()
-    ctx = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+    # fork is unsafe once JAX (kernel "jax", multithreaded) has started in this process
+    fork = "fork" in methods and "jax" not in sys.modules
+    ctx = multiprocessing.get_context("fork" if fork else "spawn")
     with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
         def submit(start: int, stop: int) -> _Pending:
             return pool.submit(chunk_table, cfg, start, stop, seed)
