@@ -7,6 +7,8 @@ Tree::
     │                                carries every Problem found, each with its field path
     ├── KnowledgeError               a rule pack, catalogue or bibliography is invalid;
     │                                carries every Problem found, each with file and path
+    ├── TrialDataError               a clinical-trial registry file cannot be read;
+    │                                carries every Problem found, each with its field path
     └── UnknownRuleError             a rule id that no pack defines (with suggestions)
 
     AllPathWarning (UserWarning)     questionable-but-usable input or result
@@ -31,6 +33,7 @@ __all__ = [
     "KnowledgeError",
     "Problem",
     "RecordError",
+    "TrialDataError",
     "UnknownRuleError",
     "did_you_mean",
     "validation_problems",
@@ -97,6 +100,12 @@ class KnowledgeError(_ProblemsError):
     """Bundled or user-supplied knowledge (rule packs, catalogue, citations) is invalid."""
 
     kind = "knowledge"
+
+
+class TrialDataError(_ProblemsError):
+    """A ClinicalTrials.gov file (CSV export, classic XML, API v2 JSON) could not be read."""
+
+    kind = "trial data"
 
 
 class UnknownRuleError(AllPathError, KeyError):

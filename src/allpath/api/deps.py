@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -29,6 +31,9 @@ class Settings:
 
     max_body_bytes: int = 5 * 1024 * 1024
     today: Callable[[], dt.date] = dt.date.today
+    #: trial registry file or folder for /v1/trials/*; None = the bundled snapshot
+    trials_path: Path | None = field(default_factory=lambda: (
+        Path(p) if (p := os.environ.get("ALLPATH_TRIALS")) else None))
 
 
 @dataclass(frozen=True)

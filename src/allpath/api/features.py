@@ -10,6 +10,7 @@ import datetime as dt
 import json
 import tempfile
 from enum import StrEnum
+from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -18,7 +19,7 @@ from fastapi import APIRouter, Body, Query, Request
 from fastapi import Path as PathParam
 from fastapi.responses import JSONResponse
 
-from allpath.api.deps import CallerDep
+from allpath.api.deps import CallerDep, settings_of
 from allpath.api.inputs import feature, read_record
 from allpath.api.problems import PROBLEM_RESPONSES, ApiProblem
 from allpath.pipeline import assess as run_assess
@@ -192,3 +193,67 @@ def explain(rule_id: str, caller: CallerDep) -> dict[str, Any]:
         "citations": {c: kb.citations[c].reference for c in rule.cite if c in kb.citations},
         "ruleset": kb.version,
     }
+
+
+@lru_cache(maxsize=4)
+def _registry(path: str | None) -> tuple[Any, ...]:
+    from allpath.trials import bundled_trials, read_trials
+
+    return bundled_trials() if path is None else read_trials(path)
+
+
+def _trials(request: Request) -> tuple[Any, ...]:
+    path = settings_of(request).trials_path
+    return _registry(None if path is None else str(path))
+
+
+@router.post("/trials/match", summary="Pre-screen registered trials for one record",
+             tags=["trials"],
+             response_description="`allpath.trial_matches/1` (every criterion met / not met "
+                                  "/ unknown with its source), or with `output=fhir` a FHIR "
+                                  "R4 searchset Bundle of ResearchStudy resources.")
+def trials_match(
+    body: RecordBody, caller: CallerDep, request: Request,
+    country: Annotated[str | None, Query(max_length=100, description="Only studies with a "
+                                         "site in this country, as registered.")] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 10,
+    include_closed: bool = False, show_excluded: bool = False,
+    output: Output = Output.native,
+) -> dict[str, Any]:
+    from allpath.trials import match_trials
+
+    parsed = read_record(body)
+    report = match_trials(run_assess(parsed.record), _trials(request), country=country,
+                          include_closed=include_closed, include_excluded=show_excluded,
+                          limit=limit)
+    if output is Output.fhir:
+        from allpath.trials.fhir import report_to_bundle
+
+        return report_to_bundle(report)
+    return report.to_dict()
+
+
+@router.get("/trials/centres", summary="Centres taking part in open ALL studies, by place",
+            tags=["trials"])
+def trials_centres(
+    caller: CallerDep, request: Request,
+    country: Annotated[str | None, Query(max_length=100)] = None,
+    state: Annotated[str | None, Query(max_length=100)] = None,
+    city: Annotated[str | None, Query(max_length=100)] = None,
+    lat: Annotated[float | None, Query(ge=-90, le=90)] = None,
+    lon: Annotated[float | None, Query(ge=-180, le=180)] = None,
+    within_km: Annotated[float | None, Query(ge=0, le=20040)] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 20,
+) -> dict[str, Any]:
+    from allpath.trials import find_centres
+
+    if (lat is None) != (lon is None):
+        raise ApiProblem(422, "lat and lon go together", type_="invalid-request")
+    near = (lat, lon) if lat is not None and lon is not None else None
+    if within_km is not None and near is None:
+        raise ApiProblem(422, "within_km needs lat and lon", type_="invalid-request")
+    centres = find_centres(_trials(request), country=country, state=state, city=city,
+                           near=near, within_km=within_km, limit=limit)
+    return {"centres": [c.to_dict() for c in centres],
+            "note": "Centres running open ALL studies in the registry; ask the care team "
+                    "about a referral."}

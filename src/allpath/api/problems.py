@@ -19,7 +19,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from allpath.errors import KnowledgeError, Problem, RecordError, UnknownRuleError
+from allpath.errors import KnowledgeError, Problem, RecordError, TrialDataError, UnknownRuleError
 
 __all__ = [
     "PROBLEM_MEDIA_TYPE",
@@ -147,6 +147,12 @@ def install_handlers(app: FastAPI) -> None:
     async def _knowledge(request: Request, exc: KnowledgeError) -> JSONResponse:
         log.error("knowledge error: %d problem(s)", len(exc.problems))
         return problem_response(request, ApiProblem(500, "the installed knowledge is invalid"))
+
+    @app.exception_handler(TrialDataError)
+    async def _trial_data(request: Request, exc: TrialDataError) -> JSONResponse:
+        log.error("trial registry unreadable: %s", exc)
+        return problem_response(request, ApiProblem(
+            500, "the configured trial registry cannot be read", type_="trial-data"))
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:

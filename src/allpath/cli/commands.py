@@ -24,3 +24,6 @@ app.add_typer(_serve.tokens_app, name="tokens")
 
 from allpath.cli import export as _export  # noqa: E402,F401  (registers export)
 from allpath.cli import web as _web  # noqa: E402,F401
+from allpath.cli.trials import app as _trials_app  # noqa: E402
+
+app.add_typer(_trials_app, name="trials")

@@ -7,7 +7,7 @@ from enum import StrEnum
 
 import typer
 
-from allpath.errors import AllPathError, KnowledgeError, RecordError
+from allpath.errors import AllPathError, KnowledgeError, RecordError, TrialDataError
 
 __all__ = ["OutputFormat", "fail"]
 
@@ -20,7 +20,7 @@ class OutputFormat(StrEnum):
 
 def fail(err: AllPathError) -> None:
     """Print an ALLPath error on stderr and exit with status 2."""
-    if isinstance(err, RecordError | KnowledgeError):
+    if isinstance(err, RecordError | KnowledgeError | TrialDataError):
         where = f" in {err.source}" if err.source else ""
         print(f"error: {len(err.problems)} problem(s){where}:", file=sys.stderr)
         for p in err.problems:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -26,6 +27,9 @@ def serve(
     database: DatabaseOpt = None,
     workers: Annotated[int, typer.Option(help="Worker processes.")] = 1,
     log_level: Annotated[str, typer.Option(help="Log level.")] = "info",
+    trials: Annotated[Path | None, typer.Option(
+        help="ClinicalTrials.gov file or folder for /v1/trials (default: the bundled "
+             "snapshot; also ALLPATH_TRIALS).")] = None,
 ) -> None:
     """Run the ALLPath API (migrates a fresh database first). Decision support only."""
     import os
@@ -36,6 +40,8 @@ def serve(
     from allpath.db import Database, database_url
 
     url = database_url(database)
+    if trials is not None:
+        os.environ["ALLPATH_TRIALS"] = str(trials.resolve())
     Database(url).dispose()  # migrate once, before any worker starts
     logging.basicConfig(level=log_level.upper(),
                         format="%(asctime)s %(levelname)s %(name)s %(message)s")

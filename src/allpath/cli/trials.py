@@ -1,0 +1,185 @@
+"""``allpath trials match|centres``: pre-screen registered studies, find centres with open ones."""
+
+from __future__ import annotations
+
+import json
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from allpath.cli.common import fail
+from allpath.errors import AllPathError
+
+app = typer.Typer(help="Clinical trials: pre-screen ClinicalTrials.gov studies for a patient "
+                       "and find centres with open ALL studies. Never a decision to enrol.",
+                  no_args_is_help=True)
+
+__all__ = ["app", "render_matches_markdown", "render_matches_text"]
+
+_MARK = {"met": "yes", "not_met": "NO", "unknown": "?"}
+_VERDICT = {"possible": "Could fit", "check": "Could fit, needs checking",
+            "excluded": "Does not fit"}
+
+
+class MatchFormat(StrEnum):
+    text = "text"
+    json = "json"
+    markdown = "markdown"
+    fhir = "fhir"
+
+
+class CentreFormat(StrEnum):
+    text = "text"
+    json = "json"
+
+
+TrialsOption = Annotated[Path | None, typer.Option(
+    "--trials", "-t", help="ClinicalTrials.gov CSV export, classic XML, API v2 JSON, or a "
+                           "folder of them (default: the bundled snapshot of open ALL studies).")]
+
+
+def render_matches_text(doc: dict[str, Any]) -> str:
+    """Plain text: counts, then each listed study with its criteria."""
+    c = doc["counts"]
+    lines = [f"Trial pre-screen for {doc['patient_id']} "
+             f"(criteria {doc['criteria_version']}): {doc['screened']} studies compared, "
+             f"{c['possible']} could fit, {c['check']} need checking, "
+             f"{c['excluded']} do not fit.", ""]
+    for m in doc["matches"]:
+        phases = "/".join(m["phases"]) or "no phase"
+        lines.append(f"{_VERDICT[m['verdict']]}: {m['nct_id']} [{m['status']}, {phases}]")
+        lines.append(f"  {m['title']}")
+        lines.append(f"  {m['url']}")
+        for cr in m["criteria"]:
+            patient = "" if cr["criterion"] == "status" else f", patient {cr['patient']}"
+            lines.append(f"    {_MARK[cr['outcome']]:>3}  {cr['label']}: requires "
+                         f"{cr['requires']}{patient}"
+                         + (f"  <- {cr['evidence']}" if cr["evidence"] else ""))
+        for s in m["to_settle"]:
+            lines.append(f"    to settle: {s}")
+        lines.append("")
+    lines.append(doc["disclaimer"])
+    return "\n".join(lines)
+
+
+def render_matches_markdown(doc: dict[str, Any]) -> str:
+    c = doc["counts"]
+    out = [f"## Trial pre-screen for {doc['patient_id']}", "",
+           f"{doc['screened']} studies compared: **{c['possible']}** could fit, "
+           f"**{c['check']}** need checking, {c['excluded']} do not fit.", ""]
+    for m in doc["matches"]:
+        out += [f"### [{m['nct_id']}]({m['url']}): {m['title']}", "",
+                f"{_VERDICT[m['verdict']]}. Status {m['status']}, "
+                f"{'/'.join(m['phases']) or 'no phase'}.", "",
+                "| criterion | requires | patient | result | shown by |", "|---|---|---|---|---|"]
+        out += [f"| {cr['label']} | {cr['requires']} | {cr['patient']} | {cr['outcome']} | "
+                f"{cr['evidence'] or ''} |" for cr in m["criteria"]]
+        out += [f"- to settle: {s}" for s in m["to_settle"]]
+        out.append("")
+    out.append(f"*{doc['disclaimer']}*")
+    return "\n".join(out)
+
+
+def _load(trials: Path | None) -> Any:
+    from allpath.trials import bundled_trials, read_trials
+
+    return bundled_trials() if trials is None else read_trials(trials)
+
+
+@app.command("match")
+def match_command(
+    record: Annotated[Path, typer.Argument(help="Patient record (allpath.record/1), YAML or "
+                                                "JSON.")],
+    trials: TrialsOption = None,
+    country: Annotated[str | None, typer.Option(
+        help="Only studies with a site in this country, as registered (\"United States\").")]
+    = None,
+    limit: Annotated[int, typer.Option(min=1, help="Studies to list.")] = 10,
+    include_closed: Annotated[bool, typer.Option(
+        "--include-closed", help="Also compare studies that are not taking participants.")]
+    = False,
+    show_excluded: Annotated[bool, typer.Option(
+        "--show-excluded", help="Also list studies with a failed requirement.")] = False,
+    format: Annotated[MatchFormat, typer.Option("--format", "-f")] = MatchFormat.text,
+) -> None:
+    """Pre-screen registered studies for one patient: what fits, what fails, what is unknown."""
+    from allpath.pipeline import assess_file
+    from allpath.trials import match_trials
+
+    try:
+        report = match_trials(assess_file(record), _load(trials), country=country,
+                              include_closed=include_closed, include_excluded=show_excluded,
+                              limit=limit)
+    except AllPathError as err:
+        fail(err)
+        return
+    if format is MatchFormat.fhir:
+        from allpath.trials.fhir import report_to_bundle
+
+        typer.echo(json.dumps(report_to_bundle(report), indent=2, ensure_ascii=False))
+        return
+    doc = report.to_dict()
+    if format is MatchFormat.json:
+        typer.echo(json.dumps(doc, indent=2, ensure_ascii=False))
+    elif format is MatchFormat.markdown:
+        typer.echo(render_matches_markdown(doc))
+    else:
+        typer.echo(render_matches_text(doc))
+
+
+def _near(text: str | None) -> tuple[float, float] | None:
+    if text is None:
+        return None
+    parts = text.split(",")
+    try:
+        lat, lon = (float(p) for p in parts)
+    except ValueError:
+        raise typer.BadParameter(f"expected LATITUDE,LONGITUDE in degrees, got {text!r}",
+                                 param_hint="--near") from None
+    if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+        raise typer.BadParameter(f"latitude must be in [-90, 90] and longitude in "
+                                 f"[-180, 180], got {text!r}", param_hint="--near")
+    return lat, lon
+
+
+@app.command("centres")
+def centres_command(
+    trials: TrialsOption = None,
+    country: Annotated[str | None, typer.Option(help="Country as registered.")] = None,
+    state: Annotated[str | None, typer.Option(help="State or region as registered.")] = None,
+    city: Annotated[str | None, typer.Option(help="City as registered.")] = None,
+    near: Annotated[str | None, typer.Option(
+        help="LATITUDE,LONGITUDE: order by distance (needs files with coordinates, such as "
+             "API v2 JSON).")] = None,
+    within: Annotated[float | None, typer.Option(
+        min=0, help="Kilometres from --near to keep.")] = None,
+    limit: Annotated[int, typer.Option(min=1, help="Centres to list.")] = 20,
+    format: Annotated[CentreFormat, typer.Option("--format", "-f")] = CentreFormat.text,
+) -> None:
+    """Centres taking part in open ALL studies, by place (a specialist finder from the registry)."""
+    from allpath.trials import find_centres
+
+    point = _near(near)
+    if within is not None and point is None:
+        raise typer.BadParameter("--within needs --near LATITUDE,LONGITUDE",
+                                 param_hint="--within")
+    try:
+        centres = find_centres(_load(trials), country=country, state=state, city=city,
+                               near=point, within_km=within, limit=limit)
+    except AllPathError as err:
+        fail(err)
+        return
+    if format is CentreFormat.json:
+        typer.echo(json.dumps([c.to_dict() for c in centres], indent=2, ensure_ascii=False))
+        return
+    if not centres:
+        typer.echo("No centre with an open ALL study matches that place in these records.")
+        return
+    for c in centres:
+        where = ", ".join(p for p in (c.city, c.state, c.country) if p)
+        dist = f"  {c.distance_km:.0f} km" if c.distance_km is not None else ""
+        typer.echo(f"{c.facility} ({where}){dist}: {len(c.trials)} open "
+                   f"stud{'y' if len(c.trials) == 1 else 'ies'} ({', '.join(c.trials)})")
+    typer.echo("\nA centre listed here runs ALL studies; ask your care team about a referral.")

@@ -1,0 +1,268 @@
+"""The trial pre-screen criteria (``knowledge/trials/criteria.yaml``): load, check, compile.
+
+The file is data: ClinicalTrials.gov's age groups and open statuses, and one *facet* per
+requirement a registration can state in its text (leukemia or lymphoma, B or T lineage,
+Philadelphia chromosome, newly diagnosed or relapsed, MRD, CD19/CD22/CD7 targets). Each facet
+value lists the patterns that show the requirement and which patient-profile values meet it,
+fail it or leave it open. Every part must cite the bibliography; a bad file raises
+:class:`~allpath.errors.KnowledgeError` listing every problem with its path.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from allpath.errors import KnowledgeError, Problem, did_you_mean, validation_problems
+from allpath.knowledge import knowledge_dir
+from allpath.rules.loader import load_citations
+
+__all__ = ["PROFILE_KEYS", "CompiledFacet", "Criteria", "FacetValue", "load_criteria"]
+
+#: Profile values a facet may compare against (see ``allpath.trials.profile``).
+PROFILE_KEYS: dict[str, tuple[str, ...]] = {
+    "presentation": ("leukemia", "lymphoma"),
+    "lineage": ("B", "T"),
+    "ph": ("positive", "negative"),
+    "setting": ("newly_diagnosed", "in_remission", "relapsed", "refractory"),
+    "mrd": ("positive", "negative"),
+    "transplant": ("transplanted", "not_transplanted"),
+    "cd19": ("positive", "negative"),
+    "cd22": ("positive", "negative"),
+    "cd7": ("positive", "negative"),
+}
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class _AgeGroup(_Strict):
+    min_years: float = Field(ge=0)
+    below_years: float | None = None
+
+
+class _AgeGroups(_Strict):
+    cite: tuple[str, ...] = Field(min_length=1)
+    groups: dict[str, _AgeGroup]
+
+
+class _Statuses(_Strict):
+    cite: tuple[str, ...] = Field(min_length=1)
+    open: tuple[str, ...] = Field(min_length=1)
+
+
+class _Value(_Strict):
+    patterns: tuple[str, ...] = ()
+    case_sensitive_patterns: tuple[str, ...] = ()
+    met: tuple[str, ...] = Field(min_length=1)
+    not_met: tuple[str, ...] = ()
+    unknown: tuple[str, ...] = ()
+
+
+class _Facet(_Strict):
+    id: str
+    label: str
+    profile: str
+    cite: tuple[str, ...] = Field(min_length=1)
+    settle: str
+    values: dict[str, _Value] = Field(min_length=1)
+    both: Literal["none"] = "none"
+    scope: Literal["population", "any"] = "population"
+
+
+class _Relevant(_Strict):
+    cite: tuple[str, ...] = Field(min_length=1)
+    patterns: tuple[str, ...] = ()
+    case_sensitive_patterns: tuple[str, ...] = ()
+
+
+class _File(_Strict):
+    format: Literal["allpath.trial_criteria/1"]
+    version: str
+    note: str
+    age_groups: _AgeGroups
+    statuses: _Statuses
+    relevant_condition: _Relevant
+    facets: tuple[_Facet, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class FacetValue:
+    """One requirement a study can state, with its compiled patterns."""
+
+    name: str
+    patterns: tuple[re.Pattern[str], ...]
+    met: frozenset[str]
+    not_met: frozenset[str]
+    unknown: frozenset[str]
+
+    def first_hit(self, text: str) -> str | None:
+        """The first stretch of ``text`` that shows this requirement, if any."""
+        for p in self.patterns:
+            m = p.search(text)
+            if m:
+                return m.group(0)
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledFacet:
+    """A facet ready to read study texts."""
+
+    id: str
+    label: str
+    profile: str
+    cite: tuple[str, ...]
+    settle: str
+    values: tuple[FacetValue, ...]
+    scope: Literal["population", "any"]
+
+
+@dataclass(frozen=True, slots=True)
+class Criteria:
+    """The whole pre-screen definition, checked and compiled."""
+
+    version: str
+    age_groups: dict[str, tuple[float, float | None]]
+    age_cite: tuple[str, ...]
+    open_statuses: frozenset[str]
+    status_cite: tuple[str, ...]
+    relevant_condition: tuple[re.Pattern[str], ...]
+    relevant_cite: tuple[str, ...]
+    facets: tuple[CompiledFacet, ...]
+
+    def is_relevant_condition(self, condition: str) -> bool:
+        """Whether a listed condition speaks about ALL or lymphoblastic lymphoma."""
+        return any(p.search(condition) for p in self.relevant_condition)
+
+    def age_group_of(self, age_years: float) -> str | None:
+        """The ClinicalTrials.gov age group an age falls in."""
+        for name, (lo, below) in self.age_groups.items():
+            if age_years >= lo and (below is None or age_years < below):
+                return name
+        return None
+
+
+def _check(doc: _File, source: str) -> list[Problem]:
+    citations = load_citations()
+    problems: list[Problem] = []
+
+    def cite_ok(cite: tuple[str, ...], path: str) -> None:
+        for c in cite:
+            if c not in citations:
+                problems.append(Problem(path, f"citation {c!r} is not in the bibliography",
+                                        expected="an id of knowledge/citations.yaml", got=c,
+                                        hint=did_you_mean(c, citations), source=source))
+
+    cite_ok(doc.age_groups.cite, "age_groups.cite")
+    cite_ok(doc.statuses.cite, "statuses.cite")
+    cite_ok(doc.relevant_condition.cite, "relevant_condition.cite")
+    rel = doc.relevant_condition
+    for label, pats in (("patterns", rel.patterns),
+                        ("case_sensitive_patterns", rel.case_sensitive_patterns)):
+        problems.extend(_bad_patterns(pats, f"relevant_condition.{label}", source))
+    seen: set[str] = set()
+    for i, f in enumerate(doc.facets):
+        path = f"facets[{i}]"
+        if f.id in seen:
+            problems.append(Problem(f"{path}.id", f"facet id {f.id!r} is used twice",
+                                    source=source))
+        seen.add(f.id)
+        cite_ok(f.cite, f"{path}.cite")
+        allowed = PROFILE_KEYS.get(f.profile)
+        if allowed is None:
+            problems.append(Problem(f"{path}.profile", "unknown profile value",
+                                    expected=", ".join(PROFILE_KEYS), got=f.profile,
+                                    hint=did_you_mean(f.profile, PROFILE_KEYS), source=source))
+            continue
+        for name, v in f.values.items():
+            vpath = f"{path}.values.{name}"
+            if not (v.patterns or v.case_sensitive_patterns):
+                problems.append(Problem(vpath, "a facet value needs at least one pattern",
+                                        source=source))
+            for label in ("met", "not_met", "unknown"):
+                for j, item in enumerate(getattr(v, label)):
+                    if item not in allowed:
+                        problems.append(Problem(f"{vpath}.{label}[{j}]",
+                                                f"not a value of profile {f.profile!r}",
+                                                expected=", ".join(allowed), got=item,
+                                                source=source))
+            for label in ("patterns", "case_sensitive_patterns"):
+                problems.extend(_bad_patterns(getattr(v, label), f"{vpath}.{label}", source))
+    return problems
+
+
+def _bad_patterns(patterns: tuple[str, ...], path: str, source: str) -> list[Problem]:
+    out = []
+    for j, pat in enumerate(patterns):
+        try:
+            re.compile(pat)
+        except re.error as exc:
+            out.append(Problem(f"{path}[{j}]", f"invalid regular expression: {exc}",
+                               expected="a Python regular expression", got=pat,
+                               source=source))
+    return out
+
+
+def _patterns(folded: tuple[str, ...], exact: tuple[str, ...]) -> tuple[re.Pattern[str], ...]:
+    return (tuple(re.compile(p, re.IGNORECASE) for p in folded)
+            + tuple(re.compile(p) for p in exact))
+
+
+def _compile(doc: _File) -> Criteria:
+    facets = []
+    for f in doc.facets:
+        values = tuple(
+            FacetValue(
+                name=name,
+                patterns=_patterns(v.patterns, v.case_sensitive_patterns),
+                met=frozenset(v.met),
+                not_met=frozenset(v.not_met),
+                unknown=frozenset(v.unknown),
+            )
+            for name, v in f.values.items()
+        )
+        facets.append(CompiledFacet(f.id, f.label, f.profile, f.cite, f.settle, values,
+                                    f.scope))
+    return Criteria(
+        version=doc.version,
+        age_groups={k: (g.min_years, g.below_years) for k, g in doc.age_groups.groups.items()},
+        age_cite=doc.age_groups.cite,
+        open_statuses=frozenset(doc.statuses.open),
+        status_cite=doc.statuses.cite,
+        relevant_condition=_patterns(doc.relevant_condition.patterns,
+                                     doc.relevant_condition.case_sensitive_patterns),
+        relevant_cite=doc.relevant_condition.cite,
+        facets=tuple(facets),
+    )
+
+
+def read_criteria(path: Path) -> Criteria:
+    """Read and check a criteria file; raise ``KnowledgeError`` with every problem."""
+    source = str(path)
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise KnowledgeError([Problem("", f"cannot read: {exc}", source=source)],
+                             source) from exc
+    try:
+        doc = _File.model_validate(raw)
+    except ValidationError as err:
+        raise KnowledgeError(validation_problems(err, source), source) from err
+    problems = _check(doc, source)
+    if problems:
+        raise KnowledgeError(problems, source)
+    return _compile(doc)
+
+
+@lru_cache(maxsize=1)
+def load_criteria() -> Criteria:
+    """The bundled criteria (checked once, cached)."""
+    return read_criteria(knowledge_dir() / "trials" / "criteria.yaml")

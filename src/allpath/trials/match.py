@@ -1,0 +1,319 @@
+"""Pre-screen registered trials for one patient: which could fit, which cannot, what is open.
+
+For every study the matcher reads the requirements its registration states (see
+``knowledge/trials/criteria.yaml``), compares each with the patient's profile and gives one
+outcome per criterion: ``met``, ``not_met`` or ``unknown`` (with the test or record entry that
+would settle it). A study is
+
+* ``possible``: every stated requirement is met;
+* ``check``: nothing fails, but something is unknown;
+* ``excluded``: at least one requirement fails.
+
+Open studies only, unless asked otherwise. The order puts possible before check, fewer unknowns
+first, then studies whose population requirements the patient meets most specifically (a
+relapsed CD19 study for a relapsed CD19-positive patient before a study that states nothing),
+recruiting before not yet recruiting, later phases first. This is a pre-screen: the study's full
+eligibility criteria and its team decide.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from allpath.outputs.assessment import Assessment
+from allpath.trials.criteria import CompiledFacet, Criteria, FacetValue, load_criteria
+from allpath.trials.profile import TrialProfile, profile_from_assessment
+from allpath.trials.records import Trial
+
+__all__ = [
+    "TRIALS_DISCLAIMER",
+    "CriterionResult",
+    "MatchReport",
+    "TrialMatch",
+    "match_trials",
+    "study_requirements",
+]
+
+Outcome = Literal["met", "not_met", "unknown"]
+Verdict = Literal["possible", "check", "excluded"]
+
+TRIALS_DISCLAIMER = (
+    "This list is a first look, not a decision. Only a trial's own team can say if someone "
+    "can join, after checking all of the trial's rules. Talk with your care team about any "
+    "trial on it. ALLPath supports decisions; it does not replace your doctors."
+)
+
+_VERDICT_RANK = {"possible": 0, "check": 1, "excluded": 2}
+_STATUS_RANK = {"RECRUITING": 0, "ENROLLING_BY_INVITATION": 1, "NOT_YET_RECRUITING": 2,
+                "AVAILABLE": 3}
+
+
+@dataclass(frozen=True, slots=True)
+class Requirement:
+    """A requirement read from a registration: the facet value and the words that showed it."""
+
+    facet: CompiledFacet
+    value: FacetValue
+    evidence: str
+    where: str  # "title", "conditions" or "text"
+
+
+@dataclass(frozen=True, slots=True)
+class CriterionResult:
+    """One criterion of one study, compared with the patient."""
+
+    criterion: str
+    label: str
+    requires: str
+    evidence: str | None
+    patient: str | float | None
+    outcome: Outcome
+    settle: str | None
+    cite: tuple[str, ...]
+    patient_rule: str | None = None
+    patient_cite: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "criterion": self.criterion, "label": self.label, "requires": self.requires,
+            "evidence": self.evidence, "patient": self.patient, "outcome": self.outcome,
+            "settle": self.settle, "citations": list(self.cite),
+            "patient_rule_id": self.patient_rule, "patient_citations": list(self.patient_cite),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class TrialMatch:
+    """A study and how the patient compares with what it states."""
+
+    trial: Trial
+    verdict: Verdict
+    criteria: tuple[CriterionResult, ...]
+
+    @property
+    def unknown(self) -> tuple[CriterionResult, ...]:
+        return tuple(c for c in self.criteria if c.outcome == "unknown")
+
+    @property
+    def failed(self) -> tuple[CriterionResult, ...]:
+        return tuple(c for c in self.criteria if c.outcome == "not_met")
+
+    def to_dict(self) -> dict[str, Any]:
+        t = self.trial
+        return {
+            "nct_id": t.nct_id, "title": t.title, "url": t.url, "status": t.status,
+            "phases": list(t.phases), "study_type": t.study_type, "sponsor": t.sponsor,
+            "verdict": self.verdict,
+            "criteria": [c.to_dict() for c in self.criteria],
+            "to_settle": [c.settle for c in self.unknown if c.settle],
+            "sites": len(t.sites),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class MatchReport:
+    """The pre-screen of a set of studies for one patient."""
+
+    patient_id: str | None
+    profile: TrialProfile
+    criteria_version: str
+    screened: int
+    counts: dict[str, int]
+    matches: tuple[TrialMatch, ...]
+
+    def count(self, verdict: Verdict) -> int:
+        """How many screened studies got ``verdict`` (listed in ``matches`` or not)."""
+        return self.counts.get(verdict, 0)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "format": "allpath.trial_matches/1",
+            "patient_id": self.patient_id,
+            "criteria_version": self.criteria_version,
+            "disclaimer": TRIALS_DISCLAIMER,
+            "profile": self.profile.to_dict(),
+            "screened": self.screened,
+            "counts": dict(self.counts),
+            "matches": [m.to_dict() for m in self.matches],
+        }
+
+
+def _population_requirement(trial: Trial, facet: CompiledFacet,
+                            criteria: Criteria) -> Requirement | None:
+    title_hits = [(v, h) for v in facet.values if (h := v.first_hit(trial.title))]
+    if len(title_hits) == 1:
+        return Requirement(facet, title_hits[0][0], title_hits[0][1], "title")
+    if title_hits:
+        return None  # the title names both: no requirement
+    relevant = [c for c in trial.conditions if criteria.is_relevant_condition(c)]
+    if not relevant:
+        return None
+    chosen: FacetValue | None = None
+    evidence = ""
+    for cond in relevant:
+        hits = [(v, h) for v in facet.values if (h := v.first_hit(cond))]
+        if len(hits) != 1 or (chosen is not None and hits[0][0].name != chosen.name):
+            return None
+        chosen, evidence = hits[0][0], hits[0][1]
+    return None if chosen is None else Requirement(facet, chosen, evidence, "conditions")
+
+
+def _any_requirement(trial: Trial, facet: CompiledFacet) -> Requirement | None:
+    units = (trial.title, *trial.conditions, *trial.keywords, *trial.interventions)
+    for v in facet.values:
+        for unit in units:
+            hit = v.first_hit(unit)
+            if hit:
+                return Requirement(facet, v, hit, "text")
+    return None
+
+
+def study_requirements(trial: Trial, criteria: Criteria | None = None) -> list[Requirement]:
+    """The population requirements a registration states, facet by facet."""
+    crit = criteria or load_criteria()
+    out = []
+    for facet in crit.facets:
+        req = (_population_requirement(trial, facet, crit) if facet.scope == "population"
+               else _any_requirement(trial, facet))
+        if req is not None:
+            out.append(req)
+    return out
+
+
+def _facet_result(req: Requirement, profile: TrialProfile) -> CriterionResult:
+    item = profile.items.get(req.facet.profile)
+    value = None if item is None else item.value
+    if value is None:
+        outcome: Outcome = "unknown"
+    elif value in req.value.met:
+        outcome = "met"
+    elif value in req.value.not_met:
+        outcome = "not_met"
+    else:
+        outcome = "unknown"
+    return CriterionResult(
+        criterion=req.facet.id, label=req.facet.label, requires=req.value.name,
+        evidence=f"{req.where}: {req.evidence}", patient=value, outcome=outcome,
+        settle=req.facet.settle if outcome == "unknown" else None, cite=req.facet.cite,
+        patient_rule=None if item is None else item.rule_id,
+        patient_cite=() if item is None else item.cite,
+    )
+
+
+def _years(x: float) -> str:
+    return f"{x:g}"
+
+
+def _age_result(trial: Trial, profile: TrialProfile, criteria: Criteria) -> CriterionResult:
+    age = profile.value("age_years")
+    item = profile.items.get("age_years")
+    if trial.has_exact_ages:
+        lo = trial.min_age_years or 0.0
+        hi = trial.max_age_years
+        upper = f"{_years(hi)} years" if hi is not None else "no upper limit"
+        requires = f"{_years(lo)} to {upper}"
+        evidence = "eligibility: minimum and maximum age"
+    elif trial.age_groups:
+        requires = ", ".join(g for g in ("CHILD", "ADULT", "OLDER_ADULT")
+                             if g in trial.age_groups)
+        evidence = "registration: age groups"
+    else:
+        return CriterionResult("age", "Age", "not stated in this record", None, age, "unknown",
+                               "the study's full eligibility criteria", criteria.age_cite)
+    if not isinstance(age, float | int):
+        return CriterionResult("age", "Age", requires, evidence, None, "unknown",
+                               "the date of birth", criteria.age_cite)
+    if trial.has_exact_ages:
+        lo = trial.min_age_years or 0.0
+        hi = trial.max_age_years
+        # "17 Years" admits a 17-year-old until the 18th birthday
+        upper_ok = hi is None or (age < hi + 1 if hi >= 1 and hi == int(hi) else age <= hi)
+        ok = age >= lo and upper_ok
+    else:
+        ok = criteria.age_group_of(float(age)) in trial.age_groups
+    return CriterionResult("age", "Age", requires, evidence, age, "met" if ok else "not_met",
+                           None, criteria.age_cite,
+                           patient_cite=() if item is None else item.cite)
+
+
+def _sex_result(trial: Trial, profile: TrialProfile) -> CriterionResult | None:
+    if trial.sex in (None, "", "ALL"):
+        return None
+    sex = profile.value("sex")
+    wanted = str(trial.sex).lower()
+    if sex not in ("female", "male"):
+        return CriterionResult("sex", "Sex", wanted, "registration: sex", sex, "unknown",
+                               "the patient's sex in the record", ("CTGOV-API2",))
+    return CriterionResult("sex", "Sex", wanted, "registration: sex", sex,
+                           "met" if sex == wanted else "not_met", None, ("CTGOV-API2",))
+
+
+def _status_result(trial: Trial, criteria: Criteria) -> CriterionResult:
+    is_open = trial.status in criteria.open_statuses
+    return CriterionResult("status", "Taking new participants", "open status",
+                           f"registration: {trial.status}", None,
+                           "met" if is_open else "not_met", None, criteria.status_cite)
+
+
+def screen_trial(trial: Trial, profile: TrialProfile,
+                 criteria: Criteria | None = None) -> TrialMatch:
+    """Compare one study with one patient."""
+    crit = criteria or load_criteria()
+    results = [_status_result(trial, crit), _age_result(trial, profile, crit)]
+    sex = _sex_result(trial, profile)
+    if sex is not None:
+        results.append(sex)
+    results.extend(_facet_result(r, profile) for r in study_requirements(trial, crit))
+    outcomes = {r.outcome for r in results}
+    verdict: Verdict = ("excluded" if "not_met" in outcomes
+                        else "check" if "unknown" in outcomes else "possible")
+    return TrialMatch(trial, verdict, tuple(results))
+
+
+def _phase_rank(trial: Trial) -> int:
+    digits = [int(p[-1]) for p in trial.phases if p[-1:].isdigit()]
+    return max(digits, default=0)
+
+
+def _sort_key(m: TrialMatch) -> tuple[int, int, int, int, int, str]:
+    specific = sum(1 for c in m.criteria
+                   if c.outcome == "met" and c.criterion not in ("status", "age", "sex"))
+    return (_VERDICT_RANK[m.verdict], len(m.unknown), -specific,
+            _STATUS_RANK.get(m.trial.status, 9), -_phase_rank(m.trial), m.trial.nct_id)
+
+
+def _in_country(trial: Trial, country: str) -> bool:
+    want = country.casefold()
+    return any((s.country or "").casefold() == want for s in trial.sites)
+
+
+def match_trials(patient: Assessment | TrialProfile, trials: Iterable[Trial], *,
+                 criteria: Criteria | None = None, include_closed: bool = False,
+                 include_excluded: bool = False, country: str | None = None,
+                 limit: int | None = None) -> MatchReport:
+    """Pre-screen ``trials`` for one patient (an assessment or a ready profile).
+
+    Closed studies are skipped unless ``include_closed``; with ``country``, so are studies
+    with no site in that country (as registered, e.g. ``"United States"``). Studies with a
+    failed requirement are left out of ``matches`` unless ``include_excluded``; ``screened``
+    and ``counts`` cover every study compared either way.
+    """
+    crit = criteria or load_criteria()
+    profile = patient if isinstance(patient, TrialProfile) else profile_from_assessment(patient)
+    counts = {"possible": 0, "check": 0, "excluded": 0}
+    out: list[TrialMatch] = []
+    for trial in trials:
+        if not include_closed and trial.status not in crit.open_statuses:
+            continue
+        if country is not None and not _in_country(trial, country):
+            continue
+        m = screen_trial(trial, profile, crit)
+        counts[m.verdict] += 1
+        if m.verdict != "excluded" or include_excluded:
+            out.append(m)
+    out.sort(key=_sort_key)
+    chosen: Sequence[TrialMatch] = out if limit is None else out[:limit]
+    return MatchReport(profile.patient_id, profile, crit.version, sum(counts.values()),
+                       counts, tuple(chosen))

@@ -1,0 +1,184 @@
+"""The patient side of a trial pre-screen, read from an assessment's own decisions.
+
+A profile holds the few things registrations state about their population: age, sex,
+leukemia or lymphoma, B or T lineage, Philadelphia chromosome, where the patient is in
+treatment (newly diagnosed, in remission, relapsed, refractory), MRD, and CD19/CD22/CD7 on the
+blasts. Each item names the pathway rule, inputs and citations it came from; an item the
+record cannot tell is ``None`` with the reason, and the matcher reports it as unknown. No
+threshold is applied here: the values are the conclusions of the cited rule packs
+(diagnosis, genetics, response, MRD and relapse).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from allpath.outputs.assessment import Assessment
+from allpath.rules.engine import DecisionResult
+
+__all__ = ["ProfileItem", "TrialProfile", "profile_from_assessment"]
+
+
+@dataclass(frozen=True, slots=True)
+class ProfileItem:
+    """One profile value and where it came from (``value`` None = not known)."""
+
+    value: str | float | None
+    rule_id: str | None = None
+    inputs: tuple[str, ...] = ()
+    cite: tuple[str, ...] = ()
+    note: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"value": self.value, "rule_id": self.rule_id,
+                               "inputs": list(self.inputs), "citations": list(self.cite)}
+        if self.note:
+            out["note"] = self.note
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class TrialProfile:
+    """What a trial pre-screen needs to know about one patient."""
+
+    patient_id: str | None
+    items: Mapping[str, ProfileItem] = field(default_factory=dict)
+
+    def value(self, key: str) -> str | float | None:
+        item = self.items.get(key)
+        return None if item is None else item.value
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: v.to_dict() for k, v in self.items.items()}
+
+
+def _decision(results: tuple[DecisionResult, ...], fact: str) -> DecisionResult | None:
+    """The decided result that wrote ``fact`` (directly or as a part of its output)."""
+    for r in results:
+        if r.status == "decided" and (r.output == fact or fact.startswith(r.output + ".")):
+            return r
+    return None
+
+
+def _from_decision(a: Assessment, fact: str, mapping: Mapping[str, str]) -> ProfileItem:
+    known = a.facts.get(fact)
+    r = _decision(a.results, fact)
+    rule, refs, cite = (r.rule_id, r.input_refs, r.cite) if r else (None, (), ())
+    if known is None:
+        return ProfileItem(None, rule, refs, cite, note=f"{fact} is not known yet")
+    value = mapping.get(str(known.value))
+    if value is None:
+        return ProfileItem(None, rule, refs, cite, note=f"{fact} is {known.value!r}")
+    return ProfileItem(value, rule, refs or known.inputs, cite)
+
+
+def _ph(a: Assessment) -> ProfileItem:
+    fusions = a.facts.get("genetics.fusions")
+    subtype = _decision(a.results, "subtype.key")
+    if fusions is None:
+        return ProfileItem(None, note="no genetics results in the record")
+    cite = subtype.cite if subtype else ()
+    rule = subtype.rule_id if subtype else None
+    value = fusions.value
+    if isinstance(value, frozenset) and "BCR::ABL1" in value:
+        return ProfileItem("positive", rule, fusions.inputs, cite)
+    return ProfileItem("negative", rule, fusions.inputs, cite,
+                       note="BCR::ABL1 is not among the fusions reported")
+
+
+def _marker(a: Assessment, name: str) -> ProfileItem:
+    fact = a.facts.get(f"marker.{name}")
+    if fact is None or fact.value not in ("positive", "negative"):
+        return ProfileItem(None, note=f"{name} is not reported in the immunophenotype")
+    return ProfileItem(str(fact.value), None, fact.inputs)
+
+
+def _setting(a: Assessment, doc: Mapping[str, Any]) -> ProfileItem:
+    relapse = doc.get("relapse") or {}
+    if relapse.get("detected"):
+        trace = relapse.get("trace") or [{}]
+        first = trace[0]
+        return ProfileItem("relapsed", first.get("rule_id"), tuple(first.get("inputs") or ()),
+                           tuple(first.get("citations") or ()),
+                           note=f"relapse on {relapse.get('date')}")
+    responses = [r for r in doc.get("response") or [] if r.get("status") != "not_assessable"]
+    for r in responses:
+        if r.get("status") == "refractory":
+            return ProfileItem("refractory", r.get("rule_id"), tuple(r.get("input_refs") or ()),
+                               tuple(r.get("citations") or ()),
+                               note=f"response at {r.get('checkpoint')}")
+    if responses:
+        last = responses[-1]
+        if last.get("status") in ("CR", "CRi"):
+            return ProfileItem("in_remission", last.get("rule_id"),
+                               tuple(last.get("input_refs") or ()),
+                               tuple(last.get("citations") or ()),
+                               note=f"response at {last.get('checkpoint')}")
+        return ProfileItem(None, last.get("rule_id"), tuple(last.get("input_refs") or ()),
+                           tuple(last.get("citations") or ()),
+                           note=f"response at {last.get('checkpoint')} is {last.get('status')}")
+    if a.record.treatment or (doc.get("mrd") or {}).get("series"):
+        return ProfileItem(None, note="treatment has started but no response assessment is "
+                                      "recorded: the end-of-induction marrow with blood "
+                                      "counts would settle it")
+    status = a.facts.get("diagnosis.status")
+    if status is not None and status.value == "ALL":
+        r = _decision(a.results, "diagnosis.status")
+        return ProfileItem("newly_diagnosed", r.rule_id if r else None,
+                           r.input_refs if r else (), r.cite if r else (),
+                           note="no response assessment or relapse recorded yet")
+    return ProfileItem(None, note="the diagnosis of ALL is not established")
+
+
+def _mrd(doc: Mapping[str, Any]) -> ProfileItem:
+    """The latest MRD result from the end of induction on (day-8/15 results are early
+    response measurements, not the residual disease a trial's "MRD-positive" means)."""
+    series = [m for m in (doc.get("mrd") or {}).get("series") or []
+              if not str(m.get("timepoint") or "").startswith("day")]
+    if not series:
+        return ProfileItem(None, note="no MRD result from the end of induction or later")
+    last = series[-1]
+    value = "positive" if last.get("positive") else "negative"
+    return ProfileItem(value, last.get("rule_id"), (str(last.get("input_ref")),),
+                       tuple(last.get("citations") or ()),
+                       note=f"{last.get('timepoint') or 'MRD'} on {last.get('date')}: "
+                            f"{last.get('level')}")
+
+
+def _transplant(a: Assessment, setting: ProfileItem) -> ProfileItem:
+    phases = [i for i, t in enumerate(a.record.treatment) if t.phase == "transplant"]
+    if phases:
+        return ProfileItem("transplanted", None, tuple(f"treatment[{i}]" for i in phases))
+    if a.record.treatment:
+        return ProfileItem("not_transplanted", None, ("treatment",),
+                           note="no transplant among the recorded treatment phases")
+    if setting.value == "newly_diagnosed":
+        return ProfileItem("not_transplanted", setting.rule_id, setting.inputs, setting.cite,
+                           note="newly diagnosed, no treatment recorded")
+    return ProfileItem(None, note="no treatment history in the record")
+
+
+def profile_from_assessment(a: Assessment) -> TrialProfile:
+    """Build the pre-screen profile from an assessment (pure; nothing is re-decided)."""
+    doc = a.to_dict()
+    items: dict[str, ProfileItem] = {}
+    age = a.facts.get("age.years")
+    items["age_years"] = (ProfileItem(round(float(str(age.value)), 2), None, age.inputs)
+                          if age is not None else ProfileItem(None, note="no birth date"))
+    sex = a.facts.get("sex")
+    items["sex"] = (ProfileItem(str(sex.value), None, sex.inputs) if sex is not None
+                    else ProfileItem(None, note="sex not recorded"))
+    items["presentation"] = _from_decision(a, "diagnosis.presentation",
+                                           {"leukemia": "leukemia",
+                                            "leukemia_by_blood": "leukemia",
+                                            "lymphoblastic_lymphoma": "lymphoma"})
+    items["lineage"] = _from_decision(a, "diagnosis.lineage", {"B": "B", "T": "T"})
+    items["ph"] = _ph(a)
+    items["setting"] = _setting(a, doc)
+    items["mrd"] = _mrd(doc)
+    items["transplant"] = _transplant(a, items["setting"])
+    for marker in ("CD19", "CD22", "CD7"):
+        items[marker.lower()] = _marker(a, marker)
+    return TrialProfile(a.record.id, items)

@@ -1,0 +1,83 @@
+"""The pre-screen definition: every part cited, and a bad file fails with its path."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from allpath.errors import KnowledgeError
+from allpath.knowledge import knowledge_dir
+from allpath.rules.loader import load_citations
+from allpath.trials.criteria import load_criteria, read_criteria
+
+BUNDLED = knowledge_dir() / "trials" / "criteria.yaml"
+
+
+def _write(tmp_path: Path, edit: object) -> Path:
+    doc = yaml.safe_load(BUNDLED.read_text(encoding="utf-8"))
+    edit(doc)  # type: ignore[operator]
+    path = tmp_path / "criteria.yaml"
+    path.write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
+    return path
+
+
+def test_bundled_criteria_cite_only_known_sources() -> None:
+    c = load_criteria()
+    known = load_citations()
+    cites = [*c.age_cite, *c.status_cite, *c.relevant_cite]
+    for f in c.facets:
+        assert f.cite, f.id
+        cites += f.cite
+    assert set(cites) <= set(known)
+    assert "CTGOV-GLOSSARY" in c.age_cite
+
+
+def test_clinicaltrials_gov_age_groups_child_adult_older_adult() -> None:
+    c = load_criteria()
+    assert c.age_group_of(0.0) == "CHILD"
+    assert c.age_group_of(17.99) == "CHILD"
+    assert c.age_group_of(18.0) == "ADULT"
+    assert c.age_group_of(64.99) == "ADULT"
+    assert c.age_group_of(65.0) == "OLDER_ADULT"
+
+
+def test_unknown_citation_fails_naming_the_facet(tmp_path: Path) -> None:
+    def edit(doc: dict) -> None:  # type: ignore[type-arg]
+        doc["facets"][2]["cite"] = ["S1", "NOPE-1"]
+
+    with pytest.raises(KnowledgeError) as err:
+        read_criteria(_write(tmp_path, edit))
+    paths = [p.path for p in err.value.problems]
+    assert paths == ["facets[2].cite"]
+    assert err.value.problems[0].got == "NOPE-1"
+
+
+def test_missing_citation_fails(tmp_path: Path) -> None:
+    def edit(doc: dict) -> None:  # type: ignore[type-arg]
+        doc["facets"][0]["cite"] = []
+
+    with pytest.raises(KnowledgeError) as err:
+        read_criteria(_write(tmp_path, edit))
+    assert any(p.path.startswith("facets[0].cite") for p in err.value.problems)
+
+
+def test_bad_pattern_and_unknown_profile_value_are_all_reported(tmp_path: Path) -> None:
+    def edit(doc: dict) -> None:  # type: ignore[type-arg]
+        doc["facets"][1]["values"]["B"]["patterns"][0] = "B[- cell"
+        doc["facets"][1]["values"]["T"]["met"] = ["T", "X"]
+
+    with pytest.raises(KnowledgeError) as err:
+        read_criteria(_write(tmp_path, edit))
+    paths = sorted(p.path for p in err.value.problems)
+    assert paths == ["facets[1].values.B.patterns[0]", "facets[1].values.T.met[1]"]
+
+
+def test_unknown_key_is_refused(tmp_path: Path) -> None:
+    def edit(doc: dict) -> None:  # type: ignore[type-arg]
+        doc["facets"][0]["threshold"] = 5
+
+    with pytest.raises(KnowledgeError) as err:
+        read_criteria(_write(tmp_path, edit))
+    assert any("threshold" in p.path for p in err.value.problems)

@@ -1,0 +1,193 @@
+"""Pre-screening studies for a patient: requirements read from the registration, outcomes per
+criterion, verdicts, ordering, and the unknowns with the test that settles them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+from trial_helpers import assessed, example_doc, trial
+
+from allpath import assess, parse_record
+from allpath.trials import TRIALS_DISCLAIMER, bundled_trials, match_trials, profile_from_assessment
+from allpath.trials.match import screen_trial, study_requirements
+
+
+def _reqs(t: object) -> dict[str, str]:
+    return {r.facet.id: r.value.name for r in study_requirements(t)}  # type: ignore[arg-type]
+
+
+def _outcomes(m: object) -> dict[str, str]:
+    return {c.criterion: c.outcome for c in m.criteria}  # type: ignore[attr-defined]
+
+
+def test_title_states_the_population() -> None:
+    t = trial("Blinatumomab for Relapsed Ph-negative B-cell Acute Lymphoblastic Leukemia")
+    assert _reqs(t) == {"disease": "leukemia", "lineage": "B", "philadelphia": "negative",
+                        "setting": "relapsed_refractory", "target.CD19": "positive"}
+
+
+def test_car_t_cells_do_not_make_a_t_lineage_requirement() -> None:
+    t = trial("CD19 CAR T Cells in Children With B-ALL")
+    assert _reqs(t)["lineage"] == "B"
+    assert _reqs(trial("CD7 CAR-T Cells for T-cell Acute Lymphoblastic Leukemia"))[
+        "lineage"] == "T"
+
+
+def test_ph_like_is_not_read_as_ph_negative() -> None:
+    assert "philadelphia" not in _reqs(trial("Ruxolitinib in Ph-like ALL"))
+
+
+def test_conditions_count_only_when_every_all_condition_agrees() -> None:
+    agree = trial("A Study of Drug X", conditions=("Recurrent B Acute Lymphoblastic Leukemia",
+                                                    "Refractory B Acute Lymphoblastic Leukemia",
+                                                    "Asthma"))
+    assert _reqs(agree)["setting"] == "relapsed_refractory"
+    mixed = trial("A Study of Drug X", conditions=("Childhood ALL in Remission",
+                                                    "Recurrent Childhood ALL"))
+    assert "setting" not in _reqs(mixed)
+    # a catalogue entry that is not about ALL sets nothing
+    other = trial("A Study of Drug X", conditions=("Acute Lymphoblastic Leukemia",
+                                                    "Philadelphia Chromosome Positive"))
+    assert "philadelphia" not in _reqs(other)
+
+
+def test_both_values_in_the_title_set_no_requirement() -> None:
+    assert "lineage" not in _reqs(trial("Venetoclax in Relapsed B-ALL and T-ALL"))
+    assert "disease" not in _reqs(trial("Therapy for T-ALL/T-LBL"))
+
+
+def test_example_patient_profile_comes_from_pathway_decisions() -> None:
+    p = profile_from_assessment(assessed(example_doc("example-001")))
+    assert p.value("lineage") == "B"
+    assert p.items["lineage"].rule_id == "lineage.b_only"
+    assert p.items["lineage"].cite == ("S20",)
+    assert p.value("ph") == "negative"
+    assert p.value("cd19") == "positive"
+    assert p.value("mrd") == "negative"  # end of induction, not the day-8 blood value
+    assert p.items["mrd"].rule_id == "mrd.level.below_1e-4"
+    assert p.value("setting") is None  # on treatment, response not recorded
+    assert "end-of-induction" in (p.items["setting"].note or "")
+
+
+def test_relapse_and_refractory_vignettes_set_the_treatment_setting(shared: Path) -> None:
+    def profile(name: str) -> dict[str, object]:
+        doc = yaml.safe_load((shared / "vignettes" / "monitoring" / name).read_text())
+        p = profile_from_assessment(assess(parse_record(doc["record"])))
+        return {k: v.value for k, v in p.items.items()}
+
+    relapsed = profile("m04-very-early-marrow-relapse.yaml")
+    assert relapsed["setting"] == "relapsed"
+    assert profile("m03-induction-failure.yaml")["setting"] == "refractory"
+
+
+def test_missing_genetics_leaves_ph_unknown_with_the_test_to_order() -> None:
+    doc = example_doc("example-001")
+    del doc["genetics"]
+    m = screen_trial(trial("Dasatinib for Philadelphia Chromosome-Positive ALL"),
+                     profile_from_assessment(assessed(doc)))
+    assert m.verdict == "check"
+    (ph,) = [c for c in m.criteria if c.criterion == "philadelphia"]
+    assert ph.outcome == "unknown"
+    assert "BCR::ABL1" in (ph.settle or "")
+
+
+def test_t_cell_patient_fails_a_b_cell_study() -> None:
+    profile = profile_from_assessment(assessed(example_doc("example-002")))
+    assert profile.value("lineage") == "T"
+    m = screen_trial(trial("Inotuzumab in B-cell ALL"), profile)
+    assert m.verdict == "excluded"
+    assert _outcomes(m)["lineage"] == "not_met"
+
+
+@pytest.mark.parametrize(("age", "groups", "outcome"), [
+    (17.99, ("CHILD",), "met"), (18.0, ("CHILD",), "not_met"), (18.0, ("ADULT",), "met"),
+    (70.0, ("CHILD", "ADULT"), "not_met")])
+def test_age_groups_follow_clinicaltrials_gov(age: float, groups: tuple[str, ...],
+                                              outcome: str) -> None:
+    from allpath.trials.profile import ProfileItem, TrialProfile
+
+    p = TrialProfile("x", {"age_years": ProfileItem(age)})
+    m = screen_trial(trial("ALL study", groups=groups), p)
+    assert _outcomes(m)["age"] == outcome
+
+
+@pytest.mark.parametrize(("age", "outcome"), [(1.0, "met"), (17.9, "met"), (18.0, "not_met"),
+                                              (0.9, "not_met")])
+def test_exact_maximum_age_admits_the_whole_stated_year(age: float, outcome: str) -> None:
+    from allpath.trials.profile import ProfileItem, TrialProfile
+
+    t = trial("ALL study", groups=("CHILD",), min_age_years=1.0, max_age_years=17.0,
+              has_exact_ages=True)
+    m = screen_trial(t, TrialProfile("x", {"age_years": ProfileItem(age)}))
+    assert _outcomes(m)["age"] == outcome
+
+
+def test_sex_restricted_study() -> None:
+    from allpath.trials.profile import ProfileItem, TrialProfile
+
+    t = trial("ALL study", sex="FEMALE")
+    assert _outcomes(screen_trial(t, TrialProfile("x", {"sex": ProfileItem("male")})))[
+        "sex"] == "not_met"
+    assert _outcomes(screen_trial(t, TrialProfile("x", {})))["sex"] == "unknown"
+
+
+def test_closed_studies_skipped_unless_asked_and_counts_cover_excluded() -> None:
+    a = assessed(example_doc("example-002"))  # T-ALL
+    trials = [trial("T-ALL study", nct_id="NCT00000001"),
+              trial("B-ALL study", nct_id="NCT00000002"),
+              trial("T-ALL study", nct_id="NCT00000003", status="COMPLETED")]
+    r = match_trials(a, trials)
+    assert r.screened == 2
+    assert r.counts == {"possible": 1, "check": 0, "excluded": 1}
+    assert [m.trial.nct_id for m in r.matches] == ["NCT00000001"]
+    r = match_trials(a, trials, include_closed=True, include_excluded=True)
+    assert r.screened == 3
+    assert {m.trial.nct_id: m.verdict for m in r.matches}["NCT00000003"] == "excluded"
+
+
+def test_country_filter_keeps_studies_with_a_site_there() -> None:
+    from allpath.trials import Site
+
+    a = assessed(example_doc("example-001"))
+    trials = [trial("B-ALL study", nct_id="NCT00000001", sites=(Site("A", "Lyon", None,
+                                                                       "France"),)),
+              trial("B-ALL study", nct_id="NCT00000002", sites=(Site("B", "Ulm", None,
+                                                                       "Germany"),))]
+    r = match_trials(a, trials, country="germany")
+    assert [m.trial.nct_id for m in r.matches] == ["NCT00000002"]
+
+
+def test_specific_possible_matches_come_first() -> None:
+    a = assessed(example_doc("example-001"))
+    trials = [trial("Acute lymphoblastic leukemia registry", nct_id="NCT00000001"),
+              trial("CD19 CAR-T for B-ALL", nct_id="NCT00000002", phases=("PHASE2",)),
+              trial("Ph-positive B-ALL", nct_id="NCT00000003")]
+    r = match_trials(a, trials)
+    assert [m.trial.nct_id for m in r.matches] == ["NCT00000002", "NCT00000001"]
+
+
+def test_bundled_snapshot_for_a_relapsed_b_all_child(shared: Path) -> None:
+    doc = yaml.safe_load((shared / "vignettes" / "monitoring" /
+                          "m04-very-early-marrow-relapse.yaml").read_text())
+    r = match_trials(assess(parse_record(doc["record"])), bundled_trials(), limit=5)
+    assert r.screened == 308
+    assert sum(r.counts.values()) == 308
+    top = r.matches[0]
+    assert top.verdict == "possible"
+    assert _outcomes(top)["setting"] == "met"
+    for m in r.matches:
+        assert "newly" not in m.trial.title.lower()
+
+
+def test_report_document_carries_disclaimer_rules_and_sources() -> None:
+    r = match_trials(assessed(example_doc("example-001")), bundled_trials(), limit=3)
+    doc = r.to_dict()
+    assert doc["format"] == "allpath.trial_matches/1"
+    assert doc["disclaimer"] == TRIALS_DISCLAIMER
+    assert doc["profile"]["lineage"]["rule_id"] == "lineage.b_only"
+    for m in doc["matches"]:
+        assert m["url"] == f"https://clinicaltrials.gov/study/{m['nct_id']}"
+        for c in m["criteria"]:
+            assert c["citations"], c
