@@ -125,9 +125,10 @@ class CompiledFacet:
     scope: Literal["population", "any"]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class Criteria:
-    """The whole pre-screen definition, checked and compiled."""
+    """The whole pre-screen definition, checked and compiled (hashed by identity, so the
+    per-study requirements can be cached for it)."""
 
     version: str
     age_groups: dict[str, tuple[float, float | None]]
@@ -212,8 +213,13 @@ def _bad_patterns(patterns: tuple[str, ...], path: str, source: str) -> list[Pro
 
 
 def _patterns(folded: tuple[str, ...], exact: tuple[str, ...]) -> tuple[re.Pattern[str], ...]:
-    return (tuple(re.compile(p, re.IGNORECASE) for p in folded)
-            + tuple(re.compile(p) for p in exact))
+    """At most two compiled alternations (case-folded, exact): one search per kind."""
+    out = []
+    if folded:
+        out.append(re.compile("|".join(f"(?:{p})" for p in folded), re.IGNORECASE))
+    if exact:
+        out.append(re.compile("|".join(f"(?:{p})" for p in exact)))
+    return tuple(out)
 
 
 def _compile(doc: _File) -> Criteria:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, Literal
 
 from allpath.outputs.assessment import Assessment
@@ -141,13 +142,12 @@ class MatchReport:
 
 
 def _population_requirement(trial: Trial, facet: CompiledFacet,
-                            criteria: Criteria) -> Requirement | None:
+                            relevant: list[str]) -> Requirement | None:
     title_hits = [(v, h) for v in facet.values if (h := v.first_hit(trial.title))]
     if len(title_hits) == 1:
         return Requirement(facet, title_hits[0][0], title_hits[0][1], "title")
     if title_hits:
         return None  # the title names both: no requirement
-    relevant = [c for c in trial.conditions if criteria.is_relevant_condition(c)]
     if not relevant:
         return None
     chosen: FacetValue | None = None
@@ -172,14 +172,24 @@ def _any_requirement(trial: Trial, facet: CompiledFacet) -> Requirement | None:
 
 def study_requirements(trial: Trial, criteria: Criteria | None = None) -> list[Requirement]:
     """The population requirements a registration states, facet by facet."""
-    crit = criteria or load_criteria()
+    return list(_requirements(trial.title, trial.conditions, trial.keywords,
+                              trial.interventions, criteria or load_criteria()))
+
+
+@lru_cache(maxsize=65536)
+def _requirements(title: str, conditions: tuple[str, ...], keywords: tuple[str, ...],
+                  interventions: tuple[str, ...], crit: Criteria) -> tuple[Requirement, ...]:
+    # patient-independent: cached by the study's text, so a registry is read once
+    text = Trial(nct_id="", title=title, status="", conditions=conditions, keywords=keywords,
+                 interventions=interventions)
+    relevant = [c for c in conditions if crit.is_relevant_condition(c)]
     out = []
     for facet in crit.facets:
-        req = (_population_requirement(trial, facet, crit) if facet.scope == "population"
-               else _any_requirement(trial, facet))
+        req = (_population_requirement(text, facet, relevant) if facet.scope == "population"
+               else _any_requirement(text, facet))
         if req is not None:
             out.append(req)
-    return out
+    return tuple(out)
 
 
 def _facet_result(req: Requirement, profile: TrialProfile) -> CriterionResult:
