@@ -21,6 +21,15 @@ def check(
 ) -> None:
     """Validate every pack: schema, citations, facts, units, values, worked examples."""
     kb, problems = load_packs(folder)
+    n_facets = 0
+    if folder is None:  # the bundled trial pre-screen criteria are checked with the packs
+        from allpath.errors import KnowledgeError
+        from allpath.trials.criteria import load_criteria
+
+        try:
+            n_facets = len(load_criteria().facets)
+        except KnowledgeError as err:
+            problems = [*problems, *err.problems]
     if problems:
         print(f"{len(problems)} problem(s):", file=sys.stderr)
         for p in problems:
@@ -36,6 +45,8 @@ def check(
     typer.echo(
         f"{len(kb.packs)} packs valid: {n_rules} rules, every rule cited "
         f"({len(cited)} sources), {n_examples} worked examples pass. Ruleset {kb.version}."
+        + (f" Trial pre-screen criteria valid: {n_facets} facets, every one cited."
+           if n_facets else "")
     )
 
 
