@@ -113,3 +113,52 @@ def test_family_symptom_check_says_how_soon(base_url: str, browser: object) -> N
     text = _wait_text(d, "#triage", "emergency")
     assert "leukemia" not in text.lower()  # family text never names a diagnosis
     assert _wait_text(d, "#guide", "ALL")
+
+
+def test_clinician_finds_trials_for_an_example_patient(base_url: str, browser: object) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select, WebDriverWait
+
+    d: object = browser
+    d.get(base_url + "/")  # type: ignore[attr-defined]
+    _wait_text(d, "#example", "example-001")
+    Select(d.find_element(By.ID, "example")).select_by_value("example-001")  # type: ignore[attr-defined]
+    d.find_element(By.ID, "assess").click()  # type: ignore[attr-defined]
+    _wait_text(d, "#trials", "Clinical trials")
+    d.find_element(By.ID, "trials-find").click()  # type: ignore[attr-defined]
+    text = _wait_text(d, "#trials-results", "could fit")
+    assert "Could fit" in text and "Taking new participants" in text
+    links = d.find_elements(By.CSS_SELECTOR, "#trials-results a.nct")  # type: ignore[attr-defined]
+    assert links and all(a.text.startswith("NCT") for a in links)
+    assert links[0].get_attribute("href") == "https://clinicaltrials.gov/study/" + links[0].text
+    assert "Only a trial's own team can say" in text  # the document's disclaimer
+    # a country filter narrows the list to studies with a site there
+    before = d.find_element(By.CSS_SELECTOR, ".trial-counts").text  # type: ignore[attr-defined]
+    d.find_element(By.ID, "trials-country").send_keys("France")  # type: ignore[attr-defined]
+    d.find_element(By.ID, "trials-find").click()  # type: ignore[attr-defined]
+    WebDriverWait(d, 20).until(  # type: ignore[type-var]
+        lambda drv: drv.find_elements(By.CSS_SELECTOR, ".trial-counts")  # type: ignore[attr-defined]
+        and drv.find_element(By.CSS_SELECTOR, ".trial-counts").text != before)  # type: ignore[attr-defined]
+    after = d.find_element(By.CSS_SELECTOR, ".trial-counts").text  # type: ignore[attr-defined]
+    assert int(after.split()[0]) < int(before.split()[0])
+
+
+def test_family_finds_centres_and_studies(base_url: str, browser: object) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    d: object = browser
+    d.get(base_url + "/family")  # type: ignore[attr-defined]
+    d.find_element(By.ID, "centre-country").send_keys("United States")  # type: ignore[attr-defined]
+    d.find_element(By.ID, "centre-state").send_keys("California")  # type: ignore[attr-defined]
+    d.find_element(By.ID, "centre-find").click()  # type: ignore[attr-defined]
+    text = _wait_text(d, "#centres", "referral")
+    assert "open stud" in text and "California, United States" in text
+    assert "care team" in text
+    # the made-up patient shows how many studies could fit, with links and the disclaimer
+    _wait_text(d, "#study-example", "example-001")
+    Select(d.find_element(By.ID, "study-example")).select_by_value("example-001")  # type: ignore[attr-defined]
+    d.find_element(By.ID, "study-find").click()  # type: ignore[attr-defined]
+    studies = _wait_text(d, "#study-results", "could fit")
+    assert "Only a trial's own team can say" in studies
+    assert d.find_elements(By.CSS_SELECTOR, "#study-results a[href^='https://']")  # type: ignore[attr-defined]

@@ -12,7 +12,7 @@ from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 from pydantic import BaseModel, Field
 
 from allpath import DISCLAIMER, __version__
-from allpath.errors import AllPathError, RecordError, UnknownRuleError
+from allpath.errors import AllPathError, Problem, RecordError, TrialDataError, UnknownRuleError
 from allpath.examples import example_paths
 from allpath.pipeline import assess
 from allpath.record.load import parse_record
@@ -23,6 +23,7 @@ __all__ = ["create_web_app", "web_router"]
 
 _STATIC = Path(str(resources.files("allpath.web"))) / "static"
 _MAX_TEXT = 2_000_000  # characters of a pasted record
+_MAX_PLACE = 100  # characters of a country, state or city filter
 
 
 class TextIn(BaseModel):
@@ -54,11 +55,44 @@ def _record_from_text(text: str) -> Any:
 
 
 def _yaml_problem(exc: yaml.YAMLError) -> Any:
-    from allpath.errors import Problem
-
     mark = getattr(exc, "problem_mark", None)
     where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""
     return Problem(where, f"malformed YAML or JSON: {getattr(exc, 'problem', exc)}")
+
+
+def _int_query(name: str, raw: str | None, default: int, top: int,
+               problems: list[Problem]) -> int:
+    """A whole-number query parameter in 1..top; a bad one adds a problem (and gives default)."""
+    if raw is None or not raw.strip():
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        value = 0
+    if not 1 <= value <= top:
+        problems.append(Problem(name, "must be a whole number in range",
+                                expected=f"1 to {top}", got=raw[:40]))
+        return default
+    return value
+
+
+def _place_query(name: str, raw: str | None, problems: list[Problem]) -> str | None:
+    """A place filter as registered (blank means no filter)."""
+    if raw is None or not raw.strip():
+        return None
+    if len(raw) > _MAX_PLACE:
+        problems.append(Problem(name, "too long", expected=f"at most {_MAX_PLACE} characters",
+                                got=f"{len(raw)} characters"))
+        return None
+    return raw.strip()
+
+
+def _bad_request(problems: list[Problem]) -> JSONResponse:
+    return _problem(422, "The request has problems", [p.as_dict() for p in problems])
+
+
+def _trial_data_problem(err: TrialDataError) -> JSONResponse:
+    return _problem(500, "The trial registry cannot be read", [p.as_dict() for p in err.problems])
 
 
 def web_router() -> APIRouter:
@@ -139,6 +173,46 @@ def web_router() -> APIRouter:
             return general_guide(topic).to_dict()
         except AllPathError as err:
             raise HTTPException(404, str(err)) from None
+
+    @router.post("/web/trials", response_model=None)
+    def web_trials(body: TextIn, limit: str | None = None,
+                   country: str | None = None) -> JSONResponse | dict[str, Any]:
+        """``allpath.trial_matches/1`` for the record: open studies that could fit, best first."""
+        from allpath.trials import bundled_trials, match_trials
+
+        problems: list[Problem] = []
+        n = _int_query("limit", limit, 10, 50, problems)
+        where = _place_query("country", country, problems)
+        if problems:
+            return _bad_request(problems)
+        try:
+            assessment = assess(_record_from_text(body.text))
+            return match_trials(assessment, bundled_trials(), country=where, limit=n).to_dict()
+        except RecordError as err:
+            return _problem(422, "The record has problems",
+                            [p.as_dict() for p in err.problems])
+        except TrialDataError as err:
+            return _trial_data_problem(err)
+
+    @router.get("/web/centres", response_model=None)
+    def web_centres(country: str | None = None, state: str | None = None,
+                    city: str | None = None,
+                    limit: str | None = None) -> JSONResponse | dict[str, Any]:
+        """Centres taking part in open ALL studies, by place as registered."""
+        from allpath.trials import bundled_trials, find_centres
+
+        problems: list[Problem] = []
+        n = _int_query("limit", limit, 20, 100, problems)
+        places = {k: _place_query(k, v, problems)
+                  for k, v in (("country", country), ("state", state), ("city", city))}
+        if problems:
+            return _bad_request(problems)
+        try:
+            centres = find_centres(bundled_trials(), country=places["country"],
+                                   state=places["state"], city=places["city"])
+        except TrialDataError as err:
+            return _trial_data_problem(err)
+        return {"centres": [c.to_dict() for c in centres[:n]], "total": len(centres)}
 
     return router
 

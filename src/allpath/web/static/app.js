@@ -33,6 +33,24 @@ const ALLPath = (() => {
                                   body: JSON.stringify(body)});
     return {ok: res.ok, status: res.status, body: await res.json()};
   }
+  async function getJSON(url) {
+    const res = await fetch(url);
+    return {ok: res.ok, status: res.status, body: await res.json()};
+  }
+  const query = (params) => {
+    const q = new URLSearchParams();
+    Object.entries(params).forEach(([k, v]) => { if (v !== null && v !== undefined && String(v).trim() !== "") q.set(k, String(v).trim()); });
+    const text = q.toString();
+    return text ? "?" + text : "";
+  };
+  // A link to a study page; only http(s) addresses become links.
+  function studyLink(url, text) {
+    if (!/^https?:\/\//.test(url || "")) return el("span", text);
+    const a = el("a", text); a.href = url; a.target = "_blank"; a.rel = "noopener noreferrer";
+    return a;
+  }
+  const VERDICT = {possible: "Could fit", check: "Could fit, needs checking", excluded: "Does not fit"};
+  const OUTCOME = {met: "met", not_met: "not met", unknown: "unknown"};
   function showErrors(list, body) {
     list.replaceChildren();
     (body.errors || [{path: "", message: body.detail || body.title || "error"}]).forEach((p) => {
@@ -115,6 +133,62 @@ const ALLPath = (() => {
       s6.appendChild(ul); out.appendChild(s6);
     }
     out.appendChild(el("p", d.disclaimer, "disclaimer"));
+    out.appendChild(trialsSection());
+  }
+  let assessedText = "";  // the record of the assessment on show
+  function trialsSection() {
+    const s = section("Clinical trials", "trials");
+    s.appendChild(el("p", "Pre-screen of open ALL studies on ClinicalTrials.gov (bundled " +
+      "snapshot) against what this record shows. Each study's own criteria and team decide.", "muted"));
+    const form = el("p"), label = el("label", "Only studies with a site in (country, optional) ");
+    const country = el("input"); country.id = "trials-country"; country.placeholder = "United States";
+    label.appendChild(country); form.appendChild(label);
+    const go = el("button", "Find trials"); go.id = "trials-find";
+    form.appendChild(document.createTextNode(" ")); form.appendChild(go);
+    s.appendChild(form);
+    const errors = el("ul", null, "errors"); errors.id = "trials-errors"; s.appendChild(errors);
+    const box = el("div"); box.id = "trials-results"; box.setAttribute("aria-live", "polite");
+    s.appendChild(box);
+    go.addEventListener("click", async () => {
+      errors.replaceChildren(); box.replaceChildren(el("p", "Working..."));
+      const r = await post("/web/trials" + query({country: country.value, limit: 10}),
+                           {text: assessedText});
+      if (!r.ok) { box.replaceChildren(); showErrors(errors, r.body); return; }
+      renderTrials(box, r.body);
+    });
+    return s;
+  }
+  function renderTrials(box, d) {
+    box.replaceChildren();
+    const c = d.counts;
+    box.appendChild(el("p", d.screened + " open studies compared (criteria " + d.criteria_version +
+      "): " + c.possible + " could fit, " + c.check + " could fit but need checking, " +
+      c.excluded + " do not fit (not listed).", "trial-counts"));
+    if (!d.matches.length) box.appendChild(el("p", "No study to list.", "muted"));
+    else box.appendChild(el("p", "Showing the first " + d.matches.length + ", best fit first.", "muted"));
+    d.matches.forEach((m) => {
+      const item = el("article", null, "trial"), head = el("h3");
+      head.appendChild(el("span", VERDICT[m.verdict] || m.verdict, "badge verdict-" + m.verdict));
+      head.appendChild(document.createTextNode(" "));
+      const link = studyLink(m.url, m.nct_id); link.classList.add("nct"); head.appendChild(link);
+      head.appendChild(document.createTextNode(": " + m.title));
+      item.appendChild(head);
+      item.appendChild(el("p", "Status " + m.status + "; " + (m.phases.join("/") || "no phase") +
+        (m.sponsor ? "; sponsor " + m.sponsor : "") + "; " + m.sites + " site" + (m.sites === 1 ? "" : "s"), "muted"));
+      item.appendChild(table(["Criterion", "Study requires", "Patient", "Outcome", "Shown by"],
+        m.criteria.map((cr) => [cr.label, cr.requires, cr.criterion === "status" ? "" : cr.patient,
+          el("span", OUTCOME[cr.outcome] || cr.outcome, "outcome-" + cr.outcome),
+          cr.evidence])));
+      const unknown = m.criteria.filter((cr) => cr.outcome === "unknown");
+      if (unknown.length) {
+        const ul = el("ul", null, "to-settle");
+        unknown.forEach((cr) => ul.appendChild(el("li", "Unknown: " + cr.label +
+          (cr.settle ? " - would be settled by " + cr.settle : ""))));
+        item.appendChild(ul);
+      }
+      box.appendChild(item);
+    });
+    box.appendChild(el("p", d.disclaimer, "disclaimer"));
   }
   async function clinician() {
     const info = await (await fetch("/web/info")).json();
@@ -131,10 +205,76 @@ const ALLPath = (() => {
       $("errors").replaceChildren(); $("results").replaceChildren(el("p", "Working..."));
       const r = await post("/web/assess", {text: $("record").value});
       if (!r.ok) { $("results").replaceChildren(); showErrors($("errors"), r.body); return; }
+      assessedText = $("record").value;
       renderAssessment(r.body);
     });
   }
+  function familyStudies() {
+    let examples = [];
+    getJSON("/web/examples").then((r) => {
+      if (!r.ok) return;
+      examples = r.body;
+      examples.forEach((x) => { const o = el("option", x.id); o.value = x.id; $("study-example").appendChild(o); });
+    });
+    $("study-example").addEventListener("change", () => { $("study-file").value = ""; });
+    $("study-find").addEventListener("click", async () => {
+      const out = $("study-results"), errors = $("study-errors");
+      errors.replaceChildren(); out.replaceChildren(el("p", "Looking..."));
+      let text = "";
+      const file = $("study-file").files[0];
+      if (file) text = await file.text();
+      else {
+        const x = examples.find((e) => e.id === $("study-example").value);
+        text = x ? x.text : "";
+      }
+      if (!text) { out.replaceChildren(el("p", "Please open a record file or pick the made-up example first.")); return; }
+      const r = await post("/web/trials" + query({limit: 3}), {text: text});
+      out.replaceChildren();
+      if (!r.ok) { showErrors(errors, r.body); return; }
+      const d = r.body, fit = d.counts.possible + d.counts.check;
+      out.appendChild(el("p", fit === 0 ? "We did not find a study that could fit right now." :
+        "We found " + fit + " open " + (fit === 1 ? "study" : "studies") + " that could fit." +
+        (d.counts.check ? " For " + d.counts.check + " of them, the study team would need to check more things first." : ""),
+        "study-count"));
+      if (d.matches.length) {
+        out.appendChild(el("p", "Here are the first few. Each link opens the study's page on ClinicalTrials.gov."));
+        const ul = el("ul");
+        d.matches.forEach((m) => {
+          const li = el("li"); li.appendChild(studyLink(m.url, m.title));
+          li.appendChild(document.createTextNode(" (" + m.nct_id + ")")); ul.appendChild(li);
+        });
+        out.appendChild(ul);
+      }
+      out.appendChild(el("p", d.disclaimer, "disclaimer"));
+    });
+    $("centre-find").addEventListener("click", async () => {
+      const out = $("centres"), errors = $("centre-errors");
+      errors.replaceChildren(); out.replaceChildren(el("p", "Looking..."));
+      const r = await getJSON("/web/centres" + query({country: $("centre-country").value,
+        state: $("centre-state").value, city: $("centre-city").value, limit: 20}));
+      out.replaceChildren();
+      if (!r.ok) { showErrors(errors, r.body); return; }
+      const list = r.body.centres;
+      if (!list.length) {
+        out.appendChild(el("p", "We did not find a centre for that place. Check the spelling, or try only the country."));
+        return;
+      }
+      if (r.body.total > list.length) out.appendChild(el("p", "Showing " + list.length + " of " + r.body.total + " centres, the ones with the most studies first.", "muted"));
+      const ul = el("ul", null, "centre-list");
+      list.forEach((c) => {
+        const li = el("li");
+        li.appendChild(el("strong", c.facility));
+        const place = [c.city, c.state, c.country].filter((p) => p).join(", ");
+        li.appendChild(document.createTextNode(" - " + place + " - " + c.open_studies + " open " +
+          (c.open_studies === 1 ? "study" : "studies")));
+        ul.appendChild(li);
+      });
+      out.appendChild(ul);
+      out.appendChild(el("p", "These centres run studies for ALL. Ask your care team if a referral to one of them makes sense for you.", "centre-note"));
+    });
+  }
   async function family() {
+    familyStudies();
     const symptoms = await (await fetch("/web/symptoms")).json();
     symptoms.forEach((s) => {
       const label = el("label"), box = el("input");
