@@ -37,3 +37,18 @@ def test_trials_centres(client: TestClient, auth: dict[str, str]) -> None:
     assert r.status_code == 422
     r = client.get("/v1/trials/centres", headers=auth, params={"within_km": 5})
     assert r.status_code == 422
+
+
+def test_patient_view_ends_with_a_trials_card(client: TestClient, auth: dict[str, str]) -> None:
+    doc = example_doc("example-001")
+    assert client.post("/v1/patients", json=doc, headers=auth).status_code == 201
+    hook = {"hook": "patient-view", "hookInstance": "t1",
+            "context": {"userId": "Practitioner/1", "patientId": "example-001"}}
+    cards = client.post("/cds-services/allpath-patient-view", json=hook,
+                        headers=auth).json()["cards"]
+    card = cards[-1]
+    lib = match_trials(allpath.assess(allpath.parse_record(doc)), bundled_trials(), limit=3)
+    assert card["indicator"] == "info"
+    assert card["summary"].startswith(f"Clinical trials: {lib.count('possible')} open studies")
+    assert [link["url"] for link in card["links"]] == [m.trial.url for m in lib.matches]
+    assert "first look, not a decision" in card["detail"]

@@ -17,7 +17,7 @@ from fastapi import APIRouter, Body, Request
 from pydantic import BaseModel, Field
 from sqlalchemy import or_, select
 
-from allpath.api.deps import Caller, CallerDep, audit, get_db, settings_of
+from allpath.api.deps import Caller, CallerDep, audit, get_db, settings_of, trial_registry
 from allpath.api.inputs import feature, fhir_available
 from allpath.api.problems import PROBLEM_RESPONSES, ApiProblem
 from allpath.db import CdsFeedback, Patient, RecordVersion
@@ -48,7 +48,8 @@ SERVICES: list[dict[str, Any]] = [
         "id": "allpath-patient-view",
         "title": "ALLPath: acute lymphoblastic leukaemia pathway",
         "description": "Risk group, current phase and day, due and overdue checkpoints and "
-                       "supportive-care alerts, each linked to its rule and sources. "
+                       "supportive-care alerts, each linked to its rule and sources, and "
+                       "open clinical trials that could fit (pre-screen). "
                        "Decision support only: it never replaces the care team.",
         "prefetch": _PREFETCH,
         "usageRequirements": "Send `Authorization: Bearer <ALLPath token>`.",
@@ -324,6 +325,30 @@ def _due_cards(request: Request, a: Assessment, on: dt.date) -> list[dict[str, A
                   if rid else None)]
 
 
+def _trial_cards(request: Request, a: Assessment) -> list[dict[str, Any]]:
+    """One info card: open studies that could fit, top three linked (never a decision)."""
+    mod = feature("allpath.trials")
+    if mod is None:
+        return []
+    report = mod.match_trials(a, trial_registry(request), limit=3)
+    fit, check = report.count("possible"), report.count("check")
+    if not report.matches:
+        return []
+    lines = [f"{report.screened} open studies pre-screened (criteria "
+             f"{report.criteria_version}): {fit} could fit, {check} need checking.", ""]
+    for m in report.matches:
+        unknown = ", ".join(c.label for c in m.unknown)
+        lines.append(f"- **{m.trial.nct_id}** {m.trial.title}"
+                     + (f" (unknown: {unknown})" if unknown else ""))
+    lines += ["", mod.TRIALS_DISCLAIMER]
+    links = [{"label": f"{m.trial.nct_id} on ClinicalTrials.gov", "url": m.trial.url,
+              "type": "absolute"} for m in report.matches]
+    return [_card(f"Clinical trials: {fit} open studies could fit, {check} need checking",
+                  "info", {"label": "ALLPath trial pre-screen [CTGOV-GLOSSARY]",
+                           "url": "https://clinicaltrials.gov/study-basics/glossary"},
+                  "\n".join(lines), links)]
+
+
 @router.get("/cds-services", summary="CDS Hooks discovery (no token needed)")
 def discovery() -> dict[str, Any]:
     return {"services": SERVICES}
@@ -345,6 +370,7 @@ def patient_view(request: Request, hook: HookRequest, caller: CallerDep) -> Card
     cards = _risk_cards(request, doc, stored)
     cards += _alert_cards(request, doc)
     cards += _due_cards(request, a, _reference_date(request, hook))
+    cards += _trial_cards(request, a)
     return CardsResponse(cards=cards)
 
 

@@ -7,8 +7,9 @@ import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -17,7 +18,8 @@ from sqlalchemy.orm import Session
 from allpath.api.problems import ApiProblem
 from allpath.db import AuditEvent, Database, verify_token
 
-__all__ = ["Caller", "CallerDep", "Settings", "audit", "get_db", "settings_of"]
+__all__ = ["Caller", "CallerDep", "Settings", "audit", "get_db", "settings_of",
+           "trial_registry"]
 
 TOKEN_CACHE_SECONDS = 30.0  # a revoked token stops working within this time
 
@@ -56,6 +58,19 @@ def get_db(request: Request) -> Database:
 def settings_of(request: Request) -> Settings:
     s: Settings = request.app.state.settings
     return s
+
+
+@lru_cache(maxsize=4)
+def _registry(path: str | None) -> tuple[Any, ...]:
+    from allpath.trials import bundled_trials, read_trials
+
+    return bundled_trials() if path is None else read_trials(path)
+
+
+def trial_registry(request: Request) -> tuple[Any, ...]:
+    """The studies the trial endpoints pre-screen (read once per path)."""
+    path = settings_of(request).trials_path
+    return _registry(None if path is None else str(path))
 
 
 def require_caller(

@@ -10,7 +10,6 @@ import datetime as dt
 import json
 import tempfile
 from enum import StrEnum
-from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -19,7 +18,7 @@ from fastapi import APIRouter, Body, Query, Request
 from fastapi import Path as PathParam
 from fastapi.responses import JSONResponse
 
-from allpath.api.deps import CallerDep, settings_of
+from allpath.api.deps import CallerDep, trial_registry
 from allpath.api.inputs import feature, read_record
 from allpath.api.problems import PROBLEM_RESPONSES, ApiProblem
 from allpath.pipeline import assess as run_assess
@@ -195,18 +194,6 @@ def explain(rule_id: str, caller: CallerDep) -> dict[str, Any]:
     }
 
 
-@lru_cache(maxsize=4)
-def _registry(path: str | None) -> tuple[Any, ...]:
-    from allpath.trials import bundled_trials, read_trials
-
-    return bundled_trials() if path is None else read_trials(path)
-
-
-def _trials(request: Request) -> tuple[Any, ...]:
-    path = settings_of(request).trials_path
-    return _registry(None if path is None else str(path))
-
-
 @router.post("/trials/match", summary="Pre-screen registered trials for one record",
              tags=["trials"],
              response_description="`allpath.trial_matches/1` (every criterion met / not met "
@@ -223,7 +210,7 @@ def trials_match(
     from allpath.trials import match_trials
 
     parsed = read_record(body)
-    report = match_trials(run_assess(parsed.record), _trials(request), country=country,
+    report = match_trials(run_assess(parsed.record), trial_registry(request), country=country,
                           include_closed=include_closed, include_excluded=show_excluded,
                           limit=limit)
     if output is Output.fhir:
@@ -252,7 +239,7 @@ def trials_centres(
     near = (lat, lon) if lat is not None and lon is not None else None
     if within_km is not None and near is None:
         raise ApiProblem(422, "within_km needs lat and lon", type_="invalid-request")
-    centres = find_centres(_trials(request), country=country, state=state, city=city,
+    centres = find_centres(trial_registry(request), country=country, state=state, city=city,
                            near=near, within_km=within_km, limit=limit)
     return {"centres": [c.to_dict() for c in centres],
             "note": "Centres running open ALL studies in the registry; ask the care team "
