@@ -90,3 +90,51 @@ def test_registry_statuses_map_to_r4_codes(status: str, code: str) -> None:
     assert res["contained"][0]["position"] == {"latitude": 45.76, "longitude": 4.84}
     if status == "UNKNOWN":
         assert any("UNKNOWN" in n["text"] for n in res["note"])
+
+
+def test_mcode_matching_service_searchset_reads_as_trials(shared: Path) -> None:
+    from allpath.trials import read_trials
+
+    path = shared / "data" / "fhir" / "mcode-json" / "ResearchStudy_searchset_resultBundle.json"
+    trials = read_trials(path)
+    assert [t.nct_id for t in trials][:2] == ["NCT02684032", "NCT03473639"]
+    first = trials[0]
+    assert first.status == "ACTIVE_NOT_RECRUITING"  # closed-to-accrual
+    assert first.phases == ("PHASE1",) and first.sponsor == "University of Michigan Hospitals"
+    assert first.sites and first.sites[0].city == "Birmingham"
+    assert (first.eligibility_text or "").startswith("Inclusion Criteria")
+    assert not first.has_exact_ages and first.source == "fhir"
+
+
+def test_exported_bundle_reads_back(tmp_path: Path) -> None:
+    import json
+
+    from allpath.trials import read_trials
+
+    r = match_trials(assessed(example_doc("example-001")), bundled_trials(), limit=5)
+    path = tmp_path / "matches.json"
+    path.write_text(json.dumps(report_to_bundle(r)), encoding="utf-8")
+    back = read_trials(path)
+    assert [t.nct_id for t in back] == [m.trial.nct_id for m in r.matches]
+    for t, m in zip(back, r.matches, strict=True):
+        assert t.title == m.trial.title and t.phases == m.trial.phases
+        assert [s.facility for s in t.sites] == [s.facility for s in m.trial.sites]
+        assert t.status in ("RECRUITING", "NOT_YET_RECRUITING")
+
+
+def test_invalid_research_study_is_located(tmp_path: Path) -> None:
+    import json
+
+    from allpath.errors import TrialDataError
+    from allpath.trials import read_trials
+
+    bundle = {"resourceType": "Bundle", "type": "searchset", "entry": [
+        {"resource": {"resourceType": "ResearchStudy", "id": "NCT00000001",
+                      "status": "active"}},
+        {"resource": {"resourceType": "ResearchStudy", "id": "x", "status": "sleeping"}}]}
+    path = tmp_path / "b.json"
+    path.write_text(json.dumps(bundle), encoding="utf-8")
+    with pytest.raises(TrialDataError) as err:
+        read_trials(path)
+    assert all(p.path.startswith("entry[1].resource") for p in err.value.problems)
+    assert any("status" in p.path for p in err.value.problems)

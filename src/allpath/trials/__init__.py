@@ -21,7 +21,13 @@ from pathlib import Path
 from allpath.knowledge import knowledge_dir
 from allpath.trials.centres import Centre, find_centres
 from allpath.trials.criteria import Criteria, load_criteria
-from allpath.trials.load import read_ctgov_csv, read_ctgov_json, read_ctgov_xml, read_trials
+from allpath.trials.load import (
+    read_ctgov_csv,
+    read_ctgov_json,
+    read_ctgov_xml,
+    read_fhir_research_studies,
+    read_trials,
+)
 from allpath.trials.match import (
     TRIALS_DISCLAIMER,
     CriterionResult,
@@ -51,6 +57,7 @@ __all__ = [
     "read_ctgov_csv",
     "read_ctgov_json",
     "read_ctgov_xml",
+    "read_fhir_research_studies",
     "read_trials",
 ]
 

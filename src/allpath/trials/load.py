@@ -26,7 +26,7 @@ import re
 import textwrap
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 from xml.etree.ElementTree import Element, ParseError
 
 from defusedxml import ElementTree as SafeElementTree  # type: ignore[import-untyped, unused-ignore]
@@ -803,6 +803,9 @@ def read_ctgov_json(path: str | Path) -> tuple[Trial, ...]:
     except json.JSONDecodeError as exc:
         raise _fail(source, "", "not valid JSON", got=f"{exc.msg} at line {exc.lineno}") from exc
     studies: list[tuple[str, object]]
+    if isinstance(document, Mapping) and document.get("resourceType") in ("Bundle",
+                                                                           "ResearchStudy"):
+        return read_fhir_research_studies(document, source)
     if isinstance(document, Mapping) and "protocolSection" in document:
         studies = [("", document)]
     elif isinstance(document, Mapping) and isinstance(document.get("studies"), list):
@@ -818,6 +821,103 @@ def read_ctgov_json(path: str | Path) -> tuple[Trial, ...]:
                     got=got)
     problems = _Problems(source)
     trials = [_json_trial(study, prefix, problems) for prefix, study in studies]
+    problems.raise_if_any()
+    return tuple(t for t in trials if t is not None)
+
+
+# -------------------------------------------------------------------- FHIR ResearchStudy
+
+_FHIR_STATUS = {
+    "active": "RECRUITING", "approved": "NOT_YET_RECRUITING", "in-review": "NOT_YET_RECRUITING",
+    "closed-to-accrual": "ACTIVE_NOT_RECRUITING",
+    "closed-to-accrual-and-intervention": "ACTIVE_NOT_RECRUITING",
+    "temporarily-closed-to-accrual": "SUSPENDED",
+    "temporarily-closed-to-accrual-and-intervention": "SUSPENDED",
+    "completed": "COMPLETED", "administratively-completed": "TERMINATED",
+    "disapproved": "WITHDRAWN", "withdrawn": "WITHDRAWN",
+}
+_FHIR_PHASE = {
+    "early-phase-1": ("EARLY_PHASE1",), "phase-1": ("PHASE1",),
+    "phase-1-phase-2": ("PHASE1", "PHASE2"), "phase-2": ("PHASE2",),
+    "phase-2-phase-3": ("PHASE2", "PHASE3"), "phase-3": ("PHASE3",), "phase-4": ("PHASE4",),
+}
+
+
+def _fhir_study(res: Mapping[str, Any], path: str, problems: _Problems) -> Trial | None:
+    from pydantic import ValidationError
+
+    from allpath.errors import validation_problems
+    from allpath.interop.fhir.release import validate_resource
+
+    try:
+        validate_resource(dict(res))
+    except ValidationError as err:
+        for p in validation_problems(err):
+            problems.add(_join(path, p.path), p.message, expected=p.expected, got=p.got)
+        return None
+    nct = next((i.get("value") for i in res.get("identifier") or []
+                if "clinicaltrials.gov" in str(i.get("system", ""))), None) or res.get("id")
+    status = _FHIR_STATUS.get(str(res.get("status")))
+    if status is None:  # the models do not check codes against the value set
+        problems.add(_join(path, "status"), "not a research-study-status code",
+                     expected=", ".join(_FHIR_STATUS), got=repr(res.get("status")))
+    if not isinstance(nct, str) or not _NCT_ID.fullmatch(nct):
+        problems.add(_join(path, "identifier"), "no NCT number",
+                     expected=_NCT_EXPECTED, got=repr(nct))
+        return None
+    if status is None:
+        return None
+    contained = {c.get("id"): c for c in res.get("contained") or [] if isinstance(c, Mapping)}
+    sites = []
+    for ref in res.get("site") or []:
+        loc = contained.get(str(ref.get("reference", "")).lstrip("#"))
+        if loc is None or loc.get("resourceType") != "Location":
+            continue
+        addr = loc.get("address") or {}
+        pos = loc.get("position") or {}
+        sites.append(Site(facility=str(loc.get("name") or ""), city=addr.get("city"),
+                          state=addr.get("state"), country=addr.get("country"),
+                          lat=pos.get("latitude"), lon=pos.get("longitude")))
+    sponsor = contained.get(str((res.get("sponsor") or {}).get("reference", "")).lstrip("#"))
+    phase = next((c.get("code") for c in (res.get("phase") or {}).get("coding") or []), None)
+    enrollment = res.get("enrollment") or []
+    criteria = next((e.get("display") for e in enrollment if e.get("display")), None)
+    return Trial(
+        nct_id=nct, title=str(res.get("title") or ""),
+        status=status,
+        conditions=tuple(str(c.get("text")) for c in res.get("condition") or []
+                         if c.get("text")),
+        keywords=tuple(str(k.get("text")) for k in res.get("keyword") or [] if k.get("text")),
+        phases=_FHIR_PHASE.get(str(phase), ()),
+        sponsor=None if sponsor is None else sponsor.get("name"),
+        eligibility_text=None if criteria is None else str(criteria).strip(),
+        sites=tuple(sites), source="fhir",
+    )
+
+
+def read_fhir_research_studies(document: Mapping[str, Any],
+                               source: str = "<fhir>") -> tuple[Trial, ...]:
+    """Trials from FHIR R4 ResearchStudy resources: one resource, or a Bundle of them
+    (e.g. a trial-matching service's searchset).
+
+    Each resource is validated with the fhir.resources models; the NCT number comes from an
+    identifier whose system names clinicaltrials.gov (else the resource id); sites and the
+    sponsor from contained Location/Organization; eligibility text from
+    ``enrollment[].display`` where a matching service put it there. FHIR has no structured
+    age limits, so ``has_exact_ages`` is False and the age groups are empty.
+
+    Raises:
+        TrialDataError: every invalid resource, located as ``entry[2].resource.status``.
+    """
+    problems = _Problems(source)
+    if document.get("resourceType") == "ResearchStudy":
+        items: list[tuple[str, Mapping[str, Any]]] = [("", document)]
+    else:
+        items = [(f"entry[{i}].resource", e["resource"])
+                 for i, e in enumerate(document.get("entry") or [])
+                 if isinstance(e, Mapping) and isinstance(e.get("resource"), Mapping)
+                 and e["resource"].get("resourceType") == "ResearchStudy"]
+    trials = [_fhir_study(res, path, problems) for path, res in items]
     problems.raise_if_any()
     return tuple(t for t in trials if t is not None)
 
@@ -838,6 +938,9 @@ _READERS: dict[str, Callable[[Path], tuple[Trial, ...]]] = {
 
 def read_trials(path: str | Path) -> tuple[Trial, ...]:
     """Read trials from a ``.csv``, ``.xml`` or ``.json`` file, or from every one in a folder.
+
+    ``.json`` is ClinicalTrials.gov API v2, or FHIR R4 ResearchStudy resources (one, or a
+    Bundle of them).
 
     The reader is chosen by suffix (any letter case). For a folder, its files with those
     suffixes (not its subfolders) are read in name order and their trials concatenated; other
