@@ -10,17 +10,6 @@ import typer
 from rich.console import Console
 from rich.progress import Progress
 
-from allpath.sim import (
-    load_config,
-    load_profile,
-    plot_patient,
-    simulate_cohort,
-    simulate_patient,
-    summarise,
-    to_record,
-)
-from allpath.sim.patient import measurement_rng
-
 app = typer.Typer(
     help="Simulate virtual ALL patients (marrow and blood-count dynamics under treatment). "
     "Virtual patients are not real people; outputs are not clinical advice.",
@@ -43,6 +32,9 @@ def patient(
     ] = False,
 ) -> None:
     """Simulate one virtual patient; print events, optionally plot and write its record."""
+    from allpath.sim import load_profile, plot_patient, simulate_patient, to_record
+    from allpath.sim.patient import measurement_rng
+
     run = simulate_patient(load_profile(profile), seed=seed)
     o = run.outcome
     _console.print(
@@ -120,6 +112,8 @@ def cohort(
     ] = None,
 ) -> None:
     """Simulate a cohort, stream it to Parquet and print its summary."""
+    from allpath.sim import load_config, simulate_cohort, summarise
+
     try:
         cfg = load_config(preset, config)
     except (KeyError, ValueError) as exc:
