@@ -138,3 +138,11 @@ def test_invalid_research_study_is_located(tmp_path: Path) -> None:
         read_trials(path)
     assert all(p.path.startswith("entry[1].resource") for p in err.value.problems)
     assert any("status" in p.path for p in err.value.problems)
+
+
+def test_centre_names_differing_only_in_spacing_are_one_centre() -> None:
+    a = Site("M D Anderson Cancer Center", "Houston", "Texas", "United States")
+    b = Site("MD Anderson Cancer Center", "Houston", "Texas", "United States")
+    centres = find_centres([trial("B-ALL one", nct_id="NCT00000001", sites=(a,)),
+                            trial("B-ALL two", nct_id="NCT00000002", sites=(b,))])
+    assert len(centres) == 1 and centres[0].trials == ("NCT00000001", "NCT00000002")

@@ -3,13 +3,15 @@
 The seed pages point families to specialist finders; ALLPath has no directory of doctors, so
 it answers the question it can answer from public data: which hospitals near a place take part
 in open ALL studies (places with ALL expertise and research access). Sites are grouped by
-facility, city and country as registered; with coordinates (API v2 JSON has them, the CSV
-export does not) they can be ranked by great-circle distance.
+facility, city and country as registered (ignoring case, spaces and punctuation); with
+coordinates (API v2 JSON has them, the CSV export does not) they can be ranked by
+great-circle distance.
 """
 
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -58,6 +60,11 @@ class Centre:
         return out
 
 
+def _squash(text: str | None) -> str:
+    """Grouping key: letters and digits only, case-folded ("M D Anderson" = "MD Anderson")."""
+    return re.sub(r"[\W_]+", "", (text or "").casefold())
+
+
 def _same(value: str | None, wanted: str | None) -> bool:
     return wanted is None or (value or "").casefold() == wanted.casefold()
 
@@ -89,8 +96,7 @@ def find_centres(trials: Iterable[Trial], *, country: str | None = None,
                     else None)
             if within_km is not None and (dist is None or dist > within_km):
                 continue
-            key = (site.facility.casefold(), (site.city or "").casefold(),
-                   (site.country or "").casefold())
+            key = (_squash(site.facility), _squash(site.city), _squash(site.country))
             g = groups.setdefault(key, {"site": site, "trials": [], "dist": dist})
             if trial.nct_id not in g["trials"]:
                 g["trials"].append(trial.nct_id)

@@ -233,7 +233,8 @@ const ALLPath = (() => {
       if (!r.ok) { showErrors(errors, r.body); return; }
       const d = r.body, fit = d.counts.possible + d.counts.check;
       out.appendChild(el("p", fit === 0 ? "We did not find a study that could fit right now." :
-        "We found " + fit + " open " + (fit === 1 ? "study" : "studies") + " that could fit." +
+        "We found " + fit + " open " + (fit === 1 ? "study" : "studies") + " that could fit: " +
+        "nothing they list rules this patient out. The closest matches come first." +
         (d.counts.check ? " For " + d.counts.check + " of them, the study team would need to check more things first." : ""),
         "study-count"));
       if (d.matches.length) {
