@@ -504,6 +504,85 @@ def _dose_cards(request: Request, a: Assessment, orders: list[dict[str, Any]], o
     return cards, bool(cards)
 
 
+_MAINTENANCE_DRUGS = {"mp": ("mercaptopurine", "6-mp", "6mp", "purinethol", "purixan"),
+                      "mtx": ("methotrexate",)}
+_DRUG_LABEL = {"mp": "6-MP", "mtx": "Methotrexate"}
+_INTRATHECAL = ("intrathecal", "72607000")  # SNOMED CT route: intrathecal
+
+
+def _route(mr: dict[str, Any]) -> str:
+    parts = []
+    for di in mr.get("dosageInstruction") or []:
+        route = di.get("route") or {}
+        parts.append(str(route.get("text") or ""))
+        parts += [f"{c.get('code', '')} {c.get('display', '')}" for c in route.get("coding") or []]
+    return " ".join(parts).lower()
+
+
+def _titration_cards(request: Request, a: Assessment, orders: list[dict[str, Any]],
+                     on: dt.date) -> list[dict[str, Any]]:
+    """Maintenance 6-MP / oral methotrexate orders against the titration pack's advice at the
+    latest maintenance visit (hold and reduce limits are the pack's, with its sources)."""
+    kinds = []
+    for mr in orders:
+        name = (_drug_name(mr) or "").lower()
+        kind = next((k for k, names in _MAINTENANCE_DRUGS.items()
+                     if any(n in name for n in names)), None)
+        if kind is not None and not any(t in _route(mr) for t in _INTRATHECAL):
+            kinds.append((kind, mr))
+    if not kinds:
+        return []
+    tit = a.to_dict().get("titration") or {}
+    visits = [v for v in tit.get("visits") or []
+              if v.get("status") == "recommended" and dt.date.fromisoformat(str(v["date"])) <= on]
+    if not visits:
+        return []
+    v = visits[-1]
+    age = (on - dt.date.fromisoformat(str(v["date"]))).days
+    bsa = None
+    mod = feature("allpath.roadmap")
+    if mod is not None:
+        bsa = (mod.build_roadmap(a).to_dict().get("body_size") or {}).get("bsa_m2")
+    rules = list(v.get("rules") or [])
+    src = _source(request, rules[0] if rules else None, list(v.get("cite") or []),
+                  f"ALLPath maintenance titration ({', '.join(rules)})")
+    counts = ", ".join(f"{k.upper() if k != 'platelets' else 'platelets'} {v[k]:g}"
+                       for k in ("anc", "wbc", "platelets") if v.get(k) is not None)
+    cards = []
+    for kind, mr in kinds:
+        label = _DRUG_LABEL[kind]
+        advice = v.get(f"{kind}_recommended")
+        detail = (f"Latest maintenance visit {v['date']} ({age} days before {on}): {counts} "
+                  f"(x10^9/L). Titration pack: **{v.get('action')}**, {v.get('reason')}. "
+                  f"Suggested {label}: {advice} ({tit.get('dose_unit')})."
+                  + (" Rests on unconfirmed thresholds." if v.get("evidence") == "unconfirmed"
+                     else "") + " " + str(tit.get("disclaimer") or ""))
+        if age > COUNTS_FRESH_DAYS:
+            cards.append(_card(f"{label}: latest maintenance counts are {age} days old; "
+                               "recheck before signing", "warning", src, detail))
+            continue
+        proposed = _proposed_dose(mr)
+        per_m2 = (proposed[0] / float(bsa) if proposed and bsa and _unit(proposed[1]) == "mg"
+                  else None)
+        if v.get("hold"):
+            gives = proposed is None or proposed[0] > 0
+            indicator = ("critical" if v.get("evidence") == "confirmed" else "warning") \
+                if gives else "info"
+            cards.append(_card(f"{label}: the titration pack suggests a hold at the latest "
+                               f"counts ({v.get('reason')})", indicator, src, detail))
+            continue
+        rec = v.get(f"{kind}_recommended_value")
+        if per_m2 is not None and rec is not None and per_m2 > float(rec) * (1 + DOSE_TOLERANCE):
+            cards.append(_card(f"{label} {per_m2:.0f} mg/m2 is above the titration "
+                               f"suggestion of {float(rec):g} mg/m2", "warning", src,
+                               detail + f" BSA {bsa} m2."))
+        else:
+            unit = str(tit.get("dose_unit") or "mg/m2")
+            cards.append(_card(f"{label}: titration suggests {v.get('action')} ({advice} "
+                               f"{unit}) at the latest counts", "info", src, detail))
+    return cards
+
+
 def _draft_orders(context: dict[str, Any]) -> list[dict[str, Any]]:
     return [r for r in _resources(context.get("draftOrders"))
             if r.get("resourceType") == "MedicationRequest"]
@@ -526,7 +605,9 @@ def order_sign(request: Request, hook: HookRequest, caller: CallerDep) -> CardsR
     a = run_assess(record)
     on = _reference_date(request, hook)
     cards, checked = _dose_cards(request, a, orders, on)
-    if checked:
+    titration = _titration_cards(request, a, orders, on)
+    cards += titration
+    if checked or titration:
         cards.append(_counts_card(request, a, on))
     return CardsResponse(cards=cards)
 
