@@ -191,3 +191,14 @@ def test_report_document_carries_disclaimer_rules_and_sources() -> None:
         assert m["url"] == f"https://clinicaltrials.gov/study/{m['nct_id']}"
         for c in m["criteria"]:
             assert c["citations"], c
+
+
+def test_personal_guide_counts_the_studies_that_could_fit() -> None:
+    from allpath.examples import example_paths
+    from allpath.guide import personal_guide
+
+    path = str(example_paths()[0])
+    line = next(x for x in personal_guide(path).intro if "research studies" in x)
+    r = match_trials(assessed(example_doc("example-001")), bundled_trials())
+    assert line.startswith(f"{r.count('possible') + r.count('check')} open research studies")
+    assert "Joining is always your choice" in line

@@ -142,6 +142,20 @@ def _phase_word(phase: str) -> str:
     return phase.replace("_", " ")
 
 
+def _studies_line(assessment: Any) -> str:
+    """How many open research studies could fit (the trial pre-screen), in plain words."""
+    from allpath.trials import bundled_trials, match_trials
+
+    report = match_trials(assessment, bundled_trials(), limit=0)
+    fit = report.count("possible") + report.count("check")
+    if fit == 0:
+        return ("We did not find an open research study (clinical trial) that fits right "
+                "now. Ask the care team, because new studies open all the time.")
+    return (f"{fit} open research studies (clinical trials) could fit: nothing they list rules "
+            "this out. Only the study team can say for sure. Ask the care team if one is "
+            "right for you. Joining is always your choice.")
+
+
 def personal_guide(record: Any) -> Guide:
     """The sections that apply now to one patient (a record or a record file path)."""
     from allpath.pipeline import assess, assess_file
@@ -168,6 +182,8 @@ def personal_guide(record: Any) -> Guide:
     if doc.get("tests_to_order"):
         intro.append("Some results are still missing: " + "; ".join(doc["tests_to_order"])
                      + ".")
+    if status == "ALL":
+        intro.append(_studies_line(assessment))
     if current:
         intro.append(f"Current phase: {_phase_word(current)}."
                      + (f" Next: {_phase_word(nxt)}." if nxt else ""))
