@@ -202,3 +202,18 @@ def test_personal_guide_counts_the_studies_that_could_fit() -> None:
     r = match_trials(assessed(example_doc("example-001")), bundled_trials())
     assert line.startswith(f"{r.count('possible') + r.count('check')} open research studies")
     assert "Joining is always your choice" in line
+
+
+def test_relapse_prevention_is_not_a_relapsed_population() -> None:
+    t = trial("Donor NK-cell Infusions for Leukemia Relapse Prophylaxis After Transplant")
+    assert "setting" not in _reqs(t)
+    assert _reqs(trial("Blinatumomab in First Relapse of B-ALL"))["setting"] == \
+        "relapsed_refractory"
+
+
+def test_interventional_studies_come_before_observational_ones() -> None:
+    a = assessed(example_doc("example-001"))
+    trials = [trial("B-ALL registry", nct_id="NCT00000001", study_type="OBSERVATIONAL"),
+              trial("B-ALL treatment", nct_id="NCT00000002", study_type="INTERVENTIONAL")]
+    assert [m.trial.nct_id for m in match_trials(a, trials).matches] == [
+        "NCT00000002", "NCT00000001"]

@@ -12,7 +12,8 @@ would settle it). A study is
 Open studies only, unless asked otherwise. The order puts possible before check, fewer unknowns
 first, then studies whose population requirements the patient meets most specifically (a
 relapsed CD19 study for a relapsed CD19-positive patient before a study that states nothing),
-recruiting before not yet recruiting, later phases first. This is a pre-screen: the study's full
+interventional before observational studies, recruiting before not yet recruiting, later
+phases first. This is a pre-screen: the study's full
 eligibility criteria and its team decide.
 """
 
@@ -287,10 +288,11 @@ def _phase_rank(trial: Trial) -> int:
     return max(digits, default=0)
 
 
-def _sort_key(m: TrialMatch) -> tuple[int, int, int, int, int, str]:
+def _sort_key(m: TrialMatch) -> tuple[int, int, int, int, int, int, str]:
     specific = sum(1 for c in m.criteria
                    if c.outcome == "met" and c.criterion not in ("status", "age", "sex"))
-    return (_VERDICT_RANK[m.verdict], len(m.unknown), -specific,
+    observational = int(m.trial.study_type not in (None, "INTERVENTIONAL"))
+    return (_VERDICT_RANK[m.verdict], len(m.unknown), -specific, observational,
             _STATUS_RANK.get(m.trial.status, 9), -_phase_rank(m.trial), m.trial.nct_id)
 
 
