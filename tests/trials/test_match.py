@@ -217,3 +217,10 @@ def test_interventional_studies_come_before_observational_ones() -> None:
               trial("B-ALL treatment", nct_id="NCT00000002", study_type="INTERVENTIONAL")]
     assert [m.trial.nct_id for m in match_trials(a, trials).matches] == [
         "NCT00000002", "NCT00000001"]
+
+
+def test_post_transplant_cyclophosphamide_is_not_an_after_transplant_population() -> None:
+    t = trial("Busulfan and Post-Transplant Cyclophosphamide in Patients Undergoing Transplant")
+    assert "transplant" not in _reqs(t)
+    assert _reqs(trial("Inotuzumab Ozogamicin Post-Transplant for ALL"))["transplant"] == \
+        "after_transplant"
