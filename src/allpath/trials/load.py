@@ -40,6 +40,7 @@ __all__ = [
     "read_ctgov_csv",
     "read_ctgov_json",
     "read_ctgov_xml",
+    "read_fhir_research_studies",
     "read_trials",
 ]
 
