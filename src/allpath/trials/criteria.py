@@ -107,8 +107,13 @@ class FacetValue:
         """The first stretch of ``text`` that shows this requirement, if any."""
         for p in self.patterns:
             m = p.search(text)
-            if m:
-                return m.group(0)
+            if m:  # widened to whole words for display ("Lymphoblastic Leuk" -> "...Leukemia")
+                start, end = m.start(), m.end()
+                while start > 0 and text[start - 1].isalnum() and text[start].isalnum():
+                    start -= 1
+                while end < len(text) and text[end].isalnum() and text[end - 1].isalnum():
+                    end += 1
+                return text[start:end]
         return None
 
 
