@@ -224,3 +224,17 @@ def test_post_transplant_cyclophosphamide_is_not_an_after_transplant_population(
     assert "transplant" not in _reqs(t)
     assert _reqs(trial("Inotuzumab Ozogamicin Post-Transplant for ALL"))["transplant"] == \
         "after_transplant"
+
+
+def test_infant_studies_need_an_infant() -> None:
+    t = trial("Interfant-21 Treatment Protocol for Infants Under 1 Year With KMT2A-r ALL",
+              groups=("CHILD",))
+    assert _reqs(t)["infant"] == "infant"
+    child = screen_trial(t, profile_from_assessment(assessed(example_doc("example-001"))))
+    assert _outcomes(child)["infant"] == "not_met"
+    infant = profile_from_assessment(assessed(example_doc("example-003")))
+    assert infant.value("infant") == "infant"
+    assert infant.items["infant"].rule_id.startswith("infant_nccn")  # type: ignore[union-attr]
+    assert _outcomes(screen_trial(t, infant))["infant"] == "met"
+    # a survivors' study that mentions an infant lung disease sets nothing
+    assert "infant" not in _reqs(trial("Fitness Among Survivors of Leukemia and Infant BPD"))

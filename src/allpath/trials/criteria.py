@@ -33,6 +33,7 @@ PROFILE_KEYS: dict[str, tuple[str, ...]] = {
     "setting": ("newly_diagnosed", "in_remission", "relapsed", "refractory"),
     "mrd": ("positive", "negative"),
     "transplant": ("transplanted", "not_transplanted"),
+    "infant": ("infant", "not_infant"),
     "cd19": ("positive", "negative"),
     "cd22": ("positive", "negative"),
     "cd7": ("positive", "negative"),

@@ -147,6 +147,20 @@ def _mrd(doc: Mapping[str, Any]) -> ProfileItem:
                             f"{last.get('level')}")
 
 
+def _infant(a: Assessment) -> ProfileItem:
+    """Infant or not, as the risk pack's infant scheme decides its own applicability
+    (diagnosis of ALL before the first birthday)."""
+    r = next((x for x in a.results if x.output == "risk.infant_nccn"), None)
+    status = a.facts.get("diagnosis.status")
+    if r is None or a.facts.get("age.years") is None:
+        return ProfileItem(None, note="age at diagnosis unknown")
+    if r.status == "not_applicable":
+        if status is None or status.value != "ALL":
+            return ProfileItem(None, note="the diagnosis of ALL is not established")
+        return ProfileItem("not_infant", r.rule_id, r.input_refs, r.cite)
+    return ProfileItem("infant", r.rule_id, r.input_refs, r.cite)
+
+
 def _transplant(a: Assessment, setting: ProfileItem) -> ProfileItem:
     phases = [i for i, t in enumerate(a.record.treatment) if t.phase == "transplant"]
     if phases:
@@ -179,6 +193,7 @@ def profile_from_assessment(a: Assessment) -> TrialProfile:
     items["setting"] = _setting(a, doc)
     items["mrd"] = _mrd(doc)
     items["transplant"] = _transplant(a, items["setting"])
+    items["infant"] = _infant(a)
     for marker in ("CD19", "CD22", "CD7"):
         items[marker.lower()] = _marker(a, marker)
     return TrialProfile(a.record.id, items)
