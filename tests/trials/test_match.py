@@ -238,3 +238,21 @@ def test_infant_studies_need_an_infant() -> None:
     assert _outcomes(screen_trial(t, infant))["infant"] == "met"
     # a survivors' study that mentions an infant lung disease sets nothing
     assert "infant" not in _reqs(trial("Fitness Among Survivors of Leukemia and Infant BPD"))
+
+
+def test_every_example_report_validates_against_the_published_schema() -> None:
+    import json
+
+    jsonschema = pytest.importorskip("jsonschema")
+    from allpath.examples import example_paths
+    from support import REPO
+
+    schema = json.loads((REPO / "docs" / "schema" / "trial-matches.schema.json").read_text())
+    jsonschema.Draft202012Validator.check_schema(schema)
+    validator = jsonschema.Draft202012Validator(schema)
+    for path in example_paths():
+        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+        r = match_trials(assessed(json.loads(json.dumps(doc, default=str))), bundled_trials(),
+                         include_closed=True, include_excluded=True, limit=40)
+        errors = sorted(validator.iter_errors(r.to_dict()), key=str)
+        assert not errors, f"{path.name}: {errors[0]}"
