@@ -74,3 +74,12 @@ def test_centres_bad_point_names_the_option() -> None:
     assert "--near" in r.output and "LATITUDE,LONGITUDE" in r.output
     r = runner.invoke(app, ["trials", "centres", "--within", "50"])
     assert r.exit_code == 2 and "--near" in r.output
+
+
+def test_match_reads_a_fhir_bundle_and_says_what_is_missing(shared: Path) -> None:
+    bundle = shared / "data" / "fhir" / "mcode-json" / "TrialMatching_Patient01_mcode_bundle.json"
+    r = runner.invoke(app, ["trials", "match", str(bundle), "-f", "json", "--limit", "1"])
+    assert r.exit_code == 0, r.output
+    doc = json.loads(r.output[r.output.index("{"):])
+    assert doc["counts"]["possible"] == 0  # a breast-cancer patient: nothing is confirmed
+    assert any("does not establish ALL" in n for n in doc["notes"])

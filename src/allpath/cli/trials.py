@@ -47,6 +47,9 @@ def render_matches_text(doc: dict[str, Any]) -> str:
              f"(criteria {doc['criteria_version']}): {doc['screened']} studies compared, "
              f"{c['possible']} could fit, {c['check']} need checking, "
              f"{c['excluded']} do not fit.", ""]
+    lines += [f"Note: {n}" for n in doc.get("notes", [])]
+    if doc.get("notes"):
+        lines.append("")
     for m in doc["matches"]:
         phases = "/".join(m["phases"]) or "no phase"
         lines.append(f"{_VERDICT[m['verdict']]}: {m['nct_id']} [{m['status']}, {phases}]")
@@ -69,6 +72,7 @@ def render_matches_markdown(doc: dict[str, Any]) -> str:
     out = [f"## Trial pre-screen for {doc['patient_id']}", "",
            f"{doc['screened']} studies compared: **{c['possible']}** could fit, "
            f"**{c['check']}** need checking, {c['excluded']} do not fit.", ""]
+    out += [f"> {n}" for n in doc.get("notes", [])]
     for m in doc["matches"]:
         out += [f"### [{m['nct_id']}]({m['url']}): {m['title']}", "",
                 f"{_VERDICT[m['verdict']]}. Status {m['status']}, "
@@ -90,8 +94,8 @@ def _load(trials: Path | None) -> Any:
 
 @app.command("match")
 def match_command(
-    record: Annotated[Path, typer.Argument(help="Patient record (allpath.record/1), YAML or "
-                                                "JSON.")],
+    record: Annotated[Path, typer.Argument(help="Patient record (allpath.record/1 YAML or "
+                                                "JSON, or a FHIR R4 Bundle).")],
     trials: TrialsOption = None,
     country: Annotated[str | None, typer.Option(
         help="Only studies with a site in this country, as registered (\"United States\").")]
@@ -105,11 +109,15 @@ def match_command(
     format: Annotated[MatchFormat, typer.Option("--format", "-f")] = MatchFormat.text,
 ) -> None:
     """Pre-screen registered studies for one patient: what fits, what fails, what is unknown."""
-    from allpath.pipeline import assess_file
+    from allpath.interop.fhir import load_any
+    from allpath.pipeline import assess
     from allpath.trials import match_trials
 
     try:
-        report = match_trials(assess_file(record), _load(trials), country=country,
+        rec, warnings = load_any(record)
+        for w in warnings:
+            typer.echo(f"warning: {w}", err=True)
+        report = match_trials(assess(rec), _load(trials), country=country,
                               include_closed=include_closed, include_excluded=show_excluded,
                               limit=limit)
     except AllPathError as err:

@@ -124,6 +124,7 @@ class MatchReport:
     screened: int
     counts: dict[str, int]
     matches: tuple[TrialMatch, ...]
+    notes: tuple[str, ...] = ()
 
     def count(self, verdict: Verdict) -> int:
         """How many screened studies got ``verdict`` (listed in ``matches`` or not)."""
@@ -138,6 +139,7 @@ class MatchReport:
             "profile": self.profile.to_dict(),
             "screened": self.screened,
             "counts": dict(self.counts),
+            "notes": list(self.notes),
             "matches": [m.to_dict() for m in self.matches],
         }
 
@@ -327,5 +329,13 @@ def match_trials(patient: Assessment | TrialProfile, trials: Iterable[Trial], *,
             out.append(m)
     out.sort(key=_sort_key)
     chosen: Sequence[TrialMatch] = out if limit is None else out[:limit]
+    notes = []
+    if profile.value("presentation") is None:
+        notes.append("This record does not establish ALL or lymphoblastic lymphoma yet, so "
+                     "no study can be confirmed: a bone marrow test with flow cytometry "
+                     "settles the diagnosis first.")
+    if profile.value("age_years") is None:
+        notes.append("The age is unknown: the date of birth (and of diagnosis) is needed "
+                     "for every study's age limits.")
     return MatchReport(profile.patient_id, profile, crit.version, sum(counts.values()),
-                       counts, tuple(chosen))
+                       counts, tuple(chosen), tuple(notes))

@@ -164,6 +164,7 @@ const ALLPath = (() => {
     box.appendChild(el("p", d.screened + " open studies compared (criteria " + d.criteria_version +
       "): " + c.possible + " could fit, " + c.check + " could fit but need checking, " +
       c.excluded + " do not fit (not listed).", "trial-counts"));
+    (d.notes || []).forEach((n) => box.appendChild(el("p", n, "disclaimer trial-note")));
     if (!d.matches.length) box.appendChild(el("p", "No study to list.", "muted"));
     else box.appendChild(el("p", "Showing the first " + d.matches.length + ", best fit first.", "muted"));
     d.matches.forEach((m) => {
