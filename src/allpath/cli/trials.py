@@ -56,7 +56,8 @@ def render_matches_text(doc: dict[str, Any]) -> str:
         lines.append(f"  {m['title']}")
         lines.append(f"  {m['url']}")
         for cr in m["criteria"]:
-            patient = "" if cr["criterion"] == "status" else f", patient {cr['patient']}"
+            value = "unknown" if cr["patient"] is None else cr["patient"]
+            patient = "" if cr["criterion"] == "status" else f", patient {value}"
             lines.append(f"    {_MARK[cr['outcome']]:>3}  {cr['label']}: requires "
                          f"{cr['requires']}{patient}"
                          + (f"  <- {cr['evidence']}" if cr["evidence"] else ""))
