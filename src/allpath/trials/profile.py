@@ -2,11 +2,12 @@
 
 A profile holds the few things registrations state about their population: age, sex,
 leukemia or lymphoma, B or T lineage, Philadelphia chromosome, where the patient is in
-treatment (newly diagnosed, in remission, relapsed, refractory), MRD, and CD19/CD22/CD7 on the
-blasts. Each item names the pathway rule, inputs and citations it came from; an item the
-record cannot tell is ``None`` with the reason, and the matcher reports it as unknown. No
+treatment (newly diagnosed, in remission, relapsed, refractory), MRD, a past transplant,
+infant or not, and CD19/CD22/CD7 on the blasts. Each item names the pathway rule, inputs and
+citations it came from; an item the record cannot tell is ``None`` with the reason, and the
+matcher reports it as unknown. No
 threshold is applied here: the values are the conclusions of the cited rule packs
-(diagnosis, genetics, response, MRD and relapse).
+(diagnosis, genetics, risk, response, MRD and relapse).
 """
 
 from __future__ import annotations
@@ -78,7 +79,7 @@ def _ph(a: Assessment) -> ProfileItem:
     fusions = a.facts.get("genetics.fusions")
     subtype = _decision(a.results, "subtype.key")
     if fusions is None:
-        return ProfileItem(None, note="no genetics results in the record")
+        return ProfileItem(None, note="no fusion testing reported (BCR::ABL1 not tested)")
     cite = subtype.cite if subtype else ()
     rule = subtype.rule_id if subtype else None
     value = fusions.value
