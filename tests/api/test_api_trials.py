@@ -52,3 +52,13 @@ def test_patient_view_ends_with_a_trials_card(client: TestClient, auth: dict[str
     assert card["summary"].startswith(f"Clinical trials: {lib.count('possible')} open studies")
     assert [link["url"] for link in card["links"]] == [m.trial.url for m in lib.matches]
     assert "first look, not a decision" in card["detail"]
+
+
+def test_trials_for_a_stored_patient(client: TestClient, auth: dict[str, str]) -> None:
+    doc = example_doc("example-002")
+    pid = client.post("/v1/patients", json=doc, headers=auth).json()["id"]
+    r = client.get(f"/v1/patients/{pid}/trials", headers=auth, params={"limit": 4})
+    assert r.status_code == 200, r.text
+    lib = match_trials(allpath.assess(allpath.parse_record(doc)), bundled_trials(), limit=4)
+    assert r.json() == lib.to_dict()
+    assert client.get("/v1/patients/nobody/trials", headers=auth).status_code == 404

@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 import allpath
-from allpath.api.deps import CallerDep, audit, get_db
+from allpath.api.deps import CallerDep, audit, get_db, trial_registry
 from allpath.api.inputs import read_record
 from allpath.api.problems import PROBLEM_RESPONSES, ApiProblem
 from allpath.db import AssessmentRow, ObservationRow, Patient, RecordVersion
@@ -340,3 +340,24 @@ def get_assessment(request: Request, patient_id: str, assessment_id: int,
             raise ApiProblem(404, f"no assessment {assessment_id} for this patient")
         audit(session, caller, "assessment.read", p.id, f"assessment {row.id}")
         return row.result
+
+
+@router.get("/{patient_id}/trials", summary="Pre-screen registered trials for a stored patient",
+            tags=["trials"])
+def patient_trials(
+    request: Request, patient_id: str, caller: CallerDep,
+    country: Annotated[str | None, Query(max_length=100, description="Only studies with a "
+                                         "site in this country, as registered.")] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 10,
+) -> dict[str, Any]:
+    """The `allpath.trial_matches/1` pre-screen of the patient's latest record version."""
+    from allpath.trials import match_trials
+
+    with get_db(request).transaction() as session:
+        p = _get(session, patient_id)
+        latest = _latest_record(session, p.id)
+        record = parse_record(latest.record)
+        audit(session, caller, "trials.match", p.id, f"record version {latest.version}")
+    report = match_trials(run_assess(record), trial_registry(request), country=country,
+                          limit=limit)
+    return report.to_dict()
