@@ -256,3 +256,36 @@ def test_every_example_report_validates_against_the_published_schema() -> None:
                          include_closed=True, include_excluded=True, limit=40)
         errors = sorted(validator.iter_errors(r.to_dict()), key=str)
         assert not errors, f"{path.name}: {errors[0]}"
+
+
+def test_verdict_follows_the_criteria_for_any_profile_and_study() -> None:
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from allpath.trials.criteria import PROFILE_KEYS
+    from allpath.trials.profile import ProfileItem, TrialProfile
+
+    words = st.sampled_from(["Relapsed", "Newly Diagnosed", "B-ALL", "T-ALL", "Ph+",
+                             "Ph-negative", "CD19", "Inotuzumab", "MRD-positive", "Infants With",
+                             "Post-Transplant", "Lymphoblastic Lymphoma", "Leukemia", "Study"])
+    values = {k: st.sampled_from((None, *v)) for k, v in PROFILE_KEYS.items()}
+
+    @settings(max_examples=150, deadline=None)
+    @given(title=st.lists(words, min_size=1, max_size=5).map(" ".join),
+           age=st.one_of(st.none(), st.floats(0, 90)),
+           groups=st.sets(st.sampled_from(["CHILD", "ADULT", "OLDER_ADULT"])),
+           status=st.sampled_from(["RECRUITING", "COMPLETED"]),
+           chosen=st.fixed_dictionaries(values))
+    def check(title: str, age: float | None, groups: set[str], status: str,
+              chosen: dict[str, str | None]) -> None:
+        items = {k: ProfileItem(v) for k, v in chosen.items()}
+        items["age_years"] = ProfileItem(age)
+        m = screen_trial(trial(title, groups=tuple(groups), status=status),
+                         TrialProfile("x", items))
+        outcomes = [c.outcome for c in m.criteria]
+        assert (m.verdict == "excluded") == ("not_met" in outcomes)
+        assert (m.verdict == "possible") == all(o == "met" for o in outcomes)
+        assert all(c.settle for c in m.criteria if c.outcome == "unknown")
+        assert (status == "COMPLETED") <= (m.verdict == "excluded")
+
+    check()
