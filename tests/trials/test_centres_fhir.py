@@ -74,7 +74,8 @@ def test_fhir_bundle_of_matches_validates_and_keeps_the_verdict() -> None:
         assert res["resourceType"] == "ResearchStudy" and res["id"] == m.trial.nct_id
         assert res["identifier"][0]["value"] == m.trial.nct_id
         assert entry["search"]["score"] == {"possible": 1.0, "check": 0.5}[m.verdict]
-        assert res["status"] == "active" if m.trial.status == "RECRUITING" else True
+        assert res["status"] == {"RECRUITING": "active", "NOT_YET_RECRUITING": "approved",
+                                 "ENROLLING_BY_INVITATION": "active"}[m.trial.status]
         assert m.verdict in res["note"][0]["text"]
 
 
@@ -146,3 +147,14 @@ def test_centre_names_differing_only_in_spacing_are_one_centre() -> None:
     centres = find_centres([trial("B-ALL one", nct_id="NCT00000001", sites=(a,)),
                             trial("B-ALL two", nct_id="NCT00000002", sites=(b,))])
     assert len(centres) == 1 and centres[0].trials == ("NCT00000001", "NCT00000002")
+
+
+def test_a_patient_bundle_is_not_a_trial_registry(shared: Path) -> None:
+    from allpath.errors import TrialDataError
+    from allpath.trials import read_trials
+
+    path = shared / "data" / "fhir" / "mcode-json" / "TrialMatching_Patient01_mcode_bundle.json"
+    with pytest.raises(TrialDataError) as err:
+        read_trials(path)
+    (problem,) = err.value.problems
+    assert problem.path == "entry" and "Patient" in (problem.got or "")

@@ -16,6 +16,7 @@ import uuid
 from typing import Any
 
 from allpath.interop.fhir.release import validate_resource
+from allpath.trials.load import FHIR_PHASES
 from allpath.trials.match import MatchReport, TrialMatch
 
 __all__ = ["report_to_bundle", "study_resource"]
@@ -26,13 +27,7 @@ _STATUS = {
     "COMPLETED": "completed", "SUSPENDED": "temporarily-closed-to-accrual",
     "TERMINATED": "administratively-completed", "WITHDRAWN": "withdrawn",
 }
-_PHASE = {
-    ("EARLY_PHASE1",): ("early-phase-1", "Early Phase 1"), ("PHASE1",): ("phase-1", "Phase 1"),
-    ("PHASE1", "PHASE2"): ("phase-1-phase-2", "Phase 1/Phase 2"),
-    ("PHASE2",): ("phase-2", "Phase 2"), ("PHASE2", "PHASE3"): ("phase-2-phase-3",
-                                                                 "Phase 2/Phase 3"),
-    ("PHASE3",): ("phase-3", "Phase 3"), ("PHASE4",): ("phase-4", "Phase 4"),
-}
+_PHASE = {phases: (code, display) for code, (phases, display) in FHIR_PHASES.items()}
 _SCORE = {"possible": 1.0, "check": 0.5, "excluded": 0.0}
 _PHASE_SYSTEM = "http://terminology.hl7.org/CodeSystem/research-study-phase"
 

@@ -36,6 +36,7 @@ from allpath.trials.records import Site, Trial
 
 __all__ = [
     "AGE_GROUPS",
+    "FHIR_PHASES",
     "parse_age_years",
     "read_ctgov_csv",
     "read_ctgov_json",
@@ -837,10 +838,16 @@ _FHIR_STATUS = {
     "completed": "COMPLETED", "administratively-completed": "TERMINATED",
     "disapproved": "WITHDRAWN", "withdrawn": "WITHDRAWN",
 }
-_FHIR_PHASE = {
-    "early-phase-1": ("EARLY_PHASE1",), "phase-1": ("PHASE1",),
-    "phase-1-phase-2": ("PHASE1", "PHASE2"), "phase-2": ("PHASE2",),
-    "phase-2-phase-3": ("PHASE2", "PHASE3"), "phase-3": ("PHASE3",), "phase-4": ("PHASE4",),
+
+#: research-study-phase code -> (registry phases, display); the one table both directions use
+FHIR_PHASES: dict[str, tuple[tuple[str, ...], str]] = {
+    "early-phase-1": (("EARLY_PHASE1",), "Early Phase 1"),
+    "phase-1": (("PHASE1",), "Phase 1"),
+    "phase-1-phase-2": (("PHASE1", "PHASE2"), "Phase 1/Phase 2"),
+    "phase-2": (("PHASE2",), "Phase 2"),
+    "phase-2-phase-3": (("PHASE2", "PHASE3"), "Phase 2/Phase 3"),
+    "phase-3": (("PHASE3",), "Phase 3"),
+    "phase-4": (("PHASE4",), "Phase 4"),
 }
 
 
@@ -889,7 +896,7 @@ def _fhir_study(res: Mapping[str, Any], path: str, problems: _Problems) -> Trial
         conditions=tuple(str(c.get("text")) for c in res.get("condition") or []
                          if c.get("text")),
         keywords=tuple(str(k.get("text")) for k in res.get("keyword") or [] if k.get("text")),
-        phases=_FHIR_PHASE.get(str(phase), ()),
+        phases=FHIR_PHASES.get(str(phase), ((), ""))[0],
         sponsor=None if sponsor is None else sponsor.get("name"),
         eligibility_text=None if criteria is None else str(criteria).strip(),
         sites=tuple(sites), source="fhir",
@@ -918,6 +925,13 @@ def read_fhir_research_studies(document: Mapping[str, Any],
                  for i, e in enumerate(document.get("entry") or [])
                  if isinstance(e, Mapping) and isinstance(e.get("resource"), Mapping)
                  and e["resource"].get("resourceType") == "ResearchStudy"]
+        if not items:  # e.g. a patient Bundle passed as a trial registry
+            kinds = sorted({str(e["resource"].get("resourceType"))
+                            for e in document.get("entry") or []
+                            if isinstance(e, Mapping) and isinstance(e.get("resource"), Mapping)})
+            raise _fail(source, "entry", "no ResearchStudy resources in this Bundle",
+                        expected="a Bundle of ResearchStudy resources",
+                        got=", ".join(kinds) or "no resources")
     trials = [_fhir_study(res, path, problems) for path, res in items]
     problems.raise_if_any()
     return tuple(t for t in trials if t is not None)
