@@ -244,18 +244,16 @@ def test_every_example_report_validates_against_the_published_schema() -> None:
     import json
 
     jsonschema = pytest.importorskip("jsonschema")
-    from allpath.examples import example_paths
-    from support import REPO
+    from support import REPO, example_docs
 
     schema = json.loads((REPO / "docs" / "schema" / "trial-matches.schema.json").read_text())
     jsonschema.Draft202012Validator.check_schema(schema)
     validator = jsonschema.Draft202012Validator(schema)
-    for path in example_paths():
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
-        r = match_trials(assessed(json.loads(json.dumps(doc, default=str))), bundled_trials(),
+    for doc in example_docs():
+        r = match_trials(assessed(doc), bundled_trials(),
                          include_closed=True, include_excluded=True, limit=40)
         errors = sorted(validator.iter_errors(r.to_dict()), key=str)
-        assert not errors, f"{path.name}: {errors[0]}"
+        assert not errors, f"{doc['id']}: {errors[0]}"
 
 
 def test_verdict_follows_the_criteria_for_any_profile_and_study() -> None:

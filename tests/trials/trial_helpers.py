@@ -2,23 +2,14 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-import yaml
-
 from allpath import assess, parse_record
-from allpath.examples import example_paths
 from allpath.outputs.assessment import Assessment
 from allpath.trials import Trial
+from support import example_doc
 
-
-def example_doc(record_id: str) -> dict[str, Any]:
-    for p in example_paths():
-        doc = yaml.safe_load(p.read_text(encoding="utf-8"))
-        if doc["id"] == record_id:
-            return dict(json.loads(json.dumps(doc, default=str)))
-    raise KeyError(record_id)
+__all__ = ["assessed", "example_doc", "trial"]
 
 
 def assessed(doc: dict[str, Any]) -> Assessment:
