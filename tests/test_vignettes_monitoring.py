@@ -14,11 +14,30 @@ from support import shared_dir
 _SHARED = shared_dir()
 _CASES = sorted((_SHARED / "vignettes" / "monitoring").glob("*.yaml")) if _SHARED else []
 
+# Expectations of the shared cases that the sources contradict: case -> key -> (the shared
+# value, the value the sources give, why). Each is checked with the corrected value, and the
+# shared value is checked to be still the one corrected (so a fixed case drops its entry).
+CORRECTIONS: dict[str, dict[str, tuple[object, object, str]]] = {
+    "m06-isolated-cns-relapse": {
+        "relapse.timing.cog": (
+            "very_early", "early",
+            "An isolated extramedullary relapse is split at 18 months from diagnosis (early "
+            "under 18, late from 18); the 18/36-month very early/early/late split is for "
+            "marrow relapse (NCCN Pediatric ALL [S1]; COG first-relapse risk table "
+            "[RELAPSE-RISK-TABLE]: 'Early IEM' / 'Late IEM'); issue 11 item 6.",
+        ),
+    },
+}
+
 
 @pytest.mark.skipif(not _CASES, reason="../shared/vignettes/monitoring is not present")
 @pytest.mark.parametrize("case", _CASES, ids=[c.stem for c in _CASES])
 def test_monitoring_vignette_expectations_hold(case: Path) -> None:
     doc = yaml.safe_load(case.read_text(encoding="utf-8"))
     result = assess(parse_record(doc["record"], source=str(case))).to_dict()
-    failures = check(result, doc["expected"])
+    expected = dict(doc["expected"])
+    for key, (shared, corrected, _why) in CORRECTIONS.get(case.stem, {}).items():
+        assert expected.get(key) == shared, f"{case.name}: {key} changed; drop the correction"
+        expected[key] = corrected
+    failures = check(result, expected)
     assert not failures, f"{case.name} ({doc['description']}):\n" + "\n".join(failures)

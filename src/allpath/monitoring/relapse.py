@@ -14,7 +14,9 @@ from allpath.rules.engine import DecisionResult, evaluate_pack
 from allpath.rules.facts import Fact
 from allpath.rules.loader import Knowledge
 
-__all__ = ["RelapseFinding", "find_relapse"]
+__all__ = ["CONFIRMED_SITES", "RelapseFinding", "find_relapse"]
+
+CONFIRMED_SITES = ("marrow", "combined", "isolated_cns", "isolated_testicular")
 
 @dataclass(frozen=True)
 class RelapseFinding:
@@ -26,15 +28,21 @@ class RelapseFinding:
 
     def notes(self) -> list[str]:
         site = next((r for r in self.results if r.output == "relapse.site"), None)
-        if site is not None and site.inputs.get("rel.csf_blasts") == "not_done":
-            return ["CNS not assessed on this date: a lumbar puncture tells a marrow relapse "
-                    "from a combined one."]
-        return []
+        out = []
+        if site is not None and site.status == "decided" and site.value == "suspected":
+            out.append("Relapse suspected, not confirmed: " + (site.note or "").strip())
+        if site is not None and site.value in CONFIRMED_SITES \
+                and site.inputs.get("rel.csf_blasts") == "not_done":
+            out.append("CNS not assessed on this date: a lumbar puncture tells a marrow "
+                       "relapse from a combined one.")
+        return out
 
     def to_dict(self) -> dict[str, Any]:
         by = {r.output: r for r in self.results}
         site = by.get("relapse.site")
-        detected = site is not None and site.status == "decided" and site.value != "none"
+        detected = (site is not None and site.status == "decided"
+                    and site.value in CONFIRMED_SITES)
+        suspected = site is not None and site.status == "decided" and site.value == "suspected"
 
         def val(key: str) -> Any:
             r = by.get(key)
@@ -45,12 +53,19 @@ class RelapseFinding:
         return {
             "detected": detected,
             "remission_date": self.remission_date.isoformat() if self.remission_date else None,
-            "date": self.relapse_date.isoformat() if detected and self.relapse_date else None,
+            "date": self.relapse_date.isoformat()
+            if (detected or suspected) and self.relapse_date else None,
+            "suspected": suspected,
+            "confirm_with": site.note if suspected and site is not None else None,
             "site": val("relapse.site") if detected else None,
             "timing": {
                 "cog": val("relapse.timing.cog") if detected else None,
                 "bfm": val("relapse.timing.bfm") if detected else None,
                 "nccn": val("relapse.timing.nccn") if detected else None,
+            },
+            "risk": {
+                "cog": val("relapse.risk.cog") if detected else None,
+                "bfm": val("relapse.risk.bfm") if detected else None,
             },
             "notes": self.notes(),
             "trace": [
@@ -71,9 +86,21 @@ def _remission_date(
     return None
 
 
-def _end_of_therapy(record: PatientRecord) -> dt.date | None:
+def _therapy_status(record: PatientRecord, when: dt.date) -> tuple[bool | None, dt.date | None]:
+    """Whether front-line therapy was still going on at ``when``, and when it ended.
+
+    Front-line therapy ends with the end of the last maintenance event. A treatment phase that
+    had started by ``when`` and has no end date means therapy was still going on; so does a
+    date on or before the end of maintenance. Without any treatment event it is unknown.
+    """
+    events = [ev for ev in record.treatment if ev.start <= when]
+    if any(ev.end is None for ev in events):
+        return True, None
     ends = [ev.end for ev in record.treatment if ev.phase == "maintenance" and ev.end]
-    return max(ends) if ends else None
+    if ends:
+        end = max(ends)
+        return when <= end, end
+    return None, None
 
 
 def _facts_on(
@@ -85,31 +112,46 @@ def _facts_on(
     marrow = same_day.get("marrow_blasts")
     if marrow is not None:
         facts["rel.marrow_blasts"] = Fact(marrow.value or 0.0, "%", (marrow.ref,))
-        # Other tests on the same marrow (MRD by flow, PCR or NGS), highest first. With no
-        # other test the values are 0%: neither confirms, which is what the rule needs.
+        # Other tests on the same marrow (MRD by flow, PCR or NGS), highest first. A test not
+        # done stays unknown: an unconfirmed marrow is a suspected relapse, never "none".
         others = sorted((o for o in timeline if o.time == when and o.code == "mrd_marrow"),
                         key=lambda o: -(o.value or 0.0))
         for rank, name in enumerate(("rel.other_test_highest", "rel.other_test_second")):
             if rank < len(others):
                 facts[name] = Fact(others[rank].value or 0.0, "%", (others[rank].ref,))
-            else:
-                facts[name] = Fact(0.0, "%", (f"no other test on the {when} marrow",))
-    for code, name in (("csf_wbc", "rel.csf_wbc"), ("csf_blasts", "rel.csf_blasts")):
+    for code, name in (("csf_wbc", "rel.csf_wbc"), ("csf_blasts", "rel.csf_blasts"),
+                       ("testicular_biopsy", "rel.testicular_blasts")):
         if code in same_day:
             f = fact_of(same_day[code])
             if f is not None:
                 facts[name] = f
     if "rel.csf_blasts" not in facts:
         facts["rel.csf_blasts"] = Fact("not_done", inputs=(f"no CSF examined on {when}",))
+    if "rel.testicular_blasts" not in facts and base.get("sex") is not None \
+            and base["sex"].value != "female":
+        facts["rel.testicular_blasts"] = Fact("not_done",
+                                              inputs=(f"no testicular biopsy on {when}",))
+    if "sex" in base:
+        facts["sex"] = base["sex"]
+    lineage = base.get("diagnosis.lineage")
+    if lineage is not None:
+        facts["rel.lineage"] = Fact(lineage.value, inputs=lineage.inputs)
+    block1 = [o for o in timeline.series("mrd_marrow")
+              if o.time > when and o.timepoint == "end_of_block1"]
+    if block1:
+        f1 = fact_of(block1[0])
+        if f1 is not None:
+            facts["rel.mrd_end_block1"] = f1
     f = fact_of(nearest(timeline.series("blood_blasts"), when, win.count_window_days))
     if f is not None:
         facts["rel.blood_blasts"] = f
     if record.diagnosis_date is not None:
         facts["rel.months_from_diagnosis"] = Fact(
             months_between(record.diagnosis_date, when), "mo", ("diagnosis_date",))
-    end = _end_of_therapy(record)
-    if end is not None:
-        facts["rel.on_therapy"] = Fact(when <= end, inputs=("treatment",))
+    on_therapy, end = _therapy_status(record, when)
+    if on_therapy is not None:
+        facts["rel.on_therapy"] = Fact(on_therapy, inputs=("treatment",))
+    if on_therapy is False and end is not None:
         facts["rel.months_after_end_of_therapy"] = Fact(months_between(end, when), "mo",
                                                         ("treatment",))
     return facts
@@ -130,10 +172,15 @@ def find_relapse(
     dates = sorted({o.time for o in timeline
                     if o.time > remission and o.code in ("marrow_blasts", "csf_blasts")})
     last: tuple[dt.date | None, tuple[DecisionResult, ...]] = (None, ())
+    suspected: tuple[dt.date | None, tuple[DecisionResult, ...]] | None = None
     for when in dates:
         results = tuple(evaluate_pack(pack, _facts_on(when, record, timeline, base)))
         site = results[0]
-        if site.status == "decided" and site.value != "none":
+        if site.status == "decided" and site.value in CONFIRMED_SITES:
             return RelapseFinding(remission, when, results)
+        if site.status == "decided" and site.value == "suspected" and suspected is None:
+            suspected = (when, results)  # keep looking for a confirming marrow
         last = (when, results)
+    if suspected is not None:
+        return RelapseFinding(remission, suspected[0], suspected[1])
     return RelapseFinding(remission, last[0], last[1])

@@ -46,6 +46,7 @@ __all__ = [
     "evaluate_condition",
     "evaluate_decision",
     "evaluate_pack",
+    "fill_not_applicable",
 ]
 
 FactStore = MutableMapping[str, Fact]
@@ -534,15 +535,40 @@ def store_result(
         )
 
 
+def fill_not_applicable(cp: CompiledPack, facts: FactStore) -> list[str]:
+    """Give every absent fact that cannot apply its declared not-applicable value.
+
+    A fact declares ``applies_when`` (and ``if_not_applicable``) in the fact registry: testes
+    in a female patient, say. When the condition is FALSE for this patient the fact is never
+    missing; it takes the stated value, with the reason as its input. Unknown applicability
+    leaves the fact missing. Returns the names filled.
+    """
+    filled = []
+    for name, spec in cp.registry.specs.items():
+        if spec.if_not_applicable is None or spec.applies_when is None or name in facts:
+            continue
+        app = evaluate_condition(spec.applies_when, facts, cp)
+        if app.truth is Tri.FALSE:
+            why = spec.not_applicable_note or f"{name} does not apply"
+            facts[name] = Fact(spec.if_not_applicable, inputs=(f"not applicable: {why}",),
+                               provisional=app.provisional)
+            filled.append(name)
+    return filled
+
+
 def evaluate_pack(
     cp: CompiledPack,
     facts: FactStore,
     why_unknown: dict[str, tuple[str, ...]] | None = None,
 ) -> list[DecisionResult]:
-    """Evaluate every decision of a pack in order, writing outputs into ``facts``."""
+    """Evaluate every decision of a pack in order, writing outputs into ``facts``.
+
+    Facts that cannot apply to this patient are filled first (:func:`fill_not_applicable`).
+    """
     why = why_unknown if why_unknown is not None else {}
     results = []
     for decision in cp.pack.decisions:
+        fill_not_applicable(cp, facts)  # earlier decisions may settle an applicability
         res = evaluate_decision(decision, facts, cp, why)
         store_result(res, facts, why)
         results.append(res)

@@ -40,6 +40,11 @@ class FactSpec:
     settled_by: str | None = None
     description: str | None = None
     source: Mapping[str, Any] = field(default_factory=dict)
+    # Applicability: a condition over other facts (no numeric thresholds) under which the fact
+    # can apply at all, the value it takes when it cannot (``if_not_applicable``) and why.
+    applies_when: Any = None
+    if_not_applicable: FactValue | None = None
+    not_applicable_note: str | None = None
 
 
 @dataclass
@@ -86,6 +91,10 @@ def _base_registry() -> Registry:
                 raise ValueError(f"fact {name!r} is declared twice in the fact registry")
             merged[name] = raw
     for name, raw in merged.items():
+        applies_when = None
+        if raw.get("applies_when") is not None:
+            applies_when = _condition_adapter().validate_python(raw["applies_when"])
+            _check_applicability(name, applies_when)
         specs[name] = FactSpec(
             name=name,
             type=raw["type"],
@@ -95,8 +104,40 @@ def _base_registry() -> Registry:
             description=raw.get("computed"),
             source={k: v for k, v in raw.items() if k in ("from", "window", "pick", "timepoint",
                                                           "cite", "evidence")},
+            applies_when=applies_when,
+            if_not_applicable=raw.get("if_not_applicable"),
+            not_applicable_note=raw.get("not_applicable_note"),
         )
     return Registry(specs=specs, version=str(doc.get("version", "")))
+
+
+@lru_cache(maxsize=1)
+def _condition_adapter() -> Any:
+    from pydantic import TypeAdapter
+
+    from allpath.rules.schema import Condition
+
+    return TypeAdapter(Condition)
+
+
+def _check_applicability(name: str, cond: Any) -> None:
+    """An applicability condition reads other facts by term only (no numeric threshold)."""
+    from allpath.rules.schema import AllOf, AnyOf, AtLeast, Compare, Not
+
+    stack = [cond]
+    while stack:
+        c = stack.pop()
+        if isinstance(c, Compare):
+            raise ValueError(f"fact {name!r}: applies_when may not use a numeric threshold "
+                             f"(got {c.fact} {c.op}); use is/in/known")
+        if isinstance(c, AllOf):
+            stack.extend(c.all)
+        elif isinstance(c, AnyOf):
+            stack.extend(c.any)
+        elif isinstance(c, AtLeast):
+            stack.extend(c.of)
+        elif isinstance(c, Not):
+            stack.append(c.not_)
 
 
 def load_registry() -> Registry:

@@ -8,7 +8,7 @@ fit the fact, outputs outside the declared values, and worked examples that fail
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -31,7 +31,19 @@ from allpath.rules.engine import (
     evaluate_pack,
 )
 from allpath.rules.facts import Fact, FactSpec, FactType, Registry, load_registry
-from allpath.rules.schema import Compare, Decision, Known, Match, Otherwise, Pack, Rule
+from allpath.rules.schema import (
+    AllOf,
+    AnyOf,
+    AtLeast,
+    Compare,
+    Decision,
+    Known,
+    Match,
+    Not,
+    Otherwise,
+    Pack,
+    Rule,
+)
 from allpath.units import UnitError, convert
 
 __all__ = [
@@ -202,6 +214,7 @@ def _compile(pack: Pack, source: str, reg: Registry, citations: Mapping[str, Cit
                                             expected=" | ".join(spec.values),
                                             hint=did_you_mean(wanted, spec.values),
                                             source=source))
+        _check_applicable_reads(decision, reg, dpath, source, problems)
         allowed = set(decision.values) if decision.values is not None else None
         for ri, rule in enumerate(decision.rules):
             cite_ok(rule.cite, f"{dpath}.rules[{ri}].cite")
@@ -235,6 +248,66 @@ def _compile(pack: Pack, source: str, reg: Registry, citations: Mapping[str, Cit
                              description=decision.title))
     return CompiledPack(pack=pack, source=source, thresholds=thresholds,
                         tables=dict(pack.tables), table_units=table_units, registry=reg)
+
+
+def _guards(decision: Decision) -> list[Any]:
+    """The conjuncts of a decision's applicability (what is true whenever its rules run)."""
+    app = decision.applies_when
+    if app is None:
+        return []
+    return list(app.all) if isinstance(app, AllOf) else [app]
+
+
+def _reads_with_guards(cond: Any, guards: list[Any]) -> Iterator[tuple[str, list[Any]]]:
+    """Each fact a condition reads, with the conditions known true whenever it is read.
+
+    The parts of an ``all`` guard one another: when one of them is FALSE the ``all`` is FALSE
+    and the others are never missing.
+    """
+    if isinstance(cond, AllOf):
+        inner = guards + list(cond.all)
+        for c in cond.all:
+            yield from _reads_with_guards(c, inner)
+    elif isinstance(cond, AnyOf):
+        for c in cond.any:
+            yield from _reads_with_guards(c, guards)
+    elif isinstance(cond, AtLeast):
+        for c in cond.of:
+            yield from _reads_with_guards(c, guards)
+    elif isinstance(cond, Not):
+        yield from _reads_with_guards(cond.not_, guards)
+    elif isinstance(cond, Compare | Match):
+        yield cond.fact, guards
+    elif isinstance(cond, Known):
+        yield cond.known, guards
+
+
+def _check_applicable_reads(decision: Decision, reg: Registry, dpath: str, source: str,
+                            problems: list[Problem]) -> None:
+    """No rule may ask for a fact that cannot apply to the patient.
+
+    A fact with ``applies_when`` in the registry is safe to read when it declares the value
+    it takes where it cannot apply (``if_not_applicable``: the engine fills it in, so it is
+    never missing), or when the read is guarded by the fact's applicability: the decision's
+    ``applies_when`` includes it, or it is a part of the same ``all`` as the read.
+    """
+    reads: list[tuple[str, str, list[Any]]] = []
+    if decision.applies_when is not None:
+        reads += [("applies_when", n, g) for n, g in
+                  _reads_with_guards(decision.applies_when, [])]
+    for rule in decision.rules:
+        reads += [(f"rule {rule.id}", n, g) for n, g in
+                  _reads_with_guards(rule.when, _guards(decision))]
+    for where, name, guards in reads:
+        spec = reg.get(name)
+        if spec is None or spec.applies_when is None or spec.if_not_applicable is not None:
+            continue
+        if any(g == spec.applies_when for g in guards):
+            continue
+        problems.append(Problem(
+            dpath, f"{where} can ask for fact {name!r} where it does not apply",
+            expected="the fact's applies_when in the decision's applies_when or in the same "
+            "'all' as the read, or an if_not_applicable value on the fact", source=source))
 
 
 def _check_then(decision: Decision, then: Any, path: str, allowed: set[Any] | None,

@@ -67,7 +67,7 @@ CU = {"eoi_marrow": 0, "eoi_smear": 1, "relapse": 2}
 
 RESPONSE = ("CR", "CRi", "PD", "refractory", "not_assessable")
 REMISSION = ("CR", "CRi")
-SITES = ("combined", "marrow", "isolated_cns", "none")
+SITES = ("combined", "marrow", "isolated_cns", "isolated_testicular", "suspected", "none")
 TIMING = ("very_early", "early", "late", "not_applicable")
 TEMPLATES = ("rr-blinatumomab", "hsct")
 #: Repeat marrows at most this many visits when the pack cannot yet call a relapse.
@@ -227,6 +227,8 @@ def relapse_call(t_cross: Array, ln_x_cross: Array, r_post: Array, ln_x_max: Arr
             "rel.blood_blasts": Column.number(np.full(n, np.nan)),
             "rel.csf_wbc": Column.number(np.full(n, np.nan)),
             "rel.csf_blasts": term_column(np.full(n, 2), ("present", "absent", "not_done")),
+            "rel.testicular_blasts": term_column(np.full(n, 2),
+                                                 ("present", "absent", "not_done")),
             "rel.months_from_diagnosis": Column.number(months),
             "rel.months_after_end_of_therapy": Column.number((t - therapy_end)
                                                              / days_per_month),
@@ -238,7 +240,8 @@ def relapse_call(t_cross: Array, ln_x_cross: Array, r_post: Array, ln_x_max: Arr
         timing[todo] = res["relapse.timing.cog"].value_codes(TIMING)
         marrow_pct[todo] = pct
         repeats[todo] = k
-        again = s == SITES.index("none")
+        # An unconfirmed (suspected) relapse is re-examined at the next marrow, like none.
+        again = (s == SITES.index("none")) | (s == SITES.index("suspected"))
         todo = todo[again]
         if todo.size:
             t_next = day[todo] + np.where(day[todo] < therapy_end, every_on,
