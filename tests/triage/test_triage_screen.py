@@ -29,15 +29,17 @@ def _random_rows(n: int, seed: int) -> pa.Table:
         jitter = np.where(rng.random(n) < 0.3, 0.0, rng.normal(0, spread, n))
         return np.abs(base + jitter)
 
+    wbc = around([1, 3, 4, 4.5, 5.5, 6, 9, 30, 100, 150], 1.0).round(2)
     return pa.table({
         "patient_id": [f"p{i}" for i in range(n)],
         "age_years": age,
         "sex": rng.choice(["female", "male", "F", "m"], n),
         "time": ["2024-06-01"] * n,
-        "wbc": around([1, 3, 4, 4.5, 5.5, 6, 9, 30, 100, 150], 1.0).round(2),
+        "wbc": wbc,
         "hemoglobin": around([6, 7.9, 8, 9, 10, 10.5, 11.5, 12, 13, 14.5], 0.5).round(1),
         "platelets": around([10, 24, 25, 49, 50, 74, 75, 149, 150, 300], 5).round(0),
-        "anc": around([0.2, 0.5, 0.9, 1.0, 1.5, 1.7, 3, 5], 0.2).round(2),
+        # neutrophils are part of the white count: triage refuses an ANC above the WBC
+        "anc": np.minimum(around([0.2, 0.5, 0.9, 1.0, 1.5, 1.7, 3, 5], 0.2).round(2), wbc),
         "blasts_pct": np.where(rng.random(n) < 0.1, rng.choice([0.5, 5, 40], n), 0.0),
     })
 

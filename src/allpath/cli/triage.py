@@ -19,6 +19,8 @@ def render_triage_text(doc: dict[str, Any]) -> str:
     """Plain text: the family-facing part first, then the clinician's reasons."""
     plain = doc["plain_language"]
     lines = [plain["headline"], ""]
+    if plain.get("temperature"):
+        lines.append(f"Temperature: {plain['temperature']}.")
     if plain["what_was_noticed"]:
         lines.append("What was noticed: " + ", ".join(plain["what_was_noticed"]) + ".")
     if plain["what_the_blood_test_shows"]:
@@ -36,7 +38,7 @@ def render_triage_text(doc: dict[str, Any]) -> str:
     lines.append("next steps:")
     lines += [f"  - {s['text']} [{s['rule_id']}]" for s in doc["next_steps"]]
     if doc["missing"]:
-        lines.append("not measured: " + ", ".join(m["test"] for m in doc["missing"]))
+        lines.append("not known: " + "; ".join(m["test"] for m in doc["missing"]))
     lines += ["", doc["disclaimer"]]
     return "\n".join(lines)
 
@@ -44,6 +46,8 @@ def render_triage_text(doc: dict[str, Any]) -> str:
 def render_triage_markdown(doc: dict[str, Any]) -> str:
     plain = doc["plain_language"]
     out = [f"## {plain['headline']}", ""]
+    if plain.get("temperature"):
+        out.append(f"**Temperature:** {plain['temperature']}.")
     if plain["what_was_noticed"]:
         out.append("**What was noticed:** " + ", ".join(plain["what_was_noticed"]) + ".")
     for t in plain["what_the_blood_test_shows"]:

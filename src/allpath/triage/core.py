@@ -34,6 +34,7 @@ from allpath.triage.inputs import (
     load_triage_input,
     parse_triage_input,
 )
+from allpath.units import convert
 
 __all__ = ["TRIAGE_RESULT_FORMAT", "TriageResult", "triage", "triage_facts"]
 
@@ -76,7 +77,26 @@ def triage_facts(inp: TriageInput, knowledge: Knowledge) -> tuple[dict[str, Fact
     days = _symptom_days(record, as_of)
     if days is not None:
         facts["triage.symptom_days"] = Fact(days, "d", ("symptoms",))
+    if inp.on_treatment is not None:
+        facts["triage.on_treatment"] = Fact(inp.on_treatment, inputs=("on_treatment",))
+    if inp.central_line is not None:
+        facts["triage.central_line"] = Fact(inp.central_line, inputs=("central_line",))
     return facts, as_of
+
+
+def _temperature(record: PatientRecord) -> dict[str, Any] | None:
+    """The last temperature as entered, and in both scales."""
+    temps = [o for o in record.observations if o.code == "temperature"]
+    if not temps:
+        return None
+    last = temps[-1]
+    value = float(last.value)
+    unit = str(last.unit)
+    celsius = convert(value, unit, "Cel")
+    fahrenheit = convert(value, unit, "[degF]")
+    return {"celsius": round(celsius, 1), "fahrenheit": round(fahrenheit, 1),
+            "entered": {"value": value, "unit": unit},
+            "text": f"{celsius:.1f} °C ({fahrenheit:.1f} °F)"}
 
 
 def _plain(value: Any) -> Any:
@@ -97,6 +117,7 @@ class TriageResult:
     results: tuple[DecisionResult, ...]
     knowledge: Knowledge
     symptoms: tuple[str, ...]
+    _record: PatientRecord | None = None
 
     def result(self, output: str) -> DecisionResult | None:
         for r in self.results:
@@ -113,6 +134,20 @@ class TriageResult:
     @property
     def urgency(self) -> str:
         return str(self.value("triage.urgency"))
+
+    @property
+    def advice(self) -> str:
+        """Where to go: the code of the family headline (pack decision ``triage_advice``)."""
+        return str(self.value("triage.advice"))
+
+    @property
+    def fever(self) -> bool:
+        return self.value("triage.fever") is True
+
+    @property
+    def on_treatment_or_line(self) -> bool | None:
+        v = self.value("triage.on_treatment_or_line")
+        return v if isinstance(v, bool) else None
 
     @property
     def leukemia_suspicion(self) -> str:
@@ -170,14 +205,34 @@ class TriageResult:
         r = self.result("triage.next_steps")
         if r is None or not isinstance(r.value, list):
             return []
-        return [
-            {"code": code, "rule_id": rid, "text": texts.NEXT_STEP_CLINICAL.get(str(code), ""),
-             "plain": texts.NEXT_STEP_PLAIN.get(str(code), ""), "citations": list(cite)}
-            for (rid, cite, _), code in zip(r.hits, r.value, strict=False)
-        ]
+        has_cbc = all(f in self.facts for f in CBC_FACTS)
+        out = []
+        for (rid, cite, _), code in zip(r.hits, r.value, strict=False):
+            plain = texts.NEXT_STEP_PLAIN.get(str(code), "")
+            clinical = texts.NEXT_STEP_CLINICAL.get(str(code), "")
+            if code == "cbc_with_smear" and has_cbc:
+                # the family gave a full count: never ask them for it again
+                plain, clinical = "", texts.SMEAR_REVIEW_CLINICAL
+            out.append({"code": code, "rule_id": rid, "text": clinical, "plain": plain,
+                        "citations": list(cite)})
+        return out
 
     def missing(self) -> list[dict[str, str]]:
-        return [{"fact": f, "test": t} for f, t in _CBC_TESTS.items() if f not in self.facts]
+        out = [{"fact": f, "test": t} for f, t in _CBC_TESTS.items() if f not in self.facts]
+        if self.on_treatment_or_line is None:
+            for fact in ("triage.on_treatment", "triage.central_line"):
+                if fact not in self.facts:
+                    spec = self.knowledge.registry.get(fact)
+                    out.append({"fact": fact, "test": spec.settled_by or "" if spec else ""})
+        return out
+
+    def emergency_signs(self) -> list[str]:
+        """The signs that always mean emergency help, read from the pack's own rule."""
+        _, _, rule = self.knowledge.rule("triage.advice.emergency_services")
+        codes: list[str] = []
+        for node in getattr(getattr(rule, "when", None), "all", ()) or ():
+            codes.extend(getattr(node, "contains_any", None) or ())
+        return [texts.SYMPTOM_PLAIN.get(c, c.replace("_", " ")) for c in codes]
 
     def plain_language(self) -> dict[str, Any]:
         urgency = self.urgency
@@ -187,18 +242,28 @@ class TriageResult:
         noticed = [texts.SYMPTOM_PLAIN.get(s, s.replace("_", " ")) for s in self.symptoms]
         suspicion = self.leukemia_suspicion
         has_cbc = any(f in self.facts for f in CBC_FACTS)
-        if not has_cbc:
+        advice = self.advice
+        if self.on_treatment_or_line:
+            meaning = texts.MEANING_ON_TREATMENT_FEVER if self.fever else \
+                texts.MEANING_ON_TREATMENT
+        elif self.fever and self.on_treatment_or_line is None:
+            meaning = texts.MEANING_FEVER_STATUS_UNKNOWN
+        elif urgency == "emergency":
+            meaning = texts.MEANING_EMERGENCY
+        elif not has_cbc:
             meaning = (texts.MEANING.get(suspicion, "") + " No blood test has been done yet; "
                        "a blood test is the first step.").strip()
         else:
             meaning = texts.MEANING.get(suspicion, "")
+        temperature = _temperature(self._record) if self._record is not None else None
         return {
-            "headline": texts.HEADLINE.get(urgency, ""),
+            "headline": texts.HEADLINE.get(advice, texts.HEADLINE_BY_URGENCY.get(urgency, "")),
+            "temperature": temperature["text"] if temperature else None,
             "what_was_noticed": noticed,
             "what_the_blood_test_shows": found if has_cbc else [],
             "what_it_can_mean": meaning,
             "what_to_do": [s["plain"] for s in self.next_steps() if s["plain"]],
-            "when_to_get_help_at_once": texts.WHEN_TO_GET_HELP,
+            "when_to_get_help_at_once": texts.when_to_get_help(self.emergency_signs()),
             "disclaimer": texts.PLAIN_DISCLAIMER,
         }
 
@@ -215,6 +280,10 @@ class TriageResult:
             "sex": _plain(self.facts["sex"].value) if "sex" in self.facts else None,
             "symptoms": list(self.symptoms),
             "urgency": self.urgency,
+            "advice": self.advice,
+            "on_treatment_or_line": self.on_treatment_or_line,
+            "fever": self.fever,
+            "temperature": _temperature(self._record) if self._record is not None else None,
             "leukemia_suspicion": self.leukemia_suspicion,
             "cbc_suspicion": _plain(self.value("triage.cbc_suspicion")),
             "flag": _plain(self.value("triage.cbc_flag")),
@@ -258,4 +327,4 @@ def triage(source: TriageInput | PatientRecord | Mapping[str, Any] | str | Path,
     results.extend(evaluate_pack(kb.pack("findings"), facts, why))
     results.extend(evaluate_pack(kb.pack("triage"), facts, why))
     symptoms = tuple(s if isinstance(s, str) else s.code for s in inp.record.symptoms)
-    return TriageResult(inp.record.id, as_of, facts, tuple(results), kb, symptoms)
+    return TriageResult(inp.record.id, as_of, facts, tuple(results), kb, symptoms, inp.record)

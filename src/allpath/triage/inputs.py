@@ -8,7 +8,9 @@ The triage file (documented in ``docs/triage.md``)::
     sex: female                  # female | male | other | unknown
     date: 2024-06-01             # optional: the day of the triage (default: CBC time, else today)
     symptoms: [fever, {code: bone_pain, duration_days: 10}]
-    temperature: {value: 38.6, unit: Cel}        # optional
+    on_treatment: true           # on cancer treatment (chemotherapy) now: true | false | unknown
+    central_line: false          # has a central line (port, PICC, Hickman): true | false | unknown
+    temperature: {value: 101.3, unit: "[degF]"}  # optional; Cel or [degF] (also C, F, °C, °F)
     cbc:                                          # optional; any unit the catalogue accepts
       time: 2024-06-01
       wbc: {value: 2100, unit: /uL}
@@ -20,6 +22,12 @@ The triage file (documented in ``docs/triage.md``)::
 It is turned into an ``allpath.record/1`` record and checked by the record checker, so codes,
 units, plausible ranges and symptom terms are validated exactly as for records; problems are
 reported with the triage file's own paths (``cbc.wbc.unit``).
+
+Counts are read in the unit given, never assumed: a bare number is answered with a question
+naming each reading the analyte catalogue's plausible range allows (``500`` can be 500 /uL =
+0.5 x10^9/L), and a number that does not fit its unit but fits the other common one (a
+neutrophil count of 300 x10^9/L that is 300 /uL on a US lab report) is refused with that
+suggestion. A neutrophil count above the white count is refused too (check the units).
 """
 
 from __future__ import annotations
@@ -41,7 +49,14 @@ __all__ = ["TRIAGE_FORMAT", "TriageInput", "age_days_from_years", "load_triage_i
 TRIAGE_FORMAT = "allpath.triage/1"
 _DAYS_PER_YEAR = 365.25
 _FIELDS = {"format", "id", "age_years", "birth_date", "sex", "date", "symptoms", "temperature",
-           "cbc"}
+           "cbc", "on_treatment", "central_line"}
+# Counts that families copy from lab reports, in x10^9/L or per microlitre (1 x10^9/L = 1000/uL).
+_COUNTS = ("wbc", "anc", "platelets", "lymphocytes", "monocytes")
+_ALTERNATE_UNITS = {"10*9/L": "/uL", "10*3/uL": "/uL", "/uL": "10*9/L", "/mm3": "10*9/L",
+                    "{cells}/uL": "10*9/L"}
+_TEMPERATURE_UNITS = {"c": "Cel", "°c": "Cel", "degc": "Cel", "cel": "Cel", "celsius": "Cel",
+                      "f": "[degF]", "°f": "[degF]", "degf": "[degF]", "[degf]": "[degF]",
+                      "fahrenheit": "[degF]"}
 
 
 def age_days_from_years(years: float) -> float:
@@ -56,11 +71,105 @@ def age_days_from_years(years: float) -> float:
 
 @dataclass(frozen=True)
 class TriageInput:
-    """A checked record plus an age given in years when no birth date is known."""
+    """A checked record plus an age given in years when no birth date is known.
+
+    ``on_treatment`` and ``central_line`` are the answers to the first questions of the symptom
+    check (``None`` = not answered). For a record they come from its treatment phases.
+    """
 
     record: PatientRecord
     age_years: float | None = None
     date: dt.date | None = None
+    on_treatment: bool | None = None
+    central_line: bool | None = None
+
+
+def _yes_no(data: Mapping[str, Any], key: str, problems: list[Problem]) -> bool | None:
+    raw = data.get(key)
+    if raw is None or (isinstance(raw, str) and raw.strip().lower() in ("unknown", "not_sure",
+                                                                        "not sure", "")):
+        return None
+    if isinstance(raw, bool):
+        return raw
+    problems.append(Problem(key, "answer true, false or unknown", got=repr(raw)))
+    return None
+
+
+def _fmt(x: float) -> str:
+    return f"{x:,.4g}" if abs(x) < 1e4 else f"{x:,.0f}"
+
+
+def _count_problem(code: str, value: Any, unit: Any, path: str) -> Problem | None:
+    """A question back when a count has no unit, or does not fit the unit it was given."""
+    from allpath.observations.catalogue import load_catalogue
+    from allpath.units import UnitError, convert
+
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    analyte = load_catalogue().resolve(code)
+    if (analyte is None or analyte.code not in _COUNTS or analyte.plausible is None
+            or analyte.unit is None):
+        return None
+    low, high = analyte.plausible
+
+    canonical = analyte.unit
+
+    def fits(u: str) -> bool:
+        return bool(low <= convert(float(value), u, canonical) <= high)
+
+    if unit is None or (isinstance(unit, str) and not unit.strip()):
+        readings = [f"{_fmt(value)} {u} (= {_fmt(convert(float(value), u, '10*9/L'))} x10^9/L)"
+                    for u in ("/uL", "10*9/L") if fits(u)]
+        return Problem(f"{path}.unit", "which unit is on the lab report? A count is never "
+                       "read without its unit", got=f"{value!r} with no unit",
+                       hint=("it could be " + " or ".join(readings)) if readings else
+                       "no common unit makes this number possible; check the value")
+    if not isinstance(unit, str):
+        return None
+    try:
+        ok = fits(unit)
+    except UnitError:
+        return None  # the record checker reports the unit itself
+    other = _ALTERNATE_UNITS.get(unit.strip())
+    if ok or other is None or not fits(other):
+        return None
+    as_other = convert(float(value), other, "10*9/L")
+    return Problem(f"{path}.unit", f"{_fmt(value)} {unit} is not a possible {analyte.name.lower()}",
+                   got=f"{value!r} {unit}",
+                   hint=f"did you mean {_fmt(value)} {other} (= {_fmt(as_other)} x10^9/L)? "
+                        "Choose the unit printed on the lab report")
+
+
+def _temperature_unit(unit: Any) -> Any:
+    if isinstance(unit, str):
+        return _TEMPERATURE_UNITS.get(unit.strip().lower(), unit)
+    return unit
+
+
+def _temperature_problem(value: Any, unit: Any) -> Problem | None:
+    from allpath.units import UnitError, convert
+
+    if isinstance(value, bool) or not isinstance(value, int | float) or not isinstance(unit, str):
+        return None
+    try:
+        celsius = convert(float(value), unit, "Cel")
+    except UnitError:
+        return None
+    if 25 <= celsius <= 45:
+        return None
+    other = "[degF]" if unit == "Cel" else "Cel" if unit == "[degF]" else None
+    if other is not None and 25 <= convert(float(value), other, "Cel") <= 45:
+        label = "°F" if other == "[degF]" else "°C"
+        return Problem("temperature.unit", f"{value} {unit} is not a possible body temperature",
+                       got=f"{value!r} {unit}", hint=f"did you mean {value} {label}?")
+    return None
+
+
+def on_treatment_from_record(record: PatientRecord, on: dt.date | None) -> bool | None:
+    """True when a treatment phase of the record has started and not ended by ``on``."""
+    if not record.treatment or on is None:
+        return None
+    return any(t.start <= on and (t.end is None or t.end >= on) for t in record.treatment)
 
 
 def _quantity(raw: Any, path: str, problems: list[Problem]) -> tuple[Any, Any] | None:
@@ -87,7 +196,8 @@ def _quantity(raw: Any, path: str, problems: list[Problem]) -> tuple[Any, Any] |
 def parse_triage_input(data: Any, source: str | None = None) -> TriageInput:
     """Check a triage document (``allpath.triage/1``) or a record (``allpath.record/1``)."""
     if isinstance(data, Mapping) and data.get("format") == RECORD_FORMAT:
-        return TriageInput(parse_record(data, source=source))
+        record = parse_record(data, source=source)
+        return TriageInput(record, on_treatment=on_treatment_from_record(record, dt.date.today()))
     if not isinstance(data, Mapping):
         raise RecordError([Problem("", "a triage file is a mapping of fields",
                                    got=type(data).__name__)], source)
@@ -117,6 +227,8 @@ def parse_triage_input(data: Any, source: str | None = None) -> TriageInput:
         problems.append(Problem("cbc", "expected a mapping of analyte: quantity",
                                 got=repr(cbc)))
         cbc = {}
+    on_treatment = _yes_no(data, "on_treatment", problems)
+    central_line = _yes_no(data, "central_line", problems)
     cbc_time = cbc.get("time")
     when = cbc_time or day or dt.date.today()
     observations: list[dict[str, Any]] = []
@@ -124,17 +236,32 @@ def parse_triage_input(data: Any, source: str | None = None) -> TriageInput:
     for code, raw in cbc.items():
         if code == "time":
             continue
+        if isinstance(raw, int | float) and not isinstance(raw, bool):
+            bare = _count_problem(str(code), raw, None, f"cbc.{code}")
+            if bare is not None:
+                problems.append(bare)
+                continue
         q = _quantity(raw, f"cbc.{code}", problems)
         if q is not None:
+            slip = _count_problem(str(code), q[0], q[1], f"cbc.{code}")
+            if slip is not None:
+                problems.append(slip)
+                continue
             observations.append({"code": str(code), "value": q[0], "unit": q[1], "time": when})
             paths.append(f"cbc.{code}")
     temp = data.get("temperature")
     if temp is not None:
         q = _quantity(temp, "temperature", problems)
         if q is not None:
+            q = (q[0], _temperature_unit(q[1]))
+            slip = _temperature_problem(*q)
+            if slip is not None:
+                problems.append(slip)
+        if q is not None and slip is None:
             observations.append({"code": "temperature", "value": q[0], "unit": q[1],
                                  "time": day or when})
             paths.append("temperature")
+    _anc_above_wbc(observations, problems)
     if problems:
         raise RecordError(problems, source)
     record_doc: dict[str, Any] = {
@@ -161,7 +288,26 @@ def parse_triage_input(data: Any, source: str | None = None) -> TriageInput:
             remapped.append(Problem(path, p.message, expected=p.expected, got=p.got,
                                     hint=p.hint))
         raise RecordError(remapped, source) from None
-    return TriageInput(record, float(age) if age is not None else None, day)
+    return TriageInput(record, float(age) if age is not None else None, day, on_treatment,
+                       central_line)
+
+
+def _anc_above_wbc(observations: list[dict[str, Any]], problems: list[Problem]) -> None:
+    from allpath.units import UnitError, convert
+
+    got = {o["code"]: o for o in observations if o["code"] in ("anc", "wbc")}
+    if len(got) < 2 or problems:
+        return
+    try:
+        anc, wbc = (convert(float(got[c]["value"]), str(got[c]["unit"]), "10*9/L")
+                    for c in ("anc", "wbc"))
+    except (UnitError, TypeError, ValueError):
+        return
+    if anc > wbc:
+        problems.append(Problem("cbc.anc", "the neutrophil count cannot be higher than the "
+                                "white cell count", got=f"ANC {_fmt(anc)} x10^9/L, WBC "
+                                f"{_fmt(wbc)} x10^9/L", hint="check both numbers and their units "
+                                "on the lab report"))
 
 
 def load_triage_input(path: str | Path) -> TriageInput:

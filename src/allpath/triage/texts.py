@@ -7,30 +7,77 @@ general terms, and what to do. Clinician-facing reason texts live beside the rul
 from __future__ import annotations
 
 __all__ = [
+    "ALLOWED_PHRASES",
     "FINDING_PLAIN",
     "FORBIDDEN_WORDS",
     "HEADLINE",
+    "HEADLINE_BY_URGENCY",
     "MEANING",
+    "MEANING_EMERGENCY",
+    "MEANING_FEVER_STATUS_UNKNOWN",
+    "MEANING_ON_TREATMENT",
+    "MEANING_ON_TREATMENT_FEVER",
     "NEXT_STEP_CLINICAL",
     "NEXT_STEP_PLAIN",
     "PLAIN_DISCLAIMER",
+    "SMEAR_REVIEW_CLINICAL",
     "SYMPTOM_PLAIN",
-    "WHEN_TO_GET_HELP",
+    "when_to_get_help",
 ]
 
-# Words that name a diagnosis; a family text must contain none of them.
+# Words that name a diagnosis; a family text must contain none of them. "Cancer" may appear
+# only in "cancer treatment" and "cancer care team" (the question every symptom check asks
+# first, and where to call), never as something the person may have.
 FORBIDDEN_WORDS = ("leukemia", "leukaemia", "lymphoma", "cancer", "malignan", "tumor",
                    "tumour", "ALL ")
+ALLOWED_PHRASES = ("cancer treatment", "cancer care team")
 
+# The family headline, by the pack's advice code (decision triage_advice). Every emergency
+# headline says "now"; none of them sends a family to an appointment or to urgent care.
 HEADLINE = {
-    "emergency": "Get emergency help now. Call your local emergency number or go to the "
-                 "nearest emergency department.",
-    "urgent": "See a doctor today. Call your doctor's office now, or go to urgent care if "
-              "they cannot see you today.",
-    "soon": "Make an appointment to see a doctor in the next few days.",
+    "emergency_services": "Get emergency help now. Call your emergency number (911 in the US) "
+                          "or go to the nearest emergency department.",
+    "oncology_team_now": "Call the cancer care team now, day or night, or go to the emergency "
+                         "department. Do not wait for the clinic to open.",
+    "emergency_department": "Go to the emergency department now, or call the doctor now, day "
+                            "or night. Do not wait for an appointment.",
+    "same_day_unless_on_treatment": "If this person is having cancer treatment (such as "
+                                    "chemotherapy) or has a central line, this is an emergency: "
+                                    "call the cancer care team now, day or night, or go to the "
+                                    "emergency department. If not, see a doctor today.",
+    "oncology_team_today": "Call the cancer care team today, as soon as you can.",
+    "same_day": "See a doctor today. Call your doctor's office now. If they cannot see you "
+                "today, go to urgent care or the emergency department.",
+    "within_two_days": "See a doctor within the next day or two, for a blood test. Go sooner if "
+                       "things get worse.",
     "routine": "This does not look urgent. Talk to your doctor at a routine visit, or sooner "
                "if things change.",
 }
+# Used only when the advice decision could not answer (never expected with the bundled pack).
+HEADLINE_BY_URGENCY = {
+    "emergency": HEADLINE["emergency_department"],
+    "urgent": HEADLINE["same_day"],
+    "soon": HEADLINE["within_two_days"],
+    "routine": HEADLINE["routine"],
+}
+
+MEANING_ON_TREATMENT_FEVER = (
+    "Cancer treatment lowers the body's germ-fighting cells. A fever can be the first sign of "
+    "a serious infection, and it can get worse within hours. It needs a doctor right away, even "
+    "if the child seems well. Do not give fever medicine before you call, unless your team told "
+    "you to. Take the temperature by mouth or under the arm, never in the bottom."
+)
+MEANING_ON_TREATMENT = (
+    "Cancer treatment can lower blood counts. That can make bleeding, bruising and infections "
+    "more likely. The care team needs to know about these signs."
+)
+MEANING_FEVER_STATUS_UNKNOWN = (
+    "A fever is often from an everyday illness. But for a person having cancer treatment, or "
+    "with a central line, a fever can be the first sign of a serious infection."
+)
+MEANING_EMERGENCY = (
+    "These signs need a doctor right away. Get help first; the cause can be found later."
+)
 
 MEANING = {
     "high": "These results can have several causes. Some of them are serious, so a blood "
@@ -86,17 +133,25 @@ NEXT_STEP_PLAIN = {
                       "now. Do not wait for an appointment.",
     "cbc_with_smear": "Ask for a complete blood count (CBC) with a differential, and for a "
                       "lab expert to look at the blood under a microscope (a smear).",
-    "chemistry": "Ask if blood chemistry tests are needed (salts, uric acid and LDH).",
-    "coagulation": "Ask if blood clotting tests are needed.",
-    "hematology_referral": "Ask to see a blood specialist (a hematologist) soon.",
+    # Lab tests beyond the blood count are the clinician's call: no family text.
+    "chemistry": "",
+    "coagulation": "",
+    "hematology_referral": "The doctor may send you to a blood specialist (a hematologist).",
     "chest_xray": "Ask if a chest X-ray is needed to look at the chest and airway.",
     "airway_before_sedation": "Tell every doctor about the breathing problems before any "
                               "sleep medicine or sedation is given.",
-    "fever_plan": "With a low infection-fighting cell count, treat any fever as urgent and "
-                  "call right away.",
+    "fever_plan": "With few germ-fighting cells, any fever is an emergency, day or night. Take "
+                  "the temperature by mouth or under the arm, never in the bottom.",
+    "oncology_team_now": "Call the cancer care team now, day or night, or go to the emergency "
+                         "department. Tell them about the fever and the treatment. Follow your "
+                         "hospital's fever rule if it is different.",
+    "ask_treatment": "Tell the doctor if the person is having cancer treatment or has a central "
+                     "line (a port or PICC line).",
     "watch_and_return": "Watch for new or worse signs. See a doctor if things do not get "
                         "better as expected, or sooner if you are worried.",
 }
+
+SMEAR_REVIEW_CLINICAL = "Peripheral smear review of the blood count given."
 
 NEXT_STEP_CLINICAL = {
     "emergency_care": "Emergency assessment now.",
@@ -109,13 +164,21 @@ NEXT_STEP_CLINICAL = {
                               "sedation (mediastinal mass risk).",
     "fever_plan": "Febrile neutropenia pathway: blood cultures and empirical antibiotics per "
                   "local protocol.",
+    "oncology_team_now": "Fever in a patient on cancer treatment or with a central line: "
+                         "assess now as possible neutropenic sepsis or line infection (NICE "
+                         "CG151).",
+    "ask_treatment": "Ask whether the patient is on cancer treatment or has a central line.",
     "watch_and_return": "Safety-net advice; review if symptoms persist or worsen.",
 }
 
-WHEN_TO_GET_HELP = (
-    "Get emergency help at once for trouble breathing, noisy breathing, a swollen face or "
-    "neck, bluish skin or lips, fainting, confusion, a seizure, or bleeding that does not stop."
-)
+def when_to_get_help(signs: list[str]) -> str:
+    """The emergency list, built from the signs of the pack's emergency rule."""
+    listed = ", ".join(signs[:-1]) + (f" or {signs[-1]}" if len(signs) > 1 else "".join(signs))
+    return (f"Get emergency help at once (call your emergency number) for {listed}. A person "
+            "having cancer treatment, or with a central line, who gets a fever of 38.0 °C "
+            "(100.4 °F) or more needs the cancer care team or the emergency department now, day "
+            "or night.")
+
 
 PLAIN_DISCLAIMER = (
     "This tool does not give a diagnosis and does not replace a doctor or nurse. It helps you "
