@@ -164,7 +164,7 @@ def test_ics_parses_back_with_all_day_events_and_stable_uids() -> None:
 def test_where_now_reports_phase_day_next_and_overdue() -> None:
     rm = build_roadmap(assess_file(EX1))
     w = rm.where_now(dt.date(2024, 5, 20))
-    assert w["phase"]["id"] == "induction" and w["phase_day"] == 16
+    assert w["phase"]["id"] == "induction" and w["phase_day"] == 17  # protocol day
     assert w["due_next"] and w["due_next"][0]["date"] >= "2024-05-20"
     assert w["overdue"] == []  # induction is recorded; day-8 MRD is in the record
     later = rm.where_now(dt.date(2024, 7, 1))

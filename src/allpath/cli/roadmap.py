@@ -33,6 +33,19 @@ class Setting(StrEnum):
     refractory = "refractory"
 
 
+def _days(days: list[int]) -> str:
+    """Protocol days folded into ranges: [1, 2, 3, 8] -> "1-3, 8"."""
+    out: list[str] = []
+    i = 0
+    while i < len(days):
+        j = i
+        while j + 1 < len(days) and days[j + 1] == days[j] + 1:
+            j += 1
+        out.append(f"{days[i]}-{days[j]}" if j > i else str(days[i]))
+        i = j + 1
+    return ", ".join(out)
+
+
 def _render(rm: Roadmap, on: dt.date | None) -> None:
     d = rm.to_dict()
     con = Console(highlight=False, soft_wrap=True)
@@ -70,19 +83,42 @@ def _render(rm: Roadmap, on: dt.date | None) -> None:
         tab.add_column("Days")
         tab.add_column("Dose")
         for c in p["components"]:
-            days = ", ".join(c["days"]) or (c["schedule"] or "")
+            days = _days(c["days"]) or (c["schedule"] or "")
             mark = " *" if c["evidence"] == "unconfirmed" else ""
-            tab.add_row(c["drug"] + mark, c["route"], days, c["dose"]["text"])
+            dose = c["dose"]["text"]
+            if c["applies"] and not c["applies"]["decided"]:
+                needs = ", ".join(c["applies"]["needs"])
+                dose = f"if {c['applies']['label']} (needs {needs}): {dose}"
+            elif c["applies"]:
+                dose = f"({c['applies']['label']}) {dose}"
+            tab.add_row(c["drug"] + mark, c["route"], days, dose)
         con.print(tab)
+        if p["length_by_sex"]:
+            con.print(f"  Length: {p['length_by_sex']['note']}")
+        for ng in p["not_given"]:
+            con.print(f"  - not given: {ng['drug']} (only if {ng['because_not']})")
         for r in p["procedures"]:
-            when = ", ".join(r["dates"]) if r["dates"] else "timing per protocol in use"
+            when = (", ".join(f"{d} (day {n})" for d, n in zip(r["dates"], r["days"], strict=True))
+                    if r["dates"] else "timing per protocol in use")
             if len(r["dates"]) > 4:
                 when = f"{r['dates'][0]} ... {r['dates'][-1]} ({len(r['dates'])}x)"
             con.print(f"  - {r['title']}: {when}")
+            for it in r["intrathecal_doses"][:8]:
+                doses = "; ".join(f"{x['drug']} {x['dose_mg']:g} mg" if x.get("dose_mg")
+                                  else f"{x['drug']} (needs {', '.join(x.get('needs', []))})"
+                                  for x in it["doses"])
+                con.print(f"      {it['date']} (day {it['day']}, age {it['age_years']}): {doses}")
         for dp in p["decisions"]:
             con.print(f"  > {dp['date']} {dp['title']}")
             for o in dp["options"]:
                 con.print(f"      - {o['when']} -> {o['next']}")
+    an = d["anthracyclines"]
+    if an["by_phase"]:
+        con.print(f"Cumulative anthracycline (as planned): {an['cumulative_mg_m2']:g} mg/m2"
+                  + (f" ({an['cumulative_mg']:g} mg)" if an["cumulative_mg"] is not None else ""))
+        if an["echo"]:
+            con.print(f"  {an['echo']['text']}: {an['echo']['date']}")
+    con.print(d["modifications"]["text"])
     tr = d["transplant"]
     if tr["indicated"]:
         con.print(f"[bold]Transplant (HCT) to consider[/bold]: {', '.join(tr['indications'])}; "
@@ -100,7 +136,8 @@ def _render(rm: Roadmap, on: dt.date | None) -> None:
         w = rm.where_now(on)
         con.print(f"[bold]On {w['date']}[/bold]: {w['status']}")
         for i in w["due_next"]:
-            con.print(f"  next {i['date']}: {i['title']}")
+            con.print(f"  next {i['date']}: {i['title']}"
+                      + (f" ({i['detail']})" if i.get("detail") else ""))
         for i in w["overdue"]:
             con.print(f"  [red]overdue[/red] {i['date']}: {i['title']} ({i['reason']})")
     con.print(d["disclaimer"])

@@ -88,12 +88,20 @@ class BodySize:
         }
 
 
-def body_size(timeline: Timeline, formula: str = "mosteller") -> BodySize:
-    """The latest ``height`` (cm) and ``weight`` (kg) observations of a timeline."""
+def body_size(timeline: Timeline, formula: str = "mosteller", on: dt.date | None = None
+              ) -> BodySize:
+    """The latest ``height`` (cm) and ``weight`` (kg) observations of a timeline.
+
+    With ``on``, the latest measured on or before that date (a phase start), so the BSA is
+    recalculated at each phase; when none was measured by then, the first one measured.
+    """
     if formula not in FORMULAS:
         raise ValueError(f"unknown BSA formula {formula!r}; choose one of {sorted(FORMULAS)}")
     h = [o for o in timeline.series("height") if o.value is not None]
     w = [o for o in timeline.series("weight") if o.value is not None]
+    if on is not None:
+        h = [o for o in h if o.time <= on] or h[:1]
+        w = [o for o in w if o.time <= on] or w[:1]
     return BodySize(
         formula=FORMULAS[formula],
         height_cm=h[-1].value if h else None,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from allpath.errors import AllPathError
@@ -13,13 +13,22 @@ from allpath.roadmap.bsa import BodySize, body_size
 from allpath.roadmap.calendar import (
     CalendarItem,
     PhaseDates,
+    component_offsets,
     day_by_day,
     phase_items,
     plan_phases,
     to_ics,
 )
-from allpath.roadmap.doses import compute_dose
-from allpath.roadmap.templates import Template, expand_days, load_templates
+from allpath.roadmap.doses import compute_dose, vinca_warning
+from allpath.roadmap.dosing import Dosing, age_years_on, applies, load_dosing
+from allpath.roadmap.templates import (
+    Applies,
+    Component,
+    Procedure,
+    Template,
+    expand_days,
+    load_templates,
+)
 from allpath.rules.engine import DecisionResult, evaluate_pack
 from allpath.rules.facts import Fact
 
@@ -78,6 +87,17 @@ def _result_dict(r: DecisionResult | None) -> dict[str, Any] | None:
 
 
 @dataclass(frozen=True)
+class _Active:
+    """What of a phase applies to this patient (decided at the phase start)."""
+
+    components: tuple[tuple[Component, bool | None, tuple[str, ...]], ...]
+    skipped: tuple[tuple[Component, str], ...]
+    procedures: tuple[tuple[Procedure, bool | None, tuple[str, ...]], ...]
+    age: float | None
+    body: BodySize
+
+
+@dataclass(frozen=True)
 class Roadmap:
     """A patient's roadmap: the chosen template laid out on dates, with doses and checks."""
 
@@ -92,6 +112,106 @@ class Roadmap:
     start_source: str
     phases: tuple[PhaseDates, ...]
     extra: tuple[CalendarItem, ...]
+    bsa_formula: str = "mosteller"
+
+    # ------------------------------------------------------------------ patient
+    @property
+    def dosing(self) -> Dosing:
+        return load_dosing()
+
+    @property
+    def sex(self) -> str | None:
+        v = str(getattr(self.assessment.record.sex, "value", self.assessment.record.sex))
+        return v if v in ("male", "female") else None
+
+    def age_on(self, on: dt.date) -> float | None:
+        """Age in years on a date: from the birth date, else from the age at diagnosis."""
+        rec = self.assessment.record
+        if rec.birth_date is not None:
+            return age_years_on(rec.birth_date, on)
+        f = self.assessment.facts.get("age.years")
+        if f is None or not isinstance(f.value, (int, float)):
+            return None
+        if rec.diagnosis_date is not None:
+            return float(f.value) + (on - rec.diagnosis_date).days / 365.2425
+        return float(f.value)
+
+    def _facts(self) -> dict[str, object]:
+        return {k: f.value for k, f in self.assessment.facts.items()}
+
+    def _applies(self, a: Applies | None, on: dt.date, body: BodySize
+                 ) -> tuple[bool | None, tuple[str, ...]]:
+        if a is None:
+            return True, ()
+        return applies(a, age=self.age_on(on), weight=body.weight_kg, bsa=body.bsa_m2,
+                       sex=self.sex, facts=self._facts())
+
+    def active(self, pd: PhaseDates) -> _Active:
+        """Components and procedures that apply, with the body size at the phase start."""
+        body = body_size(self.assessment.timeline, self.bsa_formula, on=pd.start)
+        comps: list[tuple[Component, bool | None, tuple[str, ...]]] = []
+        skipped: list[tuple[Component, str]] = []
+        for c in pd.phase.components:
+            ok, needs = self._applies(c.applies_if, pd.start, body)
+            if ok is False:
+                skipped.append((c, c.applies_if.label if c.applies_if else ""))
+            else:
+                comps.append((c, ok, needs))
+        procs = []
+        for r in pd.phase.procedures:
+            ok, needs = self._applies(r.applies_if, pd.start, body)
+            if ok is not False:
+                procs.append((r, ok, needs))
+        return _Active(tuple(comps), tuple(skipped), tuple(procs), self.age_on(pd.start), body)
+
+    def intrathecal(self, r: Procedure, on: dt.date) -> list[dict[str, Any]]:
+        """Intrathecal doses by age on the day of one lumbar puncture."""
+        t = self.template
+        if t is None or t.intrathecal_dosing is None or not r.intrathecal:
+            return []
+        scheme = self.dosing.it_scheme(t.intrathecal_dosing)
+        age = self.age_on(on)
+        out: list[dict[str, Any]] = []
+        for drug in r.intrathecal:
+            bands = scheme.drugs.get(drug)
+            if bands is None:
+                out.append({"drug": drug, "dose_mg": None, "note": "dose per protocol in use"})
+                continue
+            if age is None and any(b.age_min_years is not None or b.age_below_years is not None
+                                   for b in bands):
+                out.append({"drug": drug, "dose_mg": None, "needs": ["age (birth date)"]})
+                continue
+            band = next((b for b in bands if age is None or b.holds(age)), None)
+            out.append({"drug": drug, "dose_mg": band.dose_mg if band else None,
+                        "scheme": scheme.scheme, "cite": list(scheme.cite),
+                        "evidence": scheme.evidence})
+        return out
+
+    def _it_text(self, r: Procedure, on: dt.date) -> str:
+        parts = []
+        for d in self.intrathecal(r, on):
+            if d.get("dose_mg") is not None:
+                parts.append(f"IT {d['drug']} {d['dose_mg']:g} mg")
+            elif d.get("needs"):
+                parts.append(f"IT {d['drug']}: needs {', '.join(d['needs'])}")
+        return "; ".join(parts)
+
+    def phase_calendar(self, pd: PhaseDates, drugs: bool = True) -> list[CalendarItem]:
+        """The phase's dated items that apply to this patient, with IT doses in the detail."""
+        act = self.active(pd)
+        items = phase_items(pd, drugs=drugs, components=tuple(c for c, _, _ in act.components),
+                            procedures=tuple(r for r, _, _ in act.procedures))
+        by_id = {r.id: r for r in pd.phase.procedures}
+        out = []
+        for it in items:
+            pid = it.extra.get("procedure")
+            if isinstance(pid, str) and pid in by_id and by_id[pid].intrathecal:
+                text = self._it_text(by_id[pid], it.date)
+                if text:
+                    it = CalendarItem(it.date, it.kind, it.title, it.phase_id, it.phase_day,
+                                      it.uid_key, text, it.end, it.extra)
+            out.append(it)
+        return out
 
     # ------------------------------------------------------------------ helpers
     @property
@@ -130,6 +250,18 @@ class Roadmap:
         for e in t.eligibility:
             if e.evidence == "unconfirmed":
                 out.append({"path": f"eligibility/{e.label}", "text": e.note or e.label})
+        for m in t.modifications:
+            if m.evidence == "unconfirmed":
+                out.append({"path": f"modification/{m.label}", "text": m.note or m.text})
+        d = self.dosing
+        if t.intrathecal_dosing is not None:
+            s = d.it_scheme(t.intrathecal_dosing)
+            if s.evidence == "unconfirmed":
+                out.append({"path": f"intrathecal/{s.scheme}", "text": s.note or s.title})
+        if any(a is not None and a < 1 for a in (self.age_on(pd.start) for pd in self.phases)) \
+                and d.infant_fractions.evidence == "unconfirmed":
+            out.append({"path": f"dosing/{d.infant_fractions.id}",
+                        "text": d.infant_fractions.note or d.infant_fractions.title})
         return out
 
     def eligibility(self) -> list[dict[str, Any]]:
@@ -151,25 +283,107 @@ class Roadmap:
                         "cite": list(e.cite), "evidence": e.evidence, "note": e.note})
         return out
 
+    def modifications(self) -> dict[str, Any]:
+        """Population adaptations of the template (Down syndrome, older adults) that apply."""
+        t = self.template
+        if t is None:
+            return {"applies": [], "possible": [], "none_apply": True, "text": ""}
+        on = self.phases[0].start if self.phases else (self.start or dt.date.today())
+        applies_: list[dict[str, Any]] = []
+        possible: list[dict[str, Any]] = []
+        for m in t.modifications:
+            ok, needs = self._applies(m.applies_if, on, self.body)
+            row = {"label": m.label, "text": m.text, "cite": list(m.cite),
+                   "evidence": m.evidence, "needs": list(needs)}
+            if ok:
+                applies_.append(row)
+            elif ok is None:
+                possible.append(row)
+        if not t.modifications:
+            text = "This template names no population modifications."
+        elif applies_:
+            text = "Modifications that apply: " + "; ".join(r["label"] for r in applies_) + "."
+        elif possible:
+            text = ("No modification is known to apply; still open: "
+                    + "; ".join(f"{r['label']} (needs {', '.join(r['needs'])})"
+                                for r in possible) + ".")
+        else:
+            text = ("None of this template's modifications apply ("
+                    + ", ".join(m.label for m in t.modifications) + ").")
+        return {"applies": applies_, "possible": possible,
+                "none_apply": not applies_, "text": text}
+
+    def anthracyclines(self) -> dict[str, Any]:
+        """Cumulative anthracycline dose (mg/m2 and mg) across phases, and the echo checkpoint."""
+        d = self.dosing
+        rows: list[dict[str, Any]] = []
+        total_m2 = 0.0
+        total_mg: float | None = 0.0
+        uncounted: list[str] = []
+        first: dt.date | None = None
+        for pd in self.phases:
+            act = self.active(pd)
+            for c, _ok, _needs in act.components:
+                if c.drug_class not in d.anthracyclines.classes:
+                    continue
+                offsets = component_offsets(pd, c)
+                if c.dose is None or c.dose.basis != "m2":
+                    uncounted.append(f"{pd.phase.id}/{c.drug}")
+                    continue
+                if offsets:
+                    day = pd.start + dt.timedelta(days=offsets[0])
+                    first = day if first is None or day < first else first
+                line = compute_dose(c, act.body.bsa_m2, act.body.weight_kg, age_years=act.age,
+                                    dosing=d)
+                m2 = c.dose.amount * len(offsets)
+                mg = line.amount * len(offsets) if line.amount is not None else None
+                total_m2 += m2
+                if mg is None:
+                    total_mg = None
+                elif total_mg is not None:
+                    total_mg += mg
+                rows.append({"phase": pd.phase.id, "drug": c.drug, "doses": len(offsets),
+                             "mg_m2": m2, "mg": mg, "cumulative_mg_m2": total_m2,
+                             "cite": list(c.cite)})
+        echo = d.anthracyclines.echo
+        return {"by_phase": rows, "cumulative_mg_m2": total_m2,
+                "cumulative_mg": round(total_mg, 2) if total_mg is not None else None,
+                "not_counted": uncounted,
+                "echo": None if first is None else {
+                    "date": first.isoformat(), "text": echo.text, "cite": list(echo.cite),
+                    "evidence": echo.evidence, "note": echo.note},
+                "note": "Doses as planned (BSA at each phase start); drugs are summed as given, "
+                        "not converted to doxorubicin equivalents."}
+
     def items(self) -> list[CalendarItem]:
         """Dated procedures and checkpoints (no drug days), extra steps included."""
         out: list[CalendarItem] = list(self.extra)
         for pd in self.phases:
-            out.extend(phase_items(pd, drugs=False))
+            out.extend(self.phase_calendar(pd, drugs=False))
         return sorted(out, key=lambda i: (i.date, i.kind, i.title))
 
     def calendar(self) -> list[tuple[dt.date, list[CalendarItem]]]:
-        """The day-by-day calendar (days with something on them)."""
-        return day_by_day(self.phases, self.extra)
+        """The day-by-day calendar (days with something on it)."""
+        return day_by_day(self.phases, self.extra,
+                          items={pd.index: self.phase_calendar(pd) for pd in self.phases})
 
-    def ics(self) -> bytes:
-        """The roadmap as an iCalendar file (all-day events, stable UIDs)."""
+    def ics(self, stamp: dt.datetime | None = None) -> bytes:
+        """The roadmap as an iCalendar file (all-day events, opaque stable UIDs)."""
         t = self.template
         if t is None:
             raise AllPathError("no template was chosen, so there is no calendar to export")
         rid = self.assessment.record.id
+        items = {pd.index: self.phase_calendar(pd, drugs=False) for pd in self.phases}
+        details = {it.uid_key: it.detail for its in items.values() for it in its if it.detail}
+        for pd in self.phases:
+            act = self.active(pd)
+            warn = [f"{c.drug}: {vinca_warning(c, self.dosing)}" for c, _, _ in act.components
+                    if vinca_warning(c, self.dosing)]
+            if warn:
+                details[f"phase/{pd.phase.id}"] = " ".join(dict.fromkeys(warn))
         return to_ics(self.phases, self.extra, uid_prefix=f"{rid}/{t.id}",
-                      title=f"ALLPath roadmap {rid}: {t.title}", note=_NOTE)
+                      title=f"ALLPath roadmap: {t.title}", note=_NOTE, stamp=stamp,
+                      details=details, items=items)
 
     # ------------------------------------------------------------------ status
     def _recorded(self, pd: PhaseDates) -> list[dt.date]:
@@ -201,15 +415,16 @@ class Roadmap:
             if pd.start <= on <= pd.end:
                 out["phase"] = {"id": pd.phase.id, "title": pd.phase.title,
                                 "start": pd.start.isoformat(), "end": pd.end.isoformat()}
-                out["phase_day"] = (on - pd.start).days
-                out["status"] = (f"{pd.phase.title}, day {(on - pd.start).days} "
-                                 f"(of days 0-{pd.length_days - 1})")
+                out["phase_day"] = (on - pd.start).days + 1
+                out["status"] = (f"{pd.phase.title}, day {(on - pd.start).days + 1} "
+                                 f"(of days 1-{pd.length_days})")
         upcoming = [i for i in self.items() if i.date >= on]
         upcoming += [CalendarItem(pd.start, "phase", f"Start: {pd.phase.title}", pd.phase.id,
                                   0, pd.phase.id) for pd in self.phases if pd.start > on]
         upcoming.sort(key=lambda i: (i.date, i.kind != "phase"))
         out["due_next"] = [{"date": i.date.isoformat(), "kind": i.kind, "title": i.title,
-                            "phase": i.phase_id} for i in upcoming[:6]]
+                            "phase": i.phase_id, "phase_day": i.protocol_day,
+                            "detail": i.detail} for i in upcoming[:6]]
         overdue: list[dict[str, Any]] = []
         for pd in self.phases:
             if pd.start > on:
@@ -225,7 +440,7 @@ class Roadmap:
                     "phase": pd.phase.id, "planned": pd.start.isoformat(),
                     "recorded": min(recorded).isoformat(),
                     "days": (min(recorded) - pd.start).days})
-            for it in phase_items(pd, drugs=False):
+            for it in self.phase_calendar(pd, drugs=False):
                 if it.date < on and it.kind == "procedure" and it.extra.get("mrd") \
                         and not self._mrd_done(pd, it):
                     overdue.append({"date": it.date.isoformat(), "kind": "procedure",
@@ -245,41 +460,73 @@ class Roadmap:
             return [pd.start + dt.timedelta(days=o + d) for o in offsets
                     for d in expand_days(days) if o + d < pd.length_days]
 
-        bsa_m2, weight = self.body.bsa_m2, self.body.weight_kg
+        act = self.active(pd)
         comps = []
-        for c in p.components:
+        for c, ok, needs in act.components:
+            offs = component_offsets(pd, c)
+            line = compute_dose(c, act.body.bsa_m2, act.body.weight_kg, age_years=act.age,
+                                dosing=self.dosing)
             comps.append({
                 "drug": c.drug, "class": c.drug_class, "route": c.route,
-                "days": [str(d) for d in c.days], "schedule": c.schedule,
-                "dates": _ranges(dates(c.days)),
-                "dose": compute_dose(c, bsa_m2, weight).to_dict(),
+                "days": sorted({o % (p.cycle_days or pd.length_days) + 1 for o in offs})
+                if offs else [],
+                "schedule": c.schedule,
+                "dates": _ranges([pd.start + dt.timedelta(days=o) for o in offs]),
+                "doses": len(offs),
+                "applies": {"label": c.applies_if.label, "decided": ok is True,
+                            "needs": list(needs)} if c.applies_if else None,
+                "dose": line.to_dict(), "warning": line.warning,
                 "cite": list(c.cite), "evidence": c.evidence, "note": c.note,
             })
         procs = []
-        for r in p.procedures:
+        for r, ok, needs in act.procedures:
+            ds = dates(r.days)
             procs.append({
                 "id": r.id, "kind": r.kind, "title": r.title, "intrathecal": list(r.intrathecal),
                 "mrd": r.mrd, "timepoint": r.timepoint,
-                "dates": [d.isoformat() for d in dates(r.days)],
+                "dates": [d.isoformat() for d in ds],
+                "days": [(d - pd.start).days + 1 for d in ds],
                 "scheduled": bool(r.days),
+                "intrathecal_doses": [{"date": d.isoformat(), "day": (d - pd.start).days + 1,
+                                       "age_years": (None if self.age_on(d) is None
+                                                     else round(self.age_on(d) or 0.0, 2)),
+                                       "doses": self.intrathecal(r, d)} for d in ds]
+                if r.intrathecal else [],
+                "applies": {"label": r.applies_if.label, "decided": ok is True,
+                            "needs": list(needs)} if r.applies_if else None,
                 "cite": list(r.cite), "evidence": r.evidence, "note": r.note,
             })
         decs = []
         for dp in p.decisions:
             day = pd.length_days - 1 if dp.day == "end" else min(dp.day, pd.length_days - 1)
             decs.append({
-                "id": dp.id, "title": dp.title,
+                "id": dp.id, "title": dp.title, "day": day + 1,
                 "date": (pd.start + dt.timedelta(days=day)).isoformat(),
                 "options": [{"when": o.when, "next": o.next, "cite": list(o.cite),
                              "evidence": o.evidence} for o in dp.options],
                 "cite": list(dp.cite), "evidence": dp.evidence,
             })
+        sex_rule: dict[str, Any] | None = None
+        if p.until_by_sex:
+            sex_rule = {"sex": self.sex, "decided": self.sex in p.until_by_sex,
+                        "note": ("length by sex: " + ", ".join(
+                            f"{k} {u.years} years from the {u.at} of {u.anchor}"
+                            for k, u in p.until_by_sex.items())
+                            + (f"; otherwise {p.until.years} years from the {p.until.at} of "
+                               f"{p.until.anchor}" if p.until else ""))}
+            if sex_rule["decided"] is False:
+                sex_rule["needs"] = ["sex"]
         return {
             "id": p.id, "title": p.title, "kind": p.kind, "index": pd.index,
             "start": pd.start.isoformat(), "end": pd.end.isoformat(),
             "length_days": pd.length_days, "cycle_days": p.cycle_days,
+            "length_by_sex": sex_rule,
+            "body_size": act.body.to_dict(),
+            "age_years_at_start": None if act.age is None else round(act.age, 2),
             "cite": list(p.cite), "evidence": p.evidence, "note": p.note,
-            "components": comps, "procedures": procs, "decisions": decs,
+            "components": comps,
+            "not_given": [{"drug": c.drug, "because_not": label} for c, label in act.skipped],
+            "procedures": procs, "decisions": decs,
         }
 
     def to_dict(self) -> dict[str, Any]:
@@ -294,17 +541,21 @@ class Roadmap:
                 "id": t.id, "version": t.version, "title": t.title, "family": t.family,
                 "population": t.population, "description": t.description,
                 "cite": list(t.cite), "evidence": t.evidence,
+                "intrathecal_dosing": t.intrathecal_dosing,
             },
             "selection": _result_dict(self.selection),
             "alternatives": list(self.alternatives),
             "start": {"date": _iso(self.start), "source": self.start_source},
+            "day_numbering": "day 1 = the first day of each phase",
             "body_size": self.body.to_dict(),
             "phases": [self._phase_dict(pd) for pd in self.phases],
             "checkpoints": [
                 {"date": i.date.isoformat(), "kind": i.kind, "title": i.title,
-                 "phase": i.phase_id, "phase_day": i.phase_day}
+                 "phase": i.phase_id, "phase_day": i.protocol_day}
                 for i in self.items() if i.kind == "checkpoint" or i.extra.get("mrd")
             ],
+            "anthracyclines": self.anthracyclines(),
+            "modifications": self.modifications(),
             "transplant": {
                 "indicated": bool(self.transplant_indications),
                 "indications": list(self.transplant_indications),
@@ -365,7 +616,9 @@ def build_roadmap(
         start_date, source = start, "given"
     else:
         start_date, source = _default_start(assessment)
-    phases = tuple(plan_phases(tpl, start_date)) if tpl is not None and start_date else ()
+    sex_v = str(getattr(assessment.record.sex, "value", assessment.record.sex))
+    phases = (tuple(plan_phases(tpl, start_date, sex_v if sex_v in ("male", "female") else None))
+              if tpl is not None and start_date else ())
     transplant = results.get("roadmap.transplant_indications")
     extra: list[CalendarItem] = []
     indications = (tuple(v for v in transplant.value if v != "none")
@@ -378,9 +631,20 @@ def build_roadmap(
             first.phase.id, first.length_days - 1, "donor-search",
             detail="Indications: " + ", ".join(str(i) for i in indications) + ".",
             extra={"decision": "donor-search"}))
-    return Roadmap(
+    rm = Roadmap(
         assessment=assessment, setting=setting, template=tpl, selection=selection,
         alternatives=alternatives, transplant=transplant,
         body=body_size(assessment.timeline, bsa_formula), start=start_date,
-        start_source=source, phases=phases, extra=tuple(extra),
+        start_source=source, phases=phases, extra=tuple(extra), bsa_formula=bsa_formula,
     )
+    echo = rm.anthracyclines()["echo"]
+    if echo is not None:
+        echo_day = dt.date.fromisoformat(echo["date"])
+        holder = next(ph for ph in phases if ph.start <= echo_day <= ph.end)
+        extra.append(CalendarItem(
+            echo_day, "checkpoint", echo["text"], holder.phase.id,
+            (echo_day - holder.start).days,
+            "echo-before-anthracycline", detail=echo["note"] or "",
+            extra={"decision": "echo"}))
+        rm = replace(rm, extra=tuple(extra))
+    return rm

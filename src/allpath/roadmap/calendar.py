@@ -2,21 +2,28 @@
 
 Phases follow each other without overlap: each starts the day after the previous one ends.
 A phase with ``until`` ends the day before the anniversary (``years`` after the start or end of
-its anchor phase); if that lies before its own start it lasts one day. Cycle phases repeat
-their components and procedures every ``cycle_days``; the last cycle may be cut short.
+its anchor phase); if that lies before its own start it lasts one day. A phase with a
+sex-specific length (``until_by_sex``) uses the patient's sex when it is known. Cycle phases
+repeat their components and procedures every ``cycle_days``; the last cycle may be cut short.
+
+Every item carries its protocol day (day 1 = the phase's first day). Calendar events carry a
+real DTSTAMP and a SEQUENCE that grows with each export, so a re-import replaces the earlier
+events; UIDs are opaque (a hash, never the record id).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from icalendar import Calendar, Event
 
-from allpath.roadmap.templates import Phase, Template, expand_days
+from allpath.roadmap.templates import Component, Phase, Procedure, Template, Until, expand_days
 
-__all__ = ["CalendarItem", "PhaseDates", "day_by_day", "plan_phases", "to_ics"]
+__all__ = ["CalendarItem", "PhaseDates", "component_offsets", "day_by_day", "opaque_uid",
+           "plan_phases", "to_ics"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,11 +46,15 @@ class CalendarItem:
     kind: str
     title: str
     phase_id: str
-    phase_day: int
+    phase_day: int  # offset from the phase start (0-based); protocol day = phase_day + 1
     uid_key: str
     detail: str = ""
     end: dt.date | None = None  # inclusive, phases only
     extra: dict[str, object] = field(default_factory=dict)
+
+    @property
+    def protocol_day(self) -> int:
+        return self.phase_day + 1
 
 
 def _add_years(d: dt.date, years: int) -> dt.date:
@@ -53,22 +64,33 @@ def _add_years(d: dt.date, years: int) -> dt.date:
         return d.replace(year=d.year + years, day=28)
 
 
-def plan_phases(template: Template, start: dt.date) -> list[PhaseDates]:
-    """Start and end dates of every phase, in order, never overlapping."""
+def _until(p: Phase, sex: str | None) -> Until | None:
+    if sex in ("male", "female") and sex in p.until_by_sex:
+        return p.until_by_sex[sex]
+    return p.until
+
+
+def plan_phases(template: Template, start: dt.date, sex: str | None = None
+                ) -> list[PhaseDates]:
+    """Start and end dates of every phase, in order, never overlapping.
+
+    ``sex`` (male/female) picks a phase's sex-specific length; unknown uses the default.
+    """
     out: list[PhaseDates] = []
     by_id: dict[str, PhaseDates] = {}
     cursor = start
     for i, p in enumerate(template.phases):
+        until = _until(p, sex)
         if p.length_days is not None:
             end = cursor + dt.timedelta(days=p.length_days - 1)
         else:
-            assert p.until is not None
-            if p.until.anchor == p.id:
+            assert until is not None
+            if until.anchor == p.id:
                 anchor_day = cursor
             else:
-                a = by_id[p.until.anchor]
-                anchor_day = a.start if p.until.at == "start" else a.end + dt.timedelta(days=1)
-            end = max(cursor, _add_years(anchor_day, p.until.years) - dt.timedelta(days=1))
+                a = by_id[until.anchor]
+                anchor_day = a.start if until.at == "start" else a.end + dt.timedelta(days=1)
+            end = max(cursor, _add_years(anchor_day, until.years) - dt.timedelta(days=1))
         pd = PhaseDates(p, i, cursor, end)
         out.append(pd)
         by_id[p.id] = pd
@@ -83,21 +105,43 @@ def _cycle_offsets(pd: PhaseDates) -> list[int]:
     return list(range(0, pd.length_days, step))
 
 
-def phase_items(pd: PhaseDates, drugs: bool = True) -> list[CalendarItem]:
-    """Dated drug days, procedures and checkpoints of one phase (cycles expanded)."""
+def component_offsets(pd: PhaseDates, c: Component) -> list[int]:
+    """Phase offsets on which a component is given (its cycles and dose limit applied)."""
+    out: list[int] = []
+    for ci, offset in enumerate(_cycle_offsets(pd)):
+        if c.cycles and ci + 1 not in c.cycles:
+            continue
+        for d in expand_days(c.days):
+            if offset + d < pd.length_days:
+                out.append(offset + d)
+    out.sort()
+    return out[: c.max_doses] if c.max_doses is not None else out
+
+
+def phase_items(pd: PhaseDates, drugs: bool = True,
+                components: tuple[Component, ...] | None = None,
+                procedures: tuple[Procedure, ...] | None = None) -> list[CalendarItem]:
+    """Dated drug days, procedures and checkpoints of one phase (cycles expanded).
+
+    ``components`` and ``procedures`` (default: all of the phase's) limit the items to those
+    that apply to the patient.
+    """
     p = pd.phase
     items: list[CalendarItem] = []
+    if drugs:
+        comps = p.components if components is None else components
+        for ki, c in enumerate(p.components):
+            if c not in comps:
+                continue
+            for day in component_offsets(pd, c):
+                items.append(CalendarItem(
+                    pd.start + dt.timedelta(days=day), "drug", f"{c.drug} ({c.route})",
+                    p.id, day, f"{p.id}/drug{ki}/d{day}"))
     for ci, offset in enumerate(_cycle_offsets(pd)):
         cyc = f" (cycle {ci + 1})" if p.cycle_days else ""
-        if drugs:
-            for ki, c in enumerate(p.components):
-                for d in expand_days(c.days):
-                    day = offset + d
-                    if day < pd.length_days:
-                        items.append(CalendarItem(
-                            pd.start + dt.timedelta(days=day), "drug", f"{c.drug} ({c.route})",
-                            p.id, day, f"{p.id}/drug{ki}/c{ci}/d{d}"))
         for r in p.procedures:
+            if procedures is not None and r not in procedures:
+                continue
             for d in expand_days(r.days):
                 day = offset + d
                 if day < pd.length_days:
@@ -114,39 +158,66 @@ def phase_items(pd: PhaseDates, drugs: bool = True) -> list[CalendarItem]:
     return items
 
 
-def day_by_day(phases: Iterable[PhaseDates], extra: Iterable[CalendarItem] = ()
+def day_by_day(phases: Iterable[PhaseDates], extra: Iterable[CalendarItem] = (),
+               items: dict[int, list[CalendarItem]] | None = None
                ) -> list[tuple[dt.date, list[CalendarItem]]]:
-    """Every day that has something on it, with its entries (phase starts included)."""
+    """Every day that has something on it, with its entries (phase starts included).
+
+    ``items`` (phase index -> items) replaces each phase's own items when given.
+    """
     by_day: dict[dt.date, list[CalendarItem]] = {}
     for pd in phases:
         by_day.setdefault(pd.start, []).append(CalendarItem(
             pd.start, "phase", f"Start: {pd.phase.title}", pd.phase.id, 0, pd.phase.id,
             end=pd.end))
-        for it in phase_items(pd):
+        own = items[pd.index] if items is not None and pd.index in items else phase_items(pd)
+        for it in own:
             by_day.setdefault(it.date, []).append(it)
     for it in extra:
         by_day.setdefault(it.date, []).append(it)
     return sorted(by_day.items())
 
 
+def opaque_uid(secret: str, key: str) -> str:
+    """A stable UID that does not reveal ``secret`` (the record id): a SHA-256 digest."""
+    digest = hashlib.sha256(f"{secret}\x1f{key}".encode()).hexdigest()[:32]
+    return f"{digest}@allpath"
+
+
+_SEQUENCE_EPOCH = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
+
+
 def to_ics(phases: Iterable[PhaseDates], extra: Iterable[CalendarItem], *, uid_prefix: str,
-           title: str, note: str) -> bytes:
+           title: str, note: str, stamp: dt.datetime | None = None,
+           details: dict[str, str] | None = None,
+           items: dict[int, list[CalendarItem]] | None = None) -> bytes:
     """An iCalendar file: one all-day event per phase and per procedure or checkpoint.
 
-    UIDs are built from ``uid_prefix`` (record and template) and the item's place in the
-    template, so re-importing an updated roadmap updates the same events.
+    UIDs are opaque digests of ``uid_prefix`` (record and template) and the item's place in
+    the template, so re-importing an updated roadmap updates the same events; DTSTAMP is the
+    export time (``stamp``, default now, UTC) and SEQUENCE the minutes since 2024-01-01 at that
+    time, so a later export supersedes an earlier one. ``details`` adds text (doses, the vinca
+    warning) to the events of given UID keys.
     """
     cal = Calendar()
     cal.add("prodid", "-//ALLPath//roadmap//EN")
     cal.add("version", "2.0")
     cal.add("calscale", "GREGORIAN")
     cal.add("x-wr-calname", title)
-    stamp = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
+    now = stamp if stamp is not None else dt.datetime.now(dt.UTC)
+    if now.tzinfo is None:
+        raise ValueError("stamp must be timezone-aware (UTC)")
+    now = now.astimezone(dt.UTC).replace(microsecond=0)
+    sequence = max(0, int((now - _SEQUENCE_EPOCH).total_seconds() // 60))
+    extra_text = details or {}
 
     def add(uid: str, summary: str, start: dt.date, end_incl: dt.date, desc: str) -> None:
         ev = Event()
-        ev.add("uid", f"{uid_prefix}/{uid}@allpath")
-        ev.add("dtstamp", stamp)
+        ev.add("uid", opaque_uid(uid_prefix, uid))
+        ev.add("dtstamp", now)
+        ev.add("sequence", sequence)
+        if uid in extra_text:
+            desc = f"{extra_text[uid]} {desc}"
         ev.add("summary", summary)
         ev.add("dtstart", start)
         ev.add("dtend", end_incl + dt.timedelta(days=1))
@@ -154,13 +225,15 @@ def to_ics(phases: Iterable[PhaseDates], extra: Iterable[CalendarItem], *, uid_p
         ev.add("description", desc)
         cal.add_component(ev)
 
-    items: list[CalendarItem] = list(extra)
+    events: list[CalendarItem] = list(extra)
     for pd in phases:
         add(f"phase/{pd.phase.id}", pd.phase.title, pd.start, pd.end,
-            f"Phase {pd.index + 1}, {pd.length_days} days. {note}")
-        items.extend(i for i in phase_items(pd, drugs=False))
-    for it in items:
+            f"Phase {pd.index + 1}, days 1-{pd.length_days}. {note}")
+        own = (items[pd.index] if items is not None and pd.index in items
+               else phase_items(pd, drugs=False))
+        events.extend(i for i in own if i.kind != "drug")
+    for it in events:
         add(it.uid_key, it.title, it.date, it.date,
-            f"{it.detail + ' ' if it.detail else ''}Phase {it.phase_id}, day {it.phase_day}. "
-            f"{note}")
+            f"{it.detail + ' ' if it.detail else ''}Phase {it.phase_id}, day "
+            f"{it.protocol_day}. {note}")
     return bytes(cal.to_ical())

@@ -1,13 +1,21 @@
-"""Dose lines: per-m2, per-kg or flat amounts turned into a dose with caps and rounding stated."""
+"""Dose lines: per-m2, per-kg or flat amounts turned into a dose a pharmacist can check.
+
+Order of work (each step is stated in the line): the template's dose; a shared override when
+it applies (pegaspargase 82.5 U/kg below 0.6 m2, 2,000 U/m2 above 21 years); the infant
+fraction for per-m2 chemotherapy (2/3 under 6 months, 3/4 at 6-12 months); oral tablets as a
+weekly total of whole tablets; the template's rounding; then the cap, so a cap always holds.
+Vinca alkaloids carry their route warning on every line.
+"""
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
 
-from allpath.roadmap.templates import PER_PROTOCOL, Component
+from allpath.roadmap.dosing import Dosing, applies, load_dosing
+from allpath.roadmap.templates import PER_PROTOCOL, Component, Dose
 
-__all__ = ["VERIFY", "DoseLine", "compute_dose"]
+__all__ = ["VERIFY", "DoseLine", "compute_dose", "vinca_warning"]
 
 VERIFY = "verify against the protocol in use"
 _DISPLAY_DECIMALS = 2
@@ -30,6 +38,10 @@ class DoseLine:
     rounding: str
     needs: tuple[str, ...]
     text: str
+    modifiers: tuple[str, ...] = ()
+    tablets: str | None = None
+    warning: str | None = None
+    cite: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -41,18 +53,82 @@ class DoseLine:
             "cap": self.cap,
             "rounding": self.rounding,
             "needs": list(self.needs),
+            "modifiers": list(self.modifiers),
+            "tablets": self.tablets,
+            "warning": self.warning,
+            "cite": list(self.cite),
             "text": self.text,
         }
 
 
-def compute_dose(c: Component, bsa_m2: float | None, weight_kg: float | None) -> DoseLine:
-    """Compute a component's dose; caps are applied after rounding so they always hold."""
-    if c.dose is None:
-        return DoseLine("per_protocol", None, None, PER_PROTOCOL, False,
-                        _cap_text(c), "not applicable", (), f"{PER_PROTOCOL}; {VERIFY}")
-    d = c.dose
+def vinca_warning(c: Component, dosing: Dosing | None = None) -> str | None:
+    """The route warning for vinca alkaloids (None for other classes)."""
+    d = dosing if dosing is not None else load_dosing()
+    return d.vinca_warning.text if c.drug_class in d.vinca_warning.classes else None
+
+
+def _prescribed(d: Dose) -> str:
     basis = {"m2": "/m2", "kg": "/kg", "flat": ""}[d.basis]
-    prescribed = f"{_fmt(d.amount)} {d.unit}{basis}{'/day' if d.per_day else ''}"
+    return f"{_fmt(d.amount)} {d.unit}{basis}{'/day' if d.per_day else ''}"
+
+
+def _tablet_plan(amount_mg: float, strength: float, per_day: bool) -> tuple[float, str]:
+    """Whole tablets: a daily dose becomes a weekly total spread over 7 days."""
+    if not per_day:
+        n = max(1, round(amount_mg / strength))
+        return n * strength, f"{n} x {_fmt(strength)} mg tablet(s) = {_fmt(n * strength)} mg"
+    weekly = amount_mg * 7
+    n = max(1, round(weekly / strength))
+    base, extra = divmod(n, 7)
+    parts = []
+    if extra:
+        parts.append(f"{base + 1} tablet(s) on {extra} day(s)")
+    if 7 - extra:
+        parts.append(f"{base} tablet(s) on {7 - extra} day(s)" if base else
+                     f"none on {7 - extra} day(s)")
+    total = n * strength
+    dev = (total - weekly) / weekly * 100 if weekly else 0.0
+    return total / 7, (f"{n} x {_fmt(strength)} mg tablets a week = {_fmt(total)} mg/week "
+                       f"({'; '.join(parts)}; {dev:+.0f}% of the calculated "
+                       f"{_fmt(weekly)} mg/week)")
+
+
+def compute_dose(c: Component, bsa_m2: float | None, weight_kg: float | None, *,
+                 age_years: float | None = None, dosing: Dosing | None = None) -> DoseLine:
+    """Compute a component's dose for one patient (see the module docstring for the order)."""
+    rules = dosing if dosing is not None else load_dosing()
+    warning = vinca_warning(c, rules)
+    if c.dose is None:
+        text = f"{PER_PROTOCOL}; {VERIFY}"
+        if warning:
+            text = f"{warning} {text}"
+        return DoseLine("per_protocol", None, None, PER_PROTOCOL, False, _cap_text(c),
+                        "not applicable", (), text, warning=warning)
+    d = c.dose
+    modifiers: list[str] = []
+    cites: list[str] = []
+    facts: dict[str, object] = {}
+    for o in rules.overrides:
+        if o.drug != c.drug:
+            continue
+        ok, _needs = applies(o.applies_if, age=age_years, weight=weight_kg, bsa=bsa_m2,
+                             sex=None, facts=facts)
+        if ok:
+            d = o.dose
+            modifiers.append(f"{o.applies_if.label}: {_prescribed(o.dose)} ({o.note or o.id})")
+            cites.extend(o.cite)
+            break
+    prescribed = _prescribed(c.dose)
+    factor = 1.0
+    inf = rules.infant_fractions
+    if d.basis == "m2" and age_years is not None and c.drug_class not in inf.exclude_classes:
+        for band in inf.bands:
+            if band.holds(age_years):
+                factor = band.factor
+                modifiers.append(f"infant: {band.label}"
+                                 + (" (unconfirmed)" if inf.evidence == "unconfirmed" else ""))
+                cites.extend(inf.cite)
+                break
     needs: tuple[str, ...]
     size: float | None
     if d.basis == "m2":
@@ -61,42 +137,61 @@ def compute_dose(c: Component, bsa_m2: float | None, weight_kg: float | None) ->
         size, needs = weight_kg, ("weight (kg)",)
     else:
         size, needs = 1.0, ()
-    if c.rounding is not None:
+    tab = rules.tablet(c.drug, c.route) if d.unit == "mg" else None
+    if tab is not None:
+        rounding = (f"whole {_fmt(tab.strength_mg)} mg tablets"
+                    + (", as a weekly total" if d.per_day else ""))
+    elif c.rounding is not None:
         rounding = f"rounded to the nearest {_fmt(c.rounding.step)} {c.rounding.unit}"
     else:
         rounding = (f"shown to {_DISPLAY_DECIMALS} decimals; apply the rounding of the "
                     "protocol in use")
     if size is None:
+        text = (f"{prescribed}: dose missing, needs {' and '.join(needs)}; {VERIFY}")
+        if warning:
+            text = f"{warning} {text}"
         return DoseLine("missing", None, d.unit, prescribed, False, _cap_text(c), rounding,
-                        needs, f"{prescribed}: dose missing, needs {' and '.join(needs)}; "
-                        f"{VERIFY}")
-    raw = d.amount * size
-    if c.rounding is not None:
+                        needs, text, tuple(modifiers), None, warning, tuple(cites))
+    raw = d.amount * size * factor
+    tablets: str | None = None
+    if tab is not None:
+        value, tablets = _tablet_plan(raw, tab.strength_mg, d.per_day)
+        cites.extend(tab.cite)
+    elif c.rounding is not None:
         step = c.rounding.step
         value = round(raw / step) * step
     else:
-        value = round(raw, _DISPLAY_DECIMALS)
+        value = raw
+    value = round(value, _DISPLAY_DECIMALS)
     capped = False
     if c.cap is not None and value > c.cap.amount:
         value, capped = c.cap.amount, True
     if not math.isfinite(value):
         raise ValueError("dose is not finite")
     per_day = "/day" if d.per_day else ""
-    text = f"{_fmt(value)} {d.unit}{per_day} ({prescribed}"
-    if d.basis == "flat":
-        text += " flat dose"
-    elif d.basis == "m2":
+    text = f"{_fmt(value)} {d.unit}{per_day} ({_prescribed(d)}"
+    if d.basis == "m2":
         text += f" x {size:.2f} m2"
     elif d.basis == "kg":
         text += f" x {_fmt(size)} kg"
+    else:
+        text += " flat dose"
+    if factor != 1.0:
+        text += f" x {_fmt(factor)}"
     text += ")"
+    if modifiers:
+        text += f" [{'; '.join(modifiers)}]"
     if capped and c.cap is not None:
         text += f", capped at {_fmt(c.cap.amount)} {c.cap.unit}"
     elif c.cap is not None:
         text += f", cap {_fmt(c.cap.amount)} {c.cap.unit}"
+    if tablets:
+        text += f"; {tablets}"
     text += f"; {rounding}; {VERIFY}"
+    if warning:
+        text = f"{warning} {text}"
     return DoseLine("computed", value, d.unit, prescribed, capped, _cap_text(c), rounding,
-                    (), text)
+                    (), text, tuple(modifiers), tablets, warning, tuple(dict.fromkeys(cites)))
 
 
 def _cap_text(c: Component) -> str | None:

@@ -7,8 +7,17 @@ repeat every cycle), its drug ``components``, its ``procedures`` (lumbar punctur
 intrathecal therapy, marrow assessments, MRD time points) and its ``decisions`` (checkpoints
 whose options name the next phase, another template, or the end).
 
-Days are phase days counted from 0 (the phase's first day), written as integers or strings:
-``"0-27"`` (every day 0 to 27) and ``"0-83/7"`` (every 7th day from 0 to 83).
+Days in a template are offsets counted from 0 (the phase's first day), written as integers or
+strings: ``"0-27"`` (every offset 0 to 27) and ``"0-83/7"`` (every 7th from 0 to 83). Every
+output shows them the way protocols write them, day 1 = the phase's first day (offset + 1), so
+the end-of-induction marrow at offset 28 is "day 29".
+
+A component may apply only to some patients (``applies_if``: age on the dose day, weight, BSA,
+sex, assessment facts, or a check the record cannot answer); a phase may have a sex-specific
+length (``until_by_sex``); a template names its intrathecal dosing scheme and its population
+modifications (Down syndrome, older adults). Shared dosing rules (intrathecal doses by age,
+infant reductions, pegaspargase by age and BSA, tablet strengths, the vinca warning) live in
+``protocols/shared/dosing.yaml`` (:mod:`allpath.roadmap.dosing`).
 
 Every number must be traceable: a phase, component, procedure, decision or eligibility entry
 that holds a number must cite at least one id of ``knowledge/citations.yaml``; numbers the fact
@@ -33,11 +42,13 @@ from allpath.rules.loader import load_citations
 
 __all__ = [
     "PROTOCOL_FORMAT",
+    "Applies",
     "Cap",
     "Component",
     "DecisionPoint",
     "Dose",
     "Eligibility",
+    "FactCondition",
     "Option",
     "Phase",
     "Procedure",
@@ -110,6 +121,35 @@ class Rounding(_Strict):
     unit: Literal["mg", "g", "ug", "U"]
 
 
+class FactCondition(_Strict):
+    """A condition on an assessment fact: ``{fact, op, value}`` or ``{fact, in: [...]}``."""
+
+    fact: str = Field(min_length=1)
+    op: Literal["<", "<=", ">", ">=", "==", "contains"] | None = None
+    value: float | str | bool | None = None
+    in_: tuple[str, ...] | None = Field(default=None, alias="in")
+
+
+class Applies(_Strict):
+    """When a component (or a length rule) applies to a patient.
+
+    Age is the age on the day of the dose (phase start), ``*_min`` bounds are inclusive and
+    ``*_below`` bounds exclusive; ``facts`` are assessment facts; ``check`` names a condition the
+    roadmap cannot read from the record (shown as "give if ..." and never decided).
+    """
+
+    label: str = Field(min_length=1)
+    age_min_years: float | None = None
+    age_below_years: float | None = None
+    weight_min_kg: float | None = None
+    weight_below_kg: float | None = None
+    bsa_min_m2: float | None = None
+    bsa_below_m2: float | None = None
+    sex: Literal["male", "female"] | None = None
+    facts: tuple[FactCondition, ...] = ()
+    check: str | None = None
+
+
 class Component(_Cited):
     drug: str = Field(min_length=1)
     drug_class: str = Field(alias="class", min_length=1)
@@ -119,6 +159,9 @@ class Component(_Cited):
     schedule: str | None = None  # words, e.g. "once between day 3 and day 5"
     cap: Cap | None = None
     rounding: Rounding | None = None
+    applies_if: Applies | None = None
+    max_doses: int | None = Field(default=None, ge=1)  # e.g. "x4" over a cycle phase
+    cycles: tuple[int, ...] = ()  # 1-based cycles of a cycle phase it is given in (all if empty)
 
     @field_validator("days")
     @classmethod
@@ -128,7 +171,7 @@ class Component(_Cited):
         return v
 
     def numbers(self) -> bool:
-        return bool(self.dose or self.days or self.cap or self.rounding)
+        return bool(self.dose or self.days or self.cap or self.rounding or self.applies_if)
 
 
 class Procedure(_Cited):
@@ -140,6 +183,7 @@ class Procedure(_Cited):
     intrathecal: tuple[str, ...] = ()
     mrd: bool = False
     timepoint: str | None = None  # matches an observation's ``timepoint`` label
+    applies_if: Applies | None = None
 
     @field_validator("days")
     @classmethod
@@ -175,10 +219,19 @@ class Phase(_Cited):
                   "immunotherapy", "cellular_therapy", "transplant", "workup"]
     length_days: int | None = Field(default=None, ge=1)
     until: Until | None = None
+    until_by_sex: dict[Literal["male", "female"], Until] = Field(default_factory=dict)
     cycle_days: int | None = Field(default=None, ge=1)
     components: tuple[Component, ...] = ()
     procedures: tuple[Procedure, ...] = ()
     decisions: tuple[DecisionPoint, ...] = ()
+
+
+class Modification(_Cited):
+    """A named population adaptation (Down syndrome, older adults): said in every roadmap."""
+
+    label: str = Field(min_length=1)
+    applies_if: Applies
+    text: str = Field(min_length=1)
 
 
 class Eligibility(_Cited):
@@ -198,6 +251,8 @@ class Template(_Cited):
     description: str
     phases: tuple[Phase, ...] = Field(min_length=1)
     eligibility: tuple[Eligibility, ...] = ()
+    intrathecal_dosing: str | None = None  # a scheme of protocols/shared/dosing.yaml
+    modifications: tuple[Modification, ...] = ()
 
     def phase(self, phase_id: str) -> Phase:
         for p in self.phases:
@@ -214,6 +269,8 @@ def _cited_items(t: Template) -> Iterator[tuple[str, _Cited, bool]]:
     yield "", t, False
     for i, e in enumerate(t.eligibility):
         yield f"eligibility[{i}]", e, e.age_min_years is not None or e.age_max_years is not None
+    for i, m in enumerate(t.modifications):
+        yield f"modifications[{i}] ({m.label})", m, True
     for pi, p in enumerate(t.phases):
         pp = f"phases[{pi}] ({p.id})"
         yield pp, p, bool(p.length_days or p.until or p.cycle_days)
@@ -249,6 +306,14 @@ def _check_one(t: Template, source: str, citations: Mapping[str, object],
         pp = f"phases[{pi}] ({p.id})"
         if p.id in seen:
             problems.append(Problem(pp, f"phase id {p.id!r} is not unique", source=source))
+        for sx, u in p.until_by_sex.items():
+            own = u.anchor == p.id and u.at == "start"
+            if u.anchor not in seen and not own:
+                problems.append(Problem(f"{pp}.until_by_sex.{sx}.anchor",
+                                        f"anchor {u.anchor!r} is not an earlier phase",
+                                        source=source))
+        if p.until_by_sex and p.until is None:
+            problems.append(Problem(pp, "until_by_sex needs a default until", source=source))
         if (p.length_days is None) == (p.until is None):
             problems.append(Problem(pp, "a phase needs exactly one of length_days or until",
                                     source=source))
