@@ -154,23 +154,31 @@ def _guide() -> Any:
     return mod
 
 
+TeamPhone = Annotated[str | None, Query(
+    max_length=60, description="The care team's 24-hour phone number, shown in 'When to "
+    "call' (digits, spaces, + - ( ) . / and an optional extension). Without it the guide "
+    "asks the family to get it.")]
+
+
 @router.get("/guide", summary="Family guide: every topic", tags=["guide"])
-def guide_all(caller: CallerDep) -> dict[str, Any]:
-    doc: dict[str, Any] = _guide().general_guide().to_dict()
+def guide_all(caller: CallerDep, team_phone: TeamPhone = None) -> dict[str, Any]:
+    doc: dict[str, Any] = _guide().general_guide(team_phone=team_phone).to_dict()
     return doc
 
 
 @router.get("/guide/{topic}", summary="Family guide: one topic", tags=["guide"])
 def guide_topic(topic: Annotated[str, PathParam(max_length=100)], caller: CallerDep,
-                ) -> dict[str, Any]:
-    doc: dict[str, Any] = _guide().general_guide(topic).to_dict()
+                team_phone: TeamPhone = None) -> dict[str, Any]:
+    doc: dict[str, Any] = _guide().general_guide(topic, team_phone=team_phone).to_dict()
     return doc
 
 
 @router.post("/guide", summary="Family guide personalised to a record", tags=["guide"])
-def guide_for(body: RecordBody, caller: CallerDep) -> dict[str, Any]:
+def guide_for(body: RecordBody, caller: CallerDep, team_phone: TeamPhone = None,
+              ) -> dict[str, Any]:
     mod = _guide()
-    doc: dict[str, Any] = mod.personal_guide(read_record(body).record).to_dict()
+    doc: dict[str, Any] = mod.personal_guide(read_record(body).record,
+                                             team_phone=team_phone).to_dict()
     return doc
 
 

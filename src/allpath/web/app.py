@@ -165,12 +165,17 @@ def web_router() -> APIRouter:
         except RecordError as err:
             return _problem(422, "The answers have problems", [p.as_dict() for p in err.problems])
 
-    @router.get("/web/guide")
-    def guide(topic: str | None = None) -> dict[str, Any]:
+    @router.get("/web/guide", response_model=None)
+    def guide(topic: str | None = None,
+              team_phone: str | None = None) -> JSONResponse | dict[str, Any]:
+        """The family guide; ``team_phone`` (the team's 24-hour number) is shown back."""
         from allpath.guide.core import general_guide
 
         try:
-            return general_guide(topic).to_dict()
+            return general_guide(topic, team_phone=team_phone).to_dict()
+        except RecordError as err:
+            return _problem(422, "The phone number has a problem",
+                            [p.as_dict() for p in err.problems])
         except AllPathError as err:
             raise HTTPException(404, str(err)) from None
 

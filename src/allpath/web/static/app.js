@@ -284,12 +284,36 @@ const ALLPath = (() => {
       label.appendChild(box); label.appendChild(document.createTextNode(" " + s.replaceAll("_", " ")));
       $("symptoms").appendChild(label);
     });
-    const guide = await (await fetch("/web/guide")).json();
-    guide.topics.forEach((t) => {
-      const d = el("details"); d.appendChild(el("summary", t.title));
-      t.sections.forEach((s) => d.appendChild(el("p", s.text)));
-      $("guide").appendChild(d);
-    });
+    const guidePara = (s) => {
+      // the text, then its sources as numbered links (never inside the sentences)
+      const p = el("p", s.text);
+      (s.sources || []).filter((c) => c.url).forEach((c, k) => {
+        const a = el("a", "[" + (k + 1) + "]", "source");
+        a.href = c.url; a.title = c.reference || c.id; a.rel = "noopener"; a.target = "_blank";
+        p.appendChild(document.createTextNode(" ")); p.appendChild(a);
+      });
+      return p;
+    };
+    const showGuide = async () => {
+      const phone = $("team-phone").value.trim();
+      const r = await fetch("/web/guide" + (phone ? "?team_phone=" + encodeURIComponent(phone) : ""));
+      const guide = await r.json();
+      $("guide-errors").replaceChildren();
+      if (!r.ok) {
+        (guide.errors || []).forEach((e) => $("guide-errors").appendChild(
+          el("li", e.path + ": " + e.message + (e.expected ? "; expected " + e.expected : ""))));
+        return;
+      }
+      $("when-to-call").replaceChildren(); $("guide").replaceChildren();
+      guide.topics.forEach((t) => {
+        if (t.id === "when-to-call") { t.sections.forEach((s) => $("when-to-call").appendChild(guidePara(s))); return; }
+        const d = el("details"); d.appendChild(el("summary", t.title));
+        t.sections.forEach((s) => d.appendChild(guidePara(s)));
+        $("guide").appendChild(d);
+      });
+    };
+    await showGuide();
+    $("team-phone-save").addEventListener("click", showGuide);
     $("check").addEventListener("click", async () => {
       const body = {age_years: Number($("age").value), sex: $("sex").value,
         symptoms: [...document.querySelectorAll("input[name=symptom]:checked")].map((b) => b.value)};
