@@ -31,6 +31,7 @@ BASE: dict[str, Any] = {
                                     "cCD79a": "positive", "cCD3": "negative",
                                     "MPO": "negative", "sIg": "negative"}},
     "genetics": {"chromosome_count": 46, "fusions": [], "alterations": []},
+    "steroid_pretreatment": False,
     "extramedullary": {"testicular": False, "mediastinal_mass": False,
                        "cns_clinical_signs": False},
     "treatment": [{"phase": "induction", "start": "2024-03-02"}],

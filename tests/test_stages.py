@@ -33,6 +33,7 @@ BASE: dict[str, Any] = {
                                     "cCD3": "negative", "MPO": "negative", "sIg": "negative",
                                     "TdT": "positive"}},
     "genetics": {"chromosome_count": 46, "fusions": [], "alterations": []},
+    "steroid_pretreatment": False,
     "extramedullary": {"testicular": False, "mediastinal_mass": False,
                        "cns_clinical_signs": False},
 }
@@ -150,14 +151,15 @@ def test_double_trisomy_from_karyotype_is_cog_favourable() -> None:
     assert doc["diagnosis"]["subtype"]["cog_genetics"] == "favorable"
 
 
-@pytest.mark.parametrize(("count", "safavi", "seer"), [
-    (27, "near_haploid", "near_haploid"), (31, "low_hypodiploid", "other"),
-    (42, "high_hypodiploid", "high_hypodiploid"), (45, "high_hypodiploid",
-                                                    "near_diploid_hypodiploid")])
-def test_ploidy_bands_are_named_per_scheme(count: int, safavi: str, seer: str) -> None:
+@pytest.mark.parametrize(("count", "safavi", "seer", "who"), [
+    (27, "near_haploid", "near_haploid", "near_haploid"),
+    (31, "low_hypodiploid", "other", "near_haploid"),
+    (42, "high_hypodiploid", "high_hypodiploid", "high_hypodiploid"),
+    (45, "high_hypodiploid", "near_diploid_hypodiploid", "not_hypodiploid_band")])
+def test_ploidy_bands_are_named_per_scheme(count: int, safavi: str, seer: str, who: str) -> None:
     doc = run(genetics={"chromosome_count": count, "fusions": [], "alterations": []})
     bands = {p["scheme"]: p["band"] for p in doc["diagnosis"]["subtype"]["ploidy"]}
-    assert bands == {"safavi_paulsson_2017": safavi, "seer": seer}
+    assert bands == {"safavi_paulsson_2017": safavi, "seer": seer, "who_haem5_icc": who}
 
 
 def test_untested_genetics_is_unknown_with_tests_to_order() -> None:
@@ -216,7 +218,11 @@ def test_cog_group_is_provisional_until_mrd_is_known_then_final() -> None:
     r = risk(pending, "cog_pdq")
     assert r["provisional"] is True
     assert set(r["missing"]) == {"mrd.day8_blood", "mrd.eoi_marrow"}
-    assert r["group"] == "low"  # shown as if MRD were negative
+    # Never shown as the group (issue 11 item 15): the range leads, "as if MRD negative" is
+    # secondary.
+    assert r["group"] == "unknown"
+    assert r["provisional_group"] == "low"
+    assert r["possible_groups"][0] == "low" and len(r["possible_groups"]) > 1
     final = run(genetics={"chromosome_count": 46, "fusions": ["ETV6::RUNX1"], "alterations": []},
                 observations=with_obs(obs("mrd_blood", 0.5, "%", "2024-03-09"),
                                       obs("mrd_marrow", 0.3, "%", "2024-03-29")))
@@ -234,7 +240,8 @@ def test_mrd_time_point_label_beats_the_day_window() -> None:
 def test_adult_risk_factors() -> None:
     doc = run(birth_date="1990-01-01",
               observations=with_obs(obs("wbc", 35, "10*9/L"), drop=("wbc",)))
-    assert risk(doc, "adult_risk_factors")["group"] == "high"
+    # One adult scheme per source (issue 11 item 2): the WBC cut-off is UKALLXII/E2993's.
+    assert risk(doc, "ukallxii_e2993")["group"] == "high"
     factors = doc["adult_risk_factors"]
     assert factors["applicable"] is True
     assert "wbc_over_30_b_lineage" in factors["factors"]

@@ -14,6 +14,16 @@ from support import shared_dir
 _SHARED = shared_dir()
 _CASES = sorted((_SHARED / "vignettes" / "monitoring").glob("*.yaml")) if _SHARED else []
 
+# Record facts the shared cases leave out but their expectations assume: case -> field ->
+# (value, why). Without them the answer is rightly unknown or provisional.
+RECORD_PATCHES: dict[str, dict[str, tuple[object, str]]] = {
+    "m09-mrd-restratification": {
+        "steroid_pretreatment": (False, "a final COG group needs the steroid history: steroids "
+                                 "before diagnosis make an NCI standard-risk child high risk "
+                                 "(issue 11 item 4; STEROID-PRETX)"),
+    },
+}
+
 # Expectations of the shared cases that the sources contradict: case -> key -> (the shared
 # value, the value the sources give, why). Each is checked with the corrected value, and the
 # shared value is checked to be still the one corrected (so a fixed case drops its entry).
@@ -34,7 +44,11 @@ CORRECTIONS: dict[str, dict[str, tuple[object, object, str]]] = {
 @pytest.mark.parametrize("case", _CASES, ids=[c.stem for c in _CASES])
 def test_monitoring_vignette_expectations_hold(case: Path) -> None:
     doc = yaml.safe_load(case.read_text(encoding="utf-8"))
-    result = assess(parse_record(doc["record"], source=str(case))).to_dict()
+    record = dict(doc["record"])
+    for field, (value, _why) in RECORD_PATCHES.get(case.stem, {}).items():
+        assert field not in record, f"{case.name} now states {field}; drop the patch"
+        record[field] = value
+    result = assess(parse_record(record, source=str(case))).to_dict()
     expected = dict(doc["expected"])
     for key, (shared, corrected, _why) in CORRECTIONS.get(case.stem, {}).items():
         assert expected.get(key) == shared, f"{case.name}: {key} changed; drop the correction"

@@ -14,12 +14,27 @@ from support import shared_dir
 _SHARED = shared_dir()
 _CASES = sorted((_SHARED / "vignettes" / "pathway").glob("*.yaml")) if _SHARED else []
 
+_STEROIDS = ("a final COG / AALL1731 group needs the steroid history: steroids before "
+             "diagnosis make an NCI standard-risk child high risk and AALL1731-ineligible "
+             "(issue 11 item 4; STEROID-PRETX)")
+
+# Record facts the shared cases leave out but their expectations assume: case -> field ->
+# (value, why). Without them the answer is rightly unknown or provisional.
+RECORD_PATCHES: dict[str, dict[str, tuple[object, str]]] = {
+    "p01-sr-etv6-low-risk": {"steroid_pretreatment": (False, _STEROIDS)},
+    "p12-iamp21": {"steroid_pretreatment": (False, _STEROIDS)},
+}
+
 
 @pytest.mark.skipif(not _CASES, reason="../shared/vignettes/pathway is not present")
 @pytest.mark.parametrize("case", _CASES, ids=[c.stem for c in _CASES])
 def test_pathway_vignette_expectations_hold(case: Path) -> None:
     doc = yaml.safe_load(case.read_text(encoding="utf-8"))
-    result = assess(parse_record(doc["record"], source=str(case))).to_dict()
+    record = dict(doc["record"])
+    for field, (value, _why) in RECORD_PATCHES.get(case.stem, {}).items():
+        assert field not in record, f"{case.name} now states {field}; drop the patch"
+        record[field] = value
+    result = assess(parse_record(record, source=str(case))).to_dict()
     failures = check(result, doc["expected"])
     assert not failures, f"{case.name} ({doc['description']}):\n" + "\n".join(failures)
 

@@ -14,15 +14,22 @@ from clinical_records import assess_doc, b_all_record, risk
 from allpath.knowledge import knowledge_dir
 from allpath.rules.loader import load_packs
 
+_MRD_NEGATIVE = [
+    {"code": "mrd_blood", "value": 0.005, "unit": "%", "time": "2024-03-09"},
+    {"code": "mrd_marrow", "value": 0.005, "unit": "%", "time": "2024-03-29"},
+]
+
 
 def test_nccn_aall1731_girl_without_testicular_field_keeps_her_risk_group() -> None:
     doc = b_all_record(sex="female", extramedullary={"mediastinal_mass": False,
-                                                     "cns_clinical_signs": False})
+                                                     "cns_clinical_signs": False},
+                       genetics={"fusions": ["ETV6::RUNX1"], "alterations": [],
+                                 "chromosome_count": 46},
+                       extra_obs=_MRD_NEGATIVE, steroid_pretreatment=False)
     result = assess_doc(doc)
     assert risk(result, "nci_rome")["group"] == "standard"
-    assert risk(result, "aall1731")["group"] not in ("unknown", "not_eligible")
-    assert risk(result, "cog_pdq")["group"] != "unknown" or \
-        "extramedullary.testicular" not in risk(result, "cog_pdq")["missing"]
+    assert risk(result, "aall1731")["group"] == "sr_favorable"
+    assert risk(result, "cog_pdq")["group"] == "low"
     assert result["testicular_involvement"] is False
     assert all(m["fact"] != "extramedullary.testicular" for m in result["missing"])
     assert not any("testicular" in t for t in result["tests_to_order"])

@@ -74,22 +74,34 @@ class Assessment:
 
     # ------------------------------------------------------------------ sections
     def _risk(self) -> list[dict[str, Any]]:
+        """Every named risk scheme, in pack order; none when the diagnosis is not ALL.
+
+        A provisional group is never shown as the group: ``group`` is ``unknown``, the groups
+        still possible lead (``possible_groups``) and the group under the stated assumptions
+        (MRD negative, ...) is secondary (``provisional_group``).
+        """
+        if self.value("diagnosis", "status") == "not_ALL":
+            return []
         out = []
         for r in self.results:
             # Every named scheme of the risk stage is listed, in pack order.
             if r.scheme is None or not r.output.startswith("risk."):
                 continue
+            shown_provisional = r.provisional and r.status == "decided"
             out.append(
                 {
                     "scheme": r.scheme,
-                    "group": r.value if r.status != "unknown" else "unknown",
+                    "group": "unknown" if r.status == "unknown" or shown_provisional
+                    else r.value,
                     "provisional": r.provisional,
+                    "provisional_group": r.value if shown_provisional else None,
                     "provisional_reason": r.provisional_reason,
                     "missing": list(r.missing),
                     "possible_groups": [_plain(p) for p in r.possible],
                     "rule_id": r.rule_id,
                     "citations": list(r.cite),
                     "evidence": r.evidence,
+                    "note": r.note if r.status == "not_applicable" else None,
                 }
             )
         return out
