@@ -260,6 +260,19 @@ def test_every_rule_of_the_pack_is_exercised() -> None:
         {"visit__anc": 0.3},
         {**SCENARIOS["action.increase.wbc"], "visit__increases_without_response": 3},
         {**SCENARIOS["action.increase.wbc"], "titration__mtx_protocol_dose": 0},
+        {**SCENARIOS["action.increase.wbc"], "visit__wbc": 865},
+        {**SCENARIOS["action.increase.anc"], "visit__anc": 25},
+        {**SCENARIOS["action.restart_reduced"], "tpmt__phenotype": "intermediate"},
+        {**SCENARIOS["action.increase.wbc"], "visit__allopurinol": True},
+        {**SCENARIOS["action.increase.wbc"], "visit__allopurinol": False},
+        {"tpmt__phenotype": "poor", "nudt15__phenotype": "normal",
+         "visit__mp_percent_of_protocol": 100},
+        {"tpmt__phenotype": "intermediate", "nudt15__phenotype": "intermediate",
+         "visit__mp_percent_of_protocol": 60},
+        {"tpmt__phenotype": "intermediate", "nudt15__phenotype": "normal",
+         "titration__mp_protocol_dose": 75, "visit__mp_percent_of_protocol": 100},
+        {"tpmt__phenotype": "intermediate", "nudt15__phenotype": "normal",
+         "titration__mp_protocol_dose": 75, "visit__mp_percent_of_protocol": 50},
     ]
     for given in scenarios:
         for res in decide(**given).values():
@@ -277,5 +290,6 @@ def test_cog_style_rules_are_all_marked_unconfirmed() -> None:
         for r in (*d.rules, d.otherwise):
             if r.id.startswith(("hold.", "anc_window.", "counts.anc.", "action.increase",
                                 "action.restart", "action.hold", "adherence.suspect",
+                                "plausibility.", "action.check_counts",
                                 "steady_state.poor.4", "steady_state.intermediate.2")):
                 assert r.evidence == "unconfirmed", r.id

@@ -41,6 +41,9 @@ def test_every_visit_gets_a_suggestion_or_a_stated_reason(path: Path) -> None:
             assert v.action in ("hold", "restart_reduced", "decrease", "increase", "continue",
                                 "wait")
             assert v.rules and v.cite and v.mp_recommended != "-"
+        elif v.status == "check_counts":
+            assert v.action == "check_counts" and v.alerts
+            assert v.mp_recommended_value is None and v.mtx_recommended_value is None
         elif v.status == "undetermined":
             assert "no suggestion" in v.reason and v.missing
         else:
@@ -80,7 +83,8 @@ def test_implausible_wbc_rows_are_reported_with_their_lines() -> None:
 @needs_allmt
 def test_processed_log_summary() -> None:
     assert ALLMT is not None
-    run = titrate_file(ALLMT / "allMT_processed_UPN_1.csv", tpmt="normal", nudt15="normal")
+    run = titrate_file(ALLMT / "allMT_processed_UPN_1.csv", tpmt="normal", nudt15="normal",
+                       mp_start=75.0, mtx_start=20.0)
     s = run.summary()
     assert s["visits"] == 47 and s["not_assessable"] == 0
     assert s["recorded"]["hold"] == 3
@@ -160,7 +164,7 @@ def test_hold_then_restart(tmp_path: Path) -> None:
     assert [x.action for x in v] == ["continue", "hold", "hold", "restart_reduced"]
     assert v[1].mp_recommended == "hold (0)" and v[1].agrees is True
     assert "below 400" in v[3].mp_recommended and v[3].agrees is True
-    assert "ANC 0.4 < 0.5" in v[1].reason
+    assert "ANC 0.4" in v[1].reason and "ANC below 500/uL" in v[1].reason
 
 
 def test_bad_values_are_rejected_and_the_run_goes_on(tmp_path: Path) -> None:

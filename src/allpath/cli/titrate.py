@@ -36,8 +36,10 @@ def _render(run: TitrationRun, console: Console) -> None:
     console.print(f"[bold]Maintenance titration[/bold]  {run.source}  ({run.format})")
     pheno = f"TPMT {start.tpmt or 'not given'}, NUDT15 {start.nudt15 or 'not given'}"
     console.print(f"Phenotypes: {pheno}")
-    flag = " [yellow](provisional: phenotypes not given)[/yellow]" if start.provisional else ""
+    flag = " [yellow](provisional)[/yellow]" if start.provisional else ""
     console.print(f"Start: {start.text()}{flag}  [dim]{', '.join(start.cite)}[/dim]")
+    if start.provisional_reason:
+        console.print(f"[yellow]{start.provisional_reason}[/yellow]")
     if start.steady_state_weeks:
         lo, hi = start.steady_state_weeks
         wait = f"{_n(lo)}-{_n(hi)}" if hi is not None else f">= {_n(lo)}"
@@ -50,6 +52,8 @@ def _render(run: TitrationRun, console: Console) -> None:
     for v in run.visits:
         if v.status == "not_assessable":
             suggestion = "[red]not assessable[/red]"
+        elif v.status == "check_counts":
+            suggestion = "[red]check counts[/red]"
         elif v.status == "undetermined":
             suggestion = "[yellow]undetermined[/yellow]"
         else:
@@ -63,6 +67,8 @@ def _render(run: TitrationRun, console: Console) -> None:
         why = v.reason
         if v.rules:
             why += f" [dim]({', '.join(v.rules)}; {', '.join(v.cite)})[/dim]"
+        for alert in v.alerts:
+            why += f"\n[red]alert: {alert}[/red]"
         for adv in v.advisories:
             why += f"\n[magenta]advisory: {adv}[/magenta]"
         table.add_row(str(v.line), v.date or _n(v.week), _n(v.anc), _n(v.wbc), _n(v.platelets),
@@ -71,7 +77,8 @@ def _render(run: TitrationRun, console: Console) -> None:
     console.print(table)
     s = run.summary()
     console.print(
-        f"{s['visits']} visits: {s['recommended']} with a suggestion, {s['undetermined']} "
+        f"{s['visits']} visits: {s['recommended']} with a suggestion, {s['check_counts']} "
+        f"stopped for implausible counts, {s['undetermined']} "
         f"undetermined, {s['not_assessable']} not assessable"
         + (f" (lines {', '.join(map(str, s['rejected_lines']))})" if s["rejected_lines"]
            else "")

@@ -28,8 +28,6 @@ from allpath.rules.facts import Fact
 from allpath.rules.loader import load_knowledge
 
 __all__ = [
-    "DEFAULT_MP_START",
-    "DEFAULT_MTX_START",
     "StartDose",
     "TitrationRun",
     "VisitResult",
@@ -38,12 +36,10 @@ __all__ = [
     "titrate_file",
 ]
 
-DEFAULT_MP_START = 75.0  # mg/m2/day, COG (fact sheet 6.1, S33/S32)
-DEFAULT_MTX_START = 20.0  # mg/m2/week, COG (fact sheet 6.1, S33/S32)
 LONGEST_WAIT_WEEKS = 6.0  # the longest steady-state wait of the fact sheet (6.6, S32)
 
 Basis = Literal["auto", "anc"]
-Status = Literal["recommended", "undetermined", "not_assessable"]
+Status = Literal["recommended", "check_counts", "undetermined", "not_assessable"]
 
 _MISSING_TEXT = {
     "visit.weeks_since_change": "time since the last dose change (no change seen in the log "
@@ -55,6 +51,19 @@ _MISSING_TEXT = {
 
 def _pack() -> Any:
     return load_knowledge().pack("titration")
+
+
+def _assumed_dose(decision_id: str, fact: str) -> tuple[float, str, str]:
+    """The protocol dose a start decision assumes when none is given (value, unit, reason).
+
+    The value lives in the pack (the decision's ``provisional.assume``), never in Python.
+    """
+    for d in _pack().pack.decisions:
+        if d.id == decision_id and d.provisional is not None:
+            raw = d.provisional.assume[fact]
+            assert isinstance(raw, dict), f"{decision_id}: {fact} must be {{value, unit}}"
+            return float(raw["value"]), str(raw["unit"]), d.provisional.reason
+    raise LookupError(f"titration pack: decision {decision_id!r} assumes no {fact}")
 
 
 @dataclass(frozen=True)
@@ -77,6 +86,7 @@ class StartDose:
     provisional: bool
     provisional_reason: str | None
     note: str | None
+    assumed: tuple[str, ...] = ()  # protocol doses assumed because the log gave none
 
     def text(self) -> str:
         if self.mp_group is None:
@@ -93,6 +103,11 @@ class StartDose:
             mp = (f"6-MP: {self.mp_group.replace('_', ' ')} -> {pct} of "
                   f"{self.mp_protocol_dose:g} mg/m2/day = {dose} mg/m2/day{sched}")
         mtx = f"MTX: {self.mtx_protocol_dose:g} mg/m2 weekly"
+        if "mtx_start" in self.assumed:
+            mtx += " (assumed COG dose, provisional: give the protocol's mtx_start)"
+        if "mp_start" in self.assumed:
+            mp += (f" (assumed COG dose of {self.mp_protocol_dose:g} mg/m2/day, provisional: "
+                   "give the protocol's mp_start)")
         return f"{mp}; {mtx}"
 
 
@@ -135,6 +150,7 @@ class VisitResult:
     missing: tuple[str, ...]
     advisories: tuple[str, ...]
     problems: tuple[str, ...]
+    alerts: tuple[str, ...] = ()  # pack messages that must be acted on (implausible counts)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -160,6 +176,7 @@ class TitrationRun:
         return {
             "visits": len(self.visits),
             "recommended": sum(v.status == "recommended" for v in self.visits),
+            "check_counts": sum(v.status == "check_counts" for v in self.visits),
             "undetermined": sum(v.status == "undetermined" for v in self.visits),
             "not_assessable": sum(v.status == "not_assessable" for v in self.visits),
             "actions": dict(sorted(actions.items())),
@@ -168,6 +185,7 @@ class TitrationRun:
                           "compared": len(judged)},
             "rejected_lines": [v.line for v in self.visits if v.status == "not_assessable"],
             "advisories": sum(bool(v.advisories) for v in self.visits),
+            "alerts": sum(bool(v.alerts) for v in self.visits),
         }
 
     def as_dict(self) -> dict[str, Any]:
@@ -200,10 +218,14 @@ def _field(res: DecisionResult | None, name: str) -> Any:
 
 
 def _base_facts(log: MaintenanceLog) -> dict[str, Fact]:
-    facts: dict[str, Fact] = {
-        "titration.mp_protocol_dose": Fact(log.mp_start or DEFAULT_MP_START, "mg/m2/d"),
-        "titration.mtx_protocol_dose": Fact(log.mtx_start or DEFAULT_MTX_START, "mg/m2/wk"),
-    }
+    """Header facts; a protocol dose the log does not give stays missing (never defaulted)."""
+    facts: dict[str, Fact] = {}
+    if log.mp_start is not None:
+        facts["titration.mp_protocol_dose"] = Fact(log.mp_start, "mg/m2/d")
+    if log.mtx_start is not None:
+        facts["titration.mtx_protocol_dose"] = Fact(log.mtx_start, "mg/m2/wk")
+    if log.allopurinol is not None:
+        facts["visit.allopurinol"] = Fact(log.allopurinol)
     if log.tpmt:
         facts["tpmt.phenotype"] = Fact(log.tpmt)
     if log.nudt15:
@@ -218,13 +240,28 @@ def start_doses(log: MaintenanceLog) -> StartDose:
     mp = res["titration.mp_start"]
     mtx = res["titration.mtx_start"]
     ss = res["titration.steady_state"]
-    mp_dose = float(facts["titration.mp_protocol_dose"].value)  # type: ignore[arg-type]
+    assumed: list[str] = []
+    reasons: list[str] = []
+    if log.mp_start is None:
+        mp_dose, _, why = _assumed_dose("mp_start", "titration.mp_protocol_dose")
+        assumed.append("mp_start")
+        reasons.append(why)
+    else:
+        mp_dose = log.mp_start
+    if log.mtx_start is None:
+        mtx_dose, _, why = _assumed_dose("mtx_start", "titration.mtx_protocol_dose")
+        assumed.append("mtx_start")
+        reasons.append(why)
+    else:
+        mtx_dose = log.mtx_start
+    if mp.provisional and mp.provisional_reason and mp.provisional_reason not in reasons:
+        reasons.insert(0, mp.provisional_reason)
     lo, hi = _field(mp, "percent_low"), _field(mp, "percent_high")
     percent = (float(lo), float(hi)) if lo is not None and hi is not None else None
     used = [r for r in (mp, mtx, ss) if r.status != "unknown"]
     return StartDose(
         tpmt=log.tpmt, nudt15=log.nudt15, mp_protocol_dose=mp_dose,
-        mtx_protocol_dose=float(facts["titration.mtx_protocol_dose"].value),  # type: ignore[arg-type]
+        mtx_protocol_dose=mtx_dose,
         mp_group=_field(mp, "group"), mp_percent=percent, mp_schedule=_field(mp, "schedule"),
         mp_range=(round(mp_dose * percent[0] / 100, 2), round(mp_dose * percent[1] / 100, 2))
         if percent else None,
@@ -235,7 +272,8 @@ def start_doses(log: MaintenanceLog) -> StartDose:
         cite=tuple(dict.fromkeys(c for r in used for c in r.cite)),
         evidence="unconfirmed" if any(r.evidence == "unconfirmed" for r in used)
         else "confirmed",
-        provisional=mp.provisional, provisional_reason=mp.provisional_reason, note=mp.note,
+        provisional=mp.provisional or bool(assumed),
+        provisional_reason=" ".join(reasons) or None, note=mp.note, assumed=tuple(assumed),
     )
 
 
@@ -306,26 +344,33 @@ def _recorded(i: int, before: tuple[float, float] | None,
     return "unchanged"
 
 
-_EXPECTED_RECORD = {
+_EXPECTED_RECORD: dict[str, set[str]] = {
     "hold": {"hold", "held"}, "restart_reduced": {"restart"}, "decrease": {"decrease"},
     "increase": {"increase"}, "continue": {"unchanged"}, "wait": {"unchanged"},
 }
 
 
 def _drug_text(verb: str | None, before: float | None, pre_hold: float | None,
-               change: str | None) -> tuple[str, float | None]:
+               change: str | None, change_percent: float | None) -> tuple[str, float | None]:
     b = "?" if before is None else f"{before:g}"
     if verb == "stop":
         return "hold (0)", 0.0
+    if verb == "no_suggestion":
+        return "no suggestion: check the counts first", None
     if verb == "unchanged":
         return b, before
+    if verb == "restart_previous":
+        if pre_hold:
+            return f"restart at {pre_hold:g} (the dose before the hold)", pre_hold
+        return "restart at the dose before the hold", None
     if verb == "restart_reduced":
         ref = f" below {pre_hold:g}" if pre_hold else ""
         return f"restart reduced{ref} (amount per protocol)", None
     if verb == "reduce":
         return f"reduce from {b} (amount per protocol)", None
     if verb == "increase":
-        approx = f", about {before * 1.25:.4g}" if before else ""
+        approx = (f", about {before * (1 + change_percent / 100):.4g}"
+                  if before and change_percent else "")
         return f"increase {change or ''} from {b}{approx} (unconfirmed step)", None
     return "-", None
 
@@ -336,28 +381,19 @@ def _fmt(x: float | None) -> str:
 
 def _reason(res: dict[str, DecisionResult], facts: dict[str, Fact], weeks: float | None,
             minimum: bool) -> str:
+    """Why: the counts that were read, then the pack's own note of the rule that decided."""
     action = res["titration.action"]
-    hold = res["titration.hold"]
     parts: list[str] = []
-    if hold.status == "decided" and hold.value is True:
-        if hold.rule_id == "hold.anc":
-            parts.append(f"ANC {_fmt(_val(facts, 'visit.anc'))} < 0.5")
-        else:
-            parts.append(f"platelets {_fmt(_val(facts, 'visit.platelets'))} < 50")
-        parts.append("hold limit (unconfirmed)")
-        return " ".join(parts)
-    counts = res["titration.counts"]
-    status, basis = _field(counts, "status"), _field(counts, "basis")
-    if status is not None:
-        if basis == "wbc_nopho":
-            parts.append(f"WBC {_fmt(_val(facts, 'visit.wbc'))} {status} NOPHO 1.5-3.5")
-        else:
-            parts.append(f"ANC {_fmt(_val(facts, 'visit.anc'))} {status} COG-style ~0.5-1.5 "
-                         "(unconfirmed)")
-    if _val(facts, "visit.on_hold") is True:
-        parts.append("counts recovered after a hold")
+    counts = ", ".join(f"{label} {_fmt(_val(facts, name))}" for label, name in
+                       (("WBC", "visit.wbc"), ("ANC", "visit.anc"),
+                        ("platelets", "visit.platelets")) if name in facts)
+    if counts:
+        parts.append(counts + " x10^9/L")
+    hold = res["titration.hold"]
+    if hold.status == "decided" and hold.value is True and hold.note:
+        parts.append(hold.note)
     ss = res["titration.steady_state_reached"]
-    if weeks is not None:
+    if weeks is not None and action.rule_id not in ("action.hold", "action.check_counts"):
         since = f"{'at least ' if minimum else ''}{weeks:.1f} wk since change"
         if ss.status != "unknown":
             since += f", steady state {str(ss.value).replace('_', ' ')}"
@@ -365,7 +401,9 @@ def _reason(res: dict[str, DecisionResult], facts: dict[str, Fact], weeks: float
     if action.status == "unknown":
         missing = [_MISSING_TEXT.get(m, m) for m in action.missing]
         parts.append("no suggestion: missing " + ", ".join(missing) if missing
-                     else "no rule covers this case")
+                     else "no suggestion: no rule covers this case")
+    elif action.note and action.rule_id != "action.hold":
+        parts.append(action.note)
     return "; ".join(parts)
 
 
@@ -374,9 +412,33 @@ def _val(facts: dict[str, Fact], name: str) -> Any:
     return None if f is None else f.value
 
 
+_PER_M2_DAY = ("mg/m2/d", "mg/m2/day", "mg/m2")
+
+
+def _percent_of_protocol(log: MaintenanceLog, v: LogVisit) -> float | None:
+    """The visit's 6-MP dose as % of the protocol dose, when both are known per m2 per day."""
+    if v.mp is None or log.mp_start is None or log.dose_unit is None:
+        return None
+    if log.dose_unit.replace(" ", "").replace("²", "2").lower() not in _PER_M2_DAY:
+        return None
+    return round(100 * v.mp / log.mp_start, 1)
+
+
+def _message(res: DecisionResult, values: dict[str, float | None]) -> str | None:
+    """A pack message with the visit's values filled in."""
+    text = _field(res, "message")
+    if not isinstance(text, str):
+        return None
+    filled = {k: ("?" if x is None else f"{x:g}") for k, x in values.items()}
+    return text.format(**filled)
+
+
 def _visit_facts(log: MaintenanceLog, v: LogVisit, basis: Basis, weeks: float | None,
-                 on_hold: bool, streak: int) -> dict[str, Fact]:
+                 on_hold: bool, streak: int, first: bool) -> dict[str, Fact]:
     facts = _base_facts(log)
+    percent = _percent_of_protocol(log, v) if first else None
+    if percent is not None:
+        facts["visit.mp_percent_of_protocol"] = Fact(percent, "%")
     if v.anc is not None:
         facts["visit.anc"] = Fact(v.anc, "10*9/L")
     if v.wbc is not None and basis == "auto":
@@ -432,28 +494,53 @@ def run_titration(log: MaintenanceLog, *, basis: Basis = "auto") -> TitrationRun
             continue
         weeks, minimum = _weeks_since_change(visits, i, log.last_change)
         on_hold = before == (0.0, 0.0)
-        facts = _visit_facts(log, v, basis, weeks, on_hold, streak)
+        facts = _visit_facts(log, v, basis, weeks, on_hold, streak, first=i == 0)
+        if basis == "anc" and v.wbc is not None:
+            # the ANC basis ignores the WBC for the target, never for plausibility
+            probe = dict(facts)
+            probe["visit.wbc"] = Fact(v.wbc, "10*9/L")
+            probe_res = _by_output(evaluate_pack(cp, dict(probe)))
+            if _field(probe_res["titration.count_plausibility"], "status") == "implausible":
+                facts = probe
         given = dict(facts)
         res = _by_output(evaluate_pack(cp, facts))
         action = res["titration.action"]
         act = _field(action, "action")
         change = _field(action, "change")
+        pct = _field(action, "change_percent")
+        change_percent = float(pct) if isinstance(pct, int | float) else None
         mp_text, mp_val = _drug_text(_field(action, "mp"), before[0] if before else None,
-                                     pre_hold[0] if pre_hold else None, change)
+                                     pre_hold[0] if pre_hold else None, change, change_percent)
         mtx_text, mtx_val = _drug_text(_field(action, "mtx"), before[1] if before else None,
-                                       pre_hold[1] if pre_hold else None, change)
+                                       pre_hold[1] if pre_hold else None, change,
+                                       change_percent)
         counts = res["titration.counts"]
         hold = res["titration.hold"]
         ss = res["titration.steady_state_reached"]
-        adherence = res["titration.adherence_advisory"]
+        plaus = res["titration.count_plausibility"]
         used = [r for r in (action, hold, counts, ss) if r.status == "decided"]
+        values = {"wbc": v.wbc, "anc": v.anc,
+                  "wbc_per_ul": None if v.wbc is None else v.wbc / 1000,
+                  "anc_per_ul": None if v.anc is None else v.anc / 1000,
+                  "percent": _percent_of_protocol(log, v)}
+        alerts: list[str] = []
+        if _field(plaus, "status") == "implausible":
+            used.append(plaus)
+            alerts.append(_message(plaus, values) or str(plaus.note))
         advisories: list[str] = []
+        adherence = res["titration.adherence_advisory"]
         if adherence.status == "decided" and adherence.value is True:
             used.append(adherence)
-            advisories.append("dose increases without myelosuppression: suspect "
-                              "non-adherence (check pill counts, metabolites, "
-                              "transaminases) [unconfirmed]")
-        status: Status = "recommended" if act is not None else "undetermined"
+            advisories.append(f"{adherence.note} [unconfirmed]" if adherence.evidence ==
+                              "unconfirmed" else str(adherence.note))
+        for name in ("titration.start_check", "titration.allopurinol_advisory"):
+            extra = res[name]
+            text = _message(extra, values) if extra.status == "decided" else None
+            if text:
+                used.append(extra)
+                advisories.append(text)
+        status: Status = ("check_counts" if act == "check_counts" else
+                          "recommended" if act is not None else "undetermined")
         out.append(VisitResult(
             **common, status=status, action=act, mp_recommended=mp_text if act else "-",
             mtx_recommended=mtx_text if act else "-", mp_recommended_value=mp_val,
@@ -463,15 +550,15 @@ def run_titration(log: MaintenanceLog, *, basis: Basis = "auto") -> TitrationRun
             weeks_since_change=None if weeks is None else round(weeks, 2),
             weeks_since_change_is_minimum=minimum,
             steady_state=str(ss.value) if ss.status == "decided" else None,
-            agrees=(recorded in _EXPECTED_RECORD[act]) if act and recorded not in
-            ("first", "unknown") else None,
+            agrees=(recorded in _EXPECTED_RECORD[act]) if act in _EXPECTED_RECORD and
+            recorded not in ("first", "unknown") else None,
             reason=_reason(res, given, weeks, minimum),
             rules=tuple(r.rule_id for r in used if r.rule_id),
             cite=tuple(dict.fromkeys(c for r in used for c in r.cite)),
             evidence="unconfirmed" if any(r.evidence == "unconfirmed" for r in used)
             else "confirmed",
             provisional=any(r.provisional for r in used),
-            missing=action.missing, advisories=tuple(advisories)))
+            missing=action.missing, advisories=tuple(advisories), alerts=tuple(alerts)))
         # increases made at visits whose counts were above target, since counts last
         # reached or fell below target (or a hold)
         cstatus = _field(counts, "status")

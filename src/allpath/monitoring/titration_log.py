@@ -73,7 +73,10 @@ _NATIVE_COLUMNS = {
     "mp": "mp", "mp_dose": "mp", "6-mp": "mp", "mtx": "mtx", "mtx_dose": "mtx",
     "weight": "weight", "height": "height", "note": "note",
 }
-_HEADER_KEYS = ("patient", "tpmt", "nudt15", "mp_start", "mtx_start", "dose_unit", "last_change")
+_HEADER_KEYS = ("patient", "tpmt", "nudt15", "mp_start", "mtx_start", "dose_unit", "last_change",
+                "allopurinol")
+_YES = {"yes", "true", "1", "y"}
+_NO = {"no", "false", "0", "n"}
 
 
 @dataclass(frozen=True)
@@ -116,6 +119,7 @@ class MaintenanceLog:
     mtx_start: float | None = None  # mg/m2/wk
     dose_unit: str | None = None
     last_change: dt.date | None = None
+    allopurinol: bool | None = None  # allopurinol given with 6-MP (header)
     problems: tuple[Problem, ...] = field(default=())  # file-level (header) problems
 
     @property
@@ -306,6 +310,15 @@ def _header_from(raw: Mapping[str, Any], source: str) -> dict[str, Any]:
             out[key] = parse_dose_per_m2(value, "mg/m2/d", what=key, source=source)
         elif key == "mtx_start":
             out[key] = parse_dose_per_m2(value, "mg/m2/wk", what=key, source=source)
+        elif key == "allopurinol":
+            word = str(value).strip().lower()
+            if isinstance(value, bool):
+                out[key] = value
+            elif word in _YES | _NO:
+                out[key] = word in _YES
+            else:
+                raise RecordError([Problem(key, "not a yes/no answer", expected="yes | no",
+                                           got=repr(value), source=source)], source)
         elif key == "last_change":
             date = value if isinstance(value, dt.date) else _parse_date(str(value))
             if date is None:

@@ -56,8 +56,12 @@ POLICIES: tuple[Policy, ...] = ("protocol", "fixed", "pack")
 
 #: TPMT / NUDT15 genotype index of the simulator (NM, IM, PM) -> CPIC phenotype term.
 PHENOTYPES = ("normal", "intermediate", "poor")
-ACTIONS = ("hold", "restart_reduced", "decrease", "increase", "continue", "wait")
-VERBS = ("stop", "restart_reduced", "reduce", "increase", "unchanged")
+ACTIONS = ("hold", "restart_reduced", "decrease", "increase", "continue", "wait",
+           "check_counts")
+# restart_previous (MTX back at its dose before the hold) and no_suggestion (implausible
+# counts: nothing changes until they are checked) leave the dose factor as it is
+VERBS = ("stop", "restart_reduced", "reduce", "increase", "unchanged", "restart_previous",
+         "no_suggestion")
 STATUS = ("below", "within", "above")
 OUTPUTS = ("titration.action", "titration.adherence_advisory", "titration.anc_window",
            "titration.hold")
