@@ -10,6 +10,7 @@ import shutil
 import socket
 import threading
 import time
+from typing import Any
 from collections.abc import Iterator
 
 import pytest
@@ -106,7 +107,7 @@ def test_family_symptom_check_says_how_soon(base_url: str, browser: object) -> N
 
     d: object = browser
     d.get(base_url + "/family")  # type: ignore[attr-defined]
-    _wait_text(d, "#symptoms", "stridor")
+    _wait_text(d, "#symptoms", "noisy, high-pitched breathing")  # plain words, not "stridor"
     for symptom in ("facial_swelling", "stridor"):
         d.find_element(By.CSS_SELECTOR, f"input[value='{symptom}']").click()  # type: ignore[attr-defined]
     d.find_element(By.ID, "check").click()  # type: ignore[attr-defined]
@@ -162,3 +163,72 @@ def test_family_finds_centres_and_studies(base_url: str, browser: object) -> Non
     studies = _wait_text(d, "#study-results", "could fit")
     assert "Only a trial's own team can say" in studies
     assert d.find_elements(By.CSS_SELECTOR, "#study-results a[href^='https://']")  # type: ignore[attr-defined]
+
+
+def _fill_family_form(d: Any, case: dict[str, Any]) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    inp = case["input"]
+    for question in ("on_treatment", "central_line"):
+        if question in inp:
+            answer = {True: "yes", False: "no"}.get(inp[question], "unknown")
+            d.find_element(By.CSS_SELECTOR,
+                           f"input[name='{question}'][value='{answer}']").click()
+    age = d.find_element(By.ID, "age")
+    age.clear()
+    age.send_keys(str(inp["age_years"]))
+    Select(d.find_element(By.ID, "sex")).select_by_visible_text(inp.get("sex", "unknown"))
+    temp = inp.get("temperature")
+    if temp:
+        d.find_element(By.ID, "temp").send_keys(str(temp["value"]))
+        unit = {"F": "[degF]", "C": "Cel"}.get(temp["unit"], temp["unit"])
+        Select(d.find_element(By.ID, "temp-unit")).select_by_value(unit)
+    for code in inp.get("symptoms", []):
+        d.find_element(By.CSS_SELECTOR, f"input[name='symptom'][value='{code}']").click()
+    ids = {"anc": "anc", "wbc": "wbc", "platelets": "plt", "hemoglobin": "hgb"}
+    for code, q in (inp.get("cbc") or {}).items():
+        d.find_element(By.ID, ids[code]).send_keys(str(q["value"]))
+        Select(d.find_element(By.ID, ids[code] + "-unit")).select_by_value(q["unit"])
+
+
+def test_family_situations_through_the_real_form(base_url: str, browser: object) -> None:
+    """Issue 21's table of family situations typed into the family page in Chromium."""
+    from pathlib import Path
+
+    import yaml
+    from selenium.webdriver.common.by import By
+
+    from triage.test_family_situations import check  # the same expectations as the API
+
+    cases = yaml.safe_load((Path(__file__).parent.parent / "triage" /
+                            "family_situations.yaml").read_text(encoding="utf-8"))["cases"]
+    d: Any = browser
+    for case in cases:
+        d.get(base_url + "/family")
+        _wait_text(d, "#symptoms", "trouble breathing")
+        _fill_family_form(d, case)
+        d.find_element(By.ID, "check").click()
+        badge = _wait_text(d, "#triage .badge", "")
+        headline = d.find_element(By.CSS_SELECTOR, "#triage p.headline").text
+        text = d.find_element(By.ID, "triage").text
+        result = {"urgency": badge.strip(), "advice": case["expect"].get("advice"),
+                  "plain_language": {"headline": headline.removeprefix(badge).strip(),
+                                     "temperature": case["expect"].get("temperature_text"),
+                                     "all": text}}
+        check(case, result)
+        if "temperature_text" in case["expect"]:
+            assert case["expect"]["temperature_text"] in text
+
+
+def test_family_form_asks_back_for_a_count_without_its_unit(base_url: str,
+                                                            browser: object) -> None:
+    from selenium.webdriver.common.by import By
+
+    d: Any = browser
+    d.get(base_url + "/family")
+    _wait_text(d, "#symptoms", "trouble breathing")
+    d.find_element(By.CSS_SELECTOR, "input[name='on_treatment'][value='yes']").click()
+    d.find_element(By.ID, "anc").send_keys("300")
+    d.find_element(By.ID, "check").click()
+    assert "300 /uL (= 0.3 x10^9/L)" in _wait_text(d, "#errors", "which unit")

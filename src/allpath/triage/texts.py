@@ -41,15 +41,16 @@ HEADLINE = {
                          "department. Do not wait for the clinic to open.",
     "emergency_department": "Go to the emergency department now, or call the doctor now, day "
                             "or night. Do not wait for an appointment.",
-    "same_day_unless_on_treatment": "If this person is having cancer treatment (such as "
-                                    "chemotherapy) or has a central line, this is an emergency: "
-                                    "call the cancer care team now, day or night, or go to the "
-                                    "emergency department. If not, see a doctor today.",
+    "fever_ask_treatment": "A fever can be an emergency. If this person is having cancer "
+                           "treatment (such as chemotherapy) or has a central line, call the "
+                           "cancer care team now, day or night, or go to the emergency "
+                           "department. If you are sure they are not, see a doctor within a day "
+                           "or two, sooner if they get worse.",
     "oncology_team_today": "Call the cancer care team today, as soon as you can.",
     "same_day": "See a doctor today. Call your doctor's office now. If they cannot see you "
                 "today, go to urgent care or the emergency department.",
-    "within_two_days": "See a doctor within the next day or two, for a blood test. Go sooner if "
-                       "things get worse.",
+    "within_two_days": "See a doctor within the next day or two. Go sooner if things get "
+                       "worse.",
     "routine": "This does not look urgent. Talk to your doctor at a routine visit, or sooner "
                "if things change.",
 }
@@ -147,6 +148,8 @@ NEXT_STEP_PLAIN = {
                          "hospital's fever rule if it is different.",
     "ask_treatment": "Tell the doctor if the person is having cancer treatment or has a central "
                      "line (a port or PICC line).",
+    "recheck_temperature": "Check the temperature again in one hour. If it is 38.0 °C (100.4 °F) "
+                           "or more, call the cancer care team now, day or night.",
     "watch_and_return": "Watch for new or worse signs. See a doctor if things do not get "
                         "better as expected, or sooner if you are worried.",
 }
@@ -168,6 +171,8 @@ NEXT_STEP_CLINICAL = {
                          "assess now as possible neutropenic sepsis or line infection (NICE "
                          "CG151).",
     "ask_treatment": "Ask whether the patient is on cancer treatment or has a central line.",
+    "recheck_temperature": "Borderline temperature on treatment: recheck within the hour; "
+                           "manage as febrile if 38.0 C or more (CCLG).",
     "watch_and_return": "Safety-net advice; review if symptoms persist or worsen.",
 }
 

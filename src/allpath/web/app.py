@@ -151,9 +151,18 @@ def web_router() -> APIRouter:
             "sources": [{"id": c, "reference": kb.citations[c].reference} for c in rule.cite],
         }
 
-    @router.get("/web/symptoms")
-    def symptoms() -> list[str]:
-        return sorted(load_vocabulary().canonical_terms("symptoms"))
+    @router.get("/web/symptoms", response_model=None)
+    def symptoms(labels: str | None = None) -> list[str] | list[dict[str, str]]:
+        """Symptom codes; with ``labels=plain`` each with the plain words families see."""
+        codes = sorted(load_vocabulary().canonical_terms("symptoms"))
+        if labels is None:
+            return codes
+        if labels != "plain":
+            raise HTTPException(400, "labels: expected 'plain'")
+        from allpath.triage.texts import SYMPTOM_PLAIN
+
+        out = [{"code": c, "label": SYMPTOM_PLAIN.get(c, c.replace("_", " "))} for c in codes]
+        return sorted(out, key=lambda d: d["label"].lower().removeprefix("a "))
 
     @router.post("/web/triage", response_model=None)
     def web_triage(body: dict[str, Any]) -> JSONResponse | dict[str, Any]:

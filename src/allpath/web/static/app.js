@@ -277,12 +277,17 @@ const ALLPath = (() => {
   }
   async function family() {
     familyStudies();
-    const symptoms = await (await fetch("/web/symptoms")).json();
+    const symptoms = await (await fetch("/web/symptoms?labels=plain")).json();
     symptoms.forEach((s) => {
       const label = el("label"), box = el("input");
-      box.type = "checkbox"; box.value = s; box.name = "symptom";
-      label.appendChild(box); label.appendChild(document.createTextNode(" " + s.replaceAll("_", " ")));
+      box.type = "checkbox"; box.value = s.code; box.name = "symptom";
+      label.appendChild(box); label.appendChild(document.createTextNode(" " + s.label));
       $("symptoms").appendChild(label);
+    });
+    document.querySelectorAll("select.count-unit").forEach((sel) => {
+      [["", "choose..."], ["/uL", "per \u00b5L (cells/mm\u00b3), e.g. 500"],
+       ["10*9/L", "\u00d710\u2079/L, e.g. 0.5"], ["10*3/uL", "\u00d710\u00b3/\u00b5L (K/\u00b5L), e.g. 0.5"]]
+        .forEach(([v, t]) => { const o = el("option", t); o.value = v; sel.appendChild(o); });
     });
     const guidePara = (s) => {
       // the text, then its sources as numbered links (never inside the sentences)
@@ -312,17 +317,21 @@ const ALLPath = (() => {
         $("guide").appendChild(d);
       });
     };
-    await showGuide();
-    $("team-phone-save").addEventListener("click", showGuide);
     $("check").addEventListener("click", async () => {
       const body = {age_years: Number($("age").value), sex: $("sex").value,
         symptoms: [...document.querySelectorAll("input[name=symptom]:checked")].map((b) => b.value)};
+      ["on_treatment", "central_line"].forEach((q) => {
+        const picked = document.querySelector(`input[name=${q}]:checked`);
+        if (picked) body[q] = picked.value === "yes" ? true : picked.value === "no" ? false : "unknown";
+      });
       const num = (id) => $(id).value === "" ? null : Number($(id).value);
-      if (num("temp") !== null) body.temperature = {value: num("temp"), unit: "Cel"};
+      if (num("temp") !== null) body.temperature = {value: num("temp"), unit: $("temp-unit").value};
       const cbc = {};
-      [["hgb", "hemoglobin", "g/dL"], ["plt", "platelets", "10*9/L"], ["anc", "anc", "10*9/L"],
-       ["wbc", "wbc", "10*9/L"]].forEach(([id, code, unit]) => {
-        if (num(id) !== null) cbc[code] = {value: num(id), unit: unit};
+      [["hgb", "hemoglobin"], ["plt", "platelets"], ["anc", "anc"], ["wbc", "wbc"]].forEach(([id, code]) => {
+        if (num(id) === null) return;
+        const unit = $(id + "-unit").value;
+        // no unit chosen: send the bare number, and the service asks which unit it is
+        cbc[code] = unit ? {value: num(id), unit: unit} : num(id);
       });
       if (Object.keys(cbc).length) body.cbc = cbc;
       $("errors").replaceChildren();
@@ -330,7 +339,8 @@ const ALLPath = (() => {
       out.replaceChildren();
       if (!r.ok) { showErrors($("errors"), r.body); return; }
       const t = r.body, plain = t.plain_language || {};
-      const head = el("p"); head.appendChild(el("span", t.urgency, "badge " + t.urgency));
+      const head = el("p", null, "headline " + t.urgency);
+      head.appendChild(el("span", t.urgency, "badge " + t.urgency));
       head.appendChild(document.createTextNode(" " + (plain.headline || ""))); out.appendChild(head);
       Object.entries(plain).forEach(([k, v]) => {
         if (k === "headline" || !v || (Array.isArray(v) && !v.length)) return;
@@ -343,6 +353,9 @@ const ALLPath = (() => {
         } else { out.appendChild(el("p", lines[0])); }
       });
     });
+    // the symptom check works at once; the guide loads beside it
+    $("team-phone-save").addEventListener("click", showGuide);
+    showGuide();
   }
   return {clinician, family};
 })();
