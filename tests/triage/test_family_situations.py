@@ -145,7 +145,8 @@ def test_every_case_names_its_source_and_the_tables_cover_the_issue() -> None:
         assert case["expect"]["urgency"] in URGENCY
     own = {c["id"] for c in OWN}
     for needed in ("fever-on-chemo-no-counts", "fever-on-chemo-with-normal-counts",
-                   "fever-central-line-only", "fahrenheit-100.4", "fever-anc-300-per-uL-not-on-treatment",
+                   "fever-central-line-only", "fahrenheit-100.4",
+                   "fever-anc-300-per-uL-not-on-treatment",
                    "breathing-trouble", "petechiae-low-platelets", "well-child-normal-count"):
         assert needed in own
     assert len(INDEPENDENT) >= 30

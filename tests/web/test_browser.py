@@ -10,8 +10,8 @@ import shutil
 import socket
 import threading
 import time
-from typing import Any
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
