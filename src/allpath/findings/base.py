@@ -104,7 +104,7 @@ def base_facts(record: PatientRecord, timeline: Timeline, registry: Registry) ->
         )
     em = record.extramedullary
     if em is not None:
-        for name in ("testicular", "mediastinal_mass", "cns_clinical_signs"):
+        for name in ("testicular", "mediastinal_mass", "cns_clinical_signs", "other_mass"):
             value = getattr(em, name)
             if value is not None:
                 facts[f"extramedullary.{name}"] = Fact(value, inputs=(f"extramedullary.{name}",))
@@ -125,6 +125,7 @@ def base_facts(record: PatientRecord, timeline: Timeline, registry: Registry) ->
 
     _genetics(record, facts, out)
     _observations(timeline, registry, facts)
+    _plausibility(record, timeline, facts, out)
 
     # Computed facts.
     if "blood_blasts_abs.dx" not in facts and {"wbc.dx", "blood_blasts.dx"} <= set(facts):
@@ -146,6 +147,52 @@ def base_facts(record: PatientRecord, timeline: Timeline, registry: Registry) ->
                 tuple(r for n in needed for r in facts[n].inputs),
             )
     return out
+
+
+_PER_UL = {"/ul", "/µl", "/mm3", "cells/ul", "/mcl", "1/ul"}
+
+
+def _plausibility(record: PatientRecord, timeline: Timeline, facts: dict[str, Fact],
+                  out: BaseFacts) -> None:
+    """Check values against each other; an implausible diagnostic WBC is not used.
+
+    Each warning names both values. A diagnostic WBC that cannot be right (below the ANC, or
+    a count per microlitre that reads like thousands were meant) is withheld, so that every
+    group that depends on it is unknown with the repeat blood count to settle it - never
+    computed from it silently. These are data checks (ALLPATH-PLAUS), not clinical thresholds.
+    """
+    wbc, anc = facts.get("wbc.dx"), facts.get("anc.dx")
+    withhold = False
+    if wbc is not None and anc is not None and _number(anc) > _number(wbc):
+        out.notes.append(
+            f"Implausible: ANC {_number(anc):g} x10^9/L is above WBC {_number(wbc):g} x10^9/L "
+            f"({', '.join(anc.inputs + wbc.inputs)}); check both. The WBC is not used until "
+            "corrected, so groups that depend on it are unknown.")
+        withhold = True
+    if wbc is not None:
+        for ref in wbc.inputs:
+            idx = int(ref.split("[")[1].rstrip("]")) if ref.startswith("observations[") else -1
+            if not 0 <= idx < len(record.observations):
+                continue
+            raw = record.observations[idx]
+            unit = (raw.unit or "").replace(" ", "").lower()
+            if unit in _PER_UL and isinstance(raw.value, int | float) and raw.value < 1000:
+                out.notes.append(
+                    f"Possible unit slip: WBC {raw.value:g} {raw.unit} ({ref}) is "
+                    f"{raw.value / 1000:g} x10^9/L; if {raw.value:g} x10^3/uL "
+                    f"({raw.value:g} x10^9/L) was meant, correct the unit. The WBC is not used "
+                    "until confirmed, so groups that depend on it are unknown.")
+                withhold = True
+    if withhold:
+        facts.pop("wbc.dx", None)
+    maintenance = [ev for ev in record.treatment if ev.phase == "maintenance"]
+    for o in timeline.series("wbc"):
+        if o.value is None or o.value < 100:  # hyperleukocytosis level [S38]
+            continue
+        if any(ev.start <= o.time and (ev.end is None or o.time <= ev.end) for ev in maintenance):
+            out.notes.append(
+                f"Implausible in maintenance: WBC {o.value:g} x10^9/L on {o.time} ({o.ref}) "
+                "during maintenance; check for a unit slip, and for relapse if it is real.")
 
 
 def _number(fact: Fact) -> float:

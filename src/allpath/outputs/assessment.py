@@ -196,7 +196,9 @@ class Assessment:
         """Facts whose absence left a conclusion unknown or provisional, with the test."""
         needed: dict[str, list[str]] = {}
         for r in self.results:
-            if r.status == "unknown" or r.provisional:
+            partly = r.status == "decided" and isinstance(r.value, dict) and any(
+                v is None for v in r.value.values())
+            if r.status == "unknown" or r.provisional or partly:
                 for m in r.missing:
                     needed.setdefault(m, []).append(r.output)
         out = []

@@ -116,6 +116,10 @@ class Extramedullary(_Frozen):
     testicular: bool | None = None
     mediastinal_mass: bool | None = None
     cns_clinical_signs: bool | None = None
+    other_mass: bool | None = Field(
+        default=None,
+        description="a lymphoblastic mass outside the mediastinum (lymph node, skin, bone)",
+    )
 
 
 class Pharmacogenomics(_Frozen):

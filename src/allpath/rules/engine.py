@@ -262,6 +262,20 @@ class _Raw:
     hit_used: list[set[str]] = field(default_factory=list)
 
 
+def _agreed_fields(rule: Rule, pending: list[Rule]) -> dict[str, Scalar | None] | None:
+    """For a decision with named fields: the fields on which the first TRUE rule and every
+    earlier UNKNOWN rule agree (others None); None when they agree on no field."""
+    if not isinstance(rule.then, dict) or not all(isinstance(p.then, dict) for p in pending):
+        return None
+    agreed: dict[str, Scalar | None] = {
+        k: v if all(p.then.get(k) == v for p in pending if isinstance(p.then, dict)) else None
+        for k, v in rule.then.items()
+    }
+    if all(v is None for v in agreed.values()):
+        return None
+    return agreed
+
+
 def _raw_decide(decision: Decision, facts: Mapping[str, Fact], cp: CompiledPack) -> _Raw:
     used: set[str] = set()
     provisional = False
@@ -284,6 +298,12 @@ def _raw_decide(decision: Decision, facts: Mapping[str, Fact], cp: CompiledPack)
             if ev.truth is Tri.TRUE:
                 if all(p.then == rule.then for p in pending):
                     return _Raw("decided", rule.then, rule, used, set(),
+                                provisional or ev.provisional)
+                agreed = _agreed_fields(rule, pending)
+                if agreed is not None:
+                    # Named fields every still-possible answer shares are known; the others
+                    # stay unknown (None) with the facts that would settle them.
+                    return _Raw("decided", agreed, rule, used, missing,
                                 provisional or ev.provisional)
                 return _Raw("unknown", None, None, used, missing, provisional)
             if ev.truth is Tri.UNKNOWN:
