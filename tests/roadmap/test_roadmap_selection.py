@@ -11,7 +11,7 @@ import yaml
 from allpath import assess, parse_record
 from allpath.examples import example_paths
 from allpath.pipeline import assess_file
-from allpath.roadmap import build_roadmap
+from allpath.roadmap import build_roadmap, load_templates
 from support import shared_dir
 
 EXAMPLES = {
@@ -29,7 +29,7 @@ VIGNETTES = {
     "p04-infant-kmt2a": "interfant",
     "p05-t-all-etp": "cog-t-all",
     "p06-adult-ph-positive": "ph-pos-tki-chemo-adult",
-    "p07-cns3a": "cog-b-sr-high",
+    "p07-cns3a": "cog-b-hr",  # CNS3 in NCI SR: high-risk template (AALL1731 excludes CNS3)
     "p08-traumatic-tap-cns2c": "cog-b-hr",
     "p09-lymphoma-not-leukemia": None,
     "p10-genetics-pending": "cog-b-sr",
@@ -98,7 +98,7 @@ def test_to_dict_carries_versions_disclaimer_and_flags() -> None:
 
     path = next(p for p in example_paths() if p.stem == "example-002")
     d = build_roadmap(assess_file(path), start=dt.date(2024, 8, 20)).to_dict()
-    assert d["template"]["version"] == "1.0.0"
+    assert d["template"]["version"] == load_templates()[d["template"]["id"]].version
     assert d["selection"]["pack"] == "roadmap"
     assert d["disclaimer"] == DISCLAIMER
     assert d["unconfirmed"], "T-ALL borrows unconfirmed phase content and must say so"

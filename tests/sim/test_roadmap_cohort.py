@@ -72,8 +72,14 @@ def test_roadmap_pack_assigns_pediatric_templates_by_lineage_ph_age_and_wbc(
     assert (t[b & high] == "cog-b-hr").all()
     assert (t[b & ~high] == "cog-b-sr").all()
     assert (c["roadmap_simulated"] == 1).all()
+    # 29-day induction (day-29 evaluation included) + 28-day consolidation + 2 years from IM1;
+    # high-risk and T-ALL: 29 + 56 + 2 years after consolidation; Ph+ children: dasatinib for
+    # 2 years from the start of induction (CA180-372)
     sr = t == "cog-b-sr"
-    assert set(c["therapy_days"][sr]) == {786.0} and set(c["therapy_days"][~sr]) == {814.0}
+    hr_t = (t == "cog-b-hr") | (t == "cog-t-all")
+    ph = t == "ph-pos-paediatric"
+    assert set(c["therapy_days"][sr]) == {787.0} and set(c["therapy_days"][hr_t]) == {815.0}
+    assert set(c["therapy_days"][ph]) == {730.0}
 
 
 def test_roadmap_cohort_is_the_same_for_any_chunking(

@@ -456,8 +456,10 @@ class Roadmap:
         p = pd.phase
         offsets = list(range(0, pd.length_days, p.cycle_days)) if p.cycle_days else [0]
 
-        def dates(days: tuple[int | str, ...]) -> list[dt.date]:
-            return [pd.start + dt.timedelta(days=o + d) for o in offsets
+        def dates(days: tuple[int | str, ...], cycles: tuple[int, ...] = ()
+                  ) -> list[dt.date]:
+            return [pd.start + dt.timedelta(days=o + d) for ci, o in enumerate(offsets)
+                    if not cycles or ci + 1 in cycles
                     for d in expand_days(days) if o + d < pd.length_days]
 
         act = self.active(pd)
@@ -480,7 +482,7 @@ class Roadmap:
             })
         procs = []
         for r, ok, needs in act.procedures:
-            ds = dates(r.days)
+            ds = dates(r.days, r.cycles)
             procs.append({
                 "id": r.id, "kind": r.kind, "title": r.title, "intrathecal": list(r.intrathecal),
                 "mrd": r.mrd, "timepoint": r.timepoint,

@@ -142,6 +142,8 @@ def phase_items(pd: PhaseDates, drugs: bool = True,
         for r in p.procedures:
             if procedures is not None and r not in procedures:
                 continue
+            if r.cycles and ci + 1 not in r.cycles:
+                continue
             for d in expand_days(r.days):
                 day = offset + d
                 if day < pd.length_days:

@@ -184,6 +184,7 @@ class Procedure(_Cited):
     mrd: bool = False
     timepoint: str | None = None  # matches an observation's ``timepoint`` label
     applies_if: Applies | None = None
+    cycles: tuple[int, ...] = ()  # 1-based cycles of a cycle phase it is done in (all if empty)
 
     @field_validator("days")
     @classmethod
@@ -391,8 +392,19 @@ def check_templates(folder: Path | None = None) -> tuple[dict[str, Template], li
             problems.append(Problem("id", f"template id {t.id!r} is used twice", source=source))
         templates[t.id] = t
     ids = set(templates)
+    from allpath.roadmap.dosing import check_dosing  # here: dosing imports this module
+
+    dosing, dosing_problems = check_dosing()
+    problems.extend(dosing_problems)
+    schemes = {s.scheme for s in dosing.intrathecal} if dosing is not None else set()
     for t, source in parsed:
         problems.extend(_check_one(t, source, citations, ids))
+        if t.intrathecal_dosing is not None and dosing is not None \
+                and t.intrathecal_dosing not in schemes:
+            problems.append(Problem("intrathecal_dosing",
+                                    f"no intrathecal scheme {t.intrathecal_dosing!r}",
+                                    hint=did_you_mean(t.intrathecal_dosing, schemes),
+                                    source=source))
     return templates, problems
 
 
