@@ -1,0 +1,71 @@
+"""Supportive-care alerts of issue 12, each named after its source: IDSA febrile
+neutropenia with an ANC expected to fall, Cairo-Bishop/Howard tumour lysis on the same day,
+germline TP53 testing in low-hypodiploid ALL."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from allpath import assess, parse_record
+from test_monitoring import BASE, o
+
+
+def _alerts(extra: list[dict[str, Any]], **changes: Any) -> dict[str, dict[str, Any]]:
+    rec = copy.deepcopy(BASE)
+    rec["observations"] += extra
+    rec.update(changes)
+    return {a["id"]: a for a in assess(parse_record(rec)).to_dict()["alerts"]}
+
+
+MAINTENANCE = [{"phase": "induction", "start": "2024-03-02", "end": "2024-03-29"},
+               {"phase": "maintenance", "start": "2024-09-01"}]
+
+
+def test_idsa_fever_with_anc_0_8_in_induction_is_febrile_neutropenia() -> None:
+    got = _alerts([o("temperature", 38.6, "2024-03-12", "Cel"),
+                   o("anc", 0.8, "2024-03-12", "10*9/L")])
+    assert got["febrile_neutropenia"]["trace"]["rule_id"] == \
+        "alert.febrile_neutropenia_expected_fall"
+    assert got["febrile_neutropenia"]["trace"]["evidence"] == "unconfirmed"
+
+
+def test_idsa_fever_with_a_falling_anc_below_1_is_febrile_neutropenia() -> None:
+    got = _alerts([o("anc", 1.4, "2024-10-01", "10*9/L"),
+                   o("temperature", 38.4, "2024-10-03", "Cel"),
+                   o("anc", 0.9, "2024-10-03", "10*9/L")], treatment=MAINTENANCE)
+    assert "febrile_neutropenia" in got
+
+
+def test_idsa_fever_with_a_steady_anc_below_1_asks_rather_than_stays_silent() -> None:
+    got = _alerts([o("anc", 0.8, "2024-10-01", "10*9/L"),
+                   o("temperature", 38.4, "2024-10-03", "Cel"),
+                   o("anc", 0.9, "2024-10-03", "10*9/L")], treatment=MAINTENANCE)
+    assert "febrile_neutropenia" not in got
+    assert "expected to fall below 0.5 within 48 hours" in \
+        got["fever_with_anc_below_1"]["message"]
+
+
+def test_idsa_fever_with_anc_1_0_is_not_neutropenia() -> None:
+    got = _alerts([o("temperature", 38.6, "2024-03-12", "Cel"),
+                   o("anc", 1.0, "2024-03-12", "10*9/L")])
+    assert not {"febrile_neutropenia", "fever_with_anc_below_1"} & set(got)
+
+
+def test_howard_2011_tls_needs_two_abnormal_values_on_the_same_day() -> None:
+    apart = [o("uric_acid", 9.0, "2024-03-02", "mg/dL"),
+             o("potassium", 6.3, "2024-03-04", "mmol/L")]
+    assert "tumor_lysis_laboratory" not in _alerts(apart)
+    same = [o("uric_acid", 9.0, "2024-03-04", "mg/dL"),
+            o("potassium", 6.3, "2024-03-04", "mmol/L"),
+            o("potassium", 4.0, "2024-03-05", "mmol/L")]
+    assert "tumor_lysis_laboratory" in _alerts(same)
+
+
+def test_comeaux_2017_low_hypodiploid_all_prompts_germline_tp53_testing() -> None:
+    rec_genetics = {"chromosome_count": 35, "fusions": [], "alterations": []}
+    got = _alerts([], genetics=rec_genetics)
+    alert = got["germline_tp53_testing"]
+    assert alert["trace"]["citations"] == ["COMEAUX-2017"]
+    assert "TP53" in alert["message"]
+    assert "germline_tp53_testing" not in _alerts([])
