@@ -178,6 +178,14 @@ def test_risk_group_is_said_in_plain_words_with_its_meaning() -> None:
     assert "how strong the treatment needs to be" in text
     pending = _text(personal_guide(str(_example("example-005.yaml"))))
     assert "Some test results are not in the record yet" in pending
+    # a group still open says what it may become, in words
+    t_all = _text(personal_guide(str(_example("example-002.yaml"))))
+    assert ("The risk group for T-cell ALL in children is not known yet. It may be standard "
+            "risk or very high risk.") in t_all
+    adult = _text(personal_guide(str(_example("example-004.yaml"))))
+    assert "how sick you are" in adult and "how sick your child is" not in adult
+    for path in example_paths():  # every scheme the examples reach has plain words
+        assert "another risk grouping" not in _text(personal_guide(str(path))), path.name
 
 
 def test_phase_comes_from_the_end_of_induction_checkpoint_not_the_diagnosis_date() -> None:

@@ -57,6 +57,9 @@ CHECKPOINT_WORDS = {
 }
 SCHEME_WORDS = {
     "nci_rome": "the first grouping by age and white cell count",
+    "nci_treatment": "the grouping by age and white cell count used for treatment",
+    "nccn_adult_genetics": "the adult risk group from the gene changes",
+    "ukallxii_e2993": "the adult risk group from the first white cell count",
     "cog_pdq": "the Children's Oncology Group risk group",
     "aall1731": "the group used in a recent study of standard-risk B-cell ALL",
     "t_all_nccn_pediatric": "the risk group for T-cell ALL in children",
@@ -67,7 +70,8 @@ SCHEME_WORDS = {
 GROUP_WORDS = {
     "low": "low risk", "standard": "standard risk", "average": "average risk",
     "intermediate": "medium risk", "medium": "medium risk", "high": "high risk",
-    "very_high": "very high risk", "sr_favorable": "standard risk, favorable",
+    "very_high": "very high risk", "poor": "higher risk", "good": "lower risk",
+    "favorable": "lower risk", "sr_favorable": "standard risk, favorable",
     "sr_average": "standard risk, average", "sr_high": "standard risk, higher",
 }
 _NOT_A_GROUP = (None, "unknown", "not_applicable", "not_eligible")
@@ -317,27 +321,38 @@ def _group_words(group: str) -> str:
     return GROUP_WORDS.get(group, group.replace("_", " "))
 
 
-def risk_lines(doc: Mapping[str, Any]) -> list[str]:
-    """The risk groups in plain words, with whether they are final."""
+def risk_lines(doc: Mapping[str, Any], adult: bool = False) -> list[str]:
+    """The risk groups in plain words: the ones decided, the ones still open (with what
+    they may become), and what a risk group means."""
     groups: list[str] = []
-    provisional = False
+    open_: list[str] = []
     for r in doc.get("risk") or []:
         group = r.get("group")
+        name = SCHEME_WORDS.get(str(r.get("scheme")), "another risk grouping")
+        if group == "unknown":
+            possible = [str(g) for g in r.get("possible_groups") or []]
+            options = [_group_words(g) for g in possible if g not in _NOT_A_GROUP]
+            if options:
+                may_not_apply = any(g in _NOT_A_GROUP for g in possible)
+                open_.append(f"{name[0].upper()}{name[1:]} is not known yet. It may be "
+                             + " or ".join(options)
+                             + (", or it may not apply" if may_not_apply else "") + ".")
+            continue
         if group in _NOT_A_GROUP:
             continue
-        name = SCHEME_WORDS.get(str(r.get("scheme")), "a risk grouping")
         groups.append(f"{_group_words(str(group))} ({name})")
-        provisional = provisional or bool(r.get("provisional"))
-    if not groups:
-        return []
-    lines = ["Risk group: " + "; ".join(groups) + "."]
+    lines: list[str] = []
+    if groups:
+        lines.append("Risk group: " + "; ".join(groups) + ".")
     if len(groups) > 1:
         lines.append("Each grouping looks at different things, so the words can differ.")
-    if provisional:
-        lines.append("The risk group is not final yet. It can change when the missing "
-                     "results are back.")
-    lines.append("A risk group tells how strong the treatment needs to be. It is not a grade "
-                 "of how sick your child is. Ask the team what it means for the plan.")
+    if open_:
+        lines.extend(open_)
+        lines.append("The missing results will settle it.")
+    if lines:
+        who = "you are" if adult else "your child is"
+        lines.append("A risk group tells how strong the treatment needs to be. It is not a "
+                     f"grade of how sick {who}. Ask the team what it means for the plan.")
     return lines
 
 
@@ -390,7 +405,7 @@ def personal_guide(record: Any, team_phone: str | None = None) -> Guide:
     else:
         intro.append("The tests are not finished yet, so the team cannot be sure of the "
                      "diagnosis.")
-    intro.extend(risk_lines(doc))
+    intro.extend(risk_lines(doc, adult=age is not None and age >= 18))
     missing = [str(t) for t in doc.get("tests_to_order") or []]
     if missing:
         intro.append("Some test results are not in the record yet. Until they are, the plan "
