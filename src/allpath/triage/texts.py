@@ -35,17 +35,17 @@ ALLOWED_PHRASES = ("cancer treatment", "cancer care team")
 # The family headline, by the pack's advice code (decision triage_advice). Every emergency
 # headline says "now"; none of them sends a family to an appointment or to urgent care.
 HEADLINE = {
-    "emergency_services": "Get emergency help now. Call your emergency number (911 in the US) "
-                          "or go to the nearest emergency department.",
+    "emergency_services": "Get emergency help now. Call 911 or the emergency number where you "
+                          "live. Or go to the closest ER.",
     "oncology_team_now": "Call the cancer care team now, day or night, or go to the emergency "
                          "department. Do not wait for the clinic to open.",
     "emergency_department": "Go to the emergency department now, or call the doctor now, day "
                             "or night. Do not wait for an appointment.",
-    "fever_ask_treatment": "A fever can be an emergency. If this person is having cancer "
-                           "treatment (such as chemotherapy) or has a central line, call the "
-                           "cancer care team now, day or night, or go to the emergency "
-                           "department. If you are sure they are not, see a doctor within a day "
-                           "or two, sooner if they get worse.",
+    "fever_ask_treatment": "A fever can be an emergency. Is this person having cancer "
+                           "treatment, like chemo? Or do they have a central line? Then call "
+                           "the cancer care team now, day or night, or go to the emergency "
+                           "room. If not, see a doctor in the next day or two. Go sooner if "
+                           "they get worse.",
     "oncology_team_today": "Call the cancer care team today, as soon as you can.",
     "same_day": "See a doctor today. Call your doctor's office now. If they cannot see you "
                 "today, go to urgent care or the emergency department.",
@@ -73,8 +73,8 @@ MEANING_ON_TREATMENT = (
     "more likely. The care team needs to know about these signs."
 )
 MEANING_FEVER_STATUS_UNKNOWN = (
-    "A fever is often from an everyday illness. But for a person having cancer treatment, or "
-    "with a central line, a fever can be the first sign of a serious infection."
+    "A fever is often from an everyday illness. But with cancer treatment or a central line, a "
+    "fever can be the first sign of a bad infection."
 )
 MEANING_EMERGENCY = (
     "These signs need a doctor right away. Get help first; the cause can be found later."
@@ -130,24 +130,24 @@ SYMPTOM_PLAIN = {
 }
 
 NEXT_STEP_PLAIN = {
-    "emergency_care": "Call your local emergency number or go to the emergency department "
-                      "now. Do not wait for an appointment.",
-    "cbc_with_smear": "Ask for a complete blood count (CBC) with a differential, and for a "
-                      "lab expert to look at the blood under a microscope (a smear).",
+    "emergency_care": "Call your emergency number or go to the emergency room now. Do not "
+                      "wait for an appointment.",
+    "cbc_with_smear": "Ask for a blood test called a complete blood count (CBC). Ask that an "
+                      "expert look at the blood under a microscope too.",
     # Lab tests beyond the blood count are the clinician's call: no family text.
     "chemistry": "",
     "coagulation": "",
-    "hematology_referral": "The doctor may send you to a blood specialist (a hematologist).",
+    "hematology_referral": "The doctor may send you to a blood doctor (a hematologist).",
     "chest_xray": "Ask if a chest X-ray is needed to look at the chest and airway.",
-    "airway_before_sedation": "Tell every doctor about the breathing problems before any "
-                              "sleep medicine or sedation is given.",
+    "airway_before_sedation": "Tell each doctor about the breathing problems. Do this before "
+                              "any medicine that makes the person sleep.",
     "fever_plan": "With few germ-fighting cells, any fever is an emergency, day or night. Take "
                   "the temperature by mouth or under the arm, never in the bottom.",
     "oncology_team_now": "Call the cancer care team now, day or night, or go to the emergency "
                          "department. Tell them about the fever and the treatment. Follow your "
                          "hospital's fever rule if it is different.",
-    "ask_treatment": "Tell the doctor if the person is having cancer treatment or has a central "
-                     "line (a port or PICC line).",
+    "ask_treatment": "Tell the doctor if the person gets cancer treatment. Also say if they "
+                     "have a central line, like a port.",
     "recheck_temperature": "Check the temperature again in one hour. If it is 38.0 °C (100.4 °F) "
                            "or more, call the cancer care team now, day or night.",
     "watch_and_return": "Watch for new or worse signs. See a doctor if things do not get "
@@ -179,10 +179,10 @@ NEXT_STEP_CLINICAL = {
 def when_to_get_help(signs: list[str]) -> str:
     """The emergency list, built from the signs of the pack's emergency rule."""
     listed = ", ".join(signs[:-1]) + (f" or {signs[-1]}" if len(signs) > 1 else "".join(signs))
-    return (f"Get emergency help at once (call your emergency number) for {listed}. A person "
-            "having cancer treatment, or with a central line, who gets a fever of 38.0 °C "
-            "(100.4 °F) or more needs the cancer care team or the emergency department now, day "
-            "or night.")
+    return (f"Get emergency help at once for any of these: {listed}. Call your emergency "
+            "number. Does the person have cancer treatment or a central line? Then a fever of "
+            "38.0 °C (100.4 °F) or more is an emergency too. Call the cancer care team now, day "
+            "or night, or go to the emergency room.")
 
 
 PLAIN_DISCLAIMER = (

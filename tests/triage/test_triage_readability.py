@@ -1,0 +1,41 @@
+"""The symptom check's family words read at or under US grade 8; the headlines at or under 6.
+
+Flesch-Kincaid with the family guide's syllable counter, checked against the CMU Pronouncing
+Dictionary (allpath.guide.readability). Measured figures are printed by
+``pytest -s tests/triage/test_triage_readability.py``.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from allpath.guide.readability import cmu_syllables, score
+from allpath.triage import texts
+
+SIGNS = ["trouble breathing", "bluish skin or lips", "a swollen face", "a seizure",
+         "bleeding that does not stop"]
+FAMILY_TEXTS = {
+    **{f"headline.{k}": v for k, v in texts.HEADLINE.items()},
+    **{f"what_to_do.{k}": v for k, v in texts.NEXT_STEP_PLAIN.items() if v},
+    **{f"meaning.{k}": v for k, v in texts.MEANING.items()},
+    "meaning.on_treatment_fever": texts.MEANING_ON_TREATMENT_FEVER,
+    "meaning.on_treatment": texts.MEANING_ON_TREATMENT,
+    "meaning.fever_status_unknown": texts.MEANING_FEVER_STATUS_UNKNOWN,
+    "meaning.emergency": texts.MEANING_EMERGENCY,
+    "when_to_get_help": texts.when_to_get_help(SIGNS),
+    "disclaimer": texts.PLAIN_DISCLAIMER,
+}
+
+
+@pytest.fixture(scope="module")
+def dictionary() -> dict[str, int]:
+    return cmu_syllables()
+
+
+@pytest.mark.parametrize("key", sorted(FAMILY_TEXTS))
+def test_symptom_check_family_text_reads_at_or_under_grade_8(key: str,
+                                                             dictionary: dict[str, int]) -> None:
+    grade = score(FAMILY_TEXTS[key], dictionary).grade
+    print(f"{key}: grade {grade}")
+    limit = 6.0 if key.startswith("headline.") else 8.0
+    assert grade <= limit, (key, grade)
