@@ -83,6 +83,19 @@ def test_fever_threshold_and_sources_agree_with_the_triage_pack() -> None:
     assert set(rule["cite"]) & set(fever.cite), (rule["cite"], fever.cite)
 
 
+def test_low_and_borderline_temperatures_agree_with_the_triage_pack() -> None:
+    pack = load_yaml("packs/90-triage.yaml")
+    low = _find_rule(pack, "triage.urgency.emergency.low_temperature_on_treatment")
+    borderline = _find_rule(pack, "triage.urgency.urgent.borderline_temperature_on_treatment")
+    assert low is not None and borderline is not None
+    low_c = next(c for c in low["when"]["all"] if c.get("op") == "<")["value"]
+    border_c = next(c for c in borderline["when"]["all"] if c.get("op") == ">=")["value"]
+    other = next(s for s in load_guide()[0].sections if s.id == "other-temperatures")
+    assert f"under {float(low_c):.1f} °C" in other.text and "Call now" in other.text
+    assert f"{float(border_c):.1f} to 37.9 °C" in other.text and "today" in other.text
+    assert set(low["cite"]) <= set(other.cite)
+
+
 def test_no_rectal_temperature_is_ever_advised() -> None:
     every = "\n".join(s.text for t in load_guide() for s in t.sections).lower()
     assert "rectal" not in every and "rectum" not in every
