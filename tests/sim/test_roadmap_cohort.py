@@ -33,8 +33,12 @@ def test_template_phases_become_simulator_phases_with_calendar_lengths() -> None
     assert [p.name for p in proto.phases] == [d.phase.id for d in dates]
     assert [p.days for p in proto.phases] == [d.length_days for d in dates]
     by_name = {p.name: p for p in base.phases}
-    for ph in proto.phases:
-        src = by_name[ph.name]
+    template = load_templates()["cog-b-sr"]
+    kinds = load_phase_kinds().kinds
+    for ph in proto.phases:  # each template phase takes its kind's base phase exposures
+        target = kinds[template.phase(ph.name).kind]
+        assert target is not None
+        src = by_name[target]
         assert (ph.kill, ph.theta_neutrophils, ph.maintenance) == (
             src.kill, src.theta_neutrophils, src.maintenance)
     im = [p.name for p in proto.phases].index("interim_maintenance")

@@ -42,6 +42,7 @@ class DoseLine:
     tablets: str | None = None
     warning: str | None = None
     cite: tuple[str, ...] = ()
+    calculated: float | None = None  # before tablet or vial rounding, after the cap
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -57,6 +58,7 @@ class DoseLine:
             "tablets": self.tablets,
             "warning": self.warning,
             "cite": list(self.cite),
+            "calculated": self.calculated,
             "text": self.text,
         }
 
@@ -190,8 +192,10 @@ def compute_dose(c: Component, bsa_m2: float | None, weight_kg: float | None, *,
     text += f"; {rounding}; {VERIFY}"
     if warning:
         text = f"{warning} {text}"
+    calculated = min(raw, c.cap.amount) if c.cap is not None else raw
     return DoseLine("computed", value, d.unit, prescribed, capped, _cap_text(c), rounding,
-                    (), text, tuple(modifiers), tablets, warning, tuple(dict.fromkeys(cites)))
+                    (), text, tuple(modifiers), tablets, warning, tuple(dict.fromkeys(cites)),
+                    calculated)
 
 
 def _cap_text(c: Component) -> str | None:
