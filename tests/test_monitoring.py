@@ -115,7 +115,9 @@ def test_mrd_restratifies_the_provisional_group_with_the_reason() -> None:
 def test_marrow_relapse_needs_confirmation_between_5_and_25_percent() -> None:
     later = "2025-06-01"
     unconfirmed = run(eoi(1) + [o("marrow_blasts", 10, later, "%")])
-    assert unconfirmed["relapse"]["detected"] is False
+    # Unconfirmed is suspected, never "no relapse" (issue 11 item 7).
+    assert unconfirmed["relapse"]["detected"] is None
+    assert unconfirmed["relapse"]["suspected"] is True
     confirmed = run(eoi(1) + [o("marrow_blasts", 10, later, "%"),
                               o("mrd_marrow", 8, later, "%", method="flow")])
     assert confirmed["relapse"]["site"] == "marrow"

@@ -240,8 +240,7 @@ def test_mrd_time_point_label_beats_the_day_window() -> None:
 def test_adult_risk_factors() -> None:
     doc = run(birth_date="1990-01-01",
               observations=with_obs(obs("wbc", 35, "10*9/L"), drop=("wbc",)))
-    # One adult scheme per source (issue 11 item 2): the WBC cut-off is UKALLXII/E2993's.
-    assert risk(doc, "ukallxii_e2993")["group"] == "high"
+    assert risk(doc, "adult_risk_factors")["group"] == "high"
     factors = doc["adult_risk_factors"]
     assert factors["applicable"] is True
     assert "wbc_over_30_b_lineage" in factors["factors"]

@@ -18,7 +18,7 @@ __all__ = ["KaryotypeReading", "read_karyotype"]
 
 _COUNT = re.compile(r"^\s*(\d{2,3})(?:\s*[~-]\s*(\d{2,3}))?\s*(?:<\dn>)?\s*$")
 _TRANSLOCATION = re.compile(r"t\((\w+);(\w+)\)(?:\(([pq][\d.]+);([pq][\d.]+)\))?")
-_GAIN = re.compile(r"^\+(\d{1,2}|X|Y)$")
+_GAIN = re.compile(r"^\+(\d{1,2}|X|Y)(c?)$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +30,8 @@ class KaryotypeReading:
     implied_fusions: tuple[str, ...]
     gains: tuple[str, ...]
     unread: tuple[str, ...]
+    constitutional_gains: tuple[str, ...] = ()  # ``+21c``: present in every cell, not acquired
+    clone_counts: tuple[int, ...] = ()  # the count of every clone, stemline first
 
 
 @lru_cache(maxsize=1)
@@ -44,12 +46,20 @@ def read_karyotype(text: str) -> KaryotypeReading:
     >>> read_karyotype("56,XY,+4,+10,+21").gains
     ('4', '10', '21')
     """
-    # A composite karyotype lists clones separated by "/"; read the first (stemline).
-    clone = text.split("/")[0].strip()
+    # A composite karyotype lists clones separated by "/"; read the first (stemline) and
+    # note the count of every clone (a doubled hypodiploid clone can hide behind another).
+    clones = [c.strip() for c in text.split("/") if c.strip()]
+    clone_counts: list[int] = []
+    for c in clones:
+        m0 = _COUNT.match(re.sub(r"\[\d+\]$", "", c.split(",")[0].strip()))
+        if m0:
+            clone_counts.append(int(m0.group(1)))
+    clone = clones[0] if clones else ""
     fields = [f.strip() for f in re.split(r",(?![^(]*\))", clone) if f.strip()]
     count: int | None = None
     translocations: list[str] = []
     gains: list[str] = []
+    constitutional: list[str] = []
     unread: list[str] = []
     table = _fusion_table()
     for i, field in enumerate(fields):
@@ -65,10 +75,11 @@ def read_karyotype(text: str) -> KaryotypeReading:
             continue
         g = _GAIN.match(field)
         if g:
-            gains.append(g.group(1))
+            (constitutional if g.group(2) else gains).append(g.group(1))
             continue
         if i == 1 and re.fullmatch(r"X{1,4}Y{0,2}|XY+|X+", field):
             continue
         unread.append(field)
     fusions = tuple(dict.fromkeys(table[t] for t in translocations if t in table))
-    return KaryotypeReading(count, tuple(translocations), fusions, tuple(gains), tuple(unread))
+    return KaryotypeReading(count, tuple(translocations), fusions, tuple(gains), tuple(unread),
+                            tuple(constitutional), tuple(clone_counts))

@@ -216,6 +216,26 @@ def _genetics(record: PatientRecord, facts: dict[str, Fact], out: BaseFacts) -> 
         if count is None and reading.chromosome_count is not None:
             count = reading.chromosome_count
             out.notes.append(f"chromosome count {count} read from the karyotype")
+            if reading.constitutional_gains:
+                count -= len(reading.constitutional_gains)
+                out.notes.append(
+                    "constitutional gain(s) " + ", ".join(f"+{c}c" for c in
+                                                         reading.constitutional_gains)
+                    + f" not counted towards the ploidy band: {count} acquired chromosomes")
+            low = [n for n in reading.clone_counts if 24 <= n <= 39]
+            high = [n for n in reading.clone_counts if n > 46]
+            if low and high:
+                count = min(low)
+                out.notes.append(
+                    f"possible masked hypodiploidy: a {min(low)}-chromosome clone beside a "
+                    f"{max(high)}-chromosome clone (likely its doubled form); the hypodiploid "
+                    "count is used - confirm with DNA index or SNP array")
+            elif count > 46 and reading.gains and all(
+                    reading.gains.count(g) == 2 for g in reading.gains):
+                out.notes.append(
+                    "possible masked hypodiploidy: every gain is a tetrasomy and none a "
+                    "trisomy, the pattern of a doubled near-haploid or low-hypodiploid clone; "
+                    "ask for DNA index or SNP array before relying on hyperdiploidy")
         for f in reading.implied_fusions:
             if f not in fusions:
                 out.notes.append(f"{f} implied by the karyotype translocation")
@@ -230,6 +250,14 @@ def _genetics(record: PatientRecord, facts: dict[str, Fact], out: BaseFacts) -> 
         facts["genetics.fusion_genes"] = Fact(
             frozenset(p for f in fusions for p in f.split("::")), inputs=tuple(refs)
         )
+    partners = {"CDKN2A_deletion", "CDKN2B_deletion", "PAX5_deletion", "PAR1_deletion"}
+    if g.alterations is not None and "IKZF1plus" not in alterations \
+            and "IKZF1_deletion" in alterations and alterations & partners \
+            and "ERG_deletion" not in alterations:
+        alterations.add("IKZF1plus")
+        out.notes.append("IKZF1plus derived: IKZF1 deletion with "
+                         + ", ".join(sorted(alterations & partners))
+                         + " and no ERG deletion (definition: BMJ Best Practice [S51])")
     if g.alterations is not None or alterations:
         facts["genetics.alterations"] = Fact(frozenset(alterations), inputs=tuple(refs))
     if count is not None:

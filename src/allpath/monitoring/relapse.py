@@ -51,7 +51,8 @@ class RelapseFinding:
             return r.value if r.status == "decided" else "unknown"
 
         return {
-            "detected": detected,
+            # A suspected (unconfirmed) relapse is neither detected nor ruled out: null.
+            "detected": None if suspected else detected,
             "remission_date": self.remission_date.isoformat() if self.remission_date else None,
             "date": self.relapse_date.isoformat()
             if (detected or suspected) and self.relapse_date else None,
@@ -93,8 +94,9 @@ def _therapy_status(record: PatientRecord, when: dt.date) -> tuple[bool | None, 
     had started by ``when`` and has no end date means therapy was still going on; so does a
     date on or before the end of maintenance. Without any treatment event it is unknown.
     """
-    events = [ev for ev in record.treatment if ev.start <= when]
-    if any(ev.end is None for ev in events):
+    events = sorted((ev for ev in record.treatment if ev.start <= when), key=lambda e: e.start)
+    # Phases follow one another: only the latest phase begun by then can still be open.
+    if events and events[-1].end is None:
         return True, None
     ends = [ev.end for ev in record.treatment if ev.phase == "maintenance" and ev.end]
     if ends:

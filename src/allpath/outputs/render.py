@@ -15,11 +15,18 @@ __all__ = ["render_markdown", "render_text"]
 
 
 def _group_text(r: dict[str, Any]) -> str:
+    """The group; a provisional one leads with the groups still possible (issue 11 item 15)."""
+    possible = ", ".join(map(str, r.get("possible_groups") or []))
+    if r.get("provisional_group") is not None:
+        text = f"one of {possible}" if possible else "unknown"
+        return text + f" (pending; if the missing results are normal: {r['provisional_group']})"
     text = str(r["group"])
     if r["provisional"]:
         text += " (provisional)"
-    if r["group"] == "unknown" and r["possible_groups"]:
-        text += " - could be " + ", ".join(map(str, r["possible_groups"]))
+    if r["group"] == "unknown" and possible:
+        text += " - could be " + possible
+    if r.get("note") and r["group"] in ("not_applicable", "not_eligible"):
+        text += f" - {r['note']}"
     return text
 
 
@@ -55,6 +62,11 @@ def _monitoring_lines(doc: dict[str, Any]) -> list[str]:
         t = rel["timing"]
         lines.append(f"Relapse on {rel['date']}: {rel['site']}; timing COG {t['cog']}, "
                      f"BFM {t['bfm']}, NCCN {t['nccn']}")
+        risk = rel.get("risk") or {}
+        lines.append(f"Relapse risk group: COG {risk.get('cog')}, BFM {risk.get('bfm')}")
+    elif rel and rel.get("suspected"):
+        lines.append(f"Relapse suspected on {rel['date']}, not confirmed: "
+                     f"{rel.get('confirm_with') or ''}".strip())
     for a in doc.get("alerts", []):
         lines.append(f"ALERT ({a['severity']}) {a['id']}: {a['message']} "
                      f"[{a['trace']['rule_id']}; {', '.join(a['trace']['citations'])}]")
