@@ -29,9 +29,22 @@ _STEROIDS = (
     "not assume 'none' (issue 11 items 4 and 15)."
 )
 
+_SUSPECTED = (
+    "Naming only: a suspected relapse is reported as detected: null (a boolean field, "
+    "docs/output-format.md) with suspected: true and what would confirm it; it is never "
+    "'no relapse' (Ponte di Legno [S31]: 5-<25% blasts need one other test at 1% or more, "
+    "else a second marrow)."
+)
+
 # case stem -> reason (citing the source) why the case's expectation is believed wrong.
 DISPUTED: dict[str, str] = {
-    **dict.fromkeys(("ic01-girl-etv6-low-no-testis-field", "ic02-girl-neutral-average", "ic04-girl-double-trisomy-average", "ic06-girl-cns2-neutral-sr-high", "ic30-boy-45-chromosomes-neutral", "ic31-girl-44-chromosomes-neutral", "ic32-boy-43-high-hypodiploid", "ic33-girl-36-low-hypodiploid", "ic34-boy-27-near-haploid", "ic35-girl-31-haploid-boundary", "ic36-boy-40-high-hypodiploid"), _STEROIDS),
+    **dict.fromkeys((
+        "ic01-girl-etv6-low-no-testis-field", "ic02-girl-neutral-average",
+        "ic04-girl-double-trisomy-average", "ic06-girl-cns2-neutral-sr-high",
+        "ic30-boy-45-chromosomes-neutral", "ic31-girl-44-chromosomes-neutral",
+        "ic32-boy-43-high-hypodiploid", "ic33-girl-36-low-hypodiploid",
+        "ic34-boy-27-near-haploid", "ic35-girl-31-haploid-boundary",
+        "ic36-boy-40-high-hypodiploid"), _STEROIDS),
     "ic15-girl-11-months-infant": (
         "NCCN infant risk [S1, fact sheet 3.9.2]: a KMT2A-r infant is high risk when MRD is "
         "positive after intensive consolidation; until that MRD is known 'intermediate' is the "
@@ -47,7 +60,9 @@ DISPUTED: dict[str, str] = {
         "the record has only the symptom 'testicular_swelling'. The biopsy is now recorded as "
         "observation code testicular_biopsy (present/absent); with it the site is "
         "isolated_testicular (tests/clinical/test_relapse.py)."),
-    **dict.fromkeys(("ic63-girl-marrow-12pct-unconfirmed", "ic64-boy-16y-marrow-20pct-unconfirmed", "ic65-girl-marrow-8pct-flow-0.5"), "Naming only: a suspected relapse is reported as detected: null (a boolean field, " "docs/output-format.md) with suspected: true and what would confirm it; it is never " "'no relapse' (Ponte di Legno [S31]: 5-<25% blasts need one other test at 1% or more, " "else a second marrow)."),
+    **dict.fromkeys((
+        "ic63-girl-marrow-12pct-unconfirmed", "ic64-boy-16y-marrow-20pct-unconfirmed",
+        "ic65-girl-marrow-8pct-flow-0.5"), _SUSPECTED),
 }
 
 
