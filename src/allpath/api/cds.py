@@ -22,6 +22,7 @@ from allpath.api.inputs import feature, fhir_available
 from allpath.api.problems import PROBLEM_RESPONSES, ApiProblem
 from allpath.db import CdsFeedback, Patient, RecordVersion
 from allpath.errors import RecordError
+from allpath.orders import OrderFinding, check_orders
 from allpath.outputs.assessment import Assessment
 from allpath.pipeline import assess as run_assess
 from allpath.record import PatientRecord, parse_record
@@ -32,8 +33,6 @@ router = APIRouter(tags=["cds-hooks"])
 
 RULE_SYSTEM = "https://allpath.invalid/rules"
 DUE_WINDOW_DAYS = 14  # operational display window for "due soon" (not a clinical rule)
-COUNTS_FRESH_DAYS = 7  # counts older than this are flagged as not current (operational)
-DOSE_TOLERANCE = 0.05  # proposed dose may exceed the computed one by rounding (5 %)
 
 _PREFETCH = {
     "patient": "Patient/{{context.patientId}}",
@@ -58,9 +57,12 @@ SERVICES: list[dict[str, Any]] = [
         "hook": "order-sign",
         "id": "allpath-order-sign",
         "title": "ALLPath: chemotherapy order check",
-        "description": "Checks a proposed chemotherapy MedicationRequest against the "
-                       "BSA-based dose and cap of the patient's protocol template and the "
-                       "latest blood counts.",
+        "description": "Checks proposed MedicationRequests: the drug (RxNorm code or "
+                       "name), the BSA-based dose and cap of the patient's protocol template, "
+                       "maintenance 6-MP/methotrexate against the titration, platelets before "
+                       "an intrathecal order, interactions (vincristine-azoles, "
+                       "6-MP-allopurinol, methotrexate-PPI/NSAID/co-trimoxazole) and the "
+                       "latest counts. An order it cannot identify gets an info card.",
         "prefetch": _PREFETCH,
         "usageRequirements": "Send `Authorization: Bearer <ALLPath token>`.",
     },
@@ -375,212 +377,15 @@ def patient_view(request: Request, hook: HookRequest, caller: CallerDep) -> Card
 
 
 # --------------------------------------------------------------------------- order-sign
+# The checks live in allpath.orders (thresholds in packs/82-orders.yaml); the hook only
+# adapts the request to the library and the findings to cards.
 
 
-def _drug_name(mr: dict[str, Any]) -> str | None:
-    cc = mr.get("medicationCodeableConcept")
-    if not isinstance(cc, dict):
-        return None
-    if isinstance(cc.get("text"), str) and cc["text"].strip():
-        return str(cc["text"]).strip()
-    for c in cc.get("coding") or []:
-        if isinstance(c, dict):
-            for key in ("display", "code"):
-                if isinstance(c.get(key), str) and c[key].strip():
-                    return str(c[key]).strip()
-    return None
-
-
-def _proposed_dose(mr: dict[str, Any]) -> tuple[float, str] | None:
-    try:
-        q = mr["dosageInstruction"][0]["doseAndRate"][0]["doseQuantity"]
-        value = float(q["value"])
-        unit = str(q.get("unit") or q.get("code") or "")
-    except (KeyError, IndexError, TypeError, ValueError):
-        return None
-    return value, unit
-
-
-def _unit(u: str) -> str:
-    u = u.strip()
-    return {"[iU]": "U", "IU": "U", "[IU]": "U", "u": "U", "units": "U"}.get(u, u)
-
-
-def _counts_card(request: Request, a: Assessment, on: dt.date) -> dict[str, Any]:
-    lines, stale = [], []
-    for code, label in (("anc", "ANC"), ("platelets", "Platelets"), ("wbc", "WBC")):
-        series = [o for o in a.timeline.series(code) if o.time <= on and o.value is not None]
-        if not series:
-            stale.append(label)
-            lines.append(f"- {label}: none recorded")
-            continue
-        o = series[-1]
-        age = (on - o.time).days
-        if age > COUNTS_FRESH_DAYS:
-            stale.append(label)
-        lines.append(f"- {label}: {o.value:g} {o.unit or ''} on {o.time} ({age} days old)")
-    alerts = list(a.to_dict().get("alerts", []))
-    for x in alerts:
-        lines.append(f"- alert `{x['id']}`: {x['message']}")
-    indicator = "warning" if stale or alerts else "info"
-    summary = ("No current counts: " + ", ".join(stale)) if stale else \
-        "Latest counts shown; check the protocol's criteria before signing"
-    if alerts and not stale:
-        summary = f"{len(alerts)} supportive-care alert(s) with the latest counts"
-    first = alerts[0]["trace"] if alerts else {}
-    return _card(summary, indicator,
-                 _source(request, first.get("rule_id"), list(first.get("citations") or []),
-                         None if alerts else "ALLPath counts (latest recorded values)"),
-                 f"Reference date {on}; counts older than {COUNTS_FRESH_DAYS} days are "
-                 "flagged as not current.\n\n" + "\n".join(lines))
-
-
-def _dose_cards(request: Request, a: Assessment, orders: list[dict[str, Any]], on: dt.date,
-                ) -> tuple[list[dict[str, Any]], bool]:
-    """Cards for the orders that match a protocol line, and whether any matched."""
-    mod = feature("allpath.roadmap")
-    if mod is None:
-        return [_card("ALLPath dose check unavailable in this installation", "info",
-                      {"label": "ALLPath"},
-                      "The roadmap module (protocol templates and BSA doses) is not "
-                      "installed, so the order was not checked.")], False
-    rm_obj = mod.build_roadmap(a)
-    rm = rm_obj.to_dict()
-    t = rm.get("template")
-    if not t:
-        return [_card("ALLPath cannot check this order: no protocol template chosen",
-                      "info", {"label": "ALLPath roadmap"},
-                      "Missing: " + ", ".join((rm.get("selection") or {}).get("missing")
-                                              or ["?"]))], False
-    caps: dict[tuple[str, str], Any] = {}
-    for ph in rm_obj.template.phases:
-        for c in ph.components:
-            caps[(ph.id, c.drug.lower())] = c.cap
-    sel = rm.get("selection") or {}
-    cards = []
-    for mr in orders:
-        drug = _drug_name(mr)
-        if drug is None:
-            continue
-        name = drug.lower()
-        matches = [(ph, c) for ph in rm["phases"] for c in ph["components"]
-                   if c["drug"].lower() in name or name in c["drug"].lower()]
-        if not matches:
-            continue
-        now = [m for m in matches if dt.date.fromisoformat(str(m[0]["start"])) <= on
-               <= dt.date.fromisoformat(str(m[0]["end"]))]
-        ph, comp = (now or matches)[0]
-        dose = comp["dose"]
-        src = _source(request, sel.get("rule_id"), list(comp.get("cite") or []),
-                      f"ALLPath {t['id']} {ph['id']}/{comp['drug']}")
-        proposed = _proposed_dose(mr)
-        expected = dose.get("amount")
-        detail = (f"Protocol line: {comp['drug']} {dose['prescribed']} ({ph['title']}); "
-                  f"computed {dose['text']}. BSA {rm['body_size'].get('bsa_m2')} m2 "
-                  f"({rm['body_size'].get('formula_title')}).")
-        if proposed is None or expected is None:
-            cards.append(_card(f"{comp['drug']}: dose not compared", "info", src,
-                               detail + " The order's dose or the computed dose is missing "
-                               f"({', '.join(dose.get('needs') or []) or 'no dose quantity'})"
-                               "."))
-            continue
-        value, unit = proposed
-        if _unit(unit) != dose.get("unit"):
-            cards.append(_card(f"{comp['drug']}: order unit {unit!r} differs from "
-                               f"{dose.get('unit')!r}; not compared", "warning", src, detail))
-            continue
-        cap = caps.get((ph["id"], comp["drug"].lower()))
-        if cap is not None and cap.unit == dose.get("unit") and value > cap.amount:
-            cards.append(_card(f"{comp['drug']} {value:g} {unit} is above the cap of "
-                               f"{cap.amount:g} {cap.unit}", "critical", src, detail))
-        elif value > float(expected) * (1 + DOSE_TOLERANCE):
-            cards.append(_card(f"{comp['drug']} {value:g} {unit} is above the BSA-based "
-                               f"dose of {float(expected):g} {dose['unit']}", "warning", src,
-                               detail))
-        else:
-            cards.append(_card(f"{comp['drug']} {value:g} {unit} is within the BSA-based "
-                               f"dose of {float(expected):g} {dose['unit']}", "info", src,
-                               detail))
-    return cards, bool(cards)
-
-
-_MAINTENANCE_DRUGS = {"mp": ("mercaptopurine", "6-mp", "6mp", "purinethol", "purixan"),
-                      "mtx": ("methotrexate",)}
-_DRUG_LABEL = {"mp": "6-MP", "mtx": "Methotrexate"}
-_INTRATHECAL = ("intrathecal", "72607000")  # SNOMED CT route: intrathecal
-
-
-def _route(mr: dict[str, Any]) -> str:
-    parts = []
-    for di in mr.get("dosageInstruction") or []:
-        route = di.get("route") or {}
-        parts.append(str(route.get("text") or ""))
-        parts += [f"{c.get('code', '')} {c.get('display', '')}" for c in route.get("coding") or []]
-    return " ".join(parts).lower()
-
-
-def _titration_cards(request: Request, a: Assessment, orders: list[dict[str, Any]],
-                     on: dt.date) -> list[dict[str, Any]]:
-    """Maintenance 6-MP / oral methotrexate orders against the titration pack's advice at the
-    latest maintenance visit (hold and reduce limits are the pack's, with its sources)."""
-    kinds = []
-    for mr in orders:
-        name = (_drug_name(mr) or "").lower()
-        kind = next((k for k, names in _MAINTENANCE_DRUGS.items()
-                     if any(n in name for n in names)), None)
-        if kind is not None and not any(t in _route(mr) for t in _INTRATHECAL):
-            kinds.append((kind, mr))
-    if not kinds:
-        return []
-    tit = a.to_dict().get("titration") or {}
-    visits = [v for v in tit.get("visits") or []
-              if v.get("status") == "recommended" and dt.date.fromisoformat(str(v["date"])) <= on]
-    if not visits:
-        return []
-    v = visits[-1]
-    age = (on - dt.date.fromisoformat(str(v["date"]))).days
-    bsa = None
-    mod = feature("allpath.roadmap")
-    if mod is not None:
-        bsa = (mod.build_roadmap(a).to_dict().get("body_size") or {}).get("bsa_m2")
-    rules = list(v.get("rules") or [])
-    src = _source(request, rules[0] if rules else None, list(v.get("cite") or []),
-                  f"ALLPath maintenance titration ({', '.join(rules)})")
-    counts = ", ".join(f"{k.upper() if k != 'platelets' else 'platelets'} {v[k]:g}"
-                       for k in ("anc", "wbc", "platelets") if v.get(k) is not None)
-    cards = []
-    for kind, mr in kinds:
-        label = _DRUG_LABEL[kind]
-        advice = v.get(f"{kind}_recommended")
-        detail = (f"Latest maintenance visit {v['date']} ({age} days before {on}): {counts} "
-                  f"(x10^9/L). Titration pack: **{v.get('action')}**, {v.get('reason')}. "
-                  f"Suggested {label}: {advice} ({tit.get('dose_unit')})."
-                  + (" Rests on unconfirmed thresholds." if v.get("evidence") == "unconfirmed"
-                     else "") + " " + str(tit.get("disclaimer") or ""))
-        if age > COUNTS_FRESH_DAYS:
-            cards.append(_card(f"{label}: latest maintenance counts are {age} days old; "
-                               "recheck before signing", "warning", src, detail))
-            continue
-        proposed = _proposed_dose(mr)
-        per_m2 = (proposed[0] / float(bsa) if proposed and bsa and _unit(proposed[1]) == "mg"
-                  else None)
-        if v.get("hold"):
-            gives = proposed is None or proposed[0] > 0
-            indicator = ("critical" if v.get("evidence") == "confirmed" else "warning") \
-                if gives else "info"
-            cards.append(_card(f"{label}: the titration pack suggests a hold at the latest "
-                               f"counts ({v.get('reason')})", indicator, src, detail))
-            continue
-        rec = v.get(f"{kind}_recommended_value")
-        if per_m2 is not None and rec is not None and per_m2 > float(rec) * (1 + DOSE_TOLERANCE):
-            cards.append(_card(f"{label} {per_m2:.0f} mg/m2 is above the titration "
-                               f"suggestion of {float(rec):g} mg/m2", "warning", src,
-                               detail + f" BSA {bsa} m2."))
-        else:
-            unit = str(tit.get("dose_unit") or "mg/m2")
-            cards.append(_card(f"{label}: titration suggests {v.get('action')} ({advice} "
-                               f"{unit}) at the latest counts", "info", src, detail))
-    return cards
+def _order_card(request: Request, f: OrderFinding) -> dict[str, Any]:
+    src = _source(request, f.rule_id, list(f.cite), f.label)
+    links = [_link(request, f"Why: rule {rid}", f"/v1/rules/{rid}")
+             for rid in (f.rule_links or ((f.rule_id,) if f.rule_id else ()))]
+    return _card(f.summary, f.indicator, src, f.detail, links or None)
 
 
 def _draft_orders(context: dict[str, Any]) -> list[dict[str, Any]]:
@@ -604,12 +409,11 @@ def order_sign(request: Request, hook: HookRequest, caller: CallerDep) -> CardsR
         return CardsResponse(cards=[_unknown_patient_card(request)])
     a = run_assess(record)
     on = _reference_date(request, hook)
-    cards, checked = _dose_cards(request, a, orders, on)
-    titration = _titration_cards(request, a, orders, on)
-    cards += titration
-    if checked or titration:
-        cards.append(_counts_card(request, a, on))
-    return CardsResponse(cards=cards)
+    resources = [r for v in (hook.prefetch or {}).values() for r in _resources(v)]
+    resources += [r for r in _resources(hook.context.get("draftOrders"))
+                  if r.get("resourceType") == "Medication"]
+    findings = check_orders(a, orders, resources, on, feature("allpath.roadmap"))
+    return CardsResponse(cards=[_order_card(request, f) for f in findings])
 
 
 @router.post("/cds-services/{service_id}/feedback", summary="CDS Hooks feedback",

@@ -1,0 +1,373 @@
+"""Checks of proposed medication orders (the library behind CDS Hooks ``order-sign``).
+
+For each order: which drug it is (:mod:`allpath.orders.drugs`), the dose against the protocol
+template's BSA-based dose and cap, a maintenance 6-MP / oral methotrexate order against the
+titration pack's suggestion at the latest visit, the platelets before an intrathecal order,
+interactions with the other orders and the patient's medications, and how fresh the counts
+are. Every threshold is in ``packs/82-orders.yaml``; this module only computes the facts and
+words the findings. An order that cannot be identified gets an info finding saying so.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from types import ModuleType
+from typing import Any, Literal
+
+from allpath.orders.drugs import Identified, identify_name, identify_order
+from allpath.outputs.assessment import Assessment
+from allpath.rules.engine import DecisionResult, evaluate_pack
+from allpath.rules.facts import Fact
+from allpath.rules.loader import load_knowledge
+
+__all__ = ["OrderFinding", "check_orders", "medication_requests"]
+
+Indicator = Literal["info", "warning", "critical"]
+_SEVERITY: dict[str, Indicator] = {"critical": "critical", "high": "warning",
+                                   "moderate": "warning", "info": "info"}
+_INTRATHECAL = ("intrathecal", "72607000")  # route text, SNOMED CT intrathecal route
+_UNIT_ALIASES = {"[iU]": "U", "IU": "U", "[IU]": "U", "u": "U", "units": "U"}
+
+
+@dataclass(frozen=True)
+class OrderFinding:
+    """One card's worth of finding: what to show and which rule and sources produced it."""
+
+    summary: str
+    indicator: Indicator
+    detail: str
+    rule_id: str | None = None
+    cite: tuple[str, ...] = ()
+    label: str | None = None  # source label when not a rule (e.g. the drug map)
+    kind: str = "order"  # dose, titration, lp, interaction, counts, unidentified, ...
+    rule_links: tuple[str, ...] = field(default=())
+
+
+# --------------------------------------------------------------------------- FHIR helpers
+
+
+def medication_requests(resources: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    return [dict(r) for r in resources if r.get("resourceType") == "MedicationRequest"]
+
+
+def _proposed_dose(mr: Mapping[str, Any]) -> tuple[float, str] | None:
+    try:
+        q = mr["dosageInstruction"][0]["doseAndRate"][0]["doseQuantity"]
+        value = float(q["value"])
+        unit = str(q.get("unit") or q.get("code") or "")
+    except (KeyError, IndexError, TypeError, ValueError):
+        return None
+    return value, _UNIT_ALIASES.get(unit.strip(), unit.strip())
+
+
+def _route(mr: Mapping[str, Any]) -> str:
+    parts: list[str] = []
+    for di in mr.get("dosageInstruction") or ():
+        route = di.get("route") or {} if isinstance(di, Mapping) else {}
+        parts.append(str(route.get("text") or ""))
+        parts += [f"{c.get('code', '')} {c.get('display', '')}" for c in route.get("coding") or ()]
+    return " ".join(parts).lower()
+
+
+def _active_other(resources: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """The patient's current medication requests from the prefetch (active or on hold)."""
+    return [r for r in resources if r.get("resourceType") == "MedicationRequest"
+            and r.get("status") in ("active", "on-hold", "draft")]
+
+
+# --------------------------------------------------------------------------- the pack
+
+
+def _evaluate(facts: dict[str, Fact]) -> dict[str, DecisionResult]:
+    return {r.output: r for r in evaluate_pack(load_knowledge().pack("orders"), facts)}
+
+
+def _fields(res: DecisionResult) -> dict[str, Any]:
+    if res.status != "decided" or not isinstance(res.value, dict):
+        return {}
+    return dict(res.value)
+
+
+def _fmt(x: float) -> str:
+    return f"{x:.4g}"
+
+
+# --------------------------------------------------------------------------- counts
+
+
+def _latest(a: Assessment, code: str, on: dt.date) -> Any:
+    series = [o for o in a.timeline.series(code) if o.time <= on and o.value is not None]
+    return series[-1] if series else None
+
+
+def _counts_facts(a: Assessment, on: dt.date) -> dict[str, Fact]:
+    facts: dict[str, Fact] = {}
+    anc, plt = _latest(a, "anc", on), _latest(a, "platelets", on)
+    if anc is not None and plt is not None:
+        facts["order.counts_age"] = Fact(float(max((on - anc.time).days,
+                                                   (on - plt.time).days)), "d")
+    if plt is not None:
+        facts["order.platelets"] = Fact(float(plt.value), "10*9/L", (plt.ref,))
+    return facts
+
+
+def _counts_finding(a: Assessment, on: dt.date) -> OrderFinding:
+    res = _evaluate(_counts_facts(a, on))["order.counts"]
+    lines: list[str] = []
+    missing: list[str] = []
+    for code, label in (("anc", "ANC"), ("platelets", "Platelets"), ("wbc", "WBC")):
+        o = _latest(a, code, on)
+        if o is None:
+            missing.append(label)
+            lines.append(f"- {label}: none recorded")
+            continue
+        lines.append(f"- {label}: {o.value:g} {o.unit or ''} on {o.time} "
+                     f"({(on - o.time).days} days old)")
+    alerts = list(a.to_dict().get("alerts", []))
+    lines += [f"- alert `{x['id']}`: {x['message']}" for x in alerts]
+    status = _fields(res).get("status")
+    stale = status == "stale"
+    if missing:
+        summary = "No current counts: " + ", ".join(missing) + " not recorded"
+    elif stale:
+        summary = "Counts are not current: " + (res.note or "recheck before signing")
+    elif alerts:
+        summary = f"{len(alerts)} supportive-care alert(s) with the latest counts"
+    else:
+        summary = "Latest counts shown; check the protocol's criteria before signing"
+    first = alerts[0]["trace"] if alerts else {}
+    indicator: Indicator = "warning" if missing or stale or alerts else "info"
+    rule = res.rule_id if (stale or not alerts) else first.get("rule_id")
+    cite = res.cite if (stale or not alerts) else tuple(first.get("citations") or ())
+    return OrderFinding(summary, indicator,
+                        f"Reference date {on}. {res.note or ''}\n\n" + "\n".join(lines),
+                        rule, tuple(cite), kind="counts")
+
+
+# --------------------------------------------------------------------------- dose
+
+
+def _component_matches(drug_id: str, comp_name: str) -> bool:
+    comp = identify_name(comp_name)
+    return comp is not None and comp.id == drug_id
+
+
+def _dose_findings(a: Assessment, ident: Identified, mr: Mapping[str, Any], on: dt.date,
+                   roadmap: ModuleType | None) -> tuple[list[OrderFinding], float | None]:
+    """Dose findings for one identified order, and its dose per m2 when known."""
+    assert ident.drug is not None
+    proposed = _proposed_dose(mr)
+    if roadmap is None:
+        return [OrderFinding(
+            "ALLPath dose check unavailable in this installation", "info",
+            "The roadmap module (protocol templates and BSA doses) is not installed, so the "
+            "dose was not checked.", label="ALLPath", kind="dose")], None
+    rm_obj = roadmap.build_roadmap(a)
+    rm = rm_obj.to_dict()
+    bsa = (rm.get("body_size") or {}).get("bsa_m2")
+    per_m2 = None
+    if proposed is not None:
+        value, unit = proposed
+        if unit in ("mg/m2", "mg/m²"):
+            per_m2 = value
+        elif unit == "mg" and bsa:
+            per_m2 = value / float(bsa)
+    t = rm.get("template")
+    if not t:
+        return [OrderFinding(
+            "ALLPath cannot check this order: no protocol template chosen", "info",
+            "Missing: " + ", ".join((rm.get("selection") or {}).get("missing") or ["?"]),
+            label="ALLPath roadmap", kind="dose")], per_m2
+    caps: dict[tuple[str, str], Any] = {}
+    for ph in rm_obj.template.phases:
+        for c in ph.components:
+            caps[(ph.id, c.drug.lower())] = c.cap
+    matches = [(ph, c) for ph in rm["phases"] for c in ph["components"]
+               if _component_matches(ident.drug.id, str(c["drug"]))]
+    if not matches:
+        return [], per_m2
+    now = [m for m in matches if dt.date.fromisoformat(str(m[0]["start"])) <= on
+           <= dt.date.fromisoformat(str(m[0]["end"]))]
+    ph, comp = (now or matches)[0]
+    dose = comp["dose"]
+    sel = rm.get("selection") or {}
+    label = f"ALLPath {t['id']} {ph['id']}/{comp['drug']}"
+    detail = (f"Protocol line: {comp['drug']} {dose['prescribed']} ({ph['title']}); computed "
+              f"{dose['text']}. BSA {bsa} m2 ({(rm.get('body_size') or {}).get('formula_title')}"
+              f"). Drug identified by {ident.how}.")
+    expected = dose.get("amount")
+    if proposed is None or expected is None:
+        return [OrderFinding(
+            f"{comp['drug']}: dose not compared", "info",
+            detail + " The order's dose or the computed dose is missing ("
+            + (", ".join(dose.get("needs") or []) or "no dose quantity") + ").",
+            sel.get("rule_id"), tuple(comp.get("cite") or ()), label, kind="dose")], per_m2
+    value, unit = proposed
+    if unit != dose.get("unit"):
+        return [OrderFinding(
+            f"{comp['drug']}: order unit {unit!r} differs from {dose.get('unit')!r}; not "
+            "compared", "warning", detail, sel.get("rule_id"), tuple(comp.get("cite") or ()),
+            label, kind="dose")], per_m2
+    facts: dict[str, Fact] = {"order.dose_ratio": Fact(value / float(expected), "1")}
+    cap = caps.get((ph["id"], str(comp["drug"]).lower()))
+    if cap is not None and cap.unit == unit and cap.amount:
+        facts["order.cap_ratio"] = Fact(value / float(cap.amount), "1")
+    res = _evaluate(facts)["order.dose"]
+    f = _fields(res)
+    words = {"drug": comp["drug"], "dose": f"{value:g} {unit}",
+             "expected": f"{float(expected):g} {dose['unit']}",
+             "cap": f"{cap.amount:g} {cap.unit}" if cap is not None else "?"}
+    by_status: dict[str, Indicator] = {"above_cap": "critical", "above_dose": "warning"}
+    indicator: Indicator = by_status.get(str(f.get("status")), "info")
+    summary = str(f.get("message") or "dose not compared").format(**words)
+    return [OrderFinding(summary, indicator, detail + (f" {res.note}" if res.note else ""),
+                         res.rule_id, res.cite + tuple(comp.get("cite") or ()),
+                         label=f"{label} (rule {res.rule_id})", kind="dose",
+                         rule_links=tuple(x for x in (res.rule_id, sel.get("rule_id")) if x))
+            ], per_m2
+
+
+# --------------------------------------------------------------------------- titration
+
+
+def _titration_finding(a: Assessment, kind: str, mr: Mapping[str, Any], on: dt.date,
+                       bsa: float | None) -> OrderFinding | None:
+    tit = a.to_dict().get("titration") or {}
+    visits = [v for v in tit.get("visits") or ()
+              if v.get("status") in ("recommended", "check_counts") and v.get("date")
+              and dt.date.fromisoformat(str(v["date"])) <= on]
+    if not visits:
+        return None
+    v = visits[-1]
+    when = dt.date.fromisoformat(str(v["date"]))
+    counts = _evaluate({"order.counts_age": Fact(float((on - when).days), "d")})["order.counts"]
+    label = {"mp": "6-MP", "mtx": "Methotrexate"}[kind]
+    rules = list(v.get("rules") or [])
+    src_label = f"ALLPath maintenance titration ({', '.join(rules)})"
+    values = ", ".join(f"{k.upper() if k != 'platelets' else 'platelets'} {v[k]:g}"
+                       for k in ("anc", "wbc", "platelets") if v.get(k) is not None)
+    advice = v.get(f"{kind}_recommended")
+    detail = (f"Latest maintenance visit {v['date']} ({(on - when).days} days before {on}): "
+              f"{values} (x10^9/L). Titration pack: **{v.get('action')}**, {v.get('reason')}. "
+              f"Suggested {label}: {advice} ({tit.get('dose_unit')})."
+              + ("".join(f" ALERT: {x}" for x in v.get("alerts") or ()))
+              + (" Rests on unconfirmed thresholds." if v.get("evidence") == "unconfirmed"
+                 else "") + " " + str(tit.get("disclaimer") or ""))
+    rid = rules[0] if rules else None
+    cite = tuple(v.get("cite") or ())
+    if _fields(counts).get("status") == "stale":
+        return OrderFinding(f"{label}: latest maintenance counts are {(on - when).days} days "
+                            "old; recheck before signing", "warning",
+                            detail + f" ({counts.note})", rid, cite + counts.cite, src_label,
+                            kind="titration")
+    if v.get("status") == "check_counts":
+        return OrderFinding(f"{label}: the latest maintenance counts cannot be right "
+                            "(possible relapse or unit error); check them before signing",
+                            "critical", detail, rid, cite, src_label, kind="titration")
+    proposed = _proposed_dose(mr)
+    per_m2 = (proposed[0] / bsa if proposed and bsa and proposed[1] == "mg" else None)
+    if v.get("hold"):
+        gives = proposed is None or proposed[0] > 0
+        indicator: Indicator = ("critical" if v.get("evidence") == "confirmed" else
+                                "warning") if gives else "info"
+        return OrderFinding(f"{label}: the titration pack suggests a hold at the latest counts "
+                            f"({str(v.get('reason'))[:60]})", indicator, detail, rid, cite,
+                            src_label, kind="titration")
+    rec = v.get(f"{kind}_recommended_value")
+    if per_m2 is not None and rec:
+        ratio = _evaluate({"order.dose_ratio": Fact(per_m2 / float(rec), "1")})["order.dose"]
+        if _fields(ratio).get("status") == "above_dose":
+            return OrderFinding(f"{label} {per_m2:.0f} mg/m2 is above the titration "
+                                f"suggestion of {float(rec):g} mg/m2", "warning",
+                                detail + f" BSA {bsa} m2. {ratio.note}", rid,
+                                cite + ratio.cite, src_label, kind="titration")
+    unit = str(tit.get("dose_unit") or "mg/m2")
+    return OrderFinding(f"{label}: titration suggests {v.get('action')} ({advice} {unit}) at "
+                        "the latest counts", "info", detail, rid, cite, src_label,
+                        kind="titration")
+
+
+# --------------------------------------------------------------------------- the check
+
+
+def check_orders(a: Assessment, orders: Sequence[Mapping[str, Any]],
+                 resources: Sequence[Mapping[str, Any]], on: dt.date,
+                 roadmap: ModuleType | None) -> list[OrderFinding]:
+    """Findings for every proposed order; ``resources`` are the prefetched FHIR resources
+    (Medication, the patient's MedicationRequests); ``roadmap`` is the roadmap module or
+    None when it is not installed."""
+    idents = [identify_order(mr, resources) for mr in orders]
+    others_base = _active_other(resources)
+    base_idents = [identify_order(r, resources) for r in others_base
+                   if all(r is not mr for mr in orders)]
+    bsa: float | None = None
+    if roadmap is not None:
+        raw = (roadmap.build_roadmap(a).to_dict().get("body_size") or {}).get("bsa_m2")
+        bsa = float(raw) if raw else None
+    findings: list[OrderFinding] = []
+    counts_needed = False
+    for i, (mr, ident) in enumerate(zip(orders, idents, strict=True)):
+        if ident.drug is None:
+            findings.append(OrderFinding(
+                f"ALLPath could not identify this order ({ident.label[:60]}); it was not "
+                "checked", "info",
+                f"{ident.how}. ALLPath recognises the drugs of its map "
+                "(knowledge/drugs.yaml) by RxNorm ingredient code or by name; this order was "
+                "checked for nothing, so check it yourself.",
+                label="ALLPath drug map", kind="unidentified"))
+            continue
+        drug = ident.drug
+        others = [x.drug for j, x in enumerate(idents) if j != i and x.drug is not None]
+        others += [x.drug for x in base_idents if x.drug is not None]
+        dose_findings, per_m2 = _dose_findings(a, ident, mr, on, roadmap)
+        findings += dose_findings
+        counts_needed |= any(f.rule_id is not None or f.kind == "dose" for f in dose_findings
+                             if "unavailable" not in f.summary)
+        facts: dict[str, Fact] = {
+            "order.drug": Fact(drug.id),
+            "order.drug_classes": Fact(frozenset(drug.classes)),
+            "order.other_drugs": Fact(frozenset(d.id for d in others)),
+            "order.other_classes": Fact(frozenset(c for d in others for c in d.classes)),
+            "order.intrathecal": Fact(any(t in _route(mr) for t in _INTRATHECAL)),
+            **_counts_facts(a, on),
+        }
+        if per_m2 is not None:
+            facts["order.dose_per_m2"] = Fact(per_m2, "mg/m2")
+        res = _evaluate(facts)
+        # platelets before a lumbar puncture
+        lp = res["order.lp_platelets"]
+        if _fields(lp).get("status") == "below_threshold":
+            plt = facts["order.platelets"].value
+            findings.append(OrderFinding(
+                str(_fields(lp)["message"]).format(drug=drug.id, platelets=f"{plt:g}"),
+                "warning", str(lp.note or ""), lp.rule_id, lp.cite, kind="lp"))
+        elif lp.status == "unknown":
+            findings.append(OrderFinding(
+                f"Intrathecal {drug.id}: no platelet count to check before the lumbar "
+                "puncture", "warning", str(lp.note or "") + " Missing: "
+                + ", ".join(lp.missing), None, lp.cite, "ALLPath order check", kind="lp"))
+        # maintenance titration
+        maint = res["order.maintenance"]
+        if maint.status == "decided" and maint.value is True:
+            kind = "mp" if drug.id == "mercaptopurine" else "mtx"
+            tf = _titration_finding(a, kind, mr, on, bsa)
+            if tf is not None:
+                findings.append(tf)
+                counts_needed = True
+        # interactions
+        inter = res["order.interactions"]
+        if inter.status == "decided" and isinstance(inter.value, list):
+            for (rule_id, cite, evidence), item in zip(inter.hits, inter.value, strict=False):
+                if not isinstance(item, dict):
+                    continue
+                findings.append(OrderFinding(
+                    str(item["message"]), _SEVERITY.get(str(item["severity"]), "warning"),
+                    f"Interaction `{item['id']}` ({item['severity']}): {drug.id} with "
+                    f"{', '.join(sorted(d.id for d in others))}."
+                    + (" Rests on an unconfirmed reading." if evidence == "unconfirmed"
+                       else ""), rule_id, tuple(cite), kind="interaction"))
+    if counts_needed:
+        findings.append(_counts_finding(a, on))
+    return findings
