@@ -1,0 +1,107 @@
+"""Issue 11 items 6 and 7: relapse site, timing and risk groups, on records.
+
+Sources: Ponte di Legno consensus [S31]; COG/BFM relapse definitions [S31b]; NCCN Pediatric
+ALL [S1]; first-relapse risk table (COG, BFM S1-S4) [RELAPSE-RISK-TABLE].
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from clinical_records import assess_doc, b_all_record
+
+_DX = "2024-03-01"
+
+
+def _eoi_remission() -> list[dict[str, Any]]:
+    return [
+        {"code": "marrow_blasts", "value": 1, "unit": "%", "time": "2024-03-29"},
+        {"code": "anc", "value": 1.5, "unit": "10*9/L", "time": "2024-03-29"},
+        {"code": "platelets", "value": 150, "unit": "10*9/L", "time": "2024-03-29"},
+        {"code": "blood_blasts", "value": 0, "unit": "%", "time": "2024-03-29"},
+    ]
+
+
+def _relapse_record(extra: list[dict[str, Any]], **fields: Any) -> dict[str, Any]:
+    fields.setdefault("extramedullary", {"mediastinal_mass": False, "other_mass": False,
+                                         "cns_clinical_signs": False})
+    return b_all_record(extra_obs=_eoi_remission() + extra, steroid_pretreatment=False,
+                        **fields)
+
+
+def test_ponte_di_legno_12_percent_without_a_confirming_test_is_suspected_not_none() -> None:
+    when = "2026-05-01"
+    result = assess_doc(_relapse_record([
+        {"code": "marrow_blasts", "value": 12, "unit": "%", "time": when}]))
+    rel = result["relapse"]
+    assert rel["detected"] is None and rel["suspected"] is True
+    assert rel["date"] == when
+    assert "flow cytometry, PCR or FISH" in rel["confirm_with"]
+    assert any(n.startswith("Relapse suspected") for n in rel["notes"])
+
+
+def test_ponte_di_legno_12_percent_with_flow_3_percent_is_a_marrow_relapse() -> None:
+    when = "2026-05-01"
+    result = assess_doc(_relapse_record([
+        {"code": "marrow_blasts", "value": 12, "unit": "%", "time": when},
+        {"code": "mrd_marrow", "value": 3, "unit": "%", "time": when, "method": "flow"}]))
+    rel = result["relapse"]
+    assert rel["detected"] is True and rel["site"] == "marrow"
+    assert rel["timing"]["cog"] == "early"  # 26 months from diagnosis
+    assert rel["risk"]["cog"] == "high"  # early B-ALL marrow
+
+
+def test_cog_isolated_cns_relapse_splits_at_18_months() -> None:
+    when = "2025-11-01"  # 20 months
+    result = assess_doc(_relapse_record([
+        {"code": "marrow_blasts", "value": 0, "unit": "%", "time": when},
+        {"code": "blood_blasts", "value": 0, "unit": "%", "time": when},
+        {"code": "csf_wbc", "value": 15, "unit": "/uL", "time": when},
+        {"code": "csf_blasts", "value": "present", "time": when}]))
+    rel = result["relapse"]
+    assert rel["site"] == "isolated_cns"
+    assert rel["timing"]["cog"] == "late" and rel["timing"]["nccn"] == "late"
+
+
+def test_bfm_timing_works_while_still_on_maintenance() -> None:
+    when = "2026-06-01"  # 27 months, maintenance still going on (no end date)
+    result = assess_doc(_relapse_record(
+        [{"code": "marrow_blasts", "value": 40, "unit": "%", "time": when}],
+        treatment=[{"phase": "induction", "start": "2024-03-02", "end": "2024-03-29"},
+                   {"phase": "maintenance", "start": "2024-10-01"}]))
+    rel = result["relapse"]
+    assert rel["timing"]["bfm"] == "early"
+    assert rel["risk"]["bfm"] == "S3_S4"  # early isolated B-ALL marrow relapse
+
+
+def test_bfm_late_starts_at_6_months_after_the_end_of_therapy() -> None:
+    when = "2027-12-01"  # maintenance ended 2027-06-01: exactly 6 months
+    result = assess_doc(_relapse_record(
+        [{"code": "marrow_blasts", "value": 40, "unit": "%", "time": when}],
+        treatment=[{"phase": "maintenance", "start": "2024-10-01", "end": "2027-06-01"}]))
+    assert result["relapse"]["timing"]["bfm"] == "late"
+    assert result["relapse"]["risk"]["bfm"] == "S2"  # late isolated B-ALL marrow
+
+
+def test_s31b_isolated_testicular_relapse_needs_a_positive_biopsy() -> None:
+    when = "2026-09-01"
+    result = assess_doc(_relapse_record(
+        [{"code": "marrow_blasts", "value": 1, "unit": "%", "time": when},
+         {"code": "testicular_biopsy", "value": "present", "time": when}],
+        sex="male", extramedullary={"testicular": False, "mediastinal_mass": False,
+                                     "cns_clinical_signs": False}))
+    rel = result["relapse"]
+    assert rel["site"] == "isolated_testicular"
+    assert rel["timing"]["cog"] == "late"  # 30 months: isolated extramedullary splits at 18
+
+
+def test_t_lineage_marrow_relapse_is_high_risk_at_any_time() -> None:
+    markers = {"cCD3": "positive", "CD7": "positive", "CD19": "negative", "MPO": "negative",
+               "CD1a": "positive", "CD5": "positive", "CD8": "positive"}
+    when = "2028-06-01"
+    result = assess_doc(_relapse_record(
+        [{"code": "marrow_blasts", "value": 50, "unit": "%", "time": when}], markers=markers,
+        treatment=[{"phase": "maintenance", "start": "2024-10-01", "end": "2026-06-01"}]))
+    rel = result["relapse"]
+    assert rel["timing"]["cog"] == "late"
+    assert rel["risk"] == {"cog": "high", "bfm": "S3_S4"}

@@ -1,0 +1,172 @@
+"""Issue 11 items 2-5, 8, 9, 11, 12 and 15 on records, each named after its source."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from clinical_records import assess_doc, b_all_record, risk
+
+_EM = {"mediastinal_mass": False, "other_mass": False, "cns_clinical_signs": False}
+_T_MARKERS = {"cCD3": "positive", "CD7": "positive", "CD19": "negative", "MPO": "negative",
+              "CD1a": "positive", "CD5": "positive", "CD8": "positive"}
+_ETP_MARKERS = {"cCD3": "positive", "CD7": "positive", "CD19": "negative", "MPO": "negative",
+                "CD1a": "negative", "CD8": "negative", "CD5": "dim", "CD34": "positive",
+                "CD117": "positive"}
+
+
+def _genetics(**kw: Any) -> dict[str, Any]:
+    return {"fusions": kw.pop("fusions", []), "alterations": kw.pop("alterations", []), **kw}
+
+
+def test_nccn_pediatric_ph_positive_child_is_off_the_cog_algorithm() -> None:
+    doc = b_all_record(genetics=_genetics(fusions=["BCR::ABL1"], chromosome_count=46),
+                       extramedullary=_EM, steroid_pretreatment=False)
+    result = assess_doc(doc)
+    cog = risk(result, "cog_pdq")
+    assert cog["group"] == "not_applicable"
+    assert "tyrosine kinase inhibitor" in cog["note"]
+    assert risk(result, "aall1731")["group"] == "not_eligible"
+    assert result["roadmap"]["template"] == "ph-pos-paediatric"
+
+
+def test_steroid_pretreated_sr_b_all_is_cog_high_risk_and_aall1731_ineligible() -> None:
+    doc = b_all_record(genetics=_genetics(fusions=["ETV6::RUNX1"], chromosome_count=46),
+                       extramedullary=_EM, steroid_pretreatment=True,
+                       extra_obs=[{"code": "mrd_blood", "value": 0.001, "unit": "%",
+                                   "time": "2024-03-09"},
+                                  {"code": "mrd_marrow", "value": 0.001, "unit": "%",
+                                   "time": "2024-03-29"}])
+    result = assess_doc(doc)
+    assert risk(result, "nci_rome")["group"] == "standard"
+    assert risk(result, "cog_pdq")["group"] == "high"
+    assert risk(result, "aall1731")["group"] == "not_eligible"
+    nci_treatment = next(t for t in result["trace"] if t["output"] == "risk.nci_treatment")
+    assert nci_treatment["value"] == "high"
+
+
+def test_unrecorded_steroid_history_is_asked_for_not_assumed() -> None:
+    doc = b_all_record(genetics=_genetics(fusions=["ETV6::RUNX1"], chromosome_count=46),
+                       extramedullary=_EM)
+    result = assess_doc(doc)
+    cog = risk(result, "cog_pdq")
+    assert cog["group"] == "unknown" and "steroid_pretreatment" in cog["missing"]
+    assert any("medication history" in t for t in result["tests_to_order"])
+
+
+def test_pdq_provisional_group_leads_with_the_range_not_the_best_case() -> None:
+    doc = b_all_record(genetics=_genetics(chromosome_count=46), extramedullary=_EM,
+                       steroid_pretreatment=False)
+    cog = risk(assess_doc(doc), "cog_pdq")
+    assert cog["group"] == "unknown"
+    assert cog["provisional_group"] == "average"
+    assert cog["possible_groups"] == ["average", "high", "very_high"]
+
+
+def test_nachman_2007_43_chromosomes_is_unfavourable_44_is_not() -> None:
+    g43 = assess_doc(b_all_record(genetics=_genetics(chromosome_count=43)))
+    g44 = assess_doc(b_all_record(genetics=_genetics(chromosome_count=44)))
+    assert g43["diagnosis"]["subtype"]["cog_genetics"] == "unfavorable"
+    assert g43["diagnosis"]["subtype"]["key"] == "hypodiploid"
+    assert g44["diagnosis"]["subtype"]["cog_genetics"] == "neutral"
+    assert g44["diagnosis"]["subtype"]["key"] == "NOS"
+
+
+def test_who_haem5_icc_near_haploid_is_24_to_31_low_hypodiploid_32_to_39() -> None:
+    def band(n: int) -> str:
+        res = assess_doc(b_all_record(genetics=_genetics(chromosome_count=n)))
+        bands = {p["scheme"]: p["band"] for p in res["diagnosis"]["subtype"]["ploidy"]}
+        return str(bands["who_haem5_icc"])
+    assert [band(n) for n in (24, 31, 32, 39, 40, 43, 44)] == [
+        "near_haploid", "near_haploid", "low_hypodiploid", "low_hypodiploid",
+        "high_hypodiploid", "high_hypodiploid", "not_hypodiploid_band"]
+
+
+def test_nccn_adult_bcr_abl1_without_ikzf1plus_is_not_poor_risk_genetics() -> None:
+    doc = b_all_record(birth="1990-01-01", genetics=_genetics(fusions=["BCR::ABL1"],
+                                                              chromosome_count=46))
+    result = assess_doc(doc)
+    assert risk(result, "nccn_adult_genetics")["group"] == "standard"
+    assert "poor_risk_genetics" not in result["adult_risk_factors"]["factors"]
+
+
+def test_nccn_adult_bcr_abl1_with_derived_ikzf1plus_is_poor_risk() -> None:
+    doc = b_all_record(birth="1990-01-01", genetics=_genetics(
+        fusions=["BCR::ABL1"], chromosome_count=46,
+        alterations=["IKZF1_deletion", "CDKN2A_deletion"]))
+    result = assess_doc(doc)
+    assert any(n.startswith("IKZF1plus derived") for n in result["notes"])
+    assert risk(result, "nccn_adult_genetics")["group"] == "poor"
+
+
+def test_bmj_ikzf1plus_is_not_derived_with_an_erg_deletion() -> None:
+    doc = b_all_record(genetics=_genetics(
+        chromosome_count=46, alterations=["IKZF1_deletion", "PAX5_deletion", "ERG_deletion"]))
+    result = assess_doc(doc)
+    assert not any(n.startswith("IKZF1plus derived") for n in result["notes"])
+
+
+def test_hypercvad_age_45_is_a_factor_not_the_adult_group() -> None:
+    # 50-year-old, WBC 10 (not above 30), normal genetics, MRD negative, CR at day 29.
+    doc = b_all_record(birth="1974-01-01", wbc=10, genetics=_genetics(chromosome_count=46),
+                       extramedullary=_EM,
+                       extra_obs=[{"code": "marrow_blasts", "value": 1, "unit": "%",
+                                   "time": "2024-03-29"},
+                                  {"code": "mrd_marrow", "value": 0.001, "unit": "%",
+                                   "time": "2024-03-29"}])
+    result = assess_doc(doc)
+    assert "age_45_or_older" in result["adult_risk_factors"]["factors"]
+    assert risk(result, "adult_risk_factors")["group"] == "standard"
+
+
+def test_nccn_ph_like_abl_class_fusion_names_the_class_and_crlf2_alone_is_not_ph_like() -> None:
+    abl = assess_doc(b_all_record(genetics=_genetics(fusions=["EBF1::PDGFRB"],
+                                                     chromosome_count=46)))
+    assert abl["diagnosis"]["subtype"]["key"] == "BCR::ABL1-like"
+    assert abl["diagnosis"]["subtype"]["icc"] == "B-ALL, BCR::ABL1-like, ABL-1 class rearranged"
+    crlf2 = assess_doc(b_all_record(genetics=_genetics(alterations=["CRLF2_rearrangement"],
+                                                       chromosome_count=46)))
+    assert crlf2["diagnosis"]["subtype"]["key"] == "NOS"
+    cls = next(t for t in crlf2["trace"] if t["output"] == "genetics.ph_like_class")
+    assert cls["value"] == "crlf2_needs_expression_profile"
+
+
+def test_iscn_constitutional_plus_21c_does_not_count_towards_the_ploidy_band() -> None:
+    doc = b_all_record(genetics={"karyotype": "51,XY,+X,+6,+14,+21,+21c[16]/47,XY,+21c[4]",
+                                 "fusions": [], "alterations": []})
+    result = assess_doc(doc)
+    assert result["diagnosis"]["subtype"]["key"] != "high_hyperdiploid"
+    assert any("+21c not counted" in n for n in result["notes"])
+
+
+def test_nachman_2007_doubled_near_haploid_clone_is_read_as_hypodiploid() -> None:
+    doc = b_all_record(genetics={
+        "karyotype": "27,X,+Y,+14,+18,+21[6]/54,XXYY,+14,+14,+18,+18,+21,+21[12]/46,XY[2]",
+        "fusions": [], "alterations": []})
+    result = assess_doc(doc)
+    assert result["diagnosis"]["subtype"]["key"] == "near_haploid"
+    assert any("possible masked hypodiploidy" in n for n in result["notes"])
+
+
+def test_masked_hypodiploidy_pattern_of_tetrasomies_is_flagged() -> None:
+    doc = b_all_record(genetics={
+        "karyotype": "58,XX,+X,+X,+10,+10,+14,+14,+18,+18,+21,+21,+22,+22[15]/46,XX[5]",
+        "fusions": [], "alterations": []})
+    result = assess_doc(doc)
+    assert any("DNA index or SNP array" in n for n in result["notes"])
+
+
+def test_aall1231_t_all_end_of_consolidation_mrd_exactly_0_1_percent_is_very_high() -> None:
+    doc = b_all_record(markers=_T_MARKERS, extramedullary=_EM, steroid_pretreatment=False,
+                       extra_obs=[{"code": "mrd_marrow", "value": 0.3, "unit": "%",
+                                   "time": "2024-03-29", "timepoint": "end_of_induction"},
+                                  {"code": "mrd_marrow", "value": 0.1, "unit": "%",
+                                   "time": "2024-05-20", "timepoint": "end_of_consolidation"}])
+    assert risk(assess_doc(doc), "t_all_nccn_pediatric")["group"] == "very_high"
+
+
+def test_aall0434_etp_in_a_child_is_not_unfavourable_in_an_adult_it_is() -> None:
+    child = assess_doc(b_all_record(markers=_ETP_MARKERS))
+    adult = assess_doc(b_all_record(markers=_ETP_MARKERS, birth="1990-01-01"))
+    assert child["diagnosis"]["subtype"]["key"] == "ETP"
+    assert child["diagnosis"]["subtype"]["prognosis"] == "intermediate"
+    assert adult["diagnosis"]["subtype"]["prognosis"] == "unfavorable"
