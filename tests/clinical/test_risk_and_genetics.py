@@ -26,7 +26,7 @@ def test_nccn_pediatric_ph_positive_child_is_off_the_cog_algorithm() -> None:
     assert cog["group"] == "not_applicable"
     assert "tyrosine kinase inhibitor" in cog["note"]
     assert risk(result, "aall1731")["group"] == "not_eligible"
-    assert result["roadmap"]["template"] == "ph-pos-paediatric"
+    assert result["roadmap"]["template"]["id"] == "ph-pos-paediatric"
 
 
 def test_steroid_pretreated_sr_b_all_is_cog_high_risk_and_aall1731_ineligible() -> None:
