@@ -49,6 +49,8 @@ HEADLINE = {
     "oncology_team_today": "Call the cancer care team today, as soon as you can.",
     "same_day": "See a doctor today. Call your doctor's office now. If they cannot see you "
                 "today, go to urgent care or the emergency department.",
+    "oncology_team_soon": "Call the cancer care team in the next day or two. Call sooner if "
+                          "things get worse.",
     "within_two_days": "See a doctor within the next day or two. Go sooner if things get "
                        "worse.",
     "routine": "This does not look urgent. Talk to your doctor at a routine visit, or sooner "
