@@ -301,6 +301,78 @@ def _cite_key(cite_id: str) -> tuple[int, str, int, str]:
     return (1, cite_id, 0, cite_id)
 
 
+BOUNDARIES = ROOT / "tests" / "clinical" / "boundaries.yaml"
+
+
+def _boundary_sources() -> dict[tuple[str, str, float, str], Mapping[str, Any]]:
+    """The reviewed source words for each numeric threshold (tests/clinical/boundaries.yaml)."""
+    import yaml
+
+    if not BOUNDARIES.is_file():
+        return {}
+    doc = yaml.safe_load(BOUNDARIES.read_text(encoding="utf-8"))
+    return {(e["pack"], e["fact"], float(e["value"]), str(e["unit"])): e
+            for e in doc.get("thresholds", [])}
+
+
+def _thresholds(cond: Condition) -> list[Compare]:
+    if isinstance(cond, Compare):
+        return [cond] if cond.value is not None else []
+    if isinstance(cond, AllOf | AnyOf):
+        parts = cond.all if isinstance(cond, AllOf) else cond.any
+        return [t for c in parts for t in _thresholds(c)]
+    if isinstance(cond, AtLeast):
+        return [t for c in cond.of for t in _thresholds(c)]
+    if isinstance(cond, Not):
+        return _thresholds(cond.not_)
+    return []
+
+
+def render_source_table(pack: Pack) -> list[str]:
+    """Each rule beside the source words it encodes, for a line-by-line review.
+
+    The source words of a numeric threshold come from tests/clinical/boundaries.yaml (where
+    the generated boundary tests read the side of each threshold); otherwise the rule's note.
+    """
+    sources = _boundary_sources()
+    lines = [
+        "## Source beside the rules",
+        "",
+        "One row per rule: what it concludes, the thresholds it uses with the side the source "
+        "puts the boundary on and the source's words, its citations and evidence. Thresholds "
+        "marked *not reviewed* have not been re-read against their source.",
+        "",
+        "| rule | gives | thresholds (boundary side) | source | citations | evidence |",
+        "|---|---|---|---|---|---|",
+    ]
+    for d in pack.decisions:
+        for rule in d.rules:
+            parts, words = [], []
+            for t in _thresholds(rule.when):
+                entry = sources.get((pack.id, t.fact, float(t.value or 0), str(t.unit)))
+                side = "?"
+                if entry is not None:
+                    side = str(entry["side"])
+                    if side == "per_rule":
+                        side = str(entry.get("rules", {}).get(rule.id, "?"))
+                    text = str(entry.get("source", ""))
+                    if entry.get("reviewed") is False:
+                        text = "*not reviewed*"
+                    if text and text not in words:
+                        words.append(text)
+                parts.append(f"{t.fact} {t.op} {fmt_number(float(t.value or 0))} {t.unit} "
+                             f"({side.replace('_', ' ')})")
+            if not words and rule.note:
+                words.append(" ".join(rule.note.split()))
+            lines.append(
+                f"| {code(rule.id)} | {code(fmt_outcome(rule.then))} | "
+                f"{cell('; '.join(parts)) or '—'} | {cell(' / '.join(words)) or '—'} | "
+                f"{cite_links(rule.cite)} | {rule.evidence} |"
+            )
+    lines.append("")
+    return lines
+
+
 def render_pack(pack: Pack, source: str, citations: Mapping[str, Citation]) -> str:
     lines = [
         HEADER.format(source=f"src/allpath/knowledge/{source}").rstrip("\n"),
@@ -324,6 +396,7 @@ def render_pack(pack: Pack, source: str, citations: Mapping[str, Citation]) -> s
     lines.append("")
     for d in pack.decisions:
         lines.extend(render_decision(d))
+    lines.extend(render_source_table(pack))
     if pack.tables:
         lines.extend(["## Reference tables", ""])
         for name in sorted(pack.tables):
