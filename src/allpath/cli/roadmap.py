@@ -10,6 +10,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from allpath.cli.app import app
@@ -91,7 +92,7 @@ def _render(rm: Roadmap, on: dt.date | None) -> None:
                 dose = f"if {c['applies']['label']} (needs {needs}): {dose}"
             elif c["applies"]:
                 dose = f"({c['applies']['label']}) {dose}"
-            tab.add_row(c["drug"] + mark, c["route"], days, dose)
+            tab.add_row(escape(c["drug"] + mark), c["route"], escape(days), escape(dose))
         con.print(tab)
         if p["length_by_sex"]:
             con.print(f"  Length: {p['length_by_sex']['note']}")
@@ -102,12 +103,13 @@ def _render(rm: Roadmap, on: dt.date | None) -> None:
                     if r["dates"] else "timing per protocol in use")
             if len(r["dates"]) > 4:
                 when = f"{r['dates'][0]} ... {r['dates'][-1]} ({len(r['dates'])}x)"
-            con.print(f"  - {r['title']}: {when}")
+            con.print(escape(f"  - {r['title']}: {when}"))
             for it in r["intrathecal_doses"][:8]:
                 doses = "; ".join(f"{x['drug']} {x['dose_mg']:g} mg" if x.get("dose_mg")
                                   else f"{x['drug']} (needs {', '.join(x.get('needs', []))})"
                                   for x in it["doses"])
-                con.print(f"      {it['date']} (day {it['day']}, age {it['age_years']}): {doses}")
+                con.print(escape(f"      {it['date']} (day {it['day']}, age {it['age_years']}): "
+                                 f"{doses}"))
         for dp in p["decisions"]:
             con.print(f"  > {dp['date']} {dp['title']}")
             for o in dp["options"]:

@@ -117,7 +117,8 @@ def compute_dose(c: Component, bsa_m2: float | None, weight_kg: float | None, *,
                              sex=None, facts=facts)
         if ok:
             d = o.dose
-            modifiers.append(f"{o.applies_if.label}: {_prescribed(o.dose)} ({o.note or o.id})")
+            modifiers.append(f"{o.applies_if.label}: {_prescribed(o.dose)} instead of "
+                             f"{_prescribed(c.dose)}")
             cites.extend(o.cite)
             break
     prescribed = _prescribed(c.dose)
