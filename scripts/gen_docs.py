@@ -352,9 +352,7 @@ def render_source_table(pack: Pack) -> list[str]:
                 entry = sources.get((pack.id, t.fact, float(t.value or 0), str(t.unit)))
                 side = "?"
                 if entry is not None:
-                    side = str(entry["side"])
-                    if side == "per_rule":
-                        side = str(entry.get("rules", {}).get(rule.id, "?"))
+                    side = str(entry.get("rules", {}).get(rule.id, entry["side"]))
                     text = str(entry.get("source", ""))
                     if entry.get("reviewed") is False:
                         text = "*not reviewed*"
