@@ -71,7 +71,10 @@ KNOWN: dict[str, str] = {
     "infant-4-months-kmt2a-high-risk/dose1-dexamethasone": _INTERFANT,
     "infant-4-months-kmt2a-high-risk/dose2-vincristine": _INTERFANT,
     "infant-4-months-kmt2a-high-risk/dose3-daunorubicin": _INTERFANT,
-    "infant-4-months-kmt2a-high-risk/phases": _INTERFANT + "; MARMA/OCTADAD blocks likewise",
+    "infant-4-months-kmt2a-high-risk/phases":
+        "allo-HSCT is a decision of the interfant template (to the hsct template), not one of "
+        "its phases [S1][S47]; the other phases (induction, IB, MARMA, OCTADAD, maintenance) "
+        "follow the Interfant-06 report [S47b]",
     "infant-9-months-kmt2a-germline/dose0-prednisone": _INTERFANT,
     "infant-9-months-kmt2a-germline/dose1-dexamethasone": _INTERFANT,
     "infant-9-months-kmt2a-germline/dose2-vincristine": _INTERFANT,
@@ -244,6 +247,11 @@ def phase_id(tpl: str, text: str) -> str | None:
         if t.startswith("induction") or "continuous" in t or "from induction" in t \
                 or t == "same":
             return "induction"
+        return None
+    if tpl == "interfant":
+        for key in ("marma", "octadad", "maintenance", "consolidation", "induction"):
+            if t.startswith(key) or (key == "induction" and "prephase" in t):
+                return key
         return None
     if "interim maintenance 2" in t:
         return "interim_maintenance_2"
