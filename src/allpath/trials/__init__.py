@@ -21,6 +21,13 @@ from pathlib import Path
 from allpath.knowledge import knowledge_dir
 from allpath.trials.centres import Centre, find_centres
 from allpath.trials.criteria import Criteria, load_criteria
+from allpath.trials.eligibility import (
+    EligibilityEntry,
+    bundled_eligibility,
+    read_eligibility,
+    read_eligibility_file,
+    with_eligibility,
+)
 from allpath.trials.load import (
     read_ctgov_csv,
     read_ctgov_json,
@@ -43,11 +50,13 @@ __all__ = [
     "Centre",
     "Criteria",
     "CriterionResult",
+    "EligibilityEntry",
     "MatchReport",
     "Site",
     "Trial",
     "TrialMatch",
     "TrialProfile",
+    "bundled_eligibility",
     "bundled_trials",
     "bundled_trials_path",
     "find_centres",
@@ -57,8 +66,11 @@ __all__ = [
     "read_ctgov_csv",
     "read_ctgov_json",
     "read_ctgov_xml",
+    "read_eligibility",
+    "read_eligibility_file",
     "read_fhir_research_studies",
     "read_trials",
+    "with_eligibility",
 ]
 
 
@@ -69,5 +81,6 @@ def bundled_trials_path() -> Path:
 
 @lru_cache(maxsize=1)
 def bundled_trials() -> tuple[Trial, ...]:
-    """The bundled snapshot, read once."""
-    return read_ctgov_csv(bundled_trials_path())
+    """The bundled snapshot, read once, with the criteria text of
+    ``knowledge/trials/eligibility.yaml`` merged in by NCT number."""
+    return with_eligibility(read_ctgov_csv(bundled_trials_path()), bundled_eligibility())

@@ -23,7 +23,8 @@ from allpath.errors import KnowledgeError, Problem, did_you_mean, validation_pro
 from allpath.knowledge import knowledge_dir
 from allpath.rules.loader import load_citations
 
-__all__ = ["PROFILE_KEYS", "CompiledFacet", "Criteria", "FacetValue", "load_criteria"]
+__all__ = ["PROFILE_KEYS", "CompiledFacet", "Criteria", "FacetValue", "TextFacet", "TextReading",
+           "load_criteria"]
 
 #: Profile values a facet may compare against (see ``allpath.trials.profile``).
 PROFILE_KEYS: dict[str, tuple[str, ...]] = {
@@ -37,6 +38,17 @@ PROFILE_KEYS: dict[str, tuple[str, ...]] = {
     "cd19": ("positive", "negative"),
     "cd22": ("positive", "negative"),
     "cd7": ("positive", "negative"),
+    "relapse_number": ("first", "second_or_later"),
+    "disease_now": ("remission", "active"),
+    "early_mrd": ("stated",),
+    "kmt2a": ("rearranged", "germline"),
+    "down_syndrome": ("yes", "no"),
+    "prior_cart": ("yes", "no"),
+    "prior_blinatumomab": ("yes", "no"),
+    "prior_inotuzumab": ("yes", "no"),
+    "cns": ("involved", "not_involved"),
+    "performance": ("stated",),
+    "organ_function": ("stated",),
 }
 
 
@@ -78,6 +90,24 @@ class _Facet(_Strict):
     scope: Literal["population", "any"] = "population"
 
 
+class _TextFacet(_Facet):
+    kind: Literal["population", "general"]
+    cue: tuple[str, ...] = ()
+
+
+class _TextReading(_Strict):
+    cite: tuple[str, ...] = Field(min_length=1)
+    sections: dict[Literal["inclusion", "exclusion", "arm"], tuple[str, ...]]
+    any_of: tuple[str, ...]
+    group_words: tuple[str, ...]
+    skip_items: tuple[str, ...]
+    negation_before: tuple[str, ...]
+    negation_after: tuple[str, ...]
+    allowed_after: tuple[str, ...]
+    age_items: tuple[str, ...]
+    age_skip: tuple[str, ...]
+
+
 class _Relevant(_Strict):
     cite: tuple[str, ...] = Field(min_length=1)
     patterns: tuple[str, ...] = ()
@@ -92,6 +122,8 @@ class _File(_Strict):
     statuses: _Statuses
     relevant_condition: _Relevant
     facets: tuple[_Facet, ...]
+    text_reading: _TextReading
+    text_facets: tuple[_TextFacet, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,6 +163,36 @@ class CompiledFacet:
     scope: Literal["population", "any"]
 
 
+@dataclass(frozen=True, slots=True)
+class TextFacet:
+    """A facet read from the eligibility criteria text (population or general)."""
+
+    id: str
+    label: str
+    profile: str
+    kind: Literal["population", "general"]
+    cite: tuple[str, ...]
+    settle: str
+    values: tuple[FacetValue, ...]
+    cue: re.Pattern[str] | None
+
+
+@dataclass(frozen=True, slots=True)
+class TextReading:
+    """How the criteria text is split and how negation is recognised (compiled)."""
+
+    cite: tuple[str, ...]
+    sections: tuple[tuple[str, re.Pattern[str]], ...]
+    any_of: re.Pattern[str]
+    group_words: re.Pattern[str]
+    skip_items: re.Pattern[str]
+    negation_before: re.Pattern[str]
+    negation_after: re.Pattern[str]
+    allowed_after: re.Pattern[str]
+    age_items: re.Pattern[str]
+    age_skip: re.Pattern[str]
+
+
 @dataclass(frozen=True, slots=True, eq=False)
 class Criteria:
     """The whole pre-screen definition, checked and compiled (hashed by identity, so the
@@ -144,6 +206,8 @@ class Criteria:
     relevant_condition: tuple[re.Pattern[str], ...]
     relevant_cite: tuple[str, ...]
     facets: tuple[CompiledFacet, ...]
+    text_reading: TextReading
+    text_facets: tuple[TextFacet, ...]
 
     def is_relevant_condition(self, condition: str) -> bool:
         """Whether a listed condition speaks about ALL or lymphoblastic lymphoma."""
@@ -175,13 +239,29 @@ def _check(doc: _File, source: str) -> list[Problem]:
     for label, pats in (("patterns", rel.patterns),
                         ("case_sensitive_patterns", rel.case_sensitive_patterns)):
         problems.extend(_bad_patterns(pats, f"relevant_condition.{label}", source))
+    cite_ok(doc.text_reading.cite, "text_reading.cite")
+    tr = doc.text_reading
+    for label in ("any_of", "group_words", "skip_items", "negation_before", "negation_after",
+                  "allowed_after", "age_items", "age_skip"):
+        problems.extend(_bad_patterns(getattr(tr, label), f"text_reading.{label}", source))
+    for sec, pats in tr.sections.items():
+        problems.extend(_bad_patterns(pats, f"text_reading.sections.{sec}", source))
     seen: set[str] = set()
-    for i, f in enumerate(doc.facets):
-        path = f"facets[{i}]"
-        if f.id in seen:
-            problems.append(Problem(f"{path}.id", f"facet id {f.id!r} is used twice",
-                                    source=source))
-        seen.add(f.id)
+    all_facets: list[tuple[str, _Facet]] = [(f"facets[{i}]", f) for i, f in enumerate(doc.facets)]
+    all_facets += [(f"text_facets[{i}]", f) for i, f in enumerate(doc.text_facets)]
+    text_ids: set[str] = set()
+    for i, tf in enumerate(doc.text_facets):
+        if tf.id in text_ids:
+            problems.append(Problem(f"text_facets[{i}].id",
+                                    f"text facet id {tf.id!r} is used twice", source=source))
+        text_ids.add(tf.id)
+        problems.extend(_bad_patterns(tf.cue, f"text_facets[{i}].cue", source))
+    for path, f in all_facets:
+        if path.startswith("facets["):
+            if f.id in seen:
+                problems.append(Problem(f"{path}.id", f"facet id {f.id!r} is used twice",
+                                        source=source))
+            seen.add(f.id)
         cite_ok(f.cite, f"{path}.cite")
         allowed = PROFILE_KEYS.get(f.profile)
         if allowed is None:
@@ -228,6 +308,43 @@ def _patterns(folded: tuple[str, ...], exact: tuple[str, ...]) -> tuple[re.Patte
     return tuple(out)
 
 
+def _one(patterns: tuple[str, ...]) -> re.Pattern[str]:
+    """One case-insensitive alternation."""
+    return re.compile("|".join(f"(?:{p})" for p in patterns), re.IGNORECASE)
+
+
+def _words(words: tuple[str, ...]) -> re.Pattern[str]:
+    """Whole words or phrases (case-insensitive); a trailing hyphen also counts ("non-B")."""
+    return re.compile(r"\b(?:" + "|".join(re.escape(w) for w in words) + r")(?:\b|-)",
+                      re.IGNORECASE)
+
+
+def _values(values: dict[str, _Value]) -> tuple[FacetValue, ...]:
+    return tuple(
+        FacetValue(name=name, patterns=_patterns(v.patterns, v.case_sensitive_patterns),
+                   met=frozenset(v.met), not_met=frozenset(v.not_met),
+                   unknown=frozenset(v.unknown))
+        for name, v in values.items())
+
+
+def _compile_text(doc: _File) -> tuple[TextReading, tuple[TextFacet, ...]]:
+    tr = doc.text_reading
+    reading = TextReading(
+        cite=tr.cite,
+        sections=tuple((name, _one(pats)) for name, pats in tr.sections.items()),
+        any_of=_one(tr.any_of), group_words=_one(tr.group_words),
+        skip_items=_one(tr.skip_items), negation_before=_words(tr.negation_before),
+        negation_after=_one(tr.negation_after), allowed_after=_one(tr.allowed_after),
+        age_items=_one(tr.age_items), age_skip=_one(tr.age_skip),
+    )
+    facets = tuple(
+        TextFacet(id=f.id, label=f.label, profile=f.profile, kind=f.kind, cite=f.cite,
+                  settle=f.settle, values=_values(f.values),
+                  cue=_one(f.cue) if f.cue else None)
+        for f in doc.text_facets)
+    return reading, facets
+
+
 def _compile(doc: _File) -> Criteria:
     facets = []
     for f in doc.facets:
@@ -243,6 +360,7 @@ def _compile(doc: _File) -> Criteria:
         )
         facets.append(CompiledFacet(f.id, f.label, f.profile, f.cite, f.settle, values,
                                     f.scope))
+    reading, text_facets = _compile_text(doc)
     return Criteria(
         version=doc.version,
         age_groups={k: (g.min_years, g.below_years) for k, g in doc.age_groups.groups.items()},
@@ -253,6 +371,8 @@ def _compile(doc: _File) -> Criteria:
                                      doc.relevant_condition.case_sensitive_patterns),
         relevant_cite=doc.relevant_condition.cite,
         facets=tuple(facets),
+        text_reading=reading,
+        text_facets=text_facets,
     )
 
 

@@ -26,6 +26,16 @@ from typing import Any, Literal
 
 from allpath.outputs.assessment import Assessment
 from allpath.trials.criteria import CompiledFacet, Criteria, FacetValue, load_criteria
+from allpath.trials.eligibility import (
+    AgeLimit,
+    Condition,
+    Negator,
+    Node,
+    Reading,
+    best,
+    read_eligibility,
+    worst,
+)
 from allpath.trials.profile import TrialProfile, profile_from_assessment
 from allpath.trials.records import Trial
 
@@ -76,6 +86,9 @@ class CriterionResult:
     cite: tuple[str, ...]
     patient_rule: str | None = None
     patient_cite: tuple[str, ...] = ()
+    #: "population" criteria decide the verdict; "general" ones (organ function, performance
+    #: status, CNS, a criteria copy that ended early) are listed for the team to settle
+    kind: Literal["population", "general"] = "population"
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -83,6 +96,7 @@ class CriterionResult:
             "evidence": self.evidence, "patient": self.patient, "outcome": self.outcome,
             "settle": self.settle, "citations": list(self.cite),
             "patient_rule_id": self.patient_rule, "patient_citations": list(self.patient_cite),
+            "kind": self.kind,
         }
 
 
@@ -96,7 +110,14 @@ class TrialMatch:
 
     @property
     def unknown(self) -> tuple[CriterionResult, ...]:
-        return tuple(c for c in self.criteria if c.outcome == "unknown")
+        """Unknown criteria that keep the verdict at "check" (population criteria)."""
+        return tuple(c for c in self.criteria
+                     if c.outcome == "unknown" and c.kind == "population")
+
+    @property
+    def to_confirm(self) -> tuple[CriterionResult, ...]:
+        """General criteria the study team checks (organ function, performance status...)."""
+        return tuple(c for c in self.criteria if c.outcome == "unknown" and c.kind == "general")
 
     @property
     def failed(self) -> tuple[CriterionResult, ...]:
@@ -110,6 +131,7 @@ class TrialMatch:
             "verdict": self.verdict,
             "criteria": [c.to_dict() for c in self.criteria],
             "to_settle": [c.settle for c in self.unknown if c.settle],
+            "to_confirm": [c.settle for c in self.to_confirm if c.settle],
             "sites": len(t.sites),
         }
 
@@ -219,7 +241,10 @@ def _years(x: float) -> str:
     return f"{x:g}"
 
 
-def _age_result(trial: Trial, profile: TrialProfile, criteria: Criteria) -> CriterionResult:
+def _age_result(trial: Trial, profile: TrialProfile, criteria: Criteria,
+                text_ages: bool) -> CriterionResult | None:
+    """The registry's age limits. Exact ages decide; age groups alone can only rule out
+    (ClinicalTrials.gov derives them from the exact limits, so "Adult" may mean 18 to 21)."""
     age = profile.value("age_years")
     item = profile.items.get("age_years")
     if trial.has_exact_ages:
@@ -232,23 +257,162 @@ def _age_result(trial: Trial, profile: TrialProfile, criteria: Criteria) -> Crit
         requires = ", ".join(g for g in ("CHILD", "ADULT", "OLDER_ADULT")
                              if g in trial.age_groups)
         evidence = "registration: age groups"
+    elif text_ages:
+        return None  # the criteria text states the ages
     else:
         return CriterionResult("age", "Age", "not stated in this record", None, age, "unknown",
-                               "the study's full eligibility criteria", criteria.age_cite)
+                               "the study's exact age limits (on its ClinicalTrials.gov page)",
+                               criteria.age_cite)
     if not isinstance(age, float | int):
         return CriterionResult("age", "Age", requires, evidence, None, "unknown",
                                "the date of birth", criteria.age_cite)
+    cite = () if item is None else item.cite
     if trial.has_exact_ages:
         lo = trial.min_age_years or 0.0
         hi = trial.max_age_years
         # "17 Years" admits a 17-year-old until the 18th birthday
         upper_ok = hi is None or (age < hi + 1 if hi >= 1 and hi == int(hi) else age <= hi)
         ok = age >= lo and upper_ok
+        return CriterionResult("age", "Age", requires, evidence, age,
+                               "met" if ok else "not_met", None, criteria.age_cite,
+                               patient_cite=cite)
+    if criteria.age_group_of(float(age)) not in trial.age_groups:
+        return CriterionResult("age", "Age", requires, evidence, age, "not_met", None,
+                               criteria.age_cite, patient_cite=cite)
+    if text_ages:
+        return None  # the group fits; the text's exact ages decide
+    return CriterionResult("age", "Age", requires, evidence, age, "unknown",
+                           "the study's exact age limits (an age group is wider than them)",
+                           criteria.age_cite, patient_cite=cite)
+
+
+# ------------------------------------------------------------------- the criteria text
+
+
+def _value_outcome(value: FacetValue, patient: str | float | None) -> Outcome:
+    if patient is None:
+        return "unknown"
+    if patient in value.met:
+        return "met"
+    if patient in value.not_met:
+        return "not_met"
+    return "unknown"
+
+
+def _short(text: str, limit: int = 220) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def _condition_result(cond: Condition, profile: TrialProfile) -> CriterionResult:
+    item = profile.items.get(cond.facet.profile)
+    value = None if item is None else item.value
+    outcome = best(_value_outcome(v, value) for v in cond.values)
+    return CriterionResult(
+        criterion=f"text.{cond.facet.id}", label=cond.facet.label,
+        requires=" or ".join(v.name for v in cond.values),
+        evidence=f"inclusion: {_short(cond.sentence)}", patient=value, outcome=outcome,
+        settle=cond.facet.settle if outcome == "unknown" else None, cite=cond.facet.cite,
+        patient_rule=None if item is None else item.rule_id,
+        patient_cite=() if item is None else item.cite)
+
+
+_FLIP: dict[Outcome, Outcome] = {"met": "not_met", "not_met": "met", "unknown": "unknown"}
+
+
+def _exclusion_result(parts: tuple[Condition, ...], section: str,
+                      profile: TrialProfile) -> CriterionResult:
+    """An exclusion applies only when every condition it states holds."""
+    holds = worst(best(_value_outcome(v, profile.value(c.facet.profile)) for v in c.values)
+                  for c in parts)
+    outcome = _FLIP[holds]
+    unknown = [c for c in parts
+               if best(_value_outcome(v, profile.value(c.facet.profile)) for v in c.values)
+               == "unknown"]
+    patient = "; ".join(f"{c.facet.profile}={profile.value(c.facet.profile)}" for c in parts)
+    return CriterionResult(
+        criterion="text.exclusion." + "+".join(c.facet.id for c in parts),
+        label="Not: " + ", ".join(c.facet.label for c in parts),
+        requires="not " + " and ".join(" or ".join(v.name for v in c.values) for c in parts),
+        evidence=f"{section}: {_short(parts[0].sentence)}", patient=patient, outcome=outcome,
+        settle="; ".join(c.facet.settle for c in unknown) if outcome == "unknown" else None,
+        cite=tuple(dict.fromkeys(x for c in parts for x in c.facet.cite)))
+
+
+def _text_age_result(limit: AgeLimit, profile: TrialProfile,
+                     criteria: Criteria) -> CriterionResult:
+    age = profile.value("age_years")
+    if not isinstance(age, float | int):
+        outcome: Outcome = "unknown"
     else:
-        ok = criteria.age_group_of(float(age)) in trial.age_groups
-    return CriterionResult("age", "Age", requires, evidence, age, "met" if ok else "not_met",
-                           None, criteria.age_cite,
-                           patient_cite=() if item is None else item.cite)
+        outcome = "met" if limit.admits(float(age)) else "not_met"
+    return CriterionResult("text.age", "Age", limit.describe(),
+                           f"inclusion: {_short(limit.sentence)}", age, outcome,
+                           "the date of birth" if outcome == "unknown" else None,
+                           criteria.age_cite)
+
+
+def _node_results(node: Node, profile: TrialProfile, criteria: Criteria,
+                  ages: bool) -> list[CriterionResult]:
+    out = [_condition_result(c, profile) for c in node.requires]
+    out += [_exclusion_result(parts, node.section, profile) for parts in node.excludes]
+    if ages:
+        out += [_text_age_result(a, profile, criteria) for a in node.ages]
+    kids = [k for k in node.children if k.states_population]
+    if node.any_of and kids:
+        # a group that states no population (a risk group defined by response) could still
+        # be the one that fits; a single item without one (consent) is not an alternative
+        options = [(k, _node_results(k, profile, criteria, ages)) for k in node.children
+                   if k.states_population or k.children]
+        outcomes: list[Outcome] = [worst(r.outcome for r in rs) if k.states_population
+                                   else "unknown" for k, rs in options]
+        chosen = max(range(len(options)), key=lambda i: {"not_met": 0, "unknown": 1,
+                                                         "met": 2}[outcomes[i]])
+        k, rs = options[chosen]
+        settle = "; ".join(dict.fromkeys(r.settle for r in rs
+                                          if r.outcome == "unknown" and r.settle))
+        failing = sorted({r.criterion.split(".", 1)[-1] for r in rs if r.outcome != "met"})
+        out.append(CriterionResult(
+            "text.one_of" + (":" + "+".join(failing) if failing else ""), "One of these",
+            " | ".join(_short(o.text, 80) for o, _ in options),
+            f"{node.section}: {_short(k.text)}", None, outcomes[chosen], settle or None,
+            tuple(dict.fromkeys(c for r in rs for c in r.cite)) or criteria.text_reading.cite))
+    else:
+        for k in kids:
+            out += _node_results(k, profile, criteria, ages)
+    return out
+
+
+def _text_results(reading: Reading, trial: Trial, profile: TrialProfile,
+                  criteria: Criteria) -> list[CriterionResult]:
+    ages = not trial.has_exact_ages
+    out: list[CriterionResult] = []
+    for node in reading.nodes:
+        if node.section != "arm":
+            out += _node_results(node, profile, criteria, ages)
+    seen: set[str] = set()
+    for node in reading.all_nodes():
+        for cond in node.general:
+            if cond.facet.id in seen or node.section == "arm":
+                continue
+            seen.add(cond.facet.id)
+            out.append(CriterionResult(
+                f"text.{cond.facet.id}", cond.facet.label, "as the criteria state",
+                f"{node.section}: {_short(cond.sentence)}", None, "unknown", cond.facet.settle,
+                cond.facet.cite, kind="general"))
+    if not reading.states_population:
+        out.append(CriterionResult(
+            "text.population", "Who the study is for", "a population stated in the criteria",
+            "eligibility: the criteria text names no disease setting, type or age", None,
+            "unknown", "the study's full eligibility criteria, with its team",
+            criteria.text_reading.cite))
+    if trial.eligibility_complete is False:
+        out.append(CriterionResult(
+            "text.complete", "Rest of the criteria", "the full criteria list",
+            "eligibility: the copy of the criteria text ended early", None, "unknown",
+            "the rest of the criteria on the study's ClinicalTrials.gov page",
+            criteria.text_reading.cite, kind="general"))
+    return out
 
 
 def _sex_result(trial: Trial, profile: TrialProfile) -> CriterionResult | None:
@@ -270,18 +434,42 @@ def _status_result(trial: Trial, criteria: Criteria) -> CriterionResult:
                            "met" if is_open else "not_met", None, criteria.status_cite)
 
 
-def screen_trial(trial: Trial, profile: TrialProfile,
-                 criteria: Criteria | None = None) -> TrialMatch:
-    """Compare one study with one patient."""
+def screen_trial(trial: Trial, profile: TrialProfile, criteria: Criteria | None = None, *,
+                 check_status: bool = True, negator: Negator | None = None) -> TrialMatch:
+    """Compare one study with one patient.
+
+    The registration (status, exact ages or age groups, sex, title and conditions) is read
+    first, then the eligibility criteria text when the record has it. ``possible`` needs
+    every population criterion met; a record without criteria text is at best ``check``.
+    """
     crit = criteria or load_criteria()
-    results = [_status_result(trial, crit), _age_result(trial, profile, crit)]
+    reading = (read_eligibility(trial.eligibility_text, crit, negator)
+               if trial.eligibility_text else None)
+    text_ages = reading is not None and any(n.ages for n in reading.all_nodes())
+    results: list[CriterionResult] = []
+    if check_status:
+        results.append(_status_result(trial, crit))
+    age = _age_result(trial, profile, crit, text_ages and not trial.has_exact_ages)
+    if age is not None:
+        results.append(age)
     sex = _sex_result(trial, profile)
     if sex is not None:
         results.append(sex)
-    results.extend(_facet_result(r, profile) for r in study_requirements(trial, crit))
-    outcomes = {r.outcome for r in results}
-    verdict: Verdict = ("excluded" if "not_met" in outcomes
-                        else "check" if "unknown" in outcomes else "possible")
+    if reading is None or not reading.states_population:
+        # the title and conditions speak only where the criteria text does not
+        results.extend(_facet_result(r, profile) for r in study_requirements(trial, crit))
+    if reading is not None:
+        results.extend(_text_results(reading, trial, profile, crit))
+    else:
+        results.append(CriterionResult(
+            "eligibility_text", "Full eligibility criteria", "the study's criteria text",
+            f"registration ({trial.source}): no eligibility criteria text in this record",
+            None, "unknown",
+            "the study's full eligibility criteria (on its ClinicalTrials.gov page)",
+            ("CTGOV-API2",)))
+    population = {r.outcome for r in results if r.kind == "population"}
+    verdict: Verdict = ("excluded" if "not_met" in population
+                        else "check" if "unknown" in population else "possible")
     return TrialMatch(trial, verdict, tuple(results))
 
 

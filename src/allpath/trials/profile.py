@@ -12,6 +12,7 @@ threshold is applied here: the values are the conclusions of the cited rule pack
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -175,13 +176,77 @@ def _transplant(a: Assessment, setting: ProfileItem) -> ProfileItem:
     return ProfileItem(None, note="no treatment history in the record")
 
 
-def profile_from_assessment(a: Assessment) -> TrialProfile:
-    """Build the pre-screen profile from an assessment (pure; nothing is re-decided)."""
+def _age_on(birth: dt.date, on: dt.date) -> float:
+    """Calendar-exact age in years (whole years plus the fraction of the current year)."""
+    years = on.year - birth.year - ((on.month, on.day) < (birth.month, birth.day))
+    try:
+        last = birth.replace(year=birth.year + years)
+    except ValueError:  # born on 29 February
+        last = dt.date(birth.year + years, 3, 1)
+    try:
+        following = birth.replace(year=birth.year + years + 1)
+    except ValueError:
+        following = dt.date(birth.year + years + 1, 3, 1)
+    return years + (on - last).days / (following - last).days
+
+
+def _phases(a: Assessment, phase: str) -> ProfileItem:
+    """Yes when the record's treatment history has the phase, no when the history is recorded
+    without it (or nothing is given yet), unknown otherwise."""
+    found = [i for i, t in enumerate(a.record.treatment) if t.phase == phase]
+    if found:
+        return ProfileItem("yes", None, tuple(f"treatment[{i}]" for i in found))
+    if a.record.treatment:
+        return ProfileItem("no", None, ("treatment",),
+                           note=f"no {phase} among the recorded treatment phases")
+    status = a.facts.get("diagnosis.status")
+    if status is not None and status.value == "ALL" and not (a.to_dict().get("relapse") or
+                                                             {}).get("detected"):
+        return ProfileItem("no", None, ("treatment",), note="no treatment recorded yet")
+    return ProfileItem(None, note="no treatment history in the record")
+
+
+def _kmt2a(a: Assessment) -> ProfileItem:
+    fusions = a.facts.get("genetics.fusions")
+    if fusions is None:
+        return ProfileItem(None, note="no fusion testing reported (KMT2A not tested)")
+    value = fusions.value
+    if isinstance(value, frozenset) and any(str(f).startswith("KMT2A") or "::KMT2A" in str(f)
+                                            for f in value):
+        return ProfileItem("rearranged", None, fusions.inputs)
+    return ProfileItem("germline", None, fusions.inputs,
+                       note="no KMT2A fusion among the fusions reported")
+
+
+def _disease_now(setting: ProfileItem) -> ProfileItem:
+    if setting.value in ("newly_diagnosed", "refractory"):
+        return ProfileItem("active", setting.rule_id, setting.inputs, setting.cite)
+    if setting.value == "in_remission":
+        return ProfileItem("remission", setting.rule_id, setting.inputs, setting.cite)
+    return ProfileItem(None, note="a marrow test now would say whether the leukemia is in "
+                                  "remission")
+
+
+def profile_from_assessment(a: Assessment, on: dt.date | None = None) -> TrialProfile:
+    """Build the pre-screen profile from an assessment (pure; nothing is re-decided).
+
+    The age is the age at screening, ``on`` (today by default), from the date of birth;
+    without a birth date, the assessment's age (at diagnosis) is used and says so.
+    """
     doc = a.to_dict()
     items: dict[str, ProfileItem] = {}
     age = a.facts.get("age.years")
-    items["age_years"] = (ProfileItem(round(float(str(age.value)), 2), None, age.inputs)
-                          if age is not None else ProfileItem(None, note="no birth date"))
+    birth = a.record.birth_date
+    today = on or dt.date.today()
+    if birth is not None and birth <= today:
+        items["age_years"] = ProfileItem(round(_age_on(birth, today), 2), None,
+                                         ("birth_date",),
+                                         note=f"age at screening on {today.isoformat()}")
+    elif age is not None:
+        items["age_years"] = ProfileItem(round(float(str(age.value)), 2), None, age.inputs,
+                                         note="age from the assessment (no birth date)")
+    else:
+        items["age_years"] = ProfileItem(None, note="no birth date")
     sex = a.facts.get("sex")
     items["sex"] = (ProfileItem(str(sex.value), None, sex.inputs) if sex is not None
                     else ProfileItem(None, note="sex not recorded"))
@@ -197,4 +262,18 @@ def profile_from_assessment(a: Assessment) -> TrialProfile:
     items["infant"] = _infant(a)
     for marker in ("CD19", "CD22", "CD7"):
         items[marker.lower()] = _marker(a, marker)
+    items["disease_now"] = _disease_now(items["setting"])
+    items["relapse_number"] = ProfileItem(
+        None, note="the number of relapses is not in the record" if
+        items["setting"].value == "relapsed" else "no relapse recorded")
+    if items["setting"].value in ("newly_diagnosed", "in_remission", "refractory"):
+        items["relapse_number"] = ProfileItem(None, note="no relapse recorded")
+    items["kmt2a"] = _kmt2a(a)
+    conditions = a.record.conditions
+    items["down_syndrome"] = (
+        ProfileItem("yes", None, ("conditions",)) if "down_syndrome" in conditions
+        else ProfileItem(None, note="Down syndrome is not recorded either way"))
+    items["prior_cart"] = _phases(a, "car_t")
+    items["prior_blinatumomab"] = _phases(a, "blinatumomab")
+    items["prior_inotuzumab"] = _phases(a, "inotuzumab")
     return TrialProfile(a.record.id, items)

@@ -7,6 +7,8 @@ the canonical vocabulary (``RECRUITING``, ``PHASE2``, ``CHILD``/``ADULT``/``OLDE
 
 A field the source does not carry is ``None`` (or empty), never guessed: the CSV export has age
 groups but no exact ages and no eligibility text, so a matcher must say "unknown" there.
+The bundled snapshot adds criteria text from ``knowledge/trials/eligibility.yaml`` where a
+public copy of the registry record has it.
 """
 
 from __future__ import annotations
@@ -55,6 +57,8 @@ class Trial:
     max_age_years: float | None = None
     has_exact_ages: bool = False
     eligibility_text: str | None = None
+    #: False when the criteria text is known to be cut short (a partial public copy)
+    eligibility_complete: bool | None = None
     enrollment: int | None = None
     start_date: dt.date | None = None
     completion_date: dt.date | None = None
@@ -70,7 +74,7 @@ class Trial:
     def text(self) -> str:
         """Title, conditions, keywords and interventions: the text a study is matched on.
 
-        The eligibility text is left out on purpose: a word there may sit under "Exclusion
-        criteria" and mean the opposite.
+        The eligibility text is left out on purpose: it is read section by section (a word
+        under "Exclusion criteria" means the opposite) by ``allpath.trials.eligibility``.
         """
         return " | ".join((self.title, *self.conditions, *self.keywords, *self.interventions))
