@@ -265,8 +265,11 @@ def test_ics_has_a_real_dtstamp_a_growing_sequence_and_no_record_id() -> None:
     later = Calendar.from_ical(rm.ics(stamp=dt.datetime(2026, 12, 8, 3, 0, tzinfo=dt.UTC)))
     ev1, ev2 = first.walk("VEVENT"), later.walk("VEVENT")
     assert [str(e["uid"]) for e in ev1] == [str(e["uid"]) for e in ev2]  # stable UIDs
-    assert all(int(b["sequence"]) > int(a_["sequence"]) for a_, b in zip(ev1, ev2, strict=True))
+    assert all(int(str(b["sequence"])) > int(str(a_["sequence"]))
+               for a_, b in zip(ev1, ev2, strict=True))
     assert ev1[0].decoded("dtstamp") == dt.datetime(2026, 12, 7, 3, 0, tzinfo=dt.UTC)
+    lps = [str(e["description"]) for e in ev1 if "intrathecal" in str(e["summary"])]
+    assert lps and all(x.count("IT methotrexate") + x.count("IT cytarabine") == 1 for x in lps)
     raw = rm.ics().decode()
     assert "src-case" not in raw and "src-case" not in str(first.get("x-wr-calname"))
     with pytest.raises(ValueError, match="timezone"):

@@ -374,7 +374,7 @@ class Roadmap:
             raise AllPathError("no template was chosen, so there is no calendar to export")
         rid = self.assessment.record.id
         items = {pd.index: self.phase_calendar(pd, drugs=False) for pd in self.phases}
-        details = {it.uid_key: it.detail for its in items.values() for it in its if it.detail}
+        details: dict[str, str] = {}  # item details (IT doses) travel in the items themselves
         for pd in self.phases:
             act = self.active(pd)
             warn = [f"{c.drug}: {vinca_warning(c, self.dosing)}" for c, _, _ in act.components
