@@ -35,8 +35,8 @@ ALLOWED_PHRASES = ("cancer treatment", "cancer care team")
 # The family headline, by the pack's advice code (decision triage_advice). Every emergency
 # headline says "now"; none of them sends a family to an appointment or to urgent care.
 HEADLINE = {
-    "emergency_services": "Get emergency help now. Call 911 or the emergency number where you "
-                          "live. Or go to the closest ER.",
+    "emergency_services": "Get emergency help now. Call 911. In another country, call the "
+                          "number for help there.",
     "oncology_team_now": "Call the cancer care team now, day or night, or go to the emergency "
                          "department. Do not wait for the clinic to open.",
     "emergency_department": "Go to the emergency department now, or call the doctor now, day "
@@ -53,6 +53,8 @@ HEADLINE = {
                           "things get worse.",
     "within_two_days": "See a doctor within the next day or two. Go sooner if things get "
                        "worse.",
+    "routine_on_treatment": "Nothing here needs a call right now. Keep the next visit with the "
+                            "cancer care team. Call them if anything changes.",
     "routine": "This does not look urgent. Talk to your doctor at a routine visit, or sooner "
                "if things change.",
 }
@@ -129,6 +131,18 @@ SYMPTOM_PLAIN = {
     "testicular_swelling": "a swollen testicle", "rash": "a rash",
     "active_bleeding": "bleeding that does not stop", "runny_nose": "runny nose",
     "sore_throat": "sore throat", "flu_like_symptoms": "flu-like illness",
+    "one_sided_weakness": "weakness on one side of the body",
+    "slurred_speech": "slurred speech or trouble talking",
+    "trouble_walking": "new trouble walking", "chills": "shaking chills",
+    "severe_headache": "a bad headache", "abdominal_pain": "belly pain",
+    "severe_abdominal_pain": "bad belly pain",
+    "cannot_keep_fluids_down": "throwing up and not keeping drinks or medicine down",
+    "line_damage": "a broken, cracked or leaking central line",
+    "line_redness": "redness, swelling or pain where the central line goes in",
+    "limb_swelling": "a swollen, sore arm or leg",
+    "chickenpox_exposure": "contact with chickenpox or shingles",
+    "measles_exposure": "contact with measles", "low_urine": "peeing much less than usual",
+    "constipation": "no poop for 2 days or more",
 }
 
 NEXT_STEP_PLAIN = {
@@ -143,11 +157,12 @@ NEXT_STEP_PLAIN = {
     "chest_xray": "Ask if a chest X-ray is needed to look at the chest and airway.",
     "airway_before_sedation": "Tell each doctor about the breathing problems. Do this before "
                               "any medicine that makes the person sleep.",
-    "fever_plan": "With few germ-fighting cells, any fever is an emergency, day or night. Take "
-                  "the temperature by mouth or under the arm, never in the bottom.",
+    "fever_plan": "With cancer treatment or few germ-fighting cells, any fever is an emergency, "
+                  "whatever the blood count. Take the temperature by mouth or under the arm, "
+                  "never in the bottom.",
     "oncology_team_now": "Call the cancer care team now, day or night, or go to the emergency "
-                         "department. Tell them about the fever and the treatment. Follow your "
-                         "hospital's fever rule if it is different.",
+                         "room. Tell them what you see, the temperature, and the treatment. "
+                         "Follow your hospital's rule if it is different.",
     "ask_treatment": "Tell the doctor if the person gets cancer treatment. Also say if they "
                      "have a central line, like a port.",
     "recheck_temperature": "Check the temperature again in one hour. If it is 38.0 °C (100.4 °F) "
