@@ -56,8 +56,10 @@ __all__ = [
 ]
 
 Section = Literal["inclusion", "exclusion", "arm"]
-Polarity = Literal["affirmed", "negated", "allowed"]
-#: ``negator(item_text, start, end)`` says how the term at ``text[start:end]`` is meant.
+Polarity = Literal["affirmed", "negated", "allowed", "excluded"]
+#: ``negator(item_text, start, end)`` says how the term at ``text[start:end]`` is meant:
+#: affirmed, negated ("no ..."), allowed ("... are also eligible") or excluded by the sentence
+#: itself ("... are not eligible": an exclusion in any section).
 Negator = Callable[[str, int, int], Polarity]
 Outcome = Literal["met", "not_met", "unknown"]
 
@@ -147,12 +149,13 @@ def read_eligibility_file(path: str | Path) -> dict[str, EligibilityEntry]:
         ages: list[float | None] = []
         for key in ("minimum_age", "maximum_age"):
             text = getattr(e, key)
-            years = None if text is None else parse_age_years(text)
-            if text is not None and years is None:
+            try:
+                ages.append(None if text is None else parse_age_years(text))
+            except ValueError:
                 problems.append(Problem(f"studies[{i}].{key}", "not an age",
                                         expected="a number and a unit, e.g. '18 Years'",
                                         got=text, source=source))
-            ages.append(years)
+                ages.append(None)
         if e.nct_id in out:
             problems.append(Problem(f"studies[{i}].nct_id", "study listed twice", got=e.nct_id,
                                     source=source))
@@ -429,7 +432,7 @@ def rule_negator(tr: TextReading) -> Negator:
         words = " ".join(re.findall(r"\S+", before)[-5:])
         after = re.split(r"[;:]|\.\s", text[end:])[0][:80]
         if tr.negation_after.search(after):
-            return "negated"
+            return "excluded"
         if tr.allowed_after.search(after) and not re.search(r"\bnot\b", after[:40]):
             return "allowed"
         if words and tr.negation_before.search(words):
@@ -486,9 +489,10 @@ def _ages(text: str, tr: TextReading) -> tuple[AgeLimit, ...]:
     return (AgeLimit(lo, lo_inc, hi, hi_inc, text),)
 
 
-def _mentions(text: str, facet: TextFacet,
-              negate: Negator) -> tuple[list[FacetValue], list[FacetValue]]:
-    """Values affirmed and values negated in one item (permissions dropped)."""
+def _mentions(text: str, facet: TextFacet, negate: Negator,
+              section: Section) -> tuple[list[FacetValue], list[FacetValue]]:
+    """Values the item wants and values it rules out (permissions dropped), as if read in an
+    inclusion section: an exclusion section swaps them."""
     affirmed: list[FacetValue] = []
     negated: list[FacetValue] = []
     if facet.cue is not None and not facet.cue.search(text):
@@ -500,6 +504,8 @@ def _mentions(text: str, facet: TextFacet,
                         text[max(0, m.start() - 40): m.end()]):
                     continue  # the word that puts it in the past is not next to the term
                 polarity = negate(text, m.start(), m.end())
+                if polarity == "excluded":  # "... are not eligible" excludes in any section
+                    polarity = "negated" if section != "exclusion" else "affirmed"
                 target = affirmed if polarity == "affirmed" else \
                     negated if polarity == "negated" else None
                 if target is not None and value not in target:
@@ -517,7 +523,7 @@ def _node(item: _Item, crit: Criteria, negate: Negator) -> Node:
     if not tr.skip_items.search(text):
         exclusion_parts: list[Condition] = []
         for facet in crit.text_facets:
-            affirmed, negated = _mentions(text, facet, negate)
+            affirmed, negated = _mentions(text, facet, negate, item.section)
             if facet.kind == "general":
                 if affirmed or negated:
                     general.append(Condition(facet, tuple(affirmed or negated), text))
