@@ -232,18 +232,34 @@ const ALLPath = (() => {
       const r = await post("/web/trials" + query({limit: 3}), {text: text});
       out.replaceChildren();
       if (!r.ok) { showErrors(errors, r.body); return; }
-      const d = r.body, fit = d.counts.possible + d.counts.check;
-      out.appendChild(el("p", fit === 0 ? "We did not find a study that could fit right now." :
+      // the same count as the pre-screen's "possible": studies whose own criteria this record meets
+      const d = r.body, fit = d.counts.possible;
+      out.appendChild(el("p", fit === 0 ? "We found no open study that we can say could fit this record right now. Ask your care team: they can check the studies below, which this record does not rule out." :
         "We found " + fit + " open " + (fit === 1 ? "study" : "studies") + " that could fit: " +
-        "nothing they list rules this patient out. The closest matches come first." +
-        (d.counts.check ? " For " + d.counts.check + " of them, the study team would need to check more things first." : ""),
+        "what this record shows meets what the study asks for. The study team still checks the rest.",
         "study-count"));
-      if (d.matches.length) {
+      if (fit && d.matches.length) {
         out.appendChild(el("p", "Here are the first few. Each link opens the study's page on ClinicalTrials.gov."));
         const ul = el("ul");
-        d.matches.forEach((m) => {
+        d.matches.filter((m) => m.verdict === "possible").forEach((m) => {
           const li = el("li"); li.appendChild(studyLink(m.url, m.title));
-          li.appendChild(document.createTextNode(" (" + m.nct_id + ")")); ul.appendChild(li);
+          li.appendChild(document.createTextNode(" (" + m.nct_id + ")"));
+          const why = m.criteria.filter((c) => c.kind === "population" && c.outcome === "met" &&
+            c.criterion !== "status").map((c) => c.label.toLowerCase());
+          if (why.length) li.appendChild(el("p", "Why it may fit: " + why.join(", ") + "."));
+          if (m.to_confirm && m.to_confirm.length)
+            li.appendChild(el("p", "Ask the team about: " + m.to_confirm.join("; ") + "."));
+          ul.appendChild(li);
+        });
+        out.appendChild(ul);
+      } else if (d.matches.length) {
+        // nothing confirmed: a few studies that are not ruled out, never counted as fits
+        const ul = el("ul");
+        d.matches.filter((m) => m.verdict === "check").slice(0, 3).forEach((m) => {
+          const li = el("li"); li.appendChild(studyLink(m.url, m.title));
+          li.appendChild(document.createTextNode(" (" + m.nct_id + ")"));
+          if (m.to_settle.length) li.appendChild(el("p", "Not known yet: " + m.to_settle.slice(0, 2).join("; ") + "."));
+          ul.appendChild(li);
         });
         out.appendChild(ul);
       }
