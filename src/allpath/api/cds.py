@@ -18,6 +18,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import or_, select
 
 from allpath.api.deps import Caller, CallerDep, audit, get_db, settings_of, trial_registry
+from allpath.api.dose_input import dose_problem, without_dose
 from allpath.api.inputs import feature, fhir_available
 from allpath.api.problems import PROBLEM_RESPONSES, ApiProblem
 from allpath.db import CdsFeedback, Patient, RecordVersion
@@ -412,8 +413,17 @@ def order_sign(request: Request, hook: HookRequest, caller: CallerDep) -> CardsR
     resources = [r for v in (hook.prefetch or {}).values() for r in _resources(v)]
     resources += [r for r in _resources(hook.context.get("draftOrders"))
                   if r.get("resourceType") == "Medication"]
+    # a dose that is not a plausible positive number is never compared (dose_input.py)
+    problems = [dose_problem(mr) for mr in orders]
+    unchecked = [_card("ALLPath could not check this dose: " + why, "warning",
+                       {"label": "ALLPath"}, "The order's dose quantity is not a plausible "
+                       "positive amount, so it was not compared with the protocol dose. "
+                       "Check the dose and its unit before signing.")
+                 for why in problems if why is not None]
+    orders = [mr if why is None else without_dose(mr) for mr, why in zip(orders, problems,
+                                                                         strict=True)]
     findings = check_orders(a, orders, resources, on, feature("allpath.roadmap"))
-    return CardsResponse(cards=[_order_card(request, f) for f in findings])
+    return CardsResponse(cards=unchecked + [_order_card(request, f) for f in findings])
 
 
 @router.post("/cds-services/{service_id}/feedback", summary="CDS Hooks feedback",

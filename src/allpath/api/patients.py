@@ -12,6 +12,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Query, Request, Response
 from pydantic import BaseModel, Field
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 import allpath
@@ -24,11 +25,12 @@ from allpath.errors import Problem, RecordError
 from allpath.pipeline import assess as run_assess
 from allpath.record import PatientRecord, parse_record
 
-__all__ = ["router", "store_assessment"]
+__all__ = ["etag", "router", "store_assessment"]
 
 router = APIRouter(prefix="/v1/patients", tags=["patients"], responses=PROBLEM_RESPONSES)
 
-PatientId = Annotated[str, Field(max_length=64)]
+PATIENT_ID_MAX = 32  # patients.id
+EXTERNAL_ID_MAX = 200  # patients.external_id (the record's id)
 RecordBody = Annotated[dict[str, Any], Body(
     description="A patient record (`allpath.record/1`) or a FHIR R4 Bundle.")]
 
@@ -100,11 +102,36 @@ def _summary(row: AssessmentRow) -> AssessmentSummary:
         diagnosis=diag.get("status"), subtype=sub.get("key"), risk=risk)
 
 
-def _get(session: Session, patient_id: str) -> Patient:
-    p = session.get(Patient, patient_id)
+def _get(session: Session, patient_id: str, *, lock: bool = False) -> Patient:
+    """The patient; ``lock`` takes its row lock (PostgreSQL ``FOR UPDATE``; SQLite's
+    transactions hold the write lock from their start) so that concurrent writes to one
+    patient run one after the other, each on the version the one before it wrote."""
+    if len(patient_id) > PATIENT_ID_MAX:
+        raise ApiProblem(404, "no such patient (ids are at most "
+                              f"{PATIENT_ID_MAX} characters)")
+    q = select(Patient).where(Patient.id == patient_id)
+    p = session.scalars(q.with_for_update() if lock else q).first()
     if p is None:
-        raise ApiProblem(404, f"no patient {patient_id!r}")
+        raise ApiProblem(404, "no such patient")
     return p
+
+
+def etag(version: int) -> str:
+    """The ETag of a patient's record version."""
+    return f'"v{version}"'
+
+
+def _check_if_match(request: Request, version: int) -> None:
+    """Honour ``If-Match``: a write against a version other than the current one is 412."""
+    given = request.headers.get("if-match")
+    if given is None:
+        return
+    tags = {t.strip().removeprefix("W/") for t in given.split(",")[:20]}
+    if "*" in tags or etag(version) in tags:
+        return
+    raise ApiProblem(412, f"the record changed: it is at version {version} (ETag "
+                          f"{etag(version)}); read it again and re-apply the change",
+                     type_="stale-version", headers={"ETag": etag(version)})
 
 
 def _latest_record(session: Session, patient_id: str) -> RecordVersion:
@@ -166,25 +193,40 @@ def _observation_problems(problems: tuple[Problem, ...], offset: int) -> list[Pr
     return out
 
 
+_EXISTS = ("a patient with this record id exists; add observations or replace its "
+           "record instead")
+
+
 @router.post("", status_code=201, summary="Create a patient from a record or FHIR Bundle",
              description="Stores the record as version 1 and its first assessment. The "
-                         "patient's `external_id` is the record's `id`.")
-def create_patient(request: Request, body: RecordBody, caller: CallerDep) -> PatientOut:
+                         "patient's `external_id` is the record's `id`; a second patient "
+                         "with the same record id is 409.")
+def create_patient(request: Request, response: Response, body: RecordBody,
+                   caller: CallerDep) -> PatientOut:
     parsed = read_record(body)
-    with get_db(request).transaction() as session:
-        if session.scalars(select(Patient.id).where(
-                Patient.external_id == parsed.record.id)).first() is not None:
-            raise ApiProblem(409, "a patient with this record id exists; add observations "
-                                  "or replace its record instead")
-        p = Patient(external_id=parsed.record.id)
-        session.add(p)
-        session.flush()
-        session.add(RecordVersion(patient_id=p.id, version=1, record=parsed.data,
-                                  reason="created"))
-        session.flush()
-        store_assessment(session, p.id, 1, parsed.record)
-        audit(session, caller, "patient.create", p.id)
-        return _out(session, p, parsed.warnings)
+    if len(parsed.record.id) > EXTERNAL_ID_MAX:
+        raise RecordError([Problem("id", "the record id is too long", expected=f"at most "
+                                   f"{EXTERNAL_ID_MAX} characters",
+                                   got=f"{len(parsed.record.id)} characters")])
+    try:
+        with get_db(request).transaction() as session:
+            if session.scalars(select(Patient.id).where(
+                    Patient.external_id == parsed.record.id)).first() is not None:
+                raise ApiProblem(409, _EXISTS)
+            p = Patient(external_id=parsed.record.id)
+            session.add(p)
+            session.flush()
+            session.add(RecordVersion(patient_id=p.id, version=1, record=parsed.data,
+                                      reason="created"))
+            session.flush()
+            store_assessment(session, p.id, 1, parsed.record)
+            audit(session, caller, "patient.create", p.id)
+            out = _out(session, p, parsed.warnings)
+    except IntegrityError:  # a concurrent create of the same record id won the race
+        raise ApiProblem(409, _EXISTS) from None
+    response.headers["ETag"] = etag(out.record_version)
+    response.headers["Location"] = f"/v1/patients/{out.id}"
+    return out
 
 
 @router.get("", summary="List patients")
@@ -205,18 +247,23 @@ def list_patients(
         return PatientList(items=[_out(session, p) for p in rows], total=total)
 
 
-@router.get("/{patient_id}", summary="One patient with its latest assessment summary")
-def get_patient(request: Request, patient_id: str, caller: CallerDep) -> PatientOut:
+@router.get("/{patient_id}", summary="One patient with its latest assessment summary",
+            description="The `ETag` header is the record version, for `If-Match`.")
+def get_patient(request: Request, response: Response, patient_id: str,
+                caller: CallerDep) -> PatientOut:
     with get_db(request).transaction() as session:
         p = _get(session, patient_id)
         audit(session, caller, "patient.read", p.id)
-        return _out(session, p)
+        out = _out(session, p)
+    response.headers["ETag"] = etag(out.record_version)
+    return out
 
 
 @router.delete("/{patient_id}", status_code=204, summary="Delete a patient and all its data")
 def delete_patient(request: Request, patient_id: str, caller: CallerDep) -> Response:
     with get_db(request).transaction() as session:
-        p = _get(session, patient_id)
+        p = _get(session, patient_id, lock=True)
+        _check_if_match(request, _latest_record(session, p.id).version)
         for model in (AssessmentRow, ObservationRow, RecordVersion):
             session.execute(model.__table__.delete().where(  # type: ignore[attr-defined]
                 model.patient_id == p.id))
@@ -226,7 +273,7 @@ def delete_patient(request: Request, patient_id: str, caller: CallerDep) -> Resp
 
 
 @router.get("/{patient_id}/record", summary="The latest record version")
-def get_record(request: Request, patient_id: str, caller: CallerDep,
+def get_record(request: Request, response: Response, patient_id: str, caller: CallerDep,
                version: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
                ) -> dict[str, Any]:
     with get_db(request).transaction() as session:
@@ -239,16 +286,20 @@ def get_record(request: Request, patient_id: str, caller: CallerDep,
         if row is None:
             raise ApiProblem(404, f"no record version {version}")
         audit(session, caller, "record.read", p.id, f"version {row.version}")
+        response.headers["ETag"] = etag(row.version)
         return row.record
 
 
 @router.put("/{patient_id}/record", summary="Replace the record (stored as a new version) "
-                                            "and re-assess")
-def replace_record(request: Request, patient_id: str, body: RecordBody,
+                                            "and re-assess",
+            description="Send `If-Match` with the ETag you read: when the record changed "
+                        "since, the answer is 412 and nothing is written.")
+def replace_record(request: Request, response: Response, patient_id: str, body: RecordBody,
                    caller: CallerDep) -> PatientOut:
     parsed = read_record(body)
     with get_db(request).transaction() as session:
-        p = _get(session, patient_id)
+        p = _get(session, patient_id, lock=True)
+        _check_if_match(request, _latest_record(session, p.id).version)
         if parsed.record.id != p.external_id:
             raise RecordError([Problem("id", "the record id must stay the same",
                                        expected=repr(p.external_id),
@@ -256,7 +307,9 @@ def replace_record(request: Request, patient_id: str, body: RecordBody,
         version = _new_version(session, p, parsed.data, "replaced")
         store_assessment(session, p.id, version, parsed.record)
         audit(session, caller, "record.replace", p.id, f"version {version}")
-        return _out(session, p, parsed.warnings)
+        out = _out(session, p, parsed.warnings)
+    response.headers["ETag"] = etag(version)
+    return out
 
 
 @router.get("/{patient_id}/records", summary="Record versions")
@@ -273,11 +326,12 @@ def list_records(request: Request, patient_id: str, caller: CallerDep,
 
 @router.post("/{patient_id}/observations", status_code=201,
              summary="Add observations (a new record version) and re-assess")
-def add_observations(request: Request, patient_id: str, body: ObservationsIn,
-                     caller: CallerDep) -> ObservationsAdded:
+def add_observations(request: Request, response: Response, patient_id: str,
+                     body: ObservationsIn, caller: CallerDep) -> ObservationsAdded:
     with get_db(request).transaction() as session:
-        p = _get(session, patient_id)
+        p = _get(session, patient_id, lock=True)
         latest = _latest_record(session, p.id)
+        _check_if_match(request, latest.version)
         data = dict(latest.record)
         old = list(data.get("observations") or [])
         data["observations"] = old + list(body.observations)
@@ -291,6 +345,7 @@ def add_observations(request: Request, patient_id: str, body: ObservationsIn,
         row = store_assessment(session, p.id, version, record)
         audit(session, caller, "observations.add", p.id,
               f"{len(body.observations)} added, version {version}")
+        response.headers["ETag"] = etag(version)
         return ObservationsAdded(patient_id=p.id, record_version=version,
                                  added=len(body.observations), assessment=_summary(row))
 
@@ -311,7 +366,7 @@ def list_observations(request: Request, patient_id: str, caller: CallerDep,
              summary="Re-assess the latest record (for example after a ruleset update)")
 def reassess(request: Request, patient_id: str, caller: CallerDep) -> dict[str, Any]:
     with get_db(request).transaction() as session:
-        p = _get(session, patient_id)
+        p = _get(session, patient_id, lock=True)
         latest = _latest_record(session, p.id)
         row = store_assessment(session, p.id, latest.version, parse_record(latest.record))
         audit(session, caller, "assessment.create", p.id, f"assessment {row.id}")

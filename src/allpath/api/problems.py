@@ -9,6 +9,7 @@ each located by a path such as ``observations[3].unit``.
 from __future__ import annotations
 
 import logging
+import reprlib
 import traceback
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -22,6 +23,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from allpath.errors import KnowledgeError, Problem, RecordError, TrialDataError, UnknownRuleError
 
 __all__ = [
+    "MAX_ERRORS",
     "PROBLEM_MEDIA_TYPE",
     "PROBLEM_RESPONSES",
     "ApiProblem",
@@ -42,8 +44,10 @@ _TITLES = {
     404: ("not-found", "Not found"),
     405: ("method-not-allowed", "Method not allowed"),
     409: ("conflict", "Conflict"),
+    412: ("precondition-failed", "The record changed since it was read"),
     413: ("payload-too-large", "Request body too large"),
     415: ("unsupported-media-type", "Unsupported media type"),
+    429: ("too-many-requests", "Too many requests"),
     422: ("invalid-input", "The input is not valid"),
     500: ("internal-error", "Internal server error"),
     501: ("not-available", "Feature not available in this installation"),
@@ -96,9 +100,28 @@ class ApiProblem(Exception):  # noqa: N818 (an HTTP answer, not an error)
         self.headers = headers
 
 
+#: at most this many entries in ``errors``; ``detail`` gives the total
+MAX_ERRORS = 50
+
+
+def _cut(text: str | None, limit: int = 200) -> str | None:
+    return text if text is None or len(text) <= limit else text[:limit - 3] + "..."
+
+
 def field_errors(problems: Iterable[Problem]) -> list[FieldError]:
-    return [FieldError(path=p.path, message=p.message, expected=p.expected, got=p.got,
-                       hint=p.hint) for p in problems]
+    """The first :data:`MAX_ERRORS` problems, each text bounded in length."""
+    out: list[FieldError] = []
+    for p in problems:
+        if len(out) >= MAX_ERRORS:
+            break
+        out.append(FieldError(path=_cut(p.path) or "", message=_cut(p.message) or "",
+                              expected=_cut(p.expected), got=_cut(p.got), hint=_cut(p.hint)))
+    return out
+
+
+def count_detail(total: int, where: str) -> str:
+    shown = f"; the first {MAX_ERRORS} are listed" if total > MAX_ERRORS else ""
+    return f"{total} problem(s) in the {where}{shown}"
 
 
 def problem_response(request: Request, problem: ApiProblem) -> JSONResponse:
@@ -119,11 +142,16 @@ def _loc_path(loc: Sequence[int | str]) -> str:
     return out
 
 
+_REPR = reprlib.Repr()
+_REPR.maxstring = _REPR.maxother = 80
+_REPR.maxlevel = 2
+
+
 def _short(value: Any) -> str | None:
+    """A bounded description of an input value: reprlib never walks a whole large input."""
     if value is None:
         return None
-    text = repr(value)
-    return text if len(text) <= 80 else text[:77] + "..."
+    return _cut(_REPR.repr(value), 80)
 
 
 def install_handlers(app: FastAPI) -> None:
@@ -136,7 +164,7 @@ def install_handlers(app: FastAPI) -> None:
     @app.exception_handler(RecordError)
     async def _record_error(request: Request, exc: RecordError) -> JSONResponse:
         return problem_response(request, ApiProblem(
-            422, f"{len(exc.problems)} problem(s) in the input", errors=field_errors(
+            422, count_detail(len(exc.problems), "input"), errors=field_errors(
                 exc.problems), type_="invalid-record", title="The record is not valid"))
 
     @app.exception_handler(UnknownRuleError)
@@ -157,12 +185,14 @@ def install_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
         errors = []
-        for e in exc.errors():
+        found = exc.errors()
+        for e in found[:MAX_ERRORS]:
             got = None if e.get("type") == "missing" else _short(e.get("input"))
-            errors.append(FieldError(path=_loc_path(tuple(e.get("loc", ()))),
-                                     message=str(e.get("msg", "invalid")), got=got))
+            errors.append(FieldError(path=_cut(_loc_path(tuple(e.get("loc", ())))) or "",
+                                     message=_cut(str(e.get("msg", "invalid"))) or "",
+                                     got=got))
         return problem_response(request, ApiProblem(
-            422, f"{len(errors)} problem(s) in the request", errors=errors,
+            422, count_detail(len(found), "request"), errors=errors,
             type_="invalid-request", title="The request is not valid"))
 
     @app.exception_handler(StarletteHTTPException)

@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy import Connection, Engine, create_engine, event, inspect
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -41,19 +41,46 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cur = dbapi_connection.cursor()
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA busy_timeout=10000")
+    # WAL with synchronous=NORMAL: a commit survives a crash of the process (kill -9); only
+    # a power loss or OS crash may lose the last commits (never corrupts). A documented
+    # choice (docs/api.md); PostgreSQL keeps its own durability settings.
+    cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.close()
+    # the driver's own implicit transactions are off: _sqlite_begin starts each one
+    dbapi_connection.isolation_level = None
+
+
+def _sqlite_begin(conn: Connection) -> None:
+    """Every SQLite transaction takes the write lock when it starts (BEGIN IMMEDIATE), so
+    what a write reads (the latest record version) cannot change before it commits."""
+    conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _owner_only(path: str) -> None:
+    """Create the SQLite file (and its WAL/SHM files) readable by its owner only."""
+    for suffix in ("", "-wal", "-shm"):
+        f = Path(path + suffix)
+        if not f.exists():
+            if suffix:
+                continue
+            f.parent.mkdir(parents=True, exist_ok=True)
+            os.close(os.open(f, os.O_CREAT | os.O_WRONLY, 0o600))
+        elif f.stat().st_mode & 0o077:
+            f.chmod(0o600)
 
 
 def make_engine(url: str | None = None) -> Engine:
-    """An engine for ``url``; SQLite files use WAL, foreign keys and a busy timeout."""
+    """An engine for ``url``; SQLite files use WAL, foreign keys, a busy timeout and
+    write-locking transactions, and are readable by their owner only."""
     real = _normalise(database_url(url))
     if real.startswith("sqlite"):
+        path = make_url(real).database
+        if path not in (None, "", ":memory:") and not str(path).startswith("file:"):
+            _owner_only(str(path))
         engine = create_engine(real, connect_args={"check_same_thread": False, "timeout": 10})
         event.listen(engine, "connect", _sqlite_pragmas)
-        if make_url(real).database not in (None, "", ":memory:"):
-            with engine.connect() as conn:
-                conn.exec_driver_sql("PRAGMA journal_mode=WAL")
+        event.listen(engine, "begin", _sqlite_begin)
         return engine
     return create_engine(real, pool_pre_ping=True, pool_size=10, max_overflow=10)
 

@@ -26,11 +26,41 @@ from allpath.units import UnitError, convert
 
 __all__ = ["load_record", "parse_record", "read_document"]
 
+#: the largest record text read (characters); a real record is a few kilobytes
+MAX_RECORD_CHARS = 1_000_000
+_YAML_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def _too_large(size: int) -> Problem:
+    return Problem("", "the record is too large", expected=f"at most {MAX_RECORD_CHARS} "
+                   "characters", got=f"{size} characters")
+
+
+def load_yaml_text(text: str, source: str | None = None) -> Any:
+    """Safe YAML (or JSON) from text, refusing anchors and aliases (``&a``/``*a``: a record
+    never needs them, and they let a few hundred bytes expand to gigabytes) and texts
+    over :data:`MAX_RECORD_CHARS`; raises :class:`RecordError` naming the line."""
+    if len(text) > MAX_RECORD_CHARS:
+        raise RecordError([_too_large(len(text))], source)
+    for event in yaml.parse(text, Loader=_YAML_LOADER):
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
+            mark = event.start_mark
+            raise RecordError([Problem(
+                f"line {mark.line + 1}, column {mark.column + 1}" if mark else "",
+                "YAML anchors and aliases (&name, *name, <<) are not allowed in a record",
+                hint="write each value out where it is needed")], source)
+    return yaml.load(text, Loader=_YAML_LOADER)  # CSafeLoader or SafeLoader
+
+
 def read_document(path: str | Path) -> Any:
     """Read YAML or JSON from a file; malformed text is a RecordError, not a traceback."""
     p = Path(path)
     try:
+        if p.is_file() and p.stat().st_size > 4 * MAX_RECORD_CHARS:
+            raise RecordError([_too_large(p.stat().st_size)], str(p))
         text = p.read_text(encoding="utf-8")
+        if len(text) > MAX_RECORD_CHARS:
+            raise RecordError([_too_large(len(text))], str(p))
     except FileNotFoundError:
         raise RecordError([Problem("", "file not found", got=str(p))], str(p)) from None
     except (OSError, UnicodeDecodeError) as exc:
@@ -38,7 +68,7 @@ def read_document(path: str | Path) -> Any:
     try:
         if p.suffix.lower() == ".json":
             return json.loads(text)
-        return yaml.safe_load(text)
+        return load_yaml_text(text, str(p))
     except json.JSONDecodeError as exc:
         raise RecordError(
             [Problem(f"line {exc.lineno}", f"malformed JSON: {exc.msg}")], str(p)

@@ -15,7 +15,7 @@ from allpath import DISCLAIMER, __version__
 from allpath.errors import AllPathError, Problem, RecordError, TrialDataError, UnknownRuleError
 from allpath.examples import example_paths
 from allpath.pipeline import assess
-from allpath.record.load import parse_record
+from allpath.record.load import load_yaml_text, parse_record
 from allpath.record.vocabulary import load_vocabulary
 from allpath.rules.loader import load_knowledge
 
@@ -41,7 +41,7 @@ def _problem(status: int, title: str, errors: list[dict[str, Any]] | None = None
 
 def _record_from_text(text: str) -> Any:
     try:
-        data = yaml.safe_load(text)
+        data = load_yaml_text(text, "pasted record")  # no aliases, bounded size
     except yaml.YAMLError as exc:
         raise RecordError([_yaml_problem(exc)]) from None
     if isinstance(data, dict) and data.get("resourceType") == "Bundle":
@@ -235,4 +235,8 @@ def create_web_app() -> FastAPI:
     """A FastAPI app with the web page only (used by ``allpath web``)."""
     app = FastAPI(title="ALLPath web page", version=__version__, docs_url=None, redoc_url=None)
     app.include_router(web_router())
+    from allpath.api.guard import GuardMiddleware  # body limit (413), headers, CSP
+
+    app.add_middleware(GuardMiddleware, max_body_bytes=2 * _MAX_TEXT + 64 * 1024,
+                       csp_pages=tuple(_STATIC.glob("*.html")))
     return app

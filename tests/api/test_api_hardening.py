@@ -1,0 +1,220 @@
+"""Issue 14 regressions: hostile input has a bounded cost, concurrent writes lose nothing,
+stale writes are refused, and bad values are a 422 at the edge on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from typer.testing import CliRunner
+
+from allpath import RecordError
+from allpath.record.load import MAX_RECORD_CHARS, load_yaml_text, read_document
+from api_helpers import example_doc
+
+BILLION_LAUGHS = "format: allpath.record/1\n" + "\n".join(
+    [f'a0: &a0 ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    + [f"a{i}: &a{i} [{','.join([f'*a{i - 1}'] * 9)}]" for i in range(1, 9)]) + "\n"
+
+
+def _problem(r: httpx.Response, status: int) -> dict[str, Any]:
+    assert r.status_code == status, (r.status_code, r.text[:500])
+    assert r.headers["content-type"].startswith("application/problem+json")
+    body: dict[str, Any] = r.json()
+    return body
+
+
+# ------------------------------------------------------------------ 1. YAML alias bombs
+
+
+def test_billion_laughs_record_is_refused_at_the_anchor_in_milliseconds() -> None:
+    assert len(BILLION_LAUGHS) < 700
+    start = time.perf_counter()
+    with pytest.raises(RecordError) as info:
+        load_yaml_text(BILLION_LAUGHS)
+    assert time.perf_counter() - start < 0.5
+    (problem,) = info.value.problems
+    assert problem.path == "line 2, column 5" and "aliases" in problem.message
+
+
+def test_a_single_alias_or_merge_key_is_refused_too() -> None:
+    for text in ("format: x\na: &x 1\nb: *x\n", "base: &b {k: 1}\nother:\n  <<: *b\n"):
+        with pytest.raises(RecordError, match="anchors and aliases"):
+            load_yaml_text(text)
+    assert load_yaml_text("a: '&not an anchor'\nb: '*nor an alias'\n") == {
+        "a": "&not an anchor", "b": "*nor an alias"}
+
+
+def test_record_text_over_the_limit_is_refused_before_parsing(tmp_path: Path) -> None:
+    big = "format: allpath.record/1\nnote: '" + "x" * MAX_RECORD_CHARS + "'\n"
+    with pytest.raises(RecordError, match="too large"):
+        load_yaml_text(big)
+    f = tmp_path / "big.yaml"
+    f.write_text(big, encoding="utf-8")
+    with pytest.raises(RecordError, match="too large"):
+        read_document(f)
+
+
+def test_cli_assess_refuses_an_alias_bomb_with_a_clear_error(tmp_path: Path) -> None:
+    from allpath.cli import app
+    from allpath.cli.commands import app as _registered  # noqa: F401
+
+    f = tmp_path / "bomb.yaml"
+    f.write_text(BILLION_LAUGHS, encoding="utf-8")
+    start = time.perf_counter()
+    result = CliRunner().invoke(app, ["assess", str(f)])
+    assert result.exit_code != 0
+    assert "anchors and aliases" in result.output
+    assert time.perf_counter() - start < 5
+
+
+def test_web_page_refuses_an_alias_bomb_without_echoing_it() -> None:
+    from allpath.web import create_web_app
+
+    with TestClient(create_web_app()) as c:
+        start = time.perf_counter()
+        r = c.post("/web/assess", json={"text": BILLION_LAUGHS})
+        assert time.perf_counter() - start < 2
+    assert r.status_code == 422
+    assert "anchors and aliases" in r.text and "lol" not in r.text
+
+
+def test_api_error_never_formats_a_whole_large_value(client: TestClient,
+                                                      auth: dict[str, str]) -> None:
+    # a huge value where an object is expected: the problem quotes a short prefix only
+    r = client.post("/v1/patients/x/observations", headers=auth,
+                    json={"observations": ["x" * 500_000, [[["y" * 1000] * 30] * 30]]})
+    body = _problem(r, 422)
+    assert len(r.content) < 3000
+    assert all(len(e["got"]) <= 80 for e in body["errors"])
+
+
+# ------------------------------------------------- 2. concurrent writes, ETags, If-Match
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+@pytest.fixture
+def live_url(app: FastAPI) -> Iterator[str]:
+    """The app served by uvicorn on a loopback port for the length of one test."""
+    port = _free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
+                                           log_level="warning", access_log=False))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        assert time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=20)
+
+
+CLIENTS = 4
+WRITES_EACH = 8
+
+
+def test_concurrent_observations_to_one_patient_keep_every_acknowledged_write(
+        live_url: str, auth: dict[str, str]) -> None:
+    with httpx.Client(base_url=live_url, headers=auth, timeout=60) as c:
+        created = c.post("/v1/patients", json=example_doc("example-001"))
+        assert created.status_code == 201, created.text
+        pid = created.json()["id"]
+
+    def writer(n: int) -> list[tuple[int, str]]:
+        out = []
+        with httpx.Client(base_url=live_url, headers=auth, timeout=60) as c:
+            for i in range(WRITES_EACH):
+                mark = f"c{n}-w{i}"
+                obs = {"code": "wbc", "value": 4 + n + i / 10, "unit": "10*9/L",
+                       "time": f"2024-06-{1 + i:02d}", "method": mark}
+                r = c.post(f"/v1/patients/{pid}/observations",
+                           json={"observations": [obs]})
+                out.append((r.status_code, mark))
+        return out
+
+    start = time.monotonic()
+    with ThreadPoolExecutor(CLIENTS) as pool:
+        results = [x for part in pool.map(writer, range(CLIENTS)) for x in part]
+    assert time.monotonic() - start < 240
+    codes = [code for code, _ in results]
+    assert all(code < 500 for code in codes), codes
+    acknowledged = {mark for code, mark in results if code == 201}
+    assert len(acknowledged) == CLIENTS * WRITES_EACH, codes
+    with httpx.Client(base_url=live_url, headers=auth, timeout=60) as c:
+        rows = c.get(f"/v1/patients/{pid}/observations").json()
+        record = c.get(f"/v1/patients/{pid}/record")
+        versions = c.get(f"/v1/patients/{pid}/records").json()
+    assert {o["data"]["method"] for o in rows} == acknowledged
+    in_record = {o.get("method") for o in record.json()["observations"]}
+    assert acknowledged <= in_record
+    assert [v["version"] for v in versions] == list(range(1, 2 + len(acknowledged)))
+    assert record.headers["etag"] == f'"v{1 + len(acknowledged)}"'
+
+
+def test_concurrent_creates_of_one_record_id_give_one_201_and_409s(
+        live_url: str, auth: dict[str, str]) -> None:
+    doc = example_doc("example-002")
+
+    def create(_: int) -> int:
+        with httpx.Client(base_url=live_url, headers=auth, timeout=60) as c:
+            return c.post("/v1/patients", json=doc).status_code
+
+    with ThreadPoolExecutor(CLIENTS) as pool:
+        codes = sorted(pool.map(create, range(CLIENTS)))
+    assert codes == [201] + [409] * (CLIENTS - 1)
+
+
+def test_stale_if_match_is_412_and_writes_nothing(client: TestClient,
+                                                  auth: dict[str, str]) -> None:
+    doc = example_doc("example-001")
+    r = client.post("/v1/patients", json=doc, headers=auth)
+    assert r.status_code == 201 and r.headers["etag"] == '"v1"'
+    pid = r.json()["id"]
+    tag = client.get(f"/v1/patients/{pid}", headers=auth).headers["etag"]
+    assert tag == '"v1"'
+    # someone else writes first
+    r = client.put(f"/v1/patients/{pid}/record", json=doc, headers={**auth, "If-Match": tag})
+    assert r.status_code == 200 and r.headers["etag"] == '"v2"'
+    # the stale writer is refused, for a replace, an observation and a delete
+    stale = {**auth, "If-Match": tag}
+    body = _problem(client.put(f"/v1/patients/{pid}/record", json=doc, headers=stale), 412)
+    assert "version 2" in body["detail"]
+    obs = {"observations": [{"code": "wbc", "value": 5, "unit": "10*9/L",
+                             "time": "2024-06-01"}]}
+    _problem(client.post(f"/v1/patients/{pid}/observations", json=obs, headers=stale), 412)
+    _problem(client.delete(f"/v1/patients/{pid}", headers=stale), 412)
+    versions = client.get(f"/v1/patients/{pid}/records", headers=auth).json()
+    assert [v["version"] for v in versions] == [1, 2]
+    # the current tag (and '*') are accepted
+    r = client.post(f"/v1/patients/{pid}/observations", json=obs,
+                    headers={**auth, "If-Match": '"v2"'})
+    assert r.status_code == 201 and r.headers["etag"] == '"v3"'
+    assert client.delete(f"/v1/patients/{pid}", headers={**auth, "If-Match": "*"}
+                         ).status_code == 204
+
+
+def test_creating_an_existing_record_id_is_409(client: TestClient,
+                                               auth: dict[str, str]) -> None:
+    doc = example_doc("example-003")
+    assert client.post("/v1/patients", json=doc, headers=auth).status_code == 201
+    body = _problem(client.post("/v1/patients", json=doc, headers=auth), 409)
+    assert "exists" in body["detail"]
