@@ -340,7 +340,8 @@ def test_order_sign_checks_dose_and_cap(client: TestClient, auth: dict[str, str]
     assert capped[0]["indicator"] == "critical" and "cap" in capped[0]["summary"]
     counts = capped[-1]
     assert "ANC" in counts["detail"] and counts["indicator"] == "warning"  # 19 days old
-    assert cards("vincristine", 1.0, "g")[0]["indicator"] == "warning"  # unit differs
+    assert cards("vincristine", 1.0, "g")[0]["indicator"] == "critical"  # 1 g = 1000 mg (pint)
+    assert cards("vincristine", 1.0, "mL")[0]["indicator"] == "warning"  # unit differs
     (unknown,) = cards("paracetamol", 500)  # never silence (issue 12)
     assert unknown["indicator"] == "info" and "could not identify" in unknown["summary"]
     r = client.post(url, json=_hook("order-sign", "example-001"), headers=auth)

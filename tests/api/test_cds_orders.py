@@ -43,11 +43,12 @@ def _bundle(*resources: dict[str, Any]) -> dict[str, Any]:
 
 
 def _sign(client: TestClient, auth: dict[str, str], pid: str, orders: dict[str, Any],
-          prefetch: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+          prefetch: dict[str, Any] | None = None, on: str = "2025-01-12",
+          ) -> list[dict[str, Any]]:
     hook: dict[str, Any] = {"hook": "order-sign", "hookInstance": "o-1",
                             "context": {"userId": "Practitioner/1", "patientId": pid,
                                         "draftOrders": orders},
-                            "extension": {"allpath-reference-date": "2025-01-12"}}
+                            "extension": {"allpath-reference-date": on}}
     if prefetch is not None:
         hook["prefetch"] = prefetch
     r = client.post(URL, json=hook, headers=auth)
@@ -120,12 +121,17 @@ def test_prefetched_medication_is_read(client: TestClient, auth: dict[str, str])
 def test_liposomal_vincristine_is_not_checked_against_vincristine_sulfate_doses(
         client: TestClient, auth: dict[str, str]) -> None:
     _patient(client, auth, "ord-lipo")
+    induction = "2024-05-20"  # example-001: vincristine is a line of the phase in progress
     cards = _sign(client, auth, "ord-lipo", _bundle(_mr(
         {"medicationCodeableConcept": {"text": "Vincristine sulfate liposome (Marqibo)"}},
-        2.5)))
+        2.5, route="intravenous")), on=induction)
     assert not any("cap" in c["summary"] or "BSA-based" in c["summary"] for c in cards)
+    (card,) = cards
+    assert card["indicator"] == "info" and "not checked" in card["summary"]
+    assert "different drug from vincristine sulfate" in card["detail"]
     plain = _sign(client, auth, "ord-lipo", _bundle(_mr(
-        {"medicationCodeableConcept": {"text": "Vincristine sulfate"}}, 2.5)))
+        {"medicationCodeableConcept": {"text": "Vincristine sulfate"}}, 2.5,
+        route="intravenous")), on=induction)
     assert any("cap" in c["summary"] for c in plain)
 
 

@@ -164,7 +164,7 @@ def test_hold_then_restart(tmp_path: Path) -> None:
     assert [x.action for x in v] == ["continue", "hold", "hold", "restart_reduced"]
     assert v[1].mp_recommended == "hold (0)" and v[1].agrees is True
     assert "below 400" in v[3].mp_recommended and v[3].agrees is True
-    assert "ANC 0.4" in v[1].reason and "ANC below 500/uL" in v[1].reason
+    assert "ANC 0.4" in v[1].reason and "ANC below 0.5 x10^9/L" in v[1].reason
 
 
 def test_bad_values_are_rejected_and_the_run_goes_on(tmp_path: Path) -> None:

@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from typing import Any
 
+from allpath.knowledge import load_yaml
 from allpath.monitoring.snapshots import (
     fact_of,
     first_treatment_start,
     load_windows,
     phase_on,
 )
+from allpath.observations.catalogue import load_catalogue
 from allpath.observations.normalise import NormalObservation, Timeline
 from allpath.record.models import PatientRecord
 from allpath.rules.engine import DecisionResult, evaluate_pack
 from allpath.rules.facts import Fact
 from allpath.rules.loader import Knowledge, load_knowledge
+from allpath.units import UnitError, convert
 
 __all__ = ["alert_facts", "alerts"]
 
@@ -45,6 +49,43 @@ def _anc_expected_to_fall(timeline: Timeline, ref: dt.date, days: int,
     last, earlier = recent[-1], recent[:-1]
     falling = any((o.value or 0.0) > (last.value or 0.0) for o in earlier)
     return Fact(falling, inputs=tuple(o.ref for o in recent))
+
+
+def _sustained_minutes() -> int:
+    doc: Any = load_yaml("monitoring.yaml")
+    return int(doc["sustained_fever_minutes"])
+
+
+def _temperature_sustained(record: PatientRecord, ref: dt.date, days: int) -> Fact | None:
+    """The highest temperature held over the sustained-fever span (monitoring.yaml, IDSA's
+    1 hour): over every pair of timed readings at least that far apart, the lowest reading
+    from the first to the last, and the largest of these. Unknown (None) without such a
+    pair; only readings recorded with a clock time count."""
+    cat = load_catalogue()
+    readings: list[tuple[dt.datetime, float, int]] = []
+    for i, o in enumerate(record.observations):
+        analyte = cat.resolve(o.code)
+        if analyte is None or analyte.code != "temperature" or not isinstance(o.time, dt.datetime):
+            continue
+        if not isinstance(o.value, int | float) or isinstance(o.value, bool):
+            continue
+        if not 0 <= (ref - o.time.date()).days <= days:
+            continue
+        try:
+            readings.append((o.time, convert(float(o.value), o.unit or "Cel", "Cel"), i))
+        except UnitError:
+            continue
+    readings.sort()
+    span = dt.timedelta(minutes=_sustained_minutes())
+    best: float | None = None
+    for a in range(len(readings)):
+        for b in range(a + 1, len(readings)):
+            if readings[b][0] - readings[a][0] >= span:
+                low = min(t for _, t, _ in readings[a:b + 1])
+                best = low if best is None else max(best, low)
+    if best is None:
+        return None
+    return Fact(round(best, 2), "Cel", tuple(f"observations[{i}]" for _, _, i in readings))
 
 
 def _tls_day_facts(in_window: list[NormalObservation], facts: dict[str, Fact],
@@ -98,6 +139,18 @@ def alert_facts(
                                      current.phase if current is not None else None)
     if expected is not None:
         facts["now.anc_expected_to_fall"] = expected
+    sustained = _temperature_sustained(record, ref, win.alert_window_days)
+    if sustained is not None:
+        facts["now.temperature_sustained"] = sustained
+    for code, pick, name in (("uric_acid", max, "now.uric_acid_peak"),
+                             ("potassium", max, "now.potassium_peak"),
+                             ("phosphate", max, "now.phosphate_peak"),
+                             ("calcium", min, "now.calcium_low")):
+        recent = [o for o in timeline.series(code)
+                  if 0 <= (ref - o.time).days <= win.alert_window_days and o.value is not None]
+        if recent:
+            chosen = pick(recent, key=lambda o: o.value or 0.0)
+            facts[name] = Fact(chosen.value or 0.0, chosen.unit, (chosen.ref,))
     start = first_treatment_start(record)
     if start is not None:
         lo, hi = win.tls_window
@@ -114,11 +167,54 @@ def alert_facts(
     return facts
 
 
+_LABELS = {"temperature": "temperature", "temperature_sustained": "temperature held over 1 h",
+           "anc": "ANC", "wbc": "WBC", "platelets": "platelets", "hemoglobin": "hemoglobin",
+           "uric_acid": "uric acid", "potassium": "potassium", "phosphate": "phosphate",
+           "calcium": "calcium", "uric_acid_peak": "uric acid", "potassium_peak": "potassium",
+           "phosphate_peak": "phosphate", "calcium_low": "calcium",
+           "creatinine_rise": "creatinine rise"}
+_MOLAR = {"uric_acid": "umol/L", "phosphate": "mmol/L", "calcium": "mmol/L"}
+_SHOWN_UNIT = {"10*9/L": "x10^9/L", "Cel": "C"}
+
+
+def _one_value(name: str, f: Fact) -> str | None:
+    if not isinstance(f.value, int | float) or isinstance(f.value, bool):
+        return None
+    key = name.split(".", 1)[1]
+    label = _LABELS.get(key, key.replace("_", " "))
+    unit = f.unit or ""
+    text = f"{label} {f.value:.4g} {_SHOWN_UNIT.get(unit, unit)}".strip()
+    base = key.removesuffix("_peak").removesuffix("_low")
+    if base in _MOLAR and unit == "mg/dL":
+        analyte = load_catalogue().resolve(base)
+        mass = analyte.molar_mass if analyte is not None else None
+        if mass:
+            other = convert(float(f.value), "mg/dL", _MOLAR[base], mass)
+            text += f" ({other:.3g} {_MOLAR[base].replace('umol', 'µmol')})"
+    return text
+
+
+def _values_text(used: Mapping[str, Any], facts: Mapping[str, Fact]) -> str:
+    """The patient's values behind an alert, shown with it (both units for TLS labs)."""
+    names = [n for n in used if n in facts]
+    if "tls.laboratory" in names:
+        names += [n for n in facts if n.startswith("tls.") and n not in names]
+    parts = [t for n in names if (t := _one_value(n, facts[n])) is not None]
+    if "now.anc_expected_to_fall" in names and facts["now.anc_expected_to_fall"].value is True:
+        why = ("induction in progress" if "treatment" in facts["now.anc_expected_to_fall"].inputs
+               else "the ANC is falling")
+        parts.append(f"ANC expected to fall: {why}")
+    if "now.phase" in facts and any(n.startswith("now.") for n in names):
+        parts.append(f"phase {facts['now.phase'].value}")
+    return f"[{'; '.join(parts)}]" if parts else ""
+
+
 def alerts(
     record: PatientRecord, timeline: Timeline, base: dict[str, Fact], kb: Knowledge
 ) -> tuple[list[dict[str, Any]], list[DecisionResult]]:
     """Alerts as ``{id, severity, message, trace}``, and the decision results behind them."""
-    results = evaluate_pack(kb.pack("alerts"), alert_facts(record, timeline, base, kb))
+    facts = alert_facts(record, timeline, base, kb)
+    results = evaluate_pack(kb.pack("alerts"), dict(facts))
     by = {r.output: r for r in results}
     main = by["alerts"]
     out: list[dict[str, Any]] = []
@@ -128,10 +224,11 @@ def alerts(
         ):
             if not isinstance(item, dict):
                 continue
+            shown = _values_text(used, facts)
             out.append({
                 "id": item["id"],
                 "severity": item["severity"],
-                "message": item["message"],
+                "message": f"{item['message']} {shown}".strip(),
                 "trace": {"rule_id": rule_id, "citations": list(cite), "evidence": evidence,
                           "inputs": dict(used), "input_refs": list(refs)},
             })

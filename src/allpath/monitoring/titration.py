@@ -31,6 +31,7 @@ __all__ = [
     "StartDose",
     "TitrationRun",
     "VisitResult",
+    "assumed_mp_protocol_dose",
     "run_titration",
     "start_doses",
     "titrate_file",
@@ -51,6 +52,11 @@ _MISSING_TEXT = {
 
 def _pack() -> Any:
     return load_knowledge().pack("titration")
+
+
+def assumed_mp_protocol_dose() -> float:
+    """The 6-MP protocol dose (mg/m2/day) the titration pack assumes when none is given."""
+    return _assumed_dose("mp_start", "titration.mp_protocol_dose")[0]
 
 
 def _assumed_dose(decision_id: str, fact: str) -> tuple[float, str, str]:
@@ -402,7 +408,7 @@ def _reason(res: dict[str, DecisionResult], facts: dict[str, Fact], weeks: float
         missing = [_MISSING_TEXT.get(m, m) for m in action.missing]
         parts.append("no suggestion: missing " + ", ".join(missing) if missing
                      else "no suggestion: no rule covers this case")
-    elif action.note and action.rule_id != "action.hold":
+    elif action.note:
         parts.append(action.note)
     return "; ".join(parts)
 
@@ -523,6 +529,10 @@ def run_titration(log: MaintenanceLog, *, basis: Basis = "auto") -> TitrationRun
                   "wbc_per_ul": None if v.wbc is None else v.wbc / 1000,
                   "anc_per_ul": None if v.anc is None else v.anc / 1000,
                   "percent": _percent_of_protocol(log, v)}
+        mp_now = before[0] if before and before[0] else v.mp
+        values.update({"mp_now": mp_now,
+                       "mp_third": None if mp_now is None else round(mp_now / 3),
+                       "mp_quarter": None if mp_now is None else round(mp_now / 4)})
         alerts: list[str] = []
         if _field(plaus, "status") == "implausible":
             used.append(plaus)

@@ -254,7 +254,8 @@ class _RowReader:
             problems.append(Problem(
                 f"line {line}, columns {self.columns.get('anc', 'anc')} and "
                 f"{self.columns.get('wbc', 'wbc')}",
-                "ANC exceeds WBC (neutrophils are part of the white cells); both rejected",
+                "ANC exceeds WBC: a neutrophil count greater than the white count cannot be right "
+                "(neutrophils are part of the white cells); both rejected",
                 got=f"ANC {cells.get('anc')}, WBC {cells.get('wbc')}", source=self.source))
             rejected += ["anc", "wbc"]
             values["anc"] = values["wbc"] = None

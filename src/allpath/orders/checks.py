@@ -11,16 +11,19 @@ words the findings. An order that cannot be identified gets an info finding sayi
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import ModuleType
 from typing import Any, Literal
 
+from allpath.monitoring.titration import assumed_mp_protocol_dose
 from allpath.orders.drugs import Identified, identify_name, identify_order
 from allpath.outputs.assessment import Assessment
 from allpath.rules.engine import DecisionResult, evaluate_pack
 from allpath.rules.facts import Fact
 from allpath.rules.loader import load_knowledge
+from allpath.units import UnitError, convert
 
 __all__ = ["OrderFinding", "check_orders", "medication_requests"]
 
@@ -43,6 +46,7 @@ class OrderFinding:
     label: str | None = None  # source label when not a rule (e.g. the drug map)
     kind: str = "order"  # dose, titration, lp, interaction, counts, unidentified, ...
     rule_links: tuple[str, ...] = field(default=())
+    order_index: int | None = None  # which proposed order it is about
 
 
 # --------------------------------------------------------------------------- FHIR helpers
@@ -60,6 +64,34 @@ def _proposed_dose(mr: Mapping[str, Any]) -> tuple[float, str] | None:
     except (KeyError, IndexError, TypeError, ValueError):
         return None
     return value, _UNIT_ALIASES.get(unit.strip(), unit.strip())
+
+
+def _amounts(value: float, unit: str, bsa: float | None) -> tuple[float | None, float | None]:
+    """(mg, mg/m2) of an order dose written per dose or per m2 (``g/m2``, ``mg/m2/week``
+    count as per-m2 doses); pint converts the mass part."""
+    m = re.fullmatch(r"\s*([a-zA-Zµ]+)\s*(/\s*m2|/\s*m²)?(\s*/.*)?", unit)
+    if not m:
+        return None, None
+    try:
+        mg = convert(value, m.group(1).replace("µ", "u"), "mg")
+    except UnitError:
+        return None, None
+    if m.group(2):
+        return (mg * bsa if bsa else None), mg
+    return mg, (mg / bsa if bsa else None)
+
+
+_ROUTES = (("intrathecal", "IT"), ("72607000", "IT"), ("oral", "PO"), ("po", "PO"),
+           ("intravenous", "IV"), ("iv", "IV"), ("intramuscular", "IM"), ("im", "IM"),
+           ("subcutaneous", "SC"))
+
+
+def _route_code(mr: Mapping[str, Any]) -> str | None:
+    words = set(re.findall(r"[a-z0-9]+", _route(mr)))
+    for word, code in _ROUTES:
+        if word in words:
+            return code
+    return None
 
 
 def _route(mr: Mapping[str, Any]) -> str:
@@ -169,11 +201,7 @@ def _dose_findings(a: Assessment, ident: Identified, mr: Mapping[str, Any], on: 
     bsa = (rm.get("body_size") or {}).get("bsa_m2")
     per_m2 = None
     if proposed is not None:
-        value, unit = proposed
-        if unit in ("mg/m2", "mg/m²"):
-            per_m2 = value
-        elif unit == "mg" and bsa:
-            per_m2 = value / float(bsa)
+        per_m2 = _amounts(proposed[0], proposed[1], float(bsa) if bsa else None)[1]
     t = rm.get("template")
     if not t:
         return [OrderFinding(
@@ -184,13 +212,15 @@ def _dose_findings(a: Assessment, ident: Identified, mr: Mapping[str, Any], on: 
     for ph in rm_obj.template.phases:
         for c in ph.components:
             caps[(ph.id, c.drug.lower())] = c.cap
+    route = _route_code(mr)
     matches = [(ph, c) for ph in rm["phases"] for c in ph["components"]
-               if _component_matches(ident.drug.id, str(c["drug"]))]
-    if not matches:
+               if _component_matches(ident.drug.id, str(c["drug"]))
+               and (route is None or route in str(c.get("route") or route))
+               and dt.date.fromisoformat(str(ph["start"])) <= on
+               <= dt.date.fromisoformat(str(ph["end"]))]
+    if not matches:  # no line for this drug and route in the phase in progress
         return [], per_m2
-    now = [m for m in matches if dt.date.fromisoformat(str(m[0]["start"])) <= on
-           <= dt.date.fromisoformat(str(m[0]["end"]))]
-    ph, comp = (now or matches)[0]
+    ph, comp = matches[0]
     dose = comp["dose"]
     sel = rm.get("selection") or {}
     label = f"ALLPath {t['id']} {ph['id']}/{comp['drug']}"
@@ -205,6 +235,10 @@ def _dose_findings(a: Assessment, ident: Identified, mr: Mapping[str, Any], on: 
             + (", ".join(dose.get("needs") or []) or "no dose quantity") + ").",
             sel.get("rule_id"), tuple(comp.get("cite") or ()), label, kind="dose")], per_m2
     value, unit = proposed
+    if unit != dose.get("unit") and dose.get("unit") == "mg" and bsa:
+        mg = _amounts(value, unit, float(bsa))[0]
+        if mg is not None:
+            value, unit = round(mg, 2), "mg"
     if unit != dose.get("unit"):
         return [OrderFinding(
             f"{comp['drug']}: order unit {unit!r} differs from {dose.get('unit')!r}; not "
@@ -319,10 +353,11 @@ def check_orders(a: Assessment, orders: Sequence[Mapping[str, Any]],
                 label="ALLPath drug map", kind="unidentified"))
             continue
         drug = ident.drug
+        mine: list[OrderFinding] = []
         others = [x.drug for j, x in enumerate(idents) if j != i and x.drug is not None]
         others += [x.drug for x in base_idents if x.drug is not None]
         dose_findings, per_m2 = _dose_findings(a, ident, mr, on, roadmap)
-        findings += dose_findings
+        mine += dose_findings
         counts_needed |= any(f.rule_id is not None or f.kind == "dose" for f in dose_findings
                              if "unavailable" not in f.summary)
         facts: dict[str, Fact] = {
@@ -340,11 +375,11 @@ def check_orders(a: Assessment, orders: Sequence[Mapping[str, Any]],
         lp = res["order.lp_platelets"]
         if _fields(lp).get("status") == "below_threshold":
             plt = facts["order.platelets"].value
-            findings.append(OrderFinding(
+            mine.append(OrderFinding(
                 str(_fields(lp)["message"]).format(drug=drug.id, platelets=f"{plt:g}"),
                 "warning", str(lp.note or ""), lp.rule_id, lp.cite, kind="lp"))
         elif lp.status == "unknown":
-            findings.append(OrderFinding(
+            mine.append(OrderFinding(
                 f"Intrathecal {drug.id}: no platelet count to check before the lumbar "
                 "puncture", "warning", str(lp.note or "") + " Missing: "
                 + ", ".join(lp.missing), None, lp.cite, "ALLPath order check", kind="lp"))
@@ -354,20 +389,70 @@ def check_orders(a: Assessment, orders: Sequence[Mapping[str, Any]],
             kind = "mp" if drug.id == "mercaptopurine" else "mtx"
             tf = _titration_finding(a, kind, mr, on, bsa)
             if tf is not None:
-                findings.append(tf)
+                mine.append(tf)
                 counts_needed = True
+        # a 6-MP order above the CPIC start for the patient's TPMT/NUDT15 phenotype
+        if drug.id == "mercaptopurine" and per_m2 is not None:
+            cpic = _cpic_start_finding(a, per_m2)
+            if cpic is not None:
+                mine.append(cpic)
         # interactions
         inter = res["order.interactions"]
         if inter.status == "decided" and isinstance(inter.value, list):
             for (rule_id, cite, evidence), item in zip(inter.hits, inter.value, strict=False):
                 if not isinstance(item, dict):
                     continue
-                findings.append(OrderFinding(
+                mine.append(OrderFinding(
                     str(item["message"]), _SEVERITY.get(str(item["severity"]), "warning"),
                     f"Interaction `{item['id']}` ({item['severity']}): {drug.id} with "
                     f"{', '.join(sorted(d.id for d in others))}."
                     + (" Rests on an unconfirmed reading." if evidence == "unconfirmed"
                        else ""), rule_id, tuple(cite), kind="interaction"))
+        if not mine:
+            mine.append(_unchecked_finding(ident))
+        findings += [replace(f, order_index=i) for f in mine]
     if counts_needed:
         findings.append(_counts_finding(a, on))
     return findings
+
+
+def _cpic_start_finding(a: Assessment, per_m2: float) -> OrderFinding | None:
+    """The titration pack's CPIC start check applied to a 6-MP order (thresholds in pack 80;
+    the protocol dose is the one the pack assumes, named in the finding)."""
+    pg = a.record.pharmacogenomics
+    if pg is None or not (pg.tpmt or pg.nudt15):
+        return None
+    protocol = assumed_mp_protocol_dose()
+    facts: dict[str, Fact] = {
+        "titration.mp_protocol_dose": Fact(protocol, "mg/m2/d"),
+        "visit.mp_percent_of_protocol": Fact(round(100 * per_m2 / protocol, 1), "%")}
+    if pg.tpmt:
+        facts["tpmt.phenotype"] = Fact(pg.tpmt)
+    if pg.nudt15:
+        facts["nudt15.phenotype"] = Fact(pg.nudt15)
+    res = {r.output: r for r in evaluate_pack(load_knowledge().pack("titration"), facts)}
+    check = res["titration.start_check"]
+    f = _fields(check)
+    if f.get("status") != "above_cpic_start":
+        return None
+    start = res["titration.mp_start"]
+    group = _fields(start).get("group")
+    message = str(f["message"]).format(percent=f"{100 * per_m2 / protocol:.0f}")
+    return OrderFinding(
+        f"6-MP {per_m2:.0f} mg/m2/day is above the CPIC start for this phenotype "
+        f"(TPMT {pg.tpmt or 'unknown'}, NUDT15 {pg.nudt15 or 'unknown'})", "warning",
+        f"{message} Phenotype group: {group}. {start.note or ''} Compared with the assumed "
+        f"protocol dose of {protocol:g} mg/m2/day (COG); give the protocol's dose if it differs.",
+        check.rule_id, check.cite, kind="cpic")
+
+
+def _unchecked_finding(ident: Identified) -> OrderFinding:
+    """An identified order that no check applied to: say so, never stay silent."""
+    assert ident.drug is not None
+    note = f" {ident.drug.note}" if ident.drug.note else ""
+    return OrderFinding(
+        f"{ident.drug.id.replace('_', ' ')}: identified, but no protocol line or rule applied; "
+        "not checked", "info",
+        f"Identified by {ident.how}.{note} No line of the protocol template for this drug and "
+        "route in the phase in progress, and no interaction rule applied: the dose was not "
+        "compared.", cite=ident.drug.cite, label="ALLPath drug map", kind="unchecked")
