@@ -216,3 +216,17 @@ def test_eligibility_file_errors_name_the_field(tmp_path: Path) -> None:
     with pytest.raises(KnowledgeError) as err:
         read_eligibility_file(bad)
     assert "studies[0].minimum_age" in str(err.value)
+
+
+def test_the_frontline_protocol_ranks_before_a_target_only_study_for_a_new_patient() -> None:
+    from allpath.trials import match_trials
+
+    car_t = replace(_study("Inclusion Criteria:\n- CD19 positive B-cell acute lymphoblastic "
+                           "leukemia", min_age_years=1.0, has_exact_ages=True, phases=("PHASE3",)),
+                    nct_id="NCT00000011")
+    frontline = replace(_study("Inclusion Criteria:\n- Newly diagnosed B-cell acute "
+                               "lymphoblastic leukemia", min_age_years=1.0, max_age_years=21.0,
+                               has_exact_ages=True, phases=("PHASE2",)), nct_id="NCT00000012")
+    r = match_trials(_profile(**NEWLY_DIAGNOSED_CHILD), [car_t, frontline])
+    assert [m.verdict for m in r.matches] == ["possible", "possible"]
+    assert [m.trial.nct_id for m in r.matches] == ["NCT00000012", "NCT00000011"]

@@ -63,6 +63,8 @@ def render_matches_text(doc: dict[str, Any]) -> str:
                          + (f"  <- {cr['evidence']}" if cr["evidence"] else ""))
         for s in m["to_settle"]:
             lines.append(f"    to settle: {s}")
+        for s in m.get("to_confirm", []):
+            lines.append(f"    the study team confirms: {s}")
         lines.append("")
     lines.append(doc["disclaimer"])
     return "\n".join(lines)
@@ -82,6 +84,7 @@ def render_matches_markdown(doc: dict[str, Any]) -> str:
         out += [f"| {cr['label']} | {cr['requires']} | {cr['patient']} | {cr['outcome']} | "
                 f"{cr['evidence'] or ''} |" for cr in m["criteria"]]
         out += [f"- to settle: {s}" for s in m["to_settle"]]
+        out += [f"- the study team confirms: {s}" for s in m.get("to_confirm", [])]
         out.append("")
     out.append(f"*{doc['disclaimer']}*")
     return "\n".join(out)

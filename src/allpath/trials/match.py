@@ -478,12 +478,31 @@ def _phase_rank(trial: Trial) -> int:
     return max(digits, default=0)
 
 
-def _sort_key(m: TrialMatch) -> tuple[int, int, int, int, int, int, str]:
-    specific = sum(1 for c in m.criteria
-                   if c.outcome == "met" and c.criterion not in ("status", "age", "sex"))
+_POPULATION = frozenset({"setting", "lineage", "philadelphia", "infant", "kmt2a", "remission",
+                         "relapse_number", "mrd", "early_mrd", "disease", "transplant",
+                         "down_syndrome", "age"})
+_TARGETS = frozenset({"cd19", "cd22", "cd7", "target.CD19", "target.CD22", "target.CD7"})
+
+
+def _fit(m: TrialMatch, kinds: frozenset[str]) -> int:
+    """How many of the study's stated requirements of these kinds the patient meets."""
+    n = 0
+    for c in m.criteria:
+        name = c.criterion.removeprefix("text.")
+        if c.outcome == "met" and c.criterion != "status" and name in kinds and \
+                not (name == "age" and c.evidence == "registration: age groups"):
+            n += 2 if name == "setting" else 1  # the disease setting weighs most
+    return n
+
+
+def _sort_key(m: TrialMatch) -> tuple[int, int, int, int, int, int, int, str]:
+    """Possible before check; then fewer unknowns; population fit (setting, lineage, age,
+    infant, Ph) before drug targets; treatment studies before observational ones; recruiting
+    first; later phase."""
     observational = int(m.trial.study_type not in (None, "INTERVENTIONAL"))
-    return (_VERDICT_RANK[m.verdict], len(m.unknown), -specific, observational,
-            _STATUS_RANK.get(m.trial.status, 9), -_phase_rank(m.trial), m.trial.nct_id)
+    return (_VERDICT_RANK[m.verdict], len(m.unknown), -_fit(m, _POPULATION),
+            -_fit(m, _TARGETS), observational, _STATUS_RANK.get(m.trial.status, 9),
+            -_phase_rank(m.trial), m.trial.nct_id)
 
 
 def _in_country(trial: Trial, country: str) -> bool:
