@@ -299,7 +299,7 @@ def _raw_decide(decision: Decision, facts: Mapping[str, Fact], cp: CompiledPack)
                 if all(p.then == rule.then for p in pending):
                     return _Raw("decided", rule.then, rule, used, set(),
                                 provisional or ev.provisional)
-                agreed = _agreed_fields(rule, pending)
+                agreed = _agreed_fields(rule, pending) if decision.partial_fields else None
                 if agreed is not None:
                     # Named fields every still-possible answer shares are known; the others
                     # stay unknown (None) with the facts that would settle them.

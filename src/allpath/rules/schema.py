@@ -237,6 +237,9 @@ class Decision(_Strict):
     rules: tuple[Rule, ...] = Field(min_length=1)
     otherwise: Otherwise
     provisional: Provisional | None = None
+    # Named-field decisions only: when the answers still possible agree on some fields, give
+    # those fields and leave the others unknown (opt-in; off keeps the whole answer unknown).
+    partial_fields: bool = False
 
     @model_validator(mode="after")
     def _applicability(self) -> Decision:
