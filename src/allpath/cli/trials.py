@@ -91,9 +91,17 @@ def render_matches_markdown(doc: dict[str, Any]) -> str:
 
 
 def _load(trials: Path | None) -> Any:
+    """``--trials``, else the snapshot of ``allpath trials update`` when there is one, else the
+    bundled snapshot (with its criteria text)."""
     from allpath.trials import bundled_trials, read_trials
+    from allpath.trials.update import local_snapshot_dir
 
-    return bundled_trials() if trials is None else read_trials(trials)
+    if trials is not None:
+        return read_trials(trials)
+    local = local_snapshot_dir()
+    if local.is_dir() and any(local.glob("page-*.json")):
+        return read_trials(local)
+    return bundled_trials()
 
 
 @app.command("match")
@@ -195,3 +203,40 @@ def centres_command(
         typer.echo(f"{c.facility} ({where}){dist}: {len(c.trials)} open "
                    f"stud{'y' if len(c.trials) == 1 else 'ies'} ({', '.join(c.trials)})")
     typer.echo("\nA centre listed here runs ALL studies; ask your care team about a referral.")
+
+
+@app.command("update")
+def update_command(
+    out: Annotated[Path | None, typer.Option(
+        help="Snapshot folder (default: $XDG_DATA_HOME/allpath/trials, which 'trials match' "
+             "then reads).")] = None,
+    url: Annotated[str, typer.Option(help="API v2 studies endpoint.")] =
+    "https://clinicaltrials.gov/api/v2/studies",
+    condition: Annotated[str, typer.Option(help="Condition searched.")] =
+    "acute lymphoblastic leukemia",
+    page_size: Annotated[int, typer.Option(min=1, max=1000)] = 100,
+    max_pages: Annotated[int | None, typer.Option(min=1, help="Stop after this many pages.")]
+    = None,
+    retries: Annotated[int, typer.Option(min=0, max=10)] = 3,
+) -> None:
+    """Download current open ALL studies (API v2, paged, with retries) into a local snapshot."""
+    from rich.progress import Progress
+
+    from allpath.trials.update import UpdateError, download_studies
+
+    with Progress(transient=True) as bar:
+        task = bar.add_task("Downloading studies", total=None)
+
+        def advance(done: int, total: int | None) -> None:
+            bar.update(task, completed=done, total=total)
+
+        try:
+            result = download_studies(out, base_url=url, condition=condition,
+                                      page_size=page_size, max_pages=max_pages,
+                                      retries=retries, progress=advance)
+        except UpdateError as err:
+            typer.echo(f"error: {err} (the snapshot in use was not changed)", err=True)
+            raise typer.Exit(code=2) from err
+    total = f" of {result.total}" if result.total is not None else ""
+    typer.echo(f"{result.studies}{total} studies in {result.pages} page(s) saved to "
+               f"{result.folder}")
