@@ -69,3 +69,28 @@ def test_comeaux_2017_low_hypodiploid_all_prompts_germline_tp53_testing() -> Non
     assert alert["trace"]["citations"] == ["COMEAUX-2017"]
     assert "TP53" in alert["message"]
     assert "germline_tp53_testing" not in _alerts([])
+
+
+def _hdmtx(level: float, hour: int, creat_after: float) -> dict[str, dict[str, Any]]:
+    return _alerts([o("creatinine", 0.5, "2024-05-01", "mg/dL"),
+                    o("creatinine", creat_after, "2024-05-03", "mg/dL"),
+                    o("methotrexate_level", level, "2024-05-03", "umol/L",
+                      timepoint=f"{hour}h")],
+                   treatment=[{"phase": "consolidation", "start": "2024-04-20"}])
+
+
+def test_ramsey_2018_12_umol_at_42h_with_kidney_injury_meets_glucarpidase_criteria() -> None:
+    alert = _hdmtx(12, 42, 1.2)["hdmtx_glucarpidase_criteria"]
+    assert alert["severity"] == "critical" and "48-60 h" in alert["message"]
+    assert "methotrexate at 42 h 12 umol/L" in alert["message"]
+    assert alert["trace"]["citations"] == ["RAMSEY-2018", "S36"]
+
+
+def test_ramsey_2018_6_umol_at_48h_without_kidney_injury_is_delayed_clearance_only() -> None:
+    got = _hdmtx(6, 48, 0.55)
+    assert "hdmtx_delayed_clearance" in got and "hdmtx_glucarpidase_criteria" not in got
+
+
+def test_ramsey_2018_levels_at_the_consensus_limits_raise_nothing() -> None:
+    got = _hdmtx(5, 48, 1.2)
+    assert not {"hdmtx_delayed_clearance", "hdmtx_glucarpidase_criteria"} & set(got)

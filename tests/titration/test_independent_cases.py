@@ -43,7 +43,6 @@ class NotBuiltError(Exception):
 _LIVER = "liver tests (ALT, bilirubin) are not read by the titration yet"
 _METAB = "6-TGN / MeMP metabolite results are not read by the titration yet"
 _ASP = "asparaginase toxicities (lipase/amylase, fibrinogen, activity) are not built yet"
-_HDMTX = "high-dose methotrexate levels by hour (Ramsey 2018 glucarpidase criteria) not built yet"
 _GLU = "glucose is not an analyte ALLPath reads yet (steroid hyperglycaemia not built)"
 _PJP = "medication lists are not read for alerts yet (PJP prophylaxis due not built)"
 NOT_BUILT: dict[str, str] = {
@@ -56,9 +55,6 @@ NOT_BUILT: dict[str, str] = {
     "lipase-3.3x-uln-no-symptoms-one-criterion": _ASP,
     "low-fibrinogen-on-asparaginase-no-bleeding": _ASP,
     "asparaginase-silent-inactivation-low-activity": _ASP,
-    "hdmtx-42h-12uM-creatinine-up-glucarpidase-criteria": _HDMTX,
-    "hdmtx-48h-6uM-normal-creatinine-leucovorin-not-glucarpidase": _HDMTX,
-    "hdmtx-normal-clearance-no-alert": _HDMTX,
     "steroid-hyperglycaemia-on-dexamethasone": _GLU,
     "glucose-8.5-single-no-steroid-hyperglycaemia-alert": _GLU,
     "pjp-prophylaxis-due-in-maintenance": _PJP,
@@ -165,8 +161,7 @@ def _titration_outcome(run: Any, v: Any) -> Outcome:
 _LAB_CODES = {"urate": "uric_acid", "calcium_corrected": "calcium", "potassium": "potassium",
               "phosphate": "phosphate", "creatinine": "creatinine", "uric_acid": "uric_acid"}
 _ALERT_NOT_READ = ("asparaginase_last_dose", "lipase", "fibrinogen", "antithrombin",
-                   "serum_asparaginase_activity", "hdmtx", "mtx_levels", "glucose", "steroid",
-                   "active_medications")
+                   "serum_asparaginase_activity", "glucose", "steroid", "active_medications")
 
 
 def _obs(code: str, x: Any, when: Any) -> dict[str, Any]:
@@ -196,6 +191,14 @@ def _alert(case: dict[str, Any]) -> Outcome:
         obs.append(_obs("anc", a, a["time"]))
     for lab in inp.get("labs") or ():
         obs.append(_obs(_LAB_CODES[lab["code"]], lab, str(lab["time"])[:10]))
+    if "hdmtx" in inp:
+        begin = dt.datetime.fromisoformat(str(inp["hdmtx"]["start"]))
+        for lv in inp.get("mtx_levels") or ():
+            when = lv.get("time") or (begin + dt.timedelta(hours=float(lv["hours_from_start"])))
+            obs.append({**_obs("methotrexate_level", lv, str(when)[:10]),
+                        "timepoint": f"{lv['hours_from_start']}h"})
+        for cr in inp.get("creatinine") or ():
+            obs.append(_obs("creatinine", cr, str(cr["time"])[:10]))
     age = float(inp.get("age_years", 8))
     birth = REF - dt.timedelta(days=int(age * 365.25) + 30)
     phase = str(inp.get("phase") or "induction").replace(" ", "_")

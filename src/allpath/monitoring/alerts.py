@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -49,6 +50,36 @@ def _anc_expected_to_fall(timeline: Timeline, ref: dt.date, days: int,
     last, earlier = recent[-1], recent[:-1]
     falling = any((o.value or 0.0) > (last.value or 0.0) for o in earlier)
     return Fact(falling, inputs=tuple(o.ref for o in recent))
+
+
+_HOURS = re.compile(r"^\s*(?:h(?:our)?\s*)?(\d+)\s*(?:h|hr|hrs|hours?)?\s*$", re.IGNORECASE)
+
+
+def _hdmtx_facts(timeline: Timeline, ref: dt.date, days: int) -> dict[str, Fact]:
+    """Methotrexate levels by hour from the start of a high-dose infusion (timepoint "42h")
+    and the creatinine against its baseline (Ramsey 2018 reads both)."""
+    out: dict[str, Fact] = {}
+    levels = [o for o in timeline.series("methotrexate_level")
+              if o.value is not None and 0 <= (ref - o.time).days <= days and o.timepoint]
+    first: dt.date | None = None
+    for o in levels:
+        m = _HOURS.match(str(o.timepoint))
+        if m and m.group(1) in ("36", "42", "48"):
+            out[f"hdmtx.level_{m.group(1)}h"] = Fact(o.value or 0.0, o.unit, (o.ref,))
+            first = o.time if first is None else min(first, o.time)
+    if first is None:
+        return out
+    creat = [o for o in timeline.series("creatinine") if o.value is not None
+             and (o.time - first).days >= -3 and o.time <= ref]
+    if len(creat) >= 2:
+        base = min(creat, key=lambda o: o.value or 0.0)
+        last = creat[-1]
+        if base.value:
+            out["hdmtx.creatinine_ratio"] = Fact(round((last.value or 0.0) / base.value, 2),
+                                                 "1", (base.ref, last.ref))
+        out["hdmtx.creatinine_rise"] = Fact((last.value or 0.0) - (base.value or 0.0),
+                                            "mg/dL", (base.ref, last.ref))
+    return out
 
 
 def _sustained_minutes() -> int:
@@ -142,6 +173,7 @@ def alert_facts(
     sustained = _temperature_sustained(record, ref, win.alert_window_days)
     if sustained is not None:
         facts["now.temperature_sustained"] = sustained
+    facts.update(_hdmtx_facts(timeline, ref, win.alert_window_days))
     for code, pick, name in (("uric_acid", max, "now.uric_acid_peak"),
                              ("potassium", max, "now.potassium_peak"),
                              ("phosphate", max, "now.phosphate_peak"),
@@ -172,9 +204,11 @@ _LABELS = {"temperature": "temperature", "temperature_sustained": "temperature h
            "uric_acid": "uric acid", "potassium": "potassium", "phosphate": "phosphate",
            "calcium": "calcium", "uric_acid_peak": "uric acid", "potassium_peak": "potassium",
            "phosphate_peak": "phosphate", "calcium_low": "calcium",
-           "creatinine_rise": "creatinine rise"}
+           "creatinine_rise": "creatinine rise", "level_36h": "methotrexate at 36 h",
+           "level_42h": "methotrexate at 42 h", "level_48h": "methotrexate at 48 h",
+           "creatinine_ratio": "creatinine x baseline"}
 _MOLAR = {"uric_acid": "umol/L", "phosphate": "mmol/L", "calcium": "mmol/L"}
-_SHOWN_UNIT = {"10*9/L": "x10^9/L", "Cel": "C"}
+_SHOWN_UNIT = {"10*9/L": "x10^9/L", "Cel": "C", "1": ""}
 
 
 def _one_value(name: str, f: Fact) -> str | None:
