@@ -3,6 +3,7 @@ stale writes are refused, and bad values are a 422 at the edge on SQLite and Pos
 
 from __future__ import annotations
 
+import json
 import socket
 import threading
 import time
@@ -218,3 +219,92 @@ def test_creating_an_existing_record_id_is_409(client: TestClient,
     assert client.post("/v1/patients", json=doc, headers=auth).status_code == 201
     body = _problem(client.post("/v1/patients", json=doc, headers=auth), 409)
     assert "exists" in body["detail"]
+
+
+# ------------------------------------------------- 5. order-sign dose check fails closed
+
+
+def _order_sign(dose: Any, unit: str = "mg") -> dict[str, Any]:
+    order = {"resourceType": "MedicationRequest", "status": "draft", "intent": "order",
+             "medicationCodeableConcept": {"text": "vincristine"},
+             "dosageInstruction": [{"doseAndRate": [{"doseQuantity": {
+                 "value": dose, "unit": unit}}]}]}
+    return {"hook": "order-sign", "hookInstance": "d1b7a1f0-0000-4000-8000-000000000014",
+            "context": {"userId": "Practitioner/1", "patientId": "example-001",
+                        "draftOrders": {"resourceType": "Bundle", "type": "collection",
+                                        "entry": [{"resource": order}]}},
+            "extension": {"allpath-reference-date": "2024-05-20"}}
+
+
+@pytest.mark.parametrize(("dose", "unit"), [
+    (0, "mg"), (-1.0, "mg"), (float("nan"), "mg"), (float("inf"), "mg"),
+    (-float("inf"), "mg"), (1e-9, "mg"), (0.0005, "mg"), (True, "mg"), ("1.4", "mg"),
+    (None, "mg"), (10**30, "mg"), (0, "mg/m2")])
+def test_order_dose_that_is_not_a_plausible_positive_number_is_a_could_not_check_warning(
+        client: TestClient, auth: dict[str, str], dose: Any, unit: str) -> None:
+    assert client.post("/v1/patients", json=example_doc("example-001"),
+                       headers=auth).status_code == 201
+    r = client.post("/cds-services/allpath-order-sign", content=json.dumps(
+        _order_sign(dose, unit)), headers={**auth, "content-type": "application/json"})
+    assert r.status_code == 200, r.text
+    cards = r.json()["cards"]
+    assert cards[0]["indicator"] == "warning"
+    assert "could not check this dose" in cards[0]["summary"]
+    assert not any("within" in c["summary"] for c in cards)
+
+
+def test_a_plausible_order_dose_gets_no_could_not_check_card(client: TestClient,
+                                                             auth: dict[str, str]) -> None:
+    assert client.post("/v1/patients", json=example_doc("example-001"),
+                       headers=auth).status_code == 201
+    r = client.post("/cds-services/allpath-order-sign", json=_order_sign(1.04),
+                    headers=auth)
+    assert r.status_code == 200
+    assert not any("could not check this dose" in c["summary"] for c in r.json()["cards"])
+
+
+# ------------------------------------------------------ 6. body limits and headers
+
+
+def _chunks(total: int, size: int = 64 * 1024) -> Iterator[bytes]:
+    yield b'{"format": "allpath.record/1", "id": "'
+    sent = 0
+    while sent < total:
+        yield b"x" * size
+        sent += size
+    yield b'"}'
+
+
+def test_chunked_body_over_the_limit_is_413_not_400(client: TestClient,
+                                                    auth: dict[str, str]) -> None:
+    r = client.post("/v1/patients", content=_chunks(3 * 1024 * 1024),
+                    headers={**auth, "content-type": "application/json"})
+    body = _problem(r, 413)
+    assert "limit" in body["detail"]
+
+
+def test_web_page_has_a_body_limit_for_declared_and_chunked_bodies() -> None:
+    from allpath.web import create_web_app
+
+    with TestClient(create_web_app()) as c:
+        big = b'{"text": "' + b"x" * (5 * 1024 * 1024) + b'"}'
+        r = c.post("/web/assess", content=big, headers={"content-type": "application/json"})
+        assert r.status_code == 413
+        r = c.post("/web/assess", content=_chunks(5 * 1024 * 1024),
+                   headers={"content-type": "application/json"})
+        assert r.status_code == 413
+
+
+def test_security_headers_on_api_and_web_page(client: TestClient,
+                                              auth: dict[str, str]) -> None:
+    from allpath.web import create_web_app
+
+    r = client.post("/v1/patients", json=example_doc("example-004"), headers=auth)
+    for resp in (r, client.get("/v1/patients/nope", headers=auth)):
+        assert resp.headers["cache-control"] == "no-store"
+        assert resp.headers["x-content-type-options"] == "nosniff"
+    with TestClient(create_web_app()) as c:
+        page = c.get("/")
+        csp = page.headers["content-security-policy"]
+        assert "frame-ancestors 'none'" in csp and "'sha256-" in csp
+        assert page.headers["x-frame-options"] == "DENY"

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from sqlalchemy import text
 
 import allpath
 from allpath.api import cds, features, patients, screen
 from allpath.api.deps import Settings
 from allpath.api.guard import GuardMiddleware
+from allpath.api.inputs import refuse_nul
 from allpath.api.problems import install_handlers
 from allpath.db import Database
 from allpath.rules.loader import load_knowledge
@@ -40,6 +41,7 @@ def create_app(database_url: str | None = None, *, settings: Settings | None = N
                     "`Authorization: Bearer <token>` (`allpath tokens create`). Errors are "
                     "RFC 9457 problem details with field paths (`errors[].path`). See "
                     "docs/api.md.",
+        dependencies=[Depends(refuse_nul)],
     )
     app.state.db = db
     app.state.settings = cfg

@@ -19,7 +19,7 @@ from sqlalchemy import or_, select
 
 from allpath.api.deps import Caller, CallerDep, audit, get_db, settings_of, trial_registry
 from allpath.api.dose_input import dose_problem, without_dose
-from allpath.api.inputs import feature, fhir_available
+from allpath.api.inputs import check_values, feature, fhir_available
 from allpath.api.problems import PROBLEM_RESPONSES, ApiProblem
 from allpath.db import CdsFeedback, Patient, RecordVersion
 from allpath.errors import RecordError
@@ -69,6 +69,7 @@ SERVICES: list[dict[str, Any]] = [
     },
 ]
 
+_HOOKS = frozenset(str(s["hook"]) for s in SERVICES)
 
 class HookRequest(BaseModel):
     """A CDS Hooks request (extra fields allowed, as the spec requires)."""
@@ -185,7 +186,7 @@ def _stored_record(request: Request, caller: Caller, patient_ref: str, hook: str
                               .order_by(RecordVersion.version.desc()).limit(1)).first()
         if row is None:
             return None
-        audit(session, caller, f"cds.{hook}", p.id)
+        audit(session, caller, f"cds.{hook if hook in _HOOKS else 'other'}", p.id)
         return parse_record(row.record), p.id
 
 
@@ -431,7 +432,8 @@ def order_sign(request: Request, hook: HookRequest, caller: CallerDep) -> CardsR
 def feedback(request: Request, service_id: str, caller: CallerDep,
              body: Annotated[FeedbackRequest, Body()]) -> dict[str, Any]:
     if service_id not in {s["id"] for s in SERVICES}:
-        raise ApiProblem(404, f"no CDS service {service_id!r}")
+        raise ApiProblem(404, "no such CDS service")
+    check_values(body.model_dump(), "feedback")
     with get_db(request).transaction() as session:
         for f in body.feedback:
             session.add(CdsFeedback(

@@ -105,5 +105,6 @@ CallerDep = Annotated[Caller, Depends(require_caller)]
 def audit(session: Session, caller: Caller, action: str, patient_id: str | None = None,
           detail: str | None = None) -> None:
     """Add an audit entry in the caller's transaction (identifiers only, never values)."""
-    session.add(AuditEvent(actor=caller.actor, action=action, patient_id=patient_id,
-                           detail=detail))
+    session.add(AuditEvent(actor=caller.actor[:100], action=action[:60],
+                           patient_id=patient_id[:32] if patient_id else None,
+                           detail=detail[:200] if detail else None))

@@ -19,8 +19,9 @@ from fastapi import Path as PathParam
 from fastapi.responses import JSONResponse
 
 from allpath.api.deps import CallerDep, trial_registry
-from allpath.api.inputs import feature, read_record
+from allpath.api.inputs import check_date, check_values, feature, read_record
 from allpath.api.problems import PROBLEM_RESPONSES, ApiProblem
+from allpath.errors import RecordError
 from allpath.pipeline import assess as run_assess
 from allpath.rules.loader import load_knowledge
 
@@ -73,6 +74,7 @@ def triage(caller: CallerDep, body: Annotated[dict[str, Any], Body(
     mod = feature("allpath.triage")
     if mod is None:
         raise unavailable("triage")
+    check_values(body)
     doc: dict[str, Any] = mod.triage(body).to_dict()
     return doc
 
@@ -95,6 +97,8 @@ def roadmap(
     mod = feature("allpath.roadmap")
     if mod is None:
         raise unavailable("the roadmap")
+    if start is not None and (bad := check_date("start", start)) is not None:
+        raise RecordError([bad])
     parsed = read_record(body)
     a = run_assess(parsed.record)
     if template is not None and template not in mod.load_templates():

@@ -76,9 +76,11 @@ class GuardMiddleware:
 
     async def _problem(self, send: Send, scope: Scope, status: int, detail: str) -> None:
         slug, title = {413: ("payload-too-large", "Request body too large"),
+                       422: ("invalid-request", "The request is not valid"),
                        500: ("internal-error", "Internal server error")}[status]
         body = {"type": f"https://allpath.invalid/problems/{slug}", "title": title,
-                "status": status, "detail": detail, "instance": scope.get("path")}
+                "status": status, "detail": detail,
+                "instance": str(scope.get("path", "")).replace("\x00", "")[:200]}
         raw = json.dumps(body).encode()
         headers = [(b"content-type", PROBLEM_MEDIA_TYPE.encode()),
                    (b"content-length", str(len(raw)).encode())]
@@ -93,6 +95,12 @@ class GuardMiddleware:
             await self.app(scope, receive, send)
             return
         start = time.perf_counter()
+        if "\x00" in scope.get("path", "") or b"%00" in scope.get("query_string", b"") \
+                or b"\x00" in scope.get("query_string", b""):
+            await self._problem(send, scope, 422, "the address or query holds a NUL "
+                                                  "character (%00), which no field may hold")
+            self._log(scope, 422, start)
+            return
         state = {"code": 0, "received": 0, "refused": False}
         too_big = f"the limit is {self.max} bytes"
         for name, value in scope.get("headers", []):

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 import allpath
 from allpath.api.deps import CallerDep, audit, get_db, trial_registry
-from allpath.api.inputs import read_record
+from allpath.api.inputs import check_values, read_record
 from allpath.api.problems import PROBLEM_RESPONSES, ApiProblem
 from allpath.db import AssessmentRow, ObservationRow, Patient, RecordVersion
 from allpath.db.models import utcnow
@@ -328,6 +328,7 @@ def list_records(request: Request, patient_id: str, caller: CallerDep,
              summary="Add observations (a new record version) and re-assess")
 def add_observations(request: Request, response: Response, patient_id: str,
                      body: ObservationsIn, caller: CallerDep) -> ObservationsAdded:
+    check_values(body.observations, "observations")
     with get_db(request).transaction() as session:
         p = _get(session, patient_id, lock=True)
         latest = _latest_record(session, p.id)

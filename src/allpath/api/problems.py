@@ -126,7 +126,7 @@ def count_detail(total: int, where: str) -> str:
 
 def problem_response(request: Request, problem: ApiProblem) -> JSONResponse:
     body = ProblemDetails(type=problem.type, title=problem.title, status=problem.status,
-                          detail=problem.detail, instance=request.url.path,
+                          detail=problem.detail, instance=request.url.path[:200],
                           errors=problem.errors)
     return JSONResponse(body.model_dump(exclude_none=True), status_code=problem.status,
                         media_type=PROBLEM_MEDIA_TYPE, headers=problem.headers)
