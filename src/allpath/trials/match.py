@@ -434,8 +434,18 @@ def _status_result(trial: Trial, criteria: Criteria) -> CriterionResult:
                            "met" if is_open else "not_met", None, criteria.status_cite)
 
 
+@lru_cache(maxsize=16)
+def _no_text(source: str) -> CriterionResult:
+    return CriterionResult(
+        "eligibility_text", "Full eligibility criteria", "the study's criteria text",
+        f"registration ({source}): no eligibility criteria text in this record", None,
+        "unknown", "the study's full eligibility criteria (on its ClinicalTrials.gov page)",
+        ("CTGOV-API2",))
+
+
 def screen_trial(trial: Trial, profile: TrialProfile, criteria: Criteria | None = None, *,
-                 check_status: bool = True, negator: Negator | None = None) -> TrialMatch:
+                 check_status: bool = True, negator: Negator | None = None,
+                 memo: dict[Any, Any] | None = None) -> TrialMatch:
     """Compare one study with one patient.
 
     The registration (status, exact ages or age groups, sex, title and conditions) is read
@@ -448,8 +458,22 @@ def screen_trial(trial: Trial, profile: TrialProfile, criteria: Criteria | None 
     text_ages = reading is not None and any(n.ages for n in reading.all_nodes())
     results: list[CriterionResult] = []
     if check_status:
-        results.append(_status_result(trial, crit))
-    age = _age_result(trial, profile, crit, text_ages and not trial.has_exact_ages)
+        if memo is None:
+            results.append(_status_result(trial, crit))
+        else:
+            skey = ("status", trial.status)
+            if skey not in memo:
+                memo[skey] = _status_result(trial, crit)
+            results.append(memo[skey])
+    ages_from_text = text_ages and not trial.has_exact_ages
+    if memo is None:
+        age = _age_result(trial, profile, crit, ages_from_text)
+    else:  # one patient, many studies: the same limits give the same result
+        key = ("age", trial.has_exact_ages, trial.min_age_years, trial.max_age_years,
+               trial.age_groups, ages_from_text)
+        if key not in memo:
+            memo[key] = _age_result(trial, profile, crit, ages_from_text)
+        age = memo[key]
     if age is not None:
         results.append(age)
     sex = _sex_result(trial, profile)
@@ -457,16 +481,18 @@ def screen_trial(trial: Trial, profile: TrialProfile, criteria: Criteria | None 
         results.append(sex)
     if reading is None or not reading.states_population:
         # the title and conditions speak only where the criteria text does not
-        results.extend(_facet_result(r, profile) for r in study_requirements(trial, crit))
+        for req in study_requirements(trial, crit):
+            if memo is None:
+                results.append(_facet_result(req, profile))
+                continue
+            rkey = ("req", id(req))
+            if rkey not in memo:
+                memo[rkey] = (req, _facet_result(req, profile))  # keeps req alive for its id
+            results.append(memo[rkey][1])
     if reading is not None:
         results.extend(_text_results(reading, trial, profile, crit))
     else:
-        results.append(CriterionResult(
-            "eligibility_text", "Full eligibility criteria", "the study's criteria text",
-            f"registration ({trial.source}): no eligibility criteria text in this record",
-            None, "unknown",
-            "the study's full eligibility criteria (on its ClinicalTrials.gov page)",
-            ("CTGOV-API2",)))
+        results.append(_no_text(trial.source))
     population = {r.outcome for r in results if r.kind == "population"}
     verdict: Verdict = ("excluded" if "not_met" in population
                         else "check" if "unknown" in population else "possible")
@@ -525,12 +551,13 @@ def match_trials(patient: Assessment | TrialProfile, trials: Iterable[Trial], *,
     profile = patient if isinstance(patient, TrialProfile) else profile_from_assessment(patient)
     counts = {"possible": 0, "check": 0, "excluded": 0}
     out: list[TrialMatch] = []
+    memo: dict[Any, Any] = {}
     for trial in trials:
         if not include_closed and trial.status not in crit.open_statuses:
             continue
         if country is not None and not _in_country(trial, country):
             continue
-        m = screen_trial(trial, profile, crit)
+        m = screen_trial(trial, profile, crit, memo=memo)
         counts[m.verdict] += 1
         if m.verdict != "excluded" or include_excluded:
             out.append(m)
