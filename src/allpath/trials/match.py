@@ -510,25 +510,24 @@ _POPULATION = frozenset({"setting", "lineage", "philadelphia", "infant", "kmt2a"
 _TARGETS = frozenset({"cd19", "cd22", "cd7", "target.CD19", "target.CD22", "target.CD7"})
 
 
-def _fit(m: TrialMatch, kinds: frozenset[str]) -> int:
-    """How many of the study's stated requirements of these kinds the patient meets."""
-    n = 0
-    for c in m.criteria:
-        name = c.criterion.removeprefix("text.")
-        if c.outcome == "met" and c.criterion != "status" and name in kinds and \
-                not (name == "age" and c.evidence == "registration: age groups"):
-            n += 2 if name == "setting" else 1  # the disease setting weighs most
-    return n
-
-
 def _sort_key(m: TrialMatch) -> tuple[int, int, int, int, int, int, int, str]:
     """Possible before check; then fewer unknowns; population fit (setting, lineage, age,
     infant, Ph) before drug targets; treatment studies before observational ones; recruiting
     first; later phase."""
+    unknown = population = targets = 0
+    for c in m.criteria:
+        if c.outcome == "unknown":
+            unknown += c.kind == "population"
+        elif c.outcome == "met" and c.criterion != "status":
+            name = c.criterion.removeprefix("text.")
+            if name in _POPULATION and not (name == "age" and
+                                            c.evidence == "registration: age groups"):
+                population += 2 if name == "setting" else 1  # the setting weighs most
+            elif name in _TARGETS:
+                targets += 1
     observational = int(m.trial.study_type not in (None, "INTERVENTIONAL"))
-    return (_VERDICT_RANK[m.verdict], len(m.unknown), -_fit(m, _POPULATION),
-            -_fit(m, _TARGETS), observational, _STATUS_RANK.get(m.trial.status, 9),
-            -_phase_rank(m.trial), m.trial.nct_id)
+    return (_VERDICT_RANK[m.verdict], unknown, -population, -targets, observational,
+            _STATUS_RANK.get(m.trial.status, 9), -_phase_rank(m.trial), m.trial.nct_id)
 
 
 def _in_country(trial: Trial, country: str) -> bool:
