@@ -62,7 +62,8 @@ def test_syllable_counter_agrees_with_the_cmu_dictionary_on_the_guides_words() -
 
 def test_every_section_is_at_or_under_grade_8() -> None:
     scores = guide_scores(_cmu())
-    assert len(scores) == sum(len(t.sections) for t in load_guide())
+    assert len(scores) == sum(len(t.sections) + sum(1 for s in t.sections if s.adult)
+                              for t in load_guide())
     over = [(s.topic, s.section, s.grade) for s in scores if s.grade > GRADE_LIMIT]
     assert not over
 
@@ -73,6 +74,12 @@ def test_every_when_to_call_section_is_at_or_under_grade_6_with_and_without_a_ph
         assert len(scores) >= 5
         over = [(s.section, s.grade) for s in scores if s.grade > WHEN_TO_CALL_LIMIT]
         assert not over, phone
+
+
+def test_review_16_the_about_your_child_now_block_is_measured_and_at_or_under_grade_8() -> None:
+    report = guide_report(_cmu())
+    assert len(report["about_now"]) == 5  # one per bundled example record
+    assert report["about_now_max_grade"] <= GRADE_LIMIT, report["about_now"]
 
 
 def test_a_run_on_section_would_fail_the_limit() -> None:
@@ -89,6 +96,7 @@ def test_docs_report_the_measured_figures() -> None:
         "max": f"{report['max_grade']:.2f}",
         "mean": f"{report['mean_grade']:.2f}",
         "when to call": f"{report['when_to_call_max_grade']:.2f}",
+        "about now": f"{report['about_now_max_grade']:.2f}",
         "agreement": f"{report['agreement']['percent']:.1f} %",
         "compared": f"{report['agreement']['matches']} of {report['agreement']['compared']}",
     }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -47,6 +48,16 @@ def guide_command(
     except AllPathError as err:
         fail(err)
         return
+    except Exception as err:  # a family never sees a traceback (review finding 25)
+        if os.environ.get("ALLPATH_DEBUG"):
+            raise
+        # one plain line for the family; the error's kind and message for whoever runs
+        # ALLPath, and a failing exit status, so the bug is reported, not hidden
+        typer.echo("The guide could not be made just now. Please ask your care team, or "
+                   "the people who run this program, for help.", err=True)
+        typer.echo(f"(for the people who run ALLPath: {type(err).__name__}: {err}; set "
+                   "ALLPATH_DEBUG=1 to see the details)", err=True)
+        raise typer.Exit(code=1) from None
     if format is OutputFormat.json:
         typer.echo(json.dumps(guide.to_dict(), indent=2, ensure_ascii=False))
     else:
@@ -67,6 +78,12 @@ def _print_readability(format: OutputFormat) -> None:
         return
     for row in report["sections"]:
         typer.echo(f"{row['grade']:5.1f}  {row['topic']}/{row['section']}")
+    for row in report.get("about_now") or []:
+        typer.echo(f"{row['grade']:5.1f}  about-now/{row['example']} (personal guide)")
+    agree = report["agreement"]
+    agreement = (f"{agree['percent']} % ({agree['matches']}/{agree['compared']})" if agree
+                 else "not measured (no dictionary)")
     typer.echo(f"max {report['max_grade']}  mean {report['mean_grade']}  when-to-call max "
-               f"{report['when_to_call_max_grade']}  syllable agreement with the dictionary "
-               f"{report['agreement']}")
+               f"{report['when_to_call_max_grade']}  about-now max "
+               f"{report.get('about_now_max_grade')}  syllable agreement with the "
+               f"dictionary {agreement}")

@@ -4,8 +4,11 @@ Topics live in ``knowledge/guide/topics.yaml`` (written in ALLPath's own words).
 call" comes first, with a space for the care team's 24-hour phone number. The personalised
 guide uses the assessment (:func:`allpath.pipeline.assess`) for the diagnosis, the risk
 groups (in plain words) and the tests still missing; it finds where treatment stands from
-the record's treatment dates and recorded checkpoints (day-8 and end-of-phase tests), never
-from the diagnosis date; it shows outlook figures only for the patient's age group.
+the record's treatment dates and recorded checkpoints (the prednisone-prophase response, day-8
+and end-of-phase tests), never from the diagnosis date; it shows outlook figures only for the
+patient's age group (the narrowest group that fits), speaks to an adult patient as "you", and
+shows families only the sources listed as family-openable in the topics file (the full
+citation trail stays in ``citations`` for the clinician).
 """
 
 from __future__ import annotations
@@ -22,10 +25,12 @@ from allpath.knowledge import load_yaml
 from allpath.outputs.assessment import DISCLAIMER
 from allpath.rules.loader import load_knowledge
 
-__all__ = ["GUIDE_DISCLAIMER", "NO_PHONE", "Guide", "PhaseNow", "Section", "Topic",
-           "all_text", "check_team_phone", "general_guide", "load_guide", "personal_guide",
-           "phase_now", "render", "risk_lines", "section_text", "topic"]
+__all__ = ["ADULT_AGE", "GUIDE_DISCLAIMER", "NO_PHONE", "Guide", "PhaseNow", "Section", "Sign",
+           "Topic", "all_text", "check_team_phone", "family_sources", "general_guide",
+           "load_guide", "pending_lines", "personal_guide", "phase_now", "render", "risk_lines",
+           "section_text", "topic"]
 
+ADULT_AGE = 18.0  # from this age the personal guide speaks to the patient ("you")
 GUIDE_DISCLAIMER = (
     "This guide explains things in general. It does not replace your care team, who know "
     "your child or you best. Always follow the plan they give you."
@@ -36,21 +41,23 @@ PHASE_ORDER = ("prophase", "induction", "consolidation", "intensification",
                "interim_maintenance", "delayed_intensification", "maintenance")
 # recorded checkpoints: (the phase they belong to, whether they mark its end)
 CHECKPOINTS: dict[str, tuple[str, bool]] = {
+    "prednisone_response": ("prophase", True),
     "day8": ("induction", False),
     "end_of_induction": ("induction", True),
     "end_of_consolidation": ("consolidation", True),
 }
 PHASE_WORDS = {
-    "prophase": "the short first steroid phase (prophase)",
-    "induction": "induction, the first phase",
+    "prophase": "the first steroid week (prophase)",
+    "induction": "the first phase (induction)",
     "consolidation": "consolidation",
     "intensification": "intensification",
     "interim_maintenance": "interim maintenance",
     "delayed_intensification": "delayed intensification",
-    "maintenance": "maintenance, the long last phase",
+    "maintenance": "the long last phase (maintenance)",
     "transplant": "a stem cell transplant",
 }
 CHECKPOINT_WORDS = {
+    "prednisone_response": "the blood test after the first steroid week (prophase)",
     "day8": "the day-8 blood test",
     "end_of_induction": "the marrow test at the end of induction",
     "end_of_consolidation": "the marrow test at the end of consolidation",
@@ -78,6 +85,63 @@ _NOT_A_GROUP = (None, "unknown", "not_applicable", "not_eligible")
 _PHONE = re.compile(r"[0-9+()\-. /]+(?:\s*(?:ext\.?|x)\s*[0-9]+)?", re.IGNORECASE)
 
 
+# the risk grouping a family is told about, in order of preference: the one a treatment
+# protocol for that patient uses (infant, T-cell, COG B-cell, adult), then the settled ones
+MAIN_SCHEMES = ("infant_interfant06", "infant_nccn", "t_all_nccn_pediatric", "cog_pdq",
+                "adult_risk_factors", "nccn_adult_genetics", "ukallxii_e2993",
+                "nci_treatment", "nci_rome")
+# what a missing input is, in family words, and what it can change
+MISSING_WORDS: tuple[tuple[str, str], ...] = (
+    ("steroid_pretreatment", "Did {who} take steroid medicine, such as prednisone, before "
+                             "the diagnosis? Tell the team. It can change the group."),
+    ("mrd.eoc", "The marrow test at the end of consolidation is still to come. Its result "
+                "can change the group."),
+    ("mrd.eoi", "The marrow test at the end of induction is still to come. Its result can "
+                "change the group."),
+    ("mrd.day8", "The blood test on day 8 of treatment is still to come. Its result can "
+                 "change the group."),
+    ("mrd", "A test for leftover leukemia cells (MRD) is still to come. Its result can "
+            "change the group."),
+    ("csf", "The spinal fluid test is not back yet. It shows if leukemia is in the fluid "
+            "around the brain, and it can change the group."),
+    ("genetics", "Gene tests on the leukemia cells are not back yet. They can change the "
+                 "group."),
+    ("prednisone_response", "The blood test after the first steroid week is not back yet. "
+                            "It can change the group."),
+)
+# pending tests (the care team's list) in family words, by what they are
+PENDING_WORDS: tuple[tuple[tuple[str, ...], str], ...] = (
+    (("medication history", "steroid"), "the question about medicines taken before the "
+                                        "diagnosis"),
+    (("csf", "lumbar puncture", "spinal"), "the spinal fluid test (spinal tap)"),
+    (("fish", "karyotype", "rt-pcr", "ngs", "dna index", "copy-number", "fusion",
+      "cytogenetic"), "gene tests on the leukemia cells"),
+    (("mrd",), "the test for leftover leukemia cells (MRD)"),
+    (("marrow",), "a bone marrow test"),
+    (("tpmt", "nudt15"), "a gene test that helps set the dose of 6-MP"),
+)
+SETTLED_BASIS = {
+    "nci_rome": "age and the first white cell count",
+    "nci_treatment": "age and the first white cell count",
+    "nccn_adult_genetics": "the gene changes",
+    "ukallxii_e2993": "the first white cell count",
+}
+PH_POSITIVE = ("BCR::ABL1", "BCR-ABL1", "Ph+")
+_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
+           "September", "October", "November", "December")
+
+
+@dataclass(frozen=True)
+class Sign:
+    """One "When to call" sign: its words in the section, the triage symptom code (or the
+    temperature in °C) it corresponds to, and the advice the guide gives for it."""
+
+    text: str
+    advice: str
+    symptom: str | None = None
+    temperature: float | None = None
+
+
 @dataclass(frozen=True)
 class Section:
     id: str
@@ -87,6 +151,10 @@ class Section:
     alerts: tuple[str, ...] = ()
     ages: tuple[float | None, float | None] | None = None  # figures for this age group
     as_of: str | None = None  # date of the figures
+    adult: str | None = None  # the same section for an adult patient ("you")
+    audience: str | None = None  # "child": not for an adult patient
+    advice: str | None = None  # the urgency a "when to call" section gives
+    signs: tuple[Sign, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -97,23 +165,42 @@ class Topic:
     phases: tuple[str, ...] = ()
 
 
-def section_text(section: Section, team_phone: str | None = None) -> str:
-    """The section's text as a family reads it, with the team's number filled in."""
-    if "{team_phone}" not in section.text:
-        return section.text
+def section_text(section: Section, team_phone: str | None = None,
+                 adult: bool = False) -> str:
+    """The section's text as a family (or, with ``adult``, an adult patient) reads it, with
+    the team's number filled in."""
+    text = section.adult if adult and section.adult else section.text
+    if "{team_phone}" not in text:
+        return text
     line = (f"Your team's 24-hour phone number is {team_phone}." if team_phone
             else NO_PHONE)
-    return section.text.replace("{team_phone}", line)
+    return text.replace("{team_phone}", line)
+
+
+@lru_cache(maxsize=1)
+def family_sources() -> frozenset[str]:
+    """Bibliography ids a family can open (listed in the topics file)."""
+    return frozenset(str(c) for c in load_yaml("guide/topics.yaml")["family_sources"])
 
 
 def _sources(ids: tuple[str, ...]) -> list[dict[str, Any]]:
+    """The family-openable sources among ``ids``, with their reference and address."""
     citations = load_knowledge().citations
     out: list[dict[str, Any]] = []
     for c in ids:
         ref = citations.get(c)
-        out.append({"id": c, "reference": ref.reference if ref else None,
-                    "url": ref.urls[0] if ref and ref.urls else None})
+        if c not in family_sources() or ref is None:
+            continue
+        out.append({"id": c, "reference": _reference(ref.reference, ref.urls),
+                    "url": ref.urls[0] if ref.urls else None})
     return out
+
+
+def _reference(text: str, urls: tuple[str, ...] | list[str]) -> str:
+    """The reference without addresses written into it (the address is given once)."""
+    for u in urls:
+        text = text.replace(u, "")
+    return " ".join(text.replace(" ;", ";").split()).rstrip(" ;,-—")
 
 
 @dataclass(frozen=True)
@@ -123,22 +210,32 @@ class Guide:
     topics: tuple[Topic, ...]
     team_phone: str | None = None
     intro_cite: tuple[str, ...] = field(default=())
+    adult: bool = False  # written to an adult patient ("you")
+
+    def text(self, s: Section) -> str:
+        return section_text(s, self.team_phone, self.adult)
 
     def to_dict(self) -> dict[str, Any]:
         def section(s: Section) -> dict[str, Any]:
-            out: dict[str, Any] = {"id": s.id, "text": section_text(s, self.team_phone),
+            out: dict[str, Any] = {"id": s.id, "text": self.text(s),
                                    "citations": list(s.cite), "sources": _sources(s.cite)}
             if s.ages is not None:
                 out["ages"] = list(s.ages)
             if s.as_of is not None:
                 out["as_of"] = s.as_of
+            if s.advice is not None:
+                out["advice"] = s.advice
+                out["signs"] = [{"text": g.text, "advice": g.advice, "symptom": g.symptom,
+                                 "temperature_c": g.temperature} for g in s.signs]
             return out
 
         return {
             "format": "allpath.guide/1",
             "title": self.title,
+            "audience": "adult patient" if self.adult else "family",
             "team_phone": self.team_phone,
             "intro": list(self.intro),
+            "intro_citations": list(self.intro_cite),
             "intro_sources": _sources(self.intro_cite),
             "topics": [{"id": t.id, "title": t.title,
                         "sections": [section(s) for s in t.sections]} for t in self.topics],
@@ -154,6 +251,17 @@ def _ages(value: Any) -> tuple[float | None, float | None] | None:
     return (None if lo is None else float(lo), None if hi is None else float(hi))
 
 
+def _sign(value: Mapping[str, Any], section_advice: str | None) -> Sign:
+    temp = value.get("temperature")
+    return Sign(text=str(value["text"]), advice=str(value.get("advice") or section_advice),
+                symptom=str(value["symptom"]) if value.get("symptom") else None,
+                temperature=float(temp) if temp is not None else None)
+
+
+def _flat(value: Any) -> str | None:
+    return " ".join(str(value).split()) if value else None
+
+
 @lru_cache(maxsize=1)
 def load_guide() -> tuple[Topic, ...]:
     """Every topic of the bundled guide, in order ("when to call" first)."""
@@ -164,7 +272,10 @@ def load_guide() -> tuple[Topic, ...]:
             Section(id=str(s.get("id", f"{t['id']}-{i}")), text=" ".join(s["text"].split()),
                     cite=tuple(s["cite"]), phases=tuple(s.get("phases", ())),
                     alerts=tuple(s.get("alerts", ())), ages=_ages(s.get("ages")),
-                    as_of=str(s["as_of"]) if s.get("as_of") is not None else None)
+                    as_of=str(s["as_of"]) if s.get("as_of") is not None else None,
+                    adult=_flat(s.get("adult")), audience=s.get("audience"),
+                    advice=s.get("advice"),
+                    signs=tuple(_sign(g, s.get("advice")) for g in s.get("signs") or ()))
             for i, s in enumerate(t["sections"]))
         topics.append(Topic(t["id"], t["title"], sections, tuple(t.get("phases", ()))))
     return tuple(topics)
@@ -205,6 +316,11 @@ def general_guide(topic_id: str | None = None, team_phone: str | None = None) ->
 # --------------------------------------------------------------------------- personalised
 
 
+def family_date(day: dt.date) -> str:
+    """A date as a family writes it: "2 July 2024"."""
+    return f"{day.day} {_MONTHS[day.month - 1]} {day.year}"
+
+
 @dataclass(frozen=True)
 class PhaseNow:
     """Where treatment stands on ``on``, and why (treatment dates or a recorded checkpoint)."""
@@ -215,17 +331,18 @@ class PhaseNow:
     next: str | None
     basis: str
 
-    def sentence(self) -> str:
-        when = f"As of {self.on.isoformat()}, " if self.on else ""
+    def sentence(self, adult: bool = False) -> str:
+        when = f"As of {family_date(self.on)}, " if self.on else ""
+        who = "you are" if adult else "your child is"
         if self.current:
-            out = f"{when}your child is in {_phase_word(self.current)}."
+            out = f"{when}{who} in {_phase_word(self.current)}."
         elif self.finished:
-            out = f"{when}{self.finished.replace('_', ' ').capitalize()} has ended."
+            out = f"{when}{_phase_word(self.finished)} has ended."
         else:
             out = f"{when}treatment has not started yet."
         if self.next:
             out += f" The next phase is usually {_phase_word(self.next)}."
-        return out + f" ({self.basis})"
+        return out[0].upper() + out[1:] + f" This comes from {self.basis}."
 
 
 def _phase_word(phase: str) -> str:
@@ -255,11 +372,15 @@ def _after(phase: str, order: tuple[str, ...]) -> str | None:
     if phase in order:
         i = order.index(phase)
         return order[i + 1] if i + 1 < len(order) else None
+    if phase == "prophase":  # a plan without a prophase step goes on with induction
+        return "induction" if "induction" in order else (order[0] if order else None)
     return None
 
 
-def _checkpoints(doc: Mapping[str, Any], on: dt.date | None) -> list[tuple[dt.date, str]]:
-    """Checkpoints with a recorded date (MRD time points, response checkpoints), oldest first."""
+def _checkpoints(record: Any, doc: Mapping[str, Any],
+                 on: dt.date | None) -> list[tuple[dt.date, str]]:
+    """Checkpoints with a recorded date (the prednisone-prophase response, MRD time points,
+    response checkpoints), oldest first."""
     seen: set[tuple[dt.date, str]] = set()
     for m in (doc.get("mrd") or {}).get("series") or []:
         when, name = _date(m.get("date")), m.get("timepoint")
@@ -269,6 +390,10 @@ def _checkpoints(doc: Mapping[str, Any], on: dt.date | None) -> list[tuple[dt.da
         when, name = _date(r.get("date")), r.get("checkpoint")
         if when and name in CHECKPOINTS:
             seen.add((when, str(name)))
+    for o in getattr(record, "observations", ()) or ():
+        when = _date(getattr(o, "time", None))
+        if when and getattr(o, "code", None) == "prednisone_response":
+            seen.add((when, "prednisone_response"))  # measured after the prophase week
     return sorted(p for p in seen if on is None or p[0] <= on)
 
 
@@ -277,9 +402,9 @@ def phase_now(record: Any, doc: Mapping[str, Any]) -> PhaseNow:
 
     The reference date is the newest date in the record (``current.as_of`` of the
     assessment), not the diagnosis date. A treatment event that has started and not ended
-    gives the current phase; a later recorded end-of-phase checkpoint (for example the
-    end-of-induction marrow test) shows that phase is over; a day-8 test shows induction is
-    under way when no treatment dates are recorded.
+    gives the current phase; a later recorded end-of-phase checkpoint (the prednisone
+    response after the prophase week, the end-of-induction marrow test) shows that phase is
+    over; a day-8 test shows induction is under way when no treatment dates are recorded.
     """
     on = _date((doc.get("current") or {}).get("as_of")) or _date(doc.get("as_of"))
     order = _order(doc)
@@ -287,27 +412,31 @@ def phase_now(record: Any, doc: Mapping[str, Any]) -> PhaseNow:
     started = [e for e in events if on is None or e.start <= on]
     current = finished = None
     since: dt.date | None = None
-    basis = "no treatment dates or test checkpoints are recorded yet"
+    basis = "the record: no treatment dates or test checkpoints are recorded yet"
     if started:
         last = started[-1]
         if last.end is None or on is None or last.end >= on:
             current, since = last.phase, last.start
-            basis = f"from the treatment dates: {last.phase.replace('_', ' ')} started " \
-                    f"{last.start.isoformat()}"
+            basis = (f"the treatment dates: {_phase_word(last.phase)} started "
+                     f"{family_date(last.start)}")
         else:
             finished = last.phase
-            basis = f"from the treatment dates: {last.phase.replace('_', ' ')} ended " \
-                    f"{last.end.isoformat()}"
-    for when, name in _checkpoints(doc, on):
+            basis = (f"the treatment dates: {_phase_word(last.phase)} ended "
+                     f"{family_date(last.end)}")
+    rank = {p: i for i, p in enumerate(PHASE_ORDER)}
+    for when, name in _checkpoints(record, doc, on):
         phase, ends = CHECKPOINTS[name]
         if since is not None and when < since:
             continue  # a checkpoint of an earlier phase
+        if finished is not None and rank.get(phase, 0) < rank.get(finished, 0):
+            continue  # a later phase has already ended
         if ends and current in (None, phase):
             current, finished = None, phase
-            basis = f"{CHECKPOINT_WORDS[name]} was done on {when.isoformat()}"
-        elif not ends and current is None and finished is None:
-            current = phase
-            basis = f"{CHECKPOINT_WORDS[name]} was done on {when.isoformat()}"
+            basis = f"{CHECKPOINT_WORDS[name]}, done on {family_date(when)}"
+        elif not ends and current is None and (
+                finished is None or rank.get(finished, 0) < rank.get(phase, 0)):
+            current, finished = phase, None
+            basis = f"{CHECKPOINT_WORDS[name]}, done on {family_date(when)}"
     if current:
         nxt = _after(current, order)
     elif finished:
@@ -321,53 +450,93 @@ def _group_words(group: str) -> str:
     return GROUP_WORDS.get(group, group.replace("_", " "))
 
 
+def _missing_words(missing: list[str], adult: bool) -> list[str]:
+    """Each missing input in family words, once, with what it can change."""
+    out: list[str] = []
+    for m in missing:
+        for key, words in MISSING_WORDS:
+            if m.startswith(key):
+                line = words.format(who="you" if adult else "your child")
+                if line not in out:
+                    out.append(line)
+                break
+        else:
+            line = "Some test results are not back yet. They can change the group."
+            if line not in out:
+                out.append(line)
+    return out
+
+
 def risk_lines(doc: Mapping[str, Any], adult: bool = False) -> list[str]:
-    """The risk groups in plain words: the ones decided, the ones still open (with what
-    they may become), and what a risk group means."""
-    groups: list[str] = []
-    open_: list[str] = []
-    for r in doc.get("risk") or []:
-        group = r.get("group")
-        name = SCHEME_WORDS.get(str(r.get("scheme")), "another risk grouping")
-        if group == "unknown":
-            possible = [str(g) for g in r.get("possible_groups") or []]
-            options = [_group_words(g) for g in possible if g not in _NOT_A_GROUP]
-            if options:
-                may_not_apply = any(g in _NOT_A_GROUP for g in possible)
-                open_.append(f"{name[0].upper()}{name[1:]} is not known yet. It may be "
-                             + " or ".join(options)
-                             + (", or it may not apply" if may_not_apply else "") + ".")
-            continue
-        if group in _NOT_A_GROUP:
-            continue
-        groups.append(f"{_group_words(str(group))} ({name})")
+    """One risk group in plain words: the grouping a treatment protocol for this patient
+    uses (``MAIN_SCHEMES``), or, while that one is open, the most settled one for now; what
+    is still missing in plain words and what it can change; and what a risk group means."""
+    by_scheme = {str(r.get("scheme")): r for r in doc.get("risk") or []}
+    applicable = [by_scheme[s] for s in MAIN_SCHEMES
+                  if s in by_scheme and by_scheme[s].get("group") not in
+                  ("not_applicable", "not_eligible", None)]
+    if not applicable:
+        return []
+    main = applicable[0]
     lines: list[str] = []
-    if groups:
-        lines.append("Risk group: " + "; ".join(groups) + ".")
-    if len(groups) > 1:
-        lines.append("Each grouping looks at different things, so the words can differ.")
-    if open_:
-        lines.extend(open_)
-        lines.append("The missing results will settle it.")
-    if lines:
-        who = "you are" if adult else "your child is"
-        lines.append("A risk group tells how strong the treatment needs to be. It is not a "
-                     f"grade of how sick {who}. Ask the team what it means for the plan.")
+    if main.get("group") != "unknown":
+        lines.append(f"Risk group: {_group_words(str(main['group']))}.")
+    else:
+        settled = next((r for r in applicable[1:] if r.get("group") != "unknown"), None)
+        first = "The risk group is not final yet."
+        if settled is not None:
+            basis = SETTLED_BASIS.get(str(settled.get("scheme")), "the results so far")
+            first += f" So far, from {basis}, it is {_group_words(str(settled['group']))}."
+        lines.append(first)
+        missing = [str(m) for m in main.get("missing") or []]
+        lines.extend(_missing_words(missing, adult))
+        expected = main.get("provisional_group")
+        options = [_group_words(str(g)) for g in main.get("possible_groups") or []
+                   if g not in _NOT_A_GROUP]
+        if expected and missing == ["steroid_pretreatment"]:
+            lines.append("If the answer is no, the final group is expected to be "
+                         f"{_group_words(str(expected))}.")
+        elif settled is None and len(options) > 1:
+            lines.append("It may be " + ", ".join(options[:-1]) + " or " + options[-1]
+                         + ".")
+    who = "you are" if adult else "your child is"
+    lines.append("A risk group tells how strong the treatment needs to be. It is not a "
+                 f"grade of how sick {who}. Ask the team what it means for the plan.")
     return lines
 
 
+def pending_lines(doc: Mapping[str, Any]) -> list[str]:
+    """The tests still missing, grouped in family words, each once."""
+    groups: list[str] = []
+    for test in (str(t) for t in doc.get("tests_to_order") or []):
+        low = test.lower()
+        words = next((w for keys, w in PENDING_WORDS if any(k in low for k in keys)),
+                     "another test the team has asked for")
+        if words not in groups:
+            groups.append(words)
+    if not groups:
+        return []
+    listed = groups[0] if len(groups) == 1 else \
+        ", ".join(groups[:-1]) + " and " + groups[-1]
+    return ["Some results are not in yet. Until they are, the plan or the risk group may "
+            f"change. Still to come: {listed}."]
+
+
 def _studies_line(assessment: Any) -> str:
-    """How many open research studies could fit (the trial pre-screen), in plain words."""
+    """Research studies in plain words: only the trial matcher's own "possible" count (every
+    stated requirement met), and that the rest were not checked."""
     from allpath.trials import bundled_trials, match_trials
 
     report = match_trials(assessment, bundled_trials(), limit=0)
-    fit = report.count("possible") + report.count("check")
+    fit = report.count("possible")
+    ask = ("Ask your team which studies your hospital takes part in. Joining is always "
+           "your choice.")
     if fit == 0:
-        return ("We did not find an open research study (clinical trial) that fits right "
-                "now. Ask the care team, because new studies open all the time.")
-    return (f"{fit} open research studies (clinical trials) could fit: nothing they list rules "
-            "this out. Only the study team can say for sure. Ask the care team if one is "
-            "right for you. Joining is always your choice.")
+        return ("Research studies (clinical trials) may be open. We could not confirm that "
+                "any one fits, because most need checks only the team can do. " + ask)
+    return (f"{fit} open research {'study meets' if fit == 1 else 'studies meet'} every "
+            "requirement we could check. Many others were not checked. Only the study team "
+            "can say for sure. " + ask)
 
 
 def _fits_age(s: Section, age: float | None) -> bool:
@@ -377,12 +546,34 @@ def _fits_age(s: Section, age: float | None) -> bool:
     return (lo is None or age >= lo) and (hi is None or age < hi + 1)
 
 
-def _skip(t: Topic, s: Section, status: str, age: float | None) -> bool:
-    """A section that does not fit: the pre-diagnosis advice once ALL is known, or figures
-    for another age group."""
-    if t.id == "when-to-call" and s.id == "before-diagnosis" and status == "ALL":
+def _width(s: Section) -> float:
+    lo, hi = s.ages or (None, None)
+    return (hi if hi is not None else 200.0) - (lo if lo is not None else 0.0)
+
+
+def _skip(t: Topic, s: Section, status: str, age: float | None, adult: bool) -> bool:
+    """A section that does not fit: the pre-diagnosis advice once ALL is known, a child's
+    section for an adult, or figures for another age group (where age groups overlap, only
+    the narrowest that fits is kept)."""
+    if s.id == "before-diagnosis" and status == "ALL":
         return True
-    return s.ages is not None and not _fits_age(s, age)
+    if adult and s.audience == "child":
+        return True
+    if s.ages is None:
+        return False
+    if age is None:
+        return False
+    if not _fits_age(s, age):
+        return True
+    narrowest = min((o for o in t.sections if o.ages is not None and _fits_age(o, age)),
+                    key=_width)
+    return narrowest is not s
+
+
+def _ph_positive(doc: Mapping[str, Any]) -> bool:
+    subtype = (doc.get("diagnosis") or {}).get("subtype") or {}
+    key = str(subtype.get("key") or "") if isinstance(subtype, Mapping) else str(subtype)
+    return any(k in key for k in PH_POSITIVE)
 
 
 def personal_guide(record: Any, team_phone: str | None = None) -> Guide:
@@ -396,6 +587,7 @@ def personal_guide(record: Any, team_phone: str | None = None) -> Guide:
     where = phase_now(assessment.record, doc)
     age = doc.get("age_years")
     age = float(age) if isinstance(age, int | float) else None
+    adult = age is not None and age >= ADULT_AGE
     intro: list[str] = []
     status = doc["diagnosis"]["status"]
     lineage = doc["diagnosis"].get("lineage")
@@ -405,16 +597,14 @@ def personal_guide(record: Any, team_phone: str | None = None) -> Guide:
     else:
         intro.append("The tests are not finished yet, so the team cannot be sure of the "
                      "diagnosis.")
-    intro.extend(risk_lines(doc, adult=age is not None and age >= 18))
-    missing = [str(t) for t in doc.get("tests_to_order") or []]
-    if missing:
-        intro.append("Some test results are not in the record yet. Until they are, the plan "
-                     "or the risk group may change. The care team's list: "
-                     + "; ".join(missing) + ".")
+    intro.extend(risk_lines(doc, adult=adult))
+    intro.extend(pending_lines(doc))
     if status == "ALL":
         intro.append(_studies_line(assessment))
-        intro.append(where.sentence())
+        intro.append(where.sentence(adult))
     wanted = {p for p in (where.current, where.next) if p}
+    if _ph_positive(doc):
+        wanted.add("targeted_therapy")
     under_way = where.current is not None or where.finished is not None
     chosen: list[Topic] = []
     for t in load_guide():
@@ -426,24 +616,25 @@ def personal_guide(record: Any, team_phone: str | None = None) -> Guide:
             continue
         picked = []
         for s in t.sections:
-            if t.id in ("treatment-phases", "questions"):
-                if s.phases and not (set(s.phases) & wanted):
-                    continue
-            elif _skip(t, s, status, age):
+            if t.id in ("treatment-phases", "questions") and s.phases and \
+                    not (set(s.phases) & wanted):
+                continue
+            if _skip(t, s, status, age, adult):
                 continue
             picked.append(s)
         if picked:
             chosen.append(Topic(t.id, t.title, tuple(picked), t.phases))
-    return Guide(f"Your guide ({doc['patient_id']})", tuple(intro), tuple(chosen), phone,
-                 ("S4", "S1", "S10"))
+    title = "Your guide" if adult else "Your family's guide"
+    return Guide(f"{title} ({doc['patient_id']})", tuple(intro), tuple(chosen), phone,
+                 ("S4", "S1", "S10", "NCI-PDQ-CHILD-ALL"), adult)
 
 
 # --------------------------------------------------------------------------- rendering
 
 
 def render(guide: Guide, fmt: str = "text") -> str:
-    """Text or Markdown. Sources sit behind a link (Markdown footnotes) or, in plain text,
-    after each topic, never inside the sentences."""
+    """Text or Markdown. Sources a family can open sit behind a link (Markdown footnotes)
+    or, in plain text, after each topic, never inside the sentences; no internal ids."""
     citations = load_knowledge().citations
     md = fmt == "markdown"
     numbers: dict[str, int] = {}
@@ -455,9 +646,10 @@ def render(guide: Guide, fmt: str = "text") -> str:
 
     def intro() -> None:
         if guide.intro:
-            head = "About your child now"
+            head = "About you now" if guide.adult else "About your child now"
             out.extend([f"## {head}" if md else head, "" if md else "-" * len(head)])
-            out.extend([*guide.intro, ""])
+            for line in guide.intro:  # one paragraph each, in Markdown too
+                out.extend([line, ""])
 
     first_is_call = bool(guide.topics) and guide.topics[0].id == "when-to-call"
     if not first_is_call:
@@ -468,8 +660,8 @@ def render(guide: Guide, fmt: str = "text") -> str:
         out += [f"## {t.title}" if md else t.title, "" if md else "-" * len(t.title)]
         topic_refs: list[int] = []
         for s in t.sections:
-            refs = [num(c) for c in s.cite]
-            text = section_text(s, guide.team_phone)
+            refs = [num(c) for c in s.cite if c in family_sources() and c in citations]
+            text = guide.text(s)
             if md:
                 out += [text + "".join(f"[^{n}]" for n in refs), ""]
             else:
@@ -480,13 +672,15 @@ def render(guide: Guide, fmt: str = "text") -> str:
     out += [f"*{GUIDE_DISCLAIMER}*" if md else GUIDE_DISCLAIMER, ""]
     out += ["## Sources" if md else "Sources", ""]
     for c, n in sorted(numbers.items(), key=lambda kv: kv[1]):
-        ref = citations.get(c)
-        text = ref.reference if ref else "(not in the bibliography)"
-        url = f" {ref.urls[0]}" if ref and ref.urls else ""
-        out.append(f"[^{n}]: {text}{url} ({c})" if md else f"  {n}. {text}{url} ({c})")
+        ref = citations[c]
+        text = _reference(ref.reference, ref.urls)
+        url = f" {ref.urls[0]}" if ref.urls else ""
+        out.append(f"[^{n}]: {text}{url}" if md else f"  {n}. {text}{url}")
     return "\n".join(out).rstrip() + "\n"
 
 
 def all_text(team_phone: str | None = None) -> str:
-    """Every section's text as a family reads it."""
-    return "\n".join(section_text(s, team_phone) for t in load_guide() for s in t.sections)
+    """Every section's text as a family reads it, and each adult version."""
+    return "\n".join(section_text(s, team_phone, adult) for t in load_guide()
+                     for s in t.sections for adult in (False, True)
+                     if not adult or s.adult)

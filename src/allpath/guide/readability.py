@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 __all__ = ["SectionScore", "TextScore", "agreement", "cmu_syllables", "count_syllables",
-           "guide_report", "guide_scores",
+           "guide_report", "guide_scores", "personal_scores",
            "score", "words"]
 
 _WORD = re.compile(r"[A-Za-z]+(?:['’][A-Za-z]+)*|\d+(?:[.,]\d+)*")
@@ -170,14 +170,35 @@ def cmu_syllables() -> dict[str, int]:
 
 def guide_scores(dictionary: Mapping[str, int] | None = None,
                  team_phone: str | None = None) -> list[SectionScore]:
-    """The reading level of every section of the bundled guide, as a family reads it."""
+    """The reading level of every section of the bundled guide, as a family reads it, and
+    of each adult version (section id with " (adult)")."""
     from allpath.guide.core import load_guide, section_text
 
-    return [SectionScore(t.id, s.id, score(section_text(s, team_phone), dictionary))
-            for t in load_guide() for s in t.sections]
+    rows = []
+    for t in load_guide():
+        for s in t.sections:
+            rows.append(SectionScore(t.id, s.id, score(section_text(s, team_phone),
+                                                       dictionary)))
+            if s.adult:
+                rows.append(SectionScore(t.id, f"{s.id} (adult)",
+                                         score(section_text(s, team_phone, adult=True),
+                                               dictionary)))
+    return rows
 
 
-def guide_report(dictionary: Mapping[str, int] | None = None) -> dict[str, Any]:
+def personal_scores(dictionary: Mapping[str, int] | None = None) -> list[SectionScore]:
+    """The reading level of the "About your child now" block of the personal guide for each
+    bundled example record (the part written from the assessment, not from the topics)."""
+    from allpath.examples import example_paths
+    from allpath.guide.core import personal_guide
+
+    return [SectionScore("about-now", path.stem,
+                         score("\n".join(personal_guide(str(path)).intro), dictionary))
+            for path in example_paths()]
+
+
+def guide_report(dictionary: Mapping[str, int] | None = None,
+                 personal: bool = True) -> dict[str, Any]:
     """Per-section grades, their maximum and mean, the "when to call" maximum, and the
     agreement of the rule counter with the dictionary on the guide's own words."""
     from allpath.guide.core import all_text
@@ -195,6 +216,10 @@ def guide_report(dictionary: Mapping[str, int] | None = None) -> dict[str, Any]:
         "when_to_call_max_grade": max(r.grade for r in rows if r.topic == "when-to-call"),
         "agreement": None,
     }
+    if personal:
+        about = personal_scores(dictionary)
+        out["about_now"] = [{"example": r.section, "grade": r.grade} for r in about]
+        out["about_now_max_grade"] = max(r.grade for r in about)
     if dictionary:
         matches, compared = agreement(words(all_text()), dictionary)
         out["agreement"] = {"matches": matches, "compared": compared,
