@@ -16,8 +16,8 @@ from allpath.api.problems import ApiProblem, FieldError
 from allpath.errors import Problem, RecordError
 from allpath.record import PatientRecord, parse_record
 
-__all__ = ["ParsedRecord", "check_date", "check_values", "feature", "fhir_available",
-           "read_record", "refuse_nul", "value_problems"]
+__all__ = ["MAX_OBSERVATIONS", "ParsedRecord", "check_date", "check_size", "check_values",
+           "feature", "fhir_available", "read_record", "refuse_nul", "value_problems"]
 
 
 def feature(module: str) -> Any | None:
@@ -119,6 +119,23 @@ def check_values(value: Any, path: str = "") -> None:
         raise RecordError(problems)
 
 
+#: the most observations (or FHIR entries) one record may hold: a few years of weekly
+#: counts are well under it, and it keeps one request's cost bounded (under a second)
+MAX_OBSERVATIONS = 5000
+
+
+def check_size(body: dict[str, Any], adding: int = 0) -> None:
+    """Refuse a record with more than :data:`MAX_OBSERVATIONS` observations (``adding``:
+    those about to be added) or a Bundle with more entries, before any is checked."""
+    for key in ("observations", "entry"):
+        items = body.get(key)
+        n = (len(items) if isinstance(items, list) else 0) + adding
+        if n > MAX_OBSERVATIONS:
+            raise RecordError([Problem(key, "too many items in one record",
+                                       expected=f"at most {MAX_OBSERVATIONS}",
+                                       got=str(n))])
+
+
 def _bundle_patients(body: dict[str, Any]) -> None:
     """A Bundle stored for a patient names exactly one Patient with an id or identifier;
     without one, different people's data would share a placeholder id."""
@@ -148,6 +165,7 @@ def read_record(body: Any) -> ParsedRecord:
         raise ApiProblem(422, "the body must be a JSON object", errors=[FieldError(
             path="", message="expected an object", expected="allpath.record/1 or a FHIR "
                                                             "Bundle", got=type(body).__name__)])
+    check_size(body)
     check_values(body)
     if body.get("resourceType") == "Bundle":
         _bundle_patients(body)

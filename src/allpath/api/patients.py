@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 import allpath
 from allpath.api.deps import CallerDep, audit, get_db, trial_registry
-from allpath.api.inputs import check_values, read_record
+from allpath.api.inputs import check_size, check_values, read_record
 from allpath.api.problems import PROBLEM_RESPONSES, ApiProblem
 from allpath.db import AssessmentRow, ObservationRow, Patient, RecordVersion
 from allpath.db.models import utcnow
@@ -333,6 +333,7 @@ def add_observations(request: Request, response: Response, patient_id: str,
         p = _get(session, patient_id, lock=True)
         latest = _latest_record(session, p.id)
         _check_if_match(request, latest.version)
+        check_size(latest.record, adding=len(body.observations))
         data = dict(latest.record)
         old = list(data.get("observations") or [])
         data["observations"] = old + list(body.observations)
