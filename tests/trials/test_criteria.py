@@ -81,3 +81,26 @@ def test_unknown_key_is_refused(tmp_path: Path) -> None:
     with pytest.raises(KnowledgeError) as err:
         read_criteria(_write(tmp_path, edit))
     assert any("threshold" in p.path for p in err.value.problems)
+
+
+def test_every_text_facet_and_the_reading_rules_are_cited() -> None:
+    c = load_criteria()
+    known = set(load_citations())
+    assert c.text_facets and c.text_reading.cite
+    assert set(c.text_reading.cite) <= known
+    for f in c.text_facets:
+        assert f.cite and set(f.cite) <= known, f.id
+        assert f.settle, f.id
+
+
+def test_bad_text_facet_fails_naming_its_path(tmp_path: Path) -> None:
+    def edit(doc: dict) -> None:  # type: ignore[type-arg]
+        doc["text_facets"][0]["cite"] = ["NOPE-2"]
+        doc["text_facets"][1]["values"]["first"]["met"] = ["third"]
+        doc["text_reading"]["negation_after"][0] = "(unclosed"
+
+    with pytest.raises(KnowledgeError) as err:
+        read_criteria(_write(tmp_path, edit))
+    paths = sorted(p.path for p in err.value.problems)
+    assert paths == ["text_facets[0].cite", "text_facets[1].values.first.met[0]",
+                     "text_reading.negation_after[0]"]

@@ -230,3 +230,40 @@ def test_the_frontline_protocol_ranks_before_a_target_only_study_for_a_new_patie
     r = match_trials(_profile(**NEWLY_DIAGNOSED_CHILD), [car_t, frontline])
     assert [m.verdict for m in r.matches] == ["possible", "possible"]
     assert [m.trial.nct_id for m in r.matches] == ["NCT00000012", "NCT00000011"]
+
+
+def test_issue13_newly_diagnosed_four_year_old_gets_no_resistant_disease_study() -> None:
+    """The review's patient: a newly diagnosed 4-year-old with standard-risk ETV6::RUNX1."""
+    import datetime as dt
+
+    from allpath import assess, parse_record
+    from allpath.trials import match_trials, profile_from_assessment
+
+    today = dt.date.today()
+    doc = {
+        "format": "allpath.record/1", "id": "ND-4Y", "sex": "female",
+        "birth_date": dt.date(today.year - 4, today.month, min(today.day, 28)).isoformat(),
+        "diagnosis_date": today.isoformat(),
+        "observations": [{"code": "wbc", "value": 8.2, "unit": "10*9/L",
+                          "time": today.isoformat()},
+                         {"code": "marrow_blasts", "value": 88, "unit": "%",
+                          "time": today.isoformat()}],
+        "immunophenotype": {"time": today.isoformat(), "markers": {
+            "CD19": "positive", "CD10": "positive", "CD22": "positive", "CD79a": "positive",
+            "cCD3": "negative", "MPO": "negative", "CD7": "negative"}},
+        "genetics": {"time": today.isoformat(), "fusions": ["ETV6::RUNX1"]},
+    }
+    a = assess(parse_record(doc))
+    profile = profile_from_assessment(a)
+    assert profile.value("setting") == "newly_diagnosed"
+    assert profile.value("age_years") == pytest.approx(4.0, abs=0.01)  # at screening
+    r = match_trials(a, bundled_trials(), include_excluded=True)
+    by_id = {m.trial.nct_id: m for m in r.matches}
+    for nct in ("NCT05626400", "NCT07072494", "NCT05748171", "NCT03590171", "NCT05327894"):
+        assert by_id[nct].verdict == "excluded", nct  # R/R, CR-only, relapse, infant studies
+    for m in r.matches:
+        title = m.trial.title.lower()
+        if "relapsed" in title or "refractory" in title or "resistant" in title:
+            assert m.verdict != "possible", m.trial.nct_id
+    top = [m for m in r.matches if m.verdict != "excluded"][:3]
+    assert all("newly" in m.trial.title.lower() for m in top)
