@@ -126,7 +126,7 @@ def test_liposomal_vincristine_is_not_checked_against_vincristine_sulfate_doses(
         {"medicationCodeableConcept": {"text": "Vincristine sulfate liposome (Marqibo)"}},
         2.5, route="intravenous")), on=induction)
     assert not any("cap" in c["summary"] or "BSA-based" in c["summary"] for c in cards)
-    (card,) = cards
+    (card,) = [c for c in cards if _code(c) != "order.prompt.pjp_prophylaxis_missing"]
     assert card["indicator"] == "info" and "not checked" in card["summary"]
     assert "different drug from vincristine sulfate" in card["detail"]
     plain = _sign(client, auth, "ord-lipo", _bundle(_mr(
@@ -156,3 +156,17 @@ def test_aabb_2015_intrathecal_order_with_platelets_40_warns_before_the_lp(
     assert lp["indicator"] == "warning" and "platelets 40" in lp["summary"]
     assert "S37" in lp["source"]["label"]
     assert not any("titration" in c["source"]["label"] for c in cards)
+
+
+def test_proudfoot_2017_pjp_prophylaxis_due_unless_co_trimoxazole_is_active(
+        client: TestClient, auth: dict[str, str]) -> None:
+    _patient(client, auth, "ord-pjp")
+    order = _bundle(_mr({"medicationCodeableConcept": {"text": "mercaptopurine"}}, 50),
+                    _mr({"medicationCodeableConcept": {"text": "methotrexate"}}, 15))
+    cards = _sign(client, auth, "ord-pjp", order)
+    pjp = [c for c in cards if _code(c) == "order.prompt.pjp_prophylaxis_missing"]
+    assert len(pjp) == 1 and "PROUDFOOT-2017" in pjp[0]["source"]["label"]
+    covered = _sign(client, auth, "ord-pjp", order, {"medications": _bundle(_mr(
+        {"medicationCodeableConcept": {"text": "co-trimoxazole 480 mg"}}, 480,
+        status="active"))})
+    assert not any(_code(c) == "order.prompt.pjp_prophylaxis_missing" for c in covered)

@@ -44,7 +44,6 @@ _LIVER = "liver tests (ALT, bilirubin) are not read by the titration yet"
 _METAB = "6-TGN / MeMP metabolite results are not read by the titration yet"
 _ASP = "asparaginase toxicities (lipase/amylase, fibrinogen, activity) are not built yet"
 _GLU = "glucose is not an analyte ALLPath reads yet (steroid hyperglycaemia not built)"
-_PJP = "medication lists are not read for alerts yet (PJP prophylaxis due not built)"
 NOT_BUILT: dict[str, str] = {
     "alt-raised-normal-bilirubin-no-automatic-reduction": _LIVER,
     "conjugated-bilirubin-2.5-holds-thiopurine": _LIVER,
@@ -57,8 +56,6 @@ NOT_BUILT: dict[str, str] = {
     "asparaginase-silent-inactivation-low-activity": _ASP,
     "steroid-hyperglycaemia-on-dexamethasone": _GLU,
     "glucose-8.5-single-no-steroid-hyperglycaemia-alert": _GLU,
-    "pjp-prophylaxis-due-in-maintenance": _PJP,
-    "pjp-prophylaxis-present-no-alert": _PJP,
 }
 # Cases the maintainers believe wrong, with the source that says otherwise.
 WRONG: dict[str, str] = {}
@@ -161,7 +158,7 @@ def _titration_outcome(run: Any, v: Any) -> Outcome:
 _LAB_CODES = {"urate": "uric_acid", "calcium_corrected": "calcium", "potassium": "potassium",
               "phosphate": "phosphate", "creatinine": "creatinine", "uric_acid": "uric_acid"}
 _ALERT_NOT_READ = ("asparaginase_last_dose", "lipase", "fibrinogen", "antithrombin",
-                   "serum_asparaginase_activity", "glucose", "steroid", "active_medications")
+                   "serum_asparaginase_activity", "glucose", "steroid")
 
 
 def _obs(code: str, x: Any, when: Any) -> dict[str, Any]:
@@ -177,6 +174,8 @@ def _alert(case: dict[str, Any]) -> Outcome:
         raise NotBuiltError(f"the alerts do not read {unread}")
     if "procedure" in inp:
         return _lp_as_order(case)
+    if "active_medications" in inp:
+        return _medications_as_orders(case)
     start = inp.get("therapy_start") or (REF - dt.timedelta(days=20))
     obs: list[dict[str, Any]] = []
     for t in inp.get("temperatures") or ():
@@ -247,7 +246,7 @@ def _order_run(record: dict[str, Any], orders: list[dict[str, Any]],
 
     a = assess(parse_record(record))
     findings = check_orders(a, orders, active, ORDER_ON, roadmap)
-    considered = [f for f in findings if f.kind != "counts"]
+    considered = [f for f in findings if f.kind not in ("counts", "prompt")]
     text = " | ".join(f"{f.summary} {f.detail}" for f in considered)
     return Outcome(None, None, text, tuple(f.indicator for f in considered), len(considered))
 
@@ -283,6 +282,22 @@ def _order(case: dict[str, Any]) -> Outcome:
               for m in inp.get("active_medications") or ()]
     return _order_run(_record(_body(inp.get("bsa")), pgx=inp.get("pharmacogenomics")),
                       [order], active)
+
+
+def _medications_as_orders(case: dict[str, Any]) -> Outcome:
+    """A medication-list alert (PJP prophylaxis due) is checked when the next order of the
+    list is signed with the rest active; only the PJP prompt is counted."""
+    meds = [m if isinstance(m, dict) else {"name": str(m).replace("_oral_weekly", "")}
+            for m in case["input"]["active_medications"]]
+    first = _mr(meds[0]["name"], None, "oral", "draft")
+    active = [_mr(m["name"], None, "oral", "active") for m in meds[1:]]
+    import allpath.roadmap as roadmap
+
+    a = assess(parse_record(_record()))
+    findings = [f for f in check_orders(a, [first], active, ORDER_ON, roadmap)
+                if f.rule_id == "order.prompt.pjp_prophylaxis_missing"]
+    text = " | ".join(f"{f.summary} {f.detail}" for f in findings)
+    return Outcome(None, None, text, tuple(f.indicator for f in findings), len(findings))
 
 
 def _lp_as_order(case: dict[str, Any]) -> Outcome:

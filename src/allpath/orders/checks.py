@@ -341,6 +341,7 @@ def check_orders(a: Assessment, orders: Sequence[Mapping[str, Any]],
         raw = (roadmap.build_roadmap(a).to_dict().get("body_size") or {}).get("bsa_m2")
         bsa = float(raw) if raw else None
     findings: list[OrderFinding] = []
+    request: list[OrderFinding] = []
     counts_needed = False
     for i, (mr, ident) in enumerate(zip(orders, idents, strict=True)):
         if ident.drug is None:
@@ -408,12 +409,27 @@ def check_orders(a: Assessment, orders: Sequence[Mapping[str, Any]],
                     f"{', '.join(sorted(d.id for d in others))}."
                     + (" Rests on an unconfirmed reading." if evidence == "unconfirmed"
                        else ""), rule_id, tuple(cite), kind="interaction"))
+        # request-level prompts (e.g. PJP prophylaxis due): shown once, not a check
+        prompts = res["order.prompts"]
+        if prompts.status == "decided" and isinstance(prompts.value, list):
+            for (rule_id, cite, _evidence), item in zip(prompts.hits, prompts.value,
+                                                       strict=False):
+                if isinstance(item, dict) and all(p.rule_id != rule_id for p in request):
+                    request.append(OrderFinding(
+                        str(item["message"]), _SEVERITY.get(str(item["severity"]), "warning"),
+                        str(_rule_note(rule_id) or ""), rule_id, tuple(cite), kind="prompt"))
         if not mine:
             mine.append(_unchecked_finding(ident))
         findings += [replace(f, order_index=i) for f in mine]
+    findings += request
     if counts_needed:
         findings.append(_counts_finding(a, on))
     return findings
+
+
+def _rule_note(rule_id: str) -> str | None:
+    found = load_knowledge().rules().get(rule_id)
+    return None if found is None else found[2].note
 
 
 def _cpic_start_finding(a: Assessment, per_m2: float) -> OrderFinding | None:
