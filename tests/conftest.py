@@ -1,12 +1,27 @@
-"""Shared fixtures: where the project's shared folder (vignettes, data) lives."""
+"""Shared fixtures, and the rule that a CI run never passes by skipping.
+
+Where the project's shared folder (vignettes, data) lives: ``support.shared_dir``.
+
+Under CI (``CI=true``, as ``.ci/run`` runs, or ``ALLPATH_STRICT_SKIPS=1``) every skipped test
+is reported as a failure: acceptance data, the browser, PostgreSQL and optional libraries must
+all be there. The only skips allowed are those ``.ci/run`` announces itself when a service
+could not be had (``ALLPATH_ALLOW_SKIP`` lists words of their reasons, e.g. ``PostgreSQL``),
+and the platform skips listed in ``PLATFORM_SKIPS``.
+"""
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from support import shared_dir
+
+STRICT = os.environ.get("CI", "").lower() == "true" or os.environ.get("ALLPATH_STRICT_SKIPS") == "1"
+# skips that depend on the operating system, never on a missing install
+PLATFORM_SKIPS = ("needs SIGKILL",)
 
 
 @pytest.fixture(scope="session")
@@ -15,3 +30,25 @@ def shared() -> Path:
     if path is None:
         pytest.skip("the shared folder (../shared) is not present")
     return path
+
+
+def _allowed(reason: str) -> bool:
+    announced = [w.strip() for w in os.environ.get("ALLPATH_ALLOW_SKIP", "").split(",")
+                 if w.strip()]
+    return any(w in reason for w in (*PLATFORM_SKIPS, *announced))
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item,
+                              call: pytest.CallInfo[None]) -> Iterator[None]:
+    outcome = yield
+    report = outcome.get_result()  # type: ignore[attr-defined]
+    if not (STRICT and report.skipped) or hasattr(report, "wasxfail"):
+        return
+    reason = str(report.longrepr[2]) if isinstance(report.longrepr, tuple) else \
+        str(report.longrepr)
+    if _allowed(reason):
+        return
+    report.outcome = "failed"
+    report.longrepr = (f"skipped under CI, which must provide what this test needs: {reason}. "
+                       "A CI run never passes by skipping (tests/conftest.py).")
