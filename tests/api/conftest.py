@@ -66,7 +66,7 @@ def client(app: FastAPI) -> Iterator[TestClient]:
 @pytest.fixture
 def token(database: Database) -> str:
     with database.transaction() as session:
-        return create_token(session, "tests")
+        return create_token(session, "tests", scopes=("read", "write", "admin"))
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@ stale writes are refused, and bad values are a 422 at the edge on SQLite and Pos
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import socket
 import threading
@@ -18,9 +19,13 @@ import uvicorn
 from api_helpers import example_doc
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 from typer.testing import CliRunner
 
 from allpath import RecordError
+from allpath.api import Settings, create_app
+from allpath.db import AuditEvent, Database, create_token
+from allpath.db.engine import ForeignDatabaseError
 from allpath.record.load import MAX_RECORD_CHARS, load_yaml_text, read_document
 
 BILLION_LAUGHS = "format: allpath.record/1\n" + "\n".join(
@@ -448,3 +453,126 @@ def test_fhir_bundle_without_a_patient_is_422_and_never_stored(client: TestClien
                   "birthDate": "2018-01-01"}, {**WBC, "subject": {"reference": "Patient/p1"}})
     r = client.post("/v1/patients", json=ok, headers=auth)
     assert r.status_code == 201 and r.json()["external_id"] == "p1"
+
+
+# ------------------------------------------------------------------ 3. access
+
+
+def _token(database: Database, *scopes: str, expires: dt.timedelta | None = None) -> dict[
+        str, str]:
+    with database.transaction() as session:
+        token = create_token(session, "scoped", scopes=scopes, expires_in=expires)
+    return {"Authorization": f"Bearer {token}"}
+
+
+def test_token_scopes_read_write_admin(client: TestClient, database: Database) -> None:
+    reader = _token(database, "read")
+    writer = _token(database, "read", "write")
+    admin = _token(database, "admin")
+    doc = example_doc("example-001")
+    assert client.post("/v1/assess", json=doc, headers=reader).status_code == 200
+    body = _problem(client.post("/v1/patients", json=doc, headers=reader), 403)
+    assert "'write' scope" in body["detail"]
+    r = client.post("/v1/patients", json=doc, headers=writer)
+    assert r.status_code == 201
+    pid = r.json()["id"]
+    assert client.get(f"/v1/patients/{pid}", headers=reader).status_code == 200
+    _problem(client.delete(f"/v1/patients/{pid}", headers=writer), 403)
+    assert client.delete(f"/v1/patients/{pid}", headers=admin).status_code == 204
+    with pytest.raises(ValueError, match="scopes must be"):
+        _token(database, "root")
+
+
+def test_expired_token_is_refused(client: TestClient, database: Database) -> None:
+    live = _token(database, "read", expires=dt.timedelta(hours=1))
+    dead = _token(database, "read", expires=dt.timedelta(seconds=-1))
+    assert client.get("/v1/patients", headers=live).status_code == 200
+    _problem(client.get("/v1/patients", headers=dead), 401)
+
+
+def test_failed_authentication_is_audited_then_rate_limited_with_retry_after(
+        database: Database) -> None:
+    app = create_app(settings=Settings(auth_failures_per_minute=3), database=database)
+    with TestClient(app, raise_server_exceptions=False) as c:
+        bad = {"Authorization": "Bearer ap_abcdef123456_wrongsecret"}
+        codes = [c.get("/v1/patients", headers=bad).status_code for _ in range(5)]
+        assert codes == [401, 401, 401, 429, 429]
+        r = c.get("/v1/patients", headers=bad)
+        assert 1 <= int(r.headers["retry-after"]) <= 60
+        _problem(r, 429)
+    with database.transaction() as session:
+        rows = session.scalars(select(AuditEvent).where(
+            AuditEvent.action == "auth.failed")).all()
+        assert len(rows) == 3
+        assert {(e.actor, e.client) for e in rows} == {("token:abcdef123456", "testclient")}
+        assert all("wrongsecret" not in (e.detail or "") for e in rows)
+
+
+def test_audit_names_client_cds_user_and_listed_patients(client: TestClient,
+                                                         auth: dict[str, str],
+                                                         database: Database) -> None:
+    pid = client.post("/v1/patients", json=example_doc("example-001"), headers=auth
+                      ).json()["id"]
+    assert client.get("/v1/patients", headers=auth).status_code == 200
+    hook = {"hook": "patient-view", "hookInstance": "h-2",
+            "context": {"userId": "Practitioner/dr-who", "patientId": "example-001"}}
+    assert client.post("/cds-services/allpath-patient-view", json=hook,
+                       headers=auth).status_code == 200
+    with database.transaction() as session:
+        listed = session.scalars(select(AuditEvent).where(
+            AuditEvent.action == "patient.list")).one()
+        assert listed.patients == pid and listed.client == "testclient"
+        cds = session.scalars(select(AuditEvent).where(
+            AuditEvent.action == "cds.patient-view")).one()
+        assert cds.user_ref == "Practitioner/dr-who" and cds.patient_id == pid
+
+
+def test_tokens_list_and_revoke_from_the_cli(tmp_path: Path) -> None:
+    from allpath.cli import app
+    from allpath.cli.commands import app as _registered  # noqa: F401
+
+    url_file = tmp_path / "db-url"
+    url_file.write_text(f"sqlite:///{tmp_path / 'cli.db'}\n", encoding="utf-8")
+    run = CliRunner()
+    made = run.invoke(app, ["tokens", "create", "--database", f"@{url_file}", "--name", "ci",
+                            "--scope", "read", "--expires-days", "30"])
+    assert made.exit_code == 0, made.output
+    key = made.output.strip().split("_")[1]
+    listed = run.invoke(app, ["tokens", "list", "--database", f"@{url_file}"])
+    assert listed.exit_code == 0
+    line = next(x for x in listed.output.splitlines() if x.startswith(key))
+    assert "\tci\tread\t" in line and line.endswith("active") and "never" not in line
+    assert made.output.strip().split("_", 2)[2] not in listed.output
+    assert run.invoke(app, ["tokens", "revoke", key, "--database", f"@{url_file}"]
+                      ).exit_code == 0
+    listed = run.invoke(app, ["tokens", "list", "--database", f"@{url_file}"])
+    assert next(x for x in listed.output.splitlines() if x.startswith(key)).endswith("revoked")
+    bad = run.invoke(app, ["tokens", "create", "--database", f"@{url_file}", "--scope", "x"])
+    assert bad.exit_code == 2 and "scopes must be" in bad.output
+
+
+# ------------------------------------------------------------------ also: the database
+
+
+def test_sqlite_file_is_created_readable_by_its_owner_only(tmp_path: Path) -> None:
+    db = Database(f"sqlite:///{tmp_path / 'private.db'}")
+    try:
+        with db.transaction() as session:
+            create_token(session, "x")
+    finally:
+        db.dispose()
+    for f in tmp_path.glob("private.db*"):
+        assert f.stat().st_mode & 0o077 == 0, (f.name, oct(f.stat().st_mode))
+
+
+def test_a_database_that_is_not_allpaths_is_not_migrated(tmp_path: Path) -> None:
+    import sqlite3
+
+    path = tmp_path / "other.db"
+    with sqlite3.connect(path) as conn:
+        conn.execute("CREATE TABLE invoices (id INTEGER PRIMARY KEY)")
+    with pytest.raises(ForeignDatabaseError, match="refusing to migrate"):
+        Database(f"sqlite:///{path}")
+    with sqlite3.connect(path) as conn:
+        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
+    assert tables == {"invoices"}

@@ -21,7 +21,7 @@ from allpath.db import Database, create_token
 _DIR = tempfile.TemporaryDirectory(prefix="allpath-schemathesis-")
 _DB = Database(f"sqlite:///{Path(_DIR.name) / 'allpath.db'}")
 with _DB.transaction() as _s:
-    _TOKEN = create_token(_s, "schemathesis")
+    _TOKEN = create_token(_s, "schemathesis", scopes=("read", "write", "admin"))
 _APP = create_app(database=_DB, settings=Settings(today=lambda: dt.date(2024, 5, 20)))
 
 schema = schemathesis.openapi.from_asgi("/openapi.json", _APP)

@@ -11,6 +11,9 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import Depends, FastAPI
+from limits import RateLimitItemPerMinute
+from limits.storage import MemoryStorage
+from limits.strategies import MovingWindowRateLimiter
 from sqlalchemy import text
 
 import allpath
@@ -46,6 +49,8 @@ def create_app(database_url: str | None = None, *, settings: Settings | None = N
     app.state.db = db
     app.state.settings = cfg
     app.state.token_cache = {}
+    app.state.auth_limiter = (MovingWindowRateLimiter(MemoryStorage()),
+                              RateLimitItemPerMinute(cfg.auth_failures_per_minute))
     install_handlers(app)
 
     @app.get("/health", tags=["service"], summary="Liveness and database check (no token)")

@@ -175,7 +175,7 @@ def _record_from_prefetch(prefetch: dict[str, Any]) -> PatientRecord | None:
 
 
 def _stored_record(request: Request, caller: Caller, patient_ref: str, hook: str,
-                   ) -> tuple[PatientRecord, str] | None:
+                   user: object = None) -> tuple[PatientRecord, str] | None:
     ref = patient_ref.removeprefix("Patient/")[:200]
     with get_db(request).transaction() as session:
         p = session.scalars(select(Patient).where(
@@ -186,7 +186,8 @@ def _stored_record(request: Request, caller: Caller, patient_ref: str, hook: str
                               .order_by(RecordVersion.version.desc()).limit(1)).first()
         if row is None:
             return None
-        audit(session, caller, f"cds.{hook if hook in _HOOKS else 'other'}", p.id)
+        audit(session, caller, f"cds.{hook if hook in _HOOKS else 'other'}", p.id,
+              user=user)
         return parse_record(row.record), p.id
 
 
@@ -199,7 +200,7 @@ def _patient(request: Request, caller: Caller, hook: HookRequest,
     pid = hook.context.get("patientId")
     if not isinstance(pid, str) or not pid:
         raise ApiProblem(422, "context.patientId is required", type_="invalid-request")
-    stored = _stored_record(request, caller, pid, hook.hook)
+    stored = _stored_record(request, caller, pid, hook.hook, hook.context.get("userId"))
     if stored is None:
         return None, None
     return stored

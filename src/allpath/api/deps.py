@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 import os
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any
@@ -17,6 +18,8 @@ from sqlalchemy.orm import Session
 
 from allpath.api.problems import ApiProblem
 from allpath.db import AuditEvent, Database, verify_token
+from allpath.db.models import utcnow
+from allpath.db.tokens import DEFAULT_SCOPES, token_key, token_scopes
 
 __all__ = ["Caller", "CallerDep", "Settings", "audit", "get_db", "settings_of",
            "trial_registry"]
@@ -32,6 +35,8 @@ class Settings:
     """Per-app settings; ``today`` gives the reference date of CDS Hooks due items."""
 
     max_body_bytes: int = 5 * 1024 * 1024
+    #: failed authentications allowed per client address and minute before 429
+    auth_failures_per_minute: int = 20
     today: Callable[[], dt.date] = dt.date.today
     #: trial registry file or folder for /v1/trials/*; None = the bundled snapshot
     trials_path: Path | None = field(default_factory=lambda: (
@@ -40,10 +45,13 @@ class Settings:
 
 @dataclass(frozen=True)
 class Caller:
-    """Who is calling: the token's public key and name (never the token)."""
+    """Who is calling: the token's public key, name and scopes (never the token) and the
+    client address of this request."""
 
     key: str
     name: str
+    scopes: frozenset[str] = frozenset(DEFAULT_SCOPES)
+    client: str | None = None
 
     @property
     def actor(self) -> str:
@@ -73,38 +81,105 @@ def trial_registry(request: Request) -> tuple[Any, ...]:
     return _registry(None if path is None else str(path))
 
 
+def client_address(request: Request) -> str | None:
+    """The peer address (behind a reverse proxy this is the proxy's)."""
+    return request.client.host[:64] if request.client else None
+
+
+#: routes that change stored data need ``write``; deleting a patient needs ``admin``
+_WRITE_PREFIXES = ("/v1/patients", "/v1/screen")
+
+
+def needed_scope(request: Request) -> str:
+    """``read`` for GET and the compute-only POSTs (assess, roadmap, CDS services...),
+    ``write`` for changes to stored patients, jobs and CDS feedback, ``admin`` to delete."""
+    method = request.method.upper()
+    path = request.url.path
+    if method in ("GET", "HEAD", "OPTIONS"):
+        return "read"
+    if method == "DELETE":
+        return "admin"
+    if path.startswith(_WRITE_PREFIXES) or path.endswith("/feedback"):
+        return "write"
+    return "read"
+
+
+def _auth_failed(request: Request, token: str | None, reason: str) -> ApiProblem:
+    """Count the failure against the client address and audit it (no token secret)."""
+    limiter, item = request.app.state.auth_limiter
+    client = client_address(request) or "unknown"
+    limiter.hit(item, client)
+    key = token_key(token) if token else None
+    with get_db(request).transaction() as session:
+        session.add(AuditEvent(actor=f"token:{key}" if key else "anonymous",
+                               action="auth.failed", detail=reason, client=client))
+    return ApiProblem(401, f"the bearer token is {reason}", headers={
+        "WWW-Authenticate": 'Bearer realm="allpath", error="invalid_token"'})
+
+
+def _rate_limited(request: Request) -> None:
+    """429 with Retry-After while this address is over its failed-authentication limit."""
+    limiter, item = request.app.state.auth_limiter
+    client = client_address(request) or "unknown"
+    if limiter.test(item, client):
+        return
+    reset = limiter.get_window_stats(item, client).reset_time
+    wait = max(1, math.ceil(reset - time.time()))
+    raise ApiProblem(429, "too many failed authentications from this address; try again "
+                          f"in {wait} s", headers={"Retry-After": str(wait)})
+
+
 def require_caller(
     request: Request,
     creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Caller:
-    """Every endpoint but ``/health`` and CDS Hooks discovery needs a valid bearer token."""
+    """Every endpoint but ``/health`` and CDS Hooks discovery needs a valid, unexpired
+    bearer token with the scope the route needs. Failed authentications are audited and
+    rate-limited per client address (429 with ``Retry-After``)."""
     challenge = {"WWW-Authenticate": 'Bearer realm="allpath"'}
+    _rate_limited(request)
     if creds is None or creds.scheme.lower() != "bearer" or not creds.credentials:
-        raise ApiProblem(401, "a bearer token is required", headers=challenge)
-    cache: dict[str, tuple[Caller, float]] = request.app.state.token_cache
+        raise _auth_failed(request, None, "missing") if creds is not None else ApiProblem(
+            401, "a bearer token is required", headers=challenge)
+    cache: dict[str, tuple[Caller, float, dt.datetime | None]] = request.app.state.token_cache
     hit = cache.get(creds.credentials)
     now = time.monotonic()
-    if hit is not None and hit[1] > now:
-        return hit[0]
-    with get_db(request).transaction() as session:
-        row = verify_token(session, creds.credentials)
-        if row is None:
-            raise ApiProblem(401, "the bearer token is not valid",
-                             headers={**challenge, "WWW-Authenticate":
-                                      'Bearer realm="allpath", error="invalid_token"'})
-        caller = Caller(key=row.key, name=row.name)
-    if len(cache) >= 1024:
-        cache.clear()
-    cache[creds.credentials] = (caller, now + TOKEN_CACHE_SECONDS)
-    return caller
+    if hit is not None and hit[1] > now and (hit[2] is None or hit[2] > utcnow()):
+        caller = hit[0]
+    else:
+        with get_db(request).transaction() as session:
+            row = verify_token(session, creds.credentials)
+            found = None if row is None else (
+                Caller(key=row.key, name=row.name, scopes=token_scopes(row)),
+                row.expires_at if row.expires_at is None or row.expires_at.tzinfo
+                else row.expires_at.replace(tzinfo=dt.UTC))
+        if found is None:
+            raise _auth_failed(request, creds.credentials, "not valid (unknown, revoked or "
+                                                           "expired)")
+        caller, expires = found
+        if len(cache) >= 1024:
+            cache.clear()
+        cache[creds.credentials] = (caller, now + TOKEN_CACHE_SECONDS, expires)
+    need = needed_scope(request)
+    if need not in caller.scopes and "admin" not in caller.scopes:
+        raise ApiProblem(403, f"this token lacks the '{need}' scope", headers={
+            "WWW-Authenticate": f'Bearer realm="allpath", error="insufficient_scope", '
+                                f'scope="{need}"'})
+    return replace(caller, client=client_address(request))
 
 
 CallerDep = Annotated[Caller, Depends(require_caller)]
 
 
 def audit(session: Session, caller: Caller, action: str, patient_id: str | None = None,
-          detail: str | None = None) -> None:
-    """Add an audit entry in the caller's transaction (identifiers only, never values)."""
+          detail: str | None = None, *, user: object = None,
+          patients: Iterable[str] = ()) -> None:
+    """Add an audit entry in the caller's transaction (identifiers only, never values):
+    the client address, the acting user where the caller names one (CDS ``userId``) and
+    the patients a list showed."""
+    listed = " ".join(patients)
     session.add(AuditEvent(actor=caller.actor[:100], action=action[:60],
                            patient_id=patient_id[:32] if patient_id else None,
-                           detail=detail[:200] if detail else None))
+                           detail=detail[:200] if detail else None, client=caller.client,
+                           user_ref=user[:100] if isinstance(user, str) and user else None,
+                           patients=listed or None))

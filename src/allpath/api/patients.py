@@ -243,7 +243,8 @@ def list_patients(
         total = session.scalar(select(func.count()).select_from(q.subquery())) or 0
         rows = session.scalars(q.order_by(Patient.created_at, Patient.id)
                                .offset(offset).limit(limit)).all()
-        audit(session, caller, "patient.list", None, f"{len(rows)} listed")
+        audit(session, caller, "patient.list", None, f"{len(rows)} listed",
+              patients=[p.id for p in rows])
         return PatientList(items=[_out(session, p) for p in rows], total=total)
 
 

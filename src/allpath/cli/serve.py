@@ -1,4 +1,5 @@
-"""``allpath serve`` (the REST API and CDS Hooks services) and ``allpath tokens create``."""
+"""``allpath serve`` (the REST API and CDS Hooks services) and ``allpath tokens``
+(create, list, revoke)."""
 
 from __future__ import annotations
 
@@ -17,7 +18,26 @@ tokens_app = typer.Typer(help="API bearer tokens (stored hashed; shown once).",
 
 DatabaseOpt = Annotated[str | None, typer.Option(
     "--database", help="Database URL (default $ALLPATH_DATABASE_URL or "
-                       "sqlite:///./allpath.db; postgresql://user:pw@host/db).")]
+                       "sqlite:///./allpath.db; postgresql://user:pw@host/db), or @FILE to "
+                       "read the URL from a file, keeping a password out of the process "
+                       "list.")]
+
+
+def _url(database: str | None) -> str | None:
+    """``--database``: a URL, or ``@file`` holding one (first line)."""
+    if database is None or not database.startswith("@"):
+        return database
+    path = Path(database[1:])
+    try:
+        text = path.read_text(encoding="utf-8").strip().splitlines()
+    except OSError as exc:
+        typer.echo(f"error: cannot read the database URL file {path}: {exc.strerror}",
+                   err=True)
+        raise typer.Exit(code=2) from None
+    if not text:
+        typer.echo(f"error: the database URL file {path} is empty", err=True)
+        raise typer.Exit(code=2)
+    return text[0].strip()
 
 
 @app.command()
@@ -39,10 +59,16 @@ def serve(
     from allpath.api import create_app
     from allpath.db import Database, database_url
 
-    url = database_url(database)
+    url = database_url(_url(database))
     if trials is not None:
         os.environ["ALLPATH_TRIALS"] = str(trials.resolve())
-    Database(url).dispose()  # migrate once, before any worker starts
+    from allpath.db.engine import ForeignDatabaseError
+
+    try:
+        Database(url).dispose()  # migrate once, before any worker starts
+    except ForeignDatabaseError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(code=2) from None
     logging.basicConfig(level=log_level.upper(),
                         format="%(asctime)s %(levelname)s %(name)s %(message)s")
     if workers > 1:
@@ -65,17 +91,51 @@ def tokens_create(
     database: DatabaseOpt = None,
     name: Annotated[str, typer.Option(help="A label for the token (who or what uses it).")]
     = "default",
+    scope: Annotated[list[str] | None, typer.Option(
+        "--scope", help="read (GET and computing), write (stored patients, jobs, "
+                        "feedback), admin (deleting patients); repeat for several. "
+                        "Default: read and write.")] = None,
+    expires_days: Annotated[float | None, typer.Option(
+        min=0.001, max=3650, help="Days until the token expires (default: never).")] = None,
 ) -> None:
     """Create a token, store only its salted hash and print the token once."""
-    from allpath.db import Database, create_token
+    import datetime as dt
 
-    db = Database(database)
+    from allpath.db import Database, create_token
+    from allpath.db.tokens import DEFAULT_SCOPES
+
+    expires = dt.timedelta(days=expires_days) if expires_days is not None else None
+    db = Database(_url(database))
     try:
         with db.transaction() as session:
-            token = create_token(session, name)
+            token = create_token(session, name, scopes=scope or DEFAULT_SCOPES,
+                                 expires_in=expires)
+    except ValueError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(code=2) from None
     finally:
         db.dispose()
     typer.echo(token)
+
+
+@tokens_app.command("list")
+def tokens_list(database: DatabaseOpt = None) -> None:
+    """List tokens: key, name, scopes, created, expires and revoked (never a secret)."""
+    from allpath.db import Database, list_tokens
+    from allpath.db.tokens import token_expired
+
+    db = Database(_url(database))
+    try:
+        with db.transaction() as session:
+            rows = [(t.key, t.name, t.scopes, t.created_at, t.expires_at, t.revoked_at,
+                     token_expired(t)) for t in list_tokens(session)]
+    finally:
+        db.dispose()
+    typer.echo("key\tname\tscopes\tcreated\texpires\tstate")
+    for key, name, scopes, created, expires, revoked, expired in rows:
+        state = "revoked" if revoked else "expired" if expired else "active"
+        typer.echo(f"{key}\t{name}\t{scopes}\t{created:%Y-%m-%d %H:%M}\t"
+                   f"{f'{expires:%Y-%m-%d %H:%M}' if expires else 'never'}\t{state}")
 
 
 @tokens_app.command("revoke")
@@ -86,7 +146,7 @@ def tokens_revoke(
     """Revoke a token by its key."""
     from allpath.db import Database, revoke_token
 
-    db = Database(database)
+    db = Database(_url(database))
     try:
         with db.transaction() as session:
             done = revoke_token(session, key)

@@ -26,7 +26,7 @@ from allpath.db.models import (
     RecordVersion,
     ScreenJob,
 )
-from allpath.db.tokens import create_token, revoke_token, verify_token
+from allpath.db.tokens import create_token, list_tokens, revoke_token, verify_token
 
 __all__ = [
     "DEFAULT_DATABASE_URL",
@@ -43,6 +43,7 @@ __all__ = [
     "create_token",
     "current_revision",
     "database_url",
+    "list_tokens",
     "make_engine",
     "revoke_token",
     "upgrade",

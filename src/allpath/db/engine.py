@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 __all__ = [
     "DEFAULT_DATABASE_URL",
     "Database",
+    "ForeignDatabaseError",
     "database_url",
     "make_engine",
     "upgrade",
@@ -85,10 +86,28 @@ def make_engine(url: str | None = None) -> Engine:
     return create_engine(real, pool_pre_ping=True, pool_size=10, max_overflow=10)
 
 
+class ForeignDatabaseError(RuntimeError):
+    """The database holds tables but was never migrated by ALLPath: it is not ours."""
+
+
+def _check_ours(engine: Engine) -> None:
+    with engine.connect() as conn:
+        insp = inspect(conn)
+        names = set(insp.get_table_names())
+    if names and "alembic_version" not in names:
+        raise ForeignDatabaseError(
+            f"this database already holds {len(names)} table(s) that ALLPath did not create "
+            "(no alembic_version); refusing to migrate it. Point --database at an empty "
+            "database or one made by ALLPath.")
+
+
 def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Bring the schema to ``revision`` with the migrations shipped in this package."""
+    """Bring the schema to ``revision`` with the migrations shipped in this package; a
+    database with tables that ALLPath did not create is refused (ForeignDatabaseError)."""
     from alembic import command
     from alembic.config import Config
+
+    _check_ours(engine)
 
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))

@@ -121,6 +121,11 @@ class ApiToken(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True),
                                                            nullable=True)
+    #: space-separated: read (GET), write (changes), admin (everything)
+    scopes: Mapped[str] = mapped_column(String(40), default="read write",
+                                        server_default="read write")
+    expires_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True),
+                                                           nullable=True)
 
 
 class AuditEvent(Base):
@@ -135,6 +140,11 @@ class AuditEvent(Base):
     action: Mapped[str] = mapped_column(String(60))
     patient_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
     detail: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    client: Mapped[str | None] = mapped_column(String(64), nullable=True)  # address
+    #: the acting person as the caller names them (CDS Hooks ``userId``); not verified
+    user_ref: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    #: the patients a list showed, space-separated ids
+    patients: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
 class CdsFeedback(Base):
