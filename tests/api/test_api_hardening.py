@@ -576,3 +576,32 @@ def test_a_database_that_is_not_allpaths_is_not_migrated(tmp_path: Path) -> None
     with sqlite3.connect(path) as conn:
         tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
     assert tables == {"invoices"}
+
+
+def test_card_links_never_come_from_the_host_header(client: TestClient,
+                                                    auth: dict[str, str]) -> None:
+    assert client.post("/v1/patients", json=example_doc("example-001"),
+                       headers=auth).status_code == 201
+    hook = {"hook": "patient-view", "hookInstance": "h-3",
+            "context": {"userId": "Practitioner/1", "patientId": "example-001"}}
+    r = client.post("/cds-services/allpath-patient-view", json=hook,
+                    headers={**auth, "Host": "evil.example"})
+    assert r.status_code == 200 and r.json()["cards"]
+    assert "evil.example" not in r.text
+
+
+def test_screening_csv_with_a_million_rows_is_refused_before_reading(
+        client: TestClient, auth: dict[str, str]) -> None:
+    body = b"patient_id,age_years,sex,time,wbc\n" + b"\n" * 1_000_000
+    r = client.post("/v1/screen", content=body, headers={**auth, "content-type": "text/csv"})
+    assert _problem(r, 422)["type"].endswith("too-many-rows")
+
+
+def test_web_page_validation_errors_are_problem_json_without_the_input() -> None:
+    from allpath.web import create_web_app
+
+    with TestClient(create_web_app()) as c:
+        r = c.post("/web/assess", json={"text": "z" * 2_100_000})
+    assert r.status_code == 422
+    assert r.headers["content-type"].startswith("application/problem+json")
+    assert len(r.content) < 3000

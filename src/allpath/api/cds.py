@@ -120,7 +120,16 @@ class CardsResponse(BaseModel):
 
 
 def _base(request: Request) -> str:
-    return str(request.base_url).rstrip("/")
+    """Where card links point: the configured public URL (``ALLPATH_PUBLIC_URL``), else the
+    address the server listens on; never the request's ``Host`` header, which the caller
+    chooses."""
+    public = settings_of(request).public_url
+    if public:
+        return public.rstrip("/")
+    host, port = request.scope.get("server") or ("127.0.0.1", 8000)
+    scheme = request.url.scheme if request.url.scheme in ("http", "https") else "http"
+    default = {"http": 80, "https": 443}[scheme]
+    return f"{scheme}://{host}" + (f":{port}" if port and port != default else "")
 
 
 def _source(request: Request, rule_id: str | None, cite: list[str], label: str | None = None,

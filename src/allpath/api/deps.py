@@ -35,6 +35,9 @@ class Settings:
     """Per-app settings; ``today`` gives the reference date of CDS Hooks due items."""
 
     max_body_bytes: int = 5 * 1024 * 1024
+    #: the service's public base URL for links in CDS cards (None: the listening address)
+    public_url: str | None = field(default_factory=lambda: os.environ.get(
+        "ALLPATH_PUBLIC_URL") or None)
     #: failed authentications allowed per client address and minute before 429
     auth_failures_per_minute: int = 20
     today: Callable[[], dt.date] = dt.date.today

@@ -21,6 +21,9 @@ from allpath.errors import AllPathError
 
 __all__ = ["router"]
 
+#: rows of one screening job; a larger file is refused before any row is read
+MAX_SCREEN_ROWS = 100_000
+
 router = APIRouter(prefix="/v1/screen", tags=["screen"], responses=PROBLEM_RESPONSES)
 log = logging.getLogger("allpath.api")
 
@@ -100,6 +103,10 @@ async def submit(request: Request, caller: CallerDep, background: BackgroundTask
     data = await request.body()
     if not data.strip():
         raise ApiProblem(422, "the body is empty; send CBC rows as CSV")
+    rows = data.count(b"\n")
+    if rows > MAX_SCREEN_ROWS:
+        raise ApiProblem(422, f"too many rows: at most {MAX_SCREEN_ROWS} per job, got {rows};"
+                              " split the file", type_="too-many-rows")
     unit_map: dict[str, str] | None = None
     if units:
         try:

@@ -236,7 +236,9 @@ def create_web_app() -> FastAPI:
     app = FastAPI(title="ALLPath web page", version=__version__, docs_url=None, redoc_url=None)
     app.include_router(web_router())
     from allpath.api.guard import GuardMiddleware  # body limit (413), headers, CSP
+    from allpath.api.problems import install_handlers  # problem+json, no echoed input
 
+    install_handlers(app)
     app.add_middleware(GuardMiddleware, max_body_bytes=2 * _MAX_TEXT + 64 * 1024,
                        csp_pages=tuple(_STATIC.glob("*.html")))
     return app
