@@ -94,3 +94,29 @@ def test_ramsey_2018_6_umol_at_48h_without_kidney_injury_is_delayed_clearance_on
 def test_ramsey_2018_levels_at_the_consensus_limits_raise_nothing() -> None:
     got = _hdmtx(5, 48, 1.2)
     assert not {"hdmtx_delayed_clearance", "hdmtx_glucarpidase_criteria"} & set(got)
+
+
+def test_ptwg_2016_pain_and_lipase_above_3x_uln_is_asparaginase_pancreatitis() -> None:
+    got = _alerts([o("lipase_x_uln", 7, "2024-03-12", "1")],
+                  symptoms=["abdominal_pain"])
+    assert got["asparaginase_pancreatitis"]["severity"] == "critical"
+    enzymes_only = _alerts([o("lipase_x_uln", 3.3, "2024-03-12", "1")])
+    assert "asparaginase_pancreatitis" not in enzymes_only
+    assert "not met on enzymes alone" in enzymes_only["pancreatic_enzymes_raised"]["message"]
+    assert "pancreatic_enzymes_raised" not in _alerts([o("lipase_x_uln", 3, "2024-03-12", "1")])
+
+
+def test_van_der_sluis_2016_activity_below_0_1_iu_per_ml_is_possible_inactivation() -> None:
+    alert = _alerts([o("asparaginase_activity", 20, "2024-03-12", "IU/L")])[
+        "asparaginase_inactivation"]
+    assert "0.02 IU/mL" in alert["message"]
+    assert "asparaginase_inactivation" not in _alerts(
+        [o("asparaginase_activity", 0.1, "2024-03-12", "IU/mL")])
+
+
+def test_sonabend_2008_glucose_above_200_mg_dl_is_overt_hyperglycaemia() -> None:
+    got = _alerts([o("glucose", 14.2, "2024-03-11", "mmol/L"),
+                   o("glucose", 15.0, "2024-03-12", "mmol/L")])
+    message = got["hyperglycaemia"]["message"]
+    assert "glucose readings 255.8, 270.2 mg/dL" in message and "insulin" in message
+    assert "hyperglycaemia" not in _alerts([o("glucose", 8.5, "2024-03-12", "mmol/L")])

@@ -42,20 +42,14 @@ class NotBuiltError(Exception):
 # Cases ALLPath does not handle yet (issue 12 parts left undone), each with what is missing.
 _LIVER = "liver tests (ALT, bilirubin) are not read by the titration yet"
 _METAB = "6-TGN / MeMP metabolite results are not read by the titration yet"
-_ASP = "asparaginase toxicities (lipase/amylase, fibrinogen, activity) are not built yet"
-_GLU = "glucose is not an analyte ALLPath reads yet (steroid hyperglycaemia not built)"
+_ASP = "low fibrinogen on asparaginase is not built (no agreed threshold in the sources read)"
 NOT_BUILT: dict[str, str] = {
     "alt-raised-normal-bilirubin-no-automatic-reduction": _LIVER,
     "conjugated-bilirubin-2.5-holds-thiopurine": _LIVER,
     "fasting-hypoglycaemia-on-evening-6mp": "glucose is not read by the titration yet",
     "low-tgn-high-memp-no-6mp-increase": _METAB,
     "undetectable-metabolites-suspect-non-adherence": _METAB,
-    "asparaginase-pancreatitis-lipase-7x-with-pain": _ASP,
-    "lipase-3.3x-uln-no-symptoms-one-criterion": _ASP,
     "low-fibrinogen-on-asparaginase-no-bleeding": _ASP,
-    "asparaginase-silent-inactivation-low-activity": _ASP,
-    "steroid-hyperglycaemia-on-dexamethasone": _GLU,
-    "glucose-8.5-single-no-steroid-hyperglycaemia-alert": _GLU,
 }
 # Cases the maintainers believe wrong, with the source that says otherwise.
 WRONG: dict[str, str] = {}
@@ -157,8 +151,8 @@ def _titration_outcome(run: Any, v: Any) -> Outcome:
 
 _LAB_CODES = {"urate": "uric_acid", "calcium_corrected": "calcium", "potassium": "potassium",
               "phosphate": "phosphate", "creatinine": "creatinine", "uric_acid": "uric_acid"}
-_ALERT_NOT_READ = ("asparaginase_last_dose", "lipase", "fibrinogen", "antithrombin",
-                   "serum_asparaginase_activity", "glucose", "steroid")
+# not read: the time of the last asparaginase dose and the steroid (the phase stands for them)
+_ALERT_NOT_READ = ("fibrinogen", "antithrombin")
 
 
 def _obs(code: str, x: Any, when: Any) -> dict[str, Any]:
@@ -190,6 +184,15 @@ def _alert(case: dict[str, Any]) -> Outcome:
         obs.append(_obs("anc", a, a["time"]))
     for lab in inp.get("labs") or ():
         obs.append(_obs(_LAB_CODES[lab["code"]], lab, str(lab["time"])[:10]))
+    for g in inp.get("glucose") or ():
+        obs.append(_obs("glucose", g, str(g["time"])[:10]))
+    if "lipase" in inp:
+        lip = inp["lipase"]
+        obs.append({"code": "lipase_x_uln", "value": float(lip["value"]) / float(lip["uln"]),
+                    "unit": "1", "time": str(lip["time"])[:10]})
+    if "serum_asparaginase_activity" in inp:
+        act = inp["serum_asparaginase_activity"]
+        obs.append(_obs("asparaginase_activity", act, str(act["time"])[:10]))
     if "hdmtx" in inp:
         begin = dt.datetime.fromisoformat(str(inp["hdmtx"]["start"]))
         for lv in inp.get("mtx_levels") or ():
@@ -209,6 +212,8 @@ def _alert(case: dict[str, Any]) -> Outcome:
                            "cns_clinical_signs": False}}
     if phase != "diagnosis" and start <= REF:  # a therapy planned for later is not recorded
         rec["treatment"] = [{"phase": phase, "start": str(start)}]
+    if inp.get("symptoms"):
+        rec["symptoms"] = list(inp["symptoms"])
     if "genetics" in inp:
         rec["genetics"] = {"chromosome_count": inp["genetics"]["chromosome_count"],
                            "fusions": [], "alterations": []}

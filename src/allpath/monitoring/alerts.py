@@ -177,7 +177,10 @@ def alert_facts(
     for code, pick, name in (("uric_acid", max, "now.uric_acid_peak"),
                              ("potassium", max, "now.potassium_peak"),
                              ("phosphate", max, "now.phosphate_peak"),
-                             ("calcium", min, "now.calcium_low")):
+                             ("calcium", min, "now.calcium_low"),
+                             ("glucose", max, "now.glucose_peak"),
+                             ("asparaginase_activity", min, "now.asparaginase_activity_low"),
+                             ("lipase_x_uln", max, "now.lipase_x_uln_peak")):
         recent = [o for o in timeline.series(code)
                   if 0 <= (ref - o.time).days <= win.alert_window_days and o.value is not None]
         if recent:
@@ -206,18 +209,23 @@ _LABELS = {"temperature": "temperature", "temperature_sustained": "temperature h
            "phosphate_peak": "phosphate", "calcium_low": "calcium",
            "creatinine_rise": "creatinine rise", "level_36h": "methotrexate at 36 h",
            "level_42h": "methotrexate at 42 h", "level_48h": "methotrexate at 48 h",
-           "creatinine_ratio": "creatinine x baseline"}
-_MOLAR = {"uric_acid": "umol/L", "phosphate": "mmol/L", "calcium": "mmol/L"}
-_SHOWN_UNIT = {"10*9/L": "x10^9/L", "Cel": "C", "1": ""}
+           "creatinine_ratio": "creatinine x baseline", "glucose_peak": "glucose",
+           "asparaginase_activity_low": "asparaginase activity",
+           "lipase_x_uln_peak": "lipase/amylase x upper limit of normal"}
+_MOLAR = {"uric_acid": "umol/L", "phosphate": "mmol/L", "calcium": "mmol/L",
+          "glucose": "mmol/L"}
+_SHOWN_UNIT = {"10*9/L": "x10^9/L", "Cel": "C", "1": "", "[iU]/L": "IU/L"}
 
 
 def _one_value(name: str, f: Fact) -> str | None:
     if not isinstance(f.value, int | float) or isinstance(f.value, bool):
         return None
-    key = name.split(".", 1)[1]
+    key = name.split(".", 1)[-1]
     label = _LABELS.get(key, key.replace("_", " "))
     unit = f.unit or ""
     text = f"{label} {f.value:.4g} {_SHOWN_UNIT.get(unit, unit)}".strip()
+    if unit == "[iU]/L":
+        text += f" ({convert(float(f.value), '[iU]/L', '[iU]/mL'):.3g} IU/mL)"
     base = key.removesuffix("_peak").removesuffix("_low")
     if base in _MOLAR and unit == "mg/dL":
         analyte = load_catalogue().resolve(base)
@@ -228,12 +236,31 @@ def _one_value(name: str, f: Fact) -> str | None:
     return text
 
 
-def _values_text(used: Mapping[str, Any], facts: Mapping[str, Fact]) -> str:
+def _window_values(timeline: Timeline, name: str) -> str | None:
+    """Every value of a peak/low fact's analyte in the alert window (e.g. two glucoses)."""
+    key = name.split(".", 1)[-1]
+    if not key.endswith(("_peak", "_low")) or timeline.reference is None:
+        return None
+    code = key.removesuffix("_peak").removesuffix("_low")
+    days = load_windows().alert_window_days
+    values = [o for o in timeline.series(code) if o.value is not None
+              and 0 <= (timeline.reference - o.time).days <= days]
+    if len(values) < 2:
+        return None
+    unit = values[0].unit or ""
+    shown = ", ".join(f"{o.value:.4g}" for o in values)
+    return f"{_LABELS.get(key, code)} readings {shown} {_SHOWN_UNIT.get(unit, unit)}".strip()
+
+
+def _values_text(used: Mapping[str, Any], facts: Mapping[str, Fact],
+                 timeline: Timeline | None = None) -> str:
     """The patient's values behind an alert, shown with it (both units for TLS labs)."""
     names = [n for n in used if n in facts]
     if "tls.laboratory" in names:
         names += [n for n in facts if n.startswith("tls.") and n not in names]
     parts = [t for n in names if (t := _one_value(n, facts[n])) is not None]
+    if timeline is not None:
+        parts += [t for n in names if (t := _window_values(timeline, n)) is not None]
     if "now.anc_expected_to_fall" in names and facts["now.anc_expected_to_fall"].value is True:
         why = ("induction in progress" if "treatment" in facts["now.anc_expected_to_fall"].inputs
                else "the ANC is falling")
@@ -258,7 +285,7 @@ def alerts(
         ):
             if not isinstance(item, dict):
                 continue
-            shown = _values_text(used, facts)
+            shown = _values_text(used, facts, timeline)
             out.append({
                 "id": item["id"],
                 "severity": item["severity"],
