@@ -166,9 +166,10 @@ def _plausibility(record: PatientRecord, timeline: Timeline, facts: dict[str, Fa
     if wbc is not None and anc is not None and _number(anc) > _number(wbc):
         out.notes.append(
             f"Implausible: ANC {_number(anc):g} x10^9/L is above WBC {_number(wbc):g} x10^9/L "
-            f"({', '.join(anc.inputs + wbc.inputs)}); check both. The WBC is not used until "
-            "corrected, so groups that depend on it are unknown.")
+            f"({', '.join(anc.inputs + wbc.inputs)}); check both. Neither is used until "
+            "corrected, so groups and grades that depend on them are unknown.")
         withhold = True
+        facts.pop("anc.dx", None)
     if wbc is not None:
         for ref in wbc.inputs:
             idx = int(ref.split("[")[1].rstrip("]")) if ref.startswith("observations[") else -1
@@ -177,9 +178,11 @@ def _plausibility(record: PatientRecord, timeline: Timeline, facts: dict[str, Fa
             raw = record.observations[idx]
             unit = (raw.unit or "").replace(" ", "").lower()
             if unit in _PER_UL and isinstance(raw.value, int | float) and raw.value < 1000:
+                beside = (f" (ANC {_number(anc):g} x10^9/L on the same count)"
+                          if anc is not None else "")
                 out.notes.append(
                     f"Possible unit slip: WBC {raw.value:g} {raw.unit} ({ref}) is "
-                    f"{raw.value / 1000:g} x10^9/L; if {raw.value:g} x10^3/uL "
+                    f"{raw.value / 1000:g} x10^9/L{beside}; if {raw.value:g} x10^3/uL "
                     f"({raw.value:g} x10^9/L) was meant, correct the unit. The WBC is not used "
                     "until confirmed, so groups that depend on it are unknown.")
                 withhold = True
@@ -190,9 +193,14 @@ def _plausibility(record: PatientRecord, timeline: Timeline, facts: dict[str, Fa
         if o.value is None or o.value < 100:  # hyperleukocytosis level [S38]
             continue
         if any(ev.start <= o.time and (ev.end is None or o.time <= ev.end) for ev in maintenance):
+            same_day = [f"{c.code.replace('_', ' ')} {c.value:g} {c.unit}"
+                        for c in timeline if c.time == o.time and c.value is not None
+                        and c.code in ("anc", "blood_blasts")]
+            beside = f" (same day: {', '.join(same_day)})" if same_day else ""
             out.notes.append(
-                f"Implausible in maintenance: WBC {o.value:g} x10^9/L on {o.time} ({o.ref}) "
-                "during maintenance; check for a unit slip, and for relapse if it is real.")
+                f"Implausible in maintenance: WBC {o.value:g} x10^9/L on {o.time} ({o.ref})"
+                f"{beside} during maintenance; check for a unit slip, and for relapse if it is "
+                "real. Do not act on it until it is repeated.")
 
 
 def _number(fact: Fact) -> float:
