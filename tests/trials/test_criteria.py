@@ -96,11 +96,14 @@ def test_every_text_facet_and_the_reading_rules_are_cited() -> None:
 def test_bad_text_facet_fails_naming_its_path(tmp_path: Path) -> None:
     def edit(doc: dict) -> None:  # type: ignore[type-arg]
         doc["text_facets"][0]["cite"] = ["NOPE-2"]
-        doc["text_facets"][1]["values"]["first"]["met"] = ["third"]
+        relapse = next(f for f in doc["text_facets"] if f["id"] == "relapse_number")
+        relapse["values"]["first"]["met"] = ["third"]
         doc["text_reading"]["negation_after"][0] = "(unclosed"
 
+    ids = [f["id"] for f in yaml.safe_load(BUNDLED.read_text(encoding="utf-8"))["text_facets"]]
     with pytest.raises(KnowledgeError) as err:
         read_criteria(_write(tmp_path, edit))
     paths = sorted(p.path for p in err.value.problems)
-    assert paths == ["text_facets[0].cite", "text_facets[1].values.first.met[0]",
-                     "text_reading.negation_after[0]"]
+    n = ids.index("relapse_number")
+    assert paths == sorted(["text_facets[0].cite", f"text_facets[{n}].values.first.met[0]",
+                            "text_reading.negation_after[0]"])

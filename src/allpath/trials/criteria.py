@@ -28,7 +28,7 @@ __all__ = ["PROFILE_KEYS", "CompiledFacet", "Criteria", "FacetValue", "TextFacet
 
 #: Profile values a facet may compare against (see ``allpath.trials.profile``).
 PROFILE_KEYS: dict[str, tuple[str, ...]] = {
-    "presentation": ("leukemia", "lymphoma"),
+    "presentation": ("leukemia", "lymphoma", "myeloid"),
     "lineage": ("B", "T"),
     "ph": ("positive", "negative"),
     "setting": ("newly_diagnosed", "in_remission", "relapsed", "refractory"),
@@ -49,6 +49,10 @@ PROFILE_KEYS: dict[str, tuple[str, ...]] = {
     "cns": ("involved", "not_involved"),
     "performance": ("stated",),
     "organ_function": ("stated",),
+    "relapse_site": ("isolated_cns", "isolated_extramedullary", "marrow", "none"),
+    "prior_lines": ("none", "one", "at_least_one", "two_or_more"),
+    "protocol_risk": ("stated",),
+    "donor": ("stated",),
 }
 
 
@@ -93,6 +97,7 @@ class _Facet(_Strict):
 class _TextFacet(_Facet):
     kind: Literal["population", "general"]
     cue: tuple[str, ...] = ()
+    only_if: str | None = None  # read only from items that name this value
 
 
 class _TextReading(_Strict):
@@ -103,6 +108,7 @@ class _TextReading(_Strict):
     skip_items: tuple[str, ...]
     negation_before: tuple[str, ...]
     negation_after: tuple[str, ...]
+    allowed_before: tuple[str, ...] = ()
     allowed_after: tuple[str, ...]
     age_items: tuple[str, ...]
     age_skip: tuple[str, ...]
@@ -175,6 +181,7 @@ class TextFacet:
     settle: str
     values: tuple[FacetValue, ...]
     cue: re.Pattern[str] | None
+    only_if: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,6 +195,7 @@ class TextReading:
     skip_items: re.Pattern[str]
     negation_before: re.Pattern[str]
     negation_after: re.Pattern[str]
+    allowed_before: re.Pattern[str] | None
     allowed_after: re.Pattern[str]
     age_items: re.Pattern[str]
     age_skip: re.Pattern[str]
@@ -242,7 +250,7 @@ def _check(doc: _File, source: str) -> list[Problem]:
     cite_ok(doc.text_reading.cite, "text_reading.cite")
     tr = doc.text_reading
     for label in ("any_of", "group_words", "skip_items", "negation_before", "negation_after",
-                  "allowed_after", "age_items", "age_skip"):
+                  "allowed_before", "allowed_after", "age_items", "age_skip"):
         problems.extend(_bad_patterns(getattr(tr, label), f"text_reading.{label}", source))
     for sec, pats in tr.sections.items():
         problems.extend(_bad_patterns(pats, f"text_reading.sections.{sec}", source))
@@ -256,6 +264,10 @@ def _check(doc: _File, source: str) -> list[Problem]:
                                     f"text facet id {tf.id!r} is used twice", source=source))
         text_ids.add(tf.id)
         problems.extend(_bad_patterns(tf.cue, f"text_facets[{i}].cue", source))
+        if tf.only_if is not None and tf.only_if not in tf.values:
+            problems.append(Problem(f"text_facets[{i}].only_if", "not a value of this facet",
+                                    expected=", ".join(tf.values), got=tf.only_if,
+                                    source=source))
     for path, f in all_facets:
         if path.startswith("facets["):
             if f.id in seen:
@@ -334,13 +346,15 @@ def _compile_text(doc: _File) -> tuple[TextReading, tuple[TextFacet, ...]]:
         sections=tuple((name, _one(pats)) for name, pats in tr.sections.items()),
         any_of=_one(tr.any_of), group_words=_one(tr.group_words),
         skip_items=_one(tr.skip_items), negation_before=_words(tr.negation_before),
-        negation_after=_one(tr.negation_after), allowed_after=_one(tr.allowed_after),
+        negation_after=_one(tr.negation_after),
+        allowed_before=_one(tr.allowed_before) if tr.allowed_before else None,
+        allowed_after=_one(tr.allowed_after),
         age_items=_one(tr.age_items), age_skip=_one(tr.age_skip),
     )
     facets = tuple(
         TextFacet(id=f.id, label=f.label, profile=f.profile, kind=f.kind, cite=f.cite,
                   settle=f.settle, values=_values(f.values),
-                  cue=_one(f.cue) if f.cue else None)
+                  cue=_one(f.cue) if f.cue else None, only_if=f.only_if)
         for f in doc.text_facets)
     return reading, facets
 

@@ -242,7 +242,8 @@ class _Sequences:
 
 
 def _normalise(text: str) -> str:
-    return _ESCAPE.sub(r"\1", text.replace("\r\n", "\n"))
+    text = _ESCAPE.sub(r"\1", text.replace("\r\n", "\n"))
+    return re.sub(r"\s--(?=[A-Z])", "\n", text)  # flat copies keep "--" where a line began
 
 
 def _sections(text: str, tr: TextReading) -> list[tuple[Section, str]]:
@@ -301,6 +302,12 @@ def _pieces(segment: str, section: Section) -> list[_Item]:
             if text:
                 items.append(_Item(text, section, kind=kind, line_start=i == 0 and
                                    not lead.strip()))
+    # in flat copies ("* AML in one of the following: * ... * ALL in one of the following:")
+    # a marked item ending in ":" followed by an item of the same kind heads a group
+    for i, it in enumerate(items[:-1]):
+        if it.kind not in (None, "line") and it.text.endswith(":") and \
+                items[i + 1].kind == it.kind:
+            it.header = True
     return items
 
 
@@ -404,6 +411,12 @@ class Node:
         return bool(self.requires or self.excludes or self.ages) or any(
             c.states_population for c in self.children)
 
+    @property
+    def requires_something(self) -> bool:
+        """States a requirement or an age (not only exclusions), itself or below."""
+        return bool(self.requires or self.ages) or any(
+            c.requires_something for c in self.children)
+
 
 @dataclass(frozen=True, slots=True)
 class Reading:
@@ -435,6 +448,8 @@ def rule_negator(tr: TextReading) -> Negator:
             return "excluded"
         if tr.allowed_after.search(after) and not re.search(r"\bnot\b", after[:40]):
             return "allowed"
+        if tr.allowed_before is not None and tr.allowed_before.search(before.rstrip()):
+            return "allowed"
         if words and tr.negation_before.search(words):
             return "negated"
         return "affirmed"
@@ -465,6 +480,9 @@ def _years(value: str, unit: str) -> float:
 def _ages(text: str, tr: TextReading) -> tuple[AgeLimit, ...]:
     if not tr.age_items.search(text) or tr.age_skip.search(text):
         return ()
+    if re.match(r"\W*age\s*:", text, re.IGNORECASE):  # "Age: Under 22": years implied
+        text = re.sub(r"(\d+(?:\.\d+)?)(?!\s*(?:years?|yrs?|months?|days?|y\b|%|[\d.]))",
+                      r"\1 years", text)
     if re.search(r"\bor\s*(?:≥|>=|>|<|≤)", text):
         return ()  # "aged < 1 or ≥ 6 years": two ranges, read as no single limit
     m = _RANGE.search(text)
@@ -489,8 +507,8 @@ def _ages(text: str, tr: TextReading) -> tuple[AgeLimit, ...]:
     return (AgeLimit(lo, lo_inc, hi, hi_inc, text),)
 
 
-def _mentions(text: str, facet: TextFacet, negate: Negator,
-              section: Section) -> tuple[list[FacetValue], list[FacetValue]]:
+def _mentions(text: str, facet: TextFacet, negate: Negator, section: Section,
+              heading: bool = False) -> tuple[list[FacetValue], list[FacetValue]]:
     """Values the item wants and values it rules out (permissions dropped), as if read in an
     inclusion section: an exclusion section swaps them."""
     affirmed: list[FacetValue] = []
@@ -510,6 +528,9 @@ def _mentions(text: str, facet: TextFacet, negate: Negator,
                     negated if polarity == "negated" else None
                 if target is not None and value not in target:
                     target.append(value)
+    if facet.only_if is not None and not heading and not any(v.name == facet.only_if
+                                                             for v in (*affirmed, *negated)):
+        return [], []
     return affirmed, negated
 
 
@@ -523,7 +544,8 @@ def _node(item: _Item, crit: Criteria, negate: Negator) -> Node:
     if not tr.skip_items.search(text):
         exclusion_parts: list[Condition] = []
         for facet in crit.text_facets:
-            affirmed, negated = _mentions(text, facet, negate, item.section)
+            affirmed, negated = _mentions(text, facet, negate, item.section,
+                                          heading=item.header or bool(item.children))
             if facet.kind == "general":
                 if affirmed or negated:
                     general.append(Condition(facet, tuple(affirmed or negated), text))
@@ -605,5 +627,34 @@ def _read(text: str, crit: Criteria, negate: Negator) -> Reading:
     for section, segment in _sections(_normalise(text), tr):
         sections.add(section)
         items = _pieces(segment, section)
-        nodes.extend(_node(it, crit, negate) for it in _tree(items, tr))
+        roots = [_node(it, crit, negate) for it in _tree(items, tr)]
+        nodes.extend(_alternatives(roots) if section == "inclusion" else roots)
     return Reading(tuple(nodes), frozenset(sections))
+
+
+def _alternatives(roots: list[Node]) -> list[Node]:
+    """Top-level items that require disjoint values of one facet cannot all hold: they are
+    alternatives ("AML in one of the following: ..." and "ALL in one of the following: ...")."""
+    group = list(range(len(roots)))
+
+    def find(i: int) -> int:
+        while group[i] != i:
+            i = group[i]
+        return i
+
+    for i, a in enumerate(roots):
+        for j in range(i):
+            if _disjoint(roots[j], a) or _disjoint(a, roots[j]):
+                group[find(i)] = find(j)
+    members: dict[int, list[Node]] = {}
+    for i, n in enumerate(roots):
+        members.setdefault(find(i), []).append(n)
+    out: list[Node] = []
+    for i, n in enumerate(roots):
+        same = members[find(i)]
+        if len(same) == 1:
+            out.append(n)
+        elif same[0] is n:
+            out.append(Node("(one of the items below)", n.section, True, (), (), (), (),
+                            tuple(same)))
+    return out

@@ -359,11 +359,15 @@ def _node_results(node: Node, profile: TrialProfile, criteria: Criteria,
     if ages:
         out += [_text_age_result(a, profile, criteria) for a in node.ages]
     kids = [k for k in node.children if k.states_population]
-    if node.any_of and kids:
+    if node.any_of and any(k.requires_something for k in kids):
         # a group that states no population (a risk group defined by response) could still
-        # be the one that fits; a single item without one (consent) is not an alternative
+        # be the one that fits; a single item without one (consent) is not an alternative,
+        # and an item that only excludes ("No isolated CNS relapse") holds for all of them
+        for k in kids:
+            if not k.requires_something:
+                out += _node_results(k, profile, criteria, ages)
         options = [(k, _node_results(k, profile, criteria, ages)) for k in node.children
-                   if k.states_population or k.children]
+                   if k.requires_something or (k.children and not k.states_population)]
         outcomes: list[Outcome] = [worst(r.outcome for r in rs) if k.states_population
                                    else "unknown" for k, rs in options]
         chosen = max(range(len(options)), key=lambda i: {"not_met": 0, "unknown": 1,
