@@ -268,6 +268,18 @@ def profile_from_assessment(a: Assessment, on: dt.date | None = None) -> TrialPr
         items["setting"].value == "relapsed" else "no relapse recorded")
     if items["setting"].value in ("newly_diagnosed", "in_remission", "refractory"):
         items["relapse_number"] = ProfileItem(None, note="no relapse recorded")
+    setting = items["setting"]
+    if setting.value in ("newly_diagnosed", "in_remission", "refractory"):
+        items["relapse_site"] = ProfileItem("none", setting.rule_id, setting.inputs, setting.cite,
+                                            note="no relapse recorded")
+    else:
+        items["relapse_site"] = ProfileItem(None, note="the site of the relapse (marrow, spinal "
+                                                       "fluid, testis) is not compared yet")
+    lines = {"newly_diagnosed": "none", "in_remission": "one", "refractory": "one",
+             "relapsed": "at_least_one"}.get(str(setting.value))
+    items["prior_lines"] = ProfileItem(lines, setting.rule_id, setting.inputs, setting.cite,
+                                       note=None if lines else "the treatment history is not "
+                                                               "known")
     items["kmt2a"] = _kmt2a(a)
     conditions = a.record.conditions
     items["down_syndrome"] = (
