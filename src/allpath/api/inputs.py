@@ -66,7 +66,9 @@ HORIZON_YEARS = 100  # latest plausible date: this many years after today
 async def refuse_nul(request: Request) -> None:
     """Every body: no NUL character, raw or escaped as ``\\u0000`` (the address and query
     are checked by the guard middleware)."""
-    if request.method in ("POST", "PUT", "PATCH"):
+    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    read = ctype in ("", "text/csv", "text/plain") or ctype.endswith(("/json", "+json"))
+    if request.method in ("POST", "PUT", "PATCH") and read:  # others are 415 at the route
         raw = await request.body()
         if b"\x00" in raw or _NUL_ESCAPE.search(raw):
             raise ApiProblem(422, "the body holds a NUL character (\\u0000), which no field "
