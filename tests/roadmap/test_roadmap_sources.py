@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from icalendar import Calendar
-from test_independent_cases import record_of
+from test_roadmap_independent_cases import record_of
 
 from allpath.pipeline import assess
 from allpath.record.load import parse_record
