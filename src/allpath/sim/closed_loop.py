@@ -57,7 +57,7 @@ POLICIES: tuple[Policy, ...] = ("protocol", "fixed", "pack")
 #: TPMT / NUDT15 genotype index of the simulator (NM, IM, PM) -> CPIC phenotype term.
 PHENOTYPES = ("normal", "intermediate", "poor")
 ACTIONS = ("hold", "restart_reduced", "decrease", "increase", "continue", "wait",
-           "check_counts")
+           "check_counts", "check_adherence")
 # restart_previous (MTX back at its dose before the hold) and no_suggestion (implausible
 # counts: nothing changes until they are checked) leave the dose factor as it is
 VERBS = ("stop", "restart_reduced", "reduce", "increase", "unchanged", "restart_previous",
@@ -347,6 +347,8 @@ def diagnosis_facts(population: str, subtype: AnyArray, age: Array, wbc_dx: Arra
         "genetics.chromosome_count": Column.number(np.where(hyper, 55.0, 46.0)),
         "cns.group": term_column(np.zeros(n), ("CNS1",)),
         "testicular_involvement": term_column(np.zeros(n), (False,)),
+        # as in the virtual records (allpath.sim.records): no steroids before diagnosis
+        "steroid_pretreatment": term_column(np.zeros(n), (False,)),
     }
     evaluate_pack_columns(load_pack("genetics"), facts, n,
                           ("genetics.cog_bucket", "genetics.double_trisomy_4_10"))
