@@ -41,14 +41,14 @@ class NotBuiltError(Exception):
 
 # Cases ALLPath does not handle yet (issue 12 parts left undone), each with what is missing.
 _LIVER = "liver tests (ALT, bilirubin) are not read by the titration yet"
-_METAB = "6-TGN / MeMP metabolite results are not read by the titration yet"
+_METAB = ("6-TGN / MeMP interpretation beyond 'both undetectable' is not built (ALL target "
+          "levels are not established; the cut-offs the case uses come from IBD)")
 _ASP = "low fibrinogen on asparaginase is not built (no agreed threshold in the sources read)"
 NOT_BUILT: dict[str, str] = {
     "alt-raised-normal-bilirubin-no-automatic-reduction": _LIVER,
     "conjugated-bilirubin-2.5-holds-thiopurine": _LIVER,
     "fasting-hypoglycaemia-on-evening-6mp": "glucose is not read by the titration yet",
     "low-tgn-high-memp-no-6mp-increase": _METAB,
-    "undetectable-metabolites-suspect-non-adherence": _METAB,
     "low-fibrinogen-on-asparaginase-no-bleeding": _ASP,
 }
 # Cases the maintainers believe wrong, with the source that says otherwise.
@@ -122,9 +122,11 @@ def _titration(case: dict[str, Any]) -> Outcome:
         last_change = inp["last_dose_change"]["date"]
     elif inp.get("weeks_since_last_dose_change"):
         last_change = visit_date - dt.timedelta(weeks=float(inp["weeks_since_last_dose_change"]))
+    metab = {k: (float(inp[k]["value"]) if isinstance(inp[k], dict) else float(inp[k]))
+             for k in ("tgn", "memp") if inp.get(k) is not None}
     visits.append(LogVisit(len(visits) + 1, visit_date, None, None, anc, wbc, plt, None,
                            None if mp is None else float(mp),
-                           None if mtx is None else float(mtx)))
+                           None if mtx is None else float(mtx), **metab))
     allo = any(d.get("name") == "allopurinol" for d in inp.get("new_drugs") or ())
     log = MaintenanceLog(
         source=f"case {case['id']}", format="native", visits=tuple(visits), tpmt=tpmt,

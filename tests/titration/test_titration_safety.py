@@ -216,3 +216,16 @@ def test_reasons_quote_the_note_of_the_deciding_rule(tmp_path: Path) -> None:
     note = _rule("action.continue.wbc").note  # type: ignore[attr-defined]
     assert note and note in v.reason
     assert re.search(r"WBC 2\.5, ANC 1\.2, platelets 200", v.reason)
+
+
+def test_schmiegelow_2014_undetectable_metabolites_suspect_non_adherence(tmp_path: Path) -> None:
+    text = ("# tpmt: normal\n# nudt15: normal\n# last_change: 2023-11-01\n"
+            "date,wbc,anc,platelets,mp,mtx,tgn,memp\n2024-01-01,5.0,3.1,280,117,31,0,0\n"
+            "2024-01-15,5.0,3.1,280,117,31,,\n")
+    first, second = titrate_file(_write(tmp_path, text)).visits
+    assert first.action == "check_adherence" and first.mp_recommended_value is None
+    assert any("non-adherence" in a for a in first.advisories)
+    assert second.action == "increase"  # no metabolites at that visit: the counts decide
+    bad = "date,wbc,anc,platelets,mp,mtx,tgn\n2024-01-01,2.5,1.2,200,75,20,-3\n"
+    visit = titrate_file(_write(tmp_path, bad)).visits[0]
+    assert visit.status == "recommended" and any("metabolite" in p for p in visit.problems)

@@ -362,7 +362,7 @@ def _drug_text(verb: str | None, before: float | None, pre_hold: float | None,
     if verb == "stop":
         return "hold (0)", 0.0
     if verb == "no_suggestion":
-        return "no suggestion: check the counts first", None
+        return "no suggestion until checked", None
     if verb == "unchanged":
         return b, before
     if verb == "restart_previous":
@@ -453,6 +453,10 @@ def _visit_facts(log: MaintenanceLog, v: LogVisit, basis: Basis, weeks: float | 
         facts["visit.platelets"] = Fact(v.platelets, "10*9/L")
     if weeks is not None:
         facts["visit.weeks_since_change"] = Fact(weeks, "wk")
+    if v.tgn is not None:
+        facts["visit.tgn"] = Fact(v.tgn, "1")
+    if v.memp is not None:
+        facts["visit.memp"] = Fact(v.memp, "1")
     facts["visit.on_hold"] = Fact(on_hold)
     facts["visit.increases_without_response"] = Fact(float(streak), "1")
     return facts
@@ -543,7 +547,8 @@ def run_titration(log: MaintenanceLog, *, basis: Basis = "auto") -> TitrationRun
             used.append(adherence)
             advisories.append(f"{adherence.note} [unconfirmed]" if adherence.evidence ==
                               "unconfirmed" else str(adherence.note))
-        for name in ("titration.start_check", "titration.allopurinol_advisory"):
+        for name in ("titration.start_check", "titration.allopurinol_advisory",
+                     "titration.metabolites"):
             extra = res[name]
             text = _message(extra, values) if extra.status == "decided" else None
             if text:

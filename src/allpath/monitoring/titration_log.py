@@ -14,7 +14,8 @@ Formats
     the same plus ``Weight, Height, WBC`` (allMT external data).
 ``native`` (CSV)
     ``date, anc, wbc, platelets, hemoglobin, mp, mtx`` and optional ``weight, height, cycle,
-    week, note``; a column may carry its unit in brackets (``anc [/uL]``). Leading lines
+    week, note, tgn, memp`` (6-TGN and MeMP in pmol/8x10^8 RBC); a column may carry its unit
+    in brackets (``anc [/uL]``). Leading lines
     ``# key: value`` set header fields (``tpmt``, ``nudt15``, ``mp_start``, ``mtx_start``,
     ``dose_unit``, ``last_change``, ``patient``).
 ``native`` (YAML)
@@ -72,6 +73,8 @@ _NATIVE_COLUMNS = {
     "platelets": "platelets", "plt": "platelets", "hemoglobin": "hemoglobin", "hb": "hemoglobin",
     "mp": "mp", "mp_dose": "mp", "6-mp": "mp", "mtx": "mtx", "mtx_dose": "mtx",
     "weight": "weight", "height": "height", "note": "note",
+    "tgn": "tgn", "6-tgn": "tgn", "6tgn": "tgn", "memp": "memp", "6-mmp": "memp", "6mmp": "memp",
+    "mmp": "memp",
 }
 _HEADER_KEYS = ("patient", "tpmt", "nudt15", "mp_start", "mtx_start", "dose_unit", "last_change",
                 "allopurinol")
@@ -96,6 +99,8 @@ class LogVisit:
     weight: float | None = None
     height: float | None = None
     note: str | None = None
+    tgn: float | None = None  # 6-thioguanine nucleotides, pmol/8x10^8 RBC as recorded
+    memp: float | None = None  # methylated 6-MP metabolites, pmol/8x10^8 RBC as recorded
     problems: tuple[Problem, ...] = ()
     rejected: tuple[str, ...] = ()  # columns whose value was rejected
 
@@ -269,6 +274,16 @@ class _RowReader:
                 doses[fname] = None
             else:
                 doses[fname] = num
+        metabolites: dict[str, float | None] = {}
+        for fname in ("tgn", "memp"):
+            num = _number(cells.get(fname))
+            if isinstance(num, str) or (isinstance(num, float) and num < 0):
+                problems.append(Problem(where(fname), "a metabolite level must be a number of "
+                                        "0 or more (pmol/8x10^8 RBC)",
+                                        got=repr(cells.get(fname)), source=self.source))
+                metabolites[fname] = None
+            else:
+                metabolites[fname] = num
         date = None
         raw_date = cells.get("date")
         if isinstance(raw_date, dt.date):
@@ -289,6 +304,7 @@ class _RowReader:
             hemoglobin=values["hemoglobin"], mp=doses["mp"], mtx=doses["mtx"],
             weight=values["weight"], height=values["height"],
             note=None if note in (None, "") else str(note),
+            tgn=metabolites["tgn"], memp=metabolites["memp"],
             problems=tuple(problems), rejected=tuple(dict.fromkeys(rejected)),
         )
 
