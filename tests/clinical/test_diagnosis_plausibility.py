@@ -36,6 +36,7 @@ def test_who_2016_mpal_never_falls_through_to_b_all_nos() -> None:
                "MPO": "positive", "cCD3": "negative", "sIg": "negative"}
     result = assess_doc(b_all_record(markers=markers))
     assert result["diagnosis"]["lineage"] == "MPAL"
+    assert result["diagnosis"]["mpal_type"] == "MPAL, B/myeloid"
     assert result["diagnosis"]["subtype"]["key"] == "unknown"
     assert result["diagnosis"]["subtype"]["who_haem5"] is None
     assert result["risk"] == []

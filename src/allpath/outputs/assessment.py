@@ -258,6 +258,8 @@ class Assessment:
                 "status": self.value("diagnosis", "status"),
                 "presentation": self._presentation(),
                 "lineage": self.value("diagnosis.lineage"),
+                "mpal_type": None if self.value("diagnosis.mpal_type") in (None, "n/a")
+                else self.value("diagnosis.mpal_type"),
                 "etp": None if etp in ("n/a", "unknown") else etp,
                 "b_stage": None if self.value("diagnosis.b_stage") == "n/a"
                 else self.value("diagnosis.b_stage"),
