@@ -1,6 +1,6 @@
-"""The accuracy test: the pre-screen against 270 hand labels written from the studies' own
-eligibility text (tests/trials/data/labels.yaml): 160 before the text reader existed, 110 for
-held-out studies after it was written and before it was run on them.
+"""The accuracy test: the pre-screen against 330 hand labels written from the studies' own
+eligibility text (tests/trials/data/labels.yaml): 160 before the text reader existed, 110 and
+60 for two batches of held-out studies after it was written and before it was run on them.
 
 Goals of issue 13: at most 3 % of text-excluded pairs called "possible", at most 2 % of
 eligible pairs called "excluded", criterion-level agreement of at least 95 %."""
@@ -29,11 +29,12 @@ def _bench() -> ModuleType:
 
 def test_labelled_set_is_real_studies_and_patients_with_deciding_sentences() -> None:
     doc = yaml.safe_load((ROOT / "tests" / "trials" / "data" / "labels.yaml").read_text())
-    rows = {**doc["labels"], **doc["holdout_labels"]}
+    rows = {**doc["labels"], **doc["holdout_labels"], **doc["holdout2_labels"]}
     assert set(doc["holdout"]) == set(doc["holdout_labels"])
+    assert set(doc["holdout2"]) == set(doc["holdout2_labels"])
     pairs = [(nct, pid, e) for nct, row in rows.items() for pid, e in row.items()]
-    assert len(pairs) >= 270
-    assert len(rows) >= 27 and len(doc["patients"]) >= 10
+    assert len(pairs) >= 330
+    assert len(rows) >= 33 and len(doc["patients"]) >= 10
     for nct, pid, e in pairs:
         assert pid in doc["patients"], (nct, pid)
         assert e[0] in ("eligible", "excluded", "unclear"), (nct, pid)
@@ -53,7 +54,7 @@ def test_issue13_goals_on_the_studies_labelled_before_the_reader() -> None:
 
 def test_no_text_excluded_pair_is_possible_on_the_whole_set_held_out_studies_included() -> None:
     r = _bench().run(only="all")
-    assert r["pairs"] >= 270
+    assert r["pairs"] >= 330
     assert r["excluded_called_possible"] <= 0.03, r["wrong"]
     assert r["eligible_called_excluded"] <= 0.02, r["wrong"]
     # below the 95 % goal: label facets named "prior_therapy" or "setting" where the reader

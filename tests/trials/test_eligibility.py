@@ -182,7 +182,8 @@ def test_classic_xml_criteria_text_is_read(shared: Path) -> None:
     assert t.eligibility_text and t.has_exact_ages and t.min_age_years == 18.0
     mrd_adult = _profile(age_years=35.0, presentation="leukemia", lineage="B", ph="negative",
                          setting="in_remission", disease_now="remission", mrd="positive",
-                         transplant="not_transplanted", prior_blinatumomab="no")
+                         transplant="not_transplanted", prior_blinatumomab="no",
+                         cd19="positive")  # the study gives blinatumomab (a CD19 target)
     assert screen_trial(t, mrd_adult, check_status=False).verdict == "possible"
     had_blina = replace(mrd_adult, items={**mrd_adult.items,
                                           "prior_blinatumomab": ProfileItem("yes")})
@@ -266,4 +267,6 @@ def test_issue13_newly_diagnosed_four_year_old_gets_no_resistant_disease_study()
         if "relapsed" in title or "refractory" in title or "resistant" in title:
             assert m.verdict != "possible", m.trial.nct_id
     top = [m for m in r.matches if m.verdict != "excluded"][:3]
-    assert all("newly" in m.trial.title.lower() for m in top)
+    for m in top:  # frontline studies first: a newly diagnosed setting met, from text or title
+        assert any(c.criterion in ("setting", "text.setting") and c.outcome == "met" and
+                   "newly_diagnosed" in c.requires for c in m.criteria), m.trial.nct_id

@@ -305,10 +305,14 @@ def _pieces(segment: str, section: Section) -> list[_Item]:
     # in flat copies ("* AML in one of the following: * ... * ALL in one of the following:")
     # a marked item ending in ":" followed by an item of the same kind heads a group
     for i, it in enumerate(items[:-1]):
-        if it.kind not in (None, "line") and it.text.endswith(":") and \
-                items[i + 1].kind == it.kind:
+        if it.header or items[i + 1].kind != it.kind:
+            continue
+        if (it.kind != "line" and it.text.endswith(":")) or _FOLLOWING.search(it.text):
             it.header = True
     return items
+
+
+_FOLLOWING = re.compile(r"\bof the following(?: \w+){0,2}\s*:?\s*$", re.IGNORECASE)
 
 
 def _tree(items: list[_Item], tr: TextReading) -> list[_Item]:
@@ -412,6 +416,12 @@ class Node:
             c.states_population for c in self.children)
 
     @property
+    def facets(self) -> frozenset[str]:
+        """The facets this item and its sub-items require ("age" for an age range)."""
+        own = {c.facet.id for c in self.requires} | ({"age"} if self.ages else set())
+        return frozenset(own.union(*(c.facets for c in self.children)))
+
+    @property
     def requires_something(self) -> bool:
         """States a requirement or an age (not only exclusions), itself or below."""
         return bool(self.requires or self.ages) or any(
@@ -443,10 +453,11 @@ def rule_negator(tr: TextReading) -> Negator:
     def negate(text: str, start: int, end: int) -> Polarity:
         before = re.split(r"[;:]|\.\s", text[:start])[-1]
         words = " ".join(re.findall(r"\S+", before)[-5:])
-        after = re.split(r"[;:]|\.\s", text[end:])[0][:80]
+        clause = re.split(r"[;:]|\.\s", text[end:])[0]
+        after = clause[:80]
         if tr.negation_after.search(after):
             return "excluded"
-        if tr.allowed_after.search(after) and not re.search(r"\bnot\b", after[:40]):
+        if tr.allowed_after.search(clause) and not tr.negation_after.search(clause):
             return "allowed"
         if tr.allowed_before is not None and tr.allowed_before.search(before.rstrip()):
             return "allowed"

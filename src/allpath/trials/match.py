@@ -363,11 +363,20 @@ def _node_results(node: Node, profile: TrialProfile, criteria: Criteria,
         # a group that states no population (a risk group defined by response) could still
         # be the one that fits; a single item without one (consent) is not an alternative,
         # and an item that only excludes ("No isolated CNS relapse") holds for all of them
+        # alternatives speak about the same thing (the disease setting, say); an item under
+        # "any of the following" that states only something else (an age) holds for all
+        counts: dict[str, int] = {}
         for k in kids:
-            if not k.requires_something:
+            for f in k.facets:
+                counts[f] = counts.get(f, 0) + 1
+        shared = {f for f, n in counts.items() if n >= 2}
+        alternative = [k for k in node.children
+                       if (k.requires_something and (not shared or k.facets & shared))
+                       or (k.children and not k.states_population)]
+        for k in kids:
+            if k not in alternative:
                 out += _node_results(k, profile, criteria, ages)
-        options = [(k, _node_results(k, profile, criteria, ages)) for k in node.children
-                   if k.requires_something or (k.children and not k.states_population)]
+        options = [(k, _node_results(k, profile, criteria, ages)) for k in alternative]
         outcomes: list[Outcome] = [worst(r.outcome for r in rs) if k.states_population
                                    else "unknown" for k, rs in options]
         chosen = max(range(len(options)), key=lambda i: {"not_met": 0, "unknown": 1,
@@ -438,6 +447,22 @@ def _status_result(trial: Trial, criteria: Criteria) -> CriterionResult:
                            "met" if is_open else "not_met", None, criteria.status_cite)
 
 
+#: which criteria-text facet covers each registration (title) facet
+_TITLE_TO_TEXT = {"disease": "disease_type", "infant": "age", "target.CD19": "cd19",
+                  "target.CD22": "cd22", "target.CD7": "cd7"}
+
+
+def _text_facets(reading: Reading) -> frozenset[str]:
+    """The facets the criteria text states anywhere ("age" when it states an age range)."""
+    out: set[str] = set()
+    for n in reading.all_nodes():
+        out.update(c.facet.id for c in n.requires)
+        out.update(c.facet.id for parts in n.excludes for c in parts)
+        if n.ages:
+            out.add("age")
+    return frozenset(out)
+
+
 @lru_cache(maxsize=16)
 def _no_text(source: str) -> CriterionResult:
     return CriterionResult(
@@ -483,9 +508,15 @@ def screen_trial(trial: Trial, profile: TrialProfile, criteria: Criteria | None 
     sex = _sex_result(trial, profile)
     if sex is not None:
         results.append(sex)
-    if reading is None or not reading.states_population:
-        # the title and conditions speak only where the criteria text does not
+    stated = _text_facets(reading) if reading is not None else frozenset()
+    if stated and trial.has_exact_ages:
+        stated = stated | {"age"}
+    if reading is None or not reading.states_population or stated:
+        # the title and conditions speak only about what the criteria text does not state
         for req in study_requirements(trial, crit):
+            if reading is not None and reading.states_population and \
+                    _TITLE_TO_TEXT.get(req.facet.id, req.facet.id) in stated:
+                continue
             if memo is None:
                 results.append(_facet_result(req, profile))
                 continue
