@@ -47,7 +47,6 @@ _ASP = "low fibrinogen on asparaginase is not built (no agreed threshold in the 
 NOT_BUILT: dict[str, str] = {
     "alt-raised-normal-bilirubin-no-automatic-reduction": _LIVER,
     "conjugated-bilirubin-2.5-holds-thiopurine": _LIVER,
-    "fasting-hypoglycaemia-on-evening-6mp": "glucose is not read by the titration yet",
     "low-tgn-high-memp-no-6mp-increase": _METAB,
     "low-fibrinogen-on-asparaginase-no-bleeding": _ASP,
 }
@@ -124,6 +123,11 @@ def _titration(case: dict[str, Any]) -> Outcome:
         last_change = visit_date - dt.timedelta(weeks=float(inp["weeks_since_last_dose_change"]))
     metab = {k: (float(inp[k]["value"]) if isinstance(inp[k], dict) else float(inp[k]))
              for k in ("tgn", "memp") if inp.get(k) is not None}
+    if inp.get("glucose") is not None:  # a bare glucose is in mmol/L, as the case writes it
+        g = inp["glucose"]
+        metab["glucose"] = convert(float(g["value"] if isinstance(g, dict) else g),
+                                   str(g["unit"]) if isinstance(g, dict) else "mmol/L",
+                                   "mg/dL", 180.16)
     visits.append(LogVisit(len(visits) + 1, visit_date, None, None, anc, wbc, plt, None,
                            None if mp is None else float(mp),
                            None if mtx is None else float(mtx), **metab))

@@ -276,6 +276,8 @@ def test_every_rule_of_the_pack_is_exercised() -> None:
         {**SCENARIOS["action.continue.wbc"], "tpmt__phenotype": "intermediate",
          "titration__mp_protocol_dose": 75, "visit__mp_percent_of_protocol": 100},
         {**SCENARIOS["action.increase.wbc"], "visit__tgn": 0, "visit__memp": 0},
+        {**SCENARIOS["action.increase.wbc"], "visit__glucose": 47},
+        {**SCENARIOS["action.increase.wbc"], "visit__glucose": 90},
         {**SCENARIOS["action.increase.wbc"], "visit__tgn": 300, "visit__memp": 4000},
     ]
     for given in scenarios:

@@ -229,3 +229,12 @@ def test_schmiegelow_2014_undetectable_metabolites_suspect_non_adherence(tmp_pat
     bad = "date,wbc,anc,platelets,mp,mtx,tgn\n2024-01-01,2.5,1.2,200,75,20,-3\n"
     visit = titrate_file(_write(tmp_path, bad)).visits[0]
     assert visit.status == "recommended" and any("metabolite" in p for p in visit.problems)
+
+
+def test_pes_hypoglycaemia_below_60_mg_dl_on_6mp_is_an_advisory(tmp_path: Path) -> None:
+    text = ("# tpmt: normal\n# nudt15: normal\n# last_change: 2023-11-01\n"
+            "date,wbc,anc,platelets,mp,mtx,glucose [mmol/L]\n2024-01-01,2.5,1.2,200,75,20,2.6\n")
+    v = titrate_file(_write(tmp_path, text)).visits[0]
+    assert v.action == "continue"
+    (advisory,) = [a for a in v.advisories if "hypoglycaemia" in a]
+    assert "2.6 mmol/L" in advisory and "morning" in advisory and "MeMP" in advisory

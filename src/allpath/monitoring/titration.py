@@ -23,9 +23,11 @@ from allpath.monitoring.titration_log import (
     read_log,
     visits_in_order,
 )
+from allpath.observations.catalogue import load_catalogue
 from allpath.rules.engine import DecisionResult, evaluate_pack
 from allpath.rules.facts import Fact
 from allpath.rules.loader import load_knowledge
+from allpath.units import convert
 
 __all__ = [
     "StartDose",
@@ -453,6 +455,8 @@ def _visit_facts(log: MaintenanceLog, v: LogVisit, basis: Basis, weeks: float | 
         facts["visit.platelets"] = Fact(v.platelets, "10*9/L")
     if weeks is not None:
         facts["visit.weeks_since_change"] = Fact(weeks, "wk")
+    if v.glucose is not None:
+        facts["visit.glucose"] = Fact(v.glucose, "mg/dL")
     if v.tgn is not None:
         facts["visit.tgn"] = Fact(v.tgn, "1")
     if v.memp is not None:
@@ -533,6 +537,9 @@ def run_titration(log: MaintenanceLog, *, basis: Basis = "auto") -> TitrationRun
                   "wbc_per_ul": None if v.wbc is None else v.wbc / 1000,
                   "anc_per_ul": None if v.anc is None else v.anc / 1000,
                   "percent": _percent_of_protocol(log, v)}
+        values["glucose"] = v.glucose
+        values["glucose_mmol"] = (None if v.glucose is None else round(convert(
+            v.glucose, "mg/dL", "mmol/L", load_catalogue()["glucose"].molar_mass), 1))
         mp_now = before[0] if before and before[0] else v.mp
         values.update({"mp_now": mp_now,
                        "mp_third": None if mp_now is None else round(mp_now / 3),
@@ -548,7 +555,7 @@ def run_titration(log: MaintenanceLog, *, basis: Basis = "auto") -> TitrationRun
             advisories.append(f"{adherence.note} [unconfirmed]" if adherence.evidence ==
                               "unconfirmed" else str(adherence.note))
         for name in ("titration.start_check", "titration.allopurinol_advisory",
-                     "titration.metabolites"):
+                     "titration.metabolites", "titration.hypoglycaemia"):
             extra = res[name]
             text = _message(extra, values) if extra.status == "decided" else None
             if text:
@@ -595,4 +602,4 @@ def titrate_file(path: str | Path, *, basis: Basis = "auto", **header: Any) -> T
 def _blocking(v: LogVisit) -> list[Problem]:
     """The problems that make a visit not assessable (weight and height do not)."""
     return [p for p in v.problems
-            if not p.path.lower().endswith(("weight", "height"))]
+            if not p.path.lower().endswith(("weight", "height", "glucose", "tgn", "memp"))]

@@ -14,8 +14,8 @@ Formats
     the same plus ``Weight, Height, WBC`` (allMT external data).
 ``native`` (CSV)
     ``date, anc, wbc, platelets, hemoglobin, mp, mtx`` and optional ``weight, height, cycle,
-    week, note, tgn, memp`` (6-TGN and MeMP in pmol/8x10^8 RBC); a column may carry its unit
-    in brackets (``anc [/uL]``). Leading lines
+    week, note, glucose, tgn, memp`` (6-TGN and MeMP in pmol/8x10^8 RBC); a column may carry
+    its unit in brackets (``anc [/uL]``). Leading lines
     ``# key: value`` set header fields (``tpmt``, ``nudt15``, ``mp_start``, ``mtx_start``,
     ``dose_unit``, ``last_change``, ``patient``).
 ``native`` (YAML)
@@ -58,7 +58,7 @@ PHENOTYPES: tuple[str, ...] = (
     "normal", "intermediate", "possible_intermediate", "poor", "indeterminate",
 )
 COUNT_FIELDS: tuple[str, ...] = ("anc", "wbc", "platelets", "hemoglobin")
-BODY_FIELDS: tuple[str, ...] = ("weight", "height")
+BODY_FIELDS: tuple[str, ...] = ("weight", "height", "glucose")  # read, never blocking
 _MISSING = {"", "na", "nan", "n/a", "null", "none", "-"}
 
 # column name (lower case) -> field
@@ -73,7 +73,8 @@ _NATIVE_COLUMNS = {
     "platelets": "platelets", "plt": "platelets", "hemoglobin": "hemoglobin", "hb": "hemoglobin",
     "mp": "mp", "mp_dose": "mp", "6-mp": "mp", "mtx": "mtx", "mtx_dose": "mtx",
     "weight": "weight", "height": "height", "note": "note",
-    "tgn": "tgn", "6-tgn": "tgn", "6tgn": "tgn", "memp": "memp", "6-mmp": "memp", "6mmp": "memp",
+    "glucose": "glucose", "tgn": "tgn", "6-tgn": "tgn", "6tgn": "tgn", "memp": "memp",
+    "6-mmp": "memp", "6mmp": "memp",
     "mmp": "memp",
 }
 _HEADER_KEYS = ("patient", "tpmt", "nudt15", "mp_start", "mtx_start", "dose_unit", "last_change",
@@ -99,6 +100,7 @@ class LogVisit:
     weight: float | None = None
     height: float | None = None
     note: str | None = None
+    glucose: float | None = None  # mg/dL
     tgn: float | None = None  # 6-thioguanine nucleotides, pmol/8x10^8 RBC as recorded
     memp: float | None = None  # methylated 6-MP metabolites, pmol/8x10^8 RBC as recorded
     problems: tuple[Problem, ...] = ()
@@ -203,7 +205,8 @@ def _number(text: Any) -> float | str | None:
 
 
 _CATALOGUE_CODE = {"anc": "anc", "wbc": "wbc", "platelets": "platelets",
-                   "hemoglobin": "hemoglobin", "weight": "weight", "height": "height"}
+                   "hemoglobin": "hemoglobin", "weight": "weight", "height": "height",
+                   "glucose": "glucose"}
 
 
 @dataclass
@@ -236,7 +239,7 @@ class _RowReader:
             analyte = cat[_CATALOGUE_CODE[fname]]
             unit = analyte.unit or "1"
             try:
-                value = convert(num, self.units.get(fname, unit), unit)
+                value = convert(num, self.units.get(fname, unit), unit, analyte.molar_mass)
             except UnitError:
                 problems.append(Problem(where(fname), "unit does not fit the analyte",
                                         expected=unit, got=self.units.get(fname),
@@ -302,7 +305,7 @@ class _RowReader:
             cycle=None if cycle in (None, "") else str(cycle),
             anc=values["anc"], wbc=values["wbc"], platelets=values["platelets"],
             hemoglobin=values["hemoglobin"], mp=doses["mp"], mtx=doses["mtx"],
-            weight=values["weight"], height=values["height"],
+            weight=values["weight"], height=values["height"], glucose=values["glucose"],
             note=None if note in (None, "") else str(note),
             tgn=metabolites["tgn"], memp=metabolites["memp"],
             problems=tuple(problems), rejected=tuple(dict.fromkeys(rejected)),
