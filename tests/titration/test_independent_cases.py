@@ -40,12 +40,12 @@ class NotBuiltError(Exception):
 
 
 # Cases ALLPath does not handle yet (issue 12 parts left undone), each with what is missing.
-_LIVER = "liver tests (ALT, bilirubin) are not read by the titration yet"
+_LIVER = ("bilirubin is not read by the titration (no hold threshold for hepatotoxicity in the "
+          "sources read: the label says only 'interrupt for hepatotoxicity')")
 _METAB = ("6-TGN / MeMP interpretation beyond 'both undetectable' is not built (ALL target "
           "levels are not established; the cut-offs the case uses come from IBD)")
 _ASP = "low fibrinogen on asparaginase is not built (no agreed threshold in the sources read)"
 NOT_BUILT: dict[str, str] = {
-    "alt-raised-normal-bilirubin-no-automatic-reduction": _LIVER,
     "conjugated-bilirubin-2.5-holds-thiopurine": _LIVER,
     "low-tgn-high-memp-no-6mp-increase": _METAB,
     "low-fibrinogen-on-asparaginase-no-bleeding": _ASP,
@@ -123,6 +123,8 @@ def _titration(case: dict[str, Any]) -> Outcome:
         last_change = visit_date - dt.timedelta(weeks=float(inp["weeks_since_last_dose_change"]))
     metab = {k: (float(inp[k]["value"]) if isinstance(inp[k], dict) else float(inp[k]))
              for k in ("tgn", "memp") if inp.get(k) is not None}
+    if inp.get("alt") is not None:
+        metab["alt"] = _q(inp["alt"], "U/L")
     if inp.get("glucose") is not None:  # a bare glucose is in mmol/L, as the case writes it
         g = inp["glucose"]
         metab["glucose"] = convert(float(g["value"] if isinstance(g, dict) else g),

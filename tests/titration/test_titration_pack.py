@@ -278,6 +278,8 @@ def test_every_rule_of_the_pack_is_exercised() -> None:
         {**SCENARIOS["action.increase.wbc"], "visit__tgn": 0, "visit__memp": 0},
         {**SCENARIOS["action.increase.wbc"], "visit__glucose": 47},
         {**SCENARIOS["action.increase.wbc"], "visit__glucose": 90},
+        {**SCENARIOS["action.increase.wbc"], "visit__alt": 250},
+        {**SCENARIOS["action.increase.wbc"], "visit__alt": 30},
         {**SCENARIOS["action.increase.wbc"], "visit__tgn": 300, "visit__memp": 4000},
     ]
     for given in scenarios:

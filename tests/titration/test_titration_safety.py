@@ -238,3 +238,12 @@ def test_pes_hypoglycaemia_below_60_mg_dl_on_6mp_is_an_advisory(tmp_path: Path) 
     assert v.action == "continue"
     (advisory,) = [a for a in v.advisories if "hypoglycaemia" in a]
     assert "2.6 mmol/L" in advisory and "morning" in advisory and "MeMP" in advisory
+
+
+def test_ebbesen_2017_alt_above_40_is_an_advisory_not_a_dose_change(tmp_path: Path) -> None:
+    text = ("# tpmt: normal\n# nudt15: normal\n# last_change: 2023-11-01\n"
+            "date,wbc,anc,platelets,mp,mtx,alt\n2024-01-01,2.9,1.3,190,100,25,250\n")
+    v = titrate_file(_write(tmp_path, text)).visits[0]
+    assert v.action == "continue"
+    (advisory,) = [a for a in v.advisories if a.startswith("ALT")]
+    assert "6.25 times 40 U/L" in advisory and "MeMP" in advisory

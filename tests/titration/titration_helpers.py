@@ -15,7 +15,7 @@ UNITS = {
     "visit.weeks_since_change": "wk", "visit.increases_without_response": "1",
     "titration.mp_protocol_dose": "mg/m2/d", "titration.mtx_protocol_dose": "mg/m2/wk",
     "visit.mp_percent_of_protocol": "%", "visit.tgn": "1", "visit.memp": "1",
-    "visit.glucose": "mg/dL",
+    "visit.glucose": "mg/dL", "visit.alt": "U/L",
 }
 
 

@@ -457,6 +457,8 @@ def _visit_facts(log: MaintenanceLog, v: LogVisit, basis: Basis, weeks: float | 
         facts["visit.weeks_since_change"] = Fact(weeks, "wk")
     if v.glucose is not None:
         facts["visit.glucose"] = Fact(v.glucose, "mg/dL")
+    if v.alt is not None:
+        facts["visit.alt"] = Fact(v.alt, "U/L")
     if v.tgn is not None:
         facts["visit.tgn"] = Fact(v.tgn, "1")
     if v.memp is not None:
@@ -538,6 +540,10 @@ def run_titration(log: MaintenanceLog, *, basis: Basis = "auto") -> TitrationRun
                   "anc_per_ul": None if v.anc is None else v.anc / 1000,
                   "percent": _percent_of_protocol(log, v)}
         values["glucose"] = v.glucose
+        values["alt"] = v.alt
+        uln = _field(res["titration.alt"], "uln")  # the limit the pack's rule states
+        values["alt_x_uln"] = (round(v.alt / float(uln), 2)
+                               if v.alt is not None and isinstance(uln, int | float) else None)
         values["glucose_mmol"] = (None if v.glucose is None else round(convert(
             v.glucose, "mg/dL", "mmol/L", load_catalogue()["glucose"].molar_mass), 1))
         mp_now = before[0] if before and before[0] else v.mp
@@ -555,7 +561,7 @@ def run_titration(log: MaintenanceLog, *, basis: Basis = "auto") -> TitrationRun
             advisories.append(f"{adherence.note} [unconfirmed]" if adherence.evidence ==
                               "unconfirmed" else str(adherence.note))
         for name in ("titration.start_check", "titration.allopurinol_advisory",
-                     "titration.metabolites", "titration.hypoglycaemia"):
+                     "titration.metabolites", "titration.hypoglycaemia", "titration.alt"):
             extra = res[name]
             text = _message(extra, values) if extra.status == "decided" else None
             if text:
@@ -602,4 +608,5 @@ def titrate_file(path: str | Path, *, basis: Basis = "auto", **header: Any) -> T
 def _blocking(v: LogVisit) -> list[Problem]:
     """The problems that make a visit not assessable (weight and height do not)."""
     return [p for p in v.problems
-            if not p.path.lower().endswith(("weight", "height", "glucose", "tgn", "memp"))]
+            if not p.path.lower().endswith(("weight", "height", "glucose", "alt", "tgn",
+                                             "memp"))]

@@ -14,7 +14,7 @@ Formats
     the same plus ``Weight, Height, WBC`` (allMT external data).
 ``native`` (CSV)
     ``date, anc, wbc, platelets, hemoglobin, mp, mtx`` and optional ``weight, height, cycle,
-    week, note, glucose, tgn, memp`` (6-TGN and MeMP in pmol/8x10^8 RBC); a column may carry
+    week, note, glucose, alt, tgn, memp`` (6-TGN and MeMP in pmol/8x10^8 RBC); a column may carry
     its unit in brackets (``anc [/uL]``). Leading lines
     ``# key: value`` set header fields (``tpmt``, ``nudt15``, ``mp_start``, ``mtx_start``,
     ``dose_unit``, ``last_change``, ``patient``).
@@ -58,7 +58,7 @@ PHENOTYPES: tuple[str, ...] = (
     "normal", "intermediate", "possible_intermediate", "poor", "indeterminate",
 )
 COUNT_FIELDS: tuple[str, ...] = ("anc", "wbc", "platelets", "hemoglobin")
-BODY_FIELDS: tuple[str, ...] = ("weight", "height", "glucose")  # read, never blocking
+BODY_FIELDS: tuple[str, ...] = ("weight", "height", "glucose", "alt")  # read, never blocking
 _MISSING = {"", "na", "nan", "n/a", "null", "none", "-"}
 
 # column name (lower case) -> field
@@ -73,9 +73,8 @@ _NATIVE_COLUMNS = {
     "platelets": "platelets", "plt": "platelets", "hemoglobin": "hemoglobin", "hb": "hemoglobin",
     "mp": "mp", "mp_dose": "mp", "6-mp": "mp", "mtx": "mtx", "mtx_dose": "mtx",
     "weight": "weight", "height": "height", "note": "note",
-    "glucose": "glucose", "tgn": "tgn", "6-tgn": "tgn", "6tgn": "tgn", "memp": "memp",
-    "6-mmp": "memp", "6mmp": "memp",
-    "mmp": "memp",
+    "glucose": "glucose", "alt": "alt", "alat": "alt", "tgn": "tgn", "6-tgn": "tgn",
+    "6tgn": "tgn", "memp": "memp", "6-mmp": "memp", "6mmp": "memp", "mmp": "memp",
 }
 _HEADER_KEYS = ("patient", "tpmt", "nudt15", "mp_start", "mtx_start", "dose_unit", "last_change",
                 "allopurinol")
@@ -101,6 +100,7 @@ class LogVisit:
     height: float | None = None
     note: str | None = None
     glucose: float | None = None  # mg/dL
+    alt: float | None = None  # U/L
     tgn: float | None = None  # 6-thioguanine nucleotides, pmol/8x10^8 RBC as recorded
     memp: float | None = None  # methylated 6-MP metabolites, pmol/8x10^8 RBC as recorded
     problems: tuple[Problem, ...] = ()
@@ -206,7 +206,7 @@ def _number(text: Any) -> float | str | None:
 
 _CATALOGUE_CODE = {"anc": "anc", "wbc": "wbc", "platelets": "platelets",
                    "hemoglobin": "hemoglobin", "weight": "weight", "height": "height",
-                   "glucose": "glucose"}
+                   "glucose": "glucose", "alt": "alt"}
 
 
 @dataclass
@@ -306,6 +306,7 @@ class _RowReader:
             anc=values["anc"], wbc=values["wbc"], platelets=values["platelets"],
             hemoglobin=values["hemoglobin"], mp=doses["mp"], mtx=doses["mtx"],
             weight=values["weight"], height=values["height"], glucose=values["glucose"],
+            alt=values["alt"],
             note=None if note in (None, "") else str(note),
             tgn=metabolites["tgn"], memp=metabolites["memp"],
             problems=tuple(problems), rejected=tuple(dict.fromkeys(rejected)),
