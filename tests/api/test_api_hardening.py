@@ -605,3 +605,40 @@ def test_web_page_validation_errors_are_problem_json_without_the_input() -> None
     assert r.status_code == 422
     assert r.headers["content-type"].startswith("application/problem+json")
     assert len(r.content) < 3000
+
+
+def test_request_costs_are_bounded_by_item_caps(client: TestClient,
+                                                auth: dict[str, str]) -> None:
+    from allpath.api.cds import MAX_DRAFT_ORDERS
+    from allpath.api.features import MAX_TITRATE_BYTES
+    from allpath.api.inputs import MAX_BUNDLE_ENTRIES, MAX_OBSERVATIONS
+
+    doc = example_doc("example-001")
+    obs = doc["observations"][0]
+    body = _problem(client.post("/v1/assess", headers=auth, json={
+        **doc, "observations": [obs] * (MAX_OBSERVATIONS + 1)}), 422)
+    assert body["errors"][0]["path"] == "observations"
+    assert body["errors"][0]["got"] == str(MAX_OBSERVATIONS + 1)
+    bundle = _bundle({"resourceType": "Patient", "id": "p1"}, *[WBC] * MAX_BUNDLE_ENTRIES)
+    assert _problem(client.post("/v1/assess", json=bundle, headers=auth),
+                    422)["errors"][0]["path"] == "entry"
+    hook = _order_sign(1.0)
+    entry = hook["context"]["draftOrders"]["entry"]
+    hook["context"]["draftOrders"]["entry"] = entry * (MAX_DRAFT_ORDERS + 1)
+    assert _problem(client.post("/cds-services/allpath-order-sign", json=hook, headers=auth),
+                    422)["errors"][0]["path"] == "context.draftOrders"
+    big = {"format": "allpath.maintenance-log/1", "x": "y" * MAX_TITRATE_BYTES}
+    _problem(client.post("/v1/titrate", json=big, headers=auth), 413)
+
+
+def test_error_list_is_capped_with_the_total_count(client: TestClient,
+                                                   auth: dict[str, str]) -> None:
+    from allpath.api.problems import MAX_ERRORS
+
+    doc = example_doc("example-001")
+    bad = [{"code": f"nope{i}", "value": 1, "unit": "g/L"} for i in range(200)]
+    body = _problem(client.post("/v1/assess", json={**doc, "observations": bad},
+                                headers=auth), 422)
+    assert len(body["errors"]) == MAX_ERRORS
+    total = int(body["detail"].split()[0])
+    assert total >= 200 and f"first {MAX_ERRORS}" in body["detail"]

@@ -19,10 +19,10 @@ from sqlalchemy import or_, select
 
 from allpath.api.deps import Caller, CallerDep, audit, get_db, settings_of, trial_registry
 from allpath.api.dose_input import dose_problem, without_dose
-from allpath.api.inputs import check_values, feature, fhir_available
+from allpath.api.inputs import MAX_BUNDLE_ENTRIES, check_values, feature, fhir_available
 from allpath.api.problems import PROBLEM_RESPONSES, ApiProblem
 from allpath.db import CdsFeedback, Patient, RecordVersion
-from allpath.errors import RecordError
+from allpath.errors import Problem, RecordError
 from allpath.orders import OrderFinding, check_orders
 from allpath.outputs.assessment import Assessment
 from allpath.pipeline import assess as run_assess
@@ -69,6 +69,7 @@ SERVICES: list[dict[str, Any]] = [
     },
 ]
 
+MAX_DRAFT_ORDERS = 50  # one order-sign request
 _HOOKS = frozenset(str(s["hook"]) for s in SERVICES)
 
 class HookRequest(BaseModel):
@@ -203,6 +204,12 @@ def _stored_record(request: Request, caller: Caller, patient_ref: str, hook: str
 def _patient(request: Request, caller: Caller, hook: HookRequest,
              ) -> tuple[PatientRecord | None, str | None]:
     if hook.prefetch:
+        n = sum(len(_resources(v)) for v in hook.prefetch.values())
+        if n > MAX_BUNDLE_ENTRIES:
+            raise RecordError([Problem("prefetch", "too many prefetched resources",
+                                       expected=f"at most {MAX_BUNDLE_ENTRIES}",
+                                       got=str(n))])
+        check_values(hook.prefetch, "prefetch")
         rec = _record_from_prefetch(hook.prefetch)
         if rec is not None:
             return rec, None
@@ -411,6 +418,10 @@ def order_sign(request: Request, hook: HookRequest, caller: CallerDep) -> CardsR
     orders = _draft_orders(hook.context)
     if not orders:
         return CardsResponse(cards=[])
+    if len(orders) > MAX_DRAFT_ORDERS:  # bounded cost: each order is checked in full
+        raise RecordError([Problem("context.draftOrders", "too many draft orders",
+                                   expected=f"at most {MAX_DRAFT_ORDERS}",
+                                   got=str(len(orders)))])
     try:
         record, _stored = _patient(request, caller, hook)
     except RecordError as err:

@@ -120,6 +120,9 @@ _TITRATE_BODY = {"requestBody": {"required": True, "content": {
 }}}
 
 
+MAX_TITRATE_BYTES = 256_000
+
+
 @router.post("/titrate", summary="Maintenance titration of a log, visit by visit",
              tags=["pathway"], openapi_extra=_TITRATE_BODY)
 async def titrate(request: Request, caller: CallerDep, basis: Basis = Basis.auto,
@@ -128,6 +131,9 @@ async def titrate(request: Request, caller: CallerDep, basis: Basis = Basis.auto
     if mod is None:
         raise unavailable("titration")
     raw = await request.body()
+    if len(raw) > MAX_TITRATE_BYTES:  # a log of years of visits is a few tens of kB
+        raise ApiProblem(413, f"a maintenance log is at most {MAX_TITRATE_BYTES} bytes here",
+                         type_="payload-too-large")
     ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if ctype in ("text/csv", "text/plain"):
         suffix, text = ".csv", raw.decode("utf-8", errors="replace")
@@ -139,6 +145,7 @@ async def titrate(request: Request, caller: CallerDep, basis: Basis = Basis.auto
                              ) from None
         if not isinstance(doc, dict):
             raise ApiProblem(422, "the body must be a JSON object", type_="invalid-request")
+        check_values(doc)
         suffix, text = ".yaml", yaml.safe_dump(doc)
     else:
         raise ApiProblem(415, "send application/json or text/csv")

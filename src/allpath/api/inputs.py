@@ -16,8 +16,9 @@ from allpath.api.problems import ApiProblem, FieldError
 from allpath.errors import Problem, RecordError
 from allpath.record import PatientRecord, parse_record
 
-__all__ = ["MAX_OBSERVATIONS", "ParsedRecord", "check_date", "check_size", "check_values",
-           "feature", "fhir_available", "read_record", "refuse_nul", "value_problems"]
+__all__ = ["MAX_BUNDLE_ENTRIES", "MAX_OBSERVATIONS", "ParsedRecord", "check_date", "check_size",
+           "check_values", "feature", "fhir_available", "read_record", "refuse_nul",
+           "value_problems"]
 
 
 def feature(module: str) -> Any | None:
@@ -121,21 +122,22 @@ def check_values(value: Any, path: str = "") -> None:
         raise RecordError(problems)
 
 
-#: the most observations (or FHIR entries) one record may hold: a few years of weekly
-#: counts are well under it, and it keeps one request's cost bounded (under a second)
-MAX_OBSERVATIONS = 5000
+#: the most observations one record may hold, and FHIR entries one Bundle: a few years of
+#: weekly counts are well under them, and they keep one request under about a second
+MAX_OBSERVATIONS = 3000
+MAX_BUNDLE_ENTRIES = 1000
 
 
 def check_size(body: dict[str, Any], adding: int = 0) -> None:
     """Refuse a record with more than :data:`MAX_OBSERVATIONS` observations (``adding``:
-    those about to be added) or a Bundle with more entries, before any is checked."""
-    for key in ("observations", "entry"):
+    those about to be added) or a Bundle with more than :data:`MAX_BUNDLE_ENTRIES` entries,
+    before any is checked."""
+    for key, most in (("observations", MAX_OBSERVATIONS), ("entry", MAX_BUNDLE_ENTRIES)):
         items = body.get(key)
         n = (len(items) if isinstance(items, list) else 0) + adding
-        if n > MAX_OBSERVATIONS:
+        if n > most:
             raise RecordError([Problem(key, "too many items in one record",
-                                       expected=f"at most {MAX_OBSERVATIONS}",
-                                       got=str(n))])
+                                       expected=f"at most {most}", got=str(n))])
 
 
 def _bundle_patients(body: dict[str, Any]) -> None:

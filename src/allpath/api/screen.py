@@ -97,16 +97,16 @@ async def submit(request: Request, caller: CallerDep, background: BackgroundTask
                      max_length=500, description="Units per column as JSON, e.g. "
                                                  '{"wbc": "/uL"}.')] = None,
                  ) -> ScreenJobOut:
+    data = await request.body()
+    rows = data.count(b"\n")
+    if rows > MAX_SCREEN_ROWS:  # before anything is imported or read
+        raise ApiProblem(422, f"too many rows: at most {MAX_SCREEN_ROWS} per job, got {rows};"
+                              " split the file", type_="too-many-rows")
     if feature("allpath.screen") is None:
         raise ApiProblem(501, "bulk screening is not installed in this ALLPath",
                          type_="not-available")
-    data = await request.body()
     if not data.strip():
         raise ApiProblem(422, "the body is empty; send CBC rows as CSV")
-    rows = data.count(b"\n")
-    if rows > MAX_SCREEN_ROWS:
-        raise ApiProblem(422, f"too many rows: at most {MAX_SCREEN_ROWS} per job, got {rows};"
-                              " split the file", type_="too-many-rows")
     unit_map: dict[str, str] | None = None
     if units:
         try:
