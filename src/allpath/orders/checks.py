@@ -96,10 +96,16 @@ def _route_code(mr: Mapping[str, Any]) -> str | None:
 
 def _route(mr: Mapping[str, Any]) -> str:
     parts: list[str] = []
-    for di in mr.get("dosageInstruction") or ():
-        route = di.get("route") or {} if isinstance(di, Mapping) else {}
+    instructions = mr.get("dosageInstruction")
+    for di in instructions if isinstance(instructions, list) else ():
+        route = di.get("route") if isinstance(di, Mapping) else None
+        if not isinstance(route, Mapping):
+            continue
         parts.append(str(route.get("text") or ""))
-        parts += [f"{c.get('code', '')} {c.get('display', '')}" for c in route.get("coding") or ()]
+        codings = route.get("coding")
+        parts += [f"{c.get('code', '')} {c.get('display', '')}"
+                  for c in (codings if isinstance(codings, list) else ())
+                  if isinstance(c, Mapping)]
     return " ".join(parts).lower()
 
 

@@ -93,7 +93,8 @@ def _concept(cc: Mapping[str, Any]) -> Identified:
     m = _map()
     texts: list[str] = []
     codes: list[str] = []
-    for c in cc.get("coding") or ():
+    codings = cc.get("coding")
+    for c in codings if isinstance(codings, list) else ():
         if not isinstance(c, Mapping):
             continue
         code, system = c.get("code"), c.get("system")
@@ -120,7 +121,8 @@ def _concept(cc: Mapping[str, Any]) -> Identified:
 def _medication(ref: str, order: Mapping[str, Any],
                 resources: Iterable[Mapping[str, Any]]) -> Mapping[str, Any] | None:
     if ref.startswith("#"):
-        for r in order.get("contained") or ():
+        contained = order.get("contained")
+        for r in contained if isinstance(contained, list) else ():
             if isinstance(r, Mapping) and r.get("resourceType") == "Medication" and \
                     r.get("id") == ref[1:]:
                 return r
