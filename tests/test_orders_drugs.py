@@ -68,3 +68,30 @@ def test_r4_code_r4_reference_and_r5_codeable_reference() -> None:
     assert got.drug is not None and got.drug.id == "allopurinol"
     missing = identify_order({})
     assert missing.drug is None and "names no medication" in missing.how
+
+
+def test_malformed_orders_give_info_cards_never_a_crash() -> None:
+    import datetime as dt
+
+    import yaml
+
+    import allpath.roadmap as roadmap
+    from allpath.examples import example_paths
+    from allpath.orders import check_orders
+    from allpath.pipeline import assess
+    from allpath.record import parse_record
+
+    path = next(p for p in example_paths() if p.name == "example-001.yaml")
+    a = assess(parse_record(yaml.safe_load(path.read_text(encoding="utf-8"))))
+    weird: list[dict[str, Any]] = [
+        {"resourceType": "MedicationRequest", "medicationCodeableConcept": "x",
+         "dosageInstruction": "y"},
+        {"resourceType": "MedicationRequest",
+         "medicationCodeableConcept": {"coding": "z", "text": 5},
+         "dosageInstruction": [1, {"route": "oral"}, {"route": {"coding": [1, {"code": 3}]}}]},
+        {"resourceType": "MedicationRequest", "medicationReference": {"reference": "#a"},
+         "contained": "bad"},
+    ]
+    findings = check_orders(a, weird, [], dt.date(2024, 5, 20), roadmap)
+    assert [f.kind for f in findings] == ["unidentified"] * 3
+    assert all(f.indicator == "info" and "not checked" in f.summary for f in findings)
