@@ -28,6 +28,8 @@ _FIELDS = {
     "methotrexate_dose": "mtx",
     "weight": "weight",
     "height": "height",
+    "glucose": "glucose",
+    "alt": "alt",
 }
 
 
