@@ -5,7 +5,11 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
+import signal
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -642,3 +646,70 @@ def test_error_list_is_capped_with_the_total_count(client: TestClient,
     assert len(body["errors"]) == MAX_ERRORS
     total = int(body["detail"].split()[0])
     assert total >= 200 and f"first {MAX_ERRORS}" in body["detail"]
+
+
+def _serve(url: str, port: int) -> subprocess.Popen[bytes]:
+    allpath = Path(sys.executable).with_name("allpath")
+    server = subprocess.Popen([str(allpath), "serve", "--host", "127.0.0.1", "--port",
+                               str(port), "--database", url, "--log-level", "warning"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=2).status_code == 200:
+                return server
+        except httpx.HTTPError:
+            pass
+        assert server.poll() is None and time.monotonic() < deadline, "serve did not start"
+        time.sleep(0.1)
+
+
+@pytest.mark.skipif(os.name != "posix", reason="needs SIGKILL")
+def test_kill_9_during_concurrent_writes_keeps_every_acknowledged_observation(
+        db_url: str) -> None:
+    allpath = Path(sys.executable).with_name("allpath")
+    token = subprocess.run([str(allpath), "tokens", "create", "--database", db_url],
+                           check=True, capture_output=True, text=True).stdout.strip()
+    headers = {"Authorization": f"Bearer {token}"}
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    server = _serve(db_url, port)
+    try:
+        with httpx.Client(base_url=base, headers=headers, timeout=60) as c:
+            pid = c.post("/v1/patients", json=example_doc("example-001")).json()["id"]
+        stop = threading.Event()
+
+        def writer(n: int) -> list[str]:
+            acked = []
+            with httpx.Client(base_url=base, headers=headers, timeout=30) as c:
+                for i in range(500):
+                    if stop.is_set():
+                        break
+                    mark = f"k{n}-{i}"
+                    try:
+                        r = c.post(f"/v1/patients/{pid}/observations", json={
+                            "observations": [{"code": "wbc", "value": 5, "unit": "10*9/L",
+                                              "time": "2024-06-01", "method": mark}]})
+                    except httpx.HTTPError:
+                        break
+                    if r.status_code == 201:
+                        acked.append(mark)
+            return acked
+
+        with ThreadPoolExecutor(CLIENTS) as pool:
+            futures = [pool.submit(writer, n) for n in range(CLIENTS)]
+            time.sleep(3)
+            server.send_signal(signal.SIGKILL)
+            server.wait(timeout=30)
+            stop.set()
+            acknowledged = {m for f in futures for m in f.result()}
+        assert acknowledged, "no write was acknowledged before the kill"
+        server = _serve(db_url, port)
+        with httpx.Client(base_url=base, headers=headers, timeout=60) as c:
+            rows = c.get(f"/v1/patients/{pid}/observations").json()
+            record = c.get(f"/v1/patients/{pid}/record").json()
+        assert acknowledged <= {o["data"]["method"] for o in rows}
+        assert acknowledged <= {o.get("method") for o in record["observations"]}
+    finally:
+        server.kill()
+        server.wait(timeout=30)
