@@ -713,3 +713,13 @@ def test_kill_9_during_concurrent_writes_keeps_every_acknowledged_observation(
     finally:
         server.kill()
         server.wait(timeout=30)
+
+
+def test_api_docs_pages_load_local_assets_only(client: TestClient) -> None:
+    for page in ("/docs", "/redoc"):
+        r = client.get(page)
+        assert r.status_code == 200
+        assert "cdn." not in r.text and "//fastapi.tiangolo.com" not in r.text
+    html = client.get("/docs").text
+    asset = html.split('src="', 2)[1].split('"')[0]
+    assert asset.startswith("/") and client.get(asset).status_code == 200

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import Depends, FastAPI
+from fastapi_offline import FastAPIOffline
 from limits import RateLimitItemPerMinute
 from limits.storage import MemoryStorage
 from limits.strategies import MovingWindowRateLimiter
@@ -35,7 +36,7 @@ def create_app(database_url: str | None = None, *, settings: Settings | None = N
     cfg = settings or Settings()
     db = database or Database(database_url, migrate=migrate)
     kb = load_knowledge()
-    app = FastAPI(
+    app: FastAPI = FastAPIOffline(  # /docs and /redoc with local assets, no CDN
         title="ALLPath API",
         version=allpath.__version__,
         summary="The care pathway of acute lymphoblastic leukaemia, computable and cited.",
