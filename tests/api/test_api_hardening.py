@@ -723,3 +723,22 @@ def test_api_docs_pages_load_local_assets_only(client: TestClient) -> None:
     html = client.get("/docs").text
     asset = html.split('src="', 2)[1].split('"')[0]
     assert asset.startswith("/") and client.get(asset).status_code == 200
+
+
+def test_a_lock_wait_that_runs_out_is_503_with_retry_after(app: FastAPI) -> None:
+    import sqlite3
+
+    from sqlalchemy.exc import OperationalError
+
+    @app.get("/test-busy")
+    def busy() -> None:
+        raise OperationalError("UPDATE ...", {}, sqlite3.OperationalError("database is locked"))
+
+    @app.get("/test-broken")
+    def broken() -> None:
+        raise OperationalError("SELECT ...", {}, sqlite3.OperationalError("no such table: x"))
+
+    with TestClient(app, raise_server_exceptions=False) as c:
+        r = c.get("/test-busy")
+        assert _problem(r, 503) and r.headers["retry-after"] == "1"
+        assert "no such table" not in _problem(c.get("/test-broken"), 500)["detail"]

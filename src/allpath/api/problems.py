@@ -18,6 +18,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from allpath.errors import KnowledgeError, Problem, RecordError, TrialDataError, UnknownRuleError
@@ -34,6 +35,8 @@ __all__ = [
 ]
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
+#: serialization failure, deadlock, lock not available
+_RETRYABLE = frozenset({"40001", "40P01", "55P03"})
 TYPE_BASE = "https://allpath.invalid/problems/"
 log = logging.getLogger("allpath.api")
 
@@ -200,6 +203,18 @@ def install_handlers(app: FastAPI) -> None:
         detail = exc.detail if isinstance(exc.detail, str) else None
         return problem_response(request, ApiProblem(exc.status_code, detail,
                                                     headers=dict(exc.headers or {}) or None))
+
+    @app.exception_handler(OperationalError)
+    async def _busy(request: Request, exc: OperationalError) -> JSONResponse:
+        # lock waits that ran out (SQLite busy timeout) or PostgreSQL serialisation and
+        # deadlock failures: nothing was written; the client may retry
+        code = getattr(exc.orig, "sqlstate", None)
+        if "database is locked" in str(exc.orig) or code in _RETRYABLE:
+            log.warning("database busy (%s)", code or "locked")
+            return problem_response(request, ApiProblem(
+                503, "the database is busy; nothing was written, try again",
+                headers={"Retry-After": "1"}))
+        return await _internal(request, exc)
 
     @app.exception_handler(Exception)
     async def _internal(request: Request, exc: Exception) -> JSONResponse:
