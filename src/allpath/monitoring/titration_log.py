@@ -37,8 +37,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
-
 from allpath.errors import Problem, RecordError, did_you_mean
 from allpath.observations.catalogue import load_catalogue
 from allpath.units import UnitError, convert
@@ -412,12 +410,10 @@ def _read_csv(path: Path) -> MaintenanceLog:
 
 
 def _read_yaml(path: Path) -> MaintenanceLog:
+    from allpath.record.load import read_document  # bounded size, no YAML aliases
+
     source = str(path)
-    try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise RecordError([Problem("", f"malformed YAML: {exc}", source=source)],
-                          source) from None
+    doc = read_document(path)
     if not isinstance(doc, dict) or doc.get("format") != "allpath.maintenance-log/1":
         raise RecordError([Problem("format", "not a maintenance log",
                                    expected="allpath.maintenance-log/1",
