@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from allpath.errors import RecordError
-from allpath.monitoring.titration_log import load_maintenance_log
+from allpath.monitoring.titration_log import read_log
 
 
 def test_a_yaml_alias_bomb_in_a_maintenance_log_is_refused_at_once(tmp_path: Path) -> None:
@@ -19,6 +19,6 @@ def test_a_yaml_alias_bomb_in_a_maintenance_log_is_refused_at_once(tmp_path: Pat
     bomb.write_text("\n".join(lines), encoding="utf-8")
     start = time.perf_counter()
     with pytest.raises(RecordError) as err:
-        load_maintenance_log(bomb)
+        read_log(bomb)
     assert time.perf_counter() - start < 5  # refused before anything expands
     assert "anchors and aliases" in str(err.value)
