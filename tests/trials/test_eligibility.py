@@ -270,3 +270,11 @@ def test_issue13_newly_diagnosed_four_year_old_gets_no_resistant_disease_study()
     for m in top:  # frontline studies first: a newly diagnosed setting met, from text or title
         assert any(c.criterion in ("setting", "text.setting") and c.outcome == "met" and
                    "newly_diagnosed" in c.requires for c in m.criteria), m.trial.nct_id
+
+
+def test_philadelphia_with_the_abbreviation_before_chromosome_is_read() -> None:
+    # NCT00004932: "Recurrent Philadelphia (Ph) chromosome-positive leukemia"
+    text = "Inclusion Criteria:\n- Recurrent Philadelphia (Ph) chromosome-positive leukemia"
+    assert ("inclusion", "philadelphia", "positive") in _reqs(text)
+    neg = "Inclusion Criteria:\n- Philadelphia (Ph) chromosome-negative B-ALL"
+    assert ("inclusion", "philadelphia", "negative") in _reqs(neg)
