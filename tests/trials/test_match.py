@@ -299,3 +299,39 @@ def test_verdict_follows_the_criteria_for_any_profile_and_study() -> None:
         assert (status == "COMPLETED") <= (m.verdict == "excluded")
 
     check()
+
+
+def test_down_syndrome_comes_from_the_risk_packs_aall1731_ds_decision() -> None:
+    doc = example_doc("example-001")  # B-ALL child
+    doc["conditions"] = ["down_syndrome"]
+    a = assessed(doc)
+    (ds,) = [r for r in a.results if r.output == "risk.aall1731_ds"]
+    p = profile_from_assessment(a)
+    assert p.value("down_syndrome") == "yes"
+    assert p.items["down_syndrome"].rule_id == ds.rule_id
+    assert p.items["down_syndrome"].rule_id.startswith("aall1731_ds.")  # type: ignore[union-attr]
+    assert "AALL1731-DS-HIGH" in p.items["down_syndrome"].cite
+    assert p.value("ds_risk") == ds.value and ds.value in ("ds_standard", "ds_high")
+    # a study that excludes Down syndrome excludes this child; one for DS-ALL keeps it open
+    text = "Inclusion Criteria:\n- B-ALL\nExclusion Criteria:\n- Down syndrome"
+    m = screen_trial(trial("", eligibility_text=text), p)
+    assert m.verdict == "excluded"
+    assert "text.exclusion.down_syndrome" in {c.criterion for c in m.failed}
+    ds_only = "Inclusion Criteria:\n- Down syndrome patients with newly diagnosed B-ALL"
+    m = screen_trial(trial("", eligibility_text=ds_only), p)
+    assert "text.exclusion.down_syndrome" not in {c.criterion for c in m.failed}
+    assert "text.down_syndrome" not in {c.criterion for c in m.failed}
+
+
+def test_down_syndrome_outside_the_aall1731_arms_comes_from_the_record() -> None:
+    doc = example_doc("example-002")  # T-ALL: the DS arms are for B-ALL
+    doc["conditions"] = ["down_syndrome"]
+    p = profile_from_assessment(assessed(doc))
+    assert p.value("down_syndrome") == "yes"
+    assert p.items["down_syndrome"].inputs == ("conditions",)
+    assert p.value("ds_risk") is None
+    assert "B-ALL with Down syndrome" in (p.items["ds_risk"].note or "")
+    # no conditions listed: unknown, not "no"
+    doc.pop("conditions")
+    p = profile_from_assessment(assessed(doc))
+    assert p.value("down_syndrome") is None and p.value("ds_risk") is None

@@ -3,7 +3,8 @@
 A profile holds the few things registrations state about their population: age, sex,
 leukemia or lymphoma, B or T lineage, Philadelphia chromosome, where the patient is in
 treatment (newly diagnosed, in remission, relapsed, refractory), MRD, a past transplant,
-infant or not, and CD19/CD22/CD7 on the blasts. Each item names the pathway rule, inputs and
+infant or not, Down syndrome (with the AALL1731 Down syndrome arm where the risk pack decides
+one), and CD19/CD22/CD7 on the blasts. Each item names the pathway rule, inputs and
 citations it came from; an item the record cannot tell is ``None`` with the reason, and the
 matcher reports it as unknown. No
 threshold is applied here: the values are the conclusions of the cited rule packs
@@ -218,6 +219,44 @@ def _kmt2a(a: Assessment) -> ProfileItem:
                        note="no KMT2A fusion among the fusions reported")
 
 
+_DS_ARMS = {"ds_standard": "DS-Standard", "ds_high": "DS-High"}
+
+
+def _down_syndrome(a: Assessment) -> tuple[ProfileItem, ProfileItem]:
+    """Down syndrome, and the AALL1731 Down syndrome arm, from the risk pack's decision.
+
+    Where the risk pack's ``aall1731_ds`` decision applies (B-ALL with Down syndrome, age
+    1-30 years), both items name its rule and citations; a provisional arm (no end-of-induction
+    MRD yet) says so. Elsewhere Down syndrome comes from the record's conditions, and the arm
+    is not applicable. An empty list of conditions is not a "no": it stays unknown.
+    """
+    r = _decision(a.results, "risk.aall1731_ds")
+    recorded = "down_syndrome" in a.record.conditions
+    if r is not None and str(r.value) in _DS_ARMS:
+        arm = _DS_ARMS[str(r.value)]
+        note = (f"AALL1731 {arm} arm, provisional: {r.provisional_reason}" if r.provisional
+                else f"AALL1731 {arm} arm")
+        refs = r.input_refs or ("conditions",)
+        return (ProfileItem("yes", r.rule_id, refs, r.cite, note=note),
+                ProfileItem(str(r.value), r.rule_id, refs, r.cite, note=note))
+    if recorded:
+        na = _not_applicable(a.results, "risk.aall1731_ds")
+        why = (na.note if na is not None and na.note else
+               "the AALL1731 Down syndrome arm is not decided")
+        return (ProfileItem("yes", None, ("conditions",)),
+                ProfileItem(None, na.rule_id if na else None, na.input_refs if na else (),
+                            na.cite if na else (), note=why))
+    return (ProfileItem(None, note="Down syndrome is not recorded either way"),
+            ProfileItem(None, note="no Down syndrome recorded"))
+
+
+def _not_applicable(results: tuple[DecisionResult, ...], fact: str) -> DecisionResult | None:
+    for r in results:
+        if r.status == "not_applicable" and r.output == fact:
+            return r
+    return None
+
+
 def _disease_now(setting: ProfileItem) -> ProfileItem:
     if setting.value in ("newly_diagnosed", "refractory"):
         return ProfileItem("active", setting.rule_id, setting.inputs, setting.cite)
@@ -281,10 +320,7 @@ def profile_from_assessment(a: Assessment, on: dt.date | None = None) -> TrialPr
                                        note=None if lines else "the treatment history is not "
                                                                "known")
     items["kmt2a"] = _kmt2a(a)
-    conditions = a.record.conditions
-    items["down_syndrome"] = (
-        ProfileItem("yes", None, ("conditions",)) if "down_syndrome" in conditions
-        else ProfileItem(None, note="Down syndrome is not recorded either way"))
+    items["down_syndrome"], items["ds_risk"] = _down_syndrome(a)
     items["prior_cart"] = _phases(a, "car_t")
     items["prior_blinatumomab"] = _phases(a, "blinatumomab")
     items["prior_inotuzumab"] = _phases(a, "inotuzumab")
