@@ -107,3 +107,46 @@ def test_bad_text_facet_fails_naming_its_path(tmp_path: Path) -> None:
     n = ids.index("relapse_number")
     assert paths == sorted(["text_facets[0].cite", f"text_facets[{n}].values.first.met[0]",
                             "text_reading.negation_after[0]"])
+
+
+def test_text_facet_pattern_matching_everything_contradiction_and_empty_settle_fail(
+        tmp_path: Path) -> None:
+    def edit(doc: dict) -> None:  # type: ignore[type-arg]
+        first = doc["text_facets"][0]
+        value = next(iter(first["values"]))
+        first["values"][value]["patterns"] = ["(?:relapsed)?"]  # matches the empty string
+        first["values"][value]["not_met"] = list(first["values"][value]["met"])
+        doc["text_facets"][1]["settle"] = " "
+
+    with pytest.raises(KnowledgeError) as err:
+        read_criteria(_write(tmp_path, edit))
+    value = next(iter(yaml.safe_load(BUNDLED.read_text(encoding="utf-8"))
+                      ["text_facets"][0]["values"]))
+    paths = {p.path for p in err.value.problems}
+    assert f"text_facets[0].values.{value}.patterns[0]" in paths
+    assert f"text_facets[0].values.{value}.not_met" in paths
+    assert "text_facets[1].settle" in paths
+
+
+def test_rules_check_reports_and_validates_the_text_facets(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from typer.testing import CliRunner
+
+    import allpath.trials.criteria as criteria_module
+    from allpath.cli.rules import app
+
+    c = load_criteria()
+    ok = CliRunner().invoke(app, ["check"])
+    assert ok.exit_code == 0, ok.output
+    assert (f"criteria {c.version} valid: {len(c.facets)} title facets and "
+            f"{len(c.text_facets)} text facets") in ok.output
+    assert "Bundled criteria texts valid: 7 studies" in ok.output
+
+    def edit(doc: dict) -> None:  # type: ignore[type-arg]
+        doc["text_facets"][2]["cite"] = ["NOT-A-SOURCE"]
+
+    bad = _write(tmp_path, edit)
+    monkeypatch.setattr(criteria_module, "load_criteria", lambda: read_criteria(bad))
+    failed = CliRunner().invoke(app, ["check"])
+    assert failed.exit_code == 1
+    assert "text_facets[2].cite" in failed.output

@@ -21,13 +21,19 @@ def check(
 ) -> None:
     """Validate every pack: schema, citations, facts, units, values, worked examples."""
     kb, problems = load_packs(folder)
-    n_facets = 0
+    trials_line = ""
     if folder is None:  # the bundled trial pre-screen criteria are checked with the packs
         from allpath.errors import KnowledgeError
         from allpath.trials.criteria import load_criteria
+        from allpath.trials.eligibility import bundled_eligibility
 
-        try:
-            n_facets = len(load_criteria().facets)
+        try:  # title facets, text facets and text-reading rules: citations, patterns, values
+            trials_line = " " + load_criteria().summary()
+        except KnowledgeError as err:
+            problems = [*problems, *err.problems]
+        try:  # the criteria texts bundled for snapshot studies
+            n_texts = len(bundled_eligibility())
+            trials_line += f" Bundled criteria texts valid: {n_texts} studies."
         except KnowledgeError as err:
             problems = [*problems, *err.problems]
     if problems:
@@ -45,8 +51,7 @@ def check(
     typer.echo(
         f"{len(kb.packs)} packs valid: {n_rules} rules, every rule cited "
         f"({len(cited)} sources), {n_examples} worked examples pass. Ruleset {kb.version}."
-        + (f" Trial pre-screen criteria valid: {n_facets} facets, every one cited."
-           if n_facets else "")
+        + trials_line
     )
 
 

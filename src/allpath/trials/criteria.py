@@ -217,6 +217,14 @@ class Criteria:
     text_reading: TextReading
     text_facets: tuple[TextFacet, ...]
 
+    def summary(self) -> str:
+        """One line for ``allpath rules check``: version and what was checked."""
+        kinds = [f.kind for f in self.text_facets]
+        return (f"Trial pre-screen criteria {self.version} valid: {len(self.facets)} title "
+                f"facets and {len(self.text_facets)} text facets ({kinds.count('population')} "
+                f"population, {kinds.count('general')} general) and the text-reading rules, "
+                "every one cited, every pattern compiled.")
+
     def is_relevant_condition(self, condition: str) -> bool:
         """Whether a listed condition speaks about ALL or lymphoblastic lymphoma."""
         return any(p.search(condition) for p in self.relevant_condition)
@@ -275,6 +283,10 @@ def _check(doc: _File, source: str) -> list[Problem]:
                                         source=source))
             seen.add(f.id)
         cite_ok(f.cite, f"{path}.cite")
+        if not f.settle.strip():
+            problems.append(Problem(f"{path}.settle", "says nothing about what settles it",
+                                    expected="the test or record that would settle an unknown",
+                                    got=f.settle, source=source))
         allowed = PROFILE_KEYS.get(f.profile)
         if allowed is None:
             problems.append(Problem(f"{path}.profile", "unknown profile value",
@@ -286,6 +298,12 @@ def _check(doc: _File, source: str) -> list[Problem]:
             if not (v.patterns or v.case_sensitive_patterns):
                 problems.append(Problem(vpath, "a facet value needs at least one pattern",
                                         source=source))
+            both = sorted(set(v.met) & set(v.not_met))
+            if both:
+                problems.append(Problem(f"{vpath}.not_met",
+                                        "a profile value both meets and fails this requirement",
+                                        expected="met and not_met without common values",
+                                        got=", ".join(both), source=source))
             for label in ("met", "not_met", "unknown"):
                 for j, item in enumerate(getattr(v, label)):
                     if item not in allowed:
@@ -299,14 +317,20 @@ def _check(doc: _File, source: str) -> list[Problem]:
 
 
 def _bad_patterns(patterns: tuple[str, ...], path: str, source: str) -> list[Problem]:
+    """Patterns that do not compile, or that match the empty string (and so every text)."""
     out = []
     for j, pat in enumerate(patterns):
         try:
-            re.compile(pat)
+            compiled = re.compile(pat)
         except re.error as exc:
             out.append(Problem(f"{path}[{j}]", f"invalid regular expression: {exc}",
                                expected="a Python regular expression", got=pat,
                                source=source))
+            continue
+        if any(m.start() == m.end() for m in compiled.finditer(" Ab-1 ")):
+            out.append(Problem(f"{path}[{j}]", "matches the empty string, so it would match "
+                               "every text", expected="a pattern that needs at least one "
+                               "character", got=pat, source=source))
     return out
 
 
