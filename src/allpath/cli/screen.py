@@ -17,8 +17,10 @@ __all__: list[str] = []
 
 @app.command("screen")
 def screen_command(
-    input: Annotated[Path, typer.Argument(help="CBC results: .csv, .parquet, or a folder of "
-                                               "Parquet parts (with --scheduler/--dask).")],
+    input: Annotated[str, typer.Argument(
+        help="CBC results: .csv, .parquet, or a folder of Parquet parts (with --scheduler/"
+             "--dask); with --scheduler/--dask also an fsspec URL (file://..., s3://... with "
+             "its driver installed) that the workers can read.")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Output .csv or .parquet.")],
     unit: Annotated[list[str] | None, typer.Option(
         "--unit", help="Unit of a value column, COLUMN=UNIT (e.g. wbc=/uL); repeatable.")] = None,
@@ -37,6 +39,7 @@ def screen_command(
 ) -> None:
     """Screen CBC rows in bulk with the triage pack's cited thresholds."""
     from allpath.screen import ScreenError, format_summary, screen_dask, screen_file
+    from allpath.screen.run import is_url, resolve_location
 
     units: dict[str, str] = {}
     for item in unit or []:
@@ -50,11 +53,15 @@ def screen_command(
                                   chunk_size=chunk_size, bad=bad, progress=progress,
                                   n_workers=workers)
         else:
-            if input.is_dir():
+            where = resolve_location(input)
+            if is_url(where):
+                raise ScreenError(f"input {input}: a remote URL needs --dask or --scheduler")
+            local = Path(where)
+            if local.is_dir():
                 raise ScreenError("a folder of Parquet parts needs --dask or --scheduler")
-            if not input.exists():
+            if not local.exists():
                 raise ScreenError(f"input not found: {input}")
-            summary = screen_file(input, out, units=units, chunk_size=chunk_size, bad=bad,
+            summary = screen_file(local, out, units=units, chunk_size=chunk_size, bad=bad,
                                   progress=progress)
     except AllPathError as err:
         fail(err)

@@ -489,12 +489,7 @@ def iter_chunks(path: Path, chunk_size: int) -> Iterator[pa.Table]:
     import pyarrow.parquet as pq
 
     if path.suffix.lower() in (".parquet", ".pq"):
-        pf = pq.ParquetFile(path)
-        names = pf.schema_arrow.names
-        Screener.check_columns(names)
-        cols = [c for c in names if c in REQUIRED or c in OPTIONAL or c.endswith("_unit")]
-        for batch in pf.iter_batches(batch_size=chunk_size, columns=cols):
-            yield pa.Table.from_batches([batch])
+        yield from iter_parquet_chunks(pq.ParquetFile(path), chunk_size)
         return
     if path.suffix.lower() not in (".csv", ".txt"):
         raise ScreenError(f"input must be .csv or .parquet, got {path.name!r}")
@@ -509,6 +504,16 @@ def iter_chunks(path: Path, chunk_size: int) -> Iterator[pa.Table]:
         convert_options=pacsv.ConvertOptions(column_types=types, strings_can_be_null=True),
     )
     for batch in reader:
+        yield pa.Table.from_batches([batch])
+
+
+def iter_parquet_chunks(pf: Any, chunk_size: int) -> Iterator[pa.Table]:
+    """Stream an open :class:`pyarrow.parquet.ParquetFile` (local or from any fsspec file
+    system) in row batches of about ``chunk_size`` rows, with the columns the screen reads."""
+    names = pf.schema_arrow.names
+    Screener.check_columns(names)
+    cols = [c for c in names if c in REQUIRED or c in OPTIONAL or c.endswith("_unit")]
+    for batch in pf.iter_batches(batch_size=chunk_size, columns=cols):
         yield pa.Table.from_batches([batch])
 
 

@@ -2,26 +2,33 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from collections import deque
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import ExitStack, contextmanager, suppress
 from pathlib import Path
+from types import TracebackType
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from allpath.io import atomic_output
 from allpath.screen.core import (
+    REQUIRED,
     ChunkResult,
     Screener,
     ScreenError,
     ScreenSummary,
     count_rows,
     iter_chunks,
+    iter_parquet_chunks,
 )
 
-__all__ = ["bad_path_for", "format_summary", "parquet_parts", "screen_dask", "screen_file"]
+__all__ = ["bad_path_for", "format_summary", "is_url", "parquet_parts", "resolve_location",
+           "screen_dask", "screen_file"]
 
 
 def bad_path_for(out: Path) -> Path:
@@ -30,19 +37,30 @@ def bad_path_for(out: Path) -> Path:
 
 
 class _Writer:
+    """The screened rows and the bad-row report, each written to a temporary file beside its
+    target and renamed into place only when the whole run succeeded
+    (:func:`allpath.io.atomic_output`). Use as a context manager: leaving it with an exception
+    removes the temporary files and leaves any previous output untouched."""
+
     def __init__(self, out: Path, bad: Path) -> None:
         self.out, self.bad = out, bad
         self.parquet = out.suffix.lower() in (".parquet", ".pq")
         if not self.parquet and out.suffix.lower() not in (".csv", ".txt"):
             raise ScreenError(f"output must be .csv or .parquet, got {out.name!r}")
+        self._stack = ExitStack()
         self._w: Any = None
         self._b: Any = None
+
+    def __enter__(self) -> _Writer:
+        self._tmp_out = self._stack.enter_context(atomic_output(self.out))
+        return self
 
     def write(self, chunk: ChunkResult) -> None:
         table = chunk.table
         if self.parquet:
             if self._w is None:
-                self._w = pq.ParquetWriter(self.out, table.schema, **parquet_options(table.schema))
+                self._w = pq.ParquetWriter(self._tmp_out, table.schema,
+                                           **parquet_options(table.schema))
             self._w.write_table(table)
         else:
             plain = pa.table({name: (col.cast(col.type.value_type)
@@ -50,22 +68,44 @@ class _Writer:
                               for name, col in zip(table.column_names, table.columns,
                                                    strict=True)})
             if self._w is None:
-                self._w = pacsv.CSVWriter(self.out, plain.schema)
+                self._w = pacsv.CSVWriter(self._tmp_out, plain.schema)
             self._w.write_table(plain)
         if chunk.bad.num_rows:
             if self._b is None:
-                self._b = pacsv.CSVWriter(self.bad, chunk.bad.schema)
+                tmp_bad = self._stack.enter_context(atomic_output(self.bad))
+                self._b = pacsv.CSVWriter(tmp_bad, chunk.bad.schema)
             self._b.write_table(chunk.bad)
 
-    def close(self, empty_schema: pa.Schema | None = None) -> None:
-        if self._w is None and empty_schema is not None:
-            (pq.write_table if self.parquet else pacsv.write_csv)(
-                empty_schema.empty_table(), self.out)
+    def _finish(self) -> None:
+        if self._w is None:  # no input rows: an empty table with the output columns
+            empty = Screener(None).screen(
+                pa.table({c: pa.array([], pa.string()) for c in REQUIRED}), 0)
+            self.write(empty)
         for w in (self._w, self._b):
             if w is not None:
                 w.close()
-        if self._b is None and self.bad.exists():
-            self.bad.unlink()
+
+    def _close_quietly(self) -> None:
+        for w in (self._w, self._b):
+            if w is not None:
+                with suppress(OSError, pa.ArrowException):  # the file is discarded anyway
+                    w.close()
+
+    def __exit__(self, et: type[BaseException] | None, ev: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        if et is not None:
+            self._close_quietly()
+            self._stack.__exit__(et, ev, tb)
+            return
+        try:
+            self._finish()
+        except BaseException:
+            self._close_quietly()
+            self._stack.__exit__(*sys.exc_info())
+            raise
+        self._stack.close()  # renames: the bad-row report first, then the output
+        if self._b is None:  # no bad rows: no stale report from an earlier run
+            self.bad.unlink(missing_ok=True)
 
 
 def parquet_options(schema: pa.Schema) -> dict[str, Any]:
@@ -153,11 +193,21 @@ class _BackgroundWriter:
         self.q.put(chunk)
 
     def close(self) -> None:
+        """Wait for the queued chunks to be written; raise the writer's error if any."""
         self.q.put(None)
         self.thread.join()
-        self.writer.close()
         if self.error is not None:
             raise self.error
+
+    def abort(self) -> None:
+        """Stop after the chunk being written (the output is discarded by the caller)."""
+        self.error = self.error or _AbortedError()
+        self.q.put(None)
+        self.thread.join()
+
+
+class _AbortedError(Exception):
+    """Marks a background writer whose run failed elsewhere (never raised to callers)."""
 
 
 def _progress(total: int | None, enabled: bool | None) -> Any:
@@ -180,15 +230,20 @@ def screen_file(inp: Path, out: Path, *, units: Mapping[str, str] | None = None,
     """
     screener = Screener(units)
     summary = ScreenSummary()
-    writer = _BackgroundWriter(_Writer(out, bad or bad_path_for(out)))
     bar = _progress(count_rows(inp), progress)
-    try:
-        for chunk in _pipelined(screener, _prefetch(iter_chunks(inp, chunk_size)), threads):
-            writer.write(chunk)
-            summary.add(chunk)
-            bar.update(chunk.rows)
-    finally:
-        bar.close()
+    with _Writer(out, bad or bad_path_for(out)) as sink:
+        writer = _BackgroundWriter(sink)
+        try:
+            for chunk in _pipelined(screener, _prefetch(iter_chunks(inp, chunk_size)),
+                                    threads):
+                writer.write(chunk)
+                summary.add(chunk)
+                bar.update(chunk.rows)
+        except BaseException:
+            writer.abort()
+            raise
+        finally:
+            bar.close()
         writer.close()
     return summary
 
@@ -217,76 +272,160 @@ def _pipelined(screener: Screener, tables: Iterable[pa.Table],
             yield pending.popleft().result()
 
 
-def parquet_parts(inp: Path) -> list[Path]:
-    """The Parquet files of a partitioned dataset (a folder, searched recursively, sorted)."""
-    if inp.is_dir():
-        parts = sorted(p for p in inp.rglob("*") if p.suffix.lower() in (".parquet", ".pq"))
-        if not parts:
-            raise ScreenError(f"no Parquet files under {inp}")
-        return parts
-    return [inp]
+def is_url(location: str | os.PathLike[str]) -> bool:
+    """Whether ``location`` is an fsspec URL (``file://...``, ``s3://...``) rather than a path."""
+    return "://" in os.fspath(location)
 
 
-def _screen_part(path: str, offset: int, units: Mapping[str, str] | None,
+def resolve_location(location: str | os.PathLike[str]) -> str:
+    """``location`` as a worker running elsewhere can open it.
+
+    A local path (relative or not) becomes an absolute path, and so does a ``file://`` URL;
+    any other fsspec URL (``s3://bucket/parts``, with the user's driver installed) is kept as a
+    URL. Workers must see the same storage at the same place as the client.
+    """
+    text = os.fspath(location)
+    if not is_url(text):
+        return str(Path(text).expanduser().absolute())
+    import fsspec
+
+    fs, path = fsspec.core.url_to_fs(text)
+    if _is_local(fs):
+        return str(Path(path).absolute())
+    return str(fs.unstrip_protocol(path))
+
+
+def _is_local(fs: Any) -> bool:
+    from fsspec.implementations.local import LocalFileSystem
+
+    return isinstance(fs, LocalFileSystem)
+
+
+def _hidden(name: str) -> bool:
+    """Names Arrow datasets skip too: temporary (``.x``) and metadata (``_x``) files."""
+    return name.startswith((".", "_"))
+
+
+def parquet_parts(inp: str | os.PathLike[str]) -> list[str]:
+    """The Parquet files of a partitioned dataset (a folder, searched recursively, sorted),
+    as absolute paths or fsspec URLs (:func:`resolve_location`). Hidden files and folders
+    (``.x``, ``_x``: temporary files of a run still writing, ``_SUCCESS``, ``_metadata``) are
+    skipped, as Arrow datasets do."""
+    where = resolve_location(inp)
+    if not is_url(where):
+        root = Path(where)
+        if not root.exists():
+            raise ScreenError(f"input not found: {where}")
+        if not root.is_dir():
+            return [where]
+        found = sorted(str(p) for p in root.rglob("*")
+                       if p.suffix.lower() in (".parquet", ".pq") and p.is_file()
+                       and not any(_hidden(part) for part in p.relative_to(root).parts))
+    else:
+        import fsspec
+
+        fs, path = fsspec.core.url_to_fs(where)
+        if not fs.exists(path):
+            raise ScreenError(f"input not found: {where}")
+        if not fs.isdir(path):
+            return [where]
+        base = path.rstrip("/")
+        found = sorted(str(fs.unstrip_protocol(f)) for f in fs.find(path)
+                       if f.lower().endswith((".parquet", ".pq"))
+                       and not any(_hidden(part) for part in f[len(base):].split("/") if part))
+    if not found:
+        raise ScreenError(f"no Parquet files under {where}")
+    return found
+
+
+@contextmanager
+def _parquet_file(location: str) -> Iterator[pq.ParquetFile]:
+    """Open a Parquet part by absolute path or fsspec URL."""
+    if not is_url(location):
+        yield pq.ParquetFile(location)
+        return
+    import fsspec
+
+    with fsspec.open(location, "rb") as fh:
+        yield pq.ParquetFile(fh)
+
+
+def _part_rows(location: str) -> int:
+    with _parquet_file(location) as pf:
+        return int(pf.metadata.num_rows)
+
+
+def _screen_part(location: str, offset: int, units: Mapping[str, str] | None,
                  chunk_size: int) -> list[ChunkResult]:
     screener = Screener(units)
     results = []
-    for table in iter_chunks(Path(path), chunk_size):
-        chunk = screener.screen(table, offset)
-        offset += chunk.rows
-        results.append(chunk)
+    try:
+        with _parquet_file(location) as pf:
+            for table in iter_parquet_chunks(pf, chunk_size):
+                chunk = screener.screen(table, offset)
+                offset += chunk.rows
+                results.append(chunk)
+    except ScreenError as err:
+        raise ScreenError(f"{location}: {err}") from err
     return results
 
 
-def screen_dask(inp: Path | Sequence[Path], out: Path, *, scheduler: str | None = None,
-                client: Any = None, units: Mapping[str, str] | None = None,
-                chunk_size: int = 1_000_000, bad: Path | None = None,
-                progress: bool | None = None, n_workers: int = 2) -> ScreenSummary:
+def screen_dask(inp: str | os.PathLike[str] | Sequence[str | os.PathLike[str]], out: Path, *,
+                scheduler: str | None = None, client: Any = None,
+                units: Mapping[str, str] | None = None, chunk_size: int = 1_000_000,
+                bad: Path | None = None, progress: bool | None = None,
+                n_workers: int = 2) -> ScreenSummary:
     """Screen partitioned Parquet on a Dask cluster; results are written in input order.
 
-    Row numbers run across the parts in sorted path order, so the output is identical to a
-    single-process run over the same parts. Give ``scheduler`` (an address), a ``client``,
-    or neither for a local cluster of ``n_workers`` processes.
+    ``inp`` is a folder or file (path or fsspec URL) or a list of parts. Local paths are made
+    absolute before they are sent, so workers started in another folder open the same files;
+    client and workers must see the same storage. Row numbers run across the parts in sorted
+    path order, so the output is identical to a single-process run over the same parts. Give
+    ``scheduler`` (an address), a ``client``, or neither for a local cluster of ``n_workers``
+    processes. The output and bad-row report appear only when every part was screened
+    (:func:`allpath.io.atomic_output`); on any failure the previous ones are left as they were.
     """
     from distributed import Client, LocalCluster, as_completed
 
-    parts: list[Path] = (parquet_parts(inp) if isinstance(inp, Path)
-                         else [Path(p) for p in inp])
-    sizes = [int(pq.ParquetFile(p).metadata.num_rows) for p in parts]
+    parts = (parquet_parts(inp) if isinstance(inp, (str, os.PathLike))
+             else [resolve_location(p) for p in inp])
+    sizes = [_part_rows(p) for p in parts]
     offsets = [sum(sizes[:i]) for i in range(len(parts))]
     own: list[Any] = []
-    if client is None:
-        if scheduler is not None:
-            client = Client(scheduler)  # type: ignore[no-untyped-call]
-        else:
-            cluster = LocalCluster(  # type: ignore[no-untyped-call]
-                n_workers=n_workers, threads_per_worker=1, processes=True,
-                dashboard_address=None)
-            client = Client(cluster)  # type: ignore[no-untyped-call]
-            own.append(cluster)
-        own.insert(0, client)
     summary = ScreenSummary()
-    writer = _Writer(out, bad or bad_path_for(out))
-    bar = _progress(sum(sizes), progress)
     try:
-        futures = [client.submit(_screen_part, str(p), off, dict(units or {}), chunk_size,
-                                 pure=False)
-                   for p, off in zip(parts, offsets, strict=True)]
-        order = {f.key: i for i, f in enumerate(futures)}
-        done: dict[int, list[ChunkResult]] = {}
-        nxt = 0
-        for fut in as_completed(futures):  # type: ignore[no-untyped-call]
-            done[order[fut.key]] = fut.result()
-            fut.release()
-            while nxt in done:
-                for chunk in done.pop(nxt):
-                    writer.write(chunk)
-                    summary.add(chunk)
-                    bar.update(chunk.rows)
-                nxt += 1
+        if client is None:
+            if scheduler is not None:
+                client = Client(scheduler)  # type: ignore[no-untyped-call]
+                own.append(client)
+            else:
+                cluster = LocalCluster(  # type: ignore[no-untyped-call]
+                    n_workers=n_workers, threads_per_worker=1, processes=True,
+                    dashboard_address=None)
+                own.append(cluster)
+                client = Client(cluster)  # type: ignore[no-untyped-call]
+                own.insert(0, client)
+        bar = _progress(sum(sizes), progress)
+        try:
+            with _Writer(out, bad or bad_path_for(out)) as writer:
+                futures = [client.submit(_screen_part, p, off, dict(units or {}), chunk_size,
+                                         pure=False)
+                           for p, off in zip(parts, offsets, strict=True)]
+                order = {f.key: i for i, f in enumerate(futures)}
+                done: dict[int, list[ChunkResult]] = {}
+                nxt = 0
+                for fut in as_completed(futures):  # type: ignore[no-untyped-call]
+                    done[order[fut.key]] = fut.result()
+                    fut.release()
+                    while nxt in done:
+                        for chunk in done.pop(nxt):
+                            writer.write(chunk)
+                            summary.add(chunk)
+                            bar.update(chunk.rows)
+                        nxt += 1
+        finally:
+            bar.close()
     finally:
-        bar.close()
-        writer.close()
         for thing in own:
             thing.close()
     return summary
