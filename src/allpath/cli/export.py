@@ -33,5 +33,7 @@ def export(
         return
     for w in warnings:
         print(f"warning: {w}", file=sys.stderr)
-    fhir.write_text(json.dumps(bundle, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    from allpath.io import write_text_atomic
+
+    write_text_atomic(fhir, json.dumps(bundle, indent=2, ensure_ascii=False) + "\n")
     typer.echo(f"wrote {fhir} ({len(bundle['entry'])} resources)")

@@ -176,7 +176,9 @@ def roadmap(
                            setting=setting.value,
                            template=template)
         if ics is not None:
-            ics.write_bytes(rm.ics())
+            from allpath.io import write_bytes_atomic
+
+            write_bytes_atomic(ics, rm.ics())
     except AllPathError as err:
         fail(err)
         return

@@ -10,6 +10,8 @@ import typer
 from rich.console import Console
 from rich.progress import Progress
 
+from allpath.io import atomic_output, write_text_atomic
+
 app = typer.Typer(
     help="Simulate virtual ALL patients (marrow and blood-count dynamics under treatment). "
     "Virtual patients are not real people; outputs are not clinical advice.",
@@ -43,11 +45,12 @@ def patient(
         f"relapse={bool(o['relapse'])} death={bool(o['death'])}"
     )
     if out_png is not None:
-        plot_patient(run, out_png)
+        with atomic_output(out_png) as tmp:
+            plot_patient(run, tmp)
         _console.print(f"plot written to {out_png}")
     if out_record is not None:
         rng = None if exact else measurement_rng(seed)
-        out_record.write_text(json.dumps(to_record(run, rng), indent=2), encoding="utf-8")
+        write_text_atomic(out_record, json.dumps(to_record(run, rng), indent=2))
         _console.print(f"record written to {out_record}")
 
 
@@ -165,5 +168,7 @@ def cohort(
         from allpath.sim.report import plot_cohort
 
         plot.mkdir(parents=True, exist_ok=True)
-        path = plot_cohort(out, plot / "cohort.png")
+        path = plot / "cohort.png"
+        with atomic_output(path) as tmp:
+            plot_cohort(out, tmp)
         _console.print(f"plot written to {path}")

@@ -27,6 +27,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import yaml
 
+from allpath.io import atomic_output
 from allpath.sim.base import patient_randoms
 from allpath.sim.checkpoints import CODED_COLUMNS, CheckpointPolicy, decode, parse_checkpoints
 from allpath.sim.checkpoints import N_UNIFORM as N_CHECKPOINT_U
@@ -290,25 +291,33 @@ def _collect(
     out: str | Path | None,
     progress: Callable[[int], None] | None,
 ) -> pa.Table | Path:
-    """Stream ordered chunk tables to Parquet (``out``) or concatenate them."""
-    writer: pq.ParquetWriter | None = None
-    kept: list[pa.Table] = []
-    try:
+    """Stream ordered chunk tables to Parquet (``out``) or concatenate them.
+
+    The Parquet file is written under a temporary name beside ``out`` and renamed onto it only
+    after the last chunk (:func:`allpath.io.atomic_output`): a run that fails or is interrupted
+    part way leaves no file that looks like a finished cohort, and any earlier ``out``
+    untouched.
+    """
+    if out is None:
+        kept: list[pa.Table] = []
         for size, table in tables:
-            if out is not None:
-                if writer is None:
-                    writer = pq.ParquetWriter(str(out), table.schema)
-                writer.write_table(table)
-            else:
-                kept.append(table)
+            kept.append(table)
             if progress is not None:
                 progress(size)
-    finally:
-        if writer is not None:
-            writer.close()
-    if out is not None:
-        return Path(out)
-    return pa.concat_tables(kept)
+        return pa.concat_tables(kept)
+    with atomic_output(out) as tmp:
+        writer: pq.ParquetWriter | None = None
+        try:
+            for size, table in tables:
+                if writer is None:
+                    writer = pq.ParquetWriter(str(tmp), table.schema)
+                writer.write_table(table)
+                if progress is not None:
+                    progress(size)
+        finally:
+            if writer is not None:
+                writer.close()
+    return Path(out)
 
 
 class _Done:

@@ -132,9 +132,9 @@ def download_studies(out: Path | None = None, *, base_url: str = API_URL,
             token = doc.get("nextPageToken") or None
             if token is None or (max_pages is not None and pages >= max_pages):
                 break
-        if folder.exists():
-            shutil.rmtree(folder)
-        work.rename(folder)
+        from allpath.io import replace_dir  # old snapshot kept until the new one is in place
+
+        replace_dir(work, folder)
         return UpdateResult(folder, pages, studies, total)
     finally:
         if work.exists():
