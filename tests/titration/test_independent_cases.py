@@ -44,7 +44,8 @@ _LIVER = ("bilirubin is not read by the titration (no hold threshold for hepatot
           "sources read: the label says only 'interrupt for hepatotoxicity')")
 _METAB = ("6-TGN / MeMP interpretation beyond 'both undetectable' is not built (ALL target "
           "levels are not established; the cut-offs the case uses come from IBD)")
-_ASP = "low fibrinogen on asparaginase is not built (no agreed threshold in the sources read)"
+_ASP = ("antithrombin is not read; fibrinogen is read and reported without calling it low "
+        "(no agreed threshold in the sources read: Abbott 2009, Orvain 2020)")
 NOT_BUILT: dict[str, str] = {
     "conjugated-bilirubin-2.5-holds-thiopurine": _LIVER,
     "low-tgn-high-memp-no-6mp-increase": _METAB,
@@ -160,7 +161,7 @@ def _titration_outcome(run: Any, v: Any) -> Outcome:
 _LAB_CODES = {"urate": "uric_acid", "calcium_corrected": "calcium", "potassium": "potassium",
               "phosphate": "phosphate", "creatinine": "creatinine", "uric_acid": "uric_acid"}
 # not read: the time of the last asparaginase dose and the steroid (the phase stands for them)
-_ALERT_NOT_READ = ("fibrinogen", "antithrombin")
+_ALERT_NOT_READ = ("antithrombin",)
 
 
 def _obs(code: str, x: Any, when: Any) -> dict[str, Any]:
@@ -201,6 +202,9 @@ def _alert(case: dict[str, Any]) -> Outcome:
     if "serum_asparaginase_activity" in inp:
         act = inp["serum_asparaginase_activity"]
         obs.append(_obs("asparaginase_activity", act, str(act["time"])[:10]))
+    if "fibrinogen" in inp:
+        fib = inp["fibrinogen"]
+        obs.append(_obs("fibrinogen", fib, str(fib["time"])[:10]))
     if "hdmtx" in inp:
         begin = dt.datetime.fromisoformat(str(inp["hdmtx"]["start"]))
         for lv in inp.get("mtx_levels") or ():

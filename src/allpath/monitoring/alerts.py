@@ -82,6 +82,41 @@ def _hdmtx_facts(timeline: Timeline, ref: dt.date, days: int) -> dict[str, Fact]
     return out
 
 
+_GRADES = ("grade_1", "grade_2", "grade_3", "grade_4")
+
+
+def _event_facts(record: PatientRecord, timeline: Timeline, ref: dt.date,
+                 days: int) -> dict[str, Fact]:
+    """Recorded events that stay relevant through a treatment phase (an asparaginase
+    reaction, a thromboembolism): read from the start of the phase in progress to the
+    reference date, else within the alert window. The reaction with the highest grade is
+    kept; a thromboembolism is ``present`` when any record in that span says so (a later
+    ``absent``, e.g. a clot that has resolved, does not hide it)."""
+    current = phase_on(record, ref)
+
+    def in_span(o: NormalObservation) -> str | None:
+        if o.category is None or o.time > ref:
+            return None
+        if current is not None:
+            return o.category if o.time >= current.start else None
+        return o.category if (ref - o.time).days <= days else None
+
+    out: dict[str, Fact] = {}
+    reactions = [(c, o) for o in timeline.series("asparaginase_reaction")
+                 if (c := in_span(o)) is not None and c in _GRADES]
+    if reactions:
+        grade, worst = max(reactions, key=lambda x: (_GRADES.index(x[0]), x[1].time))
+        out["now.asparaginase_reaction"] = Fact(grade, inputs=(worst.ref,))
+    clots = [(c, o) for o in timeline.series("thromboembolism")
+             if (c := in_span(o)) is not None]
+    if clots:
+        present = [o for c, o in clots if c == "present"]
+        chosen = present[-1] if present else clots[-1][1]
+        out["now.thromboembolism"] = Fact("present" if present else "absent",
+                                          inputs=(chosen.ref,))
+    return out
+
+
 def _sustained_minutes() -> int:
     doc: Any = load_yaml("monitoring.yaml")
     return int(doc["sustained_fever_minutes"])
@@ -174,13 +209,15 @@ def alert_facts(
     if sustained is not None:
         facts["now.temperature_sustained"] = sustained
     facts.update(_hdmtx_facts(timeline, ref, win.alert_window_days))
+    facts.update(_event_facts(record, timeline, ref, win.alert_window_days))
     for code, pick, name in (("uric_acid", max, "now.uric_acid_peak"),
                              ("potassium", max, "now.potassium_peak"),
                              ("phosphate", max, "now.phosphate_peak"),
                              ("calcium", min, "now.calcium_low"),
                              ("glucose", max, "now.glucose_peak"),
                              ("asparaginase_activity", min, "now.asparaginase_activity_low"),
-                             ("lipase_x_uln", max, "now.lipase_x_uln_peak")):
+                             ("lipase_x_uln", max, "now.lipase_x_uln_peak"),
+                             ("fibrinogen", min, "now.fibrinogen_low")):
         recent = [o for o in timeline.series(code)
                   if 0 <= (ref - o.time).days <= win.alert_window_days and o.value is not None]
         if recent:
@@ -211,10 +248,30 @@ _LABELS = {"temperature": "temperature", "temperature_sustained": "temperature h
            "level_42h": "methotrexate at 42 h", "level_48h": "methotrexate at 48 h",
            "creatinine_ratio": "creatinine x baseline", "glucose_peak": "glucose",
            "asparaginase_activity_low": "asparaginase activity",
-           "lipase_x_uln_peak": "lipase/amylase x upper limit of normal"}
+           "lipase_x_uln_peak": "lipase/amylase x upper limit of normal",
+           "fibrinogen_low": "fibrinogen"}
+_EVENTS = {"asparaginase_reaction": "asparaginase reaction", "thromboembolism": "thromboembolism"}
 _MOLAR = {"uric_acid": "umol/L", "phosphate": "mmol/L", "calcium": "mmol/L",
           "glucose": "mmol/L"}
 _SHOWN_UNIT = {"10*9/L": "x10^9/L", "Cel": "C", "1": "", "[iU]/L": "IU/L"}
+
+
+def _base_of(key: str) -> str:
+    """The analyte code behind a ``now.*`` fact key (``fibrinogen_low`` -> ``fibrinogen``)."""
+    return key.removesuffix("_peak").removesuffix("_low")
+
+
+def _event_value(name: str, f: Fact, timeline: Timeline | None) -> str | None:
+    """A recorded event with its date, e.g. "asparaginase reaction grade 3 on 2024-03-10"."""
+    key = name.split(".", 1)[-1]
+    if key not in _EVENTS or not isinstance(f.value, str):
+        return None
+    text = f"{_EVENTS[key]} {f.value.replace('_', ' ')}"
+    if timeline is not None and f.inputs:
+        when = [o.time for o in timeline.series(key) if o.ref == f.inputs[0]]
+        if when:
+            text += f" on {when[0].isoformat()}"
+    return text
 
 
 def _one_value(name: str, f: Fact) -> str | None:
@@ -224,6 +281,8 @@ def _one_value(name: str, f: Fact) -> str | None:
     label = _LABELS.get(key, key.replace("_", " "))
     unit = f.unit or ""
     text = f"{label} {f.value:.4g} {_SHOWN_UNIT.get(unit, unit)}".strip()
+    if unit == "mg/dL" and _base_of(key) == "fibrinogen":
+        text += f" ({convert(float(f.value), 'mg/dL', 'g/L'):.3g} g/L)"
     if unit == "[iU]/L":
         text += f" ({convert(float(f.value), '[iU]/L', '[iU]/mL'):.3g} IU/mL)"
     base = key.removesuffix("_peak").removesuffix("_low")
@@ -259,6 +318,7 @@ def _values_text(used: Mapping[str, Any], facts: Mapping[str, Fact],
     if "tls.laboratory" in names:
         names += [n for n in facts if n.startswith("tls.") and n not in names]
     parts = [t for n in names if (t := _one_value(n, facts[n])) is not None]
+    parts += [t for n in names if (t := _event_value(n, facts[n], timeline)) is not None]
     if timeline is not None:
         parts += [t for n in names if (t := _window_values(timeline, n)) is not None]
     if "now.anc_expected_to_fall" in names and facts["now.anc_expected_to_fall"].value is True:

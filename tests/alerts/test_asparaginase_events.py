@@ -1,0 +1,108 @@
+"""Asparaginase thrombosis, hypersensitivity and fibrinogen alerts (pack 76), each named after
+its source. The record carries the events as dated categorical observations
+(``thromboembolism``, ``asparaginase_reaction``) and fibrinogen as a quantity."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytest
+
+from allpath import assess, parse_record
+from allpath.errors import RecordError
+from test_monitoring import BASE, o
+
+# BASE: induction from 2024-03-02; the reference date is the latest observation.
+CONSOLIDATION = [{"phase": "induction", "start": "2024-03-02", "end": "2024-03-29"},
+                 {"phase": "consolidation", "start": "2024-03-30"}]
+
+
+def _alerts(extra: list[dict[str, Any]], **changes: Any) -> dict[str, dict[str, Any]]:
+    rec = copy.deepcopy(BASE)
+    rec["observations"] += extra
+    rec.update(changes)
+    return {a["id"]: a for a in assess(parse_record(rec)).to_dict()["alerts"]}
+
+
+def test_schmiegelow_2016_recorded_thromboembolism_in_induction_is_a_critical_alert() -> None:
+    got = _alerts([o("thromboembolism", "present", "2024-03-12")])
+    alert = got["asparaginase_thrombosis"]
+    assert alert["severity"] == "critical"
+    assert "thromboembolism present on 2024-03-12" in alert["message"]
+    assert "specialist decision" in alert["message"]
+    assert set(alert["trace"]["citations"]) >= {"SCHMIEGELOW-2016", "RANK-2018"}
+    assert alert["trace"]["input_refs"]
+
+
+def test_schmiegelow_2016_thrombosis_stays_shown_through_the_phase_not_after_it() -> None:
+    # recorded 10 days before the reference date, in the same phase: still shown
+    clot = o("thromboembolism", "present", "2024-03-05")
+    later = o("anc", 1.0, "2024-03-15", "10*9/L")
+    assert "asparaginase_thrombosis" in _alerts([clot, later])
+    # a clot from induction is not re-announced in consolidation
+    next_phase = o("anc", 1.0, "2024-04-05", "10*9/L")
+    assert "asparaginase_thrombosis" not in _alerts([clot, next_phase],
+                                                    treatment=CONSOLIDATION)
+    assert "asparaginase_thrombosis" not in _alerts(
+        [o("thromboembolism", "absent", "2024-03-12")])
+    # a later scan without the clot does not hide it within the phase
+    resolved = _alerts([clot, o("thromboembolism", "absent", "2024-03-12")])
+    assert "thromboembolism present on 2024-03-05" in resolved["asparaginase_thrombosis"][
+        "message"]
+
+
+def test_italian_delphi_2020_grade_3_reaction_means_no_more_of_the_same_preparation() -> None:
+    got = _alerts([o("asparaginase_reaction", "grade_1", "2024-04-02"),
+                   o("asparaginase_reaction", "grade_3", "2024-04-06")],
+                  treatment=CONSOLIDATION)
+    alert = got["asparaginase_hypersensitivity_severe"]
+    assert alert["severity"] == "critical"
+    assert "Erwinia" in alert["message"] and "grade 3 on 2024-04-06" in alert["message"]
+    assert "asparaginase_hypersensitivity" not in got
+    assert "ASP-DELPHI-2020" in alert["trace"]["citations"]
+
+
+def test_van_der_sluis_2016_grade_2_reaction_asks_for_asparaginase_activity() -> None:
+    got = _alerts([o("asparaginase_reaction", "grade_2", "2024-03-12")])
+    alert = got["asparaginase_hypersensitivity"]
+    assert alert["severity"] == "high"
+    assert "measure asparaginase activity" in alert["message"]
+    assert "allergic-like" in alert["message"]
+    assert "asparaginase_hypersensitivity_severe" not in got
+
+
+def test_van_der_sluis_2016_reaction_with_low_activity_also_shows_inactivation() -> None:
+    got = _alerts([o("asparaginase_reaction", "grade_2", "2024-03-10"),
+                   o("asparaginase_activity", 0.02, "2024-03-12", "IU/mL")])
+    assert {"asparaginase_hypersensitivity", "asparaginase_inactivation"} <= set(got)
+
+
+def test_abbott_2009_fibrinogen_is_reported_with_no_agreed_threshold() -> None:
+    got = _alerts([o("fibrinogen", 0.8, "2024-03-12", "g/L")])
+    alert = got["fibrinogen_on_asparaginase"]
+    assert alert["severity"] == "moderate"
+    assert "fibrinogen 80 mg/dL (0.8 g/L)" in alert["message"]
+    assert "no agreed fibrinogen threshold" in alert["message"]
+    assert "low or normal" in alert["message"]
+    # the lowest value of the window is the one shown
+    two = _alerts([o("fibrinogen", 150, "2024-03-11", "mg/dL"),
+                   o("fibrinogen", 1.2, "2024-03-12", "g/L")])["fibrinogen_on_asparaginase"]
+    assert "fibrinogen 120 mg/dL (1.2 g/L)" in two["message"]
+
+
+def test_fibrinogen_outside_treatment_is_not_an_asparaginase_alert() -> None:
+    assert "fibrinogen_on_asparaginase" not in _alerts(
+        [o("fibrinogen", 0.8, "2024-03-12", "g/L")], treatment=[])
+
+
+def test_an_unknown_reaction_grade_is_an_error_naming_the_field() -> None:
+    with pytest.raises(RecordError) as err:
+        _alerts([o("asparaginase_reaction", "grade_5", "2024-03-12")])
+    assert "observations[" in str(err.value) and "grade_5" in str(err.value)
+
+
+def test_fibrinogen_without_a_unit_is_an_error() -> None:
+    with pytest.raises(RecordError) as err:
+        _alerts([o("fibrinogen", 0.8, "2024-03-12")])
+    assert "unit" in str(err.value)
