@@ -106,3 +106,19 @@ def test_fibrinogen_without_a_unit_is_an_error() -> None:
     with pytest.raises(RecordError) as err:
         _alerts([o("fibrinogen", 0.8, "2024-03-12")])
     assert "unit" in str(err.value)
+
+
+def test_asparaginase_events_survive_a_fhir_round_trip() -> None:
+    from allpath.interop.fhir.read import read_bundle
+    from allpath.interop.fhir.write import assessment_to_bundle
+
+    rec = copy.deepcopy(BASE)
+    rec["observations"] += [o("asparaginase_reaction", "grade_3", "2024-03-10"),
+                            o("thromboembolism", "present", "2024-03-11"),
+                            o("fibrinogen", 0.8, "2024-03-12", "g/L")]
+    first = assess(parse_record(rec))
+    again = assess(parse_record(read_bundle(assessment_to_bundle(first)).record))
+    ids = {"asparaginase_thrombosis", "asparaginase_hypersensitivity_severe",
+           "fibrinogen_on_asparaginase"}
+    assert ids <= {a["id"] for a in first.to_dict()["alerts"]}
+    assert ids <= {a["id"] for a in again.to_dict()["alerts"]}
