@@ -71,10 +71,10 @@ def test_cohort_on_dask_failing_mid_run_keeps_previous_parquet(
     _fail_from(400, monkeypatch)
     with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
                                   dashboard_address=None) as cluster, \
-            distributed.Client(cluster) as client:
-        with pytest.raises(RuntimeError, match="worker lost"):
-            simulate_cohort_dask("pediatric", n=600, seed=5, chunk_size=200, out=out,
-                                 scheduler=client, window=1)
+            distributed.Client(cluster) as client, \
+            pytest.raises(RuntimeError, match="worker lost"):
+        simulate_cohort_dask("pediatric", n=600, seed=5, chunk_size=200, out=out,
+                             scheduler=client, window=1)
     assert out.read_bytes() == before
     assert _hidden(tmp_path) == []
 

@@ -55,7 +55,7 @@ def test_interrupt_keeps_no_new_file_when_there_was_none(tmp_path: Path) -> None
 
 def test_a_body_that_writes_nothing_is_an_error_naming_the_target(tmp_path: Path) -> None:
     target = tmp_path / "out.ics"
-    with pytest.raises(FileNotFoundError, match="out.ics: nothing was written"), \
+    with pytest.raises(FileNotFoundError, match=r"out\.ics: nothing was written"), \
             atomic_output(target):
         pass
     assert not target.exists()
