@@ -72,10 +72,30 @@ def test_van_der_sluis_2016_grade_2_reaction_asks_for_asparaginase_activity() ->
     assert "asparaginase_hypersensitivity_severe" not in got
 
 
-def test_van_der_sluis_2016_reaction_with_low_activity_also_shows_inactivation() -> None:
+def test_van_der_sluis_2016_reaction_with_activity_below_0_1_is_allergy_with_inactivation(
+) -> None:
     got = _alerts([o("asparaginase_reaction", "grade_2", "2024-03-10"),
                    o("asparaginase_activity", 0.02, "2024-03-12", "IU/mL")])
-    assert {"asparaginase_hypersensitivity", "asparaginase_inactivation"} <= set(got)
+    alert = got["asparaginase_allergy_inactivated"]
+    assert alert["severity"] == "high" and "Switch" in alert["message"]
+    assert "0.02 IU/mL" in alert["message"]
+    assert "asparaginase_inactivation" in got  # the low level is also shown on its own
+    assert "asparaginase_hypersensitivity" not in got  # activity is known: no need to ask
+
+
+def test_kloos_reaction_with_activity_at_0_1_iu_per_ml_is_an_allergic_like_reaction() -> None:
+    got = _alerts([o("asparaginase_reaction", "grade_1", "2024-03-10"),
+                   o("asparaginase_activity", 100, "2024-03-12", "IU/L")])
+    alert = got["asparaginase_allergic_like_reaction"]
+    assert alert["severity"] == "moderate" and "same preparation can go on" in alert["message"]
+    assert not {"asparaginase_allergy_inactivated", "asparaginase_inactivation"} & set(got)
+
+
+def test_van_der_sluis_2016_activity_before_the_reaction_does_not_judge_it() -> None:
+    got = _alerts([o("asparaginase_activity", 0.3, "2024-03-08", "IU/mL"),
+                   o("asparaginase_reaction", "grade_2", "2024-03-10")])
+    assert "asparaginase_hypersensitivity" in got
+    assert "asparaginase_allergic_like_reaction" not in got
 
 
 def test_abbott_2009_fibrinogen_is_reported_with_no_agreed_threshold() -> None:

@@ -90,7 +90,9 @@ def _event_facts(record: PatientRecord, timeline: Timeline, ref: dt.date,
     """Recorded events that stay relevant through a treatment phase (an asparaginase
     reaction, a thromboembolism): read from the start of the phase in progress to the
     reference date, else within the alert window. The reaction with the highest grade is
-    kept; a thromboembolism is ``present`` when any record in that span says so (a later
+    kept, with the lowest asparaginase activity measured from its day to the reference date
+    (van der Sluis 2016: activity tells an allergy from an allergic-like reaction); a
+    thromboembolism is ``present`` when any record in that span says so (a later
     ``absent``, e.g. a clot that has resolved, does not hide it)."""
     current = phase_on(record, ref)
 
@@ -107,6 +109,12 @@ def _event_facts(record: PatientRecord, timeline: Timeline, ref: dt.date,
     if reactions:
         grade, worst = max(reactions, key=lambda x: (_GRADES.index(x[0]), x[1].time))
         out["now.asparaginase_reaction"] = Fact(grade, inputs=(worst.ref,))
+        after = [o for o in timeline.series("asparaginase_activity")
+                 if o.value is not None and worst.time <= o.time <= ref]
+        if after:
+            low = min(after, key=lambda o: o.value or 0.0)
+            out["now.asparaginase_activity_after_reaction"] = Fact(
+                low.value or 0.0, low.unit, (low.ref,))
     clots = [(c, o) for o in timeline.series("thromboembolism")
              if (c := in_span(o)) is not None]
     if clots:
@@ -249,7 +257,8 @@ _LABELS = {"temperature": "temperature", "temperature_sustained": "temperature h
            "creatinine_ratio": "creatinine x baseline", "glucose_peak": "glucose",
            "asparaginase_activity_low": "asparaginase activity",
            "lipase_x_uln_peak": "lipase/amylase x upper limit of normal",
-           "fibrinogen_low": "fibrinogen"}
+           "fibrinogen_low": "fibrinogen",
+           "asparaginase_activity_after_reaction": "asparaginase activity after the reaction"}
 _EVENTS = {"asparaginase_reaction": "asparaginase reaction", "thromboembolism": "thromboembolism"}
 _MOLAR = {"uric_acid": "umol/L", "phosphate": "mmol/L", "calcium": "mmol/L",
           "glucose": "mmol/L"}
