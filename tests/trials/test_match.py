@@ -335,3 +335,23 @@ def test_down_syndrome_outside_the_aall1731_arms_comes_from_the_record() -> None
     doc.pop("conditions")
     p = profile_from_assessment(assessed(doc))
     assert p.value("down_syndrome") is None and p.value("ds_risk") is None
+
+
+def test_shared_results_within_a_call_equal_screening_each_study_alone() -> None:
+    from dataclasses import replace
+
+    from allpath.trials.match import _sort_key
+
+    snapshot = bundled_trials()
+    # every study twice (as distinct ids), so shared texts and words are reused
+    studies = [*snapshot, *(replace(t, nct_id=t.nct_id + "X") for t in snapshot)]
+    for rid in ("example-001", "example-002"):
+        profile = profile_from_assessment(assessed(example_doc(rid)))
+        report = match_trials(profile, studies, include_closed=True, include_excluded=True)
+        alone = {t.nct_id: screen_trial(t, profile) for t in studies}
+        assert len(report.matches) == len(studies)
+        for m in report.matches:
+            a = alone[m.trial.nct_id]
+            assert (m.verdict, m.criteria) == (a.verdict, a.criteria), m.trial.nct_id
+        expected = sorted(alone.values(), key=_sort_key)
+        assert [m.trial.nct_id for m in report.matches] == [m.trial.nct_id for m in expected]

@@ -20,7 +20,7 @@ eligibility criteria and its team decide.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, Literal
 
@@ -107,6 +107,8 @@ class TrialMatch:
     trial: Trial
     verdict: Verdict
     criteria: tuple[CriterionResult, ...]
+    #: (unknown population criteria, population fit, drug targets) for the ranking
+    rank: tuple[int, int, int] | None = field(default=None, compare=False, repr=False)
 
     @property
     def unknown(self) -> tuple[CriterionResult, ...]:
@@ -452,6 +454,11 @@ _TITLE_TO_TEXT = {"disease": "disease_type", "infant": "age", "target.CD19": "cd
                   "target.CD22": "cd22", "target.CD7": "cd7"}
 
 
+def _reading_facts(reading: Reading) -> tuple[bool, frozenset[str]]:
+    """Whether the text states ages, and the facets it states."""
+    return any(n.ages for n in reading.all_nodes()), _text_facets(reading)
+
+
 def _text_facets(reading: Reading) -> frozenset[str]:
     """The facets the criteria text states anywhere ("age" when it states an age range)."""
     out: set[str] = set()
@@ -484,7 +491,16 @@ def screen_trial(trial: Trial, profile: TrialProfile, criteria: Criteria | None 
     crit = criteria or load_criteria()
     reading = (read_eligibility(trial.eligibility_text, crit, negator)
                if trial.eligibility_text else None)
-    text_ages = reading is not None and any(n.ages for n in reading.all_nodes())
+    stated: frozenset[str] = frozenset()
+    if reading is None:
+        text_ages = False
+    elif memo is None:
+        text_ages, stated = _reading_facts(reading)
+    else:  # patient-independent, once per text within a call
+        fkey = ("reading", id(reading))
+        if fkey not in memo:
+            memo[fkey] = (reading, _reading_facts(reading))  # keeps reading alive for its id
+        text_ages, stated = memo[fkey][1]
     results: list[CriterionResult] = []
     if check_status:
         if memo is None:
@@ -508,34 +524,61 @@ def screen_trial(trial: Trial, profile: TrialProfile, criteria: Criteria | None 
     sex = _sex_result(trial, profile)
     if sex is not None:
         results.append(sex)
-    stated = _text_facets(reading) if reading is not None else frozenset()
-    if stated and trial.has_exact_ages:
-        stated = stated | {"age"}
-    if reading is None or not reading.states_population or stated:
-        # the title and conditions speak only about what the criteria text does not state
-        for req in study_requirements(trial, crit):
-            if reading is not None and reading.states_population and \
-                    _TITLE_TO_TEXT.get(req.facet.id, req.facet.id) in stated:
-                continue
-            if memo is None:
-                results.append(_facet_result(req, profile))
-                continue
-            rkey = ("req", id(req))
-            if rkey not in memo:
-                memo[rkey] = (req, _facet_result(req, profile))  # keeps req alive for its id
-            results.append(memo[rkey][1])
-    if reading is not None:
-        results.extend(_text_results(reading, trial, profile, crit))
-    else:
+    reqs = _requirements(trial.title, trial.conditions, trial.keywords, trial.interventions,
+                         crit)
+    if reading is None:  # the title and conditions speak for the study
+        if memo is None:
+            results.extend(_facet_result(req, profile) for req in reqs)
+        else:  # one patient, many studies: the same words give the same result
+            rkey = ("reqs", id(reqs))
+            if rkey not in memo:  # keeps reqs alive for its id
+                memo[rkey] = (reqs, [_memo_facet_result(req, profile, memo) for req in reqs])
+            results.extend(memo[rkey][1])
         results.append(_no_text(trial.source))
-    population = {r.outcome for r in results if r.kind == "population"}
-    verdict: Verdict = ("excluded" if "not_met" in population
-                        else "check" if "unknown" in population else "possible")
-    return TrialMatch(trial, verdict, tuple(results))
+    else:
+        if stated and trial.has_exact_ages:
+            stated = stated | {"age"}
+        if not reading.states_population or stated:
+            # the title and conditions speak only about what the criteria text does not state
+            for req in reqs:
+                if reading.states_population and \
+                        _TITLE_TO_TEXT.get(req.facet.id, req.facet.id) in stated:
+                    continue
+                results.append(_facet_result(req, profile) if memo is None
+                               else _memo_facet_result(req, profile, memo))
+        if memo is None:
+            results.extend(_text_results(reading, trial, profile, crit))
+        else:  # the same text read for the same patient gives the same results
+            tkey = ("text", id(reading), trial.has_exact_ages, trial.eligibility_complete)
+            if tkey not in memo:
+                memo[tkey] = (reading, _text_results(reading, trial, profile, crit))
+            results.extend(memo[tkey][1])
+    verdict: Verdict = "possible"
+    for r in results:
+        if r.kind == "population":
+            if r.outcome == "not_met":
+                verdict = "excluded"
+                break
+            if r.outcome == "unknown":
+                verdict = "check"
+    rank = None if memo is None or verdict == "excluded" else _rank(results, memo)
+    return TrialMatch(trial, verdict, tuple(results), rank)
 
 
-def _phase_rank(trial: Trial) -> int:
-    digits = [int(p[-1]) for p in trial.phases if p[-1:].isdigit()]
+def _memo_facet_result(req: Requirement, profile: TrialProfile,
+                       memo: dict[Any, Any]) -> CriterionResult:
+    """``_facet_result`` shared by every requirement with the same facet value and words
+    (most registrations say "Acute Lymphoblastic Leukemia" the same way)."""
+    key = ("req", req.facet.id, req.value.name, req.where, req.evidence)
+    found: CriterionResult | None = memo.get(key)
+    if found is None:
+        found = memo[key] = _facet_result(req, profile)
+    return found
+
+
+@lru_cache(maxsize=64)
+def _phase_rank(phases: tuple[str, ...]) -> int:
+    digits = [int(p[-1]) for p in phases if p[-1:].isdigit()]
     return max(digits, default=0)
 
 
@@ -545,24 +588,43 @@ _POPULATION = frozenset({"setting", "lineage", "philadelphia", "infant", "kmt2a"
 _TARGETS = frozenset({"cd19", "cd22", "cd7", "target.CD19", "target.CD22", "target.CD7"})
 
 
+def _weight(c: CriterionResult) -> tuple[int, int, int]:
+    """What one criterion adds to the ranking: (unknown, population fit, drug target)."""
+    if c.outcome == "unknown":
+        return (int(c.kind == "population"), 0, 0)
+    if c.outcome == "met" and c.criterion != "status":
+        name = c.criterion.removeprefix("text.")
+        if name in _POPULATION and not (name == "age" and
+                                        c.evidence == "registration: age groups"):
+            return (0, 2 if name == "setting" else 1, 0)  # the setting weighs most
+        if name in _TARGETS:
+            return (0, 0, 1)
+    return (0, 0, 0)
+
+
+def _rank(results: Iterable[CriterionResult], memo: dict[Any, Any]) -> tuple[int, int, int]:
+    """The summed weights of a study's criteria; each criterion's weight is kept in ``memo``
+    by identity (criterion results are shared between studies within one pre-screen)."""
+    unknown = population = targets = 0
+    for c in results:
+        hit = memo.get(id(c))
+        if hit is None:
+            hit = memo[id(c)] = (c, _weight(c))  # keeps c alive for its id
+        w = hit[1]
+        unknown += w[0]
+        population += w[1]
+        targets += w[2]
+    return unknown, population, targets
+
+
 def _sort_key(m: TrialMatch) -> tuple[int, int, int, int, int, int, int, str]:
     """Possible before check; then fewer unknowns; population fit (setting, lineage, age,
     infant, Ph) before drug targets; treatment studies before observational ones; recruiting
     first; later phase."""
-    unknown = population = targets = 0
-    for c in m.criteria:
-        if c.outcome == "unknown":
-            unknown += c.kind == "population"
-        elif c.outcome == "met" and c.criterion != "status":
-            name = c.criterion.removeprefix("text.")
-            if name in _POPULATION and not (name == "age" and
-                                            c.evidence == "registration: age groups"):
-                population += 2 if name == "setting" else 1  # the setting weighs most
-            elif name in _TARGETS:
-                targets += 1
+    unknown, population, targets = m.rank if m.rank is not None else _rank(m.criteria, {})
     observational = int(m.trial.study_type not in (None, "INTERVENTIONAL"))
     return (_VERDICT_RANK[m.verdict], unknown, -population, -targets, observational,
-            _STATUS_RANK.get(m.trial.status, 9), -_phase_rank(m.trial), m.trial.nct_id)
+            _STATUS_RANK.get(m.trial.status, 9), -_phase_rank(m.trial.phases), m.trial.nct_id)
 
 
 def _in_country(trial: Trial, country: str) -> bool:
