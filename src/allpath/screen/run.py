@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import sys
+import urllib.parse
+import urllib.request
 from collections import deque
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager, suppress
@@ -287,18 +289,13 @@ def resolve_location(location: str | os.PathLike[str]) -> str:
     text = os.fspath(location)
     if not is_url(text):
         return str(Path(text).expanduser().absolute())
-    import fsspec
-
-    fs, path = fsspec.core.url_to_fs(text)
-    if _is_local(fs):
-        return str(Path(path).absolute())
-    return str(fs.unstrip_protocol(path))
-
-
-def _is_local(fs: Any) -> bool:
-    from fsspec.implementations.local import LocalFileSystem
-
-    return isinstance(fs, LocalFileSystem)
+    parsed = urllib.parse.urlsplit(text)
+    if parsed.scheme == "file":  # RFC 8089, as Path.as_uri() writes it (percent-encoded)
+        if parsed.netloc not in ("", "localhost"):
+            raise ScreenError(f"{text}: a file:// URL on another host ({parsed.netloc}) "
+                              "cannot be read; mount it and give the local path")
+        return str(Path(urllib.request.url2pathname(parsed.path)).absolute())
+    return text
 
 
 def _hidden(name: str) -> bool:
