@@ -127,3 +127,15 @@ def test_fsspec_url_parts_are_read_through_fsspec(tmp_path: Path) -> None:
     assert remote.to_dict() == local.to_dict()
     assert (pq.read_table(tmp_path / "remote.parquet").to_pylist()
             == pq.read_table(tmp_path / "local.parquet").to_pylist())
+
+
+def test_cohort_yaml_relative_titration_pack_dir_is_made_absolute_for_workers(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from allpath.sim.cohort import load_config
+
+    cfg_file = tmp_path / "cohort.yaml"
+    cfg_file.write_text("titration:\n  policy: pack\n  pack_dir: my-packs\n")
+    monkeypatch.chdir(tmp_path)
+    cfg = load_config("pediatric", "cohort.yaml")
+    assert cfg.titration is not None
+    assert cfg.titration.pack_dir == str(tmp_path / "my-packs")

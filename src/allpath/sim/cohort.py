@@ -158,12 +158,21 @@ def load_config(
         substeps=None if raw.get("substeps") is None else int(raw["substeps"]),
         name=preset,
         extra=raw,
-        titration=parse_titration(raw.get("titration")),
+        titration=_absolute_pack_dir(parse_titration(raw.get("titration"))),
         intensification=parse_intensification(raw.get("intensification")),
         checkpoints=parse_checkpoints(raw.get("checkpoints")),
         roadmap=parse_roadmap(raw.get("roadmap")),
         immuno=setup,
     )
+
+
+def _absolute_pack_dir(cfg: TitrationConfig | None) -> TitrationConfig | None:
+    """A relative ``titration.pack_dir`` made absolute (against the working folder, as it was
+    read before), so that worker processes and Dask workers started in another folder load the
+    same pack."""
+    if cfg is None or cfg.pack_dir is None or Path(cfg.pack_dir).is_absolute():
+        return cfg
+    return replace(cfg, pack_dir=str(Path(cfg.pack_dir).absolute()))
 
 
 def _pack_or_none(raw: Any, key: str) -> str | None:
