@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 
 from allpath.cli.app import app
 from allpath.cli.commands import app as _registered  # noqa: F401
-from allpath.screen import screen_dask, screen_file
+from allpath.screen import ScreenError, screen_dask, screen_file
 from allpath.screen.run import _screen_part, parquet_parts, resolve_location
 
 
@@ -80,7 +80,8 @@ def test_relative_parts_with_workers_started_in_another_folder_equal_the_local_r
         assert not (worker_dir / "parts").exists()
         # what the workers got before the fix: a relative path they cannot open
         as_sent = client.submit(_screen_part, "parts/part-0.parquet", 0, {}, 1000, pure=False)
-        with pytest.raises(FileNotFoundError):
+        with pytest.raises(ScreenError, match=r"parts/part-0\.parquet: not found on the "
+                                              r"worker .*must see the same storage"):
             as_sent.result()
 
         summary = screen_dask("parts", Path("rel.parquet"), client=client, chunk_size=1000,

@@ -364,6 +364,13 @@ def _screen_part(location: str, offset: int, units: Mapping[str, str] | None,
                 results.append(chunk)
     except ScreenError as err:
         raise ScreenError(f"{location}: {err}") from err
+    except FileNotFoundError as err:
+        import socket
+
+        raise ScreenError(
+            f"{location}: not found on the worker on {socket.gethostname()}; client and "
+            "workers must see the same storage at the same path (a shared file system, or an "
+            "fsspec URL such as s3://... with its driver installed on every worker)") from err
     return results
 
 
