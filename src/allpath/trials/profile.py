@@ -57,6 +57,12 @@ class TrialProfile:
         return {k: v.to_dict() for k, v in self.items.items()}
 
 
+def _monitoring_doc(a: Assessment) -> dict[str, Any]:
+    """The monitoring part of the assessment document (response, MRD series, relapse): the
+    only part the profile reads, without building the rest (the roadmap is slow to build)."""
+    return a.monitoring.to_dict() if a.monitoring is not None else {}
+
+
 def _decision(results: tuple[DecisionResult, ...], fact: str) -> DecisionResult | None:
     """The decided result that wrote ``fact`` (directly or as a part of its output)."""
     for r in results:
@@ -201,8 +207,8 @@ def _phases(a: Assessment, phase: str) -> ProfileItem:
         return ProfileItem("no", None, ("treatment",),
                            note=f"no {phase} among the recorded treatment phases")
     status = a.facts.get("diagnosis.status")
-    if status is not None and status.value == "ALL" and not (a.to_dict().get("relapse") or
-                                                             {}).get("detected"):
+    if status is not None and status.value == "ALL" and not (
+            (_monitoring_doc(a).get("relapse") or {}).get("detected")):
         return ProfileItem("no", None, ("treatment",), note="no treatment recorded yet")
     return ProfileItem(None, note="no treatment history in the record")
 
@@ -272,7 +278,7 @@ def profile_from_assessment(a: Assessment, on: dt.date | None = None) -> TrialPr
     The age is the age at screening, ``on`` (today by default), from the date of birth;
     without a birth date, the assessment's age (at diagnosis) is used and says so.
     """
-    doc = a.to_dict()
+    doc = _monitoring_doc(a)
     items: dict[str, ProfileItem] = {}
     age = a.facts.get("age.years")
     birth = a.record.birth_date
