@@ -542,3 +542,28 @@ def test_parse_age_years_is_unit_times_count_whatever_the_spelling(
     per_unit = parse_age_years(f"1 {unit}")
     assert per_unit is not None
     assert parse_age_years(text.upper() if upper else text) == pytest.approx(count * per_unit)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Münster", "Münster"),  # correct Latin text does not round-trip: left alone
+        ("Köln – 東京", "Köln – 東京"),  # a character beyond Latin-1: not mojibake
+        ("MÃ¼nster", "Münster"),  # the whole text re-encodes at once
+        # "Á" is UTF-8 C3 81; 0x81 is undefined in cp1252, so the byte passed through
+        # as U+0081 and the character-by-character path repairs it
+        ("Ã\x81vila", "Ávila"),
+    ],
+)
+def test_mojibake_repair_whole_text_and_byte_by_byte_agree(text: str, expected: str) -> None:
+    from allpath.trials.load import _repair_mojibake
+
+    assert _repair_mojibake(text) == expected
+
+
+def test_split_keeps_bracketed_commas_and_plain_split_otherwise() -> None:
+    from allpath.trials.load import _split_outside_brackets
+
+    assert _split_outside_brackets("A (B, C), City, , Country") == ["A (B, C)", "City",
+                                                                    "Country"]
+    assert _split_outside_brackets("A, City,  , Country") == ["A", "City", "Country"]

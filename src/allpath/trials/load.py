@@ -343,6 +343,12 @@ def _repair_mojibake(text: str) -> str:
     """
     if text.isascii():
         return text
+    try:  # the whole text at once; character by character only when that fails
+        return text.encode("cp1252").decode("utf-8")
+    except UnicodeEncodeError:
+        pass
+    except UnicodeDecodeError:
+        return text
     raw = bytearray()
     for char in text:
         try:
@@ -359,6 +365,8 @@ def _repair_mojibake(text: str) -> str:
 
 def _split_outside_brackets(text: str, sep: str = ", ") -> list[str]:
     """Split on ``sep`` except inside round brackets (facility names hold "(A, B)")."""
+    if "(" not in text:  # no bracket to stay inside: a plain split gives the same parts
+        return [p.strip() for p in text.split(sep) if p.strip()]
     parts: list[str] = []
     depth = 0
     start = 0
