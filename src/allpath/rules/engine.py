@@ -11,8 +11,8 @@ possible.
 from __future__ import annotations
 
 import fnmatch
-import itertools
 from collections.abc import Iterator, Mapping, MutableMapping
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, Literal
@@ -160,10 +160,19 @@ def _glob(pattern: str, value: str) -> bool:
     return fnmatch.fnmatchcase(value, pattern.replace("[", "[[]"))
 
 
-def evaluate_condition(cond: Condition, facts: Mapping[str, Fact], cp: CompiledPack) -> Eval:
-    """Evaluate one condition node (three-valued)."""
+def evaluate_condition(
+    cond: Condition,
+    facts: Mapping[str, Fact],
+    cp: CompiledPack,
+    varied: AbstractSet[str] = frozenset(),
+) -> Eval:
+    """Evaluate one condition node (three-valued).
+
+    ``varied`` names facts that are absent here but will be given some value (the search for
+    the answers still possible): they read as unknown, except that ``known`` is TRUE for them.
+    """
     if isinstance(cond, AllOf | AnyOf | AtLeast):
-        parts = [evaluate_condition(c, facts, cp) for c in
+        parts = [evaluate_condition(c, facts, cp, varied) for c in
                  (cond.all if isinstance(cond, AllOf) else
                   cond.any if isinstance(cond, AnyOf) else cond.of)]
         n_true = sum(p.truth is Tri.TRUE for p in parts)
@@ -184,12 +193,13 @@ def evaluate_condition(cond: Condition, facts: Mapping[str, Fact], cp: CompiledP
             out.provisional |= p.provisional and p.truth is not Tri.UNKNOWN
         return out
     if isinstance(cond, Not):
-        inner = evaluate_condition(cond.not_, facts, cp)
+        inner = evaluate_condition(cond.not_, facts, cp, varied)
         flipped = {Tri.TRUE: Tri.FALSE, Tri.FALSE: Tri.TRUE, Tri.UNKNOWN: Tri.UNKNOWN}
         return Eval(flipped[inner.truth], inner.used, inner.missing, inner.provisional)
     if isinstance(cond, Known):
         fact = facts.get(cond.known)
-        return Eval(Tri.TRUE if fact is not None else Tri.FALSE, {cond.known}, set(),
+        present = fact is not None or cond.known in varied
+        return Eval(Tri.TRUE if present else Tri.FALSE, {cond.known}, set(),
                     bool(fact and fact.provisional))
     name = cond.fact
     fact = facts.get(name)
@@ -276,11 +286,16 @@ def _agreed_fields(rule: Rule, pending: list[Rule]) -> dict[str, Scalar | None] 
     return agreed
 
 
-def _raw_decide(decision: Decision, facts: Mapping[str, Fact], cp: CompiledPack) -> _Raw:
+def _raw_decide(
+    decision: Decision,
+    facts: Mapping[str, Fact],
+    cp: CompiledPack,
+    varied: AbstractSet[str] = frozenset(),
+) -> _Raw:
     used: set[str] = set()
     provisional = False
     if decision.applies_when is not None:
-        app = evaluate_condition(decision.applies_when, facts, cp)
+        app = evaluate_condition(decision.applies_when, facts, cp, varied)
         used |= app.used
         provisional |= app.provisional
         if app.truth is Tri.FALSE:
@@ -293,7 +308,7 @@ def _raw_decide(decision: Decision, facts: Mapping[str, Fact], cp: CompiledPack)
     if decision.mode == "first":
         pending: list[Rule] = []  # earlier rules whose truth is unknown
         for rule in decision.rules:
-            ev = evaluate_condition(rule.when, facts, cp)
+            ev = evaluate_condition(rule.when, facts, cp, varied)
             used |= ev.used
             if ev.truth is Tri.TRUE:
                 if all(p.then == rule.then for p in pending):
@@ -318,7 +333,7 @@ def _raw_decide(decision: Decision, facts: Mapping[str, Fact], cp: CompiledPack)
     hits: list[Rule] = []
     hit_used: list[set[str]] = []
     for rule in decision.rules:
-        ev = evaluate_condition(rule.when, facts, cp)
+        ev = evaluate_condition(rule.when, facts, cp, varied)
         used |= ev.used
         if ev.truth is Tri.TRUE:
             hits.append(rule)
@@ -351,6 +366,8 @@ _MAX_COMBINATIONS = 4096
 
 
 def _candidates(decision: Decision, cp: CompiledPack, name: str) -> list[FactValue]:
+    """The values of an absent fact worth trying: each threshold and a hair either side of it
+    for a number, each declared or tested value (and one other) for a term."""
     spec = cp.registry.get(name)
     kind = spec.type if spec else "term"
     if kind == "bool":
@@ -385,6 +402,86 @@ def _candidates(decision: Decision, cp: CompiledPack, name: str) -> list[FactVal
     return list(dict.fromkeys(values))
 
 
+def _representatives(
+    decision: Decision, cp: CompiledPack, name: str, pool: list[FactValue]
+) -> tuple[FactValue, ...]:
+    """One value per class of candidates that every test of ``name`` in the decision treats
+    alike: a number matters only by which side of each threshold it falls on, a term only by
+    which tested values it equals. A fact that also picks a reference-table row (the table's
+    age fact, sex) or is compared with a table threshold is kept whole."""
+    leaves: list[Compare | Match] = []
+    for c in decision_conditions(decision):
+        if (isinstance(c, Compare) and c.table is not None
+                and name in (c.fact, cp.tables[c.table].age_fact, "sex")):
+            return tuple(pool)
+        if isinstance(c, Compare | Match) and c.fact == name:
+            leaves.append(c)
+    classes: dict[tuple[Tri, ...], FactValue] = {}
+    for value in pool:
+        probe = {name: Fact(value)}
+        signature = tuple(evaluate_condition(c, probe, cp).truth for c in leaves)
+        classes.setdefault(signature, value)
+    return tuple(classes.values())
+
+
+# (id(pack), id(decision), fact) -> (pack, decision, candidate count, representatives); the
+# objects are kept so that a reused id never answers for another decision.
+_CLASSES: dict[tuple[int, int, str], tuple[CompiledPack, Decision, int, tuple[FactValue, ...]]]
+_CLASSES = {}
+_REFERENCED: dict[int, tuple[Decision, frozenset[str]]] = {}
+_PLANS: dict[int, tuple[Decision, _Plan]] = {}
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """What the search needs to know of a decision, worked out once."""
+
+    rank: Mapping[str, int]  # fact -> position of its first test (applicability, then rules)
+    answers: frozenset[Any] | None  # every answer it can give; None when unbounded (mode all)
+
+
+def _plan(decision: Decision, cp: CompiledPack) -> _Plan:
+    hit = _PLANS.get(id(decision))
+    if hit is not None and hit[0] is decision:
+        return hit[1]
+    rank: dict[str, int] = {}
+    for i, c in enumerate(decision_conditions(decision)):
+        if isinstance(c, Compare | Match):
+            rank.setdefault(c.fact, i)
+            if isinstance(c, Compare) and c.table is not None:
+                rank.setdefault(cp.tables[c.table].age_fact, i)
+                rank.setdefault("sex", i)
+        elif isinstance(c, Known):
+            rank.setdefault(c.known, i)
+    answers: frozenset[Any] | None = None
+    if decision.mode == "first":
+        thens: list[OutputValue] = [r.then for r in decision.rules]
+        thens += [o.then for o in (decision.otherwise, decision.not_applicable)
+                  if o is not None and not o.unknown]
+        answers = frozenset(_primary(t) for t in thens)
+        if decision.partial_fields:
+            answers |= {None}  # a field the still-open rules disagree on
+    plan = _Plan(rank, answers)
+    if len(_PLANS) > 20_000:
+        _PLANS.clear()
+    _PLANS[id(decision)] = (decision, plan)
+    return plan
+
+
+def _value_classes(
+    decision: Decision, cp: CompiledPack, name: str
+) -> tuple[int, tuple[FactValue, ...]]:
+    key = (id(cp), id(decision), name)
+    hit = _CLASSES.get(key)
+    if hit is None or hit[0] is not cp or hit[1] is not decision:
+        if len(_CLASSES) > 20_000:  # packs compiled again and again (tests): start afresh
+            _CLASSES.clear()
+        pool = _candidates(decision, cp, name)
+        hit = (cp, decision, len(pool), _representatives(decision, cp, name, pool))
+        _CLASSES[key] = hit
+    return hit[2], hit[3]
+
+
 def _primary(value: OutputValue) -> Any:
     if isinstance(value, dict):
         return next(iter(value.values()))
@@ -393,43 +490,89 @@ def _primary(value: OutputValue) -> Any:
     return value
 
 
-def _referenced(decision: Decision) -> set[str]:
+def _referenced(decision: Decision) -> frozenset[str]:
+    hit = _REFERENCED.get(id(decision))
+    if hit is not None and hit[0] is decision:
+        return hit[1]
     names: set[str] = set()
     for c in decision_conditions(decision):
         if isinstance(c, Compare | Match):
             names.add(c.fact)
         elif isinstance(c, Known):
             names.add(c.known)
-    return names
+    if len(_REFERENCED) > 20_000:
+        _REFERENCED.clear()
+    _REFERENCED[id(decision)] = (decision, frozenset(names))
+    return frozenset(names)
 
 
 def _possible(
     decision: Decision, facts: Mapping[str, Fact], cp: CompiledPack, missing: set[str]
 ) -> tuple[Any, ...]:
-    """Every answer the decision could still give, trying each absent fact's boundaries.
+    """Every answer the decision could still give over the absent facts' candidate values.
 
     All facts the decision reads and the store lacks are varied together (not only those
     the first pass reported), because an unknown applicability hides the rules behind it.
+    The answer is the one trying every combination of candidates would give (and, as that
+    did, empty beyond ``_MAX_COMBINATIONS`` combinations or when a fact has no candidate),
+    found without trying them all: candidates a decision cannot tell apart are one class
+    (:func:`_representatives`), and a partial assignment whose three-valued answer no longer
+    depends on the facts still open settles every completion of it at once
+    (:func:`_search`).
     """
     names = sorted((_referenced(decision) - set(facts)) | missing)
-    pools = [_candidates(decision, cp, n) for n in names]
-    if any(not p for p in pools):
-        return ()
     total = 1
-    for p in pools:
-        total *= len(p)
+    classes: dict[str, tuple[FactValue, ...]] = {}
+    for n in names:
+        size, reps = _value_classes(decision, cp, n)
+        if size == 0:
+            return ()
+        total *= size
+        classes[n] = reps
     if total > _MAX_COMBINATIONS:
         return ()
+    varied = frozenset(names)
+    store = {k: v for k, v in facts.items() if k not in varied}
     seen: dict[Any, None] = {}
-    for combo in itertools.product(*pools):
-        trial = dict(facts)
-        for n, v in zip(names, combo, strict=True):
-            trial[n] = Fact(v)
-        raw = _raw_decide(decision, trial, cp)
-        if raw.status == "decided" or raw.status == "not_applicable":
-            seen[_primary(raw.value)] = None
+    _search(decision, store, cp, classes, varied, seen, _plan(decision, cp))
     order = {v: i for i, v in enumerate(decision.values or ())}
     return tuple(sorted(seen, key=lambda v: (order.get(v, len(order)), str(v))))
+
+
+def _search(
+    decision: Decision,
+    store: dict[str, Fact],
+    cp: CompiledPack,
+    classes: Mapping[str, tuple[FactValue, ...]],
+    varied: frozenset[str],
+    seen: dict[Any, None],
+    plan: _Plan,
+) -> bool:
+    """Add to ``seen`` the answers of every completion of ``store`` over ``varied``.
+
+    Three-valued evaluation is sound: what is TRUE or FALSE with the varied facts open
+    stays so whatever values they take, and an unknown that lists none of them as missing
+    stays unknown. So when the decision's missing facts include no open varied fact, every
+    completion gives this answer; otherwise branch on the open fact tested first. Returns
+    True once every answer the decision has is seen (nothing left to find).
+    """
+    raw = _raw_decide(decision, store, cp, varied)
+    open_ = raw.missing & varied
+    if not open_:
+        if raw.status != "unknown":
+            seen[_primary(raw.value)] = None
+            return plan.answers is not None and len(seen) == len(plan.answers)
+        return False
+    name = min(open_, key=lambda n: (plan.rank.get(n, len(plan.rank)), n))
+    rest = varied - {name}
+    done = False
+    for value in classes[name]:
+        store[name] = Fact(value)
+        if _search(decision, store, cp, classes, rest, seen, plan):
+            done = True
+            break
+    del store[name]
+    return done
 
 
 def evaluate_decision(
