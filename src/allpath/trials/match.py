@@ -561,7 +561,7 @@ def screen_trial(trial: Trial, profile: TrialProfile, criteria: Criteria | None 
                 break
             if r.outcome == "unknown":
                 verdict = "check"
-    rank = None if memo is None or verdict == "excluded" else _rank(results, memo)
+    rank = None if memo is None else _rank(results, memo)
     return TrialMatch(trial, verdict, tuple(results), rank)
 
 
