@@ -539,6 +539,33 @@ def _possible(
     return tuple(sorted(seen, key=lambda v: (order.get(v, len(order)), str(v))))
 
 
+def _reachable(
+    decision: Decision, store: Mapping[str, Fact], cp: CompiledPack, varied: AbstractSet[str]
+) -> set[Any]:
+    """A superset of the answers a ``first`` decision can give over completions of ``store``:
+    a rule's answer needs the rule not FALSE and no earlier rule TRUE."""
+    out: set[Any] = set()
+    if decision.partial_fields:
+        out.add(None)
+    if decision.applies_when is not None:
+        truth = evaluate_condition(decision.applies_when, store, cp, varied).truth
+        if truth is not Tri.TRUE:
+            assert decision.not_applicable is not None
+            out.add(_primary(decision.not_applicable.then))
+        if truth is Tri.FALSE:
+            return out
+    for rule in decision.rules:
+        truth = evaluate_condition(rule.when, store, cp, varied).truth
+        if truth is Tri.FALSE:
+            continue
+        out.add(_primary(rule.then))
+        if truth is Tri.TRUE:
+            return out
+    if not decision.otherwise.unknown:
+        out.add(_primary(decision.otherwise.then))
+    return out
+
+
 def _search(
     decision: Decision,
     store: dict[str, Fact],
@@ -563,6 +590,8 @@ def _search(
             seen[_primary(raw.value)] = None
             return plan.answers is not None and len(seen) == len(plan.answers)
         return False
+    if plan.answers is not None and _reachable(decision, store, cp, varied) <= seen.keys():
+        return False  # nothing new below
     name = min(open_, key=lambda n: (plan.rank.get(n, len(plan.rank)), n))
     rest = varied - {name}
     done = False
