@@ -104,4 +104,58 @@ def test_t_lineage_marrow_relapse_is_high_risk_at_any_time() -> None:
         treatment=[{"phase": "maintenance", "start": "2024-10-01", "end": "2026-06-01"}]))
     rel = result["relapse"]
     assert rel["timing"]["cog"] == "late"
-    assert rel["risk"] == {"cog": "high", "bfm": "S3_S4"}
+    assert rel["risk"] == {"cog": "high", "bfm": "S3_S4", "intreall": "high"}
+
+
+# IntReALL 2010 trial registrations: SR (NCT01802814) = late isolated or late/early combined
+# B-cell-precursor marrow relapse, any late/early isolated extramedullary relapse; HR
+# (NCT03590171) = (T-lineage) marrow relapse, early/very early isolated marrow relapse, very
+# early isolated/combined extramedullary relapse [INTREALL-SR-2010, INTREALL-HR-2010].
+
+def test_intreall_sr_2010_late_b_cell_marrow_relapse_is_standard_risk() -> None:
+    when = "2027-12-01"  # 6 months after the end of therapy: BFM late
+    result = assess_doc(_relapse_record(
+        [{"code": "marrow_blasts", "value": 40, "unit": "%", "time": when}],
+        treatment=[{"phase": "maintenance", "start": "2024-10-01", "end": "2027-06-01"}]))
+    assert result["relapse"]["risk"]["intreall"] == "standard"
+
+
+def test_intreall_hr_2010_early_b_cell_marrow_relapse_on_maintenance_is_high_risk() -> None:
+    when = "2026-06-01"  # 27 months, still on maintenance: BFM early
+    result = assess_doc(_relapse_record(
+        [{"code": "marrow_blasts", "value": 40, "unit": "%", "time": when}],
+        treatment=[{"phase": "induction", "start": "2024-03-02", "end": "2024-03-29"},
+                   {"phase": "maintenance", "start": "2024-10-01"}]))
+    assert result["relapse"]["risk"]["intreall"] == "high"
+
+
+def test_intreall_hr_2010_very_early_isolated_cns_relapse_is_high_though_bfm_s2() -> None:
+    when = "2025-05-01"  # 14 months from diagnosis: very early
+    result = assess_doc(_relapse_record([
+        {"code": "marrow_blasts", "value": 0, "unit": "%", "time": when},
+        {"code": "blood_blasts", "value": 0, "unit": "%", "time": when},
+        {"code": "csf_wbc", "value": 15, "unit": "/uL", "time": when},
+        {"code": "csf_blasts", "value": "present", "time": when}]))
+    rel = result["relapse"]
+    assert rel["site"] == "isolated_cns" and rel["timing"]["bfm"] == "very_early"
+    assert rel["risk"] == {"cog": "high", "bfm": "S2", "intreall": "high"}
+
+
+def test_intreall_sr_2010_early_isolated_cns_relapse_is_standard_risk() -> None:
+    when = "2025-11-01"  # 20 months from diagnosis, on therapy: BFM early
+    result = assess_doc(_relapse_record([
+        {"code": "marrow_blasts", "value": 0, "unit": "%", "time": when},
+        {"code": "blood_blasts", "value": 0, "unit": "%", "time": when},
+        {"code": "csf_wbc", "value": 15, "unit": "/uL", "time": when},
+        {"code": "csf_blasts", "value": "present", "time": when}],
+        treatment=[{"phase": "maintenance", "start": "2024-10-01"}]))
+    rel = result["relapse"]
+    assert rel["timing"]["bfm"] == "early"
+    assert rel["risk"]["intreall"] == "standard" and rel["risk"]["bfm"] == "S2"
+
+
+def test_intreall_risk_is_null_when_no_relapse_is_confirmed() -> None:
+    when = "2026-05-01"
+    result = assess_doc(_relapse_record([
+        {"code": "marrow_blasts", "value": 12, "unit": "%", "time": when}]))
+    assert result["relapse"]["risk"]["intreall"] is None

@@ -170,3 +170,50 @@ def test_aall0434_etp_in_a_child_is_not_unfavourable_in_an_adult_it_is() -> None
     assert child["diagnosis"]["subtype"]["key"] == "ETP"
     assert child["diagnosis"]["subtype"]["prognosis"] == "intermediate"
     assert adult["diagnosis"]["subtype"]["prognosis"] == "unfavorable"
+
+
+# Induction failure as a state in every scheme (issue 11 item 6): M3 marrow (25% blasts or
+# more) at the end of induction; Schrappe 2012 [INDUCTION-FAILURE-2012] found it highly adverse,
+# worst with 25% or more marrow blasts at the end of induction and with 11q23 rearrangement.
+
+def _eoi_marrow(value: float) -> list[dict[str, Any]]:
+    return [{"code": "marrow_blasts", "value": value, "unit": "%", "time": "2024-03-29"}]
+
+
+def test_schrappe_2012_m3_at_end_of_induction_is_induction_failure_in_aall1731() -> None:
+    doc = b_all_record(genetics=_genetics(fusions=["ETV6::RUNX1"], chromosome_count=46),
+                       extramedullary=_EM, steroid_pretreatment=False,
+                       extra_obs=_eoi_marrow(30))
+    result = assess_doc(doc)
+    assert risk(result, "aall1731")["group"] == "induction_failure"
+    assert risk(result, "aall1731")["rule_id"] == "aall1731.induction_failure"
+    assert risk(result, "cog_pdq")["group"] == "very_high"
+
+
+def test_schrappe_2012_m2_at_end_of_induction_is_not_induction_failure_in_aall1731() -> None:
+    doc = b_all_record(genetics=_genetics(fusions=["ETV6::RUNX1"], chromosome_count=46),
+                       extramedullary=_EM, steroid_pretreatment=False,
+                       extra_obs=_eoi_marrow(24.9))
+    result = assess_doc(doc)
+    assert risk(result, "aall1731")["rule_id"] != "aall1731.induction_failure"
+
+
+def test_schrappe_2012_infant_with_m3_at_end_of_induction_is_induction_failure_in_both_schemes(
+) -> None:
+    doc = b_all_record(birth="2023-07-01", genetics=_genetics(fusions=["KMT2A::AFF1"],
+                                                              chromosome_count=46),
+                       extramedullary=_EM, steroid_pretreatment=False,
+                       extra_obs=_eoi_marrow(25))
+    result = assess_doc(doc)
+    assert risk(result, "infant_nccn")["group"] == "induction_failure"
+    assert risk(result, "infant_interfant06")["group"] == "induction_failure"
+
+
+def test_infant_in_remission_at_end_of_induction_keeps_the_scheme_group() -> None:
+    doc = b_all_record(birth="2023-07-01", wbc=20,
+                       genetics=_genetics(fusions=["ETV6::RUNX1"], chromosome_count=46),
+                       extramedullary=_EM, steroid_pretreatment=False,
+                       extra_obs=_eoi_marrow(2))
+    result = assess_doc(doc)
+    assert risk(result, "infant_nccn")["group"] == "standard"
+    assert risk(result, "infant_interfant06")["group"] == "low"

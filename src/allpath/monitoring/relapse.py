@@ -67,6 +67,7 @@ class RelapseFinding:
             "risk": {
                 "cog": val("relapse.risk.cog") if detected else None,
                 "bfm": val("relapse.risk.bfm") if detected else None,
+                "intreall": val("relapse.risk.intreall") if detected else None,
             },
             "notes": self.notes(),
             "trace": [

@@ -101,7 +101,10 @@ class Assessment:
                     "rule_id": r.rule_id,
                     "citations": list(r.cite),
                     "evidence": r.evidence,
-                    "note": r.note if r.status == "not_applicable" else None,
+                    # why a scheme does not apply, or what a settled group means (the DS
+                    # arms name the Down-syndrome treatment changes); never a provisional one's
+                    "note": r.note if r.status == "not_applicable"
+                    or (r.status == "decided" and not shown_provisional) else None,
                 }
             )
         return out

@@ -14,13 +14,26 @@ from allpath.outputs.assessment import DISCLAIMER
 __all__ = ["render_markdown", "render_text"]
 
 
+# groups whose code alone does not say what they are, in plain words
+PLAIN_GROUPS = {
+    "ds_high": "DS-High (Down syndrome high-risk arm)",
+    "ds_standard": "DS-Standard (Down syndrome standard-risk arm)",
+    "induction_failure": "induction failure (not in remission at the end of induction)",
+}
+
+
+def _plain_group(group: Any) -> str:
+    return PLAIN_GROUPS.get(str(group), str(group))
+
+
 def _group_text(r: dict[str, Any]) -> str:
     """The group; a provisional one leads with the groups still possible (issue 11 item 15)."""
-    possible = ", ".join(map(str, r.get("possible_groups") or []))
+    possible = ", ".join(_plain_group(p) for p in r.get("possible_groups") or [])
     if r.get("provisional_group") is not None:
         text = f"one of {possible}" if possible else "unknown"
-        return text + f" (pending; if the missing results are normal: {r['provisional_group']})"
-    text = str(r["group"])
+        return text + (" (pending; if the missing results are normal: "
+                       f"{_plain_group(r['provisional_group'])})")
+    text = _plain_group(r["group"])
     if r["provisional"]:
         text += " (provisional)"
     if r["group"] == "unknown" and possible:
@@ -49,6 +62,13 @@ def _summary_rows(doc: dict[str, Any]) -> list[tuple[str, str]]:
     return rows
 
 
+def _risk_notes(doc: dict[str, Any]) -> list[str]:
+    """What a Down syndrome arm means (treatment changes, treatment-related mortality)."""
+    return [f"Down syndrome arm {_plain_group(r['group'])}: {r['note']}"
+            for r in doc["risk"]
+            if r["scheme"] == "aall1731_ds" and r["group"] in PLAIN_GROUPS and r.get("note")]
+
+
 def _monitoring_lines(doc: dict[str, Any]) -> list[str]:
     lines: list[str] = []
     for r in doc.get("response", []):
@@ -63,7 +83,8 @@ def _monitoring_lines(doc: dict[str, Any]) -> list[str]:
         lines.append(f"Relapse on {rel['date']}: {rel['site']}; timing COG {t['cog']}, "
                      f"BFM {t['bfm']}, NCCN {t['nccn']}")
         risk = rel.get("risk") or {}
-        lines.append(f"Relapse risk group: COG {risk.get('cog')}, BFM {risk.get('bfm')}")
+        lines.append(f"Relapse risk group: COG {risk.get('cog')}, BFM {risk.get('bfm')}, "
+                     f"IntReALL 2010 {risk.get('intreall')}")
     elif rel and rel.get("suspected"):
         lines.append(f"Relapse suspected on {rel['date']}, not confirmed: "
                      f"{rel.get('confirm_with') or ''}".strip())
@@ -92,6 +113,8 @@ def render_text(doc: dict[str, Any], width: int = 100) -> str:
         risk.add_row(r["scheme"], _group_text(r), str(r["rule_id"] or "-"),
                      ", ".join(r["citations"]))
     con.print(risk)
+    for line in _risk_notes(doc):
+        con.print(line, markup=False)
     for line in _monitoring_lines(doc):
         con.print(line, markup=False)
     if doc["prognosis"]:
@@ -121,6 +144,9 @@ def render_markdown(doc: dict[str, Any]) -> str:
     for r in doc["risk"]:
         lines.append(f"| {r['scheme']} | {_group_text(r)} | `{r['rule_id']}` | "
                      f"{', '.join(r['citations'])} |")
+    notes = _risk_notes(doc)
+    if notes:
+        lines += [""] + [f"- {n}" for n in notes]
     if doc["prognosis"]:
         lines += ["", "## Published outcome figures", "",
                   "Figures describe groups of patients, not a prediction for one person.", ""]
