@@ -47,6 +47,7 @@ __all__ = [
     "ColumnDecision",
     "evaluate_decision_columns",
     "evaluate_pack_columns",
+    "fields_by_value",
     "load_pack",
     "term_column",
 ]
@@ -68,12 +69,14 @@ class ColumnDecision:
         return out
 
     def field_codes(self, name: str, vocab: tuple[Any, ...]) -> npt.NDArray[np.int64]:
-        """Per row, the index in ``vocab`` of field ``name``; -1 where unknown or not in it."""
-        lut = np.array([vocab.index(f.get(name)) if f.get(name) in vocab else -1
-                        for f in self.fields] + [-1], dtype=np.int64)
+        """Per row, the index in ``vocab`` of field ``name`` (a not-applicable answer's
+        fields included, as the engine stores them); -1 where unknown or not in it."""
+        per_value = fields_by_value(self.result, self.fields)
+        lut = np.array([vocab.index(f[name]) if f is not None and f.get(name) in vocab
+                        else -1 for f in per_value] + [-1], dtype=np.int64)
         assert self.result.value is not None
-        code = np.where(self.decided & (self.result.value >= 0), self.result.value,
-                        len(self.fields))
+        answered = (self.result.status != STATUS_UNKNOWN) & (self.result.value >= 0)
+        code = np.where(answered, self.result.value, len(per_value))
         out: npt.NDArray[np.int64] = lut[code]
         return out
 
@@ -98,12 +101,32 @@ def term_column(values: npt.ArrayLike, vocab: tuple[Any, ...], known: Bools | No
     return Column.term(codes, vocab, mask)
 
 
+_FIELDS_CODE = "__fields_"
+
+
 def _code_of(then: Any, codes: dict[str, int], fields: list[dict[str, Any]]) -> str:
     key = repr(sorted(then.items()))
     if key not in codes:
         codes[key] = len(fields)
         fields.append(dict(then))
-    return f"__fields_{codes[key]}"
+    return f"{_FIELDS_CODE}{codes[key]}"
+
+
+def fields_by_value(result: VecDecision, fields: tuple[dict[str, Any], ...]
+                    ) -> list[dict[str, Any] | None]:
+    """The field dictionary behind each value code of ``result`` (None for a plain answer).
+
+    Value codes number the answers in the order the vectorised evaluator meets them (the
+    not-applicable answer first, then the rules'), field indices in the order
+    :func:`_scalarised` coded them, so a value code is never a field index: read the code.
+    """
+    out: list[dict[str, Any] | None] = []
+    for v in result.values:
+        if isinstance(v, str) and v.startswith(_FIELDS_CODE):
+            out.append(fields[int(v[len(_FIELDS_CODE):])])
+        else:
+            out.append(None)
+    return out
 
 
 def _scalarised(decision: Decision) -> tuple[Decision, tuple[dict[str, Any], ...]]:
@@ -206,9 +229,10 @@ def _store(res: ColumnDecision, facts: MutableMapping[str, Column]) -> None:
         return
     assert r.value is not None
     decided = (r.status != STATUS_UNKNOWN) & (r.value >= 0)
+    per_value = fields_by_value(r, res.fields)
     names = dict.fromkeys(k for f in res.fields for k in f)
     for name in names:
-        raw = [f.get(name) for f in res.fields]
+        raw = [None if f is None else f.get(name) for f in per_value]
         vocab = tuple(dict.fromkeys(
             float(v) if isinstance(v, int) and not isinstance(v, bool) else v
             for v in raw if v is not None))
