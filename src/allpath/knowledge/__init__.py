@@ -12,7 +12,16 @@ from typing import Any
 
 import yaml
 
-__all__ = ["knowledge_dir", "load_yaml"]
+__all__ = ["YAML_LOADER", "knowledge_dir", "load_yaml", "parse_yaml"]
+
+# libyaml's safe loader when PyYAML was built with it (the wheels are), else the pure-Python
+# one: the same documents, about 8x faster on the bundled knowledge (0.13 s vs 1.05 s).
+YAML_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def parse_yaml(text: str) -> Any:
+    """Safe YAML from text, with :data:`YAML_LOADER`."""
+    return yaml.load(text, Loader=YAML_LOADER)  # a safe loader (CSafeLoader or SafeLoader)
 
 
 def knowledge_dir() -> Path:
@@ -24,4 +33,4 @@ def knowledge_dir() -> Path:
 def load_yaml(name: str) -> Any:
     """Load a bundled YAML file by its path relative to the knowledge folder (cached)."""
     with (knowledge_dir() / name).open(encoding="utf-8") as fh:
-        return yaml.safe_load(fh)
+        return yaml.load(fh, Loader=YAML_LOADER)

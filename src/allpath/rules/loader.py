@@ -24,7 +24,7 @@ from allpath.errors import (
     did_you_mean,
     validation_problems,
 )
-from allpath.knowledge import knowledge_dir, load_yaml
+from allpath.knowledge import knowledge_dir, load_yaml, parse_yaml
 from allpath.rules.engine import (
     CompiledPack,
     decision_conditions,
@@ -410,7 +410,7 @@ def load_packs(
     for path in sorted(folder.glob("*.yaml")):
         source = f"packs/{path.name}"
         try:
-            doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+            doc = parse_yaml(path.read_text(encoding="utf-8"))
         except yaml.YAMLError as exc:
             problems.append(Problem("", f"malformed YAML: {exc}", source=source))
             continue
