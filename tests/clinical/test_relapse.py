@@ -159,3 +159,15 @@ def test_intreall_risk_is_null_when_no_relapse_is_confirmed() -> None:
     result = assess_doc(_relapse_record([
         {"code": "marrow_blasts", "value": 12, "unit": "%", "time": when}]))
     assert result["relapse"]["risk"]["intreall"] is None
+
+
+def test_s31b_testicular_biopsy_on_its_own_day_is_a_relapse_candidate_date() -> None:
+    """A positive testicular biopsy taken on a day without a marrow is still looked at; with no
+    marrow that day the marrow criterion (< 5% blasts) is unknown, so the site is not 'none'."""
+    when = "2026-09-01"
+    result = assess_doc(_relapse_record(
+        [{"code": "testicular_biopsy", "value": "present", "time": when}],
+        sex="male", extramedullary={"testicular": False, "mediastinal_mass": False,
+                                     "cns_clinical_signs": False}))
+    rel = result["relapse"]
+    assert rel["detected"] is not False

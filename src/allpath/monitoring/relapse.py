@@ -31,6 +31,9 @@ class RelapseFinding:
         out = []
         if site is not None and site.status == "decided" and site.value == "suspected":
             out.append("Relapse suspected, not confirmed: " + (site.note or "").strip())
+        if site is not None and site.status == "unknown":
+            out.append("Relapse not settled on this date: missing "
+                       + ", ".join(site.missing) + ".")
         if site is not None and site.value in CONFIRMED_SITES \
                 and site.inputs.get("rel.csf_blasts") == "not_done":
             out.append("CNS not assessed on this date: a lumbar puncture tells a marrow "
@@ -43,6 +46,7 @@ class RelapseFinding:
         detected = (site is not None and site.status == "decided"
                     and site.value in CONFIRMED_SITES)
         suspected = site is not None and site.status == "decided" and site.value == "suspected"
+        unsettled = site is not None and site.status == "unknown"
 
         def val(key: str) -> Any:
             r = by.get(key)
@@ -52,10 +56,11 @@ class RelapseFinding:
 
         return {
             # A suspected (unconfirmed) relapse is neither detected nor ruled out: null.
-            "detected": None if suspected else detected,
+            # So is a date whose site rules could not be settled (a fact missing).
+            "detected": None if suspected or unsettled else detected,
             "remission_date": self.remission_date.isoformat() if self.remission_date else None,
             "date": self.relapse_date.isoformat()
-            if (detected or suspected) and self.relapse_date else None,
+            if (detected or suspected or unsettled) and self.relapse_date else None,
             "suspected": suspected,
             "confirm_with": site.note if suspected and site is not None else None,
             "site": val("relapse.site") if detected else None,
@@ -167,13 +172,16 @@ def find_relapse(
     responses: list[CheckpointResponse],
     kb: Knowledge,
 ) -> RelapseFinding:
-    """Scan marrow and CSF results after remission; the first that meets a site rule."""
+    """Scan marrow, CSF and testicular-biopsy results after remission; the first that meets a
+    site rule (a biopsy on a day without a marrow still dates an isolated testicular relapse
+    once a marrow is known: without one the site stays unknown)."""
     remission = _remission_date(timeline, responses)
     if remission is None:
         return RelapseFinding(None, None, ())
     pack = kb.pack("relapse")
     dates = sorted({o.time for o in timeline
-                    if o.time > remission and o.code in ("marrow_blasts", "csf_blasts")})
+                    if o.time > remission
+                    and o.code in ("marrow_blasts", "csf_blasts", "testicular_biopsy")})
     last: tuple[dt.date | None, tuple[DecisionResult, ...]] = (None, ())
     suspected: tuple[dt.date | None, tuple[DecisionResult, ...]] | None = None
     for when in dates:
@@ -181,8 +189,10 @@ def find_relapse(
         site = results[0]
         if site.status == "decided" and site.value in CONFIRMED_SITES:
             return RelapseFinding(remission, when, results)
-        if site.status == "decided" and site.value == "suspected" and suspected is None:
-            suspected = (when, results)  # keep looking for a confirming marrow
+        if suspected is None and (site.status == "unknown" or (
+                site.status == "decided" and site.value == "suspected")):
+            # keep looking for a confirming marrow; a later 'none' does not undo this date
+            suspected = (when, results)
         last = (when, results)
     if suspected is not None:
         return RelapseFinding(remission, suspected[0], suspected[1])
