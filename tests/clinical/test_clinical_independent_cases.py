@@ -48,7 +48,8 @@ DISPUTED: dict[str, str] = {
     "ic15-girl-11-months-infant": (
         "NCCN infant risk [S1, fact sheet 3.9.2]: a KMT2A-r infant is high risk when MRD is "
         "positive after intensive consolidation; until that MRD is known 'intermediate' is the "
-        "best case, so ALLPath shows the range (intermediate, high) with provisional_group "
+        "best case, so ALLPath shows the range (induction_failure, high, intermediate: the "
+        "end-of-induction marrow is not recorded either) with provisional_group "
         "'intermediate' (issue 11 item 15)."),
     "ic39-ds-boy-51-with-constitutional-21": (
         "Naming only: with +21c not counted the blasts have 50 acquired chromosomes, low "
@@ -57,13 +58,54 @@ DISPUTED: dict[str, str] = {
         "NOS' - the case's point (not high hyperdiploid) holds."),
     "ic52-boy-isolated-testicular-late": (
         "Isolated testicular relapse needs biopsy-proven infiltration [S31b, fact sheet 3.7]; "
-        "the record has only the symptom 'testicular_swelling'. The biopsy is now recorded as "
-        "observation code testicular_biopsy (present/absent); with it the site is "
-        "isolated_testicular (tests/clinical/test_relapse.py)."),
+        "the record has only the symptom 'testicular_swelling' (its own confidence note says "
+        "the site may come out unknown). The biopsy is recorded as observation code "
+        "testicular_biopsy (present/absent); with it the site is isolated_testicular "
+        "(tests/clinical/test_relapse.py). Known gap: the swelling alone is not yet read as a "
+        "suspected testicular relapse (it needs a relapse fact for the symptom)."),
     **dict.fromkeys((
         "ic63-girl-marrow-12pct-unconfirmed", "ic64-boy-16y-marrow-20pct-unconfirmed",
         "ic65-girl-marrow-8pct-flow-0.5"), _SUSPECTED),
 }
+
+
+# Naming-only disputes, decided: ALLPath keeps its own names (documented in
+# docs/output-format.md) and each case's answer is checked again in ALLPath's words, so the
+# substance of the case is a passing test while its raw wording stays a strict xfail.
+#   ic39: the subtype key names the ploidy band (low_hyperdiploid, 47-50 chromosomes [S13c]);
+#         the WHO-HAEM5 name is 'B-lymphoblastic leukaemia/lymphoma, NOS', which is the case's
+#         'NOS'.
+#   ic63-ic65: relapse.detected is a boolean field; a suspected relapse is detected null with
+#         suspected true and the confirming test in tests_to_order, which is the case's
+#         'suspected'.
+NAMING: dict[str, dict[str, object]] = {
+    "ic39-ds-boy-51-with-constitutional-21": {
+        "diagnosis.subtype.key": "low_hyperdiploid",
+        "diagnosis.subtype.who_haem5": "B-lymphoblastic leukaemia/lymphoma, NOS",
+    },
+    **{stem: {"relapse.detected": None, "relapse.suspected": True, "relapse.site": None}
+       for stem in ("ic63-girl-marrow-12pct-unconfirmed",
+                    "ic64-boy-16y-marrow-20pct-unconfirmed", "ic65-girl-marrow-8pct-flow-0.5")},
+}
+_NAMED_KEYS = {"ic39-ds-boy-51-with-constitutional-21": ("diagnosis.subtype.key",)}
+
+
+@pytest.mark.parametrize("stem", sorted(NAMING))
+def test_naming_only_disputes_hold_in_allpath_words(stem: str) -> None:
+    case = _DIR / f"{stem}.yaml"
+    doc = yaml.safe_load(case.read_text(encoding="utf-8"))
+    result = assess(parse_record(doc["record"], source=str(case))).to_dict()
+    replaced = _NAMED_KEYS.get(stem, ("relapse.detected",))
+    expected = {k: v for k, v in (doc.get("expected") or {}).items() if k not in replaced}
+    expected.update(NAMING[stem])
+    assert check(result, expected) == []
+    if "relapse.suspected" in NAMING[stem]:
+        assert result["relapse"]["confirm_with"]
+        assert any("marrow" in t for t in result["tests_to_order"])
+
+
+def test_every_naming_dispute_is_a_disputed_case() -> None:
+    assert set(NAMING) <= set(DISPUTED)
 
 
 def test_the_independent_cases_are_present() -> None:

@@ -171,3 +171,29 @@ def test_s31b_testicular_biopsy_on_its_own_day_is_a_relapse_candidate_date() -> 
                                      "cns_clinical_signs": False}))
     rel = result["relapse"]
     assert rel["detected"] is not False
+
+
+def test_ponte_di_legno_suspected_relapse_puts_the_confirming_test_in_tests_to_order() -> None:
+    when = "2026-05-01"
+    result = assess_doc(_relapse_record([
+        {"code": "marrow_blasts", "value": 12, "unit": "%", "time": when}]))
+    assert "flow cytometry, PCR or FISH on the same marrow" in result["tests_to_order"]
+
+
+def test_ponte_di_legno_unconfirmed_after_one_test_asks_for_a_second_marrow() -> None:
+    when = "2026-05-01"  # 8% blasts, flow 0.5% on the same marrow: not confirmed
+    result = assess_doc(_relapse_record([
+        {"code": "marrow_blasts", "value": 8, "unit": "%", "time": when},
+        {"code": "mrd_marrow", "value": 0.5, "unit": "%", "time": when, "method": "flow"}]))
+    assert result["relapse"]["suspected"] is True
+    assert any(t.startswith("a second bone-marrow aspirate with two tests")
+               for t in result["tests_to_order"])
+
+
+def test_confirmed_relapse_adds_no_confirming_test() -> None:
+    when = "2026-05-01"
+    result = assess_doc(_relapse_record([
+        {"code": "marrow_blasts", "value": 12, "unit": "%", "time": when},
+        {"code": "mrd_marrow", "value": 3, "unit": "%", "time": when, "method": "flow"}]))
+    assert not any("same marrow" in t or "second bone-marrow" in t
+                   for t in result["tests_to_order"])

@@ -165,6 +165,38 @@ class Assessment:
                     "relapse": None, "alerts": [], "current": None}
         return self.monitoring.to_dict()
 
+    def _relapse_tests(self) -> list[str]:
+        """The tests that would settle a suspected or unsettled relapse (issue 11 item 7).
+
+        A suspected relapse misses the confirming tests its site rules read; an unsettled one
+        misses the facts its site decision names."""
+        if self.monitoring is None:
+            return []
+        site = next((r for r in self.monitoring.relapse.results
+                     if r.output == "relapse.site"), None)
+        if site is None:
+            return []
+        if site.status == "unknown":
+            wanted = list(site.missing)
+        elif site.status == "decided" and site.value == "suspected":
+            if site.rule_id == "relapse.suspected.one_test":
+                wanted = ["rel.other_test_second"]
+            elif "rel.other_test_highest" in site.inputs:
+                # the same marrow was already tested without confirming it: Ponte di Legno
+                # [S31] then asks for a second marrow with two tests at 1% or more
+                return ["a second bone-marrow aspirate with two tests (flow cytometry, PCR "
+                        "or FISH)"]
+            else:
+                wanted = ["rel.other_test_highest"]
+        else:
+            return []
+        tests = []
+        for fact in wanted:
+            spec = self.knowledge.registry.get(fact)
+            if spec is not None and spec.settled_by:
+                tests.append(spec.settled_by)
+        return tests
+
     def _presentation(self) -> str | None:
         r = self.result("diagnosis")
         if r is None or r.status != "decided" or not isinstance(r.value, dict):
@@ -291,6 +323,7 @@ class Assessment:
             "missing": self.missing(),
             "tests_to_order": sorted(
                 {m["test"] for m in self.missing() if m["test"] is not None}
+                | set(self._relapse_tests())
             ),
             "notes": list(self.notes),
             "unconfirmed_evidence": sorted(
