@@ -160,6 +160,41 @@ def _glob(pattern: str, value: str) -> bool:
     return fnmatch.fnmatchcase(value, pattern.replace("[", "[[]"))
 
 
+_FLIPPED = {Tri.TRUE: Tri.FALSE, Tri.FALSE: Tri.TRUE, Tri.UNKNOWN: Tri.UNKNOWN}
+
+
+def _combine(
+    sub: tuple[Condition, ...],
+    need: int,
+    facts: Mapping[str, Fact],
+    cp: CompiledPack,
+    varied: AbstractSet[str],
+) -> Eval:
+    """``all`` (need every part), ``any`` (need one) and ``at_least`` (need N), three-valued."""
+    parts = [evaluate_condition(c, facts, cp, varied) for c in sub]
+    n_true = n_unknown = 0
+    for p in parts:
+        if p.truth is Tri.TRUE:
+            n_true += 1
+        elif p.truth is Tri.UNKNOWN:
+            n_unknown += 1
+    if n_true >= need:
+        truth = Tri.TRUE
+    elif n_true + n_unknown >= need:
+        truth = Tri.UNKNOWN
+    else:
+        truth = Tri.FALSE
+    used: set[str] = set()
+    missing: set[str] = set()
+    provisional = False
+    for p in parts:
+        used |= p.used
+        if truth is Tri.UNKNOWN:
+            missing |= p.missing
+        provisional |= p.provisional and p.truth is not Tri.UNKNOWN
+    return Eval(truth, used, missing, provisional)
+
+
 def evaluate_condition(
     cond: Condition,
     facts: Mapping[str, Fact],
@@ -171,32 +206,16 @@ def evaluate_condition(
     ``varied`` names facts that are absent here but will be given some value (the search for
     the answers still possible): they read as unknown, except that ``known`` is TRUE for them.
     """
-    if isinstance(cond, AllOf | AnyOf | AtLeast):
-        parts = [evaluate_condition(c, facts, cp, varied) for c in
-                 (cond.all if isinstance(cond, AllOf) else
-                  cond.any if isinstance(cond, AnyOf) else cond.of)]
-        n_true = sum(p.truth is Tri.TRUE for p in parts)
-        n_unknown = sum(p.truth is Tri.UNKNOWN for p in parts)
-        need = (len(parts) if isinstance(cond, AllOf) else
-                1 if isinstance(cond, AnyOf) else cond.at_least)
-        if n_true >= need:
-            truth = Tri.TRUE
-        elif n_true + n_unknown >= need:
-            truth = Tri.UNKNOWN
-        else:
-            truth = Tri.FALSE
-        out = Eval(truth)
-        for p in parts:
-            out.used |= p.used
-            if truth is Tri.UNKNOWN:
-                out.missing |= p.missing
-            out.provisional |= p.provisional and p.truth is not Tri.UNKNOWN
-        return out
-    if isinstance(cond, Not):
-        inner = evaluate_condition(cond.not_, facts, cp, varied)
-        flipped = {Tri.TRUE: Tri.FALSE, Tri.FALSE: Tri.TRUE, Tri.UNKNOWN: Tri.UNKNOWN}
-        return Eval(flipped[inner.truth], inner.used, inner.missing, inner.provisional)
-    if isinstance(cond, Known):
+    if not isinstance(cond, Compare | Match):  # leaves (the most frequent) fall through
+        if isinstance(cond, AllOf):
+            return _combine(cond.all, len(cond.all), facts, cp, varied)
+        if isinstance(cond, AnyOf):
+            return _combine(cond.any, 1, facts, cp, varied)
+        if isinstance(cond, AtLeast):
+            return _combine(cond.of, cond.at_least, facts, cp, varied)
+        if isinstance(cond, Not):
+            inner = evaluate_condition(cond.not_, facts, cp, varied)
+            return Eval(_FLIPPED[inner.truth], inner.used, inner.missing, inner.provisional)
         fact = facts.get(cond.known)
         present = fact is not None or cond.known in varied
         return Eval(Tri.TRUE if present else Tri.FALSE, {cond.known}, set(),
