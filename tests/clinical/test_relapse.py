@@ -197,3 +197,24 @@ def test_confirmed_relapse_adds_no_confirming_test() -> None:
         {"code": "mrd_marrow", "value": 3, "unit": "%", "time": when, "method": "flow"}]))
     assert not any("same marrow" in t or "second bone-marrow" in t
                    for t in result["tests_to_order"])
+
+
+def test_a_clear_lumbar_puncture_without_a_marrow_is_not_an_unsettled_relapse() -> None:
+    when = "2026-05-01"
+    result = assess_doc(_relapse_record([
+        {"code": "csf_blasts", "value": "absent", "time": when},
+        {"code": "csf_wbc", "value": 1, "unit": "/uL", "time": when}]))
+    rel = result["relapse"]
+    assert rel["detected"] is False
+    assert not any(n.startswith("Relapse not settled") for n in rel["notes"])
+
+
+def test_csf_blasts_without_a_marrow_that_day_is_an_unsettled_relapse_naming_the_marrow() -> None:
+    when = "2026-05-01"
+    result = assess_doc(_relapse_record([
+        {"code": "csf_blasts", "value": "present", "time": when},
+        {"code": "csf_wbc", "value": 20, "unit": "/uL", "time": when}]))
+    rel = result["relapse"]
+    assert rel["detected"] is None and rel["date"] == when
+    assert any("rel.marrow_blasts" in n for n in rel["notes"])
+    assert "bone-marrow aspirate" in result["tests_to_order"]

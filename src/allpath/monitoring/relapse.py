@@ -25,13 +25,16 @@ class RelapseFinding:
     remission_date: dt.date | None
     relapse_date: dt.date | None
     results: tuple[DecisionResult, ...]
+    # a date with leukaemia found outside the marrow (CSF or testicular biopsy) whose site
+    # rules could not be settled: not 'no relapse'
+    unsettled: bool = False
 
     def notes(self) -> list[str]:
         site = next((r for r in self.results if r.output == "relapse.site"), None)
         out = []
         if site is not None and site.status == "decided" and site.value == "suspected":
             out.append("Relapse suspected, not confirmed: " + (site.note or "").strip())
-        if site is not None and site.status == "unknown":
+        if self.unsettled and site is not None:
             out.append("Relapse not settled on this date: missing "
                        + ", ".join(site.missing) + ".")
         if site is not None and site.value in CONFIRMED_SITES \
@@ -46,7 +49,7 @@ class RelapseFinding:
         detected = (site is not None and site.status == "decided"
                     and site.value in CONFIRMED_SITES)
         suspected = site is not None and site.status == "decided" and site.value == "suspected"
-        unsettled = site is not None and site.status == "unknown"
+        unsettled = self.unsettled
 
         def val(key: str) -> Any:
             r = by.get(key)
@@ -183,17 +186,23 @@ def find_relapse(
                     if o.time > remission
                     and o.code in ("marrow_blasts", "csf_blasts", "testicular_biopsy")})
     last: tuple[dt.date | None, tuple[DecisionResult, ...]] = (None, ())
-    suspected: tuple[dt.date | None, tuple[DecisionResult, ...]] | None = None
+    suspected: tuple[dt.date | None, tuple[DecisionResult, ...], bool] | None = None
     for when in dates:
-        results = tuple(evaluate_pack(pack, _facts_on(when, record, timeline, base)))
+        facts = _facts_on(when, record, timeline, base)
+        results = tuple(evaluate_pack(pack, facts))
         site = results[0]
         if site.status == "decided" and site.value in CONFIRMED_SITES:
             return RelapseFinding(remission, when, results)
-        if suspected is None and (site.status == "unknown" or (
+        # blasts found in the CSF or a testicular biopsy, site not settled (a routine clear
+        # lumbar puncture without a marrow that day is not)
+        unsettled = site.status == "unknown" and any(
+            f is not None and f.value == "present"
+            for f in (facts.get("rel.csf_blasts"), facts.get("rel.testicular_blasts")))
+        if suspected is None and (unsettled or (
                 site.status == "decided" and site.value == "suspected")):
             # keep looking for a confirming marrow; a later 'none' does not undo this date
-            suspected = (when, results)
+            suspected = (when, results, unsettled)
         last = (when, results)
     if suspected is not None:
-        return RelapseFinding(remission, suspected[0], suspected[1])
+        return RelapseFinding(remission, suspected[0], suspected[1], suspected[2])
     return RelapseFinding(remission, last[0], last[1])

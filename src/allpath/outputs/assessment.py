@@ -176,7 +176,7 @@ class Assessment:
                      if r.output == "relapse.site"), None)
         if site is None:
             return []
-        if site.status == "unknown":
+        if self.monitoring.relapse.unsettled:
             wanted = list(site.missing)
         elif site.status == "decided" and site.value == "suspected":
             if site.rule_id == "relapse.suspected.one_test":
