@@ -80,6 +80,10 @@ GROUP_WORDS = {
     "very_high": "very high risk", "poor": "higher risk", "good": "lower risk",
     "favorable": "lower risk", "sr_favorable": "standard risk, favorable",
     "sr_average": "standard risk, average", "sr_high": "standard risk, higher",
+    "induction_failure": "the first treatment did not clear the leukemia well enough (the "
+                         "team will talk about the next steps)",
+    "ds_high": "the Down syndrome high-risk group", "ds_standard": "the Down syndrome "
+                                                                  "standard-risk group",
 }
 _NOT_A_GROUP = (None, "unknown", "not_applicable", "not_eligible")
 _PHONE = re.compile(r"[0-9+()\-. /]+(?:\s*(?:ext\.?|x)\s*[0-9]+)?", re.IGNORECASE)
