@@ -443,9 +443,11 @@ def _representatives(
     return tuple(classes.values())
 
 
-# (id(pack), id(decision), fact) -> (pack, decision, candidate count, representatives); the
-# objects are kept so that a reused id never answers for another decision.
-_CLASSES: dict[tuple[int, int, str], tuple[CompiledPack, Decision, int, tuple[FactValue, ...]]]
+# (id(pack), id(decision), fact, registry size) -> (pack, decision, candidate count,
+# representatives); the objects are kept so that a reused id never answers for another
+# decision, and the size so that facts registered later (while packs load) are seen.
+_CLASSES: dict[tuple[int, int, str, int],
+               tuple[CompiledPack, Decision, int, tuple[FactValue, ...]]]
 _CLASSES = {}
 _REFERENCED: dict[int, tuple[Decision, frozenset[str]]] = {}
 _PLANS: dict[int, tuple[Decision, _Plan]] = {}
@@ -490,7 +492,7 @@ def _plan(decision: Decision, cp: CompiledPack) -> _Plan:
 def _value_classes(
     decision: Decision, cp: CompiledPack, name: str
 ) -> tuple[int, tuple[FactValue, ...]]:
-    key = (id(cp), id(decision), name)
+    key = (id(cp), id(decision), name, len(cp.registry.specs))
     hit = _CLASSES.get(key)
     if hit is None or hit[0] is not cp or hit[1] is not decision:
         if len(_CLASSES) > 20_000:  # packs compiled again and again (tests): start afresh
