@@ -17,7 +17,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from allpath.errors import KnowledgeError, Problem, did_you_mean, validation_problems
-from allpath.knowledge import knowledge_dir
+from allpath.knowledge import knowledge_dir, parse_yaml
 from allpath.roadmap.templates import Applies, Dose
 from allpath.rules.loader import load_citations
 
@@ -158,7 +158,7 @@ def check_dosing(path: Path | None = None) -> tuple[Dosing | None, list[Problem]
     path = path if path is not None else knowledge_dir() / "protocols" / "shared" / "dosing.yaml"
     source = f"protocols/shared/{path.name}"
     try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+        doc = parse_yaml(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         return None, [Problem("", f"malformed YAML: {exc}", source=source)]
     try:

@@ -37,7 +37,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from allpath.errors import KnowledgeError, Problem, did_you_mean, validation_problems
-from allpath.knowledge import knowledge_dir
+from allpath.knowledge import knowledge_dir, parse_yaml
 from allpath.rules.loader import load_citations
 
 __all__ = [
@@ -378,7 +378,7 @@ def check_templates(folder: Path | None = None) -> tuple[dict[str, Template], li
     for path in sorted(folder.glob("*.yaml")):
         source = f"protocols/{path.name}"
         try:
-            doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+            doc = parse_yaml(path.read_text(encoding="utf-8"))
         except yaml.YAMLError as exc:
             problems.append(Problem("", f"malformed YAML: {exc}", source=source))
             continue

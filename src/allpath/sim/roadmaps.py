@@ -31,8 +31,8 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-import yaml
 
+from allpath.knowledge import parse_yaml
 from allpath.sim.base import Array
 from allpath.sim.closed_loop import diagnosis_facts
 from allpath.sim.engine import RunResult
@@ -72,7 +72,7 @@ class PhaseKinds:
 def load_phase_kinds() -> PhaseKinds:
     """The bundled phase-kind mapping, checked: every target is a base protocol phase name."""
     path = resources.files("allpath").joinpath("knowledge", "sim", "roadmap_phases.yaml")
-    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    raw = parse_yaml(path.read_text(encoding="utf-8"))
     if raw.get("schema") != "allpath.sim.roadmap_phases/1":
         raise ValueError(f"roadmap_phases.yaml: schema {raw.get('schema')!r} is not "
                          "'allpath.sim.roadmap_phases/1'")
