@@ -22,8 +22,6 @@ import re
 from functools import lru_cache
 from typing import Any
 
-import pint
-
 __all__ = [
     "UnitError",
     "compatible",
@@ -38,14 +36,19 @@ class UnitError(ValueError):
     """A unit text that cannot be parsed, or two units that cannot be converted."""
 
 
-_REG: Any = pint.UnitRegistry(autoconvert_offset_to_baseunit=True)
-_REG.define("count = [] = cell = cells")  # counts of cells are dimensionless numbers
-_REG.define("international_unit = [iu] = IU = iU")
-
-
+@lru_cache(maxsize=1)
 def registry() -> Any:
-    """Return the shared pint registry (one per process: pint quantities do not mix)."""
-    return _REG
+    """Return the shared pint registry (one per process: pint quantities do not mix).
+
+    Built on first use: importing pint and building the registry takes about 0.4 s, which
+    commands that convert no unit (``allpath --help``) do not pay.
+    """
+    import pint
+
+    reg: Any = pint.UnitRegistry(autoconvert_offset_to_baseunit=True)
+    reg.define("count = [] = cell = cells")  # counts of cells are dimensionless numbers
+    reg.define("international_unit = [iu] = IU = iU")
+    return reg
 
 
 # Rewrites applied in order. Each maps a UCUM or lab spelling to pint grammar.
@@ -105,11 +108,12 @@ def parse_unit(text: str) -> Any:
         raise UnitError("empty unit")
     pint_text = normalise_unit_text(text)
     try:
-        parsed = _REG.parse_expression(pint_text)
+        parsed = registry().parse_expression(pint_text)
     except Exception as exc:  # pint raises several unrelated types here
         raise UnitError(f"cannot parse unit {text!r}") from exc
-    if not isinstance(parsed, _REG.Quantity):
-        parsed = _REG.Quantity(parsed, "dimensionless")
+    reg = registry()
+    if not isinstance(parsed, reg.Quantity):
+        parsed = reg.Quantity(parsed, "dimensionless")
     return parsed
 
 
@@ -136,18 +140,21 @@ def convert(
     molar_mass_g_per_mol:
         Needed only between mass and amount concentrations (``mg/dL`` and ``mmol/L``).
     """
+    import pint  # already imported by registry(); here for its exception types
+
     src = parse_unit(from_unit)
     dst = parse_unit(to_unit)
+    reg = registry()
     try:
         if src.units == dst.units:
             return _tidy(float(value) * float(src.magnitude) / float(dst.magnitude))
-        quantity = _REG.Quantity(float(value) * float(src.magnitude), src.units)
+        quantity = reg.Quantity(float(value) * float(src.magnitude), src.units)
         try:
             converted = quantity.to(dst.units)
         except pint.DimensionalityError:
             if molar_mass_g_per_mol is None:
                 raise
-            with _REG.context("chemistry", mw=molar_mass_g_per_mol * _REG("g/mol")):
+            with reg.context("chemistry", mw=molar_mass_g_per_mol * reg("g/mol")):
                 converted = quantity.to(dst.units)
         return _tidy(float(converted.magnitude) / float(dst.magnitude))
     except pint.DimensionalityError as exc:

@@ -11,12 +11,6 @@ import typer
 from allpath.cli.app import app
 from allpath.cli.common import OutputFormat, fail
 from allpath.errors import AllPathError
-from allpath.examples import example_paths
-from allpath.interop.fhir import load_any
-from allpath.outputs.render import render_markdown, render_text
-from allpath.pipeline import assess as assess_record
-from allpath.pipeline import assess_file
-from allpath.rules.loader import load_knowledge
 
 __all__: list[str] = []
 
@@ -25,8 +19,12 @@ def _emit(doc: dict[str, object], fmt: OutputFormat) -> None:
     if fmt is OutputFormat.json:
         typer.echo(json.dumps(doc, indent=2, ensure_ascii=False))
     elif fmt is OutputFormat.markdown:
+        from allpath.outputs.render import render_markdown  # imported when used: quick --help
+
         typer.echo(render_markdown(doc))
     else:
+        from allpath.outputs.render import render_text
+
         typer.echo(render_text(doc))
 
 
@@ -36,6 +34,9 @@ def assess(
     format: Annotated[OutputFormat, typer.Option("--format", "-f")] = OutputFormat.text,
 ) -> None:
     """Assess one patient record (allpath.record/1 YAML/JSON, or a FHIR R4 Bundle)."""
+    from allpath.interop.fhir import load_any
+    from allpath.pipeline import assess as assess_record
+
     try:
         rec, warnings = load_any(record)
         doc = assess_record(rec).to_dict()
@@ -52,6 +53,9 @@ def demo(
     format: Annotated[OutputFormat, typer.Option("--format", "-f")] = OutputFormat.text,
 ) -> None:
     """Assess the bundled example patients (fictional) and print the results."""
+    from allpath.examples import example_paths
+    from allpath.pipeline import assess_file
+
     for path in example_paths():
         try:
             doc = assess_file(path).to_dict()
@@ -64,6 +68,8 @@ def demo(
 @app.command()
 def explain(rule_id: Annotated[str, typer.Argument(help="Rule or decision id.")]) -> None:
     """Print a rule with its condition, outcome and sources."""
+    from allpath.rules.loader import load_knowledge
+
     try:
         kb = load_knowledge()
         cp, decision, rule = kb.rule(rule_id)
