@@ -19,6 +19,7 @@ from allpath.errors import AllPathError
 from allpath.pipeline import assess_file
 from allpath.roadmap import FORMULAS, build_roadmap
 from allpath.roadmap.build import Roadmap
+from allpath.roadmap.templates import fold_days
 
 __all__: list[str] = []
 
@@ -32,19 +33,6 @@ class Setting(StrEnum):
     frontline = "frontline"
     relapsed = "relapsed"
     refractory = "refractory"
-
-
-def _days(days: list[int]) -> str:
-    """Protocol days folded into ranges: [1, 2, 3, 8] -> "1-3, 8"."""
-    out: list[str] = []
-    i = 0
-    while i < len(days):
-        j = i
-        while j + 1 < len(days) and days[j + 1] == days[j] + 1:
-            j += 1
-        out.append(f"{days[i]}-{days[j]}" if j > i else str(days[i]))
-        i = j + 1
-    return ", ".join(out)
 
 
 def _render(rm: Roadmap, on: dt.date | None) -> None:
@@ -84,7 +72,7 @@ def _render(rm: Roadmap, on: dt.date | None) -> None:
         tab.add_column("Days")
         tab.add_column("Dose")
         for c in p["components"]:
-            days = _days(c["days"]) or (c["schedule"] or "")
+            days = fold_days(c["days"]) or (c["schedule"] or "")
             mark = " *" if c["evidence"] == "unconfirmed" else ""
             dose = c["dose"]["text"]
             if c["applies"] and not c["applies"]["decided"]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from allpath.roadmap.templates import DaySpec, Template, expand_days, load_templates
+from allpath.roadmap.templates import DaySpec, Template, expand_days, fold_days, load_templates
 
 __all__ = ["source_tables", "write_into"]
 
@@ -17,16 +17,7 @@ BEGIN, END = "<!-- sources:begin -->", "<!-- sources:end -->"
 
 
 def _days(days: tuple[DaySpec, ...]) -> str:
-    ds = [d + 1 for d in expand_days(days)]
-    out: list[str] = []
-    i = 0
-    while i < len(ds):
-        j = i
-        while j + 1 < len(ds) and ds[j + 1] == ds[j] + 1:
-            j += 1
-        out.append(f"{ds[i]}-{ds[j]}" if j > i else str(ds[i]))
-        i = j + 1
-    return ", ".join(out)
+    return fold_days([d + 1 for d in expand_days(days)])
 
 
 def _table(t: Template) -> list[str]:

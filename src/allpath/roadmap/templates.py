@@ -57,6 +57,7 @@ __all__ = [
     "Until",
     "check_templates",
     "expand_days",
+    "fold_days",
     "load_templates",
 ]
 
@@ -96,6 +97,19 @@ def expand_days(specs: tuple[DaySpec, ...]) -> tuple[int, ...]:
         lo, hi, step = _parse_day(s)
         out.update(range(lo, hi + 1, step))
     return tuple(sorted(out))
+
+
+def fold_days(days: list[int] | tuple[int, ...]) -> str:
+    """Sorted day numbers folded into ranges, as protocols write them: [1, 2, 3, 8] -> "1-3, 8"."""
+    out: list[str] = []
+    i = 0
+    while i < len(days):
+        j = i
+        while j + 1 < len(days) and days[j + 1] == days[j] + 1:
+            j += 1
+        out.append(f"{days[i]}-{days[j]}" if j > i else str(days[i]))
+        i = j + 1
+    return ", ".join(out)
 
 
 class _Cited(_Strict):
