@@ -39,14 +39,19 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class ItBand(_Strict):
+class _AgeBand(_Strict):
+    """An age band [age_min_years, age_below_years) in years; an open end is None."""
+
     age_min_years: float | None = None
     age_below_years: float | None = None
-    dose_mg: float = Field(gt=0)
 
     def holds(self, age: float) -> bool:
         return (self.age_min_years is None or age >= self.age_min_years) and (
             self.age_below_years is None or age < self.age_below_years)
+
+
+class ItBand(_AgeBand):
+    dose_mg: float = Field(gt=0)
 
 
 class ItScheme(_Strict):
@@ -68,9 +73,7 @@ class Override(_Strict):
     note: str | None = None
 
 
-class InfantBand(_Strict):
-    age_min_years: float | None = None
-    age_below_years: float | None = None
+class InfantBand(_AgeBand):
     numerator: int = Field(ge=1)
     denominator: int = Field(ge=1)
     label: str
@@ -78,10 +81,6 @@ class InfantBand(_Strict):
     @property
     def factor(self) -> float:
         return self.numerator / self.denominator
-
-    def holds(self, age: float) -> bool:
-        return (self.age_min_years is None or age >= self.age_min_years) and (
-            self.age_below_years is None or age < self.age_below_years)
 
 
 class InfantFractions(_Strict):
