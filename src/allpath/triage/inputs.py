@@ -147,18 +147,28 @@ def _temperature_unit(unit: Any) -> Any:
 
 
 def _temperature_problem(value: Any, unit: Any) -> Problem | None:
+    """A question back for a temperature in the wrong scale (101.3 Cel that is 101.3 °F).
+
+    The limits are the analyte catalogue's plausible range for body temperature (data-entry
+    bounds, never a clinical threshold).
+    """
+    from allpath.observations.catalogue import load_catalogue
     from allpath.units import UnitError, convert
 
     if isinstance(value, bool) or not isinstance(value, int | float) or not isinstance(unit, str):
         return None
+    analyte = load_catalogue().resolve("temperature")
+    if analyte is None or analyte.plausible is None or analyte.unit is None:
+        return None
+    low, high = analyte.plausible
     try:
-        celsius = convert(float(value), unit, "Cel")
+        reading = convert(float(value), unit, analyte.unit)
     except UnitError:
         return None
-    if 25 <= celsius <= 45:
+    if low <= reading <= high:
         return None
     other = "[degF]" if unit == "Cel" else "Cel" if unit == "[degF]" else None
-    if other is not None and 25 <= convert(float(value), other, "Cel") <= 45:
+    if other is not None and low <= convert(float(value), other, analyte.unit) <= high:
         label = "°F" if other == "[degF]" else "°C"
         return Problem("temperature.unit", f"{value} {unit} is not a possible body temperature",
                        got=f"{value!r} {unit}", hint=f"did you mean {value} {label}?")
