@@ -212,9 +212,8 @@ def test_family_situations_through_the_real_form(base_url: str, browser: object)
         badge = _wait_text(d, "#triage .badge", "")
         headline = d.find_element(By.CSS_SELECTOR, "#triage p.headline").text
         text = d.find_element(By.ID, "triage").text
-        result = {"urgency": badge.strip(), "advice": case["expect"].get("advice"),
+        result = {"urgency": badge.strip(),
                   "plain_language": {"headline": headline.removeprefix(badge).strip(),
-                                     "temperature": case["expect"].get("temperature_text"),
                                      "all": text}}
         check(case, result)
         if "temperature_text" in case["expect"]:
