@@ -170,3 +170,13 @@ def test_proudfoot_2017_pjp_prophylaxis_due_unless_co_trimoxazole_is_active(
         {"medicationCodeableConcept": {"text": "co-trimoxazole 480 mg"}}, 480,
         status="active"))})
     assert not any(_code(c) == "order.prompt.pjp_prophylaxis_missing" for c in covered)
+
+
+def test_draft_orders_bundle_whose_entry_is_not_a_list_is_not_a_500(
+        client: TestClient, auth: dict[str, str]) -> None:
+    _patient(client, auth, "bad-entry")
+    hook = {"hook": "order-sign", "hookInstance": "o-2",
+            "context": {"userId": "Practitioner/1", "patientId": "bad-entry",
+                        "draftOrders": {"resourceType": "Bundle", "entry": 5}}}
+    r = client.post(URL, json=hook, headers=auth)
+    assert r.status_code < 500, r.text

@@ -163,8 +163,11 @@ def _resources(value: Any) -> list[dict[str, Any]]:
     if not isinstance(value, dict):
         return []
     if value.get("resourceType") == "Bundle":
+        entries = value.get("entry")
+        if not isinstance(entries, list):
+            return []
         out = []
-        for e in value.get("entry") or []:
+        for e in entries:
             if isinstance(e, dict) and isinstance(e.get("resource"), dict):
                 out.append(e["resource"])
         return out

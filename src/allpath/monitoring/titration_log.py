@@ -190,7 +190,10 @@ def _number(text: Any) -> float | str | None:
     if isinstance(text, bool):
         return str(text)
     if isinstance(text, int | float):
-        return float(text) if math.isfinite(float(text)) else str(text)
+        try:
+            return float(text) if math.isfinite(float(text)) else str(text)
+        except OverflowError:  # an integer too large for a float
+            return str(text)[:20] + "..."
     s = str(text).strip()
     if s.lower() in _MISSING:
         return None

@@ -99,6 +99,18 @@ def _fmt(x: float) -> str:
     return f"{x:,.4g}" if abs(x) < 1e4 else f"{x:,.0f}"
 
 
+def _not_finite(value: Any, path: str) -> Problem | None:
+    """A number too large for a float (a 400-digit integer), NaN or infinity."""
+    try:
+        if math.isfinite(float(value)):
+            return None
+    except OverflowError:
+        pass
+    text = str(value)
+    return Problem(path, "expected a finite number",
+                   got=text if len(text) <= 24 else f"{text[:20]}... ({len(text)} characters)")
+
+
 def _count_problem(code: str, value: Any, unit: Any, path: str) -> Problem | None:
     """A question back when a count has no unit, or does not fit the unit it was given."""
     from allpath.observations.catalogue import load_catalogue
@@ -106,6 +118,8 @@ def _count_problem(code: str, value: Any, unit: Any, path: str) -> Problem | Non
 
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
+    if (bad := _not_finite(value, f"{path}.value" if unit is not None else path)) is not None:
+        return bad
     analyte = load_catalogue().resolve(code)
     if (analyte is None or analyte.code not in _COUNTS or analyte.plausible is None
             or analyte.unit is None):
@@ -157,6 +171,8 @@ def _temperature_problem(value: Any, unit: Any) -> Problem | None:
 
     if isinstance(value, bool) or not isinstance(value, int | float) or not isinstance(unit, str):
         return None
+    if (bad := _not_finite(value, "temperature.value")) is not None:
+        return bad
     analyte = load_catalogue().resolve("temperature")
     if analyte is None or analyte.plausible is None or analyte.unit is None:
         return None
@@ -311,7 +327,7 @@ def _anc_above_wbc(observations: list[dict[str, Any]], problems: list[Problem]) 
     try:
         anc, wbc = (convert(float(got[c]["value"]), str(got[c]["unit"]), "10*9/L")
                     for c in ("anc", "wbc"))
-    except (UnitError, TypeError, ValueError):
+    except (UnitError, TypeError, ValueError, OverflowError):
         return
     if anc > wbc:
         problems.append(Problem("cbc.anc", "the neutrophil count cannot be higher than the "

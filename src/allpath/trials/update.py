@@ -89,6 +89,8 @@ def _get(url: str, fetch: Fetch, retries: int, backoff: float, timeout: float) -
         except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
             if attempt == retries:
                 raise UpdateError(f"{url}: {exc}") from exc
+        except ValueError as exc:  # not a URL at all (also http.client.InvalidURL): no retry
+            raise UpdateError(f"{url}: {exc}") from exc
         time.sleep(backoff * (2 ** attempt))
     raise UpdateError(f"{url}: no answer")  # unreachable: the loop returns or raises
 
