@@ -16,13 +16,14 @@ SIGNS = ["trouble breathing", "bluish skin or lips", "a swollen face", "a seizur
          "bleeding that does not stop"]
 FAMILY_TEXTS = {
     **{f"headline.{k}": v for k, v in texts.HEADLINE.items()},
-    **{f"what_to_do.{k}": v for k, v in texts.NEXT_STEP_PLAIN.items() if v},
+    **{f"what_to_do.{k}": v.format(fever="38.0 °C (100.4 °F)")
+       for k, v in texts.NEXT_STEP_PLAIN.items() if v},
     **{f"meaning.{k}": v for k, v in texts.MEANING.items()},
     "meaning.on_treatment_fever": texts.MEANING_ON_TREATMENT_FEVER,
     "meaning.on_treatment": texts.MEANING_ON_TREATMENT,
     "meaning.fever_status_unknown": texts.MEANING_FEVER_STATUS_UNKNOWN,
     "meaning.emergency": texts.MEANING_EMERGENCY,
-    "when_to_get_help": texts.when_to_get_help(SIGNS),
+    "when_to_get_help": texts.when_to_get_help(SIGNS, "38.0 °C (100.4 °F)"),
     "disclaimer": texts.PLAIN_DISCLAIMER,
 }
 

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from allpath import __version__
+from allpath.errors import KnowledgeError, Problem
 from allpath.findings.base import base_facts
 from allpath.observations.normalise import normalise
 from allpath.outputs.assessment import DISCLAIMER
@@ -208,8 +209,9 @@ class TriageResult:
         has_cbc = all(f in self.facts for f in CBC_FACTS)
         out = []
         for (rid, cite, _), code in zip(r.hits, r.value, strict=False):
-            plain = texts.NEXT_STEP_PLAIN.get(str(code), "")
-            clinical = texts.NEXT_STEP_CLINICAL.get(str(code), "")
+            fever = self.fever_threshold()
+            plain = texts.NEXT_STEP_PLAIN.get(str(code), "").format(fever=fever)
+            clinical = texts.NEXT_STEP_CLINICAL.get(str(code), "").format(fever=fever)
             if code == "cbc_with_smear" and has_cbc:
                 # the family gave a full count: never ask them for it again
                 plain, clinical = "", texts.SMEAR_REVIEW_CLINICAL
@@ -225,6 +227,16 @@ class TriageResult:
                     spec = self.knowledge.registry.get(fact)
                     out.append({"fact": fact, "test": spec.settled_by or "" if spec else ""})
         return out
+
+    def fever_threshold(self) -> str:
+        """The pack's fever threshold (rule triage.fever.measured) in both scales."""
+        _, _, rule = self.knowledge.rule("triage.fever.measured")
+        for node in getattr(getattr(rule, "when", None), "all", ()) or ():
+            if getattr(node, "value", None) is not None and getattr(node, "unit", None):
+                celsius = convert(float(node.value), str(node.unit), "Cel")
+                return f"{celsius:.1f} °C ({convert(celsius, 'Cel', '[degF]'):.1f} °F)"
+        raise KnowledgeError([Problem("triage.fever.measured",
+                                      "the fever rule has no temperature threshold")])
 
     def emergency_signs(self) -> list[str]:
         """The signs that always mean emergency help, read from the pack's own rule."""
@@ -263,7 +275,8 @@ class TriageResult:
             "what_the_blood_test_shows": found if has_cbc else [],
             "what_it_can_mean": meaning,
             "what_to_do": [s["plain"] for s in self.next_steps() if s["plain"]],
-            "when_to_get_help_at_once": texts.when_to_get_help(self.emergency_signs()),
+            "when_to_get_help_at_once": texts.when_to_get_help(self.emergency_signs(),
+                                                               self.fever_threshold()),
             "disclaimer": texts.PLAIN_DISCLAIMER,
         }
 

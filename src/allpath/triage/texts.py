@@ -165,7 +165,7 @@ NEXT_STEP_PLAIN = {
                          "Follow your hospital's rule if it is different.",
     "ask_treatment": "Tell the doctor if the person gets cancer treatment. Also say if they "
                      "have a central line, like a port.",
-    "recheck_temperature": "Check the temperature again in one hour. If it is 38.0 °C (100.4 °F) "
+    "recheck_temperature": "Check the temperature again in one hour. If it is {fever} "
                            "or more, call the cancer care team now, day or night.",
     "watch_and_return": "Watch for new or worse signs. See a doctor if things do not get "
                         "better as expected, or sooner if you are worried.",
@@ -189,16 +189,17 @@ NEXT_STEP_CLINICAL = {
                          "CG151).",
     "ask_treatment": "Ask whether the patient is on cancer treatment or has a central line.",
     "recheck_temperature": "Borderline temperature on treatment: recheck within the hour; "
-                           "manage as febrile if 38.0 C or more (CCLG).",
+                           "manage as febrile if {fever} or more (CCLG).",
     "watch_and_return": "Safety-net advice; review if symptoms persist or worsen.",
 }
 
-def when_to_get_help(signs: list[str]) -> str:
-    """The emergency list, built from the signs of the pack's emergency rule."""
+def when_to_get_help(signs: list[str], fever: str) -> str:
+    """The emergency list, built from the signs of the pack's emergency rule; ``fever`` is the
+    pack's fever threshold in both scales (:meth:`TriageResult.fever_threshold`)."""
     listed = ", ".join(signs[:-1]) + (f" or {signs[-1]}" if len(signs) > 1 else "".join(signs))
     return (f"Get emergency help at once for any of these: {listed}. Call your emergency "
             "number. Does the person have cancer treatment or a central line? Then a fever of "
-            "38.0 °C (100.4 °F) or more is an emergency too. Call the cancer care team now, day "
+            f"{fever} or more is an emergency too. Call the cancer care team now, day "
             "or night, or go to the emergency room.")
 
 
