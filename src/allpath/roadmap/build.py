@@ -258,8 +258,10 @@ class Roadmap:
             s = d.it_scheme(t.intrathecal_dosing)
             if s.evidence == "unconfirmed":
                 out.append({"path": f"intrathecal/{s.scheme}", "text": s.note or s.title})
-        if any(a is not None and a < 1 for a in (self.age_on(pd.start) for pd in self.phases)) \
-                and d.infant_fractions.evidence == "unconfirmed":
+        infant = d.infant_fractions
+        if infant.evidence == "unconfirmed" and any(
+                a is not None and any(b.holds(a) for b in infant.bands)
+                for a in (self.age_on(pd.start) for pd in self.phases)):
             out.append({"path": f"dosing/{d.infant_fractions.id}",
                         "text": d.infant_fractions.note or d.infant_fractions.title})
         return out
