@@ -14,7 +14,7 @@ from functools import lru_cache
 
 from allpath.knowledge import load_yaml
 
-__all__ = ["KaryotypeReading", "read_karyotype"]
+__all__ = ["KaryotypeReading", "masked_hypodiploidy_limits", "read_karyotype"]
 
 _COUNT = re.compile(r"^\s*(\d{2,3})(?:\s*[~-]\s*(\d{2,3}))?\s*(?:<\dn>)?\s*$")
 _TRANSLOCATION = re.compile(r"t\((\w+);(\w+)\)(?:\(([pq][\d.]+);([pq][\d.]+)\))?")
@@ -38,6 +38,15 @@ class KaryotypeReading:
 def _fusion_table() -> dict[str, str]:
     doc = load_yaml("karyotype.yaml")
     return {row["t"]: row["fusion"] for row in doc["translocations"]}
+
+
+@lru_cache(maxsize=1)
+def masked_hypodiploidy_limits() -> tuple[int, int, int]:
+    """(lowest, highest) count of a hypodiploid clone and the count a doubled clone exceeds,
+    from knowledge/karyotype.yaml (cited)."""
+    block = load_yaml("karyotype.yaml")["masked_hypodiploidy"]
+    low, high = block["hypodiploid_clone"]
+    return int(low), int(high), int(block["doubled_clone_above"])
 
 
 def read_karyotype(text: str) -> KaryotypeReading:

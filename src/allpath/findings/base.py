@@ -13,7 +13,7 @@ import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from allpath.classification.karyotype import read_karyotype
+from allpath.classification.karyotype import masked_hypodiploidy_limits, read_karyotype
 from allpath.observations.normalise import NormalObservation, Timeline
 from allpath.record.models import PatientRecord
 from allpath.rules.facts import Fact, Registry
@@ -230,15 +230,16 @@ def _genetics(record: PatientRecord, facts: dict[str, Fact], out: BaseFacts) -> 
                     "constitutional gain(s) " + ", ".join(f"+{c}c" for c in
                                                          reading.constitutional_gains)
                     + f" not counted towards the ploidy band: {count} acquired chromosomes")
-            low = [n for n in reading.clone_counts if 24 <= n <= 39]
-            high = [n for n in reading.clone_counts if n > 46]
+            lo, hi, doubled = masked_hypodiploidy_limits()
+            low = [n for n in reading.clone_counts if lo <= n <= hi]
+            high = [n for n in reading.clone_counts if n > doubled]
             if low and high:
                 count = min(low)
                 out.notes.append(
                     f"possible masked hypodiploidy: a {min(low)}-chromosome clone beside a "
                     f"{max(high)}-chromosome clone (likely its doubled form); the hypodiploid "
                     "count is used - confirm with DNA index or SNP array")
-            elif count > 46 and reading.gains and all(
+            elif count > doubled and reading.gains and all(
                     reading.gains.count(g) == 2 for g in reading.gains):
                 out.notes.append(
                     "possible masked hypodiploidy: every gain is a tetrasomy and none a "
