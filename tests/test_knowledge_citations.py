@@ -18,3 +18,10 @@ def test_every_karyotype_table_row_and_limit_cites_a_known_source() -> None:
 def test_masked_hypodiploidy_limits_are_the_who_icc_hypodiploid_bands_below_40() -> None:
     # WHO-HAEM5/ICC (S21): near-haploid 24-31, low hypodiploid 32-39; a doubled clone > 46
     assert masked_hypodiploidy_limits() == (24, 39, 46)
+
+
+def test_every_cross_value_plausibility_limit_cites_a_known_source() -> None:
+    doc = load_yaml("plausibility.yaml")
+    citations = load_knowledge().citations
+    for name, limit in doc["limits"].items():
+        assert limit["cite"] and all(c in citations for c in limit["cite"]), name

@@ -12,11 +12,14 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from allpath.classification.karyotype import masked_hypodiploidy_limits, read_karyotype
+from allpath.knowledge import load_yaml
 from allpath.observations.normalise import NormalObservation, Timeline
 from allpath.record.models import PatientRecord
 from allpath.rules.facts import Fact, Registry
+from allpath.units import UnitError, convert
 
 __all__ = ["BaseFacts", "base_facts", "calendar_age"]
 
@@ -149,7 +152,21 @@ def base_facts(record: PatientRecord, timeline: Timeline, registry: Registry) ->
     return out
 
 
-_PER_UL = {"/ul", "/µl", "/mm3", "cells/ul", "/mcl", "1/ul"}
+@lru_cache(maxsize=1)
+def _limits() -> dict[str, tuple[float, str]]:
+    """Cross-value data checks of knowledge/plausibility.yaml: name -> (value, unit)."""
+    doc = load_yaml("plausibility.yaml")
+    return {k: (float(v["value"]), str(v["unit"])) for k, v in doc["limits"].items()}
+
+
+def _per_microlitre(unit: str | None) -> bool:
+    """True for a unit that is exactly per microlitre (/uL, /mm3, cells/uL), parsed by pint."""
+    if not unit:
+        return False
+    try:
+        return convert(1.0, unit, "/uL") == 1.0
+    except UnitError:
+        return False
 
 
 def _plausibility(record: PatientRecord, timeline: Timeline, facts: dict[str, Fact],
@@ -176,8 +193,9 @@ def _plausibility(record: PatientRecord, timeline: Timeline, facts: dict[str, Fa
             if not 0 <= idx < len(record.observations):
                 continue
             raw = record.observations[idx]
-            unit = (raw.unit or "").replace(" ", "").lower()
-            if unit in _PER_UL and isinstance(raw.value, int | float) and raw.value < 1000:
+            slip, slip_unit = _limits()["wbc_unit_slip_below"]
+            if (_per_microlitre(raw.unit) and isinstance(raw.value, int | float)
+                    and convert(float(raw.value), str(raw.unit), slip_unit) < slip):
                 beside = (f" (ANC {_number(anc):g} x10^9/L on the same count)"
                           if anc is not None else "")
                 out.notes.append(
@@ -189,8 +207,9 @@ def _plausibility(record: PatientRecord, timeline: Timeline, facts: dict[str, Fa
     if withhold:
         facts.pop("wbc.dx", None)
     maintenance = [ev for ev in record.treatment if ev.phase == "maintenance"]
+    level, level_unit = _limits()["wbc_in_maintenance_from"]
     for o in timeline.series("wbc"):
-        if o.value is None or o.value < 100:  # hyperleukocytosis level [S38]
+        if o.value is None or o.unit is None or convert(float(o.value), o.unit, level_unit) < level:
             continue
         if any(ev.start <= o.time and (ev.end is None or o.time <= ev.end) for ev in maintenance):
             same_day = [f"{c.code.replace('_', ' ')} {c.value:g} {c.unit}"
