@@ -183,6 +183,7 @@ def test_mercaptopurine_label_allopurinol_asks_for_a_third_to_a_quarter(tmp_path
             "date,wbc,anc,platelets,mp,mtx\n2024-01-01,3.0,1.5,200,75,20\n")
     v = titrate_file(_write(tmp_path, text)).visits[0]
     assert any("one third to one quarter" in a for a in v.advisories)
+    assert any("19-25 instead of the current 75" in a for a in v.advisories), v.advisories
     assert "allopurinol.with_mp" in v.rules and "MP-LABEL" in v.cite
     with pytest.raises(Exception, match="yes/no"):
         read_log(_write(tmp_path, text.replace("yes", "maybe")))

@@ -547,9 +547,14 @@ def run_titration(log: MaintenanceLog, *, basis: Basis = "auto") -> TitrationRun
         values["glucose_mmol"] = (None if v.glucose is None else round(convert(
             v.glucose, "mg/dL", "mmol/L", load_catalogue()["glucose"].molar_mass), 1))
         mp_now = before[0] if before and before[0] else v.mp
-        values.update({"mp_now": mp_now,
-                       "mp_third": None if mp_now is None else round(mp_now / 3),
-                       "mp_quarter": None if mp_now is None else round(mp_now / 4)})
+        allopurinol = res["titration.allopurinol_advisory"]
+        reduced = {}
+        for key, name in (("mp_reduced_low", "dose_fraction_low"),
+                           ("mp_reduced_high", "dose_fraction_high")):
+            fraction = _field(allopurinol, name)  # the label's fractions, from the pack
+            reduced[key] = (round(mp_now * float(fraction))
+                            if mp_now is not None and isinstance(fraction, int | float) else None)
+        values.update({"mp_now": mp_now, **reduced})
         alerts: list[str] = []
         if _field(plaus, "status") == "implausible":
             used.append(plaus)
