@@ -9,6 +9,7 @@ from typing import Any
 
 from allpath.knowledge import load_yaml
 from allpath.monitoring.snapshots import (
+    Windows,
     fact_of,
     first_treatment_start,
     load_windows,
@@ -55,7 +56,7 @@ def _anc_expected_to_fall(timeline: Timeline, ref: dt.date, days: int,
 _HOURS = re.compile(r"^\s*(?:h(?:our)?\s*)?(\d+)\s*(?:h|hr|hrs|hours?)?\s*$", re.IGNORECASE)
 
 
-def _hdmtx_facts(timeline: Timeline, ref: dt.date, days: int) -> dict[str, Fact]:
+def _hdmtx_facts(timeline: Timeline, ref: dt.date, days: int, win: Windows) -> dict[str, Fact]:
     """Methotrexate levels by hour from the start of a high-dose infusion (timepoint "42h")
     and the creatinine against its baseline (Ramsey 2018 reads both)."""
     out: dict[str, Fact] = {}
@@ -64,13 +65,14 @@ def _hdmtx_facts(timeline: Timeline, ref: dt.date, days: int) -> dict[str, Fact]
     first: dt.date | None = None
     for o in levels:
         m = _HOURS.match(str(o.timepoint))
-        if m and m.group(1) in ("36", "42", "48"):
+        if m and int(m.group(1)) in win.hdmtx_level_hours:
             out[f"hdmtx.level_{m.group(1)}h"] = Fact(o.value or 0.0, o.unit, (o.ref,))
             first = o.time if first is None else min(first, o.time)
     if first is None:
         return out
     creat = [o for o in timeline.series("creatinine") if o.value is not None
-             and (o.time - first).days >= -3 and o.time <= ref]
+             and (o.time - first).days >= -win.hdmtx_creatinine_baseline_days
+             and o.time <= ref]
     if len(creat) >= 2:
         base = min(creat, key=lambda o: o.value or 0.0)
         last = creat[-1]
@@ -216,7 +218,7 @@ def alert_facts(
     sustained = _temperature_sustained(record, ref, win.alert_window_days)
     if sustained is not None:
         facts["now.temperature_sustained"] = sustained
-    facts.update(_hdmtx_facts(timeline, ref, win.alert_window_days))
+    facts.update(_hdmtx_facts(timeline, ref, win.alert_window_days, win))
     facts.update(_event_facts(record, timeline, ref, win.alert_window_days))
     for code, pick, name in (("uric_acid", max, "now.uric_acid_peak"),
                              ("potassium", max, "now.potassium_peak"),

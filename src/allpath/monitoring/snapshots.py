@@ -32,6 +32,8 @@ class Windows:
     count_window_days: int
     alert_window_days: int
     tls_window: tuple[int, int]
+    hdmtx_level_hours: tuple[int, ...]
+    hdmtx_creatinine_baseline_days: int
 
 
 @lru_cache(maxsize=1)
@@ -45,6 +47,8 @@ def load_windows() -> Windows:
         count_window_days=int(doc["count_window_days"]),
         alert_window_days=int(doc["alert_window_days"]),
         tls_window=(int(doc["tls_window"][0]), int(doc["tls_window"][1])),
+        hdmtx_level_hours=tuple(int(h) for h in doc["hdmtx_level_hours"]),
+        hdmtx_creatinine_baseline_days=int(doc["hdmtx_creatinine_baseline_days"]),
     )
 
 
