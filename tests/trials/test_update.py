@@ -13,7 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from allpath.trials import read_trials
-from allpath.trials.update import UpdateError, download_studies
+from allpath.trials.update import UpdateError, download_studies, read_snapshot_info
 
 
 class _Stub:
@@ -78,8 +78,11 @@ def test_pages_are_followed_and_saved_as_a_readable_snapshot(
     assert stub.requests[1]["pageToken"] == [stub.token]
     trials = read_trials(tmp_path / "snap")
     assert len(trials) == 10
-    assert sorted(p.name for p in (tmp_path / "snap").iterdir()) == ["page-0001.json",
-                                                                      "page-0002.json"]
+    assert sorted(p.name for p in (tmp_path / "snap").iterdir()) == [
+        "page-0001.json", "page-0002.json", "snapshot.yaml"]
+    info = read_snapshot_info(tmp_path / "snap")
+    assert info is not None and result.complete
+    assert (info.complete, info.pages, info.studies, info.total) == (True, 2, 10, 21)
 
 
 @pytest.mark.parametrize("stub_server", [{"fail_first": 2}], indirect=True)
@@ -104,9 +107,62 @@ def test_a_failed_download_keeps_the_snapshot_in_use(stub_server: tuple[str, _St
 
 
 @pytest.mark.parametrize("stub_server", [{"final_page2": False}], indirect=True)
-def test_max_pages_stops_a_long_listing(stub_server: tuple[str, _Stub], tmp_path: Path) -> None:
+def test_max_pages_stops_a_long_listing_and_marks_the_snapshot_partial(
+        stub_server: tuple[str, _Stub], tmp_path: Path) -> None:
     url, _ = stub_server
-    assert download_studies(tmp_path / "s", base_url=url, max_pages=1, backoff=0.0).pages == 1
+    result = download_studies(tmp_path / "s", base_url=url, max_pages=1, page_size=5,
+                              backoff=0.0)
+    assert (result.pages, result.complete) == (1, False)
+    info = read_snapshot_info(tmp_path / "s")
+    assert info is not None
+    assert (info.complete, info.pages, info.studies, info.total) == (False, 1, 5, 21)
+    assert "partial snapshot: 5 of 21 studies" in info.describe()
+    assert len(read_trials(tmp_path / "s")) == 5  # the manifest is not read as a trial file
+
+
+@pytest.mark.parametrize("stub_server", [{"final_page2": False}], indirect=True)
+def test_cli_warns_on_update_and_on_every_match_of_a_partial_snapshot(
+        stub_server: tuple[str, _Stub], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from allpath.cli import app
+    from allpath.cli.commands import app as _registered  # noqa: F401
+    from allpath.examples import example_paths
+
+    url, _ = stub_server
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
+    runner = CliRunner()
+    res = runner.invoke(app, ["trials", "update", "--url", url, "--page-size", "5",
+                              "--max-pages", "1"])
+    assert res.exit_code == 0, res.output
+    assert "stopped by --max-pages 1" in res.stderr
+    for args in (["trials", "match", str(example_paths()[0]), "-f", "json"],
+                 ["trials", "centres", "-f", "json"]):
+        res = runner.invoke(app, args)
+        assert res.exit_code == 0, res.output
+        assert "partial snapshot: 5 of 21 studies" in res.stderr
+        json.loads(res.stdout)  # the warning stays off the JSON on stdout
+
+
+def test_a_complete_snapshot_gives_no_warning(stub_server: tuple[str, _Stub], tmp_path: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    from allpath.cli import app
+    from allpath.cli.commands import app as _registered  # noqa: F401
+
+    url, _ = stub_server
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
+    runner = CliRunner()
+    assert runner.invoke(app, ["trials", "update", "--url", url]).exit_code == 0
+    res = runner.invoke(app, ["trials", "centres", "-f", "json"])
+    assert res.exit_code == 0 and "warning" not in res.stderr
+
+
+def test_a_broken_manifest_is_a_clear_error_naming_the_field(tmp_path: Path) -> None:
+    from allpath.errors import TrialDataError
+
+    (tmp_path / "snapshot.yaml").write_text("complete: maybe\npages: 1\n", encoding="utf-8")
+    with pytest.raises(TrialDataError) as err:
+        read_snapshot_info(tmp_path)
+    text = str(err.value)
+    assert "complete" in text and "studies" in text and "snapshot.yaml" in text
 
 
 def test_cli_update_then_match_reads_the_new_snapshot(

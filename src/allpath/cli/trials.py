@@ -97,11 +97,23 @@ def _load(trials: Path | None) -> Any:
     from allpath.trials.update import local_snapshot_dir
 
     if trials is not None:
+        _warn_if_partial(trials)
         return read_trials(trials)
     local = local_snapshot_dir()
     if local.is_dir() and any(local.glob("page-*.json")):
+        _warn_if_partial(local)
         return read_trials(local)
     return bundled_trials()
+
+
+def _warn_if_partial(folder: Path) -> None:
+    """A snapshot stopped by ``trials update --max-pages`` is screened, with a warning that
+    studies are missing from it."""
+    from allpath.trials.update import read_snapshot_info
+
+    info = read_snapshot_info(folder) if folder.is_dir() else None
+    if info is not None and not info.complete:
+        typer.echo(f"warning: {folder} is {info.describe()}.", err=True)
 
 
 @app.command("match")
@@ -240,3 +252,7 @@ def update_command(
     total = f" of {result.total}" if result.total is not None else ""
     typer.echo(f"{result.studies}{total} studies in {result.pages} page(s) saved to "
                f"{result.folder}")
+    if not result.complete:
+        typer.echo(f"warning: stopped by --max-pages {max_pages}: the registry has more "
+                   "studies than this snapshot holds. It is marked partial, and 'trials match' "
+                   "says so each time it reads it.", err=True)

@@ -10,10 +10,17 @@ exact ages and site coordinates, which the CSV export lacks.
 
 The folder is what ``allpath trials match`` reads by default once it exists
 (:func:`local_snapshot_dir`); ``--trials`` and ``ALLPATH_TRIALS`` still take precedence.
+
+Beside the pages the folder holds ``snapshot.yaml`` (:data:`MANIFEST`): when, from where and
+what was asked, how many pages and studies were stored and how many the registry reported, and
+whether the listing was read to its end. A download stopped early by ``max_pages`` is stored,
+but marked ``complete: false``, so that whoever reads it later (``trials match``) can say that
+studies are missing instead of screening a part as if it were the whole.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import shutil
@@ -27,15 +34,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from allpath.errors import TrialDataError
+from allpath.errors import Problem, TrialDataError
 from allpath.trials.load import read_ctgov_json
 
-__all__ = ["API_URL", "OPEN_STATUSES", "UpdateError", "UpdateResult", "download_studies",
-           "local_snapshot_dir"]
+__all__ = ["API_URL", "MANIFEST", "OPEN_STATUSES", "SnapshotInfo", "UpdateError",
+           "UpdateResult", "download_studies", "local_snapshot_dir", "read_snapshot_info"]
 
 API_URL = "https://clinicaltrials.gov/api/v2/studies"
 OPEN_STATUSES = ("RECRUITING", "NOT_YET_RECRUITING", "ENROLLING_BY_INVITATION", "AVAILABLE")
 _RETRY_STATUS = {429, 500, 502, 503, 504}
+MANIFEST = "snapshot.yaml"  # not a trial-file suffix, so the trial readers pass over it
 
 Fetch = Callable[[str, float], bytes]
 Progress = Callable[[int, int | None], None]
@@ -53,6 +61,68 @@ class UpdateResult:
     pages: int
     studies: int
     total: int | None
+    complete: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class SnapshotInfo:
+    """What ``snapshot.yaml`` says about a snapshot folder."""
+
+    folder: Path
+    complete: bool
+    pages: int
+    studies: int
+    total: int | None
+    downloaded_at: str
+    url: str
+
+    def describe(self) -> str:
+        """One line for a person: what the snapshot holds and, when partial, what to do."""
+        total = f" of {self.total}" if self.total is not None else ""
+        when = self.downloaded_at[:10]
+        if self.complete:
+            return f"{self.studies}{total} studies downloaded on {when}"
+        return (f"a partial snapshot: {self.studies}{total} studies in {self.pages} page(s), "
+                f"downloaded on {when} with a page limit; studies after the last page are "
+                f"missing. Run 'allpath trials update' without --max-pages for all of them")
+
+
+def read_snapshot_info(folder: Path) -> SnapshotInfo | None:
+    """The manifest of a snapshot folder, or ``None`` when it has none (a folder of trial
+    files put together by hand, or a snapshot from before manifests).
+
+    Raises:
+        TrialDataError: the manifest exists but is not a readable mapping with the fields
+            this module writes.
+    """
+    path = Path(folder) / MANIFEST
+    if not path.is_file():
+        return None
+    import yaml
+
+    def fail(problems: list[Problem]) -> TrialDataError:
+        return TrialDataError(problems, source=str(path))
+
+    try:
+        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise fail([Problem("", f"unreadable snapshot manifest: {exc}",
+                            source=str(path))]) from exc
+    if not isinstance(doc, dict):
+        raise fail([Problem("", "the snapshot manifest is not a mapping", expected="a mapping",
+                            got=type(doc).__name__, source=str(path))])
+    fields = {"complete": bool, "pages": int, "studies": int, "downloaded_at": str, "url": str}
+    bad = [Problem(key, "missing or of the wrong type", expected=kind.__name__,
+                   got=type(doc.get(key)).__name__, source=str(path))
+           for key, kind in fields.items() if not isinstance(doc.get(key), kind)]
+    total = doc.get("total")
+    if total is not None and (isinstance(total, bool) or not isinstance(total, int)):
+        bad.append(Problem("total", "of the wrong type", expected="an integer or null",
+                           got=type(total).__name__, source=str(path)))
+    if bad:
+        raise fail(bad)
+    return SnapshotInfo(Path(folder), doc["complete"], doc["pages"], doc["studies"], total,
+                        doc["downloaded_at"], doc["url"])
 
 
 def local_snapshot_dir() -> Path:
@@ -134,10 +204,26 @@ def download_studies(out: Path | None = None, *, base_url: str = API_URL,
             token = doc.get("nextPageToken") or None
             if token is None or (max_pages is not None and pages >= max_pages):
                 break
+        complete = token is None
+        _write_manifest(work / MANIFEST, complete=complete, pages=pages, studies=studies,
+                        total=total, url=_page_url(base_url, condition, statuses, page_size,
+                                                   None), max_pages=max_pages)
         from allpath.io import replace_dir  # old snapshot kept until the new one is in place
 
         replace_dir(work, folder)
-        return UpdateResult(folder, pages, studies, total)
+        return UpdateResult(folder, pages, studies, total, complete)
     finally:
         if work.exists():
             shutil.rmtree(work)
+
+
+def _write_manifest(path: Path, *, complete: bool, pages: int, studies: int, total: int | None,
+                    url: str, max_pages: int | None) -> None:
+    import yaml
+
+    doc = {"complete": complete, "pages": pages, "studies": studies, "total": total,
+           "max_pages": max_pages,
+           "downloaded_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+           "url": url}
+    path.write_text("# written by 'allpath trials update'\n"
+                    + yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
