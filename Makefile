@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint typecheck unit venv clean rules-check
+.PHONY: run test lint typecheck unit venv clean rules-check fhir-packages
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,7 +30,12 @@ typecheck: $(STAMP)
 rules-check: $(STAMP)
 	$(BIN)/allpath rules check
 
-unit: $(STAMP)
+## The pinned FHIR packages (mCODE 4.0.0 and terminology) of the conformance tests; a failed
+## fetch does not stop the run: those tests then fail and say what is missing.
+fhir-packages: $(STAMP)
+	-$(BIN)/python scripts/fetch_fhir_packages.py
+
+unit: $(STAMP) fhir-packages
 	$(BIN)/pytest
 
 clean:
