@@ -16,18 +16,19 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import pytest
 import yaml
 
-jsonschema = pytest.importorskip("jsonschema")
-
-from allpath.examples import example_paths  # noqa: E402
-from allpath.pipeline import assess  # noqa: E402
-from allpath.record.load import parse_record  # noqa: E402
+from allpath.examples import example_paths
+from allpath.pipeline import assess
+from allpath.record.load import parse_record
+from support import shared_dir
 
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMAS = ROOT / "docs" / "schema"
-VIGNETTES = ROOT.parent / "shared" / "vignettes" / "pathway"
+_SHARED = shared_dir()
+VIGNETTES = (_SHARED or ROOT.parent / "shared") / "vignettes" / "pathway"
 
 
 def _schema(name: str) -> Any:
@@ -102,7 +103,8 @@ def test_example_record_matches_schema(name: str, doc: Any) -> None:
     assert _errors(validator, _json_ready(doc)) == []
 
 
-@pytest.mark.skipif(not VIGNETTES.is_dir(), reason=f"{VIGNETTES} is absent")
+@pytest.mark.skipif(not VIGNETTES.is_dir(),
+                    reason=f"the shared folder (../shared) is not present: {VIGNETTES}")
 @pytest.mark.parametrize(
     ("name", "doc"), _vignette_records() or [("none", None)], ids=lambda v: str(v)[:40]
 )
