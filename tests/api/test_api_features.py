@@ -4,55 +4,44 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Any
 
-import pytest
 from api_helpers import example_doc
 from fastapi.testclient import TestClient
 
 import allpath
-from allpath.api.inputs import feature
+from allpath import roadmap, triage
 from allpath.db import Base, Database, current_revision
-
-
-def _need(module: str) -> Any:
-    mod = feature(module)
-    if mod is None:
-        pytest.skip(f"{module} is not installed yet")
-    return mod
+from allpath.interop import fhir
 
 
 def test_migrations_match_the_models(database: Database) -> None:
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
 
-    assert current_revision(database.engine) == "0002"
+    assert current_revision(database.engine) == "0003"
     with database.engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
     assert diff == []
 
 
 def test_triage(client: TestClient, auth: dict[str, str]) -> None:
-    mod = _need("allpath.triage")
     doc = example_doc("example-001")
     r = client.post("/v1/triage", json=doc, headers=auth)
     assert r.status_code == 200, r.text
-    assert r.json() == json.loads(json.dumps(mod.triage(doc).to_dict(), default=str))
+    assert r.json() == json.loads(json.dumps(triage.triage(doc).to_dict(), default=str))
 
 
 def test_roadmap(client: TestClient, auth: dict[str, str]) -> None:
-    mod = _need("allpath.roadmap")
     doc = example_doc("example-001")
     r = client.post("/v1/roadmap", json=doc, headers=auth)
     assert r.status_code == 200, r.text
-    lib = mod.build_roadmap(allpath.assess(allpath.parse_record(doc))).to_dict()
+    lib = roadmap.build_roadmap(allpath.assess(allpath.parse_record(doc))).to_dict()
     assert r.json()["template"]["id"] == lib["template"]["id"]
     r = client.post("/v1/roadmap", json=doc, headers=auth, params={"template": "nope"})
     assert r.status_code == 422
 
 
 def test_titrate_json_and_csv(client: TestClient, auth: dict[str, str]) -> None:
-    _need("allpath.monitoring.titration")
     log = {"format": "allpath.maintenance-log/1", "patient": "demo", "tpmt": "normal",
            "nudt15": "normal", "units": {"anc": "/uL", "platelets": "/uL", "wbc": "/uL"},
            "visits": [{"date": "2024-01-01", "wbc": 2500, "anc": 1200, "platelets": 200000,
@@ -68,7 +57,6 @@ def test_titrate_json_and_csv(client: TestClient, auth: dict[str, str]) -> None:
 
 
 def test_guide(client: TestClient, auth: dict[str, str]) -> None:
-    _need("allpath.guide")
     r = client.get("/v1/guide", headers=auth)
     assert r.status_code == 200, r.text
     topics = r.json()["topics"]
@@ -80,7 +68,6 @@ def test_guide(client: TestClient, auth: dict[str, str]) -> None:
 
 
 def test_screen_job(client: TestClient, auth: dict[str, str]) -> None:
-    _need("allpath.screen")
     csv = (b"patient_id,age_years,sex,time,wbc,hemoglobin,platelets,anc\n"
            b"a,5,F,2024-06-01,2.1,6.5,20,0.3\n"
            b"b,40,M,2024-06-01,7,13,200,3\n")
@@ -105,11 +92,8 @@ def test_screen_job(client: TestClient, auth: dict[str, str]) -> None:
 
 
 def test_fhir_bundle_in_and_out(client: TestClient, auth: dict[str, str]) -> None:
-    mod = _need("allpath.interop.fhir")
-    if not hasattr(mod, "read_bundle"):
-        pytest.skip("FHIR importer not there yet")
     doc = example_doc("example-001")
-    bundle = mod.assessment_to_bundle(allpath.assess(allpath.parse_record(doc)))
+    bundle = fhir.assessment_to_bundle(allpath.assess(allpath.parse_record(doc)))
     r = client.post("/v1/assess", json=doc, headers=auth, params={"output": "fhir"})
     assert r.status_code == 200, r.text
     assert r.json()["resourceType"] == "Bundle"
@@ -129,14 +113,11 @@ FHIR_WBC = {"resourceType": "Observation", "id": "o1", "status": "final",
 
 def test_fhir_bundle_as_input_and_as_prefetch(client: TestClient,
                                              auth: dict[str, str]) -> None:
-    mod = _need("allpath.interop.fhir")
-    if not hasattr(mod, "read_bundle"):
-        pytest.skip("FHIR importer not there yet")
     bundle = {"resourceType": "Bundle", "type": "collection",
               "entry": [{"resource": FHIR_PATIENT}, {"resource": FHIR_WBC}]}
     r = client.post("/v1/assess", json=bundle, headers=auth)
     assert r.status_code == 200, r.text
-    lib = allpath.assess(mod.read_bundle(bundle).patient).to_dict()
+    lib = allpath.assess(fhir.read_bundle(bundle).patient).to_dict()
     assert r.json() == json.loads(json.dumps(lib))
     r = client.post("/v1/patients", json=bundle, headers=auth)
     assert r.status_code == 201 and r.json()["external_id"] == "fp1"
