@@ -163,6 +163,16 @@ class CdsFeedback(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
+class CdsJwtSeen(Base):
+    """A CDS Hooks JWT already accepted: a digest of its issuer and ``jti``, kept until the
+    token expires so that a replay is refused by every worker (``allpath.api.cds_auth``)."""
+
+    __tablename__ = "cds_jwt_seen"
+
+    digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), index=True)
+
+
 class ScreenJob(Base):
     """A bulk CBC screening job: status, summary and the result file."""
 
