@@ -9,8 +9,11 @@ nothing is half-read.
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import datetime as dt
 import json
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -28,7 +31,23 @@ __all__ = ["load_record", "parse_record", "read_document"]
 
 #: the largest record text read (characters); a real record is a few kilobytes
 MAX_RECORD_CHARS = 1_000_000
-_YAML_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_BASE_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _RecordLoader(_BASE_LOADER):  # type: ignore[misc]
+    """The safe loader, except that a date that does not exist (``2024-13-01``) stays text,
+    so the record check names its field beside every other problem (not a traceback)."""
+
+
+def _timestamp_or_text(loader: Any, node: Any) -> Any:
+    try:
+        return yaml.SafeLoader.construct_yaml_timestamp(loader, node)
+    except ValueError:
+        return str(node.value)
+
+
+_RecordLoader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp_or_text)
+_YAML_LOADER: Any = _RecordLoader
 
 
 def _too_large(size: int) -> Problem:
@@ -319,12 +338,116 @@ def parse_record(
                      got=repr(fmt))],
             source,
         )
+    checker = _Checker(catalogue or load_catalogue(), vocabulary or load_vocabulary())
     try:
         rec = PatientRecord.model_validate(dict(data))
     except ValidationError as err:
-        raise RecordError(validation_problems(err), source) from None
-    checker = _Checker(catalogue or load_catalogue(), vocabulary or load_vocabulary())
+        # Shape errors first; then the rest of the record is still checked, so that one run
+        # lists every mistake (a misspelt sex and an unknown analyte code both show).
+        problems = validation_problems(err)
+        rest = _without_shape_errors(data, err)
+        if rest is not None:
+            pruned, kept = rest
+            checker.check(pruned)
+            seen = {p.path for p in problems}
+            for p in checker.problems:
+                path = _original_path(p.path, kept)
+                if path not in seen:
+                    problems.append(dataclasses.replace(p, path=path))
+        raise RecordError(_in_record_order(problems, data), source) from None
     checked = checker.check(rec)
     if checker.problems:
         raise RecordError(checker.problems, source)
     return checked
+
+
+def _in_record_order(problems: list[Problem], data: Mapping[str, Any]) -> list[Problem]:
+    """Problems in the order of the fields in the record, list entries by index."""
+    fields = {str(k): i for i, k in enumerate(data)}
+
+    def key(p: Problem) -> tuple[int, int]:
+        m = re.match(r"^([A-Za-z_]+)(?:\[(\d+)\])?", p.path)
+        if m is None:
+            return (-1, 0)
+        return (fields.get(m[1], len(fields)), int(m[2]) if m[2] else -1)
+
+    return sorted(problems, key=key)
+
+
+#: rounds of removing invalid parts before giving up on checking the rest of a record
+_PRUNE_ROUNDS = 5
+
+
+def _without_shape_errors(
+    data: Mapping[str, Any], err: ValidationError
+) -> tuple[PatientRecord, dict[str, list[int]]] | None:
+    """The record with every part that failed the shape check removed, and for each list
+    whose entries were removed the original index of every entry kept.
+
+    An entry of a list (an observation, a symptom, a treatment phase) that has a wrong field
+    is removed whole; a wrong field outside a list is removed (its default applies). The
+    result is only checked for further problems, never returned to a caller.
+    """
+    doc: dict[str, Any] = copy.deepcopy(dict(data))
+    kept: dict[str, list[int]] = {}
+    for _ in range(_PRUNE_ROUNDS):
+        targets = {_target(doc, e["loc"]) for e in err.errors()}
+        # the deepest and highest-numbered first, so earlier targets keep their place
+        for target in sorted((t for t in targets if t), key=_sort_key, reverse=True):
+            _remove(doc, target, kept)
+        if not isinstance(doc.get("id"), str) or not doc["id"]:
+            doc["id"] = "record"
+        doc["format"] = RECORD_FORMAT
+        try:
+            return PatientRecord.model_validate(doc), kept
+        except ValidationError as again:
+            err = again
+    return None
+
+
+def _target(doc: Any, loc: tuple[int | str, ...]) -> tuple[int | str, ...]:
+    """Where to cut for an error at ``loc``: the shallowest list entry on it, else the
+    deepest mapping key on it (type names of union members in ``loc`` are skipped)."""
+    node: Any = doc
+    walked: list[int | str] = []
+    for part in loc:
+        if isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+            return (*walked, part)
+        if isinstance(node, dict) and part in node:
+            walked.append(part)
+            node = node[part]
+            continue
+        break
+    return tuple(walked)
+
+
+def _sort_key(target: tuple[int | str, ...]) -> tuple[tuple[int, int | str], ...]:
+    return tuple((0, p) if isinstance(p, int) else (1, str(p)) for p in target)
+
+
+def _remove(doc: Any, target: tuple[int | str, ...], kept: dict[str, list[int]]) -> None:
+    node: Any = doc
+    path = ""
+    for part in target[:-1]:
+        node = node[part]
+        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
+    last = target[-1]
+    if isinstance(node, list) and isinstance(last, int):
+        original = kept.setdefault(path, list(range(len(node))))
+        del original[last]
+    del node[last]
+
+
+_LIST_ENTRY = re.compile(r"^(?P<list>[A-Za-z_.]+)\[(?P<index>\d+)\]")
+
+
+def _original_path(path: str, kept: Mapping[str, list[int]]) -> str:
+    """A problem path in the pruned record, with list indices as in the record given."""
+    m = _LIST_ENTRY.match(path)
+    if m is None or m["list"] not in kept:
+        return path
+    index = int(m["index"])
+    original = kept[m["list"]]
+    if index >= len(original):
+        return path
+    return f"{m['list']}[{original[index]}]{path[m.end():]}"
