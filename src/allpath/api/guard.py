@@ -18,13 +18,14 @@ import json
 import logging
 import re
 import time
+import traceback
 from collections.abc import Iterable
 from pathlib import Path
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 __all__ = ["DEFAULT_MAX_BODY_BYTES", "SECURITY_HEADERS", "GuardMiddleware",
-           "content_security_policy"]
+           "content_security_policy", "value_free_trace"]
 
 log = logging.getLogger("allpath.api")
 
@@ -51,6 +52,28 @@ def content_security_policy(pages: Iterable[Path] = ()) -> bytes:
     return (f"default-src 'self'; img-src 'self' data:; style-src 'self'; script-src "
             f"{script}; object-src 'none'; base-uri 'none'; form-action 'self'; "
             "frame-ancestors 'none'").encode()
+
+
+def value_free_trace(exc: BaseException, *, limit: int = 40) -> str:
+    """An exception's class and where it was raised, for the server log, without values.
+
+    Messages and local variables are left out because they may hold request data (a record
+    value, an identifier); what stays is enough to find the bug: each exception of the chain
+    (``raise ... from``, or raised while handling another) with its code locations as
+    ``file:line in function``, innermost last, at most ``limit`` frames per exception.
+    """
+    parts: list[str] = []
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        frames = traceback.extract_tb(current.__traceback__, limit=-limit)
+        where = "; ".join(f"{Path(f.filename).name}:{f.lineno} in {f.name}" for f in frames)
+        parts.append(f"{type(current).__module__}.{type(current).__qualname__}"
+                     + (f" at {where}" if where else ""))
+        current = current.__cause__ or (None if current.__suppress_context__
+                                        else current.__context__)
+    return " <- caused by ".join(parts)
 
 
 def _with_security_headers(headers: list[tuple[bytes, bytes]],
@@ -141,9 +164,9 @@ class GuardMiddleware:
 
         try:
             await self.app(scope, limited_receive, guarded_send)
-        except Exception as exc:  # logged by class only: messages may hold request data
+        except Exception as exc:  # logged without its message: it may hold request data
             if not state["refused"]:
-                log.error("unhandled %s", type(exc).__name__)
+                log.error("unhandled %s", value_free_trace(exc))
                 if state["code"] == 0:
                     state["code"] = 500
                     await self._problem(send, scope, 500, "unexpected error; it was logged "
