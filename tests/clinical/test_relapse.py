@@ -218,3 +218,65 @@ def test_csf_blasts_without_a_marrow_that_day_is_an_unsettled_relapse_naming_the
     assert rel["detected"] is None and rel["date"] == when
     assert any("rel.marrow_blasts" in n for n in rel["notes"])
     assert "bone-marrow aspirate" in result["tests_to_order"]
+
+
+# Testicular relapse presents as a (usually painless, one-sided) enlarged testis and is
+# diagnosed by biopsy [TESTIS-RELAPSE-BAGHDAD, QADER-2024-TESTIS, NGUYEN-2021-TESTIS]; isolated
+# testicular relapse is biopsy-proven infiltration with marrow < 5% blasts [S31b]. A swelling
+# without a biopsy is therefore "suspected", never "no relapse" and never "confirmed".
+
+def _boy(extra: list[dict[str, Any]]) -> dict[str, Any]:
+    return _relapse_record(extra, sex="male", extramedullary={
+        "testicular": False, "mediastinal_mass": False, "cns_clinical_signs": False})
+
+
+def test_s31b_testicular_swelling_without_a_biopsy_is_a_suspected_relapse() -> None:
+    when = "2026-09-01"
+    result = assess_doc(_boy([{"code": "testicular_enlargement", "value": "present",
+                               "time": when}]))
+    rel = result["relapse"]
+    assert rel["detected"] is None, "a swelling without a biopsy is neither confirmed nor ruled out"
+    assert rel["suspected"] is True and rel["date"] == when
+    assert rel["site"] is None
+    assert "testicular biopsy" in rel["confirm_with"] and "ultrasound" in rel["confirm_with"]
+    assert "bone-marrow" in rel["confirm_with"]
+    trace = {t["output"]: t for t in rel["trace"]}
+    assert trace["relapse.site"]["rule_id"] == "relapse.suspected.testicular_enlargement"
+
+
+def test_s31b_testicular_swelling_with_a_clear_marrow_and_no_biopsy_stays_suspected() -> None:
+    when = "2026-09-01"
+    result = assess_doc(_boy([
+        {"code": "testicular_enlargement", "value": "present", "time": when},
+        {"code": "marrow_blasts", "value": 1, "unit": "%", "time": when}]))
+    rel = result["relapse"]
+    assert rel["detected"] is None and rel["suspected"] is True
+
+
+def test_s31b_swelling_then_a_positive_biopsy_is_an_isolated_testicular_relapse() -> None:
+    result = assess_doc(_boy([
+        {"code": "testicular_enlargement", "value": "present", "time": "2026-09-01"},
+        {"code": "testicular_biopsy", "value": "present", "time": "2026-09-08"},
+        {"code": "marrow_blasts", "value": 1, "unit": "%", "time": "2026-09-08"}]))
+    rel = result["relapse"]
+    assert rel["detected"] is True and rel["site"] == "isolated_testicular"
+    assert rel["date"] == "2026-09-08"
+
+
+def test_s31b_a_normal_testicular_examination_is_not_a_suspicion() -> None:
+    result = assess_doc(_boy([
+        {"code": "testicular_enlargement", "value": "absent", "time": "2026-09-01"},
+        {"code": "marrow_blasts", "value": 1, "unit": "%", "time": "2026-09-01"}]))
+    rel = result["relapse"]
+    assert rel["detected"] is False and rel["suspected"] is False
+
+
+def test_testes_in_a_girl_never_make_a_relapse_fact_missing() -> None:
+    result = assess_doc(_relapse_record(
+        [{"code": "marrow_blasts", "value": 1, "unit": "%", "time": "2026-09-01"}],
+        sex="female"))
+    rel = result["relapse"]
+    assert rel["detected"] is False
+    site = next(t for t in rel["trace"] if t["output"] == "relapse.site")
+    assert "rel.testicular_enlargement" not in site["missing"]
+    assert "rel.testicular_blasts" not in site["missing"]

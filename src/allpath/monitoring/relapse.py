@@ -138,6 +138,14 @@ def _facts_on(
                 facts[name] = f
     if "rel.csf_blasts" not in facts:
         facts["rel.csf_blasts"] = Fact("not_done", inputs=(f"no CSF examined on {when}",))
+    # A testicular examination on this date (enlargement or swelling): read for anyone who is
+    # not recorded as female; for a girl the fact cannot apply and the pack fills it in.
+    exam = same_day.get("testicular_enlargement")
+    if exam is not None and not (base.get("sex") is not None
+                                 and base["sex"].value == "female"):
+        f = fact_of(exam)
+        if f is not None:
+            facts["rel.testicular_enlargement"] = f
     if "rel.testicular_blasts" not in facts and base.get("sex") is not None \
             and base["sex"].value != "female":
         facts["rel.testicular_blasts"] = Fact("not_done",
@@ -175,16 +183,18 @@ def find_relapse(
     responses: list[CheckpointResponse],
     kb: Knowledge,
 ) -> RelapseFinding:
-    """Scan marrow, CSF and testicular-biopsy results after remission; the first that meets a
-    site rule (a biopsy on a day without a marrow still dates an isolated testicular relapse
-    once a marrow is known: without one the site stays unknown)."""
+    """Scan marrow, CSF, testicular-biopsy and testicular-examination results after remission;
+    the first that meets a site rule (a biopsy on a day without a marrow still dates an
+    isolated testicular relapse once a marrow is known: without one the site stays unknown; an
+    enlarged testis without a biopsy is a suspected relapse)."""
     remission = _remission_date(timeline, responses)
     if remission is None:
         return RelapseFinding(None, None, ())
     pack = kb.pack("relapse")
     dates = sorted({o.time for o in timeline
                     if o.time > remission
-                    and o.code in ("marrow_blasts", "csf_blasts", "testicular_biopsy")})
+                    and o.code in ("marrow_blasts", "csf_blasts", "testicular_biopsy",
+                                   "testicular_enlargement")})
     last: tuple[dt.date | None, tuple[DecisionResult, ...]] = (None, ())
     suspected: tuple[dt.date | None, tuple[DecisionResult, ...], bool] | None = None
     for when in dates:
