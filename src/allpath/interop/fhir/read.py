@@ -18,6 +18,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +36,9 @@ from allpath.interop.fhir.codes import (
     code_key,
 )
 from allpath.interop.fhir.release import validate_resource
+from allpath.knowledge import load_yaml
 from allpath.observations.catalogue import Analyte, Catalogue, load_catalogue
+from allpath.orders.drugs import identify_order
 from allpath.record.load import parse_record
 from allpath.record.models import RECORD_FORMAT, PatientRecord
 from allpath.record.vocabulary import Vocabulary, load_vocabulary
@@ -52,6 +55,41 @@ READ_TYPES = (
     "MedicationStatement",
 )
 _SKIP_STATUS = {"entered-in-error", "cancelled"}
+
+
+@dataclass(frozen=True)
+class ImportSettings:
+    """The import's knowledge (``knowledge/fhir_import.yaml``), read once."""
+
+    workup_days: int
+    workup_label: str
+    workup_analytes: frozenset[str]
+    workup_cite: tuple[str, ...]
+    final_status: frozenset[str]
+    medication_skip: frozenset[str]
+    evidence_analytes: frozenset[str]
+
+
+@lru_cache(maxsize=1)
+def import_settings() -> ImportSettings:
+    """Settings of the FHIR import, from ``knowledge/fhir_import.yaml``."""
+    doc: Any = load_yaml("fhir_import.yaml")
+    w = doc["diagnostic_workup"]
+    return ImportSettings(
+        workup_days=int(w["window_days"]), workup_label=str(w["label"]),
+        workup_analytes=frozenset(str(a) for a in w["analytes"]),
+        workup_cite=tuple(str(c) for c in w["cite"]),
+        final_status=frozenset(str(x) for x in doc["observation_status"]["use"]),
+        medication_skip=frozenset(str(x) for x in doc["medication_status"]["skip"]),
+        evidence_analytes=frozenset(str(a) for a in doc["leukaemia_evidence"]["analytes"]),
+    )
+
+
+NO_LEUKAEMIA = "no leukaemia diagnosis in this record"
+_LEUKAEMIA_TEXT = re.compile(r"leuka?emi", re.IGNORECASE)
+_MRD_TEXT = re.compile(r"\b(?:minimal|measurable) residual disease\b|\bmrd\b")
+# FHIR core extension: the date the condition was first asserted (mCODE's date of diagnosis).
+_ASSERTED_DATE = "http://hl7.org/fhir/StructureDefinition/condition-assertedDate"
 # ALLPath finding codes (as written by its export) -> (record section or "", field).
 _RECORD_FLAGS = {
     "testicular-involvement": ("extramedullary", "testicular"),
@@ -97,6 +135,11 @@ class FhirImport:
     disease_status: list[dict[str, Any]] = field(default_factory=list)
     risk_assessments: list[dict[str, Any]] = field(default_factory=list)
     source: str | None = None
+    #: ``ALL``, ``results`` (leukaemia results without a coded diagnosis), ``other`` (a
+    #: leukaemia that is not ALL) or ``none``
+    leukaemia: str = "none"
+    #: the plain statement when the record has no ALL (``other``/``none``), else None
+    no_leukaemia: str | None = None
 
 
 # ------------------------------------------------------------------------------ helpers
@@ -129,30 +172,76 @@ def _concept_str(concept: Any) -> str | None:
     return None
 
 
+def _keys(concept: Any) -> frozenset[tuple[str, str]]:
+    """The normalised (system, code) pairs of a CodeableConcept."""
+    return frozenset(code_key(c.get("system"), c.get("code")) for c in _codings(concept))
+
+
 def _has_code(concept: Any, system: str, code: str) -> bool:
-    return any(code_key(c.get("system"), c.get("code")) == (system, code)
-               for c in _codings(concept))
+    return (system, code) in _keys(concept)
 
 
-def _date(value: Any) -> dt.date | dt.datetime | None:
-    """A FHIR date or dateTime as a date or naive date-time (offset dropped); None if partial."""
+_DATE_FORMAT = ("YYYY, YYYY-MM, YYYY-MM-DD or YYYY-MM-DDThh:mm:ss[.sss](Z|+hh:mm) "
+                "(a FHIR date or dateTime)")
+_DATE_RE = re.compile(
+    r"(\d{4})(?:-(\d{2})(?:-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?"
+    r"(Z|[+-]\d{2}:\d{2})?)?)?)?")
+
+
+def _bad_date(path: str, value: Any, why: str) -> RecordError:
+    return RecordError([Problem(path, f"not a valid date: {why}", expected=_DATE_FORMAT,
+                                got=repr(value)[:80])])
+
+
+def parse_when(value: Any, path: str) -> tuple[dt.date | dt.datetime | None, dt.datetime | None]:
+    """A FHIR date or dateTime: (the value, its instant for ordering).
+
+    The value is a date, or a date-time with the clock time as written (offset dropped: the
+    record's times have none); None for a partial date (``2024``, ``2024-05``). The instant
+    is the UTC moment (the written offset applied; none written: read as UTC) used to order
+    results. A string that is not a FHIR date, or a date that does not exist
+    (``2020-13-01``, ``2021-02-30``, hour 25), raises :class:`RecordError` naming ``path``.
+    """
     if not isinstance(value, str):
-        return None
-    text = value.strip()
-    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
-        return dt.date.fromisoformat(text)
-    m = re.fullmatch(r"(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2}(?::\d{2})?)(?:\.\d+)?(Z|[+-]\d{2}:\d{2})?",
-                     text)
-    if m:
-        return dt.datetime.fromisoformat(f"{m.group(1)}T{m.group(2)}")
-    return None
+        raise _bad_date(path, value, f"a {type(value).__name__}, not a string")
+    m = _DATE_RE.fullmatch(value.strip())
+    if m is None:
+        raise _bad_date(path, value, "not in a FHIR date format")
+    year, month, day, hh, mm, ss, tz = m.groups()
+    if month is not None and not 1 <= int(month) <= 12:
+        raise _bad_date(path, value, f"month {month} does not exist")
+    if day is None:
+        return None, None
+    try:
+        d = dt.date(int(year), int(month), int(day))
+    except ValueError as exc:
+        raise _bad_date(path, value, str(exc)) from None
+    if hh is None:
+        return d, dt.datetime(d.year, d.month, d.day, tzinfo=dt.UTC)
+    sec = int(ss or 0)
+    if sec == 60:  # a leap second (allowed by FHIR): the last second of that minute
+        sec = 59
+    try:
+        local = dt.datetime(d.year, d.month, d.day, int(hh), int(mm), sec)
+        offset = dt.timedelta(0)
+        if tz and tz != "Z":
+            sign = -1 if tz[0] == "-" else 1
+            offset = sign * dt.timedelta(hours=int(tz[1:3]), minutes=int(tz[4:6]))
+            if abs(offset) > dt.timedelta(hours=14):
+                raise ValueError(f"offset {tz} is beyond +/-14:00")
+        instant = local.replace(tzinfo=dt.timezone(offset)).astimezone(dt.UTC)
+    except ValueError as exc:
+        raise _bad_date(path, value, str(exc)) from None
+    return local, instant
 
 
-def _day(value: Any) -> dt.date | None:
-    d = _date(value)
-    if isinstance(d, dt.datetime):
-        return d.date()
-    return d
+_EPOCH = dt.datetime(1, 1, 1, tzinfo=dt.UTC)
+
+
+def _as_day(value: dt.date | dt.datetime | None) -> dt.date | None:
+    if isinstance(value, dt.datetime):
+        return value.date()
+    return value
 
 
 def _iso(value: dt.date | dt.datetime) -> str:
@@ -201,6 +290,11 @@ class _Patient:
         self.record: dict[str, Any] = {"format": RECORD_FORMAT}
         self.origin: dict[str, str] = {}  # record path -> FHIR path
         self.observations: list[dict[str, Any]] = []
+        # per observation: (instant, entry order, FHIR path), to order them by clock time
+        self.obs_meta: list[tuple[dt.datetime, int, str]] = []
+        self.meds: list[tuple[dict[str, Any], str]] = []
+        self.therapy_starts: list[dt.date] = []  # start of each ALL drug or phase given
+        self.other_leukaemia: list[str] = []  # leukaemia conditions that are not ALL
         self.conditions: list[str] = []
         self.symptoms: list[Any] = []
         self.markers: dict[str, str] = {}
@@ -217,6 +311,23 @@ class _Patient:
     def warn(self, path: str, message: str, code: str | None = None) -> None:
         self.warnings.append(FhirWarning(path, message, code))
 
+    @staticmethod
+    def when(*candidates: tuple[Any, str, str]
+             ) -> tuple[dt.date | dt.datetime | None, dt.datetime | None]:
+        """The first full date among (container, key, path) candidates, with its instant.
+
+        Every candidate present is checked, so an invalid date is an error wherever it is
+        (:func:`parse_when`); absent and partial ones give (None, None).
+        """
+        found: tuple[dt.date | dt.datetime | None, dt.datetime | None] = (None, None)
+        for obj, key, path in candidates:
+            if not isinstance(obj, dict) or obj.get(key) is None:
+                continue
+            value = parse_when(obj[key], f"{path}.{key}")
+            if found[0] is None and value[0] is not None:
+                found = value
+        return found
+
     # ------------------------------------------------------------------ Patient
     def patient(self, res: dict[str, Any], path: str) -> None:
         rid = res.get("id")
@@ -232,7 +343,7 @@ class _Patient:
             self.warn(f"{path}.gender", f"unknown administrative gender {gender!r}")
         birth = res.get("birthDate")
         if birth is not None:
-            b = _day(birth)
+            b = _as_day(parse_when(birth, f"{path}.birthDate")[0])
             if b is None:
                 self.warn(f"{path}.birthDate",
                           f"partial birth date {birth!r} not used (age needs a full date)")
@@ -250,9 +361,12 @@ class _Patient:
                 self.warn(f"{path}.verificationStatus", f"condition is {bad}; not used")
                 return
         code = res.get("code")
-        onset = (_date(res.get("onsetDateTime"))
-                 or _date((res.get("onsetPeriod") or {}).get("start"))
-                 or _date(res.get("recordedDate")))
+        asserted = [(ext, "valueDateTime", f"{path}.extension[{i}]")
+                    for i, ext in enumerate(res.get("extension") or [])
+                    if isinstance(ext, dict) and ext.get("url") == _ASSERTED_DATE]
+        onset, _ = self.when((res, "onsetDateTime", path),
+                             (res.get("onsetPeriod"), "start", f"{path}.onsetPeriod"),
+                             *asserted, (res, "recordedDate", path))
         used = False
         for c in _codings(code):
             key = code_key(c.get("system"), c.get("code"))
@@ -273,7 +387,7 @@ class _Patient:
                 used = True
                 break
             if key[0] == CS.SYMPTOM and self.voc.resolve("symptoms", key[1]):
-                onset_day = _day(res.get("onsetDateTime"))
+                onset_day = _as_day(onset)
                 sym = self.voc.resolve("symptoms", key[1])
                 self.symptoms.append({"code": sym, "onset": onset_day} if onset_day else sym)
                 used = True
@@ -288,29 +402,34 @@ class _Patient:
                 used = True
                 break
         if not used:
-            self.warn(f"{path}.code",
-                      f"condition not used by ALLPath ({_text(code) or 'no text'})",
+            label = _text(code) or "no text"
+            if _LEUKAEMIA_TEXT.search(label) or any(
+                    k[0] in (CS.ICD10, CS.ICD10CM) and re.match(r"C9[1-5]", k[1])
+                    for k in _keys(code)):
+                self.other_leukaemia.append(label)
+            self.warn(f"{path}.code", f"condition not used by ALLPath ({label})",
                       _concept_str(code))
 
     # ------------------------------------------------------------------ Observation
-    def observation(self, res: dict[str, Any], path: str) -> None:
+    def usable(self, res: dict[str, Any], path: str) -> bool:
+        """Only final, amended and corrected results are used; others are warned."""
         status = res.get("status")
-        if status in _SKIP_STATUS:
-            self.warn(f"{path}.status", f"observation is {status}; not used")
-            return
+        if status in import_settings().final_status:
+            return True
+        what = _text(res.get("code")) or "observation"
+        if status is None:
+            self.warn(f"{path}.status", f"{what} has no status (required by FHIR); not used "
+                      "as a final result")
+        else:
+            self.warn(f"{path}.status", f"{what} is {status}, not a final result; not used "
+                      "(final, amended and corrected results are used)")
+        return False
+
+    def observation(self, res: dict[str, Any], path: str) -> None:
         code = res.get("code")
+        keys = _keys(code)
         profiles = [str(p) for p in (res.get("meta") or {}).get("profile") or []]
-        comps = [c for c in res.get("component") or [] if isinstance(c, dict)]
-        if (_has_code(code, CS.LOINC, GENOMICS.VARIANT)
-                or any(p.startswith(MCODE.GENOMIC_VARIANT) for p in profiles)
-                or any(_has_code(c.get("code"), CS.LOINC, GENOMICS.GENE_STUDIED) for c in comps)):
-            self.genomic(res, path)
-            return
-        if _has_code(code, CS.LOINC, GENOMICS.IMMUNOPHENOTYPE) or _has_code(
-                code, CS.FINDING, "immunophenotype"):
-            self.immunophenotype(res, path)
-            return
-        if _has_code(code, CS.LOINC, MCODE.DISEASE_STATUS_CODE) or any(
+        if (CS.LOINC, MCODE.DISEASE_STATUS_CODE) in keys or any(
                 p.startswith(MCODE.DISEASE_STATUS) for p in profiles):
             self.disease_status.append({
                 "date": res.get("effectiveDateTime"),
@@ -320,7 +439,7 @@ class _Patient:
             self.warn(path, "CancerDiseaseStatus kept in FhirImport.disease_status; the record "
                             "has no field for it (ALLPath derives response from the results)")
             return
-        if _has_code(code, CS.NCIT, MCODE.ALL_RISK_CODE[0]) or any(
+        if (CS.NCIT, MCODE.ALL_RISK_CODE[0]) in keys or any(
                 p.startswith(MCODE.ALL_RISK) for p in profiles):
             self.risk.append({"date": res.get("effectiveDateTime"),
                               "value": _text(res.get("valueCodeableConcept")),
@@ -329,12 +448,23 @@ class _Patient:
             self.warn(path, "ALL risk assessment kept in FhirImport.risk_assessments; ALLPath "
                             "computes its own risk groups from the results")
             return
-        for system in (CS.FINDING, CS.RISK_GROUP):
-            if any(c.get("system") == system for c in _codings(code)):
-                self.warn(f"{path}.code", "finding derived by ALLPath; not read back "
-                          "(it is recomputed from the results)", _concept_str(code))
-                return
-        if _has_code(code, CS.NCIT, MCODE.CNS_STATUS_CODE[0]):
+        if not self.usable(res, path) or self.genetics_extra(res, path, keys):
+            return
+        comps = [c for c in res.get("component") or [] if isinstance(c, dict)]
+        if ((CS.LOINC, GENOMICS.VARIANT) in keys
+                or any(p.startswith(MCODE.GENOMIC_VARIANT) for p in profiles)
+                or any(_has_code(c.get("code"), CS.LOINC, GENOMICS.GENE_STUDIED) for c in comps)):
+            self.genomic(res, path)
+            return
+        if (CS.LOINC, GENOMICS.IMMUNOPHENOTYPE) in keys or (
+                CS.FINDING, "immunophenotype") in keys:
+            self.immunophenotype(res, path)
+            return
+        if any(k[0] in (CS.FINDING, CS.RISK_GROUP) for k in keys):
+            self.warn(f"{path}.code", "finding derived by ALLPath; not read back "
+                      "(it is recomputed from the results)", _concept_str(code))
+            return
+        if (CS.NCIT, MCODE.CNS_STATUS_CODE[0]) in keys:
             self.warn(f"{path}.code", "coded CNS status not used; ALLPath derives CNS status "
                       "from the CSF counts and cytospin", _concept_str(code))
             return
@@ -362,10 +492,12 @@ class _Patient:
                 a = self.cat.resolve(value)
                 if a is not None:
                     return a
-        # mCODE TumorMarkerTest (or any observation) naming minimal residual disease.
+        # mCODE TumorMarkerTest (or any observation) naming minimal (or measurable)
+        # residual disease in its text: no LOINC code for leukaemia MRD is confirmed yet
+        # (clinical-facts 10.3); a confirmed one goes into analytes.yaml and is read above.
         text = " ".join(filter(None, [_text(code)] + [str(c.get("display") or "")
                                                        for c in _codings(code)])).lower()
-        if "minimal residual disease" in text or re.search(r"\bmrd\b", text):
+        if _MRD_TEXT.search(text):
             if "marrow" in text:
                 return self.cat.resolve("mrd_marrow")
             if "blood" in text:
@@ -375,9 +507,11 @@ class _Patient:
     def _value(self, res: dict[str, Any], path: str, a: Analyte,
                time_from: dict[str, Any] | None = None) -> None:
         src = time_from if time_from is not None else res
-        when = (_date(src.get("effectiveDateTime")) or _date(src.get("effectiveInstant"))
-                or _date((src.get("effectivePeriod") or {}).get("start"))
-                or _date(src.get("issued")))
+        base = path if time_from is None else path.rsplit(".component[", 1)[0]
+        when, instant = self.when((src, "effectiveDateTime", base),
+                                  (src, "effectiveInstant", base),
+                                  (src.get("effectivePeriod"), "start", f"{base}.effectivePeriod"),
+                                  (src, "issued", base))
         if when is None:
             self.warn(f"{path}.effective[x]", f"{a.code} without a full date; not used")
             return
@@ -442,8 +576,8 @@ class _Patient:
             elif _has_code(comp.get("code"), CS.FINDING, "timepoint") and isinstance(
                     comp.get("valueString"), str):
                 obs["timepoint"] = comp["valueString"]
-        self.origin[f"observations[{len(self.observations)}]"] = path
         self.observations.append(obs)
+        self.obs_meta.append((instant or _EPOCH, len(self.obs_meta), path))
 
     @staticmethod
     def _unit(q: dict[str, Any], a: Analyte) -> str | None:
@@ -462,7 +596,7 @@ class _Patient:
 
     # ------------------------------------------------------------------ genetics
     def genomic(self, res: dict[str, Any], path: str) -> None:
-        when = _date(res.get("effectiveDateTime")) or _date(res.get("issued"))
+        when, _ = self.when((res, "effectiveDateTime", path), (res, "issued", path))
         value = res.get("valueCodeableConcept")
         absent = _has_code(value, CS.LOINC, GENOMICS.ABSENT)
         genes: list[str] = []
@@ -530,24 +664,24 @@ class _Patient:
         if when is not None:
             self.genetics_times.append(when)
 
-    def genetics_extra(self, res: dict[str, Any], path: str) -> bool:
+    def genetics_extra(self, res: dict[str, Any], path: str,
+                       keys: frozenset[tuple[str, str]]) -> bool:
         """Karyotype and chromosome count as written by ALLPath's export."""
-        code = res.get("code")
-        if _has_code(code, CS.FINDING, "karyotype") and isinstance(res.get("valueString"), str):
+        own = {c for s, c in keys if s == CS.FINDING}
+        if not own:
+            return False
+        if "karyotype" in own and isinstance(res.get("valueString"), str):
             self.genetics["karyotype"] = res["valueString"]
-        elif _has_code(code, CS.FINDING, "chromosome-count") and isinstance(
-                res.get("valueInteger"), int):
+        elif "chromosome-count" in own and isinstance(res.get("valueInteger"), int):
             self.genetics["chromosome_count"] = res["valueInteger"]
-        elif _has_code(code, CS.FINDING, "bcr-abl1-transcript") and isinstance(
-                res.get("valueString"), str):
+        elif "bcr-abl1-transcript" in own and isinstance(res.get("valueString"), str):
             self.genetics["bcr_abl1_transcript"] = res["valueString"]
         elif (kind := next((k for k in ("fusions-tested", "alterations-tested")
-                            if _has_code(code, CS.FINDING, k)), None)) is not None:
+                            if k in own), None)) is not None:
             self.genetics[kind] = res.get("valueBoolean") is True
-        elif (kind := next((k for k in _RECORD_FLAGS if _has_code(code, CS.FINDING, k)),
-                           None)) is not None:
+        elif (flag := next((k for k in _RECORD_FLAGS if k in own), None)) is not None:
             if isinstance(res.get("valueBoolean"), bool):
-                section, name = _RECORD_FLAGS[kind]
+                section, name = _RECORD_FLAGS[flag]
                 if section:
                     self.record.setdefault(section, {})[name] = res["valueBoolean"]
                 else:
@@ -555,14 +689,14 @@ class _Patient:
             return True
         else:
             return False
-        when = _date(res.get("effectiveDateTime"))
+        when, _ = self.when((res, "effectiveDateTime", path))
         if when is not None:
             self.genetics_times.append(when)
         return True
 
     # ------------------------------------------------------------------ immunophenotype
     def immunophenotype(self, res: dict[str, Any], path: str) -> None:
-        when = _date(res.get("effectiveDateTime"))
+        when, _ = self.when((res, "effectiveDateTime", path))
         found = False
         for i, comp in enumerate(res.get("component") or []):
             if not isinstance(comp, dict):
@@ -597,37 +731,64 @@ class _Patient:
 
     # ------------------------------------------------------------------ medication
     def medication(self, res: dict[str, Any], path: str) -> None:
+        """Kept for :meth:`build`: an administration may take its phase from its request."""
+        self.meds.append((res, path))
+
+    def _medications(self) -> None:
+        # Requests first, so that an administration can take the phase of its request.
+        order = sorted(self.meds, key=lambda m: m[0].get("resourceType") != "MedicationRequest")
+        request_phase: dict[str, tuple[str | None, str | None]] = {}
+        for res, path in order:
+            self._medication(res, path, request_phase)
+
+    def _medication(self, res: dict[str, Any], path: str,
+                    request_phase: dict[str, tuple[str | None, str | None]]) -> None:
         rt = res["resourceType"]
         status = res.get("status")
-        if status in _SKIP_STATUS or status == "not-taken" or status == "not-done":
+        if status in import_settings().medication_skip:
             self.warn(f"{path}.status", f"{rt} is {status}; not used")
             return
-        drug = _text(res.get("medicationCodeableConcept")) or (
-            (res.get("medicationReference") or {}).get("display")) or "medication"
+        ident = identify_order(res)
+        drug = ident.label
         start: dt.date | None = None
         end: dt.date | None = None
         if rt == "MedicationRequest":
-            for di in res.get("dosageInstruction") or []:
+            for i, di in enumerate(res.get("dosageInstruction") or []):
                 bp = (((di or {}).get("timing") or {}).get("repeat") or {}).get("boundsPeriod")
-                if isinstance(bp, dict):
-                    start = start or _day(bp.get("start"))
-                    end = end or _day(bp.get("end"))
-            start = start or _day(res.get("authoredOn"))
+                where = f"{path}.dosageInstruction[{i}].timing.repeat.boundsPeriod"
+                start = start or _as_day(self.when((bp, "start", where))[0])
+                end = end or _as_day(self.when((bp, "end", where))[0])
+            start = start or _as_day(self.when((res, "authoredOn", path))[0])
         else:
-            period = res.get("effectivePeriod") or {}
-            start = _day(res.get("effectiveDateTime")) or _day(period.get("start"))
-            end = _day(period.get("end"))
+            period = res.get("effectivePeriod")
+            start = _as_day(self.when((res, "effectiveDateTime", path),
+                                      (period, "start", f"{path}.effectivePeriod"))[0])
+            end = _as_day(self.when((period, "end", f"{path}.effectivePeriod"))[0])
             if rt == "MedicationStatement":
-                start = start or _day(res.get("dateAsserted"))
+                start = start or _as_day(self.when((res, "dateAsserted", path))[0])
         phase, protocol = self._phase(res)
+        if rt == "MedicationRequest" and res.get("id"):
+            request_phase[f"MedicationRequest/{res['id']}"] = (phase, protocol)
+        if phase is None and rt == "MedicationAdministration":
+            ref = (res.get("request") or {}).get("reference")
+            if isinstance(ref, str):
+                phase, protocol = next((request_phase[k] for k in _ref_keys(ref)
+                                        if k in request_phase), (None, None))
+        if ident.drug is not None and "all_therapy" not in ident.drug.classes:
+            self.warn(f"{path}.medication[x]", f"{rt} ({drug}): {ident.drug.id} is not a drug "
+                      "of ALL treatment (knowledge/drugs.yaml); no treatment event")
+            return
+        if ident.drug is not None and start is not None:
+            self.therapy_starts.append(start)
         if phase is None:
             self.warn(f"{path}.category", f"{rt} ({drug}): treatment phase not derivable from "
-                      "its category or protocol; no treatment event recorded",
-                      _concept_str(res.get("medicationCodeableConcept")))
+                      "its category, course of therapy, request or protocol; no treatment "
+                      "event recorded", _concept_str(res.get("medicationCodeableConcept")))
             return
         if start is None:
             self.warn(path, f"{rt} ({drug}, {phase}): no start date; not used")
             return
+        self.therapy_starts.append(start)
         ev = self.treatment.get(phase)
         if ev is None:
             self.treatment[phase] = ev = {"phase": phase, "start": start, "ends": [],
@@ -658,10 +819,74 @@ class _Patient:
                     return term, protocol
         return None, protocol
 
+    # ------------------------------------------------------------------ diagnosis
+    def _label_workup(self, dx: dt.date) -> None:
+        """Label the diagnostic blood count and marrow taken a few days after ``dx``.
+
+        For each work-up analyte with no result in the ``window_days`` up to the diagnosis
+        date, the first result after it, within the window and before the first ALL
+        treatment, gets the time point ``diagnosis`` (``knowledge/fhir_import.yaml``), which
+        the diagnosis facts take first (``knowledge/facts.yaml``).
+        """
+        st = import_settings()
+        window = dt.timedelta(days=st.workup_days)
+        therapy = min(self.therapy_starts, default=None)
+        for code in sorted(st.workup_analytes):
+            series = [(i, o) for i, o in enumerate(self.observations) if o["code"] == code]
+            days = [(i, o, _as_day(o["time"])) for i, o in series]
+            if any(d is not None and dx - window <= d <= dx for _, _, d in days):
+                continue
+            after = [(i, o, d) for i, o, d in days
+                     if d is not None and dx < d <= dx + window
+                     and (therapy is None or d < therapy) and o.get("timepoint") is None]
+            if not after:
+                continue
+            i, obs, day = after[0]
+            obs["timepoint"] = st.workup_label
+            self.warn(self.obs_meta[i][2],
+                      f"{code} of {day.isoformat()}, {(day - dx).days} day(s) after the "
+                      f"diagnosis date {dx.isoformat()} and before any ALL treatment, is used "
+                      f"as the diagnostic result (time point {st.workup_label!r}; window "
+                      f"{st.workup_days} days, knowledge/fhir_import.yaml "
+                      f"[{', '.join(st.workup_cite)}], evidence unconfirmed)")
+
+    def leukaemia(self) -> tuple[str, str | None]:
+        """Whether the record holds leukaemia: (status, plain statement or None).
+
+        ``ALL`` (a coded ALL condition), ``results`` (leukaemia results or ALL therapy
+        without a coded diagnosis), ``other`` (a leukaemia that is not ALL) or ``none``.
+        """
+        if self.diagnoses:
+            return "ALL", None
+        st = import_settings()
+        seen = sorted({str(o["code"]) for o in self.observations} & st.evidence_analytes)
+        evidence = [*seen]
+        if self.markers:
+            evidence.append("immunophenotype")
+        if self.fusions or self.alterations or self.genetics:
+            evidence.append("genetics")
+        if self.treatment or self.therapy_starts:
+            evidence.append("ALL treatment")
+        if self.other_leukaemia:
+            return "other", (
+                f"{NO_LEUKAEMIA.replace('leukaemia', 'ALL')}: the record names "
+                f"{'; '.join(sorted(set(self.other_leukaemia)))}, which is not acute "
+                "lymphoblastic leukaemia, so ALLPath's ALL pathway does not apply. ALLPath "
+                "suggests no ALL tests; the care team decides.")
+        if evidence:
+            return "results", None
+        return "none", (
+            f"{NO_LEUKAEMIA}: no ALL or other leukaemia condition, and no marrow, blast or "
+            "MRD result, immunophenotype, leukaemia genetics or ALL treatment. ALLPath does "
+            "not assess this person for ALL and suggests no marrow tests. If leukaemia is "
+            "suspected from symptoms and a blood count, use the triage (allpath triage); it "
+            "does not replace the care team.")
+
     # ------------------------------------------------------------------ result
     def build(self) -> dict[str, Any]:
         rec = self.record
         rec.setdefault("id", "fhir-patient")
+        self._medications()
         dated = [d["onset"] for d in self.diagnoses if d.get("onset")]
         if dated:
             rec["diagnosis_date"] = min(
@@ -671,6 +896,14 @@ class _Patient:
         rec["conditions"] = list(self.conditions)
         if self.symptoms:
             rec["symptoms"] = list(self.symptoms)
+        # Results in clock-time order (the instant, offset applied), never entry order.
+        ranked = sorted(range(len(self.observations)), key=lambda i: self.obs_meta[i][:2])
+        self.observations = [self.observations[i] for i in ranked]
+        self.obs_meta = [self.obs_meta[i] for i in ranked]
+        for i, (_, _, path) in enumerate(self.obs_meta):
+            self.origin[f"observations[{i}]"] = path
+        if "diagnosis_date" in rec:
+            self._label_workup(rec["diagnosis_date"])
         rec["observations"] = list(self.observations)
         if self.markers:
             rec["immunophenotype"] = {"markers": dict(self.markers)}
@@ -740,6 +973,8 @@ def read_resources(items: Iterable[tuple[str, dict[str, Any], str | None]],
     patients: dict[str, _Patient] = {}
     patient_key: dict[int, str] = {}
     for n, it in enumerate(entries):
+        if it.resource.get("resourceType") not in READ_TYPES:
+            continue  # not read: one warning per type below, no need to parse it
         try:
             validate_resource(it.resource)
         except Exception as exc:  # pydantic ValidationError or an unknown resourceType
@@ -779,12 +1014,13 @@ def read_resources(items: Iterable[tuple[str, dict[str, Any], str | None]],
         m = patients[owner]
         try:
             if rt == "Observation":
-                if not m.genetics_extra(res, it.path):
-                    m.observation(res, it.path)
+                m.observation(res, it.path)
             elif rt == "Condition":
                 m.condition(res, it.path)
             else:
                 m.medication(res, it.path)
+        except RecordError:
+            raise  # an invalid date: a clear error with its path, never a warning
         except Exception as exc:  # a malformed resource never stops the import
             m.warn(it.path, f"could not be read ({type(exc).__name__}: {exc}); not used")
     for rt, paths in sorted(unread.items()):
@@ -795,10 +1031,12 @@ def read_resources(items: Iterable[tuple[str, dict[str, Any], str | None]],
     for m in patients.values():
         m.build()
         patient = _check(m, source)
+        status, note = m.leukaemia()
+        lead = [FhirWarning("Bundle", note)] if note else []
         out.append(FhirImport(
-            record=m.record, patient=patient, warnings=[*general, *m.warnings],
+            record=m.record, patient=patient, warnings=[*lead, *general, *m.warnings],
             diagnoses=m.diagnoses, disease_status=m.disease_status,
-            risk_assessments=m.risk, source=source,
+            risk_assessments=m.risk, source=source, leukaemia=status, no_leukaemia=note,
         ))
     return out
 
