@@ -15,8 +15,10 @@ __all__ = [
     "CS",
     "EXT",
     "GENOMICS",
+    "HGNC_IDS",
     "MCODE",
     "PREDISPOSITION_CODES",
+    "RXNORM_INGREDIENTS",
     "SO_COPY_LOSS",
     "SO_FUSION",
     "SO_MUTATION",
@@ -59,6 +61,8 @@ class CS:
     SUBTYPE = f"{BASE}/CodeSystem/subtype"
     DIAGNOSIS = f"{BASE}/CodeSystem/diagnosis-status"
     ALERT = f"{BASE}/CodeSystem/alert"
+    # How an exported Observation was made (``derived``: computed by ALLPath's rules).
+    OBS_ORIGIN = f"{BASE}/CodeSystem/observation-origin"
     RULESET = f"{BASE}/ruleset"
 
 
@@ -68,6 +72,9 @@ class EXT:
     RISK_GROUP = f"{BASE}/StructureDefinition/all-risk-group"
     PROTOCOL = f"{BASE}/StructureDefinition/treatment-protocol"
     US_CORE_BIRTH_SEX = "http://hl7.org/fhir/us/core/StructureDefinition/us-core-birthsex"
+    DATA_ABSENT_REASON = "http://hl7.org/fhir/StructureDefinition/data-absent-reason"
+    HISTOLOGY = ("http://hl7.org/fhir/us/mcode/StructureDefinition/"
+                 "mcode-histology-morphology-behavior")
 
 
 class MCODE:
@@ -75,6 +82,7 @@ class MCODE:
 
     BASE = "http://hl7.org/fhir/us/mcode/StructureDefinition"
     CANCER_PATIENT = f"{BASE}/mcode-cancer-patient"
+    MEDICATION_REQUEST = f"{BASE}/mcode-cancer-related-medication-request"
     PRIMARY_CANCER_CONDITION = f"{BASE}/mcode-primary-cancer-condition"
     ALL_RISK = f"{BASE}/mcode-ALL-risk-assessment"
     GENOMIC_VARIANT = f"{BASE}/mcode-genomic-variant"
@@ -101,6 +109,33 @@ class GENOMICS:
     ABSENT = "LA9634-2"
     IMMUNOPHENOTYPE = "101119-6"  # Leukemia and lymphoma immunophenotyping panel (Specimen)
 
+
+# HGNC gene ids (``http://www.genenames.org``) of the genes ALLPath writes in a
+# GenomicVariant, each from a source that names it: the official examples of the mCODE 4.0.0
+# package (BCR, ABL1, ETV6, RUNX1, CDKN2A, CDKN2B), the NCBI Gene record 4297 for KMT2A
+# ("Primary source HGNC:HGNC:7132") and the Ensembl/HGNC cross-reference of ENSG00000172493
+# for AFF1. A gene not listed is written by its symbol only (text), never with a guessed id.
+HGNC_IDS: dict[str, str] = {
+    "BCR": "HGNC:1014",
+    "ABL1": "HGNC:76",
+    "ETV6": "HGNC:3495",
+    "RUNX1": "HGNC:10471",
+    "CDKN2A": "HGNC:1787",
+    "CDKN2B": "HGNC:1788",
+    "KMT2A": "HGNC:7132",
+    "AFF1": "HGNC:7135",
+}
+
+# RxNorm ingredient codes of ALL drugs, as the official mCODE 4.0.0 examples use them
+# (MedicationRequest/MedicationAdministration of the pediatric ALL patient and others).
+# Drug names are matched case-insensitively; a drug not listed is written as text only.
+RXNORM_INGREDIENTS: dict[str, tuple[str, str]] = {
+    "vincristine": ("11202", "vincristine"),
+    "cyclophosphamide": ("3002", "cyclophosphamide"),
+    "idarubicin": ("5650", "IDArubicin"),
+    "prednisone": ("8640", "predniSONE"),
+    "doxorubicin": ("3639", "DOXOrubicin"),
+}
 
 SO_FUSION = {"SO:1000044", "SO:0001565", "SO:1000043"}  # translocation, gene_fusion, ...
 SO_COPY_LOSS = {"SO:0001743", "SO:0000159", "SO:1000029"}  # copy_number_loss, deletion, ...

@@ -12,13 +12,25 @@ ruleset and the citations. Every resource is parsed with the ``fhir.resources`` 
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import importlib
 import re
 import uuid
+from collections.abc import Mapping
 from typing import Any
 
-from allpath.interop.fhir.codes import CS, EXT, GENOMICS, MCODE, PREDISPOSITION_CODES
+from allpath.interop.fhir.codes import (
+    ALL_CONDITION_CODES,
+    CS,
+    EXT,
+    GENOMICS,
+    HGNC_IDS,
+    MCODE,
+    PREDISPOSITION_CODES,
+    RXNORM_INGREDIENTS,
+    code_key,
+)
 from allpath.interop.fhir.release import validate_resource
 from allpath.observations.catalogue import load_catalogue
 from allpath.outputs.assessment import DISCLAIMER, Assessment
@@ -32,6 +44,13 @@ _SEVERITY = {"critical": "high", "high": "high", "moderate": "moderate", "low": 
 # Confirmed ICD-O-3 codes by subtype (clinical-facts §10.2; unconfirmed labels left out).
 _ICDO3_BY_SUBTYPE = {"BCR::ABL1": "9812/3", "KMT2A_r": "9813/3", "KMT2A": "9813/3",
                      "IL3::IGH": "9817/3", "B_NOS": "9811/3"}
+# Lineage-level ICD-O-3 morphology when the subtype has no confirmed code (§10.2, [S16]).
+_ICDO3_BY_LINEAGE = {"B": "9811/3", "T": "9837/3"}
+# Derived findings are ALLPath's computation, not laboratory results: they are written with
+# this category and status ``preliminary`` (for the care team to confirm).
+_DERIVED_CATEGORY = {"coding": [{"system": CS.OBS_ORIGIN, "code": "derived",
+                                 "display": "Derived by ALLPath decision support"}],
+                     "text": "Derived by ALLPath decision support (not a laboratory result)"}
 
 
 def _coding(system: str, code: str, display: str | None = None) -> dict[str, Any]:
@@ -66,11 +85,25 @@ def _when(value: Any) -> str | None:
     return str(value) if value else None
 
 
+def _source_resources(source: Mapping[str, Any] | None, rtype: str) -> list[dict[str, Any]]:
+    """The resources of one type in the source the record was read from (Bundle or one
+    resource)."""
+    if source is None:
+        return []
+    if source.get("resourceType") == "Bundle":
+        return [e["resource"] for e in source.get("entry") or []
+                if isinstance(e, dict) and isinstance(e.get("resource"), dict)
+                and e["resource"].get("resourceType") == rtype]
+    return [dict(source)] if source.get("resourceType") == rtype else []
+
+
 class _Bundle:
-    def __init__(self, assessment: Assessment) -> None:
+    def __init__(self, assessment: Assessment,
+                 source: Mapping[str, Any] | None = None) -> None:
         self.a = assessment
         self.doc = assessment.to_dict()
         self.key = assessment.record.id
+        self.source = source
         self.entries: list[dict[str, Any]] = []
 
     def url(self, kind: str) -> str:
@@ -85,12 +118,25 @@ class _Bundle:
 
 
 def _patient(b: _Bundle) -> str:
+    """The CancerPatient: the source's names and identifiers (their systems kept, so an MRN
+    stays an MRN) beside ALLPath's record id; a record without a name says so with the
+    data-absent-reason extension instead of inventing one."""
     rec = b.a.record
+    src = next(iter(_source_resources(b.source, "Patient")), {})
+    own = {"system": f"{CS.RULESET.rsplit('/', 1)[0]}/record-id", "value": rec.id}
+    identifiers = [dict(i) for i in src.get("identifier") or []
+                   if isinstance(i, dict) and i.get("system") and i.get("value")]
+    if not any(i.get("system") == own["system"] for i in identifiers):
+        identifiers.append(own)
+    names = [dict(n) for n in src.get("name") or [] if isinstance(n, dict) and n]
+    if not names:
+        names = [{"extension": [{"url": EXT.DATA_ABSENT_REASON, "valueCode": "unknown"}]}]
     res: dict[str, Any] = {
         "resourceType": "Patient",
         "id": _fhir_id(rec.id),
         "meta": {"profile": [MCODE.CANCER_PATIENT]},
-        "identifier": [{"system": f"{CS.RULESET.rsplit('/', 1)[0]}/record-id", "value": rec.id}],
+        "identifier": identifiers,
+        "name": names,
         "gender": rec.sex.value,
     }
     if rec.birth_date:
@@ -113,13 +159,20 @@ def _record_data(b: _Bundle, pat: str) -> tuple[str | None, dict[int, str]]:
         # assessment does not reach "ALL" the Condition is written as unconfirmed.
         confirmed = diag.get("status") == "ALL"
         lineage = diag.get("lineage")
-        code: dict[str, Any] = {"coding": [_coding(CS.SNOMED, "91857003",
-                                                   "Acute lymphoid leukemia (disorder)")],
-                                "text": "Acute lymphoblastic leukaemia"}
+        # The source's own ALL codes come first, unchanged; the canonical codes are added.
+        source_codings = [dict(c) for res_c in _source_resources(b.source, "Condition")
+                          for c in (res_c.get("code") or {}).get("coding") or []
+                          if isinstance(c, dict)
+                          and code_key(c.get("system"), c.get("code")) in ALL_CONDITION_CODES]
+        code: dict[str, Any] = {"coding": source_codings, "text": "Acute lymphoblastic leukaemia"}
+        canonical = [_coding(CS.SNOMED, "91857003", "Acute lymphoid leukemia (disorder)")]
         if lineage == "B":
-            code["coding"].append(_coding(CS.NCIT, "C8644", "B Lymphoblastic Leukemia"))
+            canonical.append(_coding(CS.NCIT, "C8644", "B Lymphoblastic Leukemia"))
         elif lineage == "T":
-            code["coding"].append(_coding(CS.NCIT, "C3183", "T Lymphoblastic Leukemia"))
+            canonical.append(_coding(CS.NCIT, "C3183", "T Lymphoblastic Leukemia"))
+        have = {code_key(c.get("system"), c.get("code")) for c in source_codings}
+        code["coding"] += [c for c in canonical
+                           if code_key(c["system"], c["code"]) not in have]
         cond: dict[str, Any] = {
             "resourceType": "Condition",
             "meta": {"profile": [MCODE.PRIMARY_CANCER_CONDITION]},
@@ -128,8 +181,17 @@ def _record_data(b: _Bundle, pat: str) -> tuple[str | None, dict[int, str]]:
                                       "confirmed" if confirmed else "unconfirmed"),
             "category": [_cc(CS.CONDITION_CATEGORY, "problem-list-item")],
             "code": code,
+            # ALL is a disease of the bone marrow; no SNOMED CT body-structure code for it
+            # is confirmed in the sources, so the site is given as text.
+            "bodySite": [{"text": "Bone marrow"}],
             "subject": _subject(pat),
         }
+        icdo = (_ICDO3_BY_SUBTYPE.get(str((diag.get("subtype") or {}).get("key")))
+                or _ICDO3_BY_LINEAGE.get(str(lineage)))
+        if icdo:
+            label = ALL_CONDITION_CODES[code_key(CS.ICDO3, icdo)][0]
+            cond["extension"] = [{"url": EXT.HISTOLOGY,
+                                  "valueCodeableConcept": _cc(CS.ICDO3, icdo, label)}]
         if rec.diagnosis_date:
             cond["onsetDateTime"] = rec.diagnosis_date.isoformat()
         if not confirmed:
@@ -265,7 +327,7 @@ def _record_data(b: _Bundle, pat: str) -> tuple[str | None, dict[int, str]]:
                 "valueCodeableConcept": _cc(CS.LOINC, GENOMICS.PRESENT, "Present"),
                 "component": [
                     *({"code": _cc(CS.LOINC, GENOMICS.GENE_STUDIED, "Gene studied [ID]"),
-                       "valueCodeableConcept": {"text": gene}} for gene in genes),
+                       "valueCodeableConcept": _gene(gene)} for gene in genes),
                     {"code": _cc(CS.LOINC, GENOMICS.CHANGE_TYPE, "DNA change type"),
                      "valueCodeableConcept": _cc(CS.SO, "SO:0001565", "gene_fusion")},
                 ],
@@ -304,11 +366,20 @@ def _record_data(b: _Bundle, pat: str) -> tuple[str | None, dict[int, str]]:
     return cond_url, obs_urls
 
 
+def _gene(symbol: str) -> dict[str, Any]:
+    """A gene as mCODE's gene-studied component wants it: HGNC id as code, symbol as display
+    (text only when the id is not in :data:`HGNC_IDS`)."""
+    hgnc = HGNC_IDS.get(symbol.upper())
+    return _cc(CS.HGNC, hgnc, symbol, symbol) if hgnc else {"text": symbol}
+
+
 def _finding(b: _Bundle, pat: str, kind: str, code: dict[str, Any], value: dict[str, Any],
              **extra: Any) -> str:
+    """A finding ALLPath derived: category ``derived`` and status ``preliminary``, never a
+    ``laboratory``/``final`` result."""
     res: dict[str, Any] = {
-        "resourceType": "Observation", "status": "final",
-        "category": [_cc(CS.OBS_CATEGORY, "laboratory")],
+        "resourceType": "Observation", "status": "preliminary",
+        "category": [copy.deepcopy(_DERIVED_CATEGORY)],
         "code": code, "subject": _subject(pat), **value, **extra,
     }
     if b.a.as_of is not None and "effectiveDateTime" not in res:
@@ -340,7 +411,8 @@ def _derived(b: _Bundle, pat: str, cond: str | None, obs_urls: dict[int, str]) -
                              {"valueCodeableConcept": _cc(CS.NCIT, str(cns["ncit"]),
                                                           str(cns["status"]),
                                                           str(cns["status"]))}))
-    for r in d["risk"]:
+    # An ALL risk assessment only for a patient with ALL (the Condition written above).
+    for r in d["risk"] if cond else ():
         group = str(r["group"])
         if group in ("not_applicable", "unknown"):
             continue
@@ -362,15 +434,12 @@ def _derived(b: _Bundle, pat: str, cond: str | None, obs_urls: dict[int, str]) -
             "meta": {"profile": [MCODE.ALL_RISK]},
             "extension": [{"url": EXT.RISK_GROUP, "extension": ext}],
             "method": _cc(CS.RISK_SCHEME, str(r["scheme"]), text=str(r["scheme"])),
-            "category": [_cc(CS.OBS_CATEGORY, "exam")],
         }
         if cond:
             res["focus"] = [{"reference": cond}]
         kind = f"Risk/{r['scheme']}"
         urls.append(_finding(b, pat, kind, _cc(CS.NCIT, *MCODE.ALL_RISK_CODE),
                              {"valueCodeableConcept": value}, **res))
-        if r["provisional"]:
-            b.entries[-1]["resource"]["status"] = "preliminary"
     for i, m in enumerate(d.get("mrd", {}).get("series", [])):
         extra: dict[str, Any] = {"effectiveDateTime": m.get("date")} if m.get("date") else {}
         ref = m.get("input_ref") or ""
@@ -402,6 +471,41 @@ def _derived(b: _Bundle, pat: str, cond: str | None, obs_urls: dict[int, str]) -
     return urls
 
 
+def _drug(name: str) -> dict[str, Any]:
+    """A drug as a CodeableConcept: RxNorm ingredient where :data:`RXNORM_INGREDIENTS` has
+    it, always with the name as text."""
+    rx = RXNORM_INGREDIENTS.get(name.strip().lower())
+    return _cc(CS.RXNORM, rx[0], rx[1], name) if rx else {"text": name}
+
+
+def _planned_drug(b: _Bundle, pat: str, cond: str | None, phase: Mapping[str, Any], j: int,
+                  c: Mapping[str, Any]) -> str:
+    """One drug of a roadmap phase as an mCODE CancerRelatedMedicationRequest: a ``draft``
+    ``proposal`` (a plan for the care team to order, not an order), never given."""
+    dose = (c.get("dose") or {}).get("text") or "dose per protocol"
+    route = c.get("route") or ""
+    instruction: dict[str, Any] = {
+        "text": f"{phase['title']}: {c['drug']} {route}, {dose}".replace(" ,", ","),
+    }
+    dates = c.get("dates") or []
+    if dates:
+        instruction["timing"] = {"repeat": {"boundsPeriod": {"start": dates[0]["from"],
+                                                             "end": dates[-1]["to"]}}}
+    res: dict[str, Any] = {
+        "resourceType": "MedicationRequest",
+        "meta": {"profile": [MCODE.MEDICATION_REQUEST]},
+        "status": "draft",
+        "intent": "proposal",
+        "medicationCodeableConcept": _drug(str(c["drug"])),
+        "subject": _subject(pat),
+        "dosageInstruction": [instruction],
+        "note": [{"text": DISCLAIMER}],
+    }
+    if cond:
+        res["reasonReference"] = [{"reference": cond}]
+    return b.add(f"MedicationRequest/plan/{phase['index']}/{j}", res)
+
+
 def _careplan(b: _Bundle, pat: str, cond: str | None) -> str | None:
     try:
         roadmap_mod = importlib.import_module("allpath.roadmap")
@@ -420,17 +524,9 @@ def _careplan(b: _Bundle, pat: str, cond: str | None) -> str | None:
             "scheduledPeriod": {"start": p["start"], "end": p["end"]},
             "description": f"Phase {p['index'] + 1}: {p['title']} ({p['length_days']} days)",
         }})
-        for c in p.get("components") or []:
-            dose = (c.get("dose") or {}).get("text") or "dose per protocol"
-            dates = c.get("dates") or []
-            det: dict[str, Any] = {
-                "kind": "MedicationRequest", "status": "not-started",
-                "productCodeableConcept": {"text": str(c["drug"])},
-                "description": f"{p['title']}: {c['drug']} {c.get('route') or ''}, {dose}",
-            }
-            if dates:
-                det["scheduledPeriod"] = {"start": dates[0]["from"], "end": dates[-1]["to"]}
-            activities.append({"detail": det})
+        for j, c in enumerate(p.get("components") or []):
+            activities.append({"reference": {"reference": _planned_drug(b, pat, cond, p, j,
+                                                                        c)}})
         for pr in p.get("procedures") or []:
             det = {"kind": "ServiceRequest", "status": "not-started",
                    "code": {"text": str(pr["title"])},
@@ -456,13 +552,16 @@ def _careplan(b: _Bundle, pat: str, cond: str | None) -> str | None:
 
 
 def assessment_to_bundle(assessment: Assessment, *, now: dt.datetime | None = None,
-                         roadmap: bool = True) -> dict[str, Any]:
+                         roadmap: bool = True,
+                         source: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """The assessment as a FHIR R4 ``collection`` Bundle (JSON mapping).
 
     ``now`` fixes the Bundle timestamp and Provenance time (default: the current time);
-    ``roadmap=False`` leaves out the CarePlan.
+    ``roadmap=False`` leaves out the CarePlan and its planned MedicationRequests.
+    ``source`` is the FHIR Bundle (or Patient) the record was read from, if any: the
+    Patient keeps its names and identifiers and the ALL Condition its own codes.
     """
-    b = _Bundle(assessment)
+    b = _Bundle(assessment, source)
     doc = b.doc
     pat = _patient(b)
     cond, obs_urls = _record_data(b, pat)
