@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+import yaml
 
 from allpath.knowledge import load_yaml
 from allpath.orders import identify_name, identify_order, load_drugs
@@ -95,3 +96,64 @@ def test_malformed_orders_give_info_cards_never_a_crash() -> None:
     findings = check_orders(a, weird, [], dt.date(2024, 5, 20), roadmap)
     assert [f.kind for f in findings] == ["unidentified"] * 3
     assert all(f.indicator == "info" and "not checked" in f.summary for f in findings)
+
+
+# Pegaspargase after a recorded allergic reaction to asparaginase (packs/82-orders.yaml,
+# order_asparaginase_allergy): ONCASPAR label/monograph - grade 3-4: discontinue permanently;
+# grade 1: infusion rate halved; grade 2: interrupt, then resume at half the rate
+# [ONCASPAR-HSR, ONCASPAR-USPI-WARN]; the alternative for hypersensitivity to E. coli-derived
+# asparaginase is asparaginase Erwinia chrysanthemi (recombinant), Rylaze [RYLAZE-ASHP].
+
+def _asparaginase_findings(grade: str | None, drug: str = "pegaspargase") -> list[Any]:
+    import datetime as dt
+
+    import allpath.roadmap as roadmap
+    from allpath.examples import example_paths
+    from allpath.orders import check_orders
+    from allpath.pipeline import assess
+    from allpath.record import parse_record
+
+    path = next(p for p in example_paths() if p.stem == "example-001")
+    rec: dict[str, Any] = yaml.safe_load(path.read_text("utf-8"))
+    rec["observations"] = [{**o, "time": str(o["time"])} for o in rec["observations"]]
+    if grade is not None:
+        rec["observations"].append({"code": "asparaginase_reaction", "value": grade,
+                                    "time": "2024-05-20"})
+    order = {"resourceType": "MedicationRequest", "status": "draft", "intent": "order",
+             "medicationCodeableConcept": {"text": drug},
+             "dosageInstruction": [{"route": {"text": "intravenous"}}]}
+    a = assess(parse_record(rec))
+    return [f for f in check_orders(a, [order], [], dt.date(2024, 6, 1), roadmap)
+            if f.kind == "allergy"]
+
+
+@pytest.mark.parametrize("grade", ["grade_3", "grade_4"])
+def test_oncaspar_label_pegaspargase_after_grade_3_4_reaction_is_blocked(grade: str) -> None:
+    found = _asparaginase_findings(grade)
+    assert len(found) == 1
+    card = found[0]
+    assert card.indicator == "critical" and card.summary.startswith("Do not sign")
+    assert card.rule_id == "order.asparaginase_allergy.grade_3_4_blocked"
+    assert "Erwinia chrysanthemi (recombinant)" in card.summary and "2024-05-20" in card.summary
+    assert {"ONCASPAR-HSR", "RYLAZE-ASHP"} <= set(card.cite)
+
+
+@pytest.mark.parametrize(("grade", "words"), [
+    ("grade_1", "reduce the infusion rate by 50%"),
+    ("grade_2", "interrupt the infusion"),
+])
+def test_oncaspar_monograph_grade_1_2_reaction_is_a_caution_with_the_label_step(
+        grade: str, words: str) -> None:
+    found = _asparaginase_findings(grade)
+    assert len(found) == 1 and found[0].indicator == "warning"
+    assert words in found[0].summary and "Do not sign" not in found[0].summary
+
+
+def test_pegaspargase_with_no_reaction_recorded_gets_no_allergy_card() -> None:
+    assert _asparaginase_findings(None) == []
+
+
+def test_rylaze_after_a_grade_3_reaction_is_recognised_and_not_blocked() -> None:
+    rylaze = identify_name("Rylaze 10 mg/0.5 mL")
+    assert rylaze is not None and rylaze.id == "asparaginase_erwinia_recombinant"
+    assert _asparaginase_findings("grade_3", drug="Rylaze") == []

@@ -3,8 +3,9 @@
 For each order: which drug it is (:mod:`allpath.orders.drugs`), the dose against the protocol
 template's BSA-based dose and cap, a maintenance 6-MP / oral methotrexate order against the
 titration pack's suggestion at the latest visit, the platelets before an intrathecal order,
-interactions with the other orders and the patient's medications, and how fresh the counts
-are. Every threshold is in ``packs/82-orders.yaml``; this module only computes the facts and
+interactions with the other orders and the patient's medications, a pegaspargase order after a
+recorded allergic reaction to asparaginase, and how fresh the counts are. Every threshold is in
+``packs/82-orders.yaml``; this module only computes the facts and
 words the findings. An order that cannot be identified gets an info finding saying so.
 """
 
@@ -149,6 +150,33 @@ def _counts_facts(a: Assessment, on: dt.date) -> dict[str, Fact]:
     if plt is not None:
         facts["order.platelets"] = Fact(float(plt.value), "10*9/L", (plt.ref,))
     return facts
+
+
+_REACTION_GRADES = ("grade_1", "grade_2", "grade_3", "grade_4")
+
+
+def _reaction_fact(a: Assessment, on: dt.date) -> tuple[Fact, str | None]:
+    """The highest-graded allergic reaction to asparaginase recorded on or before ``on`` (any
+    time in treatment: a reaction does not expire), and its date; ``none_recorded`` when the
+    record has none. The grades are the recorded ones; ALLPath does not grade reactions."""
+    found = [o for o in a.timeline.series("asparaginase_reaction")
+             if o.time <= on and o.category in _REACTION_GRADES]
+    if not found:
+        return Fact("none_recorded", inputs=("no asparaginase_reaction recorded",)), None
+    worst = max(found, key=lambda o: (_REACTION_GRADES.index(str(o.category)), o.time))
+    return Fact(str(worst.category), inputs=(worst.ref,)), worst.time.isoformat()
+
+
+def _asparaginase_finding(res: DecisionResult, date: str | None) -> OrderFinding | None:
+    """The card for a pegaspargase order after a recorded reaction (pack rule's words)."""
+    f = _fields(res)
+    status = f.get("status")
+    if status not in ("blocked", "caution"):
+        return None
+    grade = str(res.inputs.get("order.asparaginase_reaction", "")).replace("_", " ")
+    message = str(f["message"]).format(grade=grade, date=date or "date not recorded")
+    return OrderFinding(message, "critical" if status == "blocked" else "warning",
+                        str(res.note or ""), res.rule_id, res.cite, kind="allergy")
 
 
 def _counts_finding(a: Assessment, on: dt.date) -> OrderFinding:
@@ -377,7 +405,12 @@ def check_orders(a: Assessment, orders: Sequence[Mapping[str, Any]],
         }
         if per_m2 is not None:
             facts["order.dose_per_m2"] = Fact(per_m2, "mg/m2")
+        facts["order.asparaginase_reaction"], reaction_date = _reaction_fact(a, on)
         res = _evaluate(facts)
+        # pegaspargase after a recorded allergic reaction (blocked at grade 3-4)
+        allergy = _asparaginase_finding(res["order.asparaginase_allergy"], reaction_date)
+        if allergy is not None:
+            mine.append(allergy)
         # platelets before a lumbar puncture
         lp = res["order.lp_platelets"]
         if _fields(lp).get("status") == "below_threshold":
