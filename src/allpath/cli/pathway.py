@@ -34,11 +34,20 @@ def assess(
     format: Annotated[OutputFormat, typer.Option("--format", "-f")] = OutputFormat.text,
 ) -> None:
     """Assess one patient record (allpath.record/1 YAML/JSON, or a FHIR R4 Bundle)."""
-    from allpath.interop.fhir import load_any
+    from allpath.interop.fhir import load_import
     from allpath.pipeline import assess as assess_record
 
     try:
-        rec, warnings = load_any(record)
+        loaded = load_import(record)
+        if loaded.no_leukaemia is not None:  # no ALL in the record: say so, list no tests
+            doc_na = loaded.no_leukaemia_document()
+            for w in doc_na["warnings"]:
+                typer.echo(f"warning: {w['path']}: {w['message']}", err=True)
+            typer.echo(json.dumps(doc_na, indent=2, ensure_ascii=False)
+                       if format is OutputFormat.json else f"{loaded.record.id}: "
+                       f"{loaded.no_leukaemia}")
+            return
+        rec, warnings = loaded.record, loaded.warnings
         doc = assess_record(rec).to_dict()
     except AllPathError as err:
         fail(err)

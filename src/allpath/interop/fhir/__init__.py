@@ -9,7 +9,7 @@ The mapping in both directions is documented in ``docs/fhir.md``.
 
 from __future__ import annotations
 
-from allpath.interop.fhir.load import load_any
+from allpath.interop.fhir.load import Loaded, load_any, load_import
 from allpath.interop.fhir.read import (
     FhirImport,
     FhirWarning,
@@ -26,8 +26,10 @@ __all__ = [
     "FHIR_VERSION",
     "FhirImport",
     "FhirWarning",
+    "Loaded",
     "assessment_to_bundle",
     "load_any",
+    "load_import",
     "read_bundle",
     "read_ndjson",
     "read_resources",
