@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from clinical_records import assess_doc, b_all_record, risk
 
 _EM = {"mediastinal_mass": False, "other_mass": False, "cns_clinical_signs": False}
@@ -103,6 +104,47 @@ def test_bmj_ikzf1plus_is_not_derived_with_an_erg_deletion() -> None:
         chromosome_count=46, alterations=["IKZF1_deletion", "PAX5_deletion", "ERG_deletion"]))
     result = assess_doc(doc)
     assert not any(n.startswith("IKZF1plus derived") for n in result["notes"])
+
+
+# Stanulla 2018 (J Clin Oncol): IKZF1plus = IKZF1 deletion with a deletion of CDKN2A, CDKN2B
+# (homozygous), PAX5 or PAR1, and no ERG deletion [STANULLA-2018]. The definition is data
+# (knowledge/derived_alterations.yaml); the code only evaluates it.
+
+@pytest.mark.parametrize("partner", ["CDKN2A_deletion", "CDKN2B_deletion", "PAX5_deletion",
+                                     "PAR1_deletion"])
+def test_stanulla_2018_ikzf1plus_is_ikzf1_deletion_with_any_one_partner(partner: str) -> None:
+    result = assess_doc(b_all_record(genetics=_genetics(
+        chromosome_count=46, alterations=["IKZF1_deletion", partner])))
+    notes = [n for n in result["notes"] if n.startswith("IKZF1plus derived")]
+    assert len(notes) == 1 and partner in notes[0] and "STANULLA-2018" in notes[0]
+    assert ("homozygous" in notes[0]) == (partner in ("CDKN2A_deletion", "CDKN2B_deletion"))
+
+
+@pytest.mark.parametrize("alterations", [
+    ["IKZF1_deletion"],  # no partner deletion
+    ["PAX5_deletion", "CDKN2A_deletion"],  # no IKZF1 deletion
+    ["IKZF1_deletion", "PAR1_deletion", "ERG_deletion"],  # ERG deletion present
+])
+def test_stanulla_2018_ikzf1plus_is_not_derived_without_its_definition(
+        alterations: list[str]) -> None:
+    result = assess_doc(b_all_record(genetics=_genetics(chromosome_count=46,
+                                                        alterations=alterations)))
+    assert not any(n.startswith("IKZF1plus derived") for n in result["notes"])
+
+
+def test_stanulla_2018_definition_lives_in_cited_data() -> None:
+    from allpath.knowledge import load_yaml
+    from allpath.rules.loader import load_knowledge
+
+    doc = load_yaml("derived_alterations.yaml")
+    (ikzf1plus,) = [d for d in doc["derived"] if d["term"] == "IKZF1plus"]
+    assert ikzf1plus["requires_all"] == ["IKZF1_deletion"]
+    assert set(ikzf1plus["requires_any"]) == {"CDKN2A_deletion", "CDKN2B_deletion",
+                                              "PAX5_deletion", "PAR1_deletion"}
+    assert ikzf1plus["requires_none"] == ["ERG_deletion"]
+    citations = load_knowledge().citations
+    assert "STANULLA-2018" in ikzf1plus["cite"]
+    assert all(c in citations for c in ikzf1plus["cite"])
 
 
 def test_hypercvad_age_45_is_a_factor_not_the_adult_group() -> None:

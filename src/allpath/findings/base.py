@@ -152,6 +152,29 @@ def base_facts(record: PatientRecord, timeline: Timeline, registry: Registry) ->
     return out
 
 
+@dataclass(frozen=True)
+class _Derived:
+    """One composite alteration of knowledge/derived_alterations.yaml."""
+
+    term: str
+    requires_all: frozenset[str]
+    requires_any: frozenset[str]
+    requires_none: frozenset[str]
+    homozygous_only: frozenset[str]
+    cite: tuple[str, ...]
+
+
+@lru_cache(maxsize=1)
+def _derived_alterations() -> tuple[_Derived, ...]:
+    """The composite alterations derived from their components (cited data, not code)."""
+    doc = load_yaml("derived_alterations.yaml")
+    return tuple(
+        _Derived(str(d["term"]), frozenset(d["requires_all"]), frozenset(d["requires_any"]),
+                 frozenset(d.get("requires_none") or ()),
+                 frozenset(d.get("homozygous_only") or ()), tuple(d["cite"]))
+        for d in doc["derived"])
+
+
 @lru_cache(maxsize=1)
 def _limits() -> dict[str, tuple[float, str]]:
     """Cross-value data checks of knowledge/plausibility.yaml: name -> (value, unit)."""
@@ -278,14 +301,20 @@ def _genetics(record: PatientRecord, facts: dict[str, Fact], out: BaseFacts) -> 
         facts["genetics.fusion_genes"] = Fact(
             frozenset(p for f in fusions for p in f.split("::")), inputs=tuple(refs)
         )
-    partners = {"CDKN2A_deletion", "CDKN2B_deletion", "PAX5_deletion", "PAR1_deletion"}
-    if g.alterations is not None and "IKZF1plus" not in alterations \
-            and "IKZF1_deletion" in alterations and alterations & partners \
-            and "ERG_deletion" not in alterations:
-        alterations.add("IKZF1plus")
-        out.notes.append("IKZF1plus derived: IKZF1 deletion with "
-                         + ", ".join(sorted(alterations & partners))
-                         + " and no ERG deletion (definition: BMJ Best Practice [S51])")
+    if g.alterations is not None:
+        for d in _derived_alterations():
+            if d.term in alterations or not d.requires_all <= alterations \
+                    or not alterations & d.requires_any or alterations & d.requires_none:
+                continue
+            alterations.add(d.term)
+            used = sorted(alterations & d.requires_any)
+            zygosity = sorted(set(used) & d.homozygous_only)
+            out.notes.append(
+                f"{d.term} derived: " + ", ".join(sorted(d.requires_all)) + " with "
+                + ", ".join(used) + " and no " + ", ".join(sorted(d.requires_none))
+                + f" (definition: {', '.join(d.cite)}"
+                + (f"; the source counts {', '.join(zygosity)} only when homozygous, which "
+                   "the record does not say" if zygosity else "") + ")")
     if g.alterations is not None or alterations:
         facts["genetics.alterations"] = Fact(frozenset(alterations), inputs=tuple(refs))
     if count is not None:
