@@ -238,6 +238,16 @@ def parse_when(value: Any, path: str) -> tuple[dt.date | dt.datetime | None, dt.
 _EPOCH = dt.datetime(1, 1, 1, tzinfo=dt.UTC)
 
 
+@lru_cache(maxsize=512)
+def _unit_fits(unit: str, target: str | None, molar_mass: float | None) -> bool:
+    """Whether ``unit`` converts to the analyte's unit (cached: a Bundle repeats units)."""
+    try:
+        convert(1.0, unit, target or unit, molar_mass)
+    except UnitError:
+        return False
+    return True
+
+
 def _as_day(value: dt.date | dt.datetime | None) -> dt.date | None:
     if isinstance(value, dt.datetime):
         return value.date()
@@ -587,11 +597,8 @@ class _Patient:
         if q.get("unit"):
             cands.append(str(q["unit"]))
         for u in cands:
-            try:
-                convert(1.0, u, a.unit or u, a.molar_mass)
-            except UnitError:
-                continue
-            return u
+            if _unit_fits(u, a.unit, a.molar_mass):
+                return u
         return None
 
     # ------------------------------------------------------------------ genetics
