@@ -154,9 +154,12 @@ def _record_data(b: _Bundle, pat: str) -> tuple[str | None, dict[int, str]]:
     cat = load_catalogue()
     cond_url = None
     diag = b.doc["diagnosis"]
-    if diag.get("status") == "ALL" or rec.diagnosis_date is not None:
+    if diag.get("status") == "ALL" or (rec.diagnosis_date is not None
+                                       and diag.get("status") != "not_ALL"):
         # A diagnosis date in the record is the care team's diagnosis; when ALLPath's own
-        # assessment does not reach "ALL" the Condition is written as unconfirmed.
+        # assessment does not reach "ALL" the Condition is written as unconfirmed. When the
+        # data show another disease ("not_ALL": a lymphoblastic lymphoma, a mixed-phenotype
+        # leukaemia) no ALL Condition, and so no ALL risk assessment, is written.
         confirmed = diag.get("status") == "ALL"
         lineage = diag.get("lineage")
         # The source's own ALL codes come first, unchanged; the canonical codes are added.
