@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from allpath.cli import app
+from allpath.cli import commands  # noqa: F401  (registers the sub-commands)
+from allpath.cli.app import app
 from allpath.cli.common import MAX_PROBLEMS_SHOWN, problem_lines
 from allpath.errors import Problem, RecordError
 from allpath.record.load import load_yaml_text, parse_record

@@ -8,9 +8,12 @@
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
 from pathlib import Path
 
 from allpath.findings.base import base_facts
+from allpath.monitoring.monitor import _current as current_phase
 from allpath.monitoring.monitor import monitor
 from allpath.observations.normalise import normalise
 from allpath.outputs.assessment import Assessment
@@ -23,29 +26,48 @@ from allpath.rules.schema import PATHWAY_STAGES
 __all__ = ["assess", "assess_file"]
 
 
-def assess(record: PatientRecord, knowledge: Knowledge | None = None) -> Assessment:
-    """Run every pathway stage on a checked record and return the explained assessment."""
+def assess(
+    record: PatientRecord, knowledge: Knowledge | None = None, *, as_of: dt.date | None = None
+) -> Assessment:
+    """Run every pathway stage on a checked record and return the explained assessment.
+
+    The assessment is dated ``as_of`` when given, else on the latest date in the record (its
+    newest result, phase start or diagnosis date): a record with day-28 results is read on
+    day 28, not on the day of diagnosis. Ages used by the rules stay ages at diagnosis.
+    """
     kb = knowledge or load_knowledge()
     timeline = normalise(record)
     base = base_facts(record, timeline, kb.registry)
+    when = as_of or timeline.reference or base.as_of
     facts = dict(base.facts)
     why_unknown: dict[str, tuple[str, ...]] = {}
     results: list[DecisionResult] = []
     for pack in kb.stage(*PATHWAY_STAGES):  # findings ... prognosis, in pack order
         results.extend(evaluate_pack(pack, facts, why_unknown))
     monitoring = monitor(record, timeline, facts, results, kb)
+    notes = list(base.notes)
+    if as_of is not None and as_of != timeline.reference:
+        # the treatment phase in progress is read on the date asked for
+        monitoring = dataclasses.replace(monitoring, as_of=as_of,
+                                         current=current_phase(record, as_of))
+        later = sum(1 for o in timeline.items if o.time > as_of)
+        if later:
+            notes.append(f"assessed as of {as_of.isoformat()}; {later} result(s) dated after "
+                         "that day are still read")
     return Assessment(
         record=record,
         monitoring=monitoring,
         timeline=timeline,
         facts=facts,
         results=tuple(results),
-        notes=tuple(base.notes),
+        notes=tuple(notes),
         knowledge=kb,
-        as_of=base.as_of,
+        as_of=when,
     )
 
 
-def assess_file(path: str | Path, knowledge: Knowledge | None = None) -> Assessment:
-    """Read a record file (YAML or JSON) and assess it."""
-    return assess(load_record(path), knowledge)
+def assess_file(
+    path: str | Path, knowledge: Knowledge | None = None, *, as_of: dt.date | None = None
+) -> Assessment:
+    """Read a record file (YAML or JSON) and assess it (dated as :func:`assess` says)."""
+    return assess(load_record(path), knowledge, as_of=as_of)

@@ -53,9 +53,14 @@ class Output(StrEnum):
                                   "assess --format json` prints it; with `output=fhir` a "
                                   "FHIR R4 Bundle (needs the FHIR exporter).")
 def assess(body: RecordBody, caller: CallerDep, output: Output = Output.native,
+           as_of: Annotated[dt.date | None, Query(
+               description="Date the assessment speaks for (default: the latest date in the "
+                           "record), as `allpath assess --as-of`.")] = None,
            ) -> dict[str, Any]:
+    if as_of is not None and (bad := check_date("as_of", as_of)) is not None:
+        raise RecordError([bad])
     parsed = read_record(body)
-    a = run_assess(parsed.record)
+    a = run_assess(parsed.record, as_of=as_of)
     if output is Output.fhir:
         mod = feature("allpath.interop.fhir")
         if mod is None or not hasattr(mod, "assessment_to_bundle"):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
 from typing import Annotated
@@ -15,23 +16,37 @@ from allpath.errors import AllPathError
 __all__: list[str] = []
 
 
-def _emit(doc: dict[str, object], fmt: OutputFormat) -> None:
+AsOfOpt = Annotated[dt.datetime | None, typer.Option(
+    "--as-of", formats=["%Y-%m-%d"],
+    help="Date the assessment speaks for, YYYY-MM-DD (default: the latest date in the "
+         "record).")]
+AllOpt = Annotated[bool, typer.Option(
+    "--all", help="Also list the risk schemes that do not apply to this patient.")]
+PlotOpt = Annotated[Path | None, typer.Option(
+    "--plot", help="Also draw the patient's counts, blasts and MRD over time with the "
+                   "treatment phases (PNG, SVG or PDF, by the file's extension).")]
+
+
+def _emit(doc: dict[str, object], fmt: OutputFormat, show_all: bool = False) -> None:
     if fmt is OutputFormat.json:
         typer.echo(json.dumps(doc, indent=2, ensure_ascii=False))
     elif fmt is OutputFormat.markdown:
         from allpath.outputs.render import render_markdown  # imported when used: quick --help
 
-        typer.echo(render_markdown(doc))
+        typer.echo(render_markdown(doc, show_all=show_all))
     else:
         from allpath.outputs.render import render_text
 
-        typer.echo(render_text(doc))
+        typer.echo(render_text(doc, show_all=show_all), nl=False)
 
 
 @app.command()
 def assess(
     record: Annotated[Path, typer.Argument(help="Patient record (YAML or JSON).")],
     format: Annotated[OutputFormat, typer.Option("--format", "-f")] = OutputFormat.text,
+    as_of: AsOfOpt = None,
+    show_all: AllOpt = False,
+    plot: PlotOpt = None,
 ) -> None:
     """Assess one patient record (allpath.record/1 YAML/JSON, or a FHIR R4 Bundle)."""
     from allpath.interop.fhir import load_import
@@ -48,18 +63,26 @@ def assess(
                        f"{loaded.no_leukaemia}")
             return
         rec, warnings = loaded.record, loaded.warnings
-        doc = assess_record(rec).to_dict()
+        result = assess_record(rec, as_of=as_of.date() if as_of else None)
+        doc = result.to_dict()
+        if plot is not None:
+            from allpath.outputs.plot import plot_assessment
+
+            plot_assessment(result, plot)
     except AllPathError as err:
         fail(err)
         return
     for w in warnings:
         typer.echo(f"warning: {w}", err=True)
-    _emit(doc, format)
+    _emit(doc, format, show_all)
+    if plot is not None:
+        typer.echo(f"plot written to {plot}", err=True)
 
 
 @app.command()
 def demo(
     format: Annotated[OutputFormat, typer.Option("--format", "-f")] = OutputFormat.text,
+    show_all: AllOpt = False,
 ) -> None:
     """Assess the bundled example patients (fictional) and print the results."""
     from allpath.examples import example_paths
@@ -71,7 +94,7 @@ def demo(
         except AllPathError as err:
             fail(err)
             return
-        _emit(doc, format)
+        _emit(doc, format, show_all)
 
 
 @app.command()

@@ -270,6 +270,15 @@ class Assessment:
             for r in self.results
         ]
 
+    def _age_text(self) -> str | None:
+        """The rules' age in words, from the exact calendar months."""
+        months = self.facts.get("age.months")
+        if months is None:
+            return None
+        from allpath.outputs.readable import age_in_words
+
+        return age_in_words(months=float(months.value))  # type: ignore[arg-type]
+
     def to_dict(self) -> dict[str, Any]:
         """The JSON document ``allpath.assessment/1``."""
         age = self.facts.get("age.years")
@@ -287,6 +296,7 @@ class Assessment:
             },
             "disclaimer": DISCLAIMER,
             "age_years": round(float(age.value), 2) if age else None,  # type: ignore[arg-type]
+            "age_text": self._age_text(),
             "sex": self.record.sex.value,
             "findings": self._findings(),
             "diagnosis": {
