@@ -4,12 +4,18 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint typecheck unit venv clean rules-check fhir-packages
+.PHONY: run test lint typecheck unit venv clean rules-check lock fhir-packages
 
-$(STAMP): pyproject.toml
+LOCK   := requirements/lock.txt
+
+# The exact dependency set, pinned with sha256 hashes (requirements/lock.txt), then ALLPath
+# itself without resolving anything again. `make lock` re-resolves after a change to the
+# dependencies in pyproject.toml (tests/test_lock.py fails until the lock covers them).
+$(STAMP): pyproject.toml $(LOCK)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e ".[dev,jax]"
+	$(BIN)/pip install --quiet --require-hashes --no-deps -r $(LOCK)
+	$(BIN)/pip install --quiet --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 
 venv: $(STAMP)
@@ -37,6 +43,18 @@ fhir-packages: $(STAMP)
 
 unit: $(STAMP) fhir-packages
 	$(BIN)/pytest
+
+## Re-resolve requirements/lock.txt (network; uv from PyPI in a throw-away venv). Versions
+## already installed in $(VENV) are kept where pyproject.toml allows them.
+lock:
+	$(PYTHON) -m venv .cache/lock-venv
+	.cache/lock-venv/bin/pip install --quiet uv
+	if [ -x $(BIN)/pip ]; then $(BIN)/pip freeze --exclude-editable > .cache/installed.txt; \
+	else : > .cache/installed.txt; fi
+	.cache/lock-venv/bin/uv pip compile pyproject.toml requirements/build.in \
+	    --extra dev --extra jax --generate-hashes --python-version 3.11 \
+	    --python-platform x86_64-manylinux_2_28 --index-url https://pypi.org/simple \
+	    --constraint .cache/installed.txt --no-header -o $(LOCK)
 
 clean:
 	rm -rf $(VENV) build dist .mypy_cache .pytest_cache .ruff_cache
