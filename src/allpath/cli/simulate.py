@@ -211,7 +211,7 @@ def compare(
     except (PolicyError, ValueError) as exc:
         raise typer.BadParameter(str(exc)) from exc
     png = plot if plot is not None else out.with_suffix(".png")
-    with Progress(console=_console, transient=True) as progress:
+    with Progress(console=_console, transient=True, disable=fmt == "json") as progress:
         task = progress.add_task(f"simulating {n} patients x 2 policies", total=2 * n)
         try:
             comp = run_comparison(a, b, n=n, seed=seed, times=times, chunk_size=chunk_size,
@@ -229,13 +229,12 @@ def compare(
         text = json.dumps(to_json(comp), indent=2)
         write_text_atomic(out, text + "\n")
         typer.echo(text)
-    else:
-        link = png.name if png.parent.resolve() == out.parent.resolve() else str(png)
-        write_text_atomic(out, to_markdown(comp, link))
-        for ep in comp.endpoints:
-            surv = ", ".join(f"{s.label} {100 * s.a[0]:.1f}% vs {100 * s.b[0]:.1f}%"
-                             for s in ep.at)
-            _console.print(f"{ep.endpoint}: A vs B {surv}; HR B vs A {ep.hazard_ratio:.3f} "
-                           f"({ep.hr_lower:.3f}-{ep.hr_upper:.3f}), log-rank p "
-                           f"{ep.logrank_p:.3g}")
+        typer.echo(f"report written to {out}; Kaplan-Meier curves written to {png}", err=True)
+        return
+    link = png.name if png.parent.resolve() == out.parent.resolve() else str(png)
+    write_text_atomic(out, to_markdown(comp, link))
+    for ep in comp.endpoints:
+        surv = ", ".join(f"{s.label} {100 * s.a[0]:.1f}% vs {100 * s.b[0]:.1f}%" for s in ep.at)
+        _console.print(f"{ep.endpoint}: A vs B {surv}; HR B vs A {ep.hazard_ratio:.3f} "
+                       f"({ep.hr_lower:.3f}-{ep.hr_upper:.3f}), log-rank p {ep.logrank_p:.3g}")
     _console.print(f"report written to {out}; Kaplan-Meier curves written to {png}")
