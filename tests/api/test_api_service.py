@@ -301,10 +301,10 @@ def test_patient_view_cards_for_every_demo_patient(client: TestClient,
     alert = [c for c in cards if c["source"].get("topic", {}).get("code") ==
              "alert.mediastinal_mass"]
     assert alert and alert[0]["indicator"] == "critical"
-    # unknown patient: one info card, no error
-    cards = client.post("/cds-services/allpath-patient-view",
-                        json=_hook("patient-view", "nobody"), headers=auth).json()["cards"]
-    assert len(cards) == 1 and cards[0]["indicator"] == "info"
+    # unknown patient, no prefetch, no fhirServer: the data cannot be had, 412 (CDS Hooks 2.0)
+    r = client.post("/cds-services/allpath-patient-view",
+                    json=_hook("patient-view", "nobody"), headers=auth)
+    assert r.status_code == 412 and "'nobody'" in r.json()["detail"]
 
 
 def _order(drug: str, value: float, unit: str = "mg") -> dict[str, Any]:

@@ -19,6 +19,7 @@ from sqlalchemy import text
 
 import allpath
 from allpath.api import cds, features, patients, screen
+from allpath.api.cds_auth import TrustStore
 from allpath.api.deps import Settings
 from allpath.api.guard import GuardMiddleware
 from allpath.api.inputs import refuse_nul
@@ -50,6 +51,7 @@ def create_app(database_url: str | None = None, *, settings: Settings | None = N
     app.state.db = db
     app.state.settings = cfg
     app.state.token_cache = {}
+    app.state.cds_trust = TrustStore(cfg.cds_issuers_path)  # a bad registry fails here
     app.state.auth_limiter = (MovingWindowRateLimiter(MemoryStorage()),
                               RateLimitItemPerMinute(cfg.auth_failures_per_minute))
     install_handlers(app)
@@ -66,4 +68,6 @@ def create_app(database_url: str | None = None, *, settings: Settings | None = N
     app.include_router(screen.router)
     app.include_router(cds.router)
     app.add_middleware(GuardMiddleware, max_body_bytes=cfg.max_body_bytes)
+    if cfg.cors_origins:  # outermost, so that preflight requests are answered first
+        app.add_middleware(cds.CdsCorsMiddleware, origins=cfg.cors_origins)
     return app

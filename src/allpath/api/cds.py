@@ -1,23 +1,46 @@
 """CDS Hooks 2.0 services: discovery, ``patient-view``, ``order-sign`` and feedback.
 
 Cards come from the library's assessment and roadmap; each card's ``source`` names the rule
-(or protocol template) and its citations, with a link to the rule's explanation. The
-services read the patient from the prefetched FHIR resources when the FHIR importer is
-installed, else from the patient stored under ``context.patientId`` (external or internal
-id). Nothing is fetched from the EHR's FHIR server.
+(or protocol template) and its citations, with a link to the rule's explanation.
+
+* Authentication (``cds_auth``): the EHR's signed JWT (RS384/ES384, registered issuer,
+  ``aud`` = this endpoint, single-use ``jti``), or an ALLPath token.
+* Data (``cds_fetch``): the prefetch, completed from ``fhirServer`` where keys are missing
+  or hold an OperationOutcome; when no ``fhirServer`` is given, the patient stored in
+  ALLPath under ``context.patientId``; when the data cannot be had, 412.
+* No alert fatigue: cards only for a chart that concerns ALL (an ALL condition, ALLPath's
+  own reading of ALL or of blasts/hyperleukocytosis, a supportive-care alert, or a patient
+  registered in ALLPath); any other chart gets ``{"cards": []}``.
+* Every FHIR import warning is in the response's ``extension`` and, summed up, in the card.
+* Card links open without an ALLPath token: rule explanations are public pages; a stored
+  patient's assessment history is a short-lived signed link (HMAC with an expiry).
 """
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
+import hashlib
+import hmac
+import logging
+import secrets
+import time
 import uuid
+from collections import Counter
+from collections.abc import Awaitable, Callable, MutableMapping
+from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Body, Request
-from pydantic import BaseModel, Field
+from fastapi import APIRouter, Body, Query, Request
+from pydantic import BaseModel, Field, SerializerFunctionWrapHandler, model_serializer
 from sqlalchemy import or_, select
+from starlette.middleware.cors import CORSMiddleware
+from starlette.types import ASGIApp
 
-from allpath.api.deps import Caller, CallerDep, audit, get_db, settings_of, trial_registry
+from allpath.api import features, patients
+from allpath.api.cds_auth import CdsCallerDep, fhir_servers_of, public_base
+from allpath.api.cds_fetch import DataUnavailable, Gathered, gather
+from allpath.api.deps import Caller, audit, get_db, settings_of, trial_registry
 from allpath.api.dose_input import dose_problem, without_dose
 from allpath.api.inputs import MAX_BUNDLE_ENTRIES, check_values, feature, fhir_available
 from allpath.api.problems import PROBLEM_RESPONSES, ApiProblem
@@ -28,7 +51,9 @@ from allpath.outputs.assessment import Assessment
 from allpath.pipeline import assess as run_assess
 from allpath.record import PatientRecord, parse_record
 
-__all__ = ["SERVICES", "router"]
+__all__ = ["SERVICES", "CdsCorsMiddleware", "router"]
+
+log = logging.getLogger("allpath.api.cds")
 
 router = APIRouter(tags=["cds-hooks"])
 
@@ -42,6 +67,10 @@ _PREFETCH = {
     "medications": "MedicationRequest?patient={{context.patientId}}",
 }
 
+_USAGE = ("Send `Authorization: Bearer <JWT>` signed RS384 or ES384 by an issuer registered "
+          "with this service (CDS Hooks 2.0), or an ALLPath token. Missing prefetch keys are "
+          "fetched from `fhirServer` with `fhirAuthorization`; without either, 412.")
+
 SERVICES: list[dict[str, Any]] = [
     {
         "hook": "patient-view",
@@ -52,7 +81,7 @@ SERVICES: list[dict[str, Any]] = [
                        "open clinical trials that could fit (pre-screen). "
                        "Decision support only: it never replaces the care team.",
         "prefetch": _PREFETCH,
-        "usageRequirements": "Send `Authorization: Bearer <ALLPath token>`.",
+        "usageRequirements": _USAGE,
     },
     {
         "hook": "order-sign",
@@ -65,12 +94,15 @@ SERVICES: list[dict[str, Any]] = [
                        "6-MP-allopurinol, methotrexate-PPI/NSAID/co-trimoxazole) and the "
                        "latest counts. An order it cannot identify gets an info card.",
         "prefetch": _PREFETCH,
-        "usageRequirements": "Send `Authorization: Bearer <ALLPath token>`.",
+        "usageRequirements": _USAGE,
     },
 ]
 
 MAX_DRAFT_ORDERS = 50  # one order-sign request
 _HOOKS = frozenset(str(s["hook"]) for s in SERVICES)
+_SERVICE_HOOK = {str(s["id"]): str(s["hook"]) for s in SERVICES}
+MAX_WARNINGS_LISTED = 200  # import warnings listed in the response extension (all counted)
+LINK_TTL_S = 15 * 60  # signed card links stay valid this long (operational, not clinical)
 
 class HookRequest(BaseModel):
     """A CDS Hooks request (extra fields allowed, as the spec requires)."""
@@ -82,6 +114,7 @@ class HookRequest(BaseModel):
     context: dict[str, Any]
     prefetch: dict[str, Any] | None = None
     fhirServer: str | None = Field(default=None, max_length=2000)  # noqa: N815
+    fhirAuthorization: dict[str, Any] | None = None  # noqa: N815 (never logged or stored)
     extension: dict[str, Any] | None = None
 
 
@@ -113,8 +146,20 @@ class FeedbackRequest(BaseModel):
 
 
 class CardsResponse(BaseModel):
+    """``cards`` always; ``systemActions`` and ``extension`` only when they hold something
+    (CDS Hooks: optional JSON fields are omitted, never empty)."""
+
     cards: list[dict[str, Any]]
     systemActions: list[dict[str, Any]] = []  # noqa: N815
+    extension: dict[str, Any] = {}
+
+    @model_serializer(mode="wrap")
+    def _omit_empty(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        out: dict[str, Any] = handler(self)
+        for key in ("systemActions", "extension"):
+            if not out.get(key):
+                out.pop(key, None)
+        return out
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -122,15 +167,40 @@ class CardsResponse(BaseModel):
 
 def _base(request: Request) -> str:
     """Where card links point: the configured public URL (``ALLPATH_PUBLIC_URL``), else the
-    address the server listens on; never the request's ``Host`` header, which the caller
-    chooses."""
-    public = settings_of(request).public_url
-    if public:
-        return public.rstrip("/")
-    host, port = request.scope.get("server") or ("127.0.0.1", 8000)
-    scheme = request.url.scheme if request.url.scheme in ("http", "https") else "http"
-    default = {"http": 80, "https": 443}[scheme]
-    return f"{scheme}://{host}" + (f":{port}" if port and port != default else "")
+    address the server listens on; never the request's ``Host`` header."""
+    return public_base(request)
+
+
+def _link_key(request: Request) -> bytes:
+    """The HMAC key of signed card links: ``ALLPATH_LINK_SECRET``, else one random key per
+    process (set the secret when several workers serve the links)."""
+    secret = settings_of(request).link_secret
+    if secret:
+        return secret.encode()
+    key: bytes | None = getattr(request.app.state, "link_key", None)
+    if key is None:
+        key = secrets.token_bytes(32)
+        request.app.state.link_key = key
+    return key
+
+
+def _sign(request: Request, path: str, expires: int) -> str:
+    mac = hmac.new(_link_key(request), f"{path}\n{expires}".encode(), hashlib.sha256)
+    return base64.urlsafe_b64encode(mac.digest()).decode().rstrip("=")
+
+
+def signed_link(request: Request, path: str) -> str:
+    """``/cds-links{path}`` with an expiry and its HMAC: opens without a token until then."""
+    expires = int(time.time()) + LINK_TTL_S
+    return f"/cds-links{path}?exp={expires}&sig={_sign(request, path, expires)}"
+
+
+def _check_signed(request: Request, path: str, exp: int, sig: str) -> None:
+    """403 unless ``sig`` is this path's HMAC for ``exp`` and ``exp`` has not passed."""
+    if exp < time.time():
+        raise ApiProblem(403, "this link has expired; open the card again for a fresh link")
+    if not hmac.compare_digest(sig, _sign(request, path, exp)):
+        raise ApiProblem(403, "this link's signature does not match")
 
 
 def _source(request: Request, rule_id: str | None, cite: list[str], label: str | None = None,
@@ -138,7 +208,7 @@ def _source(request: Request, rule_id: str | None, cite: list[str], label: str |
     cites = f" [{', '.join(cite)}]" if cite else ""
     src: dict[str, Any] = {"label": (label or f"ALLPath rule {rule_id or '-'}") + cites}
     if rule_id:
-        src["url"] = f"{_base(request)}/v1/rules/{rule_id}"
+        src["url"] = f"{_base(request)}/cds-links/v1/rules/{rule_id}"
         src["topic"] = {"system": RULE_SYSTEM, "code": rule_id, "display": label or rule_id}
     return src
 
@@ -156,7 +226,16 @@ def _card(summary: str, indicator: str, source: dict[str, Any], detail: str | No
 
 
 def _link(request: Request, label: str, path: str) -> dict[str, Any]:
-    return {"label": label[:140], "url": f"{_base(request)}{path}", "type": "absolute"}
+    """A card link to ``path`` that opens without an ALLPath token: its public mirror under
+    ``/cds-links`` (rule explanations are not patient data)."""
+    return {"label": label[:140], "url": f"{_base(request)}/cds-links{path}",
+            "type": "absolute"}
+
+
+def _signed(request: Request, label: str, path: str) -> dict[str, Any]:
+    """A card link to patient data: signed, valid for :data:`LINK_TTL_S` seconds."""
+    return {"label": label[:140], "url": f"{_base(request)}{signed_link(request, path)}",
+            "type": "absolute"}
 
 
 def _resources(value: Any) -> list[dict[str, Any]]:
@@ -174,7 +253,22 @@ def _resources(value: Any) -> list[dict[str, Any]]:
     return [value] if isinstance(value.get("resourceType"), str) else []
 
 
-def _record_from_prefetch(prefetch: dict[str, Any]) -> PatientRecord | None:
+@dataclass
+class Chart:
+    """The patient's data for one hook call and where it came from."""
+
+    record: PatientRecord
+    stored: str | None = None  # ALLPath patient id when the record is the stored one
+    enrolled: bool = False  # context.patientId is a patient registered in ALLPath
+    diagnoses: list[dict[str, Any]] = field(default_factory=list)  # ALL conditions (FHIR)
+    warnings: list[dict[str, str]] = field(default_factory=list)  # import warnings, notes
+    gathered: Gathered | None = None
+
+
+def _import(prefetch: dict[str, Any],
+            ) -> tuple[PatientRecord, list[dict[str, str]], list[dict[str, Any]]] | None:
+    """The record, import warnings and ALL conditions read from the FHIR data; None when
+    the data holds no Patient (or the FHIR importer is not installed)."""
     mod = feature("allpath.interop.fhir")
     if mod is None or not fhir_available():
         return None
@@ -183,8 +277,9 @@ def _record_from_prefetch(prefetch: dict[str, Any]) -> PatientRecord | None:
         return None
     bundle = {"resourceType": "Bundle", "type": "collection",
               "entry": [{"resource": r} for r in resources]}
-    data = mod.read_bundle(bundle).record
-    return parse_record(data, source="CDS Hooks prefetch")
+    imp = mod.read_bundle(bundle)
+    warnings = [w.as_dict() for w in imp.warnings]
+    return parse_record(imp.record, source="CDS Hooks prefetch"), warnings, list(imp.diagnoses)
 
 
 def _stored_record(request: Request, caller: Caller, patient_ref: str, hook: str,
@@ -204,8 +299,21 @@ def _stored_record(request: Request, caller: Caller, patient_ref: str, hook: str
         return parse_record(row.record), p.id
 
 
-def _patient(request: Request, caller: Caller, hook: HookRequest,
-             ) -> tuple[PatientRecord | None, str | None]:
+def _enrolled(request: Request, patient_ref: str) -> bool:
+    ref = patient_ref.removeprefix("Patient/")[:200]
+    with get_db(request).transaction() as session:
+        return session.scalars(select(Patient.id).where(
+            or_(Patient.external_id == ref, Patient.id == ref)).limit(1)).first() is not None
+
+
+def _unavailable(reason: str) -> ApiProblem:
+    return ApiProblem(412, f"ALLPath cannot get the data this service needs: {reason}",
+                      title="CDS Hooks data unavailable", type_="cds-data-unavailable")
+
+
+def _chart(request: Request, caller: Caller, hook: HookRequest) -> Chart:
+    """The prefetch, completed from ``fhirServer`` where keys are missing (or hold an
+    OperationOutcome); with no ``fhirServer``, the patient stored in ALLPath; else 412."""
     if hook.prefetch:
         n = sum(len(_resources(v)) for v in hook.prefetch.values())
         if n > MAX_BUNDLE_ENTRIES:
@@ -213,16 +321,32 @@ def _patient(request: Request, caller: Caller, hook: HookRequest,
                                        expected=f"at most {MAX_BUNDLE_ENTRIES}",
                                        got=str(n))])
         check_values(hook.prefetch, "prefetch")
-        rec = _record_from_prefetch(hook.prefetch)
-        if rec is not None:
-            return rec, None
     pid = hook.context.get("patientId")
     if not isinstance(pid, str) or not pid:
         raise ApiProblem(422, "context.patientId is required", type_="invalid-request")
-    stored = _stored_record(request, caller, pid, hook.hook, hook.context.get("userId"))
-    if stored is None:
-        return None, None
-    return stored
+    user = hook.context.get("userId")
+    try:
+        got = gather(_PREFETCH, hook.context, hook.prefetch, hook.fhirServer,
+                     hook.fhirAuthorization, fhir_servers_of(request))
+    except DataUnavailable as err:
+        if hook.fhirServer:  # the EHR offered its server and the fetch failed
+            raise _unavailable(err.reason) from None
+        stored = _stored_record(request, caller, pid, hook.hook, user)
+        if stored is None:
+            raise _unavailable(f"{err.reason}, and no patient {pid[:100]!r} is stored in "
+                               "ALLPath") from None
+        return Chart(record=stored[0], stored=stored[1], enrolled=True)
+    imported = _import(got.prefetch)
+    if imported is None:
+        stored = _stored_record(request, caller, pid, hook.hook, user)
+        if stored is None:
+            raise _unavailable(f"the data has no Patient resource for {pid[:100]!r}, and no "
+                               "such patient is stored in ALLPath")
+        return Chart(record=stored[0], stored=stored[1], enrolled=True,
+                     warnings=list(got.notes), gathered=got)
+    record, warnings, diagnoses = imported
+    return Chart(record=record, enrolled=_enrolled(request, pid), diagnoses=diagnoses,
+                 warnings=[*got.notes, *warnings], gathered=got)
 
 
 def _reference_date(request: Request, hook: HookRequest) -> dt.date:
@@ -237,11 +361,71 @@ def _reference_date(request: Request, hook: HookRequest) -> dt.date:
     return settings_of(request).today()
 
 
-def _unknown_patient_card(request: Request) -> dict[str, Any]:
-    return _card("ALLPath has no data for this patient", "info",
-                 {"label": "ALLPath"},
-                 "Neither prefetched FHIR data ALLPath can read nor a stored ALLPath patient "
-                 "with this id was found.")
+def _check_hook(hook: HookRequest, service_id: str) -> None:
+    """400 when the request names another hook than the service answers."""
+    want = _SERVICE_HOOK[service_id]
+    if hook.hook == want:
+        return
+    other = "" if hook.hook in _HOOKS else (
+        f"; ALLPath serves the hooks {', '.join(sorted(_HOOKS))} (GET /cds-services)")
+    raise ApiProblem(400, f"service {service_id} answers the '{want}' hook; this request "
+                          f"names hook {hook.hook[:100]!r}{other}", type_="invalid-hook")
+
+
+# ------------------------------------------------------------- relevance and warnings
+
+
+def _relevance(chart: Chart, doc: dict[str, Any]) -> tuple[list[str], bool]:
+    """Why this chart concerns ALL, and whether only supportive-care alerts say so."""
+    why: list[str] = []
+    if chart.stored is not None or chart.enrolled:
+        why.append("the patient is registered in ALLPath")
+    for d in chart.diagnoses:
+        why.append(f"ALL condition on the chart: {d.get('label')} "
+                   f"({d.get('system')}|{d.get('code')})")
+    diag = doc.get("diagnosis") or {}
+    if diag.get("status") == "ALL":
+        why.append("ALLPath reads the data as ALL (diagnosis rules)")
+    findings = doc.get("findings") or {}
+    if findings.get("circulating_blasts") is True:
+        why.append("blasts in the blood: leukaemia suspected (findings rule)")
+    if findings.get("hyperleukocytosis") is True:
+        why.append("hyperleukocytosis (findings rule)")
+    alerts_only = not why and bool(doc.get("alerts"))
+    if doc.get("alerts"):
+        why.append(f"{len(doc['alerts'])} supportive-care alert(s)")
+    return why, alerts_only
+
+
+def _warning_summary(warnings: list[dict[str, str]]) -> str | None:
+    """One Markdown paragraph: how many import warnings, of which kinds."""
+    if not warnings:
+        return None
+    kinds = Counter(w["message"].split("(")[0].strip(" ;:.") for w in warnings)
+    top = "; ".join(f"{k} (x{n})" if n > 1 else k for k, n in kinds.most_common(5))
+    more = f"; and {len(kinds) - 5} more kinds" if len(kinds) > 5 else ""
+    return (f"**Data ALLPath did not use** ({len(warnings)} import warning(s)): {top}{more}. "
+            "Each one, with its FHIR path, is in the response extension "
+            "`allpath-import-warnings`.")
+
+
+def _extension(chart: Chart, why: list[str]) -> dict[str, Any]:
+    ext: dict[str, Any] = {"allpath-relevance": {"concerns_all": bool(why), "why": why}}
+    if chart.warnings:
+        ext["allpath-import-warnings"] = {"count": len(chart.warnings),
+                                          "warnings": chart.warnings[:MAX_WARNINGS_LISTED]}
+    if chart.gathered is not None and chart.gathered.fetched:
+        ext["allpath-fetched"] = {"keys": chart.gathered.fetched,
+                                  "requests": chart.gathered.requests}
+    return ext
+
+
+def _with_summary(cards: list[dict[str, Any]], chart: Chart) -> list[dict[str, Any]]:
+    """The import-warning summary appended to the first card's detail."""
+    note = _warning_summary(chart.warnings)
+    if note and cards:
+        cards[0]["detail"] = (cards[0].get("detail", "") + "\n\n" + note).strip()
+    return cards
 
 
 # ------------------------------------------------------------------------- patient-view
@@ -290,8 +474,8 @@ def _risk_cards(request: Request, doc: dict[str, Any], stored: str | None,
     links = [_link(request, f"Why: rule {r['rule_id']}", f"/v1/rules/{r['rule_id']}")
              for r in applicable if r.get("rule_id")]
     if stored:
-        links.append(_link(request, "Assessment history",
-                           f"/v1/patients/{stored}/assessments"))
+        links.append(_signed(request, "Assessment history",
+                             f"/v1/patients/{stored}/assessments"))
     indicator = "warning" if any(r["provisional"] for r in applicable) else "info"
     return [_card(summary, indicator, _source(request, rule_id, cite), "\n".join(lines),
                   links)]
@@ -378,24 +562,34 @@ def discovery() -> dict[str, Any]:
     return {"services": SERVICES}
 
 
+def _unreadable_card(err: RecordError) -> dict[str, Any]:
+    return _card("ALLPath could not read this patient's data", "info", {"label": "ALLPath"},
+                 f"{len(err.problems)} problem(s) in the data.")
+
+
 @router.post("/cds-services/allpath-patient-view", summary="CDS Hooks patient-view",
              responses=PROBLEM_RESPONSES)
-def patient_view(request: Request, hook: HookRequest, caller: CallerDep) -> CardsResponse:
+def patient_view(request: Request, hook: HookRequest, caller: CdsCallerDep) -> CardsResponse:
+    """Cards for a chart that concerns ALL; ``{"cards": []}`` for any other chart."""
+    _check_hook(hook, "allpath-patient-view")
     try:
-        record, stored = _patient(request, caller, hook)
+        chart = _chart(request, caller, hook)
     except RecordError as err:
-        return CardsResponse(cards=[_card("ALLPath could not read this patient's data",
-                                          "info", {"label": "ALLPath"},
-                                          f"{len(err.problems)} problem(s) in the data.")])
-    if record is None:
-        return CardsResponse(cards=[_unknown_patient_card(request)])
-    a = run_assess(record)
+        return CardsResponse(cards=[_unreadable_card(err)])
+    a = run_assess(chart.record)
     doc = a.to_dict()
-    cards = _risk_cards(request, doc, stored)
+    why, alerts_only = _relevance(chart, doc)
+    ext = _extension(chart, why)
+    if not why:
+        return CardsResponse(cards=[], extension=ext)
+    if alerts_only:  # a supportive-care alert on a chart that is not otherwise about ALL
+        return CardsResponse(cards=_with_summary(_alert_cards(request, doc), chart),
+                             extension=ext)
+    cards = _risk_cards(request, doc, chart.stored)
     cards += _alert_cards(request, doc)
     cards += _due_cards(request, a, _reference_date(request, hook))
     cards += _trial_cards(request, a)
-    return CardsResponse(cards=cards)
+    return CardsResponse(cards=_with_summary(cards, chart), extension=ext)
 
 
 # --------------------------------------------------------------------------- order-sign
@@ -417,7 +611,9 @@ def _draft_orders(context: dict[str, Any]) -> list[dict[str, Any]]:
 
 @router.post("/cds-services/allpath-order-sign", summary="CDS Hooks order-sign",
              responses=PROBLEM_RESPONSES)
-def order_sign(request: Request, hook: HookRequest, caller: CallerDep) -> CardsResponse:
+def order_sign(request: Request, hook: HookRequest, caller: CdsCallerDep) -> CardsResponse:
+    """Order checks for a chart that concerns ALL; ``{"cards": []}`` for any other."""
+    _check_hook(hook, "allpath-order-sign")
     orders = _draft_orders(hook.context)
     if not orders:
         return CardsResponse(cards=[])
@@ -426,16 +622,17 @@ def order_sign(request: Request, hook: HookRequest, caller: CallerDep) -> CardsR
                                    expected=f"at most {MAX_DRAFT_ORDERS}",
                                    got=str(len(orders)))])
     try:
-        record, _stored = _patient(request, caller, hook)
+        chart = _chart(request, caller, hook)
     except RecordError as err:
-        return CardsResponse(cards=[_card("ALLPath could not read this patient's data",
-                                          "info", {"label": "ALLPath"},
-                                          f"{len(err.problems)} problem(s) in the data.")])
-    if record is None:
-        return CardsResponse(cards=[_unknown_patient_card(request)])
-    a = run_assess(record)
+        return CardsResponse(cards=[_unreadable_card(err)])
+    a = run_assess(chart.record)
+    why, _alerts_only = _relevance(chart, a.to_dict())
+    ext = _extension(chart, why)
+    if not why:
+        return CardsResponse(cards=[], extension=ext)
     on = _reference_date(request, hook)
-    resources = [r for v in (hook.prefetch or {}).values() for r in _resources(v)]
+    prefetch = chart.gathered.prefetch if chart.gathered is not None else (hook.prefetch or {})
+    resources = [r for v in prefetch.values() for r in _resources(v)]
     resources += [r for r in _resources(hook.context.get("draftOrders"))
                   if r.get("resourceType") == "Medication"]
     # a dose that is not a plausible positive number is never compared (dose_input.py)
@@ -448,15 +645,17 @@ def order_sign(request: Request, hook: HookRequest, caller: CallerDep) -> CardsR
     orders = [mr if why is None else without_dose(mr) for mr, why in zip(orders, problems,
                                                                          strict=True)]
     findings = check_orders(a, orders, resources, on, feature("allpath.roadmap"))
-    return CardsResponse(cards=unchecked + [_order_card(request, f) for f in findings])
+    cards = unchecked + [_order_card(request, f) for f in findings]
+    return CardsResponse(cards=_with_summary(cards, chart), extension=ext)
 
 
 @router.post("/cds-services/{service_id}/feedback", summary="CDS Hooks feedback",
              responses=PROBLEM_RESPONSES)
-def feedback(request: Request, service_id: str, caller: CallerDep,
+def feedback(request: Request, service_id: str, caller: CdsCallerDep,
              body: Annotated[FeedbackRequest, Body()]) -> dict[str, Any]:
     if service_id not in {s["id"] for s in SERVICES}:
-        raise ApiProblem(404, "no such CDS service")
+        raise ApiProblem(404, f"no CDS service {service_id[:100]!r}; GET /cds-services "
+                              "lists them")
     check_values(body.model_dump(), "feedback")
     with get_db(request).transaction() as session:
         for f in body.feedback:
@@ -468,3 +667,63 @@ def feedback(request: Request, service_id: str, caller: CallerDep,
                 if f.overrideReason else None, actor=caller.actor))
         audit(session, caller, "cds.feedback", None, f"{service_id}: {len(body.feedback)}")
     return {"stored": len(body.feedback)}
+
+
+@router.post("/cds-services/{service_id}", summary="Any other CDS service: 404",
+             include_in_schema=False)
+def unknown_service(service_id: str) -> None:
+    raise ApiProblem(404, f"no CDS service {service_id[:100]!r}; GET /cds-services lists "
+                          "the services and their hooks")
+
+
+# ---------------------------------------------------------------- card links, no token
+_LINK_CALLER = Caller(key="public", name="public card link", kind="link")
+
+
+@router.get("/cds-links/v1/rules/{rule_id}", summary="A rule's explanation (public: card "
+            "links open it without a token)")
+def public_rule(rule_id: str) -> dict[str, Any]:
+    """The same document as ``GET /v1/rules/{rule_id}``: rules and their sources are
+    public knowledge, not patient data."""
+    return features.explain(rule_id, _LINK_CALLER)
+
+
+@router.get("/cds-links/v1/patients/{patient_id}/assessments",
+            summary="Assessment history through a signed card link (no token; expires)",
+            responses=PROBLEM_RESPONSES)
+def signed_history(request: Request, patient_id: str,
+                   exp: Annotated[int, Query(description="expiry, seconds since 1970")],
+                   sig: Annotated[str, Query(max_length=100, description="HMAC-SHA256")],
+                   ) -> list[patients.AssessmentSummary]:
+    """``GET /v1/patients/{id}/assessments`` for the holder of a link from a card, until
+    the link expires (:data:`LINK_TTL_S`); audited as ``link:signed``."""
+    _check_signed(request, f"/v1/patients/{patient_id}/assessments", exp, sig)
+    caller = Caller(key="signed", name="signed card link", kind="link",
+                    client=request.client.host[:64] if request.client else None)
+    return patients.history(request, patient_id, caller, limit=100)
+
+
+# ------------------------------------------------------------------------------- CORS
+_Scope = MutableMapping[str, Any]
+_Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
+_Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
+
+
+class CdsCorsMiddleware:
+    """CORS for the CDS Hooks endpoints and card links only, from an allow-list of origins
+    (``ALLPATH_CORS_ORIGINS``), so that browser-based EHR test harnesses can call them."""
+
+    PREFIXES = ("/cds-services", "/cds-links")
+
+    def __init__(self, app: ASGIApp, origins: tuple[str, ...]) -> None:
+        self.app = app
+        self.cors = CORSMiddleware(app, allow_origins=list(origins),
+                                   allow_methods=["GET", "POST", "OPTIONS"],
+                                   allow_headers=["Authorization", "Content-Type"],
+                                   max_age=600)
+
+    async def __call__(self, scope: _Scope, receive: _Receive, send: _Send) -> None:
+        if scope["type"] == "http" and str(scope.get("path", "")).startswith(self.PREFIXES):
+            await self.cors(scope, receive, send)
+        else:
+            await self.app(scope, receive, send)

@@ -30,6 +30,11 @@ _bearer = HTTPBearer(auto_error=False, description="`Authorization: Bearer <toke
                      "create one with `allpath tokens create`.")
 
 
+def _env_list(name: str) -> tuple[str, ...]:
+    """A comma-separated environment variable as a tuple (empty when unset)."""
+    return tuple(x.strip() for x in os.environ.get(name, "").split(",") if x.strip())
+
+
 @dataclass(frozen=True)
 class Settings:
     """Per-app settings; ``today`` gives the reference date of CDS Hooks due items."""
@@ -44,6 +49,24 @@ class Settings:
     #: trial registry file or folder for /v1/trials/*; None = the bundled snapshot
     trials_path: Path | None = field(default_factory=lambda: (
         Path(p) if (p := os.environ.get("ALLPATH_TRIALS")) else None))
+    #: CDS Hooks: the registry of trusted EHR issuers and their keys (JSON, docs/api.md);
+    #: None = no CDS Hooks JWT is accepted (ALLPath tokens still are)
+    cds_issuers_path: Path | None = field(default_factory=lambda: (
+        Path(p) if (p := os.environ.get("ALLPATH_CDS_ISSUERS")) else None))
+    #: CDS Hooks calls without any Authorization header: refused (401) unless this
+    #: demo/development switch is on (each such call is then logged as a warning)
+    cds_allow_unauthenticated: bool = field(default_factory=lambda: os.environ.get(
+        "ALLPATH_CDS_ALLOW_UNAUTHENTICATED", "").strip().lower() in ("1", "true", "yes"))
+    #: FHIR servers that callers with an ALLPath token (or demo mode) may have fetched from;
+    #: EHRs signing JWTs list theirs in the issuer registry. Empty: none
+    cds_fhir_servers: tuple[str, ...] = field(default_factory=lambda: _env_list(
+        "ALLPATH_CDS_FHIR_SERVERS"))
+    #: browser origins allowed to call the CDS Hooks endpoints (CORS); empty: none
+    cors_origins: tuple[str, ...] = field(default_factory=lambda: _env_list(
+        "ALLPATH_CORS_ORIGINS"))
+    #: key of the short-lived signed card links (HMAC); None = a random key per process
+    link_secret: str | None = field(default_factory=lambda: os.environ.get(
+        "ALLPATH_LINK_SECRET") or None)
 
 
 @dataclass(frozen=True)
@@ -55,10 +78,12 @@ class Caller:
     name: str
     scopes: frozenset[str] = frozenset(DEFAULT_SCOPES)
     client: str | None = None
+    #: ``token`` (an ALLPath token), ``cds`` (a CDS Hooks JWT; key = issuer) or ``cds-demo``
+    kind: str = "token"
 
     @property
     def actor(self) -> str:
-        return f"token:{self.key}"
+        return f"{self.kind}:{self.key}"
 
 
 def get_db(request: Request) -> Database:
