@@ -46,6 +46,29 @@ def test_idsa_fever_with_a_steady_anc_below_1_asks_rather_than_stays_silent() ->
         got["fever_with_anc_below_1"]["message"]
 
 
+def test_idsa_expected_fall_in_induction_is_read_by_the_pack_rule_not_code() -> None:
+    got = _alerts([o("temperature", 38.6, "2024-03-12", "Cel"),
+                   o("anc", 0.8, "2024-03-12", "10*9/L")])
+    alert = got["febrile_neutropenia"]
+    assert alert["trace"]["inputs"]["anc.expected_to_fall"] is True
+    assert "induction in progress (rule anc_expected_to_fall.induction)" in alert["message"]
+    # the decision is in the alerts pack, marked unconfirmed (IDSA does not say when a fall is
+    # expected), and no Python fact claims it any more
+    from allpath.rules.loader import load_knowledge
+
+    rules = load_knowledge().rules()
+    assert rules["anc_expected_to_fall.induction"][2].evidence == "unconfirmed"
+    assert rules["anc_expected_to_fall.induction"][2].cite == ("S35",)
+
+
+def test_idsa_falling_anc_outside_induction_is_named_in_the_alert() -> None:
+    got = _alerts([o("anc", 1.4, "2024-10-01", "10*9/L"),
+                   o("temperature", 38.4, "2024-10-03", "Cel"),
+                   o("anc", 0.9, "2024-10-03", "10*9/L")], treatment=MAINTENANCE)
+    assert "the ANC is falling (rule anc_expected_to_fall.falling)" in \
+        got["febrile_neutropenia"]["message"]
+
+
 def test_idsa_fever_with_anc_1_0_is_not_neutropenia() -> None:
     got = _alerts([o("temperature", 38.6, "2024-03-12", "Cel"),
                    o("anc", 1.0, "2024-03-12", "10*9/L")])

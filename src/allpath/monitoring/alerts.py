@@ -34,18 +34,12 @@ def _latest(timeline: Timeline, code: str, ref: dt.date, days: int) -> NormalObs
 _TLS_CODES = (("uric_acid", max), ("potassium", max), ("phosphate", max), ("calcium", min))
 
 
-def _anc_expected_to_fall(timeline: Timeline, ref: dt.date, days: int,
-                          phase: str | None) -> Fact | None:
-    """IDSA's "expected to fall within 48 h", read operationally (evidence unconfirmed).
-
-    True in induction or when the latest ANC in the alert window is lower than an earlier
-    one there; false when an earlier ANC in the window was no lower and induction is not in
-    progress; unknown (None) otherwise. The clinician's judgement decides.
-    """
+def _anc_falling(timeline: Timeline, ref: dt.date, days: int) -> Fact | None:
+    """Whether the latest ANC in the alert window is lower than an earlier one there (None
+    with fewer than two results). Whether the ANC is *expected* to fall (IDSA) is decided by
+    the alerts pack (decision ``anc_expected_to_fall``), which also reads the phase."""
     recent = [o for o in timeline.series("anc")
               if 0 <= (ref - o.time).days <= days and o.value is not None]
-    if phase == "induction":
-        return Fact(True, inputs=("treatment",))
     if len(recent) < 2:
         return None
     last, earlier = recent[-1], recent[:-1]
@@ -211,10 +205,9 @@ def alert_facts(
     current = phase_on(record, ref)
     if current is not None:
         facts["now.phase"] = Fact(current.phase, inputs=("treatment",))
-    expected = _anc_expected_to_fall(timeline, ref, win.alert_window_days,
-                                     current.phase if current is not None else None)
-    if expected is not None:
-        facts["now.anc_expected_to_fall"] = expected
+    falling = _anc_falling(timeline, ref, win.alert_window_days)
+    if falling is not None:
+        facts["now.anc_falling"] = falling
     sustained = _temperature_sustained(record, ref, win.alert_window_days)
     if sustained is not None:
         facts["now.temperature_sustained"] = sustained
@@ -323,7 +316,8 @@ def _window_values(timeline: Timeline, name: str) -> str | None:
 
 
 def _values_text(used: Mapping[str, Any], facts: Mapping[str, Fact],
-                 timeline: Timeline | None = None) -> str:
+                 timeline: Timeline | None = None,
+                 expected: DecisionResult | None = None) -> str:
     """The patient's values behind an alert, shown with it (both units for TLS labs)."""
     names = [n for n in used if n in facts]
     if "tls.laboratory" in names:
@@ -332,10 +326,12 @@ def _values_text(used: Mapping[str, Any], facts: Mapping[str, Fact],
     parts += [t for n in names if (t := _event_value(n, facts[n], timeline)) is not None]
     if timeline is not None:
         parts += [t for n in names if (t := _window_values(timeline, n)) is not None]
-    if "now.anc_expected_to_fall" in names and facts["now.anc_expected_to_fall"].value is True:
-        why = ("induction in progress" if "treatment" in facts["now.anc_expected_to_fall"].inputs
-               else "the ANC is falling")
-        parts.append(f"ANC expected to fall: {why}")
+    if "anc.expected_to_fall" in used and expected is not None \
+            and expected.status == "decided" and expected.value is True:
+        # the pack rule that decided it says why (induction in progress, or a falling ANC)
+        why = ("induction in progress" if "now.phase" in expected.inputs
+               and expected.inputs.get("now.phase") == "induction" else "the ANC is falling")
+        parts.append(f"ANC expected to fall: {why} (rule {expected.rule_id})")
     if "now.phase" in facts and any(n.startswith("now.") for n in names):
         parts.append(f"phase {facts['now.phase'].value}")
     return f"[{'; '.join(parts)}]" if parts else ""
@@ -356,7 +352,7 @@ def alerts(
         ):
             if not isinstance(item, dict):
                 continue
-            shown = _values_text(used, facts, timeline)
+            shown = _values_text(used, facts, timeline, by.get("anc.expected_to_fall"))
             out.append({
                 "id": item["id"],
                 "severity": item["severity"],
