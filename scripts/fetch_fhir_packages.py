@@ -75,7 +75,15 @@ def fetch(name: str, version: str, sha256: str, dest: Path, *, timeout: float = 
         _rmtree(tmp)
     tmp.mkdir(parents=True)
     with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as tar:
-        tar.extractall(tmp, filter="data")
+        for member in tar.getmembers():
+            parts = Path(member.name).parts
+            if member.name.startswith("/") or ".." in parts or not (member.isfile()
+                                                                      or member.isdir()):
+                raise RuntimeError(f"{url}: unsafe tar member {member.name!r}")
+        if hasattr(tarfile, "data_filter"):
+            tar.extractall(tmp, filter="data")
+        else:  # Python before 3.11.4: the members were checked above
+            tar.extractall(tmp)
     manifest = json.loads((tmp / "package" / "package.json").read_text(encoding="utf-8"))
     if manifest.get("name") != name or manifest.get("version") != version:
         raise RuntimeError(f"{url} holds {manifest.get('name')}@{manifest.get('version')}")

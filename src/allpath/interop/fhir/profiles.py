@@ -45,6 +45,7 @@ __all__ = [
     "Finding",
     "PackageSet",
     "ResourceCheck",
+    "bundle_index",
     "check_bundle",
     "check_resource",
     "default_package_dir",
