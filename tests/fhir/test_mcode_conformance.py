@@ -164,6 +164,12 @@ def test_planned_drugs_are_draft_medication_requests_with_rxnorm_where_known(
     assert vcr and all(r["medicationCodeableConcept"]["coding"][0]
                        == {"system": CS.RXNORM, "code": "11202", "display": "vincristine"}
                        for r in vcr)
+    # RxNorm from knowledge/drugs.yaml (cited there) for methotrexate; none is guessed for
+    # a drug no source codes (dexamethasone).
+    mtx = [r for r in requests if r["medicationCodeableConcept"]["text"] == "methotrexate"]
+    assert mtx and mtx[0]["medicationCodeableConcept"]["coding"][0]["code"] == "6851"
+    dex = [r for r in requests if r["medicationCodeableConcept"]["text"] == "dexamethasone"]
+    assert dex and all("coding" not in r["medicationCodeableConcept"] for r in dex)
     [plan] = _resources(bundle, "CarePlan")
     refs = {a["reference"]["reference"] for a in plan["activity"] if "reference" in a}
     urls = {e["fullUrl"] for e in bundle["entry"]

@@ -127,8 +127,9 @@ HGNC_IDS: dict[str, str] = {
 }
 
 # RxNorm ingredient codes of ALL drugs, as the official mCODE 4.0.0 examples use them
-# (MedicationRequest/MedicationAdministration of the pediatric ALL patient and others).
-# Drug names are matched case-insensitively; a drug not listed is written as text only.
+# (MedicationRequest/MedicationAdministration of the pediatric ALL patient and others), for
+# drugs whose code ``knowledge/drugs.yaml`` does not confirm (it comes first where it does).
+# Drug names are matched case-insensitively; a drug in neither is written as text only.
 RXNORM_INGREDIENTS: dict[str, tuple[str, str]] = {
     "vincristine": ("11202", "vincristine"),
     "cyclophosphamide": ("3002", "cyclophosphamide"),

@@ -33,6 +33,7 @@ from allpath.interop.fhir.codes import (
 )
 from allpath.interop.fhir.release import validate_resource
 from allpath.observations.catalogue import load_catalogue
+from allpath.orders.drugs import load_drugs
 from allpath.outputs.assessment import DISCLAIMER, Assessment
 from allpath.units import UnitError, convert
 
@@ -475,9 +476,16 @@ def _derived(b: _Bundle, pat: str, cond: str | None, obs_urls: dict[int, str]) -
 
 
 def _drug(name: str) -> dict[str, Any]:
-    """A drug as a CodeableConcept: RxNorm ingredient where :data:`RXNORM_INGREDIENTS` has
-    it, always with the name as text."""
-    rx = RXNORM_INGREDIENTS.get(name.strip().lower())
+    """A drug as a CodeableConcept, always with its name as text, and its RxNorm ingredient
+    code where a source gives it: ``knowledge/drugs.yaml`` (cited there; the drug named by
+    its id or first name, not by an alias), else :data:`RXNORM_INGREDIENTS` (the official
+    mCODE examples)."""
+    key = name.strip().lower()
+    listed = next((d for d in load_drugs()
+                   if d.rxnorm and key in (d.id, d.names[0] if d.names else None)), None)
+    if listed is not None:
+        return _cc(CS.RXNORM, listed.rxnorm[0], listed.names[0], name)
+    rx = RXNORM_INGREDIENTS.get(key)
     return _cc(CS.RXNORM, rx[0], rx[1], name) if rx else {"text": name}
 
 
