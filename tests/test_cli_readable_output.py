@@ -189,3 +189,31 @@ def test_plot_option_writes_a_png_and_refuses_an_unknown_extension(tmp_path: Pat
     bad = runner.invoke(app, ["assess", str(EXAMPLE_1), "--plot", str(tmp_path / "p.txt")])
     assert bad.exit_code == 2 and ".png" in bad.stderr
     assert not (tmp_path / "p.txt").exists()
+
+
+# ---------------------------------------------------------------- the roadmap
+ROADMAP_REPR = re.compile(r"\bNone\b(?! of)|\{'|\['|=True|=False|\s->\s")
+
+
+@pytest.mark.parametrize("columns", ["80", "60"])
+def test_roadmap_fits_the_width_says_the_dose_caveat_once_per_table(columns: str) -> None:
+    result = runner.invoke(app, ["roadmap", str(EXAMPLE_1)], env={"COLUMNS": columns})
+    assert result.exit_code == 0, result.output
+    out = result.output
+    for line in out.splitlines():
+        assert len(line) <= int(columns), line
+    assert not ROADMAP_REPR.search(out), ROADMAP_REPR.search(out)
+    tables = out.count("┏")
+    assert tables >= 3
+    assert out.count("Doses: verify against the protocol in use") == tables
+    flat = " ".join(out.split())
+    assert flat.count("verify against the protocol in use") == tables
+    assert "age 4 years 2 months" in flat and not re.search(r"age \d\.\d", flat)
+
+
+def test_roadmap_shows_where_the_patient_is_on_the_latest_data_date() -> None:
+    result = runner.invoke(app, ["roadmap", str(EXAMPLE_1)], env={"COLUMNS": "120"})
+    assert "On 2024-05-31: Induction (3-drug), day 28" in result.output
+    later = runner.invoke(app, ["roadmap", str(EXAMPLE_1), "--as-of", "2024-06-10"],
+                          env={"COLUMNS": "120"})
+    assert "On 2024-06-10: Consolidation" in later.output

@@ -6,7 +6,7 @@ import datetime as dt
 import json
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -16,9 +16,11 @@ from rich.table import Table
 from allpath.cli.app import app
 from allpath.cli.common import fail
 from allpath.errors import AllPathError
+from allpath.outputs.readable import age_in_words, terminal_width, words
 from allpath.pipeline import assess_file
 from allpath.roadmap import FORMULAS, build_roadmap
 from allpath.roadmap.build import Roadmap
+from allpath.roadmap.doses import VERIFY
 from allpath.roadmap.templates import fold_days
 
 __all__: list[str] = []
@@ -35,9 +37,44 @@ class Setting(StrEnum):
     refractory = "refractory"
 
 
-def _render(rm: Roadmap, on: dt.date | None) -> None:
+#: the rounding a dose without its own rule gets: said once under each table, not per dose
+_GENERIC_ROUNDING = "shown to "
+
+
+def _dose_cell(dose: dict[str, Any]) -> tuple[str, str | None]:
+    """The dose text without the caveats every dose shares, and the caveat it dropped."""
+    text = str(dose["text"])
+    rounding = str(dose.get("rounding") or "")
+    dropped = None
+    if rounding.startswith(_GENERIC_ROUNDING) and f"; {rounding}" in text:
+        text = text.replace(f"; {rounding}", "")
+        dropped = rounding
+    return text.replace(f"; {VERIFY}", ""), dropped
+
+
+def _tests(facts: list[str]) -> list[str]:
+    """The test that settles each missing fact, in words (the fact id when none is named)."""
+    from allpath.rules.loader import load_knowledge
+
+    registry = load_knowledge().registry
+    out: list[str] = []
+    for fact in facts:
+        spec = registry.get(fact)
+        test = spec.settled_by if spec is not None and spec.settled_by else fact
+        if test not in out:
+            out.append(test)
+    return out
+
+
+def _next_step(target: str) -> str:
+    if target.startswith("template:"):
+        return f"the {target.split(':', 1)[1]} template"
+    return words(target)
+
+
+def _render(rm: Roadmap, on: dt.date | None, width: int | None = None) -> None:
     d = rm.to_dict()
-    con = Console(highlight=False, soft_wrap=True)
+    con = Console(highlight=False, width=terminal_width(width))
     t = d["template"]
     sel = d["selection"] or {}
     if t is None:
@@ -50,7 +87,8 @@ def _render(rm: Roadmap, on: dt.date | None) -> None:
         return
     con.print(f"[bold]{t['title']}[/bold] ({t['id']} v{t['version']})")
     prov = " [yellow](provisional)[/yellow]" if sel.get("provisional") else ""
-    con.print(f"Chosen by rule {sel.get('rule_id')} [{', '.join(sel.get('cite', []))}]{prov}")
+    con.print(f"Chosen by rule {sel.get('rule_id') or 'none'} "
+              f"[{', '.join(sel.get('cite', []))}]{prov}")
     if sel.get("provisional_reason"):
         con.print(f"  {sel['provisional_reason']}")
     if d["alternatives"]:
@@ -65,22 +103,28 @@ def _render(rm: Roadmap, on: dt.date | None) -> None:
     con.print(f"Start {d['start']['date']} ({d['start']['source']})")
     for p in d["phases"]:
         flag = " [yellow](unconfirmed)[/yellow]" if p["evidence"] == "unconfirmed" else ""
+        caveats: list[str] = []
         tab = Table(title=f"{p['title']}: {p['start']} to {p['end']} "
-                          f"({p['length_days']} days){flag}", title_justify="left")
-        tab.add_column("Drug")
-        tab.add_column("Route")
-        tab.add_column("Days")
-        tab.add_column("Dose")
+                          f"({p['length_days']} days){flag}", title_justify="left",
+                    caption_justify="left")
+        tab.add_column("Drug", overflow="fold")
+        tab.add_column("Route", overflow="fold")
+        tab.add_column("Days", overflow="fold")
+        tab.add_column("Dose", overflow="fold", ratio=1)
         for c in p["components"]:
             days = fold_days(c["days"]) or (c["schedule"] or "")
             mark = " *" if c["evidence"] == "unconfirmed" else ""
-            dose = c["dose"]["text"]
+            dose, dropped = _dose_cell(c["dose"])
+            if dropped and dropped not in caveats:
+                caveats.append(dropped)
             if c["applies"] and not c["applies"]["decided"]:
                 needs = ", ".join(c["applies"]["needs"])
                 dose = f"if {c['applies']['label']} (needs {needs}): {dose}"
             elif c["applies"]:
                 dose = f"({c['applies']['label']}) {dose}"
             tab.add_row(escape(c["drug"] + mark), c["route"], escape(days), escape(dose))
+        if p["components"]:
+            tab.caption = escape("Doses: " + "; ".join([VERIFY, *caveats]) + ".")
         con.print(tab)
         if p["length_by_sex"]:
             con.print(f"  Length: {p['length_by_sex']['note']}")
@@ -96,12 +140,14 @@ def _render(rm: Roadmap, on: dt.date | None) -> None:
                 doses = "; ".join(f"{x['drug']} {x['dose_mg']:g} mg" if x.get("dose_mg")
                                   else f"{x['drug']} (needs {', '.join(x.get('needs', []))})"
                                   for x in it["doses"])
-                con.print(escape(f"      {it['date']} (day {it['day']}, age {it['age_years']}): "
-                                 f"{doses}"))
+                age = age_in_words(it["age_years"]) if it.get("age_years") is not None \
+                    else "age unknown"
+                con.print(escape(f"      {it['date']} (day {it['day']}, age {age}): {doses}"))
         for dp in p["decisions"]:
             con.print(f"  > {dp['date']} {dp['title']}")
             for o in dp["options"]:
-                con.print(f"      - {o['when']} -> {o['next']}")
+                nxt = _next_step(str(o["next"]))
+                con.print(escape(f"      - {o['when']} - next: {nxt}"))
     an = d["anthracyclines"]
     if an["by_phase"]:
         con.print(f"Cumulative anthracycline (as planned): {an['cumulative_mg_m2']:g} mg/m2"
@@ -114,17 +160,20 @@ def _render(rm: Roadmap, on: dt.date | None) -> None:
         con.print(f"[bold]Transplant (HCT) to consider[/bold]: {', '.join(tr['indications'])}; "
                   f"donor search {tr['donor_search']['date'] if tr['donor_search'] else ''}")
     elif tr["decision"] and tr["decision"]["status"] == "unknown":
-        con.print(f"Transplant indication pending: needs {', '.join(tr['decision']['missing'])}")
+        con.print(escape("Transplant indication pending: needs "
+                         + "; ".join(_tests(tr["decision"]["missing"]))))
     else:
         con.print("No transplant indication in first remission found.")
     for e in d["eligibility"]:
-        con.print(f"Eligibility {e['label']}: age ok={e['age_ok']}; line: {e['line_of_therapy']}")
+        fits = {True: "fits", False: "does not fit"}.get(e["age_ok"], "not known")
+        con.print(escape(f"Eligibility {e['label']}: age {fits}; line of therapy: "
+                         f"{words(e['line_of_therapy'])}"))
     if d["unconfirmed"]:
         con.print(f"[yellow]{len(d['unconfirmed'])} item(s) marked unconfirmed[/yellow] "
                   "(* above); see --format json")
     if on is not None:
         w = rm.where_now(on)
-        con.print(f"[bold]On {w['date']}[/bold]: {w['status']}")
+        con.print(f"[bold]On {w['date']}[/bold]: {escape(words(w['status']))}")
         for i in w["due_next"]:
             con.print(f"  next {i['date']}: {i['title']}"
                       + (f" ({i['detail']})" if i.get("detail") else ""))
@@ -146,7 +195,8 @@ def roadmap(
     template: Annotated[str | None, typer.Option(
         "--template", help="Use this template instead of the chosen one.")] = None,
     on: Annotated[str | None, typer.Option(
-        "--on", help="Also show where the patient is on this date (YYYY-MM-DD).")] = None,
+        "--as-of", "--on", help="Show where the patient is on this date, YYYY-MM-DD "
+                                "(default: the latest date in the record).")] = None,
 ) -> None:
     """Treatment roadmap: protocol template, dated phases, doses, checkpoints, .ics."""
     if bsa_formula not in FORMULAS:
@@ -160,7 +210,9 @@ def roadmap(
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(code=2) from exc
     try:
-        rm = build_roadmap(assess_file(record), start_date, bsa_formula,
+        assessment = assess_file(record, as_of=on_date)
+        on_date = assessment.as_of
+        rm = build_roadmap(assessment, start_date, bsa_formula,
                            setting=setting.value,
                            template=template)
         if ics is not None:
