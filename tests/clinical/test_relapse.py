@@ -280,3 +280,39 @@ def test_testes_in_a_girl_never_make_a_relapse_fact_missing() -> None:
     site = next(t for t in rel["trace"] if t["output"] == "relapse.site")
     assert "rel.testicular_enlargement" not in site["missing"]
     assert "rel.testicular_blasts" not in site["missing"]
+
+
+# UK (CCLG / ALL R3) first-relapse groups as the ASH table tabulates them
+# [RELAPSE-RISK-TABLE, PARKER-2010-ALLR3]: standard = late isolated extramedullary; intermediate
+# = early isolated extramedullary, late isolated B marrow, early/late B combined; high = very
+# early isolated extramedullary, early isolated B marrow, very early B marrow or combined, T
+# marrow or combined at any time. Unconfirmed: the ALL R3 definitions themselves were not read.
+
+def _uk(result: dict[str, Any]) -> dict[str, Any]:
+    return next(t for t in result["relapse"]["trace"] if t["output"] == "relapse.risk.uk")
+
+
+def test_ash_table_uk_late_b_cell_marrow_relapse_is_intermediate() -> None:
+    when = "2027-12-01"  # 6 months after the end of therapy: late
+    result = assess_doc(_relapse_record(
+        [{"code": "marrow_blasts", "value": 40, "unit": "%", "time": when}],
+        treatment=[{"phase": "maintenance", "start": "2024-10-01", "end": "2027-06-01"}]))
+    uk = _uk(result)
+    assert uk["value"] == "intermediate" and uk["scheme"] == "cclg_uk_relapse"
+    assert uk["rule_id"] == "relapse.risk.uk.intermediate.b_late_isolated_marrow"
+    assert "PARKER-2010-ALLR3" in uk["citations"]
+
+
+def test_ash_table_uk_early_b_cell_marrow_relapse_on_maintenance_is_high() -> None:
+    when = "2026-06-01"  # 27 months, still on maintenance: early
+    result = assess_doc(_relapse_record(
+        [{"code": "marrow_blasts", "value": 40, "unit": "%", "time": when}],
+        treatment=[{"phase": "induction", "start": "2024-03-02", "end": "2024-03-29"},
+                   {"phase": "maintenance", "start": "2024-10-01"}]))
+    assert _uk(result)["value"] == "high"
+
+
+def test_ash_table_uk_group_is_not_applicable_without_a_confirmed_relapse() -> None:
+    result = assess_doc(_relapse_record(
+        [{"code": "marrow_blasts", "value": 12, "unit": "%", "time": "2026-05-01"}]))
+    assert _uk(result)["value"] == "not_applicable"
