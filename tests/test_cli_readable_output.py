@@ -217,3 +217,38 @@ def test_roadmap_shows_where_the_patient_is_on_the_latest_data_date() -> None:
     later = runner.invoke(app, ["roadmap", str(EXAMPLE_1), "--as-of", "2024-06-10"],
                           env={"COLUMNS": "120"})
     assert "On 2024-06-10: Consolidation" in later.output
+
+
+# ---------------------------------------------------------------- the titration
+TITRATION_LOG = """\
+# tpmt: normal
+# nudt15: normal
+date,wbc,anc,platelets,mp,mtx
+2024-01-01,2.5,1.2,200,350,15
+2024-01-15,0.9,0.4,200,0,0
+2024-01-29,2.0,1.1,150,300,12.5
+"""
+
+
+@pytest.mark.parametrize("columns", [80, 60])
+def test_titration_fits_a_narrow_terminal_one_block_per_visit(tmp_path: Path,
+                                                             columns: int) -> None:
+    log = tmp_path / "log.csv"
+    log.write_text(TITRATION_LOG, encoding="utf-8")
+    result = runner.invoke(app, ["titrate", str(log)], env={"COLUMNS": str(columns)})
+    assert result.exit_code == 0, result.output
+    for line in result.output.splitlines():
+        assert len(line) <= columns, line
+    assert "Line 5, 2024-01-15: hold *" in result.output
+    assert "restart reduced" in result.output and "restart_reduced *" not in result.output
+    assert not re.search(r"suggested: 6-MP \?", result.output)
+    assert "recorded: hold (agrees)" in result.output
+
+
+def test_titration_wide_terminal_keeps_the_table(tmp_path: Path) -> None:
+    log = tmp_path / "log.csv"
+    log.write_text(TITRATION_LOG, encoding="utf-8")
+    result = runner.invoke(app, ["titrate", str(log), "-f", "text"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    assert "┃ Line" in result.output and "6-MP suggested" in result.output
+    assert max(len(line) for line in result.output.splitlines()) <= 200
