@@ -316,3 +316,13 @@ def test_ash_table_uk_group_is_not_applicable_without_a_confirmed_relapse() -> N
     result = assess_doc(_relapse_record(
         [{"code": "marrow_blasts", "value": 12, "unit": "%", "time": "2026-05-01"}]))
     assert _uk(result)["value"] == "not_applicable"
+
+
+def test_s31b_marrow_relapse_with_an_unbiopsied_enlarged_testis_says_testis_is_unsettled() -> None:
+    when = "2026-09-01"
+    result = assess_doc(_boy([
+        {"code": "testicular_enlargement", "value": "present", "time": when},
+        {"code": "marrow_blasts", "value": 40, "unit": "%", "time": when}]))
+    rel = result["relapse"]
+    assert rel["detected"] is True and rel["site"] == "marrow"
+    assert any(n.startswith("Testis enlarged on this date without a biopsy") for n in rel["notes"])

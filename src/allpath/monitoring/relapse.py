@@ -37,6 +37,12 @@ class RelapseFinding:
         if self.unsettled and site is not None:
             out.append("Relapse not settled on this date: missing "
                        + ", ".join(site.missing) + ".")
+        if site is not None and site.value in ("marrow", "combined") \
+                and site.inputs.get("rel.testicular_enlargement") == "present" \
+                and site.inputs.get("rel.testicular_blasts") != "present":
+            out.append("Testis enlarged on this date without a biopsy: testicular involvement "
+                       "(a combined relapse) is not settled; scrotal ultrasound and biopsy "
+                       "settle it.")
         if site is not None and site.value in CONFIRMED_SITES \
                 and site.inputs.get("rel.csf_blasts") == "not_done":
             out.append("CNS not assessed on this date: a lumbar puncture tells a marrow "
