@@ -532,3 +532,76 @@ def test_card_links_open_without_a_token(ehr: TestClient, auth: dict[str, str],
                if "/assessments?" in link["url"])
     r = ehr.get(old.removeprefix(BASE))
     assert r.status_code == 403 and "expired" in r.json()["detail"]
+
+
+# ------------------------------------------------------------------- key sets by URL
+
+
+def test_jwks_url_is_read_once_and_cached(database: Database, tmp_path: Path,
+                                          keys: dict[str, Any], stub: Stub) -> None:
+    reg = tmp_path / "issuers-url.json"
+    stub.jwks = {"keys": [_jwk(keys["ec"], "ec1", "ES384")]}
+    reg.write_text(json.dumps({"issuers": [{"iss": ISS_EC, "jwks_url": f"{stub.base}/jwks.json",
+                                            "fhir_servers": [stub.fhir]}]}), encoding="utf-8")
+    stub.seen.clear()
+    with TestClient(_app(database, reg)) as c:
+        for _ in range(3):
+            token = _sign(keys, alg="ES384", kid="ec1", key="ec", iss=ISS_EC)
+            assert c.post(PV, json=_hook(MCODE_PID, stub.prefetch(MCODE_PID)),
+                          headers=_bearer(token)).status_code == 200
+    assert [p for p, _ in stub.seen] == ["/jwks.json"]
+
+
+def test_a_jwks_url_that_does_not_answer_fails_within_the_timeout(
+        database: Database, tmp_path: Path, keys: dict[str, Any], stub: Stub,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import socket
+
+    from allpath.api import cds_auth
+
+    monkeypatch.setattr(cds_auth, "JWKS_TIMEOUT_S", 0.5)
+    silent = socket.socket()  # listens (the connection is queued) and never answers
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(8)
+    try:
+        url = f"http://127.0.0.1:{silent.getsockname()[1]}/jwks.json"
+        reg = tmp_path / "issuers-silent.json"
+        reg.write_text(json.dumps({"issuers": [{"iss": ISS_EC, "jwks_url": url}]}),
+                       encoding="utf-8")
+        with TestClient(_app(database, reg), raise_server_exceptions=False) as c:
+            t0 = time.monotonic()
+            r = c.post(PV, json=_hook(MCODE_PID, stub.prefetch(MCODE_PID)), headers=_bearer(
+                _sign(keys, alg="ES384", kid="ec1", key="ec", iss=ISS_EC)))
+            assert time.monotonic() - t0 < 5
+        assert r.status_code == 401 and "could not be read" in r.json()["detail"]
+    finally:
+        silent.close()
+
+
+def test_an_issuer_added_to_the_registry_is_trusted_without_a_restart(
+        database: Database, tmp_path: Path, keys: dict[str, Any], stub: Stub) -> None:
+    reg = tmp_path / "issuers-live.json"
+    (tmp_path / "ehr-keys.json").write_text(json.dumps(
+        {"keys": [_jwk(keys["rsa"], "rs1", "RS384")]}), encoding="utf-8")
+    reg.write_text(json.dumps({"issuers": [{"iss": ISS_EC, "jku": [f"{stub.base}/jwks.json"]}]}),
+                   encoding="utf-8")
+    hook = _hook(MCODE_PID, stub.prefetch(MCODE_PID))
+    with TestClient(_app(database, reg), raise_server_exceptions=False) as c:
+        assert c.post(PV, json=hook, headers=_bearer(_sign(keys))).status_code == 401
+        reg.write_text(json.dumps({"issuers": [{"iss": ISS, "jwks_file": "ehr-keys.json"}]}),
+                       encoding="utf-8")
+        assert c.post(PV, json=hook, headers=_bearer(_sign(keys))).status_code == 200
+
+
+@pytest.mark.parametrize(("entry", "message"), [
+    ({"iss": ISS}, "no key set"),
+    ({"iss": ISS, "jwks_url": "http://ehr.example.test/jwks"}, "must be https"),
+    ({"iss": ISS, "jwks": {"keys": []}, "jwks_url": "https://x.test/k"}, "not several"),
+    ({"iss": ISS, "jwks": {"keys": []}, "colour": "blue"}, "colour"),
+])
+def test_a_bad_issuer_registry_stops_the_app_at_start_naming_the_field(
+        database: Database, tmp_path: Path, entry: dict[str, Any], message: str) -> None:
+    reg = tmp_path / "bad.json"
+    reg.write_text(json.dumps({"issuers": [entry]}), encoding="utf-8")
+    with pytest.raises(ValueError, match=message):
+        _app(database, reg)
