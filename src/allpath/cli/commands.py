@@ -15,7 +15,8 @@ app.add_typer(_simulate_app, name="simulate")
 from allpath.cli import roadmap as _roadmap  # noqa: E402,F401  (registers roadmap)
 from allpath.cli import titrate as _titrate  # noqa: E402,F401  (registers titrate)
 
-for _module in ("guide", "screen", "triage"):  # registers guide, screen and triage (issue 4)
+for _module in ("guide", "screen", "triage", "examples"):  # registers guide, screen, triage
+    # (issue 4) and examples (issue 17)
     __import__(f"allpath.cli.{_module}")
 
 from allpath.cli import serve as _serve  # noqa: E402  (registers serve)
