@@ -129,3 +129,17 @@ def test_fhir_bundle_as_input_and_as_prefetch(client: TestClient,
     r = client.post("/cds-services/allpath-patient-view", json=hook, headers=auth)
     assert r.status_code == 200, r.text
     assert r.json()["cards"] and r.json()["cards"][0]["source"]["label"]
+
+
+def test_fhir_export_of_a_bundle_keeps_the_source_patient_name_and_mrn(
+        client: TestClient, auth: dict[str, str]) -> None:
+    mrn = {"system": "http://hospital.example.org/mrn", "value": "MRN-0042"}
+    patient = dict(FHIR_PATIENT, identifier=[mrn], name=[{"family": "Ngata", "given": ["Ana"]}])
+    bundle = {"resourceType": "Bundle", "type": "collection",
+              "entry": [{"resource": patient}, {"resource": FHIR_WBC}]}
+    r = client.post("/v1/assess", json=bundle, headers=auth, params={"output": "fhir"})
+    assert r.status_code == 200, r.text
+    out = next(e["resource"] for e in r.json()["entry"]
+               if e["resource"]["resourceType"] == "Patient")
+    assert mrn in out["identifier"]
+    assert out["name"][0]["family"] == "Ngata"

@@ -62,11 +62,13 @@ def assess(body: RecordBody, caller: CallerDep, output: Output = Output.native,
     parsed = read_record(body)
     a = run_assess(parsed.record, as_of=as_of)
     if output is Output.fhir:
-        mod = feature("allpath.interop.fhir")
-        if mod is None or not hasattr(mod, "assessment_to_bundle"):
-            raise unavailable("FHIR export")
-        bundle: dict[str, Any] = mod.assessment_to_bundle(a)
-        return bundle
+        from allpath.interop.fhir import assessment_to_bundle
+
+        # a Bundle sent in is the source: its Patient's names and identifiers (MRN system
+        # kept) and the Condition's own codes travel into the export (mCODE CancerPatient)
+        source = body if isinstance(body, dict) and body.get("resourceType") == "Bundle" \
+            else None
+        return assessment_to_bundle(a, source=source)
     doc: dict[str, Any] = a.to_dict()
     return doc
 
