@@ -41,6 +41,7 @@ def test_same_policy_twice_gives_identical_curves_and_hazard_ratio_one() -> None
         assert ep.events_a == ep.events_b > 0
         for s in ep.at:
             assert s.a == s.b  # the same estimate and interval, bit for bit
+            assert s.paired_difference == (0.0, 0.0, 0.0)
         assert ep.hazard_ratio == pytest.approx(1.0, abs=1e-12)
         assert ep.hr_lower < 1.0 < ep.hr_upper
         assert ep.logrank_statistic == pytest.approx(0.0, abs=1e-12)
@@ -68,6 +69,13 @@ def test_fixed_dose_relapses_more_than_protocol_titration_hr_excludes_one(
     assert efs.hr_lower > 1.0
     assert efs.logrank_p < 0.01
     assert all(s.b[0] < s.a[0] for s in efs.at)
+    five = efs.at[-1]
+    # paired difference: the KM difference itself, with an interval below 0 that is narrower
+    # than either arm's own interval (the pairing removes the between-patient variation)
+    est, lo, hi = five.paired_difference
+    assert est == pytest.approx(five.b[0] - five.a[0], abs=1e-12)
+    assert lo < est < hi < 0.0
+    assert hi - lo < five.a[2] - five.a[1]
     # paired: far more children have their event earlier under the fixed dose
     assert efs.b_earlier > 5 * efs.a_earlier and efs.sign_test_p < 1e-6
 
@@ -130,12 +138,15 @@ def test_cli_writes_markdown_report_and_png(tmp_path: Path) -> None:
     assert "# Virtual trial: Fixed dose vs Protocol titration" in text
     assert "![Kaplan-Meier curves of both arms](report.png)" in text
     assert "| EFS | 1y |" in text and "| OS | 3y |" in text and "HR B vs A" in text
+    assert "B - A, paired (95% CI)" in text
     res_json = CliRunner().invoke(app, [*args[:-1], str(tmp_path / "r.json"),
                                         "--format", "json"])
     assert res_json.exit_code == 0, res_json.output
     data: dict[str, Any] = json.loads(res_json.stdout)
     assert data == json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))
     assert data["design"]["n_per_arm"] == 300 and data["design"]["common_random_numbers"]
+    diff = data["endpoints"]["EFS"]["survival"][0]["paired_difference_b_minus_a"]
+    assert diff["lower"] <= diff["estimate"] <= diff["upper"]
     assert set(data["endpoints"]) == {"EFS", "OS"}
     hr = data["endpoints"]["EFS"]["hazard_ratio_b_vs_a"]
     assert hr["lower"] < hr["estimate"] < hr["upper"]
@@ -199,6 +210,20 @@ def test_cli_bad_policy_file_exits_with_the_field_named(tmp_path: Path) -> None:
     assert result.exit_code == 2
     assert "titration.basis" in result.output and "Traceback" not in result.output
     assert not (tmp_path / "r.md").exists()
+
+
+def test_paired_difference_in_survival_and_none_when_censored_early() -> None:
+    from allpath.sim.compare import paired_difference
+
+    t = np.array([100.0, 400.0, 800.0, 900.0])
+    e = np.array([True, False, True, False])
+    assert np.isnan(paired_difference(t, e, t, e, 500.0)[0])  # censored at 400 < 500
+    # by day 300: an event in patient 0 under A; in patients 0 and 2 under B
+    tb = np.array([200.0, 400.0, 150.0, 900.0])
+    est, lo, hi = paired_difference(t, e, tb, e, 300.0)
+    assert est == pytest.approx(0.5 - 0.75)  # survival 2/4 under B, 3/4 under A
+    # d = (0, 0, -1, 0): sd 0.5, standard error 0.25
+    assert (lo, hi) == pytest.approx((-0.25 - 1.959964 * 0.25, -0.25 + 1.959964 * 0.25))
 
 
 def test_times_are_parsed_with_units_and_a_bare_number_is_refused() -> None:

@@ -17,6 +17,8 @@ death) and overall survival (OS), all at once along the patient axis:
   the only covariate, Efron ties) and the log-rank test
   (lifelines). Both treat the arms as independent samples, i.e. they show what a two-arm trial
   with N patients per arm would show; for paired arms this is conservative;
+* the paired difference in survival at each time, B - A in the same patients, with a 95 %
+  interval from the per-patient differences (:func:`paired_difference`);
 * a paired view that uses the common patients: in how many pairs the event came earlier under
   B, earlier under A, or at the same time (or not at all) under both, with a two-sided sign
   test (scipy ``binomtest``) on the discordant pairs.
@@ -123,12 +125,15 @@ class Arm:
 
 @dataclass(frozen=True)
 class SurvivalAt:
-    """Kaplan-Meier survival at one time in each arm: (estimate, lower, upper)."""
+    """Kaplan-Meier survival at one time in each arm: (estimate, lower, upper), and the
+    paired difference B - A with its 95 % interval (NaN where a patient was censored
+    before that time, which the simulator's administrative censoring never does)."""
 
     label: str
     days: float
     a: tuple[float, float, float]
     b: tuple[float, float, float]
+    paired_difference: tuple[float, float, float] = (math.nan, math.nan, math.nan)
 
 
 @dataclass(frozen=True)
@@ -236,8 +241,9 @@ def compare_endpoint(name: str, ta: FloatArray, ea: BoolArray, tb: FloatArray, e
     from lifelines.statistics import logrank_test
     from scipy.stats import binomtest
 
-    at = tuple(SurvivalAt(t.label, t.days, km_at(ta, ea, t.days), km_at(tb, eb, t.days))
-               for t in times)
+    km_a, km_b = km_at(ta, ea, times), km_at(tb, eb, times)
+    at = tuple(SurvivalAt(t.label, t.days, x, y, paired_difference(ta, ea, tb, eb, t.days))
+               for t, x, y in zip(times, km_a, km_b, strict=True))
     hr, lo, hi, p = cox_hazard_ratio(ta, ea, tb, eb)
     lr = logrank_test(ta, tb, event_observed_A=ea, event_observed_B=eb)
     b_first = eb & (~ea | (tb < ta))
@@ -251,16 +257,42 @@ def compare_endpoint(name: str, ta: FloatArray, ea: BoolArray, tb: FloatArray, e
         b_earlier=k, a_earlier=m, same=int(ta.shape[0] - k - m), sign_test_p=sign_p)
 
 
-def km_at(t: FloatArray, e: BoolArray, day: float) -> tuple[float, float, float]:
-    """Kaplan-Meier survival at ``day`` with lifelines' 95 % interval (estimate, lo, hi)."""
+def paired_difference(ta: FloatArray, ea: BoolArray, tb: FloatArray, eb: BoolArray,
+                      day: float) -> tuple[float, float, float]:
+    """Survival at ``day`` under B minus under A in the same patients, with a paired 95 %
+    interval: (difference, lower, upper).
+
+    Where nobody is censored before ``day`` (the simulator censors only at its horizon) the
+    Kaplan-Meier estimate is the share without an event by ``day``, so the difference is the
+    mean of the per-patient differences d = [event by day under A] - [event by day under B],
+    and its standard error sd(d)/sqrt(n) (normal approximation; the paired analogue of
+    McNemar's comparison). NaN where someone is censored earlier.
+    """
+    from scipy.stats import norm
+
+    if ((~ea & (ta < day)) | (~eb & (tb < day))).any():
+        return math.nan, math.nan, math.nan
+    d = (ea & (ta <= day)).astype(np.float64) - (eb & (tb <= day)).astype(np.float64)
+    n = d.shape[0]
+    mean = float(d.mean())
+    se = float(d.std(ddof=1)) / math.sqrt(n) if n > 1 else math.nan
+    z = float(norm.ppf(0.5 + LEVEL / 2))
+    return mean, mean - z * se, mean + z * se
+
+
+def km_at(t: FloatArray, e: BoolArray, times: Sequence[TimePoint]
+          ) -> list[tuple[float, float, float]]:
+    """Kaplan-Meier survival at each time with lifelines' 95 % interval (estimate, lo, hi)."""
     from lifelines import KaplanMeierFitter
 
     kmf = KaplanMeierFitter(alpha=1.0 - LEVEL).fit(t, event_observed=e)
-    est = float(kmf.survival_function_at_times(day).iloc[0])
+    days = np.array([tp.days for tp in times])
+    est = kmf.survival_function_at_times(days).to_numpy()
     ci = kmf.confidence_interval_survival_function_
-    idx = int(np.searchsorted(ci.index.to_numpy(), day, side="right")) - 1
-    lo, hi = (float(v) for v in ci.iloc[max(idx, 0)].to_numpy())
-    return est, lo, hi
+    idx = np.maximum(np.searchsorted(ci.index.to_numpy(), days, side="right") - 1, 0)
+    bounds = ci.to_numpy()[idx]
+    return [(float(est[i]), float(bounds[i, 0]), float(bounds[i, 1]))
+            for i in range(days.shape[0])]
 
 
 def cox_hazard_ratio(ta: FloatArray, ea: BoolArray, tb: FloatArray, eb: BoolArray
@@ -328,12 +360,37 @@ def _p(p: float) -> str:
     return f"{p:.2g}" if p >= 1e-4 else "< 0.0001"
 
 
+def _diff(s: SurvivalAt) -> str:
+    def pp(x: float) -> str:
+        return f"{round(100 * x, 1) + 0.0:+.1f}"  # + 0.0: no "-0.0"
+
+    est, lo, hi = s.paired_difference
+    if math.isnan(est):
+        return f"{pp(s.b[0] - s.a[0])} pp (n/a: censored before {s.label})"
+    return f"{pp(est)} pp ({pp(lo)} to {pp(hi)})"
+
+
 def _pct(x: tuple[float, float, float]) -> str:
     return f"{100 * x[0]:.1f}% ({100 * x[1]:.1f}-{100 * x[2]:.1f})"
 
 
+def _finite(obj: Any) -> Any:
+    """NaN (an estimate that does not exist) as None, so that the JSON is standard."""
+    if isinstance(obj, float) and math.isnan(obj):
+        return None
+    if isinstance(obj, dict):
+        return {k: _finite(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_finite(v) for v in obj]
+    return obj
+
+
 def to_json(comp: Comparison) -> dict[str, Any]:
-    """The comparison as plain data (JSON-ready)."""
+    """The comparison as plain data (JSON-ready; NaN written as null)."""
+    return dict(_finite(_json(comp)))
+
+
+def _json(comp: Comparison) -> dict[str, Any]:
     def arm(x: Arm) -> dict[str, Any]:
         return {"name": x.policy.name, "source": x.policy.source,
                 "description": x.policy.description, "settings": dict(x.policy.settings)}
@@ -348,7 +405,10 @@ def to_json(comp: Comparison) -> dict[str, Any]:
             ep.endpoint: {
                 "survival": [{"time": s.label, "days": s.days,
                               "a": dict(zip(("estimate", "lower", "upper"), s.a, strict=True)),
-                              "b": dict(zip(("estimate", "lower", "upper"), s.b, strict=True))}
+                              "b": dict(zip(("estimate", "lower", "upper"), s.b, strict=True)),
+                              "paired_difference_b_minus_a": dict(zip(
+                                  ("estimate", "lower", "upper"), s.paired_difference,
+                                  strict=True))}
                              for s in ep.at],
                 "events": {"a": ep.events_a, "b": ep.events_b},
                 "hazard_ratio_b_vs_a": {"estimate": ep.hazard_ratio, "lower": ep.hr_lower,
@@ -402,13 +462,13 @@ def to_markdown(comp: Comparison, png: str | None = None) -> str:
         "",
         "## Survival at chosen times (Kaplan-Meier, 95% CI)",
         "",
-        f"| endpoint | time | A: {a.name} | B: {b.name} | B - A |",
+        f"| endpoint | time | A: {a.name} | B: {b.name} | B - A, paired (95% CI) |",
         "|---|---|---|---|---|",
     ]
     for ep in comp.endpoints:
         for s in ep.at:
             lines.append(f"| {ep.endpoint} | {s.label} | {_pct(s.a)} | {_pct(s.b)} | "
-                         f"{100 * (s.b[0] - s.a[0]):+.1f} pp |")
+                         f"{_diff(s)} |")
     lines += [
         "",
         "## Hazard ratio and log-rank test (arms as independent samples)",
@@ -445,7 +505,10 @@ def to_markdown(comp: Comparison, png: str | None = None) -> str:
         "two-arm trial with this many patients per arm would show - and are conservative for "
         "paired arms. Paired view: per patient, whether the event came earlier under B, "
         "earlier under A, or at the same time (or not at all) under both; two-sided sign test "
-        "(scipy binomtest) on the discordant pairs. Module: `allpath.sim.compare`.",
+        "(scipy binomtest) on the discordant pairs. B - A: survival under B minus under A in "
+        "the same patients, with a paired 95% interval (mean and standard error of the "
+        "per-patient differences; valid because the simulator censors only at its horizon). "
+        "Module: `allpath.sim.compare`.",
     ]
     if not math.isnan(comp.seconds):
         lines += ["", f"Simulation and analysis took {comp.seconds:.1f} s."]
