@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 import re
 from collections import Counter
 from collections.abc import Iterable, Iterator
@@ -436,6 +437,11 @@ class _Patient:
         return False
 
     def observation(self, res: dict[str, Any], path: str) -> None:
+        # Every date of the result is checked, used or not (an invalid one is an error).
+        period = res.get("effectivePeriod")
+        self.when((res, "effectiveDateTime", path), (res, "effectiveInstant", path),
+                  (period, "start", f"{path}.effectivePeriod"),
+                  (period, "end", f"{path}.effectivePeriod"), (res, "issued", path))
         code = res.get("code")
         keys = _keys(code)
         profiles = [str(p) for p in (res.get("meta") or {}).get("profile") or []]
@@ -751,10 +757,6 @@ class _Patient:
     def _medication(self, res: dict[str, Any], path: str,
                     request_phase: dict[str, tuple[str | None, str | None]]) -> None:
         rt = res["resourceType"]
-        status = res.get("status")
-        if status in import_settings().medication_skip:
-            self.warn(f"{path}.status", f"{rt} is {status}; not used")
-            return
         ident = identify_order(res)
         drug = ident.label
         start: dt.date | None = None
@@ -763,16 +765,23 @@ class _Patient:
             for i, di in enumerate(res.get("dosageInstruction") or []):
                 bp = (((di or {}).get("timing") or {}).get("repeat") or {}).get("boundsPeriod")
                 where = f"{path}.dosageInstruction[{i}].timing.repeat.boundsPeriod"
-                start = start or _as_day(self.when((bp, "start", where))[0])
-                end = end or _as_day(self.when((bp, "end", where))[0])
-            start = start or _as_day(self.when((res, "authoredOn", path))[0])
+                bp_start = _as_day(self.when((bp, "start", where))[0])
+                bp_end = _as_day(self.when((bp, "end", where))[0])
+                start, end = start or bp_start, end or bp_end
+            authored = _as_day(self.when((res, "authoredOn", path))[0])
+            start = start or authored
         else:
             period = res.get("effectivePeriod")
             start = _as_day(self.when((res, "effectiveDateTime", path),
                                       (period, "start", f"{path}.effectivePeriod"))[0])
             end = _as_day(self.when((period, "end", f"{path}.effectivePeriod"))[0])
+            asserted = _as_day(self.when((res, "dateAsserted", path))[0])
             if rt == "MedicationStatement":
-                start = start or _as_day(self.when((res, "dateAsserted", path))[0])
+                start = start or asserted
+        status = res.get("status")
+        if status in import_settings().medication_skip:
+            self.warn(f"{path}.status", f"{rt} is {status}; not used")
+            return
         phase, protocol = self._phase(res)
         if rt == "MedicationRequest" and res.get("id"):
             request_phase[f"MedicationRequest/{res['id']}"] = (phase, protocol)
@@ -970,6 +979,39 @@ def _check(mapper: _Patient, source: str | None) -> PatientRecord:
     return parse_record(rec, source=source, catalogue=mapper.cat, vocabulary=mapper.voc)
 
 
+# Elements whose value ALLPath checks itself as strictly as the FHIR type does: dates it
+# parses (an invalid one is an error), FHIR ids and the numbers of valueQuantity.
+_OWN_DATES = frozenset({"effectiveDateTime", "effectiveInstant", "issued", "authoredOn",
+                        "onsetDateTime", "recordedDate", "dateAsserted", "birthDate"})
+_FHIR_ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")
+_DIGIT = re.compile(r"\d")
+
+
+def _masked(value: Any, key: str = "", parent: str = "") -> Any:
+    """``value`` with the elements ALLPath checks itself replaced by their class."""
+    if isinstance(value, dict):
+        return {k: _masked(v, k, key) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_masked(v, key, parent) for v in value]
+    if key == "id" and isinstance(value, str) and _FHIR_ID.fullmatch(value):
+        return "<id>"
+    if (key in _OWN_DATES or (parent == "effectivePeriod" and key in ("start", "end"))) \
+            and isinstance(value, str):
+        return _DIGIT.sub("9", value)  # the same format class validates alike
+    if key == "value" and parent == "valueQuantity" and type(value) in (int, float) \
+            and math.isfinite(value):
+        return "<decimal>"
+    return value
+
+
+def _shape_key(res: dict[str, Any]) -> str:
+    """Resources with the same key are alike for the fhir.resources check: they differ only
+    in elements ALLPath checks itself (:data:`_OWN_DATES`, ids, quantities). A Bundle of
+    repeated results (a year of blood counts) is then checked once per shape, not once per
+    resource; a resource that fails is checked (and reported) on its own."""
+    return json.dumps(_masked(res), sort_keys=True, default=str)
+
+
 def read_resources(items: Iterable[tuple[str, dict[str, Any], str | None]],
                    source: str | None = None) -> list[FhirImport]:
     """Map resources (FHIR path, resource, fullUrl) to one :class:`FhirImport` per patient."""
@@ -979,11 +1021,15 @@ def read_resources(items: Iterable[tuple[str, dict[str, Any], str | None]],
     owners: dict[str, str] = {}  # reference key -> patient key
     patients: dict[str, _Patient] = {}
     patient_key: dict[int, str] = {}
+    valid: set[str] = set()  # shapes that passed the fhir.resources check (_shape_key)
     for n, it in enumerate(entries):
         if it.resource.get("resourceType") not in READ_TYPES:
             continue  # not read: one warning per type below, no need to parse it
+        shape = _shape_key(it.resource)
         try:
-            validate_resource(it.resource)
+            if shape not in valid:
+                validate_resource(it.resource)
+                valid.add(shape)
         except Exception as exc:  # pydantic ValidationError or an unknown resourceType
             first = str(exc).splitlines()
             general.append(FhirWarning(it.path, "does not validate as FHIR R4 ("
