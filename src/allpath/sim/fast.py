@@ -353,9 +353,16 @@ def run_cohort_batch(
     if trace_days is not None:
         trace = Trace(*(np.zeros((n, trace_days + 1)) for _ in range(3)))
 
+    from allpath.sim import salvage
+
+    treat = salvage.enabled(ps, pop)
+
     def post_relapse_death(idx: AnyArray, t: Array, os5_class: Array | None = None) -> None:
         # 5-yr OS after relapse by COG timing class: the class the relapse pack called
-        # (``os5_class``, checkpoints policy) or the months from diagnosis at the relapse
+        # (``os5_class``, checkpoints policy) or the months from diagnosis at the relapse.
+        # With relapse therapy on, deaths after relapse come from allpath.sim.salvage instead.
+        if treat:
+            return
         months = t / DAYS_PER_MONTH
         os5 = os5_class if os5_class is not None else np.where(
             months < 18, ps.value("post_relapse_os5_very_early", pop),
@@ -579,6 +586,8 @@ def run_cohort_batch(
         post_relapse_death(ri, call.day, post_relapse_os5(
             call.timing_cog, ps.value("post_relapse_os5_very_early", pop),
             ps.value("post_relapse_os5_early", pop), ps.value("post_relapse_os5_late", pop)))
+        b_obs = np.full(n, np.nan)
+        b_obs[ri] = call.marrow_pct / 100.0
         for key, vals, fill in (("relapse_site", call.site, -1.0),
                                 ("relapse_timing_cog", call.timing_cog, -1.0),
                                 ("relapse_template", call.template, -1.0),
@@ -587,6 +596,11 @@ def run_cohort_batch(
             col = np.full(n, fill)
             col[ri] = vals
             cols[key] = col
+    if treat:
+        # the salvage roadmap of the packs as the relapsed patients' protocol
+        cols.update(salvage.apply_to_cohort(
+            ps, protocol, batch, relapsed, relapse_day, death_day, (s[0], s[1]),
+            None if checkpoints is None or not checkpoints.relapse else b_obs))
     horizon = float(horizon_days)
     death = death_day <= horizon
     rel = relapse_day <= horizon

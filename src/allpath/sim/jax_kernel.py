@@ -503,7 +503,13 @@ def run_cohort_batch_jax(
         dose_maint_sum = host(c["dose_sum"])
         x78 = c["x78"] if last_day >= 78 else None
 
+    from allpath.sim import salvage
+
+    treat = salvage.enabled(ps, pop)
+
     def post_relapse_death(idx: AnyArray, t: Array) -> None:
+        if treat:  # deaths after relapse come from allpath.sim.salvage (below)
+            return
         months = t / DAYS_PER_MONTH
         os5 = np.where(
             months < 18, ps.value("post_relapse_os5_very_early", pop),
@@ -540,6 +546,11 @@ def run_cohort_batch_jax(
         relapse_day[idx] = np.ceil(t_rel[idx])
         post_relapse_death(idx, relapse_day[idx])
 
+    if treat:
+        # the salvage roadmap of the packs as the relapsed patients' protocol (numpy, shared
+        # with the fast kernel)
+        cols.update(salvage.apply_to_cohort(ps, protocol, batch, relapsed, relapse_day,
+                                            death_day, (host(s[0]), host(s[1]))))
     horizon = float(horizon_days)
     death = death_day <= horizon
     rel = relapse_day <= horizon
