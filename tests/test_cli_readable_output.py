@@ -252,3 +252,29 @@ def test_titration_wide_terminal_keeps_the_table(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "┃ Line" in result.output and "6-MP suggested" in result.output
     assert max(len(line) for line in result.output.splitlines()) <= 200
+
+
+# ---------------------------------------------------------------- triage and trials text
+@pytest.mark.parametrize("columns", [80, 60])
+def test_triage_and_trial_text_wrap_at_the_terminal_width(tmp_path: Path, columns: int) -> None:
+    from allpath.examples import example_files
+
+    person = next(f for f in example_files() if f.name == "person.yaml")
+    for args in (["triage", str(person)],
+                 ["trials", "match", str(EXAMPLE_1), "--limit", "3"]):
+        result = runner.invoke(app, args, env={"COLUMNS": str(columns),
+                                               "XDG_DATA_HOME": str(tmp_path)})
+        assert result.exit_code == 0, result.output
+        for line in result.output.splitlines():
+            assert len(line) <= columns, (args[0], line)
+
+
+def test_trial_age_criterion_reads_in_years_and_months(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["trials", "match", str(EXAMPLE_1), "--limit", "5"],
+                           env={"COLUMNS": "300", "XDG_DATA_HOME": str(tmp_path)})
+    assert result.exit_code == 0, result.output
+    ages = [line for line in result.output.splitlines() if " Age: requires" in line]
+    assert ages
+    for line in ages:
+        assert re.search(r"patient \d+ years?( \d+ months?)?", line), line
+        assert not re.search(r"requires [^,]*\d\.\d", line), line

@@ -11,6 +11,7 @@ import typer
 from allpath.cli.app import app
 from allpath.cli.common import OutputFormat, fail
 from allpath.errors import AllPathError
+from allpath.outputs.readable import wrap_text
 
 __all__ = ["render_triage_markdown", "render_triage_text"]
 
@@ -83,4 +84,4 @@ def triage_command(
     elif format is OutputFormat.markdown:
         typer.echo(render_triage_markdown(doc))
     else:
-        typer.echo(render_triage_text(doc))
+        typer.echo(wrap_text(render_triage_text(doc)))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
@@ -11,6 +12,7 @@ import typer
 
 from allpath.cli.common import fail
 from allpath.errors import AllPathError
+from allpath.outputs.readable import age_in_words, words, wrap_text
 
 app = typer.Typer(help="Clinical trials: pre-screen ClinicalTrials.gov studies for a patient "
                        "and find centres with open ALL studies. Never a decision to enrol.",
@@ -40,6 +42,30 @@ TrialsOption = Annotated[Path | None, typer.Option(
                            "folder of them (default: the bundled snapshot of open ALL studies).")]
 
 
+_AGE_LIMIT = re.compile(r"(?P<op>[<>]=?|[≥≤])\s*(?P<years>\d+(?:\.\d+)?)")
+
+
+def _is_age(cr: dict[str, Any]) -> bool:
+    return str(cr["criterion"]).rsplit(".", 1)[-1] == "age"
+
+
+def _requires(cr: dict[str, Any]) -> str:
+    """What a criterion requires, in words; age limits in years and months."""
+    text = words(cr["requires"])
+    if not _is_age(cr):
+        return text
+    text = re.sub(r"\s*years?$", "", text)
+    return _AGE_LIMIT.sub(lambda m: m["op"] + age_in_words(float(m["years"])), text)
+
+
+def _patient(cr: dict[str, Any]) -> str:
+    value = cr["patient"]
+    if _is_age(cr) and isinstance(value, int | float) \
+            and not isinstance(value, bool):
+        return age_in_words(float(value))
+    return words(value)
+
+
 def render_matches_text(doc: dict[str, Any]) -> str:
     """Plain text: counts, then each listed study with its criteria."""
     c = doc["counts"]
@@ -56,10 +82,10 @@ def render_matches_text(doc: dict[str, Any]) -> str:
         lines.append(f"  {m['title']}")
         lines.append(f"  {m['url']}")
         for cr in m["criteria"]:
-            value = "unknown" if cr["patient"] is None else cr["patient"]
+            requires, value = _requires(cr), _patient(cr)
             patient = "" if cr["criterion"] == "status" else f", patient {value}"
             lines.append(f"    {_MARK[cr['outcome']]:>3}  {cr['label']}: requires "
-                         f"{cr['requires']}{patient}"
+                         f"{requires}{patient}"
                          + (f"  <- {cr['evidence']}" if cr["evidence"] else ""))
         for s in m["to_settle"]:
             lines.append(f"    to settle: {s}")
@@ -158,7 +184,7 @@ def match_command(
     elif format is MatchFormat.markdown:
         typer.echo(render_matches_markdown(doc))
     else:
-        typer.echo(render_matches_text(doc))
+        typer.echo(wrap_text(render_matches_text(doc)))
 
 
 def _near(text: str | None) -> tuple[float, float] | None:
@@ -212,8 +238,9 @@ def centres_command(
     for c in centres:
         where = ", ".join(p for p in (c.city, c.state, c.country) if p)
         dist = f"  {c.distance_km:.0f} km" if c.distance_km is not None else ""
-        typer.echo(f"{c.facility} ({where}){dist}: {len(c.trials)} open "
-                   f"stud{'y' if len(c.trials) == 1 else 'ies'} ({', '.join(c.trials)})")
+        typer.echo(wrap_text(f"{c.facility} ({where}){dist}: {len(c.trials)} open "
+                             f"stud{'y' if len(c.trials) == 1 else 'ies'} "
+                             f"({', '.join(c.trials)})"))
     typer.echo("\nA centre listed here runs ALL studies; ask your care team about a referral.")
 
 

@@ -15,13 +15,15 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import shutil
+import textwrap
 from collections.abc import Mapping
 from typing import Any
 
 from rich.console import Console
 
-__all__ = ["age_in_words", "console", "terminal_width", "words"]
+__all__ = ["age_in_words", "console", "terminal_width", "words", "wrap_text"]
 
 #: width used when the output goes to a file or a pipe and $COLUMNS is not set
 PIPE_WIDTH = 100
@@ -89,3 +91,26 @@ def console(file: Any, width: int | None = None) -> Console:
     """A plain (no colour codes) rich console writing to ``file`` at the terminal width."""
     return Console(file=file, width=terminal_width(width), force_terminal=False,
                    color_system=None, highlight=False, emoji=False)
+
+
+_BULLET = re.compile(r"^(\s*)((?:[-*]|yes|NO|\?)\s+)?")
+
+
+def wrap_text(text: str, width: int | None = None) -> str:
+    """Plain text wrapped at the terminal width: each line keeps its indentation, and the
+    lines it wraps onto are indented under its text (after a ``-``, ``*`` or mark)."""
+    cols = terminal_width(width)
+    out: list[str] = []
+    for line in text.splitlines():
+        if len(line) <= cols:
+            out.append(line)
+            continue
+        m = _BULLET.match(line)
+        lead = m.group(1) if m else ""
+        hang = " " * len(m.group(0)) if m else ""
+        if len(hang) > cols // 2:
+            hang = lead
+        out.extend(textwrap.wrap(line[len(lead):], width=cols, initial_indent=lead,
+                                 subsequent_indent=hang, break_long_words=True,
+                                 break_on_hyphens=False) or [""])
+    return "\n".join(out) + ("\n" if text.endswith("\n") else "")
