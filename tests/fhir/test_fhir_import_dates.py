@@ -123,3 +123,25 @@ def test_workup_window_is_cited_and_marked_unconfirmed() -> None:
     w = doc["diagnostic_workup"]
     assert w["evidence"] == "unconfirmed" and w["reasoning"]
     assert import_settings().workup_days == w["window_days"]
+
+
+def test_diagnosis_date_falls_back_to_asserted_then_recorded_date() -> None:
+    asserted = all_condition()
+    del asserted["onsetDateTime"]
+    asserted["recordedDate"] = "2024-01-09"
+    asserted["extension"] = [{
+        "url": "http://hl7.org/fhir/StructureDefinition/condition-assertedDate",
+        "valueDateTime": "2024-01-05"}]
+    assert read_bundle(bundle(asserted)).patient.diagnosis_date == dt.date(2024, 1, 5)
+    del asserted["extension"]
+    assert read_bundle(bundle(asserted)).patient.diagnosis_date == dt.date(2024, 1, 9)
+
+
+def test_onset_age_is_warned_not_turned_into_a_date() -> None:
+    cond = all_condition()
+    del cond["onsetDateTime"]
+    cond["onsetAge"] = {"value": 5, "unit": "a"}
+    imp = read_bundle(bundle(cond))
+    assert imp.patient.diagnosis_date is None
+    [w] = [w for w in imp.warnings if w.path == "Bundle.entry[1].resource.onset[x]"]
+    assert "onsetAge is not a date" in w.message

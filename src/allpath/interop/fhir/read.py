@@ -393,8 +393,14 @@ class _Patient:
                               f"{label}: remission/relapse in the code is not used; ALLPath "
                               "derives response and relapse from the results", _cstr(c))
                 if onset is None:
-                    self.warn(f"{path}.onset[x]",
-                              "ALL condition without onset or recorded date: no diagnosis date")
+                    other = [k for k in ("onsetAge", "onsetString", "onsetRange")
+                             if res.get(k) is not None]
+                    partial = [k for k in ("onsetDateTime", "onsetPeriod", "recordedDate")
+                               if res.get(k) is not None]
+                    why = (f" ({', '.join(partial)}: a partial date)" if partial else
+                           f" ({', '.join(other)} is not a date)" if other else "")
+                    self.warn(f"{path}.onset[x]", "ALL condition without a full onset, "
+                              f"asserted or recorded date: no diagnosis date{why}")
                 used = True
                 break
             if key[0] == CS.SYMPTOM and self.voc.resolve("symptoms", key[1]):
