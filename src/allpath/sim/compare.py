@@ -362,7 +362,7 @@ def _p(p: float) -> str:
 
 def _diff(s: SurvivalAt) -> str:
     def pp(x: float) -> str:
-        return f"{round(100 * x, 1) + 0.0:+.1f}"  # + 0.0: no "-0.0"
+        return f"{round(100 * x, 2) + 0.0:+.2f}"  # + 0.0: no "-0.00"
 
     est, lo, hi = s.paired_difference
     if math.isnan(est):
