@@ -278,3 +278,33 @@ def test_trial_age_criterion_reads_in_years_and_months(tmp_path: Path) -> None:
     for line in ages:
         assert re.search(r"patient \d+ years?( \d+ months?)?", line), line
         assert not re.search(r"requires [^,]*\d\.\d", line), line
+
+
+# ---------------------------------------------------------------- one option name each
+FORMAT_COMMANDS = [["assess"], ["demo"], ["explain"], ["roadmap"], ["titrate"], ["guide"],
+                   ["triage"], ["trials", "match"], ["trials", "centres"], ["rules", "list"]]
+
+
+@pytest.mark.parametrize("command", FORMAT_COMMANDS, ids=" ".join)
+def test_every_command_that_prints_a_document_takes_format_and_f(command: list[str]) -> None:
+    result = runner.invoke(app, [*command, "--help"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    assert re.search(r"--format\s+-f\b", result.output), result.output
+    assert "json" in result.output
+
+
+def test_the_plot_option_is_named_plot() -> None:
+    result = runner.invoke(app, ["assess", "--help"], env={"COLUMNS": "200"})
+    assert "--plot" in result.output and "--png" not in result.output
+
+
+def test_explain_and_rules_list_as_json() -> None:
+    import json
+
+    rule = runner.invoke(app, ["explain", "nci_rome.high.wbc", "--format", "json"])
+    assert rule.exit_code == 0, rule.output
+    doc = json.loads(rule.output)
+    assert doc["rule"] == "nci_rome.high.wbc" and doc["then"] == "high"
+    assert [s["id"] for s in doc["sources"]] and all(s["reference"] for s in doc["sources"])
+    packs = json.loads(runner.invoke(app, ["rules", "list", "-f", "json"]).output)
+    assert any(p["pack"] == "risk" for p in packs)

@@ -60,6 +60,10 @@ def guide_command(
         raise typer.Exit(code=1) from None
     if format is OutputFormat.json:
         typer.echo(json.dumps(guide.to_dict(), indent=2, ensure_ascii=False))
+    elif format is OutputFormat.text:
+        from allpath.outputs.readable import wrap_text
+
+        typer.echo(wrap_text(render(guide, format.value)), nl=False)
     else:
         typer.echo(render(guide, format.value), nl=False)
 

@@ -98,7 +98,10 @@ def demo(
 
 
 @app.command()
-def explain(rule_id: Annotated[str, typer.Argument(help="Rule or decision id.")]) -> None:
+def explain(
+    rule_id: Annotated[str, typer.Argument(help="Rule or decision id.")],
+    format: Annotated[OutputFormat, typer.Option("--format", "-f")] = OutputFormat.text,
+) -> None:
     """Print a rule with its condition, outcome and sources."""
     from allpath.rules.loader import load_knowledge
 
@@ -108,20 +111,33 @@ def explain(rule_id: Annotated[str, typer.Argument(help="Rule or decision id.")]
     except AllPathError as err:
         fail(err)
         return
-    typer.echo(f"{rule.id}  ({cp.id}@{cp.version}, decision {decision.id}: {decision.title})")
+    when = getattr(rule, "when", None)
+    doc: dict[str, object] = {
+        "rule": rule.id, "pack": cp.id, "pack_version": cp.version,
+        "decision": decision.id, "decision_title": decision.title, "scheme": decision.scheme,
+        "when": when.model_dump(by_alias=True, exclude_none=True) if when is not None
+        else None,
+        "then": rule.then if rule.then is not None else "unknown",
+        "evidence": rule.evidence, "note": rule.note,
+        "sources": [{"id": c, "reference": kb.citations[c].reference} for c in rule.cite],
+    }
+    if format is OutputFormat.json:
+        typer.echo(json.dumps(doc, indent=2, ensure_ascii=False))
+        return
+    md = format is OutputFormat.markdown
+    head = f"{rule.id}  ({cp.id}@{cp.version}, decision {decision.id}: {decision.title})"
+    typer.echo(f"# {head}\n" if md else head)
     if decision.scheme:
         typer.echo(f"scheme: {decision.scheme}")
-    when = getattr(rule, "when", None)
     if when is not None:
         typer.echo("when:")
-        typer.echo("  " + json.dumps(when.model_dump(by_alias=True, exclude_none=True)))
+        typer.echo("  " + json.dumps(doc["when"], ensure_ascii=False))
     else:
         typer.echo("when: no earlier rule of the decision matched")
-    then = rule.then if rule.then is not None else "unknown"
-    typer.echo(f"then: {json.dumps(then)}")
+    typer.echo(f"then: {json.dumps(doc['then'], ensure_ascii=False)}")
     typer.echo(f"evidence: {rule.evidence}")
     if rule.note:
         typer.echo(f"note: {rule.note}")
     typer.echo("sources:")
     for c in rule.cite:
-        typer.echo(f"  [{c}] {kb.citations[c].reference}")
+        typer.echo(f"  {'- ' if md else ''}[{c}] {kb.citations[c].reference}")

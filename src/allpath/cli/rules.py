@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import sys
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -55,10 +57,24 @@ def check(
     )
 
 
+class ListFormat(StrEnum):
+    text = "text"
+    json = "json"
+
+
 @app.command("list")
-def list_packs() -> None:
+def list_packs(
+    format: Annotated[ListFormat, typer.Option("--format", "-f")] = ListFormat.text,
+) -> None:
     """List the packs with their versions and decisions."""
     kb, _ = load_packs(run_examples=False)
+    if format is ListFormat.json:
+        typer.echo(json.dumps([
+            {"pack": cp.id, "version": cp.version, "title": cp.pack.title,
+             "decisions": [{"id": d.id, "title": d.title, "output": d.output,
+                            "scheme": d.scheme} for d in cp.pack.decisions]}
+            for cp in kb.packs], indent=2, ensure_ascii=False))
+        return
     for cp in kb.packs:
         typer.echo(f"{cp.id}@{cp.version}  {cp.pack.title}")
         for d in cp.pack.decisions:
