@@ -78,10 +78,13 @@ def test_rheingold2024_b_all_5y_os_after_relapse_by_timing(pediatric_long: Cols)
     """Rheingold 2024 (COG): 5-yr OS after B-ALL relapse 25.8 / 49.5 / 66.4 % for early
     (< 18 mo) / intermediate (18-36) / late (>= 36) relapse; tolerance ±8 pp.
 
-    These three numbers are *inputs* of the model (``post_relapse_os5_*`` in parameters.yaml,
-    turned into constant death hazards from the relapse day), so this checks the machinery
-    (classification of relapse timing, hazards, follow-up), not an independent prediction.
-    Relapses in the first 5 years, each followed 5 years (10-year cohort).
+    Survival after relapse is simulated (:mod:`allpath.sim.salvage`: the packs' salvage
+    roadmap on the marrow model), and these three numbers are *fitted* targets of its
+    transplant kill, continuation kill and active-disease death ratio
+    (``relapse_therapy.yaml``); the timing gradient itself comes from the chemo-resistant
+    subclones behind early relapses. Validation of the same machinery on unfitted outcomes:
+    ``test_salvage.py`` (AALL0433, GMALL). Relapses in the first 5 years, each followed 5 years
+    (10-year cohort).
     """
     os_ = post_relapse_os(pediatric_long)
     assert min(os_["n_early"], os_["n_intermediate"], os_["n_late"]) >= 200

@@ -1,0 +1,184 @@
+"""Relapse therapy (:mod:`allpath.sim.salvage`): the packs' salvage roadmap on the marrow model.
+
+Unit checks of the closed forms and the pack hook, chunk invariance, the switch back to the
+timing-class draw, and validation against post-relapse outcomes that were not fitted
+(AALL0433, Lew 2021; GMALL, Gokbuget 2012). Cohorts: the session fixtures of ``conftest.py``
+(seed 2025).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from scipy import integrate
+
+from allpath.sim import simulate_cohort
+from allpath.sim.cohort import load_config
+from allpath.sim.params import load_parameters
+from allpath.sim.salvage import (
+    RISK,
+    _death_time,
+    _pack_risk,
+    load_relapse_therapy,
+    split_uniform,
+)
+
+Cols = dict[str, np.ndarray[Any, Any]]
+YEAR = 365.25
+MONTH = YEAR / 12
+
+
+def _table(cfg: Any, n: int, seed: int, chunk: int) -> Cols:
+    t = simulate_cohort(cfg, n=n, seed=seed, chunk_size=chunk)
+    assert not isinstance(t, Path)
+    return {k: t.column(k).to_numpy(zero_copy_only=False) for k in t.column_names}
+
+
+def test_split_uniform_gives_independent_uniform_parts() -> None:
+    u = np.random.default_rng(7).random(200_000)
+    parts = split_uniform(u)
+    assert len(parts) == 3
+    for v in parts:
+        assert v.min() > 0.0 and v.max() < 1.0
+        assert abs(v.mean() - 0.5) < 0.005
+        assert abs(v.var() - 1 / 12) < 0.002
+    c = np.corrcoef(np.stack(parts))
+    assert np.all(np.abs(c[np.triu_indices(3, 1)]) < 0.01)
+
+
+def test_death_time_inverts_the_cumulative_hazard_of_a_growing_burden() -> None:
+    """Hazard h x/(1 + x), x = x0 e^{rt}: the closed form's time has cumulative hazard e."""
+    x0 = np.array([0.05, 0.5, 4.0])
+    r, h = np.array([0.05, 0.02, 0.08]), 0.0015
+    e = np.array([0.1, 1.0, 3.0])
+    t = _death_time(x0, r, h, e)
+    for x, rate, ti, ei in zip(x0, r, t, e, strict=True):
+        def hazard(s: float, x: float = x, rate: float = rate) -> float:
+            return float(h * x * np.exp(rate * s) / (1 + x * np.exp(rate * s)))
+
+        val, _ = integrate.quad(hazard, 0.0, ti)
+        assert val == pytest.approx(ei, rel=1e-6)
+
+
+def test_relapse_pack_risk_groups_the_transplant_decision_reads() -> None:
+    """relapse.risk.cog from the relapse pack: early marrow relapse and T lineage high, late
+    with end-of-block-1 MRD >= 0.1 % intermediate, < 0.1 % low."""
+    months = np.array([12.0, 48.0, 48.0, 48.0])
+    risk = _pack_risk(b0=np.full(4, 0.8), mrd=np.array([1e-4, 1e-4, 5e-3, 1e-4]),
+                      t0=months * MONTH, therapy_end=850.0,
+                      lineage_t=np.array([False, False, False, True]), days_per_month=MONTH)
+    assert [RISK[k] for k in risk] == ["high", "low", "intermediate", "high"]
+    assert load_relapse_therapy().hsct_risk_groups == ("high", "intermediate")
+
+
+def test_salvage_course_does_not_depend_on_the_chunk() -> None:
+    cfg = replace(load_config("pediatric"), horizon_days=3654)
+    a = _table(cfg, 3000, 5, 3000)
+    b = _table(cfg, 3000, 5, 700)
+    for key in ("death_day", "cr2", "mrd_block1", "hsct_cr2", "relapse2_day"):
+        np.testing.assert_array_equal(a[key], b[key])
+    assert np.nansum(a["cr2"]) > 50  # relapses were treated
+
+
+def test_relapse_therapy_zero_draws_death_from_the_timing_class() -> None:
+    """relapse_therapy 0 is the v0.3 behaviour: no salvage columns, death after relapse at the
+    constant hazard of the timing class's 5-yr OS."""
+    ps = load_parameters()
+    par = ps["relapse_therapy"]
+    off = replace(ps, parameters={**ps.parameters, "relapse_therapy": replace(
+        par, value=0.0, populations={})})
+    c = _table(load_config("pediatric", parameters=off), 3000, 5, 3000)
+    assert "cr2" not in c
+    on = _table(load_config("pediatric"), 3000, 5, 3000)
+    assert np.nansum(on["cr2"]) > 0
+    # the frontline course up to the relapse is the same
+    np.testing.assert_array_equal(c["relapse_day"], on["relapse_day"])
+
+
+def test_early_relapses_reach_cr2_less_often_than_late_ones(pediatric_long: Cols) -> None:
+    """Emergent, not put in: early relapses grow out of chemo-resistant subclones (rho < 1),
+    so block 1 brings fewer of them into CR2; in CR2 the relapse pack sends every early one to
+    transplant (high risk) and only the MRD-positive late ones (intermediate)."""
+    c = pediatric_long
+    rel = (c["relapse"] == 1) & (c["subtype"] == "B-ALL")
+    months = c["relapse_day"] / MONTH
+    early, late = rel & (months < 18), rel & (months >= 36)
+    assert np.mean(c["cr2"][early]) + 0.1 < np.mean(c["cr2"][late])
+    cr2 = c["cr2"] == 1
+    assert np.mean(c["hsct_cr2"][early & cr2]) > np.mean(c["hsct_cr2"][late & cr2])
+
+
+def _aall0433(c: Cols) -> dict[str, float]:
+    """Late (>= 36 mo) B-ALL marrow relapses followed 3 years: OS overall and by end-of-block-1
+    MRD (< 0.1 % in CR2 / the rest)."""
+    months = c["relapse_day"] / MONTH
+    horizon = float(np.nanmax(c["os_day"]))
+    rel = ((c["relapse"] == 1) & (c["subtype"] == "B-ALL") & (months >= 36)
+           & (c["relapse_day"] <= horizon - 3 * YEAR))
+    died = (c["death"] == 1) & (c["death_day"] - c["relapse_day"] <= 3 * YEAR)
+    lo = rel & (c["cr2"] == 1) & (c["mrd_block1"] < 1e-3)
+    hi = rel & ~lo
+    return {"n": float(rel.sum()), "all": 1 - float(died[rel].mean()),
+            "lo": 1 - float(died[lo].mean()), "hi": 1 - float(died[hi].mean()),
+            "lo_share": float(lo.sum() / rel.sum())}
+
+
+def test_lew2021_aall0433_3y_os_with_block1_mrd_below_0_1_percent(pediatric_long: Cols) -> None:
+    """AALL0433 (Lew 2021): 3-yr OS 93.8 % after late marrow B-ALL relapse with MRD < 0.1 % at
+    the end of induction-1; tolerance ±8 pp (as for the Rheingold rows). Validation: only the
+    MRD split (about 32 %, computed from the trial's EFS by MRD) was fitted."""
+    v = _aall0433(pediatric_long)
+    assert v["n"] >= 500
+    assert abs(v["lo"] - 0.938) <= 0.08
+    assert abs(v["lo_share"] - 0.32) <= 0.08
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="measured 3-yr OS 0.806 overall (target 0.723 ± 0.08) and 0.718 with block-1 MRD >= "
+    "0.1 % or no CR2 (target 0.606 ± 0.08) (relapse_therapy 0.1.0, seed 2025, 16000 children "
+    "followed 10 years). AALL0433 transplanted only patients with a matched sibling donor; the "
+    "packs' roadmap transplants every intermediate-risk (MRD >= 0.1 %) late relapse, so the "
+    "simulated MRD-positive group survives more (benchmarks/salvage_identifiability.py)",
+)
+def test_lew2021_aall0433_3y_os_overall_and_mrd_positive(pediatric_long: Cols) -> None:
+    """AALL0433 (Lew 2021): 3-yr OS 72.3 % overall, 60.6 % with MRD >= 0.1 %; ±8 pp."""
+    v = _aall0433(pediatric_long)
+    assert abs(v["all"] - 0.723) <= 0.08
+    assert abs(v["hi"] - 0.606) <= 0.08
+
+
+def _gmall(c: Cols) -> dict[str, float]:
+    """Adults in first relapse (Ph-negative) within 2 years, followed 3 years."""
+    horizon = float(np.nanmax(c["os_day"]))
+    rel = ((c["relapse"] == 1) & (c["subtype"] != "Ph+ B-ALL")
+           & (c["relapse_day"] <= horizon - 3 * YEAR))
+    dt = np.where(c["death"] == 1, c["death_day"] - c["relapse_day"], np.inf)[rel]
+    return {"n": float(rel.sum()), "cr2": float(np.mean(c["cr2"][rel] == 1)),
+            "os3": 1 - float(np.mean(dt <= 3 * YEAR)),
+            "median_months": float(np.median(dt)) / MONTH}
+
+
+def test_gokbuget2012_gmall_adult_cr_after_first_salvage_and_3y_os(adult: Cols) -> None:
+    """GMALL (Gokbuget 2012): CR after the first salvage 42 % (±10 pp, 224 patients) and 3-yr
+    OS after relapse 24 % (±8 pp)."""
+    v = _gmall(adult)
+    assert v["n"] >= 300
+    assert abs(v["cr2"] - 0.42) <= 0.10
+    assert abs(v["os3"] - 0.24) <= 0.08
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="measured median OS 3.5 months after an adult relapse (target 8.4 ± 1.5; relapse_"
+    "therapy 0.1.0, seed 2025): active disease kills at the TOWER-fitted rate, fitted to a "
+    "heavily pretreated cohort (58 % prior salvage, 35 % prior transplant) with no further "
+    "line; GMALL's first relapses got second salvage (CR 33 %) and transplant in 75 %",
+)
+def test_gokbuget2012_gmall_adult_median_os_after_relapse(adult: Cols) -> None:
+    """GMALL (Gokbuget 2012): median OS 8.4 months after first relapse; ±1.5 months."""
+    assert abs(_gmall(adult)["median_months"] - 8.4) <= 1.5
