@@ -82,7 +82,7 @@ def test_fixed_dose_relapses_more_than_protocol_titration_hr_excludes_one(
 
 def test_logrank_hazard_ratio_and_km_agree_with_lifelines_called_directly(
         titration_trial: Comparison) -> None:
-    import pandas as pd
+    import pandas as pd  # type: ignore[import-untyped]
     from lifelines import CoxPHFitter, KaplanMeierFitter
     from lifelines.statistics import logrank_test
 
@@ -123,8 +123,8 @@ def test_sparser_surveillance_finds_relapses_later_in_the_same_patients() -> Non
 def test_cli_writes_markdown_report_and_png(tmp_path: Path) -> None:
     from typer.testing import CliRunner
 
+    import allpath.cli.commands  # noqa: F401  (registers the sub-commands)
     from allpath.cli import app
-    from allpath.cli.commands import app as _registered  # noqa: F401
 
     out = tmp_path / "report.md"
     args = ["simulate", "compare", str(EXAMPLES / "titration-protocol.yaml"),
@@ -199,8 +199,8 @@ def test_policies_on_different_populations_are_refused() -> None:
 def test_cli_bad_policy_file_exits_with_the_field_named(tmp_path: Path) -> None:
     from typer.testing import CliRunner
 
+    import allpath.cli.commands  # noqa: F401  (registers the sub-commands)
     from allpath.cli import app
-    from allpath.cli.commands import app as _registered  # noqa: F401
 
     bad = tmp_path / "bad.yaml"
     bad.write_text("name: x\ntitration: {policy: fixed, basis: platelets}\n", encoding="utf-8")
