@@ -18,7 +18,7 @@ def test_migrations_match_the_models(database: Database) -> None:
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
 
-    assert current_revision(database.engine) == "0003"
+    assert current_revision(database.engine) == "0004"
     with database.engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
     assert diff == []

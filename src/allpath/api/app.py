@@ -67,6 +67,9 @@ def create_app(database_url: str | None = None, *, settings: Settings | None = N
     app.include_router(patients.router)
     app.include_router(screen.router)
     app.include_router(cds.router)
+    from allpath.web import mount_web  # the clinician application and family pages
+
+    mount_web(app)
     app.add_middleware(GuardMiddleware, max_body_bytes=cfg.max_body_bytes)
     if cfg.cors_origins:  # outermost, so that preflight requests are answered first
         app.add_middleware(cds.CdsCorsMiddleware, origins=cfg.cors_origins)

@@ -22,6 +22,7 @@ for _module in ("guide", "screen", "triage", "examples"):  # registers guide, sc
 from allpath.cli import serve as _serve  # noqa: E402  (registers serve)
 
 app.add_typer(_serve.tokens_app, name="tokens")
+app.add_typer(__import__("allpath.cli.users", fromlist=["users_app"]).users_app, name="users")
 
 from allpath.cli import export as _export  # noqa: E402,F401  (registers export)
 from allpath.cli import web as _web  # noqa: E402,F401

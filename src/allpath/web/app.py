@@ -8,7 +8,7 @@ from typing import Any
 
 import yaml
 from fastapi import APIRouter, FastAPI, HTTPException
-from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse
 from pydantic import BaseModel, Field
 
 from allpath import DISCLAIMER, __version__
@@ -19,7 +19,7 @@ from allpath.record.load import load_yaml_text, parse_record
 from allpath.record.vocabulary import load_vocabulary
 from allpath.rules.loader import load_knowledge
 
-__all__ = ["create_web_app", "web_router"]
+__all__ = ["create_web_app", "mount_web", "web_router"]
 
 _STATIC = Path(str(resources.files("allpath.web"))) / "static"
 _MAX_TEXT = 2_000_000  # characters of a pasted record
@@ -95,13 +95,20 @@ def _trial_data_problem(err: TrialDataError) -> JSONResponse:
     return _problem(500, "The trial registry cannot be read", [p.as_dict() for p in err.problems])
 
 
-def web_router() -> APIRouter:
-    """The pages and their JSON endpoints, to mount in any FastAPI app."""
+def web_router(*, paste_page: bool = True) -> APIRouter:
+    """The pages and their JSON endpoints, to mount in any FastAPI app. Without
+    ``paste_page`` (the service), ``/`` leads to the signed-in application instead of the
+    stand-alone paste-a-record page."""
     router = APIRouter()
 
-    @router.get("/", response_class=HTMLResponse, include_in_schema=False)
-    def clinician_page() -> FileResponse:
-        return FileResponse(_STATIC / "index.html")
+    if paste_page:
+        @router.get("/", response_class=HTMLResponse, include_in_schema=False)
+        def clinician_page() -> FileResponse:
+            return FileResponse(_STATIC / "index.html")
+    else:
+        @router.get("/", include_in_schema=False)
+        def to_application() -> RedirectResponse:
+            return RedirectResponse("/app", status_code=303)
 
     @router.get("/family", response_class=HTMLResponse, include_in_schema=False)
     def family_page() -> FileResponse:
@@ -111,6 +118,15 @@ def web_router() -> APIRouter:
     def static(name: str) -> FileResponse:
         path = (_STATIC / name).resolve()
         if path.parent != _STATIC.resolve() or not path.is_file():
+            raise HTTPException(404, "not found")
+        return FileResponse(path)
+
+    @router.get("/static/vendor/{name}", include_in_schema=False)
+    def vendored(name: str) -> FileResponse:
+        """Third-party files shipped with the package (no CDN); see NOTICE."""
+        folder = (_STATIC / "vendor").resolve()
+        path = (folder / name).resolve()
+        if path.parent != folder or not path.is_file():
             raise HTTPException(404, "not found")
         return FileResponse(path)
 
@@ -242,3 +258,12 @@ def create_web_app() -> FastAPI:
     app.add_middleware(GuardMiddleware, max_body_bytes=2 * _MAX_TEXT + 64 * 1024,
                        csp_pages=tuple(_STATIC.glob("*.html")))
     return app
+
+
+def mount_web(app: FastAPI, *, share_secret: str | None = None) -> None:
+    """Serve the clinician application (sign-in, stored patients, family links) and the
+    stand-alone family page on the API app ``app`` (``allpath serve``)."""
+    from allpath.web.clinic import clinic_router
+
+    app.include_router(clinic_router(share_secret=share_secret))
+    app.include_router(web_router(paste_page=False))

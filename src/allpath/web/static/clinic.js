@@ -1,0 +1,449 @@
+// ALLPath clinician application and family view. Builds the DOM with textContent only (no
+// HTML from data). Every clinical value comes from the service's JSON; this file only shows it.
+"use strict";
+(() => {
+  const $ = (id) => document.getElementById(id);
+  const el = (tag, text, cls) => {
+    const e = document.createElement(tag);
+    if (text !== undefined && text !== null) e.textContent = String(text);
+    if (cls) e.className = cls;
+    return e;
+  };
+  const table = (head, rows, caption) => {
+    const t = el("table");
+    if (caption) t.appendChild(el("caption", caption));
+    const thead = el("thead"), tr = el("tr");
+    head.forEach((h) => { const th = el("th", h); th.scope = "col"; tr.appendChild(th); });
+    thead.appendChild(tr); t.appendChild(thead);
+    const tbody = el("tbody");
+    rows.forEach((r) => {
+      const row = el("tr");
+      r.forEach((c) => {
+        const td = el("td");
+        if (c instanceof Node) td.appendChild(c); else td.textContent = c === null || c === undefined ? "" : String(c);
+        row.appendChild(td);
+      });
+      tbody.appendChild(row);
+    });
+    t.appendChild(tbody);
+    return t;
+  };
+  let csrf = "";
+  async function call(method, url, body) {
+    const headers = {"Accept": "application/json"};
+    if (body !== undefined) headers["Content-Type"] = "application/json";
+    if (method !== "GET") headers["X-CSRF-Token"] = csrf;
+    const res = await fetch(url, {method, headers, credentials: "same-origin",
+                                  body: body === undefined ? undefined : JSON.stringify(body)});
+    if (res.status === 401 && !url.endsWith("/login")) {
+      location.href = "/app/login?next=" + encodeURIComponent(location.pathname);
+      return {ok: false, status: 401, body: {}};
+    }
+    let data = {};
+    try { data = await res.json(); } catch (e) { data = {detail: res.statusText}; }
+    return {ok: res.ok, status: res.status, body: data};
+  }
+  const words = (key) => String(key === null || key === undefined ? "not known" : key).replace(/_/g, " ");
+
+  // Problems with their fields: a table (field, problem, expected, got).
+  function problemTable(body) {
+    const errs = body.errors && body.errors.length ? body.errors
+      : [{path: "", message: body.detail || body.title || "error"}];
+    const wrap = el("div", null, "problems");
+    wrap.appendChild(el("p", (body.title || "Problems") + (body.detail ? ": " + body.detail : ""), "error-text"));
+    wrap.appendChild(table(["Field", "Problem", "Expected", "Got"],
+      errs.map((p) => [el("code", p.path || "(whole file)"), p.message + (p.hint ? " (" + p.hint + ")" : ""),
+                       p.expected || "", p.got || ""])));
+    return wrap;
+  }
+
+  async function whoAmI() {
+    const r = await call("GET", "/app/api/me");
+    if (!r.ok) return false;
+    csrf = r.body.csrf;
+    if ($("who")) $("who").textContent = "Signed in as " + r.body.name;
+    if ($("logout")) $("logout").addEventListener("click", async () => {
+      await call("POST", "/app/api/logout");
+      location.href = "/app/login";
+    });
+    return true;
+  }
+
+  // --- sign-in ---------------------------------------------------------------------------
+  function login() {
+    $("login-form").addEventListener("submit", async (ev) => {
+      ev.preventDefault();
+      const r = await call("POST", "/app/api/login",
+                           {name: $("login-name").value, password: $("login-password").value});
+      if (!r.ok) { $("login-error").textContent = r.body.detail || "Sign-in failed."; return; }
+      const next = new URLSearchParams(location.search).get("next") || "/app";
+      location.href = /^\/app(\/[A-Za-z0-9_\-\/]*)?$/.test(next) ? next : "/app";
+    });
+  }
+
+  // --- patient list and upload -------------------------------------------------------------
+  async function patients() {
+    if (!await whoAmI()) return;
+    let timer = null;
+    const load = async () => {
+      const q = $("search").value.trim();
+      const r = await call("GET", "/app/api/patients" + (q ? "?q=" + encodeURIComponent(q) : ""));
+      if (!r.ok) { $("patients").replaceChildren(problemTable(r.body)); return; }
+      $("count").textContent = r.body.shown + " shown of " + r.body.total + " patients";
+      $("patients").replaceChildren(table(["Record", "Diagnosis", "Subtype", "Risk groups", "Updated"],
+        r.body.items.map((p) => {
+          const a = p.latest_assessment || {};
+          const link = el("a", p.external_id); link.href = "/app/patients/" + encodeURIComponent(p.id);
+          const risk = Object.entries(a.risk || {}).map(([s, g]) => s + ": " + words(g)).join("; ");
+          return [link, a.diagnosis || "", a.subtype || "", risk, (p.updated_at || "").slice(0, 10)];
+        }), "Stored patients"));
+    };
+    $("search").addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(load, 250); });
+    $("upload-form").addEventListener("submit", async (ev) => {
+      ev.preventDefault();
+      const out = $("upload-result");
+      const file = $("upload-file").files[0];
+      if (!file) { out.replaceChildren(el("p", "Choose a record file first.", "error-text")); return; }
+      const text = await file.text();
+      const r = await call("POST", "/app/api/patients", {text, filename: file.name});
+      if (!r.ok) { out.replaceChildren(problemTable(r.body)); return; }
+      const link = el("a", "Open " + r.body.external_id); link.href = "/app/patients/" + encodeURIComponent(r.body.id);
+      const p = el("p", "Added. "); p.appendChild(link);
+      out.replaceChildren(p);
+      (r.body.warnings || []).forEach((w) => out.appendChild(el("p", "Note: " + w, "muted")));
+      load();
+    });
+    load();
+  }
+
+  // --- rule explanation ------------------------------------------------------------------
+  async function explain(ruleId) {
+    const res = await fetch("/web/explain/" + encodeURIComponent(ruleId));
+    const d = await res.json(), box = $("explain-body");
+    const h = el("h2", "Rule " + (d.rule_id || ruleId)); h.id = "explain-title";
+    box.replaceChildren(h);
+    if (!res.ok) { box.appendChild(el("p", d.detail)); $("explain").showModal(); return; }
+    box.appendChild(el("p", d.decision + (d.scheme ? " (scheme " + d.scheme + ")" : "")));
+    box.appendChild(el("pre", "when: " + JSON.stringify(d.when) + "\nthen: " + JSON.stringify(d.then)));
+    box.appendChild(el("p", "Evidence: " + d.evidence + (d.note ? " - " + d.note : "")));
+    box.appendChild(el("h3", "Sources"));
+    const ul = el("ul");
+    d.sources.forEach((s) => ul.appendChild(el("li", "[" + s.id + "] " + s.reference)));
+    box.appendChild(ul);
+    $("explain").showModal();
+    $("explain-close").focus();
+  }
+  function ruleButton(ruleId, label) {
+    if (!ruleId) return el("span", "no rule");
+    const b = el("button", label || ruleId, "link");
+    b.type = "button";
+    b.setAttribute("aria-label", "Explain rule " + ruleId);
+    b.addEventListener("click", () => explain(ruleId));
+    return b;
+  }
+
+  // --- the timeline plots (uPlot) ----------------------------------------------------------
+  const COLOURS = ["#1f5fbf", "#b3261e", "#1e7a3c", "#7a3db8", "#8a5a00"];
+  const BANDS = ["rgba(31,95,191,0.10)", "rgba(199,106,0,0.12)", "rgba(30,122,60,0.10)",
+                 "rgba(122,61,184,0.10)", "rgba(138,90,0,0.10)", "rgba(80,80,80,0.08)"];
+  const SHAPES = ["circle", "square", "triangle", "diamond", "cross"];
+  const ts = (iso) => Date.parse(iso + "T00:00:00Z") / 1000;
+  function shapePath(shape) {
+    return (u, seriesIdx) => {
+      const s = u.series[seriesIdx], xs = u.data[0], ys = u.data[seriesIdx];
+      const ctx = u.ctx; ctx.save(); ctx.fillStyle = s._stroke || "#000"; ctx.strokeStyle = s._stroke || "#000";
+      const r = 4 * devicePixelRatio;
+      for (let i = 0; i < xs.length; i++) {
+        if (ys[i] === null || ys[i] === undefined) continue;
+        const x = u.valToPos(xs[i], "x", true), y = u.valToPos(ys[i], s.scale, true);
+        ctx.beginPath();
+        if (shape === "square") ctx.rect(x - r, y - r, 2 * r, 2 * r);
+        else if (shape === "triangle") { ctx.moveTo(x, y - r); ctx.lineTo(x + r, y + r); ctx.lineTo(x - r, y + r); ctx.closePath(); }
+        else if (shape === "diamond") { ctx.moveTo(x, y - r); ctx.lineTo(x + r, y); ctx.lineTo(x, y + r); ctx.lineTo(x - r, y); ctx.closePath(); }
+        else if (shape === "cross") { ctx.moveTo(x - r, y - r); ctx.lineTo(x + r, y + r); ctx.moveTo(x + r, y - r); ctx.lineTo(x - r, y + r); ctx.lineWidth = 2; ctx.stroke(); continue; }
+        else ctx.arc(x, y, r, 0, 2 * Math.PI);
+        ctx.fill();
+      }
+      ctx.restore();
+      return null;
+    };
+  }
+  function drawChart(host, panel, tl) {
+    const xsSet = new Set();
+    panel.series.forEach((s) => s.points.forEach(([d]) => xsSet.add(ts(d))));
+    const xs = Array.from(xsSet).sort((a, b) => a - b);
+    const positive = [];
+    panel.series.forEach((s) => s.points.forEach(([, v]) => { if (v > 0) positive.push(v); }));
+    const floor = positive.length ? Math.min(...positive) / 10 : 1e-3;
+    const data = [xs];
+    const series = [{label: "date", value: (u, v) => v === null ? "" : new Date(v * 1000).toISOString().slice(0, 10)}];
+    panel.series.forEach((s, i) => {
+      const byX = new Map(s.points.map(([d, v]) => [ts(d), panel.log && v <= 0 ? floor : v]));
+      data.push(xs.map((x) => byX.has(x) ? byX.get(x) : null));
+      series.push({label: s.label + " [" + SHAPES[i % SHAPES.length] + "]", stroke: COLOURS[i % COLOURS.length],
+                   width: 1.5, spanGaps: true, _stroke: COLOURS[i % COLOURS.length],
+                   points: {show: shapePath(SHAPES[i % SHAPES.length])}});
+    });
+    const min = Math.min(...xs, ...tl.phases.map((p) => ts(p.start))) - 86400;
+    const max = Math.max(...xs, ...tl.phases.map((p) => ts(p.end) + 86400)) + 86400;
+    const opts = {
+      title: panel.title, width: Math.min(host.clientWidth || 900, 1000), height: 260,
+      scales: {x: {time: true, min, max}, y: panel.log ? {distr: 3} : {}},
+      axes: [{label: "date"}, {label: panel.axis, size: 70}],
+      series,
+      hooks: {drawClear: [(u) => {
+        const ctx = u.ctx; ctx.save();
+        tl.phases.forEach((p, i) => {
+          const x0 = u.valToPos(ts(p.start), "x", true), x1 = u.valToPos(ts(p.end) + 86400, "x", true);
+          ctx.fillStyle = BANDS[i % BANDS.length];
+          ctx.fillRect(x0, u.bbox.top, x1 - x0, u.bbox.height);
+          ctx.fillStyle = "#333"; ctx.font = (11 * devicePixelRatio) + "px system-ui";
+          ctx.fillText(p.name, x0 + 3, u.bbox.top + 12 * devicePixelRatio);
+        });
+        ctx.setLineDash([4, 4]); ctx.strokeStyle = "#444";
+        tl.checkpoints.forEach((c) => {
+          const x = u.valToPos(ts(c.date), "x", true);
+          if (x < u.bbox.left || x > u.bbox.left + u.bbox.width) return;
+          ctx.beginPath(); ctx.moveTo(x, u.bbox.top); ctx.lineTo(x, u.bbox.top + u.bbox.height); ctx.stroke();
+        });
+        ctx.restore();
+      }]},
+    };
+    const fig = el("figure", null, "chart");
+    fig.setAttribute("data-panel", panel.title);
+    host.appendChild(fig);
+    // eslint-disable-next-line no-undef
+    new uPlot(opts, data, fig);
+    const cap = el("figcaption", panel.title + " (" + panel.axis + ")" +
+      (panel.log ? "; a result of zero (not detected) is drawn at a tenth of the smallest result" : ""));
+    fig.appendChild(cap);
+    const det = el("details"); det.appendChild(el("summary", "The numbers: " + panel.title));
+    const rows = [];
+    panel.series.forEach((s) => s.points.forEach(([d, v]) => rows.push([d, s.label, v])));
+    rows.sort((a, b) => a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0);
+    det.appendChild(table(["Date", "Result", "Value"], rows));
+    fig.appendChild(det);
+  }
+  function drawTimeline(tl) {
+    const host = $("charts"); host.replaceChildren();
+    if (!tl.panels.length) { host.appendChild(el("p", "No dated blood counts, blasts or MRD results in the record.")); return; }
+    if (tl.phases.length) {
+      host.appendChild(el("p", "Phases: " + tl.phases.map((p) => p.name + " (" + p.start + " to " + p.end + ")").join("; ")));
+    }
+    if (tl.checkpoints.length) {
+      const ul = el("ul", null, "checkpoints");
+      tl.checkpoints.forEach((c) => ul.appendChild(el("li", c.date + ": " + c.title)));
+      const det = el("details"); det.appendChild(el("summary", "Checkpoints (dashed lines)")); det.appendChild(ul);
+      host.appendChild(det);
+    }
+    tl.panels.forEach((p) => drawChart(host, p, tl));
+  }
+
+  // --- the dashboard ----------------------------------------------------------------------
+  const CBC = [["wbc", "White cells (WBC)", ["10*9/L", "10*3/uL", "/uL"]],
+               ["anc", "Neutrophils (ANC)", ["10*9/L", "10*3/uL", "/uL"]],
+               ["hemoglobin", "Haemoglobin", ["g/dL", "g/L", "mmol/L"]],
+               ["platelets", "Platelets", ["10*9/L", "10*3/uL", "/uL"]],
+               ["blood_blasts", "Blood blasts", ["%"]]];
+  function cbcForm() {
+    const host = $("cbc-fields"); host.replaceChildren();
+    CBC.forEach(([key, label, units]) => {
+      const fs = el("fieldset"); fs.appendChild(el("legend", label));
+      const v = el("input"); v.id = "cbc-" + key; v.type = "number"; v.step = "any"; v.inputMode = "decimal";
+      const lv = el("label", "Value"); lv.htmlFor = v.id;
+      const u = el("select"); u.id = "cbc-" + key + "-unit";
+      u.appendChild(new Option("unit", ""));
+      units.forEach((x) => u.appendChild(new Option(x, x)));
+      const lu = el("label", "Unit"); lu.htmlFor = u.id;
+      const err = el("span", "", "field-error"); err.id = "err-counts." + key;
+      v.setAttribute("aria-describedby", err.id); u.setAttribute("aria-describedby", err.id);
+      [lv, v, lu, u, err].forEach((x) => fs.appendChild(x));
+      host.appendChild(fs);
+    });
+  }
+  function showCbcErrors(body) {
+    document.querySelectorAll(".field-error").forEach((e) => { e.textContent = ""; });
+    const rest = [];
+    (body.errors || []).forEach((p) => {
+      const m = /^(counts\.[a-z_]+)/.exec(p.path || "");
+      const target = m ? $("err-" + m[1]) : (p.path === "date" ? $("err-date") : null);
+      const text = p.message + (p.expected ? "; expected " + p.expected : "") + (p.got ? ", got " + p.got : "");
+      if (target) target.textContent = (target.textContent ? target.textContent + " " : "") + text;
+      else rest.push(p);
+    });
+    $("cbc-errors").replaceChildren();
+    if (rest.length || !(body.errors || []).length) $("cbc-errors").appendChild(problemTable({...body, errors: rest}));
+  }
+  function dosesTable(phase) {
+    return table(["Drug", "Route", "Days", "Dates", "Dose"], (phase.components || []).map((c) => [
+      c.drug, c.route || "", (c.days || []).join(", ") || c.schedule || "",
+      (c.dates || []).map((d) => d.from === d.to ? d.from : d.from + " to " + d.to).join("; "),
+      c.dose ? (c.dose.amount !== null && c.dose.amount !== undefined ? c.dose.amount + " " + (c.dose.unit || "") +
+        (c.dose.prescribed ? " (" + c.dose.prescribed + ")" : "") : words(c.dose.status)) : ""]), phase.title);
+  }
+  function render(doc) {
+    const a = doc.assessment;
+    document.title = "ALLPath - " + a.patient_id;
+    $("title").textContent = "Patient " + a.patient_id;
+    $("ics").href = "/app/api/patients/" + encodeURIComponent(doc.id) + "/roadmap.ics";
+    const sum = $("summary-body"); sum.replaceChildren();
+    const d = a.diagnosis || {}, sub = d.subtype || {};
+    const dl = el("dl");
+    const row = (k, v) => { dl.appendChild(el("dt", k)); const dd = el("dd"); if (v instanceof Node) dd.appendChild(v); else dd.textContent = v; dl.appendChild(dd); };
+    row("Age and sex", (a.age_text || "age not known") + ", " + (a.sex || "sex not known"));
+    row("As of", a.as_of || "");
+    row("Diagnosis", (d.status || "not known") + (d.lineage ? ", " + d.lineage + "-lineage" : ""));
+    const subDd = el("span", (sub.key || "not known") + (sub.who_haem5 ? " - " + sub.who_haem5 : "") + " ");
+    if (sub.rule_id) subDd.appendChild(ruleButton(sub.rule_id, "why?"));
+    row("Subtype", subDd);
+    row("CNS status", a.cns_status || "not known");
+    sum.appendChild(dl);
+    sum.appendChild(table(["Scheme", "Risk group", "Rule and sources", "Still missing"], (a.risk || []).map((r) => [
+      r.scheme, words(r.group) + (r.provisional && r.provisional_group ? " (provisionally " + words(r.provisional_group) + ")" : ""),
+      (() => { const s = el("span"); s.appendChild(ruleButton(r.rule_id)); s.appendChild(el("span", " [" + (r.citations || []).join(", ") + "]")); return s; })(),
+      (r.missing || []).map(words).join(", ")]), "Risk groups"));
+    if ((a.missing || []).length) {
+      sum.appendChild(el("h3", "Missing data and the test that settles it"));
+      const ul = el("ul");
+      a.missing.forEach((m) => ul.appendChild(el("li", words(m.fact) + ": " + m.test)));
+      sum.appendChild(ul);
+    }
+    const w = a.where_now || {}, now = $("now-body"); now.replaceChildren();
+    now.appendChild(el("p", w.status || "Not known", "status-line"));
+    if ((w.overdue || []).length) {
+      now.appendChild(el("h3", "Overdue"));
+      now.appendChild(table(["Date", "What", "Why"], w.overdue.map((o) => [o.date, o.title, o.reason]), "Overdue"));
+    }
+    now.appendChild(el("h3", "Due next"));
+    now.appendChild(table(["Date", "Kind", "What", "Detail"], (w.due_next || []).map((o) => [o.date, o.kind, o.title, o.detail]), "Due next"));
+    if (w.note) now.appendChild(el("p", w.note, "muted"));
+    const al = $("alerts-body"); al.replaceChildren();
+    if (!(a.alerts || []).length) al.appendChild(el("p", "No alerts."));
+    else {
+      const ul = el("ul", null, "alert-list");
+      a.alerts.forEach((x) => {
+        const li = el("li"); li.appendChild(el("strong", words(x.severity).toUpperCase() + ": ", "sev-" + x.severity));
+        li.appendChild(el("span", x.message + " "));
+        if (x.trace && x.trace.rule_id) li.appendChild(ruleButton(x.trace.rule_id, "why?"));
+        ul.appendChild(li);
+      });
+      al.appendChild(ul);
+    }
+    drawTimeline(doc.timeline);
+    const ti = $("titration-body"); ti.replaceChildren();
+    const t = a.titration;
+    if (!t) ti.appendChild(el("p", "No maintenance visits are recorded, so there is nothing to titrate."));
+    else {
+      const visits = t.visits || t.rows || [];
+      if (Array.isArray(visits) && visits.length) {
+        const keys = Object.keys(visits[0]).filter((k) => typeof visits[0][k] !== "object" || visits[0][k] === null).slice(0, 9);
+        ti.appendChild(table(keys.map(words), visits.map((v) => keys.map((k) => v[k])), "Maintenance visits"));
+      } else ti.appendChild(el("pre", JSON.stringify(t, null, 1)));
+    }
+    const rm = $("roadmap-body"); rm.replaceChildren();
+    const road = a.roadmap;
+    if (!road || !road.template) rm.appendChild(el("p", "No treatment template was chosen for this record."));
+    else {
+      const head = el("p", road.template.title + " ");
+      if (road.selection && road.selection.rule_id) head.appendChild(ruleButton(road.selection.rule_id, "why this template?"));
+      rm.appendChild(head);
+      rm.appendChild(table(["Phase", "Start", "End", "Days"], (road.phases || []).map((p) => [p.title, p.start, p.end, p.length_days]), "Phases"));
+      (road.phases || []).forEach((p) => {
+        const det = el("details"); det.appendChild(el("summary", p.title + ": " + p.start + " to " + p.end));
+        det.appendChild(dosesTable(p)); rm.appendChild(det);
+      });
+      rm.appendChild(el("p", road.disclaimer || "", "muted"));
+    }
+    $("disclaimer").textContent = a.disclaimer;
+  }
+  async function patient() {
+    if (!await whoAmI()) return;
+    const id = decodeURIComponent(location.pathname.split("/").pop());
+    const base = "/app/api/patients/" + encodeURIComponent(id);
+    const load = async () => {
+      const r = await call("GET", base);
+      if (!r.ok) { $("load-error").replaceChildren(problemTable(r.body)); return; }
+      render(r.body);
+    };
+    cbcForm();
+    $("cbc-form").addEventListener("submit", async (ev) => {
+      ev.preventDefault();
+      const counts = {};
+      CBC.forEach(([key]) => {
+        const v = $("cbc-" + key).value.trim(), u = $("cbc-" + key + "-unit").value;
+        if (v !== "" || u !== "") counts[key] = {value: v === "" ? null : Number(v), unit: u || null};
+      });
+      const r = await call("POST", base + "/cbc", {date: $("cbc-date").value, counts});
+      if (!r.ok) { showCbcErrors(r.body); return; }
+      showCbcErrors({errors: []});
+      $("cbc-errors").replaceChildren(el("p", "Added " + r.body.added + " results (record version " + r.body.record_version + ")."));
+      $("cbc-form").reset();
+      await load();
+    });
+    $("print").addEventListener("click", () => window.print());
+    $("share").addEventListener("click", async () => {
+      const r = await call("POST", base + "/share", {hours: 72});
+      const out = $("share-result");
+      if (!r.ok) { out.replaceChildren(problemTable(r.body)); return; }
+      const url = location.origin + r.body.path;
+      const a = el("a", url); a.href = r.body.path; a.id = "family-link";
+      const p = el("p", "Family link (valid until " + r.body.expires.slice(0, 16).replace("T", " ") + " UTC): ");
+      p.appendChild(a);
+      out.replaceChildren(p, el("p", "Or give them this code for the family page: " + r.body.code, "muted"));
+    });
+    $("explain-close").addEventListener("click", () => $("explain").close());
+    await load();
+  }
+
+  // --- family view of a stored patient -------------------------------------------------------
+  function sectionsOf(doc, topicId, only) {
+    const t = (doc.topics || []).find((x) => x.id === topicId);
+    if (!t) return [];
+    return t.sections.filter((s) => !only || only.includes(s.id));
+  }
+  function paragraphs(host, sections) {
+    sections.forEach((s) => host.appendChild(el("p", s.text)));
+  }
+  async function familyPatient() {
+    const token = decodeURIComponent(location.pathname.split("/").pop());
+    const res = await fetch("/family/api/" + encodeURIComponent(token));
+    const doc = await res.json();
+    if (!res.ok) {
+      $("load-error").replaceChildren(el("p", "This link does not work any more. Ask your care team for a new one.", "error-text"));
+      return;
+    }
+    $("title").textContent = doc.title;
+    const where = $("where");
+    if (doc.phase) where.appendChild(el("p", "Treatment phase: " + doc.phase.title + ", day " + doc.phase.day + " (since " + doc.phase.since + ").", "status-line"));
+    (doc.intro || []).forEach((t) => where.appendChild(el("p", t)));
+    const up = $("upcoming");
+    if (!doc.upcoming.length) up.appendChild(el("p", "Nothing is planned in the next weeks that we know of. Ask your team."));
+    else {
+      const ul = el("ul", null, "plain-list");
+      doc.upcoming.forEach((u) => { const li = el("li"); li.appendChild(el("strong", u.when + ": ")); li.appendChild(el("span", u.what + " - " + u.title)); ul.appendChild(li); });
+      up.appendChild(ul);
+    }
+    paragraphs($("when-to-call"), sectionsOf(doc, "when-to-call"));
+    paragraphs($("phase-meaning"), sectionsOf(doc, "treatment-phases"));
+    paragraphs($("questions"), sectionsOf(doc, "questions"));
+    const out = $("outlook");
+    paragraphs(out, sectionsOf(doc, "outlook"));
+    const srcs = [];
+    sectionsOf(doc, "outlook").forEach((s) => (s.sources || []).forEach((x) => srcs.push(x)));
+    if (srcs.length) {
+      out.appendChild(el("h3", "Where these numbers come from"));
+      const ul = el("ul");
+      srcs.forEach((s) => {
+        const li = el("li", s.reference + " ");
+        if (/^https:\/\//.test(s.url || "")) { const a = el("a", "Read the source"); a.href = s.url; a.rel = "noopener noreferrer"; li.appendChild(a); }
+        ul.appendChild(li);
+      });
+      out.appendChild(ul);
+    }
+    $("disclaimer").textContent = doc.disclaimer + " If someone is very sick, call your emergency number now.";
+  }
+
+  const pages = {login, patients, patient, "family-patient": familyPatient};
+  const page = pages[document.body.dataset.page];
+  if (page) page();
+})();
