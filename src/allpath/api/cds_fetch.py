@@ -25,7 +25,7 @@ from urllib.parse import quote, urljoin
 
 import httpx
 
-from allpath.api.cds_auth import url_allowed
+from allpath.api.cds_auth import shared_client, url_allowed
 
 __all__ = [
     "FETCH_TIMEOUT_S",
@@ -103,21 +103,17 @@ def fill_template(template: str, context: dict[str, Any]) -> str:
 class _Fetcher:
     def __init__(self, base: str, token: str | None, gathered: Gathered) -> None:
         self.base = base.rstrip("/") + "/"
-        headers = {"Accept": "application/fhir+json, application/json"}
+        self.headers = {"Accept": "application/fhir+json, application/json"}
         if token:
-            headers["Authorization"] = f"Bearer {token}"
-        self.client = httpx.Client(timeout=FETCH_TIMEOUT_S, follow_redirects=False,
-                                   headers=headers)
+            self.headers["Authorization"] = f"Bearer {token}"
         self.gathered = gathered
         self.count = 0
-
-    def close(self) -> None:
-        self.client.close()
 
     def get(self, url: str, what: str) -> dict[str, Any]:
         self.gathered.requests += 1
         try:
-            with self.client.stream("GET", url) as r:
+            with shared_client().stream("GET", url, headers=self.headers,
+                                        timeout=FETCH_TIMEOUT_S) as r:
                 if r.status_code in (401, 403):
                     raise DataUnavailable(f"the FHIR server refused access to {what} "
                                           f"(HTTP {r.status_code}); the access token is "
@@ -226,15 +222,12 @@ def gather(templates: dict[str, str], context: dict[str, Any],
                               "caller (docs/api.md: fhir_servers)")
     token = (authorization or {}).get("access_token")
     fetcher = _Fetcher(fhir_server, token if isinstance(token, str) else None, out)
-    try:
-        for key in missing:
-            rel = fill_template(templates[key], context)
-            url = urljoin(fetcher.base, rel)
-            out.prefetch[key] = fetcher.pages(key, fetcher.get(url, key))
-            out.fetched.append(key)
-        for key, bundle in partial.items():
-            out.prefetch[key] = fetcher.pages(key, bundle)
-            out.fetched.append(key)
-    finally:
-        fetcher.close()
+    for key in missing:
+        rel = fill_template(templates[key], context)
+        url = urljoin(fetcher.base, rel)
+        out.prefetch[key] = fetcher.pages(key, fetcher.get(url, key))
+        out.fetched.append(key)
+    for key, bundle in partial.items():
+        out.prefetch[key] = fetcher.pages(key, bundle)
+        out.fetched.append(key)
     return out
