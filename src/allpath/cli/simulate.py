@@ -81,7 +81,13 @@ def cohort(
     workers: Annotated[int, typer.Option("--workers", help="Worker processes")] = 1,
     scheduler: Annotated[
         str | None,
-        typer.Option("--scheduler", help="Dask scheduler address, or 'local' for a LocalCluster"),
+        typer.Option("--scheduler", help="Dask scheduler address (tcp://HOST:8786), or 'local' "
+                     "for a local cluster of --workers processes (at least 2)"),
+    ] = None,
+    connect_timeout: Annotated[
+        float | None,
+        typer.Option("--connect-timeout", envvar="ALLPATH_CONNECT_TIMEOUT", min=0.001,
+                     help="Seconds to wait for the scheduler to answer [default: 5]"),
     ] = None,
     fmt: Annotated[str, typer.Option("--format", help="text or json")] = "text",
     plot: Annotated[
@@ -147,13 +153,21 @@ def cohort(
     with Progress(console=_console, transient=True) as progress:
         task = progress.add_task(f"simulating {n} patients", total=n)
         if scheduler is not None:
+            from allpath.cli.common import fail
+            from allpath.errors import AllPathError
             from allpath.sim.cohort import simulate_cohort_dask
 
-            simulate_cohort_dask(
-                cfg, n=n, seed=seed, chunk_size=chunk_size, out=out,
-                progress=lambda k: progress.advance(task, k),
-                scheduler=None if scheduler == "local" else scheduler,
-            )  # fmt: skip
+            try:
+                simulate_cohort_dask(
+                    cfg, n=n, seed=seed, chunk_size=chunk_size, out=out,
+                    progress=lambda k: progress.advance(task, k),
+                    scheduler=None if scheduler == "local" else scheduler,
+                    connect_timeout=connect_timeout, n_workers=max(workers, 2),
+                    announce=lambda line: typer.echo(line, err=True),
+                )  # fmt: skip
+            except AllPathError as err:  # cluster unreachable or lost: a message, exit 2
+                progress.stop()
+                fail(err)
         else:
             simulate_cohort(
                 cfg, n=n, seed=seed, chunk_size=chunk_size, out=out,

@@ -7,7 +7,7 @@ import sys
 import urllib.parse
 import urllib.request
 from collections import deque
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager, suppress
 from pathlib import Path
 from types import TracebackType
@@ -348,12 +348,22 @@ def _parquet_file(location: str) -> Iterator[pq.ParquetFile]:
 
 
 def _part_rows(location: str) -> int:
-    with _parquet_file(location) as pf:
-        return int(pf.metadata.num_rows)
+    try:
+        with _parquet_file(location) as pf:
+            return int(pf.metadata.num_rows)
+    except FileNotFoundError:
+        raise ScreenError(f"{location}: not found (it was listed a moment ago: another "
+                          "program moved or deleted it?)") from None
+    except (pa.ArrowException, OSError) as err:
+        raise ScreenError(f"{location}: not a readable Parquet file ({err}); remove or "
+                          "replace it and run the command again") from None
 
 
 def _screen_part(location: str, offset: int, units: Mapping[str, str] | None,
                  chunk_size: int) -> list[ChunkResult]:
+    """Screen one part on a worker. Every input travels with the task (the part's location,
+    its first row number, the units and the chunk size), so Dask can run it again on any
+    worker after a restart. Problems name the part file."""
     screener = Screener(units)
     results = []
     try:
@@ -371,6 +381,9 @@ def _screen_part(location: str, offset: int, units: Mapping[str, str] | None,
             f"{location}: not found on the worker on {socket.gethostname()}; client and "
             "workers must see the same storage at the same path (a shared file system, or an "
             "fsspec URL such as s3://... with its driver installed on every worker)") from err
+    except (pa.ArrowException, OSError) as err:  # a damaged part, or one that cannot be read
+        raise ScreenError(f"{location}: could not be read as Parquet ({err}); remove or "
+                          "replace this part and run the command again") from err
     return results
 
 
@@ -378,60 +391,48 @@ def screen_dask(inp: str | os.PathLike[str] | Sequence[str | os.PathLike[str]], 
                 scheduler: str | None = None, client: Any = None,
                 units: Mapping[str, str] | None = None, chunk_size: int = 1_000_000,
                 bad: Path | None = None, progress: bool | None = None,
-                n_workers: int = 2) -> ScreenSummary:
+                n_workers: int = 2, connect_timeout: float | None = None,
+                announce: Callable[[str], None] | None = None,
+                window: int | None = None) -> ScreenSummary:
     """Screen partitioned Parquet on a Dask cluster; results are written in input order.
 
     ``inp`` is a folder or file (path or fsspec URL) or a list of parts. Local paths are made
     absolute before they are sent, so workers started in another folder open the same files;
     client and workers must see the same storage. Row numbers run across the parts in sorted
     path order, so the output is identical to a single-process run over the same parts. Give
-    ``scheduler`` (an address), a ``client``, or neither for a local cluster of ``n_workers``
-    processes. The output and bad-row report appear only when every part was screened
-    (:func:`allpath.io.atomic_output`); on any failure the previous ones are left as they were.
+    ``scheduler`` (an address, reached within ``connect_timeout`` seconds, see
+    :func:`allpath.cluster.connect_timeout`), a ``client``, or neither for a local cluster of
+    ``n_workers`` processes. ``announce`` receives the line naming the scheduler, its workers
+    and dashboard, and notes about resubmitted parts. At most ``window`` parts (default two
+    per worker thread) are in flight or waiting to be written; the progress bar moves as parts
+    finish, in any order. The output and bad-row report appear only when every part was
+    screened (:func:`allpath.io.atomic_output`); on any failure - a bad part (named), a lost
+    scheduler (:class:`allpath.cluster.ClusterError`) - the previous ones are left as they
+    were. Parts cancelled because the workers restarted are screened again.
     """
-    from distributed import Client, LocalCluster, as_completed
+    from allpath.cluster import Task, open_client, run_ordered
 
     parts = (parquet_parts(inp) if isinstance(inp, (str, os.PathLike))
              else [resolve_location(p) for p in inp])
     sizes = [_part_rows(p) for p in parts]
     offsets = [sum(sizes[:i]) for i in range(len(parts))]
-    own: list[Any] = []
+    unit_map = dict(units or {})
+    tasks = [Task(_screen_part, (p, off, unit_map, chunk_size), size, p)
+             for p, off, size in zip(parts, offsets, sizes, strict=True)]
     summary = ScreenSummary()
-    try:
-        if client is None:
-            if scheduler is not None:
-                client = Client(scheduler)  # type: ignore[no-untyped-call]
-                own.append(client)
-            else:
-                cluster = LocalCluster(  # type: ignore[no-untyped-call]
-                    n_workers=n_workers, threads_per_worker=1, processes=True,
-                    dashboard_address=None)
-                own.append(cluster)
-                client = Client(cluster)  # type: ignore[no-untyped-call]
-                own.insert(0, client)
+    with open_client(client if client is not None else scheduler, timeout=connect_timeout,
+                     n_workers=n_workers, announce=announce) as live:
         bar = _progress(sum(sizes), progress)
         try:
             with _Writer(out, bad or bad_path_for(out)) as writer:
-                futures = [client.submit(_screen_part, p, off, dict(units or {}), chunk_size,
-                                         pure=False)
-                           for p, off in zip(parts, offsets, strict=True)]
-                order = {f.key: i for i, f in enumerate(futures)}
-                done: dict[int, list[ChunkResult]] = {}
-                nxt = 0
-                for fut in as_completed(futures):  # type: ignore[no-untyped-call]
-                    done[order[fut.key]] = fut.result()
-                    fut.release()
-                    while nxt in done:
-                        for chunk in done.pop(nxt):
-                            writer.write(chunk)
-                            summary.add(chunk)
-                            bar.update(chunk.rows)
-                        nxt += 1
+                for chunks in run_ordered(live, tasks, window=window,
+                                          on_finished=lambda t: bar.update(t.size),
+                                          notify=announce):
+                    for chunk in chunks:
+                        writer.write(chunk)
+                        summary.add(chunk)
         finally:
             bar.close()
-    finally:
-        for thing in own:
-            thing.close()
     return summary
 
 

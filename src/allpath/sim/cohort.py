@@ -11,11 +11,13 @@ appended to a Parquet file in patient order, so memory is bounded by a few chunk
 
 from __future__ import annotations
 
+import functools
 import math
 import multiprocessing
+import pickle
 import sys
-from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections import Counter, deque
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -37,6 +39,14 @@ from allpath.sim.closed_loop import (
     TitrationConfig,
     parse_titration,
     visit_noise_columns,
+)
+from allpath.sim.cohort_stats import (
+    BATCH_ROWS,
+    ExactMedian,
+    KaplanMeierAt,
+    Source,
+    parquet_batches,
+    table_batches,
 )
 from allpath.sim.engine import DAYS_PER_MONTH, RunResult, run_batch
 from allpath.sim.fast import run_cohort_batch
@@ -398,111 +408,291 @@ def simulate_cohort_dask(
     progress: Callable[[int], None] | None = None,
     scheduler: Any = None,
     window: int | None = None,
+    *,
+    connect_timeout: float | None = None,
+    n_workers: int = 2,
+    announce: Callable[[str], None] | None = None,
 ) -> pa.Table | Path:
     """Simulate a cohort on a Dask cluster: seeded chunks as tasks, streamed back in order.
 
-    ``scheduler`` is a ``distributed.Client``, a scheduler address (``tcp://host:8786``), or None
-    for a local cluster of 2 single-threaded worker processes. At most ``window`` chunks
-    (default 2 per worker thread) are in flight, so memory stays bounded for any ``n``; the
-    result is identical to :func:`simulate_cohort` with the same seed.
+    ``scheduler`` is a ``distributed.Client``, a scheduler address (``tcp://host:8786``,
+    reached within ``connect_timeout`` seconds, default :func:`allpath.cluster.connect_timeout`),
+    or None for a local cluster of ``n_workers`` single-threaded worker processes. At most
+    ``window`` chunks (default 2 per worker thread) are in flight or waiting to be written, so
+    memory stays bounded for any ``n``; ``progress`` is called as each chunk finishes, in any
+    order; the file is written in patient order and is identical to :func:`simulate_cohort`
+    with the same seed.
+
+    Every task carries the pickled config itself (about 20 kB), nothing is scattered, so
+    Dask can recompute any chunk on any worker: the run survives workers restarting, one or
+    all at once (a chunk the cluster cancels is submitted again, see
+    :func:`allpath.cluster.run_ordered`). A wrong address or a lost scheduler raises
+    :class:`allpath.cluster.ClusterError`, and no file is written (:func:`_collect`).
     """
-    import importlib
+    from allpath.cluster import Task, open_client, run_ordered
 
-    dist: Any = importlib.import_module("distributed")  # untyped package: keep it Any
-    client: Any
     cfg = load_config(config) if isinstance(config, str) else config
-    own_cluster: Any = None
-    if isinstance(scheduler, dist.Client):
-        client = scheduler
-        own_client = False
-    else:
-        if scheduler is None:
-            own_cluster = dist.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                            dashboard_address=None)
-            client = dist.Client(own_cluster)
-        else:
-            client = dist.Client(str(scheduler))
-        own_client = True
-    try:
-        if window is None:
-            threads = sum(client.nthreads().values()) or 1
-            window = 2 * threads
-        cfg_future = client.scatter(cfg, broadcast=True)
+    blob = pickle.dumps(cfg, protocol=pickle.HIGHEST_PROTOCOL)
+    tasks = [Task(_chunk_from_blob, (blob, start, stop, seed), stop - start,
+                  f"patients {start}-{stop - 1}")
+             for start, stop in iter_chunks(n, chunk_size)]
 
-        def submit(start: int, stop: int) -> _Pending:
-            fut: _Pending = client.submit(chunk_table, cfg_future, start, stop, seed, pure=False)
-            return fut
+    def finished(task: Task) -> None:
+        if progress is not None:
+            progress(task.size)
 
-        return _collect(_ordered(submit, iter_chunks(n, chunk_size), window), out, progress)
-    finally:
-        if own_client:
-            client.close()
-        if own_cluster is not None:
-            own_cluster.close()
+    with open_client(scheduler, timeout=connect_timeout, n_workers=n_workers,
+                     announce=announce) as client:
+        results = run_ordered(client, tasks, window=window, on_finished=finished,
+                              notify=announce)
+        return _collect(((t.size, table) for t, table in zip(tasks, results, strict=True)),
+                        out, None)
 
 
-def _iter_columns(table: pa.Table | str | Path) -> Mapping[str, np.ndarray[Any, Any]]:
-    if not isinstance(table, pa.Table):
-        table = pq.read_table(str(table))
-    return {name: table.column(name).to_numpy(zero_copy_only=False) for name in table.column_names}
+@functools.lru_cache(maxsize=4)
+def _config_from_blob(blob: bytes) -> CohortConfig:
+    """The config a Dask task carries, unpickled once per worker process and config."""
+    cfg: CohortConfig = pickle.loads(blob)  # our own pickle, made by the client
+    return cfg
 
 
-def _km_at(time: np.ndarray[Any, Any], event: np.ndarray[Any, Any], t: float) -> float:
-    from lifelines import KaplanMeierFitter
+def _chunk_from_blob(blob: bytes, start: int, stop: int, seed: int) -> pa.Table:
+    """:func:`chunk_table` on a worker, with the config as the task's own argument."""
+    return chunk_table(_config_from_blob(blob), start, stop, seed)
 
-    if time.size == 0:
-        return math.nan
-    kmf = KaplanMeierFitter()
-    kmf.fit(time, event_observed=event)
-    return float(kmf.survival_function_at_times(t).iloc[0])
+
+FIVE_YEARS = 5 * 365.25
+CHECKPOINT_TIMING = ("very_early", "early", "late")
+EOI_RESPONSES = ("CR", "CRi", "refractory", "PD")
+SALVAGE_TEMPLATES = ("rr-blinatumomab", "hsct")
+
+
+class _Median:
+    """A median over the rows of a mask (None: all rows), by :class:`ExactMedian`."""
+
+    def __init__(self, column: str, mask: str | None) -> None:
+        self.column, self.mask = column, mask
+        self.stat = ExactMedian()
+
+    def add(self, batch: Mapping[str, np.ndarray[Any, Any]],
+            masks: Mapping[str, np.ndarray[Any, Any]]) -> None:
+        values = batch[self.column]
+        self.stat.add(values if self.mask is None else values[masks[self.mask]])
+
+
+class _CohortStats:
+    """The frontline cohort summary accumulated over batches (see :func:`summarise`)."""
+
+    def __init__(self, names: Iterable[str]) -> None:
+        have = set(names)
+        self.checkpoints = "relapse_timing_cog" in have
+        self.response = self.checkpoints and "response_eoi" in have
+        self.roadmap = "roadmap_template" in have
+        self.maintenance = "maint_visits" in have
+        cols = ["id", "cr", "induction_death", "mrd_eoi_flow", "relapse", "relapse_day",
+                "efs_day", "efs_event", "os_day", "death", "wbc_dx", "hemoglobin_dx",
+                "platelets_dx"]
+        self.medians: dict[str, _Median] = {
+            "wbc": _Median("wbc_dx", None),
+            "hemoglobin": _Median("hemoglobin_dx", None),
+            "platelets": _Median("platelets_dx", None),
+        }
+        if self.checkpoints:
+            cols += ["relapse_timing_cog", "relapse_marrow_blasts_obs", "relapse_repeat_marrows",
+                     "relapse_template"]
+            if self.response:
+                cols.append("response_eoi")
+            self.medians["relapse_marrow_blasts"] = _Median("relapse_marrow_blasts_obs", "rel")
+        if self.roadmap:
+            cols += ["roadmap_template", "roadmap_simulated"]
+        if self.maintenance:
+            cols += ["maint_visits", "maint_years", "maint_anc_visit_median",
+                     "anc_maintenance_mean", "maint_visits_in_target",
+                     "maint_visits_anc_in_window", "maint_visits_at_hold_limit", "maint_holds",
+                     "mp_dose_mean_mg_m2", "maint_visits_undetermined"]
+            self.medians["maint_anc"] = _Median("maint_anc_visit_median", "seen")
+            self.medians["maint_anc_daily"] = _Median("anc_maintenance_mean", "seen")
+            self.medians["maint_mp_dose"] = _Median("mp_dose_mean_mg_m2", "seen")
+        self.columns = cols
+        self.count: Counter[str] = Counter()
+        self.sums: dict[str, list[float]] = {}
+        self.efs = KaplanMeierAt(FIVE_YEARS)
+        self.os = KaplanMeierAt(FIVE_YEARS)
+
+    def median_columns(self) -> list[str]:
+        """Columns the unsettled medians need for another pass."""
+        out: list[str] = []
+        for m in self.medians.values():
+            if not m.stat.done:
+                for col in (m.column, {"rel": "relapse", "seen": "maint_visits"}.get(
+                        m.mask or "")):
+                    if col is not None and col not in out:
+                        out.append(col)
+        return out
+
+    @staticmethod
+    def _masks(batch: Mapping[str, np.ndarray[Any, Any]]) -> dict[str, np.ndarray[Any, Any]]:
+        masks: dict[str, np.ndarray[Any, Any]] = {}
+        if "relapse" in batch:
+            masks["rel"] = batch["relapse"] == 1
+        if "maint_visits" in batch:
+            masks["seen"] = batch["maint_visits"] > 0
+        return masks
+
+    def add_medians(self, batch: Mapping[str, np.ndarray[Any, Any]]) -> None:
+        masks = self._masks(batch)
+        for m in self.medians.values():
+            if not m.stat.done:
+                m.add(batch, masks)
+
+    def end_pass(self) -> bool:
+        """Close a pass over the data; True when every median is settled."""
+        for m in self.medians.values():
+            m.stat.end_pass()
+        return all(m.stat.done for m in self.medians.values())
+
+    def _sum(self, key: str, values: np.ndarray[Any, Any]) -> None:
+        self.sums.setdefault(key, []).append(math.fsum(values.tolist()))
+
+    def add(self, b: Mapping[str, np.ndarray[Any, Any]]) -> None:
+        """First pass: counts, sums, Kaplan-Meier tallies and the medians' first pass."""
+        c = self.count
+        masks = self._masks(b)
+        rel = masks["rel"]
+        c["n"] += int(b["id"].shape[0])
+        c["cr"] += int(np.count_nonzero(b["cr"] == 1))
+        self._sum("induction_death", b["induction_death"])
+        mrd = b["mrd_eoi_flow"]
+        c["mrd_low"] += int(np.count_nonzero(mrd < 1e-4))
+        c["mrd_mid"] += int(np.count_nonzero((mrd >= 1e-4) & (mrd < 1e-3)))
+        c["mrd_high"] += int(np.count_nonzero(mrd >= 1e-3))
+        c["rel"] += int(np.count_nonzero(rel))
+        months = b["relapse_day"][rel] / DAYS_PER_MONTH
+        c["very_early"] += int(np.count_nonzero(months < 18))
+        c["early"] += int(np.count_nonzero((months >= 18) & (months < 36)))
+        c["late"] += int(np.count_nonzero(months >= 36))
+        self.efs.add(b["efs_day"], b["efs_event"] == 1)
+        self.os.add(b["os_day"], b["death"] == 1)
+        if self.checkpoints:
+            timing = b["relapse_timing_cog"][rel]
+            for k in CHECKPOINT_TIMING:
+                c[f"cog_{k}"] += int(np.count_nonzero(timing == k))
+            if self.response:
+                resp = b["response_eoi"]
+                for k in EOI_RESPONSES:
+                    c[f"eoi_{k}"] += int(np.count_nonzero(resp == k))
+            c["repeat_marrow"] += int(np.count_nonzero(b["relapse_repeat_marrows"][rel] > 0))
+            template = b["relapse_template"][rel]
+            for k in SALVAGE_TEMPLATES:
+                c[f"salvage_{k}"] += int(np.count_nonzero(template == k))
+        if self.roadmap:
+            names = np.asarray(b["roadmap_template"])
+            for k in {str(v) for v in names}:
+                c[f"roadmap:{k}"] += int(np.count_nonzero(names == k))
+            c["roadmap_simulated"] += int(np.count_nonzero(b["roadmap_simulated"] == 1))
+        if self.maintenance:
+            seen = masks["seen"]
+            c["seen"] += int(np.count_nonzero(seen))
+            for key in ("maint_visits", "maint_years", "maint_visits_in_target",
+                        "maint_visits_anc_in_window", "maint_visits_at_hold_limit",
+                        "maint_holds", "maint_visits_undetermined"):
+                self._sum(key, b[key])
+        for m in self.medians.values():
+            m.add(b, masks)
+
+    def total(self, key: str) -> float:
+        return math.fsum(self.sums.get(key, []))
+
+    def result(self) -> dict[str, Any]:
+        c = self.count
+        n = c["n"]
+
+        def share(count: float, of: int) -> float:
+            return count / of if of else math.nan
+
+        n_rel = max(c["rel"], 1)
+        out: dict[str, Any] = {
+            "n": n,
+            "cr_rate": share(c["cr"], n),
+            "induction_death_rate": share(self.total("induction_death"), n),
+            "eoi_mrd": {
+                "below_1e-4": share(c["mrd_low"], n),
+                "1e-4_to_1e-3": share(c["mrd_mid"], n),
+                "at_least_1e-3": share(c["mrd_high"], n),
+            },
+            "relapse_rate": share(c["rel"], n),
+            "relapse_timing_cog": {k: c[k] / n_rel for k in CHECKPOINT_TIMING},
+            "efs_5y": self.efs.value,
+            "os_5y": self.os.value,
+            "diagnosis_counts": {k: self.medians[k].stat.value
+                                 for k in ("wbc", "hemoglobin", "platelets")},
+        }
+        if self.checkpoints:
+            out["relapse_timing_cog"] = {k: c[f"cog_{k}"] / n_rel for k in CHECKPOINT_TIMING}
+            block: dict[str, float] = {}
+            if self.response:
+                for k in EOI_RESPONSES:
+                    block[f"eoi_{k}"] = share(c[f"eoi_{k}"], n)
+            if c["rel"]:
+                block["relapse_marrow_blasts_median"] = \
+                    self.medians["relapse_marrow_blasts"].stat.value
+                block["relapse_repeat_marrow_share"] = c["repeat_marrow"] / c["rel"]
+                for k in SALVAGE_TEMPLATES:
+                    block[f"salvage_{k}"] = c[f"salvage_{k}"] / c["rel"]
+            out["checkpoints"] = block
+        if self.roadmap:
+            names = sorted(k.split(":", 1)[1] for k in c if k.startswith("roadmap:"))
+            roadmap = {k: share(c[f"roadmap:{k}"], n) for k in names}
+            roadmap["simulated_share"] = share(c["roadmap_simulated"], n)
+            out["roadmap"] = roadmap
+        if self.maintenance:
+            out["maintenance"] = self._maintenance()
+        return out
+
+    def _maintenance(self) -> dict[str, float]:
+        total = max(self.total("maint_visits"), 1.0)
+        years = max(self.total("maint_years"), 1e-9)
+        seen = self.count["seen"] > 0
+        return {
+            "anc_median": self.medians["maint_anc"].stat.value if seen else math.nan,
+            "anc_daily_mean_median": self.medians["maint_anc_daily"].stat.value
+            if seen else math.nan,
+            "visits_in_target": self.total("maint_visits_in_target") / total,
+            "visits_anc_in_window": self.total("maint_visits_anc_in_window") / total,
+            "visits_at_hold_limit": self.total("maint_visits_at_hold_limit") / total,
+            "holds_per_patient_year": self.total("maint_holds") / years,
+            "mp_dose_mean_mg_m2": self.medians["maint_mp_dose"].stat.value
+            if seen else math.nan,
+            "undetermined": self.total("maint_visits_undetermined") / total,
+        }
+
+
+def summarise_source(source: Source, names: Sequence[str]) -> dict[str, Any]:
+    """The summary of a cohort whose columns ``names`` ``source`` reads in batches.
+
+    Frontline cohorts are summarised in one pass for the counts, sums and Kaplan-Meier tallies
+    plus, usually, one more pass over the median columns (:class:`ExactMedian`); the results
+    are those of the whole table in memory, and memory does not grow with the cohort.
+    Relapsed/refractory study cohorts (a ``response`` column; trial-sized) are read whole.
+    """
+    if "response" in names and "cr" not in names:  # r/r immunotherapy cohort
+        whole: dict[str, list[np.ndarray[Any, Any]]] = {}
+        for batch in source(list(names)):
+            for k, v in batch.items():
+                whole.setdefault(k, []).append(v)
+        return summarise_relapsed({k: np.concatenate(v) for k, v in whole.items()})
+    stats = _CohortStats(names)
+    for batch in source(stats.columns):
+        stats.add(batch)
+    while not stats.end_pass():
+        for batch in source(stats.median_columns()):
+            stats.add_medians(batch)
+    return stats.result()
 
 
 def summarise_table(cols: Mapping[str, np.ndarray[Any, Any]]) -> dict[str, Any]:
     """Summary statistics of a per-patient column mapping (see :func:`summarise`)."""
-    if "response" in cols and "cr" not in cols:  # r/r immunotherapy cohort
-        return summarise_relapsed(cols)
-    n = int(cols["id"].shape[0])
-    mrd = cols["mrd_eoi_flow"]
-    cr = cols["cr"] == 1
-    rel = cols["relapse"] == 1
-    months = cols["relapse_day"][rel] / DAYS_PER_MONTH
-    n_rel = max(int(rel.sum()), 1)
-    five_y = 5 * 365.25
-    death_event = cols["death"] == 1
-    os_time = cols["os_day"]
-    out: dict[str, Any] = {
-        "n": n,
-        "cr_rate": float(cr.mean()) if n else math.nan,
-        "induction_death_rate": float(cols["induction_death"].mean()) if n else math.nan,
-        "eoi_mrd": {
-            "below_1e-4": float(np.mean(mrd < 1e-4)),
-            "1e-4_to_1e-3": float(np.mean((mrd >= 1e-4) & (mrd < 1e-3))),
-            "at_least_1e-3": float(np.mean(mrd >= 1e-3)),
-        },
-        "relapse_rate": float(rel.mean()),
-        "relapse_timing_cog": {
-            "very_early": float(np.sum(months < 18) / n_rel),
-            "early": float(np.sum((months >= 18) & (months < 36)) / n_rel),
-            "late": float(np.sum(months >= 36) / n_rel),
-        },
-        "efs_5y": _km_at(cols["efs_day"], cols["efs_event"] == 1, five_y),
-        "os_5y": _km_at(os_time, death_event, five_y),
-        "diagnosis_counts": {
-            "wbc": float(np.median(cols["wbc_dx"])),
-            "hemoglobin": float(np.median(cols["hemoglobin_dx"])),
-            "platelets": float(np.median(cols["platelets_dx"])),
-        },
-    }
-    if "relapse_timing_cog" in cols:
-        out.update(checkpoint_summary(cols))
-    if "roadmap_template" in cols:
-        names = cols["roadmap_template"]
-        out["roadmap"] = {str(k): float(np.mean(names == k))
-                          for k in sorted({str(v) for v in names})}
-        out["roadmap"]["simulated_share"] = float(np.mean(cols["roadmap_simulated"] == 1))
-    if "maint_visits" in cols:
-        out["maintenance"] = maintenance_summary(cols)
-    return out
+    return summarise_source(table_batches(cols), list(cols))
 
 
 def checkpoint_summary(cols: Mapping[str, np.ndarray[Any, Any]]) -> dict[str, Any]:
@@ -510,28 +700,8 @@ def checkpoint_summary(cols: Mapping[str, np.ndarray[Any, Any]]) -> dict[str, An
     the relapse pack's COG timing classes replace the month count, plus the response pack's
     end-of-induction calls (fractions of all patients), the marrow at relapse detection and the
     salvage roadmaps."""
-    rel = cols["relapse"] == 1
-    n_rel = max(int(rel.sum()), 1)
-    timing = cols["relapse_timing_cog"][rel]
-    out: dict[str, Any] = {
-        "relapse_timing_cog": {k: float(np.sum(timing == k) / n_rel)
-                               for k in ("very_early", "early", "late")},
-    }
-    block: dict[str, float] = {}
-    if "response_eoi" in cols:
-        resp = cols["response_eoi"]
-        for k in ("CR", "CRi", "refractory", "PD"):
-            block[f"eoi_{k}"] = float(np.mean(resp == k))
-    if rel.any():
-        block["relapse_marrow_blasts_median"] = float(
-            np.median(cols["relapse_marrow_blasts_obs"][rel]))
-        block["relapse_repeat_marrow_share"] = float(
-            np.mean(cols["relapse_repeat_marrows"][rel] > 0))
-        template = cols["relapse_template"][rel]
-        for k in ("rr-blinatumomab", "hsct"):
-            block[f"salvage_{k}"] = float(np.mean(template == k))
-    out["checkpoints"] = block
-    return out
+    s = summarise_table(cols)
+    return {"relapse_timing_cog": s["relapse_timing_cog"], "checkpoints": s["checkpoints"]}
 
 
 def maintenance_summary(cols: Mapping[str, np.ndarray[Any, Any]]) -> dict[str, float]:
@@ -547,36 +717,30 @@ def maintenance_summary(cols: Mapping[str, np.ndarray[Any, Any]]) -> dict[str, f
     ``mp_dose_mean_mg_m2``: median of the mean 6-MP dose; ``undetermined``: fraction of visits
     without a pack decision.
     """
-    visits = cols["maint_visits"]
-    seen = visits > 0
-    total = max(float(visits.sum()), 1.0)
-    years = max(float(cols["maint_years"].sum()), 1e-9)
-    med = cols["maint_anc_visit_median"][seen]
-    return {
-        "anc_median": float(np.median(med)) if med.size else math.nan,
-        "anc_daily_mean_median": float(np.median(cols["anc_maintenance_mean"][seen]))
-        if seen.any() else math.nan,
-        "visits_in_target": float(cols["maint_visits_in_target"].sum() / total),
-        "visits_anc_in_window": float(cols["maint_visits_anc_in_window"].sum() / total),
-        "visits_at_hold_limit": float(cols["maint_visits_at_hold_limit"].sum() / total),
-        "holds_per_patient_year": float(cols["maint_holds"].sum() / years),
-        "mp_dose_mean_mg_m2": float(np.median(cols["mp_dose_mean_mg_m2"][seen]))
-        if seen.any() else math.nan,
-        "undetermined": float(cols["maint_visits_undetermined"].sum() / total),
-    }
+    out: dict[str, float] = summarise_table(cols)["maintenance"]
+    return out
 
 
-def summarise(result: pa.Table | str | Path) -> dict[str, Any]:
+def summarise(result: pa.Table | str | Path, batch_rows: int = BATCH_ROWS) -> dict[str, Any]:
     """Summary of a cohort (table or Parquet path) as a plain dict.
 
     Keys: ``n``, ``cr_rate``, ``induction_death_rate``, ``eoi_mrd`` (fractions ``below_1e-4``,
     ``1e-4_to_1e-3``, ``at_least_1e-3`` of all patients, flow assay), ``relapse_rate``,
     ``relapse_timing_cog`` (fractions of relapses ``very_early`` < 18 months, ``early`` 18 to
     < 36, ``late`` >= 36, COG convention, Rheingold 2024), ``efs_5y`` and ``os_5y``
-    (Kaplan-Meier, lifelines), ``diagnosis_counts`` (medians of ``wbc`` 10^9/L, ``hemoglobin``
-    g/dL, ``platelets`` 10^9/L).
+    (Kaplan-Meier, computed as lifelines does), ``diagnosis_counts`` (medians of ``wbc``
+    10^9/L, ``hemoglobin`` g/dL, ``platelets`` 10^9/L); ``checkpoints``, ``roadmap`` and
+    ``maintenance`` blocks for cohorts run with those options.
+
+    A Parquet file is streamed ``batch_rows`` rows at a time, reading only the columns the
+    summary uses (:func:`summarise_source`): client memory stays bounded for any cohort size.
     """
-    return summarise_table(_iter_columns(result))
+    if isinstance(result, pa.Table):
+        cols = {name: result.column(name).to_numpy(zero_copy_only=False)
+                for name in result.column_names}
+        return summarise_table(cols)
+    names = pq.read_schema(str(result)).names
+    return summarise_source(parquet_batches(result, batch_rows), names)
 
 
 def iter_chunks(total: int, chunk_size: int) -> Iterator[tuple[int, int]]:
