@@ -126,13 +126,13 @@ def test_cli_writes_markdown_report_and_png(tmp_path: Path) -> None:
     import allpath.cli.commands  # noqa: F401  (registers the sub-commands)
     from allpath.cli import app
 
-    out = tmp_path / "report.md"
+    out = tmp_path / "new" / "report.md"  # a folder that does not exist yet
     args = ["simulate", "compare", str(EXAMPLES / "titration-protocol.yaml"),
             str(EXAMPLES / "titration-fixed.yaml"), "--n", "300", "--seed", "2",
             "--at", "1y,3y", "--out", str(out)]
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
-    png = tmp_path / "report.png"
+    png = tmp_path / "new" / "report.png"
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     text = out.read_text(encoding="utf-8")
     assert "# Virtual trial: Fixed dose vs Protocol titration" in text

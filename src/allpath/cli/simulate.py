@@ -225,6 +225,12 @@ def compare(
     except (PolicyError, ValueError) as exc:
         raise typer.BadParameter(str(exc)) from exc
     png = plot if plot is not None else out.with_suffix(".png")
+    for hint, target in (("--out", out), ("--plot", png)):  # before the simulation, not after
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise typer.BadParameter(f"cannot create folder {target.parent}: "
+                                     f"{exc.strerror or exc}", param_hint=hint) from exc
     with Progress(console=_console, transient=True, disable=fmt == "json") as progress:
         task = progress.add_task(f"simulating {n} patients x 2 policies", total=2 * n)
         try:
