@@ -118,7 +118,9 @@ def _render(run: TitrationRun, console: Console) -> None:
     pheno = f"TPMT {start.tpmt or 'not given'}, NUDT15 {start.nudt15 or 'not given'}"
     console.print(f"Phenotypes: {pheno}")
     flag = " [yellow](provisional)[/yellow]" if start.provisional else ""
-    console.print(f"Start: {escape(start.text())}{flag}  [dim]{', '.join(start.cite)}[/dim]")
+    # the run writes "6-MP: normal -> 100% of ..."; an arrow is not a word
+    text = start.text().replace(" -> ", ", so ")
+    console.print(f"Start: {escape(text)}{flag}  [dim]{', '.join(start.cite)}[/dim]")
     if start.provisional_reason:
         console.print(f"[yellow]{escape(start.provisional_reason)}[/yellow]")
     if start.steady_state_weeks:
