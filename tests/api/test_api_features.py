@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from pathlib import Path
 
 from api_helpers import example_doc
 from fastapi.testclient import TestClient
@@ -111,10 +112,16 @@ FHIR_WBC = {"resourceType": "Observation", "id": "o1", "status": "final",
                               "system": "http://unitsofmeasure.org", "code": "10*3/uL"}}
 
 
+FHIR_ALL = {"resourceType": "Condition", "id": "c1", "subject": {"reference": "Patient/fp1"},
+            "code": {"coding": [{"system": "http://snomed.info/sct", "code": "91857003"}]},
+            "onsetDateTime": "2024-05-01"}
+
+
 def test_fhir_bundle_as_input_and_as_prefetch(client: TestClient,
                                              auth: dict[str, str]) -> None:
     bundle = {"resourceType": "Bundle", "type": "collection",
-              "entry": [{"resource": FHIR_PATIENT}, {"resource": FHIR_WBC}]}
+              "entry": [{"resource": FHIR_PATIENT}, {"resource": FHIR_WBC},
+                        {"resource": FHIR_ALL}]}
     r = client.post("/v1/assess", json=bundle, headers=auth)
     assert r.status_code == 200, r.text
     lib = allpath.assess(fhir.read_bundle(bundle).patient).to_dict()
@@ -143,3 +150,16 @@ def test_fhir_export_of_a_bundle_keeps_the_source_patient_name_and_mrn(
                if e["resource"]["resourceType"] == "Patient")
     assert mrn in out["identifier"]
     assert out["name"][0]["family"] == "Ngata"
+
+
+def test_assess_of_a_bundle_without_leukaemia_says_so_instead_of_listing_tests(
+        client: TestClient, auth: dict[str, str], shared: Path) -> None:
+    synthea = sorted((shared / "data" / "fhir" / "synthea").glob("*.json"))[0]
+    bundle = json.loads(synthea.read_text(encoding="utf-8"))
+    r = client.post("/v1/assess", json=bundle, headers=auth)
+    assert r.status_code == 200, r.text
+    doc = r.json()
+    assert doc["format"] == "allpath.no-leukaemia/1"
+    assert doc["result"] == "no_leukaemia_diagnosis"
+    assert "no leukaemia diagnosis" in doc["statement"]
+    assert "tests_needed" not in doc and "risk" not in doc

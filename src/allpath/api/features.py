@@ -60,6 +60,10 @@ def assess(body: RecordBody, caller: CallerDep, output: Output = Output.native,
     if as_of is not None and (bad := check_date("as_of", as_of)) is not None:
         raise RecordError([bad])
     parsed = read_record(body)
+    if parsed.no_leukaemia is not None and output is Output.native:
+        # a Bundle without ALL: say so plainly (allpath.no-leukaemia/1), as `allpath assess`
+        # does, instead of an assessment that lists marrow tests to order
+        return parsed.no_leukaemia
     a = run_assess(parsed.record, as_of=as_of)
     if output is Output.fhir:
         from allpath.interop.fhir import assessment_to_bundle

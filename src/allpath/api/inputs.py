@@ -39,19 +39,25 @@ class ParsedRecord:
     record: PatientRecord
     data: dict[str, Any]  # the allpath.record/1 document stored for the patient
     warnings: tuple[str, ...] = ()
+    # a FHIR Bundle in which the import found no ALL: what to answer instead of an assessment
+    no_leukaemia: dict[str, Any] | None = None
 
 
 def _from_bundle(body: dict[str, Any]) -> ParsedRecord:
-    mod = feature("allpath.interop.fhir")
-    if mod is None or not hasattr(mod, "read_bundle"):
-        raise ApiProblem(501, "FHIR import is not installed in this ALLPath; send an "
-                              "allpath.record/1 document", type_="fhir-unavailable")
-    imported = mod.read_bundle(body)
+    from allpath.interop.fhir.load import Loaded
+    from allpath.interop.fhir.read import read_bundle
+
+    imported = read_bundle(body)
     data = json.loads(json.dumps(imported.record, default=str))
     if not isinstance(data, dict):
         raise RecordError([Problem("", "the FHIR Bundle did not give a record")])
-    warnings = tuple(str(w) for w in getattr(imported, "warnings", ()) or ())
-    return ParsedRecord(parse_record(data, source="FHIR Bundle"), data, warnings)
+    warnings = tuple(str(w) for w in imported.warnings)
+    record = parse_record(data, source="FHIR Bundle")
+    none = None
+    if imported.no_leukaemia is not None:
+        none = Loaded(record, list(imported.warnings), "FHIR Bundle", imported.leukaemia,
+                      imported.no_leukaemia).no_leukaemia_document()
+    return ParsedRecord(record, data, warnings, none)
 
 
 # ------------------------------------------------------------------------- edge checks
