@@ -45,7 +45,8 @@ class NormalObservation:
 
 @dataclass(frozen=True)
 class Timeline:
-    """All observations of one record, sorted by time (then input order)."""
+    """All observations of one record, sorted by date, then clock time where the record
+    gives one, then input order."""
 
     day0: dt.date | None
     reference: dt.date | None
@@ -142,5 +143,16 @@ def normalise(record: PatientRecord, catalogue: Catalogue | None = None) -> Time
                     timepoint=obs.timepoint,
                 )
             )
-    items.sort(key=lambda o: (o.time, o.index))
+    # same-day results in clock order where the record gives a time of day (a 06:00 count
+    # before an 18:00 one, whatever their order in the file); results with a date only
+    # count as the start of their day and otherwise keep the record's order
+    clock = [_seconds_of_day(obs.time) for obs in record.observations]
+    items.sort(key=lambda o: (o.time, clock[o.index], o.index))
     return Timeline(day0=day0, reference=ref, items=tuple(items))
+
+
+def _seconds_of_day(value: dt.date | dt.datetime | None) -> int:
+    """The clock time of a result as written (its own UTC offset), in seconds; 0 without one."""
+    if isinstance(value, dt.datetime):
+        return value.hour * 3600 + value.minute * 60 + value.second
+    return 0
