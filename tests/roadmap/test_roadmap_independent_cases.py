@@ -106,9 +106,6 @@ KNOWN: dict[str, str] = {
     "adult-hypercvad-65-t-all/dose4-vincristine":
         "days 1 and 11 of the modified hyper-CVAD table [THOMAS2010-HCVAD] (days 4 and 11 in "
         "Kantarjian 2000); the reviewer's hyper-CVAD case notes the disagreement",
-    "adult-ph-neg-b-50-blinatumomab-consolidation/phases":
-        "the E1910 intensification block was not in the sources read; the NCCN path template "
-        "shows induction, blinatumomab and chemotherapy consolidation, then HCT or POMP [S2]",
 }
 
 
@@ -236,6 +233,8 @@ def phase_id(tpl: str, text: str) -> str | None:
             return "maintenance"
         if t.startswith("induction"):
             return "induction"
+        if t.startswith("intensification"):
+            return "intensification"
         return None
     if tpl == "ph-pos-tki-chemo-adult" and ("after mrd-negative" in t or "consolidation" in t):
         return "consolidation"

@@ -317,3 +317,52 @@ def test_worked_example_every_template_computes_each_cited_dose(tid: str) -> Non
             if comp.cap is not None:
                 expect = min(expect, comp.cap.amount)
             assert c["dose"]["calculated"] == pytest.approx(expect, rel=1e-6), (p["id"], c)
+
+
+# ------------------------------------------------------------------ issue 19 left-overs
+def test_phallcon_design_induction_is_three_28_day_cycles_and_mrd_is_judged_after_cycle_3(
+) -> None:
+    """PhALLCON [PHALLCON-DESIGN]: induction cycles 1-3 of 28 days (vincristine, dexamethasone);
+    the MRD-negative CR that allows ponatinib 15 mg/day is judged at the end of induction
+    (about 3 months), so the end-of-induction marrow is on protocol day 84, not day 28."""
+    d = _rm(age_years=55, sex="male", ph="positive", height_cm=178, weight_kg=82, mrd_eoi=0.0)
+    ind = d["phases"][0]
+    assert d["template"]["id"] == "ph-pos-tki-chemo-adult" and ind["id"] == "induction"
+    start, end = (dt.date.fromisoformat(ind[k]) for k in ("start", "end"))
+    assert (end - start).days + 1 == 3 * 28
+    eoi = next(r for r in ind["procedures"] if r["id"] == "mrd-eoi")
+    assert eoi["days"] == [84]
+    named = {c["drug"]: c["dose"]["status"] for c in ind["components"]}
+    assert named["vincristine"] == named["dexamethasone"] == "per_protocol"
+    imatinib = _comps(d, "induction", "imatinib (alternative)")
+    assert [c["dose"]["prescribed"] for c in imatinib] == ["600 mg/day"]  # the comparator arm
+    assert all("fatal if given by other routes" in (c["warning"] or "")
+               for p in d["phases"] for c in p["components"] if c["drug"] == "vincristine")
+
+
+def test_phallcon_design_maintenance_is_eleven_28_day_cycles_then_the_tki_goes_on_alone() -> None:
+    """PhALLCON [PHALLCON-DESIGN]: maintenance cycles 10-20 (eleven 28-day cycles of vincristine
+    and prednisone); the TKI then continues as a single agent - no fixed stop."""
+    d = _rm(age_years=48, ph="positive", height_cm=165, weight_kg=68, mrd_eoi=0.1)
+    mt = d["phases"][-1]
+    assert mt["id"] == "maintenance"
+    start, end = (dt.date.fromisoformat(mt[k]) for k in ("start", "end"))
+    assert (end - start).days + 1 == 11 * 28
+    assert {c["drug"] for c in mt["components"]} >= {"vincristine", "prednisone", "ponatinib"}
+    assert "does not stop" in mt["note"]
+    assert [c["dose"]["prescribed"] for c in _comps(d, "maintenance", "ponatinib")] == \
+        ["30 mg/day"]  # MRD still detectable at the end of induction
+
+
+def test_e1910_litzow_2024_intensification_with_cns_prophylaxis_precedes_blinatumomab() -> None:
+    """E1910 [S26, E1910-HEMATOLOGIST]: after induction, a CR patient gets an intensification
+    course with CNS prophylaxis; MRD is measured after induction and intensification, then
+    blinatumomab cycles alternate with chemotherapy. Its doses are not in the sources read."""
+    d = _rm(age_years=50, height_cm=170, weight_kg=72, mrd_eoi=0.0)
+    assert d["template"]["id"] == "adult-ph-neg-b-blinatumomab"
+    ids = [p["id"] for p in d["phases"]]
+    assert ids[:3] == ["induction", "intensification", "blinatumomab-1"]
+    it = d["phases"][1]
+    assert it["evidence"] == "unconfirmed" and "CNS prophylaxis" in it["title"]
+    assert [c["dose"]["status"] for c in it["components"]] == ["per_protocol"]
+    assert any(r["mrd"] for r in it["procedures"])
