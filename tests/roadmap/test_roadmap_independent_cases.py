@@ -62,9 +62,10 @@ TEMPLATE_OF = {
 #: (and any per-m2 drug the Interfant template leaves "per protocol" is checked there).
 REACHES = {"interfant": ("cog-b-sr",)}
 
-_INTERFANT = ("Interfant-06 induction doses are not in the sources ALLPath read (the reviewer "
-              "gives them from recollection, medium/low confidence); the interfant template "
-              "keeps them 'per protocol' and flagged unconfirmed [S47][S47b]")
+_INTERFANT = ("Interfant-06 induction doses are not in any source ALLPath could read (re-searched "
+              "2026-12-07; the reviewer gives them from recollection, medium/low confidence); "
+              "the interfant template keeps them 'per protocol', flagged unconfirmed, and names "
+              "the Interfant-06 protocol for the pharmacist [S47][S47b] (case allpath_note)")
 KNOWN: dict[str, str] = {
     # key: item id; value: why ALLPath differs, with its source
     "infant-4-months-kmt2a-high-risk/dose0-prednisone": _INTERFANT,
@@ -79,8 +80,9 @@ KNOWN: dict[str, str] = {
     "infant-9-months-kmt2a-germline/dose1-dexamethasone": _INTERFANT,
     "infant-9-months-kmt2a-germline/dose2-vincristine": _INTERFANT,
     "ph-pos-child-8y-standard-risk-no-hsct/dose2-vincristine":
-        "the EsPhALL chemotherapy backbone doses were not in the sources read; the template "
-        "gives the TKI doses (CA180-372) and leaves the backbone per protocol [S1]",
+        "the EsPhALL chemotherapy backbone doses are not in any readable source (re-searched "
+        "2026-12-07); the template gives the TKI doses (CA180-372) and leaves the backbone per "
+        "protocol [S1] (case allpath_note)",
     "ph-pos-child-8y-standard-risk-no-hsct/phases":
         "EsPhALL block names (IA, IB, HR blocks) were not in the sources read; ALLPath shows "
         "NCCN phases (induction, consolidation, maintenance) [S1]",
@@ -92,8 +94,9 @@ KNOWN: dict[str, str] = {
     "aya-calgb-man-30/dose3-pegaspargase":
         "label dose above 21 years, 2,000 U/m2 [ONCASPAR-USPI] (reviewer: confidence low)",
     "aya-calgb-woman-24/phases":
-        "CALGB 10403's extended induction (only if not in CR at day 29) was not in the "
-        "sources read; ALLPath routes less than CR to the refractory pathway [S1]",
+        "CALGB 10403's extended induction (only if not in CR at day 29) is not in any readable "
+        "source (re-searched 2026-12-07); ALLPath routes less than CR to the refractory "
+        "pathway [S1] (case allpath_note)",
     "sr-testicular-to-high-risk-7y/therapy_length":
         "cog-b-hr takes its length from AALL1732: 2 years after consolidation for both "
         "sexes [S7]; the reviewer's disagreement names this rule",

@@ -366,3 +366,22 @@ def test_e1910_litzow_2024_intensification_with_cns_prophylaxis_precedes_blinatu
     assert it["evidence"] == "unconfirmed" and "CNS prophylaxis" in it["title"]
     assert [c["dose"]["status"] for c in it["components"]] == ["per_protocol"]
     assert any(r["mrd"] for r in it["procedures"])
+
+
+@pytest.mark.parametrize(("tid", "source"), [
+    ("interfant", "Interfant-06 protocol (EudraCT 2005-004599-19)"),
+    ("ph-pos-paediatric", "EsPhALL2017/COG AALL1631 protocol"),
+    ("ph-pos-dalba", "Foà et al., N Engl J Med 2020;383:1613"),
+])
+def test_interfant06_esphall_dalba_doses_not_readable_stay_per_protocol_naming_the_source(
+        tid: str, source: str) -> None:
+    """Pieters 2019 (Interfant-06), Biondi 2018 (EsPhALL) and Foà 2020 (D-ALBA) could not be
+    read beyond abstracts: no number is shown for their chemotherapy, and every such line names
+    the publication or protocol a pharmacist must check."""
+    d = _rm(template=tid, age_years=0.75 if tid == "interfant" else 40, height_cm=70
+            if tid == "interfant" else 170, weight_kg=8.5 if tid == "interfant" else 70)
+    per = [c for p in d["phases"] for c in p["components"]
+           if c["dose"]["status"] == "per_protocol"]
+    assert per
+    assert all(source in (c["note"] or "") for c in per), [c["drug"] for c in per
+                                                             if source not in (c["note"] or "")]
