@@ -142,7 +142,8 @@ N_IMMUNO_UNIFORM = 8
 # columns of the immunotherapy stream; fixed forever so seeds stay reproducible
 _IN = {name: i for i, name in enumerate(
     ("cl_blin", "foldx", "tmax", "cmax", "alpha", "fb", "beta"))}  # fmt: skip
-_IU = {name: i for i, name in enumerate(("cd19neg", "death", "entry", "assay"))}
+_IU = {name: i for i, name in enumerate(("cd19neg", "death", "entry", "assay", "hsct",
+                                          "hsct_trm"))}
 AGENTS: tuple[str, ...] = ("chemotherapy", "blinatumomab", "car_t")
 _MPI = {name: i for i, name in enumerate(MODEL_PARAMS)}
 X_RELAPSE = 0.05 / 0.95  # x = L/K_N at 5 % marrow blasts
@@ -186,6 +187,13 @@ class RelapsedCohort:
     citations: tuple[str, ...]
     evidence: Evidence
     note: str = ""
+    #: Share of the patients in remission on ``transplant_day`` who go to allogeneic HSCT
+    #: (the log kill and transplant mortality of relapse_therapy.yaml); 0: none.
+    transplant_share: float = 0.0
+    transplant_day: int = 0
+    #: A relapse after remission is treated by the salvage roadmap of
+    #: :mod:`allpath.sim.salvage` (block 1, CR2, HSCT), not left to the death hazard.
+    salvage_after_relapse: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -379,12 +387,31 @@ def parse_immunotherapy(
             problems.append(Problem(f"{path}.horizon_days", "integer after the last assessment",
                                     source=source))
             horizon = max(assess) + 1
+        tx = entry.get("transplant") or {}
+        share = _num(tx.get("share", 0.0), f"{path}.transplant.share", problems, source)
+        if not 0.0 <= share <= 1.0:
+            problems.append(Problem(f"{path}.transplant.share", "a fraction in [0, 1]",
+                                    got=repr(share), source=source))
+        tx_day = tx.get("day", 0)
+        if not isinstance(tx_day, int) or tx_day < 0 or (share > 0 and tx_day >= horizon):
+            problems.append(Problem(f"{path}.transplant.day", "a day within the horizon",
+                                    got=repr(tx_day), source=source))
+            tx_day = 0
+        if tx:
+            _citations(tx.get("citations"), f"{path}.transplant.citations", cits, problems,
+                       source)
+        salv = entry.get("salvage_after_relapse", False)
+        if not isinstance(salv, bool):
+            problems.append(Problem(f"{path}.salvage_after_relapse", "not a boolean",
+                                    got=repr(salv), source=source))
         cohorts[str(name)] = RelapsedCohort(
             name=str(name), title=str(entry.get("title", name)), regimen=reg,
             courses=regimens.get(reg, ()), entry=str(entry_kind), response=str(response),
             assess_days=tuple(assess), horizon_days=horizon,
             population=_population(entry, path, problems, source, cites, ev, ""),
             citations=cites, evidence=ev, note=str(entry.get("note", "")),
+            transplant_share=float(share), transplant_day=int(tx_day),
+            salvage_after_relapse=bool(salv),
         )  # fmt: skip
     front: dict[str, FrontlineSpec] = {}
     for name, entry in (data.get("frontline") or {}).items():
@@ -826,8 +853,16 @@ def simulate_relapsed(
     imm: ImmunoPatients,
     *,
     extinction: bool = True,
+    protocol: Protocol | None = None,
 ) -> dict[str, Array]:
     """Simulate an r/r cohort from entry to ``cohort.horizon_days``; per-patient columns.
+
+    ``cohort.transplant_share``: that share of the patients in remission (and not relapsed) on
+    ``cohort.transplant_day`` gets an allogeneic HSCT (log kill and transplant mortality of
+    ``relapse_therapy.yaml``, variant of the population; no further study courses).
+    ``cohort.salvage_after_relapse``: a relapse after remission is treated by the salvage
+    roadmap (:func:`allpath.sim.salvage.treat_relapses`, frontline ``protocol`` for the
+    continuation kill; timing from study entry), which then decides death.
 
     Columns: ``blasts_entry``, ``cd19neg_clone``, ``response`` (remission at an assessment
     day), ``response_day``, ``best_blasts`` (lowest B at the assessments), ``relapse`` /
@@ -858,6 +893,19 @@ def simulate_relapsed(
     death_day = np.full(n, np.inf)
     neg_relapse = np.zeros(n, dtype=bool)
     best = b0.copy()
+    transplanted = np.zeros(n, dtype=bool)
+    tx_death = np.full(n, np.inf)
+    y_at_relapse = np.zeros((n, 2))
+    tx_p = cohort.transplant_share
+    tx_kill = tx_trm = tx_follow = 0.0
+    if tx_p > 0 or cohort.salvage_after_relapse:
+        from allpath.sim.salvage import load_relapse_therapy, split_uniform
+
+        rt = load_relapse_therapy()
+        var = rt.variant(max(ps.value("relapse_therapy", batch.population), 1.0))
+        tx_kill = rt.value("hsct_log10_kill", var) * math.log(10.0)
+        tx_trm = rt.value("hsct_trm_probability", var)
+        tx_follow = float(rt.followup_days)
     assess = set(cohort.assess_days)
     first = min(cohort.assess_days)
     for day in range(cohort.horizon_days):
@@ -878,6 +926,7 @@ def simulate_relapsed(
             if rel.any():
                 relapsed |= rel
                 relapse_day[rel] = day
+                y_at_relapse[rel] = y[rel]
                 neg_relapse |= rel & (y[:, 1] > y[:, 0]) & imm.cd19neg
         # death over [day, day + 1) at the hazard of the burden at the start of the day, while
         # the disease is active (not in remission at the last assessment, or relapsed)
@@ -886,12 +935,21 @@ def simulate_relapsed(
         death_day[died] = day + (e_death[died] - h_cum[died]) / h[died]  # linear in the day
         h_cum += h
         alive &= ~died
+        if tx_p > 0 and day == cohort.transplant_day:
+            # allogeneic HSCT of the patients in remission: log kill of both clones now,
+            # transplant death within the follow-up window
+            go = alive & responded & ~relapsed & (u[:, _IU["hsct"]] < tx_p)
+            transplanted |= go
+            y[go] -= tx_kill
+            trm = go & (split_uniform(u[:, _IU["hsct_trm"]], 2)[0] < tx_trm)
+            t_trm = day + split_uniform(u[:, _IU["hsct_trm"]], 2)[1] * tx_follow
+            tx_death = np.where(trm, t_trm, tx_death)
         k = plan.course_of_day[day] if day < len(plan.course_of_day) else -1
         on = None
         chemo = blin = blin_m2 = 0.0
         if k >= 0:
             c = cohort.courses[k]
-            on = responded & alive if c.responders_only else None
+            on = responded & alive & ~transplanted if c.responders_only else None
             if c.agent == "chemotherapy":
                 chemo = kappa_salv
             else:
@@ -899,11 +957,29 @@ def simulate_relapsed(
         drive = ImmunoDrive(const, chemo, blin, blin_m2, on, plan.car_day)
         y = model.step_day(day, y, p, drive)
 
+    # transplant deaths (before any relapse they would have had)
+    died_tx = transplanted & (tx_death < np.minimum(relapse_day, death_day))
+    death_day = np.where(died_tx, tx_death, death_day)
+    relapse_day = np.where(died_tx, np.inf, relapse_day)
+    relapsed &= ~died_tx
+    extra: dict[str, Array] = {"hsct": transplanted.astype(np.float64)}
+    if cohort.salvage_after_relapse:
+        from allpath.sim import salvage
+
+        if protocol is None:
+            raise ValueError(f"{cohort.name}: salvage_after_relapse needs the frontline protocol")
+        lnl_rel = np.where(relapsed[:, None], y_at_relapse, y)
+        # composition of the relapse: the clones at the relapse day (rows of relapsed patients)
+        fake = np.where(relapsed, relapse_day, np.inf)
+        cols = salvage.apply_to_cohort(ps, protocol, batch, relapsed, fake, death_day,
+                                       (lnl_rel[:, 0], lnl_rel[:, 1]))
+        extra.update(cols)
     horizon = float(cohort.horizon_days)
     death = death_day <= horizon
     rel = relapse_day <= horizon
     efs_time = np.where(responded, np.minimum(relapse_day, death_day), 0.0)
     return {
+        **extra,
         "blasts_entry": b0,
         "cd19neg_clone": imm.cd19neg.astype(np.float64),
         "response": responded.astype(np.float64),
@@ -1058,7 +1134,7 @@ def relapsed_chunk(setup: ImmunoSetup, ps: ParameterSet, population: Population,
     zi, ui = immuno_randoms(seed, start, stop)
     imm = draw_patients(setup.parameters, batch.bsa, zi, ui)
     cohort = replace(setup.relapsed, population=population, horizon_days=horizon_days)
-    cols = simulate_relapsed(ps, setup.parameters, cohort, batch, imm)
+    cols = simulate_relapsed(ps, setup.parameters, cohort, batch, imm, protocol=protocol)
     data: dict[str, Any] = {
         "id": ids,
         "arm": np.full(batch.n, setup.name, dtype=object),

@@ -35,11 +35,14 @@ from allpath.sim.params import ParameterSet, Population, Protocol
 from allpath.sim.population import N_NORMAL, N_UNIFORM, make_batch
 
 __all__ = [
+    "ROLES",
     "TIMING_CLASSES",
     "DoseStep",
+    "Target",
     "aieop_groups",
     "efs_at",
     "induction_anc_nadir_day",
+    "load_targets",
     "maintenance_dose_step",
     "os_at",
     "post_relapse_os",
@@ -224,3 +227,62 @@ def induction_anc_nadir_day(trace_anc: Array, days: int = 29) -> Array:
     """
     out: Array = np.argmin(trace_anc[:, : days + 1], axis=1).astype(np.float64)
     return out
+
+
+#: Roles of a validation target (``validation_targets.yaml``).
+ROLES = ("fitted", "input", "validation")
+
+
+@dataclass(frozen=True)
+class Target:
+    """One row of ``knowledge/sim/validation_targets.yaml``: passes when
+    ``|simulated - value| <= tolerance``."""
+
+    id: str
+    label: str
+    published: str
+    source: str
+    role: str
+    metric: str
+    value: float
+    tolerance: float
+
+    def passes(self, simulated: float) -> bool:
+        """Whether ``simulated`` is within tolerance (False for NaN)."""
+        return bool(abs(simulated - self.value) <= self.tolerance)
+
+
+def load_targets() -> tuple[Target, ...]:
+    """The declarative validation target list, checked (unique ids, known roles, numbers)."""
+    from importlib import resources
+
+    from allpath.knowledge import parse_yaml
+
+    path = resources.files("allpath").joinpath("knowledge", "sim", "validation_targets.yaml")
+    raw = parse_yaml(path.read_text(encoding="utf-8"))
+    if raw.get("schema") != "allpath.sim.validation_targets/1":
+        raise ValueError(f"validation_targets.yaml: schema {raw.get('schema')!r} is not "
+                         "'allpath.sim.validation_targets/1'")
+    out: list[Target] = []
+    seen: set[str] = set()
+    for i, row in enumerate(raw.get("targets") or []):
+        where = f"validation_targets.yaml targets[{i}]"
+        if not isinstance(row, dict):
+            raise ValueError(f"{where}: expected a mapping, got {row!r}")
+        missing = [k for k in ("id", "label", "published", "source", "role", "metric", "value",
+                               "tolerance") if k not in row]
+        if missing:
+            raise ValueError(f"{where}: missing {missing}")
+        if row["role"] not in ROLES:
+            raise ValueError(f"{where}.role: expected one of {ROLES}, got {row['role']!r}")
+        for key in ("value", "tolerance"):
+            v = row[key]
+            if isinstance(v, bool) or not isinstance(v, int | float):
+                raise ValueError(f"{where}.{key}: expected a number, got {v!r}")
+        if row["id"] in seen:
+            raise ValueError(f"{where}.id: duplicate {row['id']!r}")
+        seen.add(str(row["id"]))
+        out.append(Target(str(row["id"]), str(row["label"]), str(row["published"]),
+                          str(row["source"]), str(row["role"]), str(row["metric"]),
+                          float(row["value"]), float(row["tolerance"])))
+    return tuple(out)
