@@ -385,3 +385,30 @@ def test_interfant06_esphall_dalba_doses_not_readable_stay_per_protocol_naming_t
     assert per
     assert all(source in (c["note"] or "") for c in per), [c["drug"] for c in per
                                                              if source not in (c["note"] or "")]
+
+
+def test_nhs_england_dose_banding_single_container_table_bands_adult_vincristine_beside_the_dose(
+) -> None:
+    """NHS England national dose banding, single-container 1 mg/mL table [NHSE-DOSE-BANDING]:
+    a BSA-calculated adult vincristine dose gets its band (1.90-2.10 mg -> 2 mg; 1.35-1.45 ->
+    1.4 mg) shown beside it; the calculated dose is unchanged; no band for children (the
+    national tables are for adults), for flat doses or where band and dose agree."""
+    tpl = load_templates()["calgb-10403"]
+    vcr = next(c for c in tpl.phase("induction").components if c.drug == "vincristine")
+    adult = compute_dose(vcr, 1.29, 60.0, age_years=30)  # 1.935 mg
+    assert adult.amount == pytest.approx(1.94) and adult.band is not None
+    assert adult.band.startswith("dose band 2 mg (+3.")
+    assert "NHSE-DOSE-BANDING" in adult.cite and adult.band in adult.text
+    assert compute_dose(vcr, 0.96, 40.0, age_years=30).band.startswith(  # type: ignore[union-attr]
+        "dose band 1.4 mg (-2.8%")  # 1.44 mg
+    assert compute_dose(vcr, 1.29, 60.0, age_years=17).band is None  # not an adult
+    assert compute_dose(vcr, 1.2, 50.0, age_years=30).band is None  # 1.8 mg is a band
+    flat = next(c for c in load_templates()["adult-hyper-cvad"].phase("course-1a").components
+                if c.drug == "vincristine")
+    assert compute_dose(flat, 1.9, 75.0, age_years=45).band is None
+    bands = load_dosing().banding("vincristine")
+    assert bands is not None and bands.age_min_years == 18
+    # every band is within the table's own printed variance of any dose in its row (7% at
+    # most, for the 0.32-0.36 mg row; NICE KTT22 summarises the tables as "within 6%")
+    assert all((b.band_mg - b.from_mg) / b.from_mg <= 0.07
+               and (b.below_mg - b.band_mg) / b.below_mg <= 0.07 for b in bands.bands)

@@ -4,7 +4,9 @@ Order of work (each step is stated in the line): the template's dose; a shared o
 it applies (pegaspargase 82.5 U/kg below 0.6 m2, 2,000 U/m2 above 21 years); the infant
 fraction for per-m2 chemotherapy (2/3 under 6 months, 3/4 at 6-12 months); oral tablets as a
 weekly total of whole tablets; the template's rounding; then the cap, so a cap always holds.
-Vinca alkaloids carry their route warning on every line.
+Vinca alkaloids carry their route warning on every line. Where a published dose-banding table
+covers the drug (adults, BSA-calculated doses), the band is shown beside the dose, never
+instead of it.
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ class DoseLine:
     warning: str | None = None
     cite: tuple[str, ...] = ()
     calculated: float | None = None  # before tablet or vial rounding, after the cap
+    band: str | None = None  # the national dose band where one applies and differs
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -59,6 +62,7 @@ class DoseLine:
             "warning": self.warning,
             "cite": list(self.cite),
             "calculated": self.calculated,
+            "band": self.band,
             "text": self.text,
         }
 
@@ -190,13 +194,38 @@ def compute_dose(c: Component, bsa_m2: float | None, weight_kg: float | None, *,
         text += f", cap {_fmt(c.cap.amount)} {c.cap.unit}"
     if tablets:
         text += f"; {tablets}"
+    band_text = _band_text(c, d, value, age_years, rules)
+    if band_text is not None:
+        text += f"; {band_text}"
+        cites.extend(_banding_cites(c, rules))
     text += f"; {rounding}; {VERIFY}"
     if warning:
         text = f"{warning} {text}"
     calculated = min(raw, c.cap.amount) if c.cap is not None else raw
     return DoseLine("computed", value, d.unit, prescribed, capped, _cap_text(c), rounding,
                     (), text, tuple(modifiers), tablets, warning, tuple(dict.fromkeys(cites)),
-                    calculated)
+                    calculated, band_text)
+
+
+def _banding_cites(c: Component, rules: Dosing) -> tuple[str, ...]:
+    t = rules.banding(c.drug)
+    return t.cite if t is not None else ()
+
+
+def _band_text(c: Component, d: Dose, value: float, age_years: float | None,
+               rules: Dosing) -> str | None:
+    """The national dose band of an adult's BSA-calculated dose, when it differs from it."""
+    t = rules.banding(c.drug)
+    if t is None or d.basis != "m2" or d.unit != "mg" or age_years is None:
+        return None
+    if t.age_min_years is not None and age_years < t.age_min_years:
+        return None
+    row = t.band(value)
+    if row is None or abs(row.band_mg - value) < 0.005:
+        return None
+    dev = (row.band_mg - value) / value * 100
+    return (f"dose band {_fmt(row.band_mg)} mg ({dev:+.1f}% of {_fmt(value)} mg) where the "
+            f"{t.title} is used")
 
 
 def _cap_text(c: Component) -> str | None:

@@ -2,7 +2,8 @@
 
 Rules that hold across templates: intrathecal doses by age on the day of each lumbar puncture,
 drug overrides (pegaspargase by BSA and age), the infant dose fractions, tablet strengths for
-oral drugs, the vinca-alkaloid route warning and the anthracycline echocardiogram. Every rule
+oral drugs, the vinca-alkaloid route warning, the anthracycline echocardiogram and national
+dose bands (shown beside a calculated adult dose, never instead of it). Every rule
 cites its source; :func:`check_dosing` lists every problem (schema, citations).
 """
 
@@ -14,7 +15,7 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from allpath.errors import KnowledgeError, Problem, did_you_mean, validation_problems
 from allpath.knowledge import knowledge_dir, parse_yaml
@@ -23,6 +24,7 @@ from allpath.rules.loader import load_citations
 
 __all__ = [
     "DOSING_FORMAT",
+    "DoseBanding",
     "Dosing",
     "InfantBand",
     "ItBand",
@@ -118,6 +120,46 @@ class Anthracyclines(_Strict):
     echo: Echo
 
 
+class Band(_Strict):
+    """One row of a dose-banding table: calculated doses in [from_mg, below_mg) get band_mg."""
+
+    from_mg: float = Field(gt=0)
+    below_mg: float = Field(gt=0)
+    band_mg: float = Field(gt=0)
+
+
+class DoseBanding(_Strict):
+    """A published dose-banding table for some drugs (adults only where the source says so)."""
+
+    id: str
+    title: str
+    drugs: tuple[str, ...] = Field(min_length=1)
+    age_min_years: float | None = None
+    cite: tuple[str, ...] = Field(min_length=1)
+    note: str | None = None
+    bands: tuple[Band, ...] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _contiguous(self) -> DoseBanding:
+        prev: Band | None = None
+        for b in self.bands:
+            if not b.from_mg <= b.band_mg < b.below_mg:
+                raise ValueError(f"band {b.band_mg} mg is outside its row "
+                                 f"[{b.from_mg}, {b.below_mg})")
+            if prev is not None and b.from_mg != prev.below_mg:
+                raise ValueError(f"bands are not contiguous: {prev.below_mg} mg then "
+                                 f"{b.from_mg} mg")
+            prev = b
+        return self
+
+    def band(self, amount_mg: float) -> Band | None:
+        """The row holding a calculated dose (None outside the table)."""
+        for b in self.bands:
+            if b.from_mg <= amount_mg < b.below_mg:
+                return b
+        return None
+
+
 class Dosing(_Strict):
     format: Literal["allpath.dosing/1"]
     version: str = Field(pattern=r"^\d+\.\d+\.\d+$")
@@ -127,6 +169,13 @@ class Dosing(_Strict):
     tablets: tuple[Tablet, ...] = ()
     vinca_warning: VincaWarning
     anthracyclines: Anthracyclines
+    dose_banding: tuple[DoseBanding, ...] = ()
+
+    def banding(self, drug: str) -> DoseBanding | None:
+        for t in self.dose_banding:
+            if drug in t.drugs:
+                return t
+        return None
 
     def it_scheme(self, name: str) -> ItScheme:
         for s in self.intrathecal:
@@ -149,6 +198,7 @@ def _cites(d: Dosing) -> list[tuple[str, tuple[str, ...]]]:
     out += [(f"tablets[{t.drug}]", t.cite) for t in d.tablets]
     out.append(("vinca_warning", d.vinca_warning.cite))
     out.append(("anthracyclines.echo", d.anthracyclines.echo.cite))
+    out += [(f"dose_banding[{t.id}]", t.cite) for t in d.dose_banding]
     return out
 
 
