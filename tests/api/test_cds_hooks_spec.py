@@ -605,3 +605,26 @@ def test_a_bad_issuer_registry_stops_the_app_at_start_naming_the_field(
     reg.write_text(json.dumps({"issuers": [entry]}), encoding="utf-8")
     with pytest.raises(ValueError, match=message):
         _app(database, reg)
+
+
+# ------------------------------------------------------------- data ALLPath cannot read
+
+
+def test_unreadable_data_gets_a_card_naming_the_path_only_on_an_all_chart(
+        ehr: TestClient, keys: dict[str, Any], stub: Stub) -> None:
+    pre = stub.prefetch("all-child")
+    pre["patient"] = {**pre["patient"], "birthDate": "2020-13-01"}
+    r = ehr.post(PV, json=_hook("all-child", pre), headers=_bearer(_sign(keys)))
+    assert r.status_code == 200, r.text
+    card = r.json()["cards"][0]
+    assert card["summary"] == "ALLPath could not read this patient's data"
+    assert "birthDate" in card["detail"]
+    errors = r.json()["extension"]["allpath-import-errors"]
+    assert errors["count"] == 1 and errors["errors"][0]["got"] == "'2020-13-01'"
+    colon = load_resources(SYNTHEA_COLON)
+    pid = patient_id(colon)
+    pre = prefetch_of(colon, pid)
+    pre["patient"] = {**pre["patient"], "birthDate": "2020-13-01"}
+    r = ehr.post(PV, json=_hook(pid, pre), headers=_bearer(_sign(keys)))
+    assert r.status_code == 200 and r.json()["cards"] == []
+    assert r.json()["extension"]["allpath-import-errors"]["count"] == 1

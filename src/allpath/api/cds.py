@@ -562,9 +562,40 @@ def discovery() -> dict[str, Any]:
     return {"services": SERVICES}
 
 
-def _unreadable_card(err: RecordError) -> dict[str, Any]:
-    return _card("ALLPath could not read this patient's data", "info", {"label": "ALLPath"},
-                 f"{len(err.problems)} problem(s) in the data.")
+def _coded_all(prefetch: dict[str, Any] | None) -> bool:
+    """Whether a Condition in the data carries an ALL code (``codes.ALL_CONDITION_CODES``),
+    read straight from the resources (for data the importer could not read)."""
+    codes = feature("allpath.interop.fhir.codes")
+    if codes is None or not prefetch:
+        return False
+    for r in (r for v in prefetch.values() for r in _resources(v)):
+        code = r.get("code") if r.get("resourceType") == "Condition" else None
+        codings = code.get("coding") if isinstance(code, dict) else None
+        for c in codings if isinstance(codings, list) else []:
+            if isinstance(c, dict) and codes.code_key(
+                    c.get("system"), str(c.get("code") or "")) in codes.ALL_CONDITION_CODES:
+                return True
+    return False
+
+
+def _unreadable(request: Request, hook: HookRequest, err: RecordError) -> CardsResponse:
+    """Data ALLPath could not read: the problems in the extension; a card only when the
+    chart is about ALL (an ALL-coded Condition, or a patient registered in ALLPath)."""
+    errors = [{k: v for k, v in (("path", p.path), ("message", p.message),
+                                 ("expected", p.expected), ("got", p.got)) if v}
+              for p in err.problems[:MAX_WARNINGS_LISTED]]
+    ext = {"allpath-import-errors": {"count": len(err.problems), "errors": errors}}
+    pid = hook.context.get("patientId")
+    if not (_coded_all(hook.prefetch)
+            or (isinstance(pid, str) and pid and _enrolled(request, pid))):
+        return CardsResponse(cards=[], extension=ext)
+    lines = [f"- `{p.path or '<root>'}`: {p.message}" for p in err.problems[:5]]
+    more = [f"- and {len(err.problems) - 5} more"] if len(err.problems) > 5 else []
+    return CardsResponse(cards=[_card(
+        "ALLPath could not read this patient's data", "info", {"label": "ALLPath"},
+        "\n".join([f"{len(err.problems)} problem(s) in the data:", "", *lines, *more, "",
+                   "Each one is in the response extension `allpath-import-errors`."]))],
+        extension=ext)
 
 
 @router.post("/cds-services/allpath-patient-view", summary="CDS Hooks patient-view",
@@ -575,7 +606,7 @@ def patient_view(request: Request, hook: HookRequest, caller: CdsCallerDep) -> C
     try:
         chart = _chart(request, caller, hook)
     except RecordError as err:
-        return CardsResponse(cards=[_unreadable_card(err)])
+        return _unreadable(request, hook, err)
     a = run_assess(chart.record)
     doc = a.to_dict()
     why, alerts_only = _relevance(chart, doc)
@@ -624,7 +655,7 @@ def order_sign(request: Request, hook: HookRequest, caller: CdsCallerDep) -> Car
     try:
         chart = _chart(request, caller, hook)
     except RecordError as err:
-        return CardsResponse(cards=[_unreadable_card(err)])
+        return _unreadable(request, hook, err)
     a = run_assess(chart.record)
     why, _alerts_only = _relevance(chart, a.to_dict())
     ext = _extension(chart, why)
