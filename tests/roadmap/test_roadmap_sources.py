@@ -402,6 +402,9 @@ def test_nhs_england_dose_banding_single_container_table_bands_adult_vincristine
     assert compute_dose(vcr, 0.96, 40.0, age_years=30).band.startswith(  # type: ignore[union-attr]
         "dose band 1.4 mg (-2.8%")  # 1.44 mg
     assert compute_dose(vcr, 1.29, 60.0, age_years=17).band is None  # not an adult
+    # the boundary: 18 years belongs to the adults (the table is for adult therapy)
+    assert compute_dose(vcr, 1.29, 60.0, age_years=18.0).band is not None
+    assert compute_dose(vcr, 1.29, 60.0, age_years=17.99).band is None
     assert compute_dose(vcr, 1.2, 50.0, age_years=30).band is None  # 1.8 mg is a band
     flat = next(c for c in load_templates()["adult-hyper-cvad"].phase("course-1a").components
                 if c.drug == "vincristine")
