@@ -92,8 +92,13 @@ def drive_for_day(
                 prophase=prophase,
             )
         start += ph.days
-    # off therapy: keep the maintenance (Jost) neutrophil chain, no drug
-    return Drive(on_therapy=False, post_induction=True, maintenance=True, tgn_ref=tgn_reference)
+    # off therapy: no drug, and the neutrophils go back to the Friberg chain of the acute phases
+    # (models.md §1: gamma 0.16-0.24, the feedback of recovery after myelosuppression, strongly
+    # damped). The Jost chain (gamma ~0.8, k_ma/k_tr ~16) is a fit to ANC *under* 6-MP/MTX
+    # (models.md §2.1): drug-free it sits next to its Hopf point (eigenvalues -0.0016 +- 0.081i
+    # /d, a 78-day wave damped over ~600 d, §2.1.4), so kept after therapy it made ANC waves that
+    # never settle. The hand-over is at the current ANC (run_batch, day = therapy_end).
+    return Drive(on_therapy=False, post_induction=True, maintenance=False, tgn_ref=tgn_reference)
 
 
 def auto_substeps(protocol: Protocol) -> Callable[[int], int]:
@@ -221,7 +226,13 @@ def run_batch(
     traj = np.empty((n, last_day + 1, len(STATES))) if keep_trajectory else None
     doses = np.zeros((n, last_day + 1)) if keep_trajectory else None
 
+    from allpath.sim import salvage
+
+    treat = salvage.enabled(ps, pop)
+
     def post_relapse_death(idx: AnyArray, t: Array) -> None:
+        if treat:  # deaths after relapse come from allpath.sim.salvage (below)
+            return
         months = t / DAYS_PER_MONTH
         os5 = np.where(
             months < 18, ps.value("post_relapse_os5_very_early", pop),
@@ -270,6 +281,11 @@ def run_batch(
         if maint_start is not None and day == maint_start:
             # hand-over to the Jost chain at the current ANC, assumed quasi-steady (§7 option 1)
             pre = y[:, 6] * p[:, _PI["kc_M"]] / p[:, _PI["ktr_M"]]
+            y[:, 2:6] = pre[:, None]
+        if maint_start is not None and day == therapy_end:
+            # end of therapy: back to the Friberg neutrophil chain at the current ANC,
+            # quasi-steady (P = T = ANC k_circ/k_tr), as at the hand-over into maintenance
+            pre = y[:, 6] * p[:, _PI["kc_N"]] / p[:, _PI["ktr_N"]]
             y[:, 2:6] = pre[:, None]
         if maint_start is not None and maint_start <= day < therapy_end:
             since = day - maint_start
@@ -328,6 +344,10 @@ def run_batch(
         relapse_day[idx] = np.ceil(t_rel[idx])
         post_relapse_death(idx, relapse_day[idx])
 
+    if treat:
+        # the salvage roadmap of the packs as the relapsed patients' protocol
+        cols.update(salvage.apply_to_cohort(ps, protocol, batch, relapsed, relapse_day,
+                                            death_day, (y[:, 0], y[:, 1])))
     horizon = float(horizon_days)
     death = death_day <= horizon
     rel = relapse_day <= horizon
