@@ -17,6 +17,7 @@ import math
 import os
 import re
 import shutil
+import sys
 import textwrap
 from collections.abc import Mapping
 from typing import Any
@@ -98,7 +99,13 @@ _BULLET = re.compile(r"^(\s*)((?:[-*]|yes|NO|\?)\s+)?")
 
 def wrap_text(text: str, width: int | None = None) -> str:
     """Plain text wrapped at the terminal width: each line keeps its indentation, and the
-    lines it wraps onto are indented under its text (after a ``-``, ``*`` or mark)."""
+    lines it wraps onto are indented under its text (after a ``-``, ``*`` or mark).
+
+    Without ``width``, text going to a file or a pipe (no terminal, no ``$COLUMNS``) is left
+    as it is: a reader of a file wraps it to their own window."""
+    if width is None and not os.environ.get("COLUMNS", "").isdigit() \
+            and not sys.stdout.isatty():
+        return text
     cols = terminal_width(width)
     out: list[str] = []
     for line in text.splitlines():

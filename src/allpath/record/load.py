@@ -104,6 +104,19 @@ def load_record(path: str | Path) -> PatientRecord:
     return parse_record(read_document(path), source=str(path))
 
 
+def _shown(value: Any) -> str:
+    """A value as it came, for a message: text quoted, nothing as 'nothing', never a repr."""
+    if value is None:
+        return "nothing"
+    if isinstance(value, str):
+        return f"'{value}'"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return f"{value:g}" if isinstance(value, float) else str(value)
+    return type(value).__name__.replace("dict", "a mapping").replace("list", "a list")
+
+
 def _as_date(value: Any) -> dt.date | None:
     if isinstance(value, dt.datetime):
         return value.date()
@@ -127,7 +140,7 @@ class _Checker:
             self.add(
                 path,
                 f"unknown {kind.rstrip('s').replace('_', ' ')}",
-                got=repr(word),
+                got=_shown(word),
                 hint=self.voc.suggest(kind, word) or f"see docs/record-format.md for the {kind}",
             )
             return word
@@ -182,7 +195,7 @@ class _Checker:
                 update[gene] = normalise_phenotype(value, what=gene)
             except RecordError:
                 self.add(f"pharmacogenomics.{gene}", f"unknown {gene.upper()} phenotype",
-                         expected=" | ".join(PHENOTYPES), got=repr(value))
+                         expected=" | ".join(PHENOTYPES), got=_shown(value))
         return pg.model_copy(update=update)
 
     def _observations(self, rec: PatientRecord) -> list[Any]:
@@ -202,7 +215,7 @@ class _Checker:
                     f"{path}.code",
                     "unknown observation code",
                     expected="a catalogue code or LOINC code",
-                    got=repr(obs.code),
+                    got=_shown(obs.code),
                     hint=self.cat.suggest(obs.code),
                 )
                 out.append(obs)
@@ -213,7 +226,7 @@ class _Checker:
                         f"{path}.value",
                         f"invalid value for {analyte.code}",
                         expected=" | ".join(analyte.values),
-                        got=repr(obs.value),
+                        got=_shown(obs.value),
                     )
             else:
                 self._quantity(obs.value, obs.unit, analyte, path)
@@ -222,7 +235,7 @@ class _Checker:
 
     def _quantity(self, value: Any, unit: str | None, analyte: Any, path: str) -> None:
         if isinstance(value, bool) or not isinstance(value, int | float):
-            self.add(f"{path}.value", f"{analyte.code} needs a number", got=repr(value))
+            self.add(f"{path}.value", f"{analyte.code} needs a number", got=_shown(value))
             return
         if unit is None:
             self.add(
@@ -238,7 +251,7 @@ class _Checker:
                 f"{path}.unit",
                 f"unit does not parse or does not fit {analyte.code}",
                 expected=f"a unit convertible to {analyte.unit}",
-                got=repr(unit),
+                got=_shown(unit),
             )
             return
         lo, hi = analyte.plausible
@@ -263,7 +276,7 @@ class _Checker:
                     self.add(
                         f"genetics.fusions[{i}]",
                         "a fusion is written GENE1::GENE2 (HGNC symbols, 5' partner first)",
-                        got=repr(f),
+                        got=_shown(f),
                     )
                 fusions.append(f.strip().upper() if "::" in f else f)
         alterations = None
@@ -335,7 +348,7 @@ def parse_record(
     if fmt != RECORD_FORMAT:
         raise RecordError(
             [Problem("format", "unsupported or missing record format", expected=RECORD_FORMAT,
-                     got=repr(fmt))],
+                     got=_shown(fmt))],
             source,
         )
     checker = _Checker(catalogue or load_catalogue(), vocabulary or load_vocabulary())
