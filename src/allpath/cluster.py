@@ -86,6 +86,11 @@ def connect(address: str, timeout: float) -> Any:
         raise ClusterError(f"{address!r} is not a Dask scheduler address ({err}); give it as "
                            f"tcp://HOST:PORT. {what_to_do}") from None
     try:
+        kind = _identify(address, timeout)
+        if kind != "Scheduler":
+            raise ClusterError(f"{address} is a Dask {kind.lower() or 'service'}, not the "
+                               "scheduler; "
+                               f"give the scheduler's address. {what_to_do}")
         return Client(address, timeout=timeout, set_as_default=False)  # type: ignore[no-untyped-call]
     except MemoryError:  # a frame length read from a server that is not a Dask scheduler
         raise ClusterError(f"something answered at {address}, but it is not a Dask scheduler "
@@ -106,6 +111,26 @@ def _check_address(address: str) -> None:
     backend: Any = get_backend(scheme)
     if scheme in ("tcp", "tls"):
         backend.get_address_host_port(location)
+
+
+def _identify(address: str, timeout: float) -> str:
+    """Connect to ``address`` on a private event loop and ask what answers (``Scheduler``,
+    ``Worker``, ...), so that a failure leaves no half-made client behind (whose clean-up
+    would hang at exit and print a traceback)."""
+    import asyncio
+
+    from distributed.comm.core import connect as open_comm
+
+    async def ask() -> Any:
+        comm: Any = await open_comm(address, timeout=timeout)  # type: ignore[no-untyped-call]
+        try:
+            await comm.write({"op": "identity", "reply": True})
+            return await asyncio.wait_for(comm.read(), timeout)
+        finally:
+            comm.abort()
+
+    answer = asyncio.run(ask())  # TimeoutError when it connects but says nothing
+    return str(answer.get("type", "")) if isinstance(answer, dict) else ""
 
 
 @contextmanager

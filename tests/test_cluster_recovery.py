@@ -1,0 +1,172 @@
+"""Runs on a Dask cluster survive workers restarting (issue 20, part 3).
+
+A real `distributed.LocalCluster` with two single-threaded worker processes (each behind a
+nanny that restarts it) on 127.0.0.1. "Mid-run" is the moment the first task has finished and
+been reported: the test's own progress hook then kills worker processes or restarts the
+cluster, while the rest of the tasks are queued or running. Every task carries its own inputs
+(nothing is scattered), so what the restart cancels or loses is computed again; the output
+must be byte for byte the file of a local run.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+import allpath.screen.run as screen_run
+from allpath.screen import screen_dask, screen_file
+from allpath.sim.cohort import simulate_cohort, simulate_cohort_dask
+
+distributed = pytest.importorskip("distributed")
+
+if sys.platform == "win32":  # pragma: no cover - the CI runs Linux
+    pytest.skip("needs SIGKILL", allow_module_level=True)
+
+N, CHUNK, SEED = 800, 200, 7  # four chunks of patients
+
+
+def _warm_up() -> None:
+    import allpath.screen.run
+    import allpath.sim.cohort  # noqa: F401
+
+
+@pytest.fixture(scope="module")
+def _shared_cluster() -> Iterator[tuple[Any, Any]]:
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  host="127.0.0.1", dashboard_address=None,
+                                  memory_limit="1GiB") as lc, \
+            distributed.Client(lc, set_as_default=False) as client:
+        yield lc, client
+
+
+@pytest.fixture
+def cluster(_shared_cluster: tuple[Any, Any]) -> tuple[Any, Any]:
+    """The module's cluster with both workers up (a test before may have restarted them)."""
+    client = _shared_cluster[1]
+    client.wait_for_workers(2, timeout=60)
+    client.run(_warm_up)
+    return _shared_cluster
+
+
+def _worker_pids(client: Any) -> list[int]:
+    return sorted(client.run(os.getpid).values())
+
+
+def _kill(pids: list[int]) -> None:
+    for pid in pids:
+        os.kill(pid, signal.SIGKILL)
+
+
+def _hidden(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.rglob(".*"))
+
+
+@pytest.fixture(scope="module")
+def local_cohort(tmp_path_factory: pytest.TempPathFactory) -> bytes:
+    out = tmp_path_factory.mktemp("local") / "cohort.parquet"
+    simulate_cohort("pediatric", n=N, seed=SEED, chunk_size=CHUNK, out=out)
+    return out.read_bytes()
+
+
+def test_cohort_survives_all_worker_processes_killed_mid_run(
+        cluster: tuple[Any, Any], local_cohort: bytes, tmp_path: Path) -> None:
+    """The failure of the issue: the config was scattered once, so killing every worker lost
+    it and the run died with 'cancelled for reason: unknown'."""
+    _, client = cluster
+    before = _worker_pids(client)
+    notes: list[str] = []
+    finished: list[int] = []
+
+    def progress(k: int) -> None:
+        finished.append(k)
+        if len(finished) == 1:
+            _kill(before)  # both workers at once, as an out-of-memory kill of a node would
+
+    out = simulate_cohort_dask("pediatric", n=N, seed=SEED, chunk_size=CHUNK,
+                               out=tmp_path / "cohort.parquet", scheduler=client,
+                               progress=progress, announce=notes.append)
+    assert out == tmp_path / "cohort.parquet"
+    assert set(_worker_pids(client)).isdisjoint(before)  # the nannies started new ones
+    assert sum(finished) == N
+    assert out.read_bytes() == local_cohort
+    assert _hidden(tmp_path) == []
+
+
+def test_cohort_survives_client_restart_mid_run(
+        cluster: tuple[Any, Any], local_cohort: bytes, tmp_path: Path) -> None:
+    """``client.restart()`` (a rolling restart of all workers) cancels every task of the run;
+    each is submitted again and the output is unchanged."""
+    _, client = cluster
+    notes: list[str] = []
+    calls: list[int] = []
+
+    def progress(k: int) -> None:
+        calls.append(k)
+        if len(calls) == 1:
+            client.restart(timeout=60)
+
+    out = simulate_cohort_dask("pediatric", n=N, seed=SEED, chunk_size=CHUNK,
+                               out=tmp_path / "cohort.parquet", scheduler=client,
+                               progress=progress, announce=notes.append)
+    assert isinstance(out, Path)
+    assert out.read_bytes() == local_cohort
+    resubmitted = [line for line in notes if "submitted again" in line]
+    assert resubmitted, notes
+    assert all("scheduler-restart" in line for line in resubmitted)
+    assert sum(calls) == N  # each chunk reported once, resubmitted or not
+
+
+def _rows(n: int, seed: int) -> pa.Table:
+    rng = np.random.default_rng(seed)
+    return pa.table({
+        "patient_id": [f"p{seed}-{i}" for i in range(n)],
+        "age_years": rng.uniform(0.5, 80, n).round(1),
+        "sex": rng.choice(["female", "male"], n),
+        "time": ["2026-01-01"] * n,
+        "wbc": rng.lognormal(1.8, 0.8, n).round(2),
+        "hemoglobin": rng.normal(11, 3, n).clip(3, 19).round(1),
+        "platelets": rng.lognormal(5.0, 0.8, n).round(0),
+        "anc": rng.lognormal(0.8, 0.9, n).round(2),
+    })
+
+
+def test_screen_survives_one_worker_process_killed_mid_run(
+        cluster: tuple[Any, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _, client = cluster
+    parts = tmp_path / "parts"
+    parts.mkdir()
+    tables = [_rows(1500 + 100 * i, seed=30 + i) for i in range(6)]
+    for i, table in enumerate(tables):
+        pq.write_table(table, parts / f"part-{i}.parquet")
+    whole = tmp_path / "whole.parquet"
+    pq.write_table(pa.concat_tables(tables), whole)
+    local = screen_file(whole, tmp_path / "local.parquet", chunk_size=1000, progress=False)
+
+    victim = _worker_pids(client)[0]
+    real_write = screen_run._Writer.write
+    killed: list[int] = []
+
+    def write_then_kill(self: screen_run._Writer, chunk: screen_run.ChunkResult) -> None:
+        real_write(self, chunk)
+        if not killed:  # the first part is written; the others are queued or running
+            _kill([victim])
+            killed.append(victim)
+
+    monkeypatch.setattr(screen_run._Writer, "write", write_then_kill)
+    summary = screen_dask(parts, tmp_path / "dask.parquet", client=client, chunk_size=1000,
+                          progress=False)
+    assert killed == [victim]
+    assert victim not in _worker_pids(client)
+    assert summary.to_dict() == local.to_dict()
+    assert (pq.read_table(tmp_path / "dask.parquet").to_pylist()
+            == pq.read_table(tmp_path / "local.parquet").to_pylist())
+    assert _hidden(tmp_path) == []
