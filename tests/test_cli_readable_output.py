@@ -308,3 +308,11 @@ def test_explain_and_rules_list_as_json() -> None:
     assert [s["id"] for s in doc["sources"]] and all(s["reference"] for s in doc["sources"])
     packs = json.loads(runner.invoke(app, ["rules", "list", "-f", "json"]).output)
     assert any(p["pack"] == "risk" for p in packs)
+
+
+def test_trial_markdown_and_json_free_text_show_no_none(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["trials", "match", str(EXAMPLE_1), "--limit", "5", "-f",
+                                 "markdown"], env={"XDG_DATA_HOME": str(tmp_path)})
+    assert result.exit_code == 0, result.output
+    assert "| criterion | requires | patient |" in result.output
+    assert not REPR.search(result.output), REPR.search(result.output)

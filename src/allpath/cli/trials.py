@@ -107,8 +107,9 @@ def render_matches_markdown(doc: dict[str, Any]) -> str:
                 f"{_VERDICT[m['verdict']]}. Status {m['status']}, "
                 f"{'/'.join(m['phases']) or 'no phase'}.", "",
                 "| criterion | requires | patient | result | shown by |", "|---|---|---|---|---|"]
-        out += [f"| {cr['label']} | {cr['requires']} | {cr['patient']} | {cr['outcome']} | "
-                f"{cr['evidence'] or ''} |" for cr in m["criteria"]]
+        out += [f"| {cr['label']} | {_requires(cr)} | "
+                f"{'' if cr['criterion'] == 'status' else _patient(cr)} | {words(cr['outcome'])} "
+                f"| {cr['evidence'] or ''} |" for cr in m["criteria"]]
         out += [f"- to settle: {s}" for s in m["to_settle"]]
         out += [f"- the study team confirms: {s}" for s in m.get("to_confirm", [])]
         out.append("")
