@@ -11,7 +11,7 @@ import typer
 from allpath.cli.app import app
 from allpath.cli.common import OutputFormat, fail
 from allpath.errors import AllPathError
-from allpath.outputs.readable import wrap_text
+from allpath.outputs.readable import words, wrap_text
 
 __all__ = ["render_triage_markdown", "render_triage_text"]
 
@@ -39,7 +39,8 @@ def render_triage_text(doc: dict[str, Any]) -> str:
     lines.append("next steps:")
     lines += [f"  - {s['text']} [{s['rule_id']}]" for s in doc["next_steps"]]
     if doc["missing"]:
-        lines.append("not known: " + "; ".join(m["test"] for m in doc["missing"]))
+        lines.append("not known: " + "; ".join(str(m.get("test") or words(m.get("fact")))
+                                               for m in doc["missing"]))
     lines += ["", doc["disclaimer"]]
     return "\n".join(lines)
 
