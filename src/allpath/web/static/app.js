@@ -291,8 +291,22 @@ const ALLPath = (() => {
       out.appendChild(el("p", "These centres run studies for ALL. Ask your care team if a referral to one of them makes sense for you.", "centre-note"));
     });
   }
+  function familyCode() {
+    $("code-form").addEventListener("submit", async (ev) => {
+      ev.preventDefault();
+      const raw = $("family-code").value.trim();
+      const code = raw.includes("/family/p/") ? raw.split("/family/p/").pop() : raw;
+      const res = code ? await fetch("/family/api/" + encodeURIComponent(code)) : null;
+      if (!res || !res.ok) {
+        $("code-error").textContent = "This code does not work. It may have expired. Ask your care team for a new one.";
+        return;
+      }
+      location.href = "/family/p/" + encodeURIComponent(code);
+    });
+  }
   async function family() {
     familyStudies();
+    familyCode();
     const symptoms = await (await fetch("/web/symptoms?labels=plain")).json();
     symptoms.forEach((s) => {
       const label = el("label"), box = el("input");

@@ -137,7 +137,7 @@
     if (!ruleId) return el("span", "no rule");
     const b = el("button", label || ruleId, "link");
     b.type = "button";
-    b.setAttribute("aria-label", "Explain rule " + ruleId);
+    b.setAttribute("aria-label", (label ? label + " " : "") + "Explain rule " + ruleId);
     b.addEventListener("click", () => explain(ruleId));
     return b;
   }

@@ -1,0 +1,322 @@
+"""The clinician application and the family views in a real browser (headless Chromium driven
+by Selenium), with an accessibility check (axe-core, vendored under tests/web/vendor) on every
+page and a screenshot of each page saved under ``$ALLPATH_ARTIFACTS`` (default
+``tests/artifacts``, git-ignored).
+
+Skips when Chromium or its driver is not installed (CI installs Debian's chromium and
+chromium-driver; under CI a skip fails the run, see tests/conftest.py). The server runs on
+127.0.0.1 only, on a fresh SQLite database with one account.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+DRIVER = shutil.which("chromedriver")
+pytestmark = pytest.mark.skipif(not (CHROMIUM and DRIVER),
+                                reason="Chromium and chromedriver are not installed")
+
+HERE = Path(__file__).parent
+AXE = HERE / "vendor" / "axe.min.js"
+ARTIFACTS = Path(os.environ.get("ALLPATH_ARTIFACTS") or HERE.parent / "artifacts")
+PASSWORD = "correct horse battery staple"
+PHONE = (390, 844)  # CSS pixels of a common phone
+DESKTOP = (1280, 1600)
+
+
+@pytest.fixture(scope="module")
+def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    import uvicorn
+
+    from allpath.api import create_app
+    from allpath.db import Database
+    from allpath.web.accounts import add_user
+
+    db = Database(f"sqlite:///{tmp_path_factory.mktemp('webapp') / 'app.db'}")
+    with db.transaction() as session:
+        add_user(session, "alice", PASSWORD)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(create_app(database=db), host="127.0.0.1",
+                                           port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if time.monotonic() > deadline:
+            raise RuntimeError("web server did not start")
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)
+    db.dispose()
+
+
+@pytest.fixture(scope="module")
+def downloads(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("downloads")
+
+
+@pytest.fixture(scope="module")
+def browser(downloads: Path) -> Iterator[Any]:
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(CHROMIUM)
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                 "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run",
+                 f"--window-size={DESKTOP[0]},{DESKTOP[1]}"):
+        options.add_argument(flag)
+    options.add_experimental_option("prefs", {
+        "download.default_directory": str(downloads), "download.prompt_for_download": False})
+    driver = webdriver.Chrome(service=Service(executable_path=str(DRIVER)), options=options)
+    driver.set_page_load_timeout(30)
+    driver.execute_cdp_cmd("Browser.setDownloadBehavior",
+                           {"behavior": "allow", "downloadPath": str(downloads)})
+    yield driver
+    driver.quit()
+
+
+def _wait(d: Any, condition: Any, timeout: float = 20) -> Any:
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    return WebDriverWait(d, timeout).until(condition)
+
+
+def _wait_text(d: Any, css: str, text: str, timeout: float = 20) -> str:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ec
+
+    _wait(d, ec.text_to_be_present_in_element((By.CSS_SELECTOR, css), text), timeout)
+    return str(d.find_element(By.CSS_SELECTOR, css).text)
+
+
+def _screenshot(d: Any, name: str) -> None:
+    """The whole page (not only the window) as ``<name>.png`` under the artifact folder."""
+    import base64
+
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    size = d.execute_cdp_cmd("Page.getLayoutMetrics", {})["cssContentSize"]
+    shot = d.execute_cdp_cmd("Page.captureScreenshot", {
+        "format": "png", "captureBeyondViewport": True,
+        "clip": {"x": 0, "y": 0, "width": size["width"], "height": min(size["height"], 12000),
+                 "scale": 1}})
+    (ARTIFACTS / f"{name}.png").write_bytes(base64.b64decode(shot["data"]))
+
+
+def _axe(d: Any, name: str) -> list[dict[str, Any]]:
+    """Serious and critical WCAG 2.1 A/AA violations on the page as it is now; the page's
+    screenshot is saved as ``<name>.png``."""
+    _screenshot(d, name)
+    d.execute_script(AXE.read_text(encoding="utf-8"))
+    result = d.execute_async_script(
+        "const done = arguments[arguments.length - 1];"
+        "axe.run(document, {runOnly: {type: 'tag', values: "
+        "['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']}, resultTypes: ['violations']})"
+        ".then((r) => done(r.violations.map((v) => ({id: v.id, impact: v.impact, "
+        "help: v.help, nodes: v.nodes.slice(0, 3).map((n) => n.target.join(' '))}))))"
+        ".catch((e) => done([{id: 'axe-error', impact: 'critical', help: String(e), "
+        "nodes: []}]));")
+    return [v for v in result if v["impact"] in ("serious", "critical")]
+
+
+def _sign_in(d: Any, base_url: str) -> None:
+    from selenium.webdriver.common.by import By
+
+    d.get(base_url + "/app/login")
+    d.delete_all_cookies()  # signed out, whatever an earlier test left
+    d.get(base_url + "/app")
+    _wait(d, lambda drv: "/app/login" in drv.current_url)
+    assert _axe(d, "01-sign-in") == []
+    d.find_element(By.ID, "login-name").send_keys("alice")
+    d.find_element(By.ID, "login-password").send_keys(PASSWORD)
+    d.find_element(By.ID, "login-submit").click()
+    _wait_text(d, "#who", "alice")
+
+
+def _example(name: str) -> Path:
+    from allpath.examples import example_paths
+
+    return next(p for p in example_paths() if p.stem == name)
+
+
+def test_clinician_signs_in_uploads_and_reads_the_dashboard(base_url: str, browser: Any,
+                                                           downloads: Path,
+                                                           tmp_path: Path) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    d = browser
+    d.set_window_size(*DESKTOP)
+    # a wrong password is refused in words
+    d.get(base_url + "/app/login")
+    d.find_element(By.ID, "login-name").send_keys("alice")
+    d.find_element(By.ID, "login-password").send_keys("not the password")
+    d.find_element(By.ID, "login-submit").click()
+    assert "wrong" in _wait_text(d, "#login-error", "wrong")
+    _sign_in(d, base_url)
+    assert "0 shown of 0 patients" in _wait_text(d, "#count", "patients")
+    assert _axe(d, "02-patients-empty") == []
+
+    # a bad record: every problem beside its field, nothing stored
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("format: allpath.record/1\nid: bad-1\nsex: femal\nobservations:\n"
+                   "  - {code: wcb, value: 12, unit: 10*9/L, time: 2024-01-01}\n",
+                   encoding="utf-8")
+    d.find_element(By.ID, "upload-file").send_keys(str(bad))
+    d.find_element(By.ID, "upload").click()
+    text = _wait_text(d, "#upload-result", "sex")
+    assert "observations[0]" in text and "femal" in text
+    assert _axe(d, "03-upload-errors") == []
+
+    # a good record is added and listed
+    d.find_element(By.ID, "upload-file").send_keys(str(_example("example-001")))
+    d.find_element(By.ID, "upload").click()
+    _wait_text(d, "#upload-result", "Open example-001")
+    _wait_text(d, "#patients", "example-001")
+    d.find_element(By.ID, "search").send_keys("T-ALL")
+    _wait_text(d, "#count", "0 shown of 1")
+    d.find_element(By.ID, "search").clear()
+    d.find_element(By.ID, "search").send_keys("ETV6")
+    _wait_text(d, "#count", "1 shown of 1")
+    assert _axe(d, "04-patients") == []
+
+    # the dashboard: risk with its rule, where the patient is, the timeline
+    d.find_element(By.LINK_TEXT, "example-001").click()
+    risk = _wait_text(d, "#summary-body", "nci_rome")
+    assert "standard" in risk and "ETV6::RUNX1" in risk and "CNS1" in risk
+    assert "day 28" in _wait_text(d, "#now-body", "Induction")
+    _wait(d, lambda drv: len(drv.find_elements(By.CSS_SELECTOR, "#charts canvas")) >= 3)
+    titles = [f.get_attribute("data-panel") for f in
+              d.find_elements(By.CSS_SELECTOR, "#charts figure.chart")]
+    assert titles[:2] == ["Blood counts", "Haemoglobin"] and "Minimal residual disease" in titles
+    assert "induction" in d.find_element(By.ID, "charts").text
+    assert "No alerts" in d.find_element(By.ID, "alerts-body").text
+    assert _axe(d, "05-dashboard") == []
+    d.find_element(By.CSS_SELECTOR, "button[aria-label='Explain rule nci_rome.standard']").click()
+    assert "[S4]" in _wait_text(d, "#explain-body", "[S4]")
+    assert _axe(d, "06-rule-explained") == []
+    d.find_element(By.ID, "explain-close").click()
+
+    # a CBC with units: the plot's numbers and the alerts follow
+    d.execute_script("arguments[0].value = '2024-06-05'",  # the date field's own format
+                     d.find_element(By.ID, "cbc-date"))  # varies with the browser's locale
+    d.find_element(By.ID, "cbc-platelets").send_keys("5")
+    d.find_element(By.ID, "cbc-anc").send_keys("400")  # a unit is missing
+    Select(d.find_element(By.ID, "cbc-platelets-unit")).select_by_value("10*9/L")
+    d.find_element(By.ID, "cbc-add").click()
+    assert "a unit is needed" in _wait_text(d, "[id='err-counts.anc']", "unit")
+    assert _axe(d, "07-cbc-field-error") == []
+    Select(d.find_element(By.ID, "cbc-anc-unit")).select_by_value("/uL")
+    d.find_element(By.ID, "cbc-add").click()
+    _wait_text(d, "#cbc-errors", "Added 2 results")
+    assert "platelet" in _wait_text(d, "#alerts-body", "HIGH").lower()
+    table = d.execute_script(
+        "return [...document.querySelectorAll('#charts figure.chart')]"
+        ".find((f) => f.dataset.panel === 'Blood counts').querySelector('details table')"
+        ".textContent")
+    assert "2024-06-05" in table and "0.4" in table  # 400 /uL drawn as 0.4 x10^9/L
+
+    # the roadmap with doses and its calendar file
+    assert "vincristine" in d.find_element(By.ID, "roadmap-body").get_attribute("textContent")
+    d.find_element(By.ID, "ics").click()
+    ics = downloads / "example-001-roadmap.ics"
+    _wait(d, lambda _: ics.exists() and ics.stat().st_size > 0)
+    assert ics.read_text(encoding="utf-8").startswith("BEGIN:VCALENDAR")
+
+    # the print stylesheet hides the forms and buttons
+    d.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": "print"})
+    try:
+        assert not d.find_element(By.ID, "cbc").is_displayed()
+        assert d.find_element(By.ID, "summary").is_displayed()
+        _screenshot(d, "08-dashboard-print")
+    finally:
+        d.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": ""})
+
+
+def test_family_view_of_a_stored_patient_on_a_phone(base_url: str, browser: Any) -> None:
+    from selenium.webdriver.common.by import By
+
+    d = browser
+    d.set_window_size(*DESKTOP)
+    _sign_in(d, base_url)
+    _wait_text(d, "#count", "patients")
+    if "example-001" not in d.find_element(By.ID, "patients").text:  # run on its own
+        d.find_element(By.ID, "upload-file").send_keys(str(_example("example-001")))
+        d.find_element(By.ID, "upload").click()
+        _wait_text(d, "#patients", "example-001")
+    d.find_element(By.LINK_TEXT, "example-001").click()
+    _wait_text(d, "#summary-body", "nci_rome")
+    d.find_element(By.ID, "share").click()
+    link = _wait_text(d, "#share-result", "/family/p/")
+    url = d.find_element(By.ID, "family-link").get_attribute("href")
+    assert "valid until" in link
+    # sign out: the family link works without an account
+    d.find_element(By.ID, "logout").click()
+    _wait(d, lambda drv: "/app/login" in drv.current_url)
+    d.get(base_url + "/app")
+    _wait(d, lambda drv: "/app/login" in drv.current_url)
+
+    d.set_window_size(*PHONE)
+    d.get(url)
+    where = _wait_text(d, "#where", "Treatment phase")
+    body = d.find_element(By.TAG_NAME, "main").text
+    for key in ("nci_rome", "sr_favorable", "cog_pdq", "None", "undefined"):
+        assert key not in body, key
+    assert "fever" in d.find_element(By.ID, "when-to-call").text.lower()
+    assert d.find_element(By.ID, "questions").text
+    assert "out of 100" in d.find_element(By.ID, "outlook").text
+    assert "Where these numbers come from" in d.find_element(By.ID, "outlook").text
+    assert "does not replace" in d.find_element(By.ID, "disclaimer").text
+    assert where and d.find_element(By.ID, "upcoming").text
+    # one column: nothing wider than the phone's screen
+    assert d.execute_script("return document.documentElement.scrollWidth <= window.innerWidth")
+    target = d.find_element(By.CSS_SELECTOR, "#when-to-call + p a.button")
+    assert target.size["height"] >= 44
+    assert _axe(d, "09-family-view-phone") == []
+
+
+def test_family_page_symptom_check_reaches_an_emergency_on_a_phone(base_url: str,
+                                                                   browser: Any) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    d = browser
+    d.set_window_size(*PHONE)
+    d.get(base_url + "/family")
+    _wait_text(d, "#symptoms", "noisy, high-pitched breathing")
+    assert _axe(d, "10-family-page-phone") == []
+    # keyboard only: tab to the first answer, space to choose it
+    yes = d.find_element(By.CSS_SELECTOR, "input[name='on_treatment'][value='yes']")
+    yes.send_keys(Keys.SPACE)
+    assert yes.is_selected()
+    for symptom in ("facial_swelling", "stridor"):
+        box = d.find_element(By.CSS_SELECTOR, f"input[value='{symptom}']")
+        d.execute_script("arguments[0].scrollIntoView({block: 'center'})", box)
+        box.send_keys(Keys.SPACE)
+    d.find_element(By.ID, "check").send_keys(Keys.ENTER)
+    text = _wait_text(d, "#triage", "emergency")
+    assert "leukemia" not in text.lower()
+    badge = d.find_element(By.CSS_SELECTOR, "#triage .badge")
+    assert badge.text.strip()  # the urgency in words, not by colour alone
+    assert d.execute_script("return document.documentElement.scrollWidth <= window.innerWidth")
+    assert _axe(d, "11-family-emergency-phone") == []
+    # a code that does not work says so in words
+    code = d.find_element(By.ID, "family-code")
+    d.execute_script("arguments[0].scrollIntoView({block: 'center'})", code)
+    code.send_keys("not-a-code")
+    d.find_element(By.ID, "code-open").click()
+    assert "does not work" in _wait_text(d, "#code-error", "does not work")
