@@ -154,9 +154,9 @@ def part_mrd(n: int, seed: int) -> None:
     f_mid = float(np.mean((m > 0) & (m < 1e-3)))
     p_cr = float(np.mean(cr))
     bound = (0.147 / p_cr - f_mid * 0.07) / f_hi
-    print(f"  arithmetic: {f_hi:.3f} of children in CR have EOI MRD >= 1e-3 (Zhou's DFCI cohort "
-          f"about half that); with relapse incidence <= 14.7 % and >= 7 % relapse at 1e-4..1e-3, "
-          f"relapse at >= 1e-3 is at most {min(bound, 1):.2f}")
+    print(f"  arithmetic: {f_hi:.3f} of children in CR have EOI MRD >= 1e-3; with relapse "
+          f"incidence <= 14.7 % and >= 7 % relapse at 1e-4..1e-3, relapse at >= 1e-3 is at most "
+          f"{min(bound, 1):.2f}")
     g = aieop_groups(c)
     implied = g["sr"] * (1 - 0.923) + g["ir"] * (1 - 0.776) + g["hr"] * (1 - 0.501)
     print(f"  arithmetic: the AIEOP-BFM EFS by group imply {implied:.3f} events among B-ALL in CR "

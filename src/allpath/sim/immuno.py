@@ -192,8 +192,10 @@ class RelapsedCohort:
     transplant_share: float = 0.0
     transplant_day: int = 0
     #: A relapse after remission is treated by the salvage roadmap of
-    #: :mod:`allpath.sim.salvage` (block 1, CR2, HSCT), not left to the death hazard.
+    #: :mod:`allpath.sim.salvage` (block 1, CR2, HSCT), not left to the death hazard; with the
+    #: relapse_therapy.yaml variant ``salvage_variant`` (None: the population's).
     salvage_after_relapse: bool = False
+    salvage_variant: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -401,6 +403,15 @@ def parse_immunotherapy(
             _citations(tx.get("citations"), f"{path}.transplant.citations", cits, problems,
                        source)
         salv = entry.get("salvage_after_relapse", False)
+        sv = None
+        if isinstance(salv, dict):
+            sv = salv.get("variant")
+            if isinstance(sv, bool) or not isinstance(sv, int):
+                problems.append(Problem(f"{path}.salvage_after_relapse.variant",
+                                        "a relapse_therapy.yaml variant code", got=repr(sv),
+                                        source=source))
+                sv = None
+            salv = True
         if not isinstance(salv, bool):
             problems.append(Problem(f"{path}.salvage_after_relapse", "not a boolean",
                                     got=repr(salv), source=source))
@@ -411,7 +422,7 @@ def parse_immunotherapy(
             population=_population(entry, path, problems, source, cites, ev, ""),
             citations=cites, evidence=ev, note=str(entry.get("note", "")),
             transplant_share=float(share), transplant_day=int(tx_day),
-            salvage_after_relapse=bool(salv),
+            salvage_after_relapse=bool(salv), salvage_variant=sv,
         )  # fmt: skip
     front: dict[str, FrontlineSpec] = {}
     for name, entry in (data.get("frontline") or {}).items():
@@ -972,7 +983,8 @@ def simulate_relapsed(
         # composition of the relapse: the clones at the relapse day (rows of relapsed patients)
         fake = np.where(relapsed, relapse_day, np.inf)
         cols = salvage.apply_to_cohort(ps, protocol, batch, relapsed, fake, death_day,
-                                       (lnl_rel[:, 0], lnl_rel[:, 1]))
+                                       (lnl_rel[:, 0], lnl_rel[:, 1]),
+                                       variant=cohort.salvage_variant)
         extra.update(cols)
     horizon = float(cohort.horizon_days)
     death = death_day <= horizon

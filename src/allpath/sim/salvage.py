@@ -384,13 +384,15 @@ def treat_relapses(
     s_post: Array,
     b_observed: Array | None = None,
     days_per_month: float = 365.25 / 12,
+    variant: int | None = None,
 ) -> SalvageResult:
     """Simulate the salvage course of the relapsed patients ``idx`` of ``batch``.
 
     ``t0``: relapse detection day (from diagnosis); ``ln_f_r``: ln share of the minor clone in
     the relapse burden; ``s_post``: the patients' (risk-adapted) post-induction sensitivity;
-    ``b_observed``: marrow blast fraction seen at detection (None: drawn). Returns
-    :class:`SalvageResult`, days from diagnosis.
+    ``b_observed``: marrow blast fraction seen at detection (None: drawn); ``variant``: the
+    relapse_therapy.yaml variant code (None: parameters.yaml's ``relapse_therapy`` of the
+    population). Returns :class:`SalvageResult`, days from diagnosis.
     """
     from allpath.sim.checkpoints import _salvage_template
     from allpath.sim.fast import _assay
@@ -412,7 +414,7 @@ def treat_relapses(
     rt = load_relapse_therapy()
     ip = load_immunotherapy(parameters=ps)
     pop = batch.population
-    var = rt.variant(ps.value("relapse_therapy", pop))
+    var = rt.variant(ps.value("relapse_therapy", pop) if variant is None else variant)
     idx = np.asarray(idx, dtype=np.int64)
     m = idx.size
     sub = take_batch(batch, idx)
@@ -574,7 +576,8 @@ def enabled(ps: ParameterSet, population: str) -> bool:
 
 def apply_to_cohort(ps: ParameterSet, protocol: Protocol, batch: Batch, relapsed: AnyArray,
                     relapse_day: Array, death_day: Array, ln_l_end: tuple[Array, Array],
-                    b_observed: Array | None = None) -> dict[str, Array]:
+                    b_observed: Array | None = None,
+                    variant: int | None = None) -> dict[str, Array]:
     """The kernels' hook: treat every relapse of the cohort (``relapsed`` with a finite
     ``relapse_day``), write the deaths into ``death_day`` (in place) and return the salvage
     columns. ``ln_l_end``: the two clones' log burden at the end of the stepped frontline run
@@ -586,6 +589,6 @@ def apply_to_cohort(ps: ParameterSet, protocol: Protocol, batch: Batch, relapsed
     ln_f_r = lnr - np.logaddexp(lns, lnr)
     res = treat_relapses(ps, protocol, batch, ri, relapse_day[ri], ln_f_r[ri],
                          batch.p[ri, _PI["s_post"]],
-                         None if b_observed is None else b_observed[ri])
+                         None if b_observed is None else b_observed[ri], variant=variant)
     death_day[ri] = res.death_day
     return res.columns(ri, n)
