@@ -275,18 +275,22 @@ def _disease_now(setting: ProfileItem) -> ProfileItem:
 def profile_from_assessment(a: Assessment, on: dt.date | None = None) -> TrialProfile:
     """Build the pre-screen profile from an assessment (pure; nothing is re-decided).
 
-    The age is the age at screening, ``on`` (today by default), from the date of birth;
-    without a birth date, the assessment's age (at diagnosis) is used and says so.
+    The age is the age on the screening date, from the date of birth: ``on`` when given,
+    else the date the assessment is made on (its latest data, or the ``as_of`` asked for),
+    and today only for an assessment without a date. Without a birth date, the assessment's
+    age (at diagnosis) is used and says so.
     """
     doc = _monitoring_doc(a)
     items: dict[str, ProfileItem] = {}
     age = a.facts.get("age.years")
     birth = a.record.birth_date
-    today = on or dt.date.today()
-    if birth is not None and birth <= today:
-        items["age_years"] = ProfileItem(round(_age_on(birth, today), 2), None,
+    when = on or a.as_of or dt.date.today()
+    if birth is not None and birth <= when:
+        source = ("the screening date" if on is not None else
+                  "the assessment date" if a.as_of is not None else "today")
+        items["age_years"] = ProfileItem(round(_age_on(birth, when), 2), None,
                                          ("birth_date",),
-                                         note=f"age at screening on {today.isoformat()}")
+                                         note=f"age on {when.isoformat()}, {source}")
     elif age is not None:
         items["age_years"] = ProfileItem(round(float(str(age.value)), 2), None, age.inputs,
                                          note="age from the assessment (no birth date)")
