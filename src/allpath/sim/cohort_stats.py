@@ -44,11 +44,14 @@ Source = Callable[[Sequence[str]], Iterator[Columns]]
 
 def parquet_batches(path: str | Path, batch_rows: int = BATCH_ROWS) -> Source:
     """A :data:`Source` reading only the asked-for columns of ``path``, ``batch_rows`` at a
-    time (nulls in float columns as NaN)."""
+    time (nulls in float columns as NaN). One row group at a time, on this thread, without
+    pre-buffering: Arrow's default reads several row groups ahead in parallel, which held
+    about 50 MB more at a million patients for no gain here."""
     def read(columns: Sequence[str]) -> Iterator[Columns]:
-        pf = pq.ParquetFile(str(path))
+        pf = pq.ParquetFile(str(path), pre_buffer=False)
         try:
-            for batch in pf.iter_batches(batch_size=batch_rows, columns=list(columns)):
+            for batch in pf.iter_batches(batch_size=batch_rows, columns=list(columns),
+                                         use_threads=False):
                 yield {name: batch.column(i).to_numpy(zero_copy_only=False)
                        for i, name in enumerate(batch.schema.names)}
         finally:
