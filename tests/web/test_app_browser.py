@@ -10,7 +10,6 @@ chromium-driver; under CI a skip fails the run, see tests/conftest.py). The serv
 
 from __future__ import annotations
 
-import os
 import shutil
 import socket
 import threading
@@ -20,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from axe_helpers import _axe, _screenshot
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 DRIVER = shutil.which("chromedriver")
@@ -27,8 +27,6 @@ pytestmark = pytest.mark.skipif(not (CHROMIUM and DRIVER),
                                 reason="Chromium and chromedriver are not installed")
 
 HERE = Path(__file__).parent
-AXE = HERE / "vendor" / "axe.min.js"
-ARTIFACTS = Path(os.environ.get("ALLPATH_ARTIFACTS") or HERE.parent / "artifacts")
 PASSWORD = "correct horse battery staple"
 PHONE = (390, 844)  # CSS pixels of a common phone
 DESKTOP = (1280, 1600)
@@ -102,35 +100,6 @@ def _wait_text(d: Any, css: str, text: str, timeout: float = 20) -> str:
 
     _wait(d, ec.text_to_be_present_in_element((By.CSS_SELECTOR, css), text), timeout)
     return str(d.find_element(By.CSS_SELECTOR, css).text)
-
-
-def _screenshot(d: Any, name: str) -> None:
-    """The whole page (not only the window) as ``<name>.png`` under the artifact folder."""
-    import base64
-
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    size = d.execute_cdp_cmd("Page.getLayoutMetrics", {})["cssContentSize"]
-    shot = d.execute_cdp_cmd("Page.captureScreenshot", {
-        "format": "png", "captureBeyondViewport": True,
-        "clip": {"x": 0, "y": 0, "width": size["width"], "height": min(size["height"], 12000),
-                 "scale": 1}})
-    (ARTIFACTS / f"{name}.png").write_bytes(base64.b64decode(shot["data"]))
-
-
-def _axe(d: Any, name: str) -> list[dict[str, Any]]:
-    """Serious and critical WCAG 2.1 A/AA violations on the page as it is now; the page's
-    screenshot is saved as ``<name>.png``."""
-    _screenshot(d, name)
-    d.execute_script(AXE.read_text(encoding="utf-8"))
-    result = d.execute_async_script(
-        "const done = arguments[arguments.length - 1];"
-        "axe.run(document, {runOnly: {type: 'tag', values: "
-        "['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']}, resultTypes: ['violations']})"
-        ".then((r) => done(r.violations.map((v) => ({id: v.id, impact: v.impact, "
-        "help: v.help, nodes: v.nodes.slice(0, 3).map((n) => n.target.join(' '))}))))"
-        ".catch((e) => done([{id: 'axe-error', impact: 'critical', help: String(e), "
-        "nodes: []}]));")
-    return [v for v in result if v["impact"] in ("serious", "critical")]
 
 
 def _sign_in(d: Any, base_url: str) -> None:

@@ -231,3 +231,33 @@ def test_family_form_asks_back_for_a_count_without_its_unit(base_url: str,
     d.find_element(By.ID, "anc").send_keys("300")
     d.find_element(By.ID, "check").click()
     assert "300 /uL (= 0.3 x10^9/L)" in _wait_text(d, "#errors", "which unit")
+
+
+def test_axe_finds_a_known_contrast_violation(browser: object) -> None:
+    """The accessibility check is live: a page with grey-on-white text fails it."""
+    from axe_helpers import _axe
+
+    d: Any = browser
+    d.get("data:text/html,<!doctype html><html lang=en><title>t</title>"
+          "<p style='color:%23bbb;background:%23fff'>faint text</p></html>")
+    assert "color-contrast" in {v["id"] for v in _axe(d, "00-axe-self-check")}
+
+
+def test_paste_page_and_family_page_pass_axe(base_url: str, browser: object) -> None:
+    """The stand-alone pages of ``allpath web``: no serious or critical WCAG 2.1 AA
+    violation, before and after an assessment and a symptom check."""
+    from axe_helpers import _axe
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    d: Any = browser
+    d.get(base_url + "/")
+    _wait_text(d, "#example", "example-001")
+    assert _axe(d, "20-paste-page") == []
+    Select(d.find_element(By.ID, "example")).select_by_value("example-001")
+    d.find_element(By.ID, "assess").click()
+    _wait_text(d, "#risk", "cog_pdq")
+    assert _axe(d, "21-paste-page-assessed") == []
+    d.get(base_url + "/family")
+    _wait_text(d, "#symptoms", "trouble breathing")
+    assert _axe(d, "22-family-page") == []
