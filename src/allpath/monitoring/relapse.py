@@ -8,15 +8,17 @@ from typing import Any
 
 from allpath.monitoring.checkpoints import CheckpointResponse
 from allpath.monitoring.snapshots import fact_of, load_windows, months_between, nearest
-from allpath.observations.normalise import Timeline
+from allpath.observations.normalise import NormalObservation, Timeline
 from allpath.record.models import PatientRecord
 from allpath.rules.engine import DecisionResult, evaluate_pack
 from allpath.rules.facts import Fact
 from allpath.rules.loader import Knowledge
+from allpath.rules.schema import AllOf, AnyOf, AtLeast, Compare, Known, Match, Not
 
 __all__ = ["CONFIRMED_SITES", "RelapseFinding", "find_relapse"]
 
-CONFIRMED_SITES = ("marrow", "combined", "isolated_cns", "isolated_testicular")
+CONFIRMED_SITES = ("marrow", "combined", "isolated_cns", "isolated_testicular",
+                   "isolated_extramedullary")
 
 @dataclass(frozen=True)
 class RelapseFinding:
@@ -28,6 +30,15 @@ class RelapseFinding:
     # a date with leukaemia found outside the marrow (CSF or testicular biopsy) whose site
     # rules could not be settled: not 'no relapse'
     unsettled: bool = False
+    # first and last day of the results read as this work-up, and the window used (days)
+    workup: tuple[dt.date, dt.date] | None = None
+    window: int | None = None
+    # extramedullary sites where the work-up found leukaemia: cns (CSF blasts), testis
+    # (positive testicular biopsy)
+    extramedullary: tuple[str, ...] = ()
+    # for a suspected relapse: the facts the deciding rule read that the work-up has not
+    # settled (not done or not recorded) - their settled_by tests confirm or refute it
+    open_facts: tuple[str, ...] = ()
 
     def notes(self) -> list[str]:
         site = next((r for r in self.results if r.output == "relapse.site"), None)
@@ -35,17 +46,17 @@ class RelapseFinding:
         if site is not None and site.status == "decided" and site.value == "suspected":
             out.append("Relapse suspected, not confirmed: " + (site.note or "").strip())
         if self.unsettled and site is not None:
-            out.append("Relapse not settled on this date: missing "
+            out.append("Relapse not settled by this work-up: missing "
                        + ", ".join(site.missing) + ".")
         if site is not None and site.value in ("marrow", "combined") \
                 and site.inputs.get("rel.testicular_enlargement") == "present" \
                 and site.inputs.get("rel.testicular_blasts") != "present":
-            out.append("Testis enlarged on this date without a biopsy: testicular involvement "
+            out.append("Testis enlarged in this work-up without a biopsy: testicular involvement "
                        "(a combined relapse) is not settled; scrotal ultrasound and biopsy "
                        "settle it.")
         if site is not None and site.value in CONFIRMED_SITES \
                 and site.inputs.get("rel.csf_blasts") == "not_done":
-            out.append("CNS not assessed on this date: a lumbar puncture tells a marrow "
+            out.append("CNS not assessed in this work-up: a lumbar puncture tells a marrow "
                        "relapse from a combined one.")
         return out
 
@@ -73,6 +84,16 @@ class RelapseFinding:
             "suspected": suspected,
             "confirm_with": site.note if suspected and site is not None else None,
             "site": val("relapse.site") if detected else None,
+            # the extramedullary sites with leukaemia found in the work-up (CSF blasts: cns; a
+            # positive testicular biopsy: testis), e.g. both for an isolated extramedullary
+            # relapse at two sites
+            "extramedullary_sites": list(self.extramedullary) if detected else None,
+            # the results read together as one work-up: first and last day, and the window
+            # (days after the first result) from the relapse pack's table relapse_workup_window
+            "workup": {"first_result": self.workup[0].isoformat(),
+                       "last_result": self.workup[1].isoformat(),
+                       "window_days": self.window}
+            if self.workup is not None and (detected or suspected or unsettled) else None,
             "timing": {
                 "cog": val("relapse.timing.cog") if detected else None,
                 "bfm": val("relapse.timing.bfm") if detected else None,
@@ -120,33 +141,70 @@ def _therapy_status(record: PatientRecord, when: dt.date) -> tuple[bool | None, 
     return None, None
 
 
+# Observation codes that belong to the work-up of a relapse (exam, marrow, CSF, biopsy).
+_WORKUP_CODES = ("marrow_blasts", "csf_blasts", "testicular_biopsy", "testicular_enlargement")
+
+
+def workup_window_days(kb: Knowledge) -> int:
+    """Days after a work-up's first result within which the exam, marrow, CSF and testicular
+    biopsy of one relapse episode are read together: the relapse pack's table
+    ``relapse_workup_window`` (cited, evidence recorded there), never a number in code."""
+    table = kb.pack("relapse").tables["relapse_workup_window"]
+    if table.unit != "d" or len(table.rows) != 1:
+        raise ValueError("pack relapse: table relapse_workup_window must hold one row in "
+                         f"days (unit d); got unit {table.unit!r} with {len(table.rows)} rows")
+    return int(table.rows[0].value)
+
+
+def _episode(when: dt.date, timeline: Timeline,
+             window: int) -> dict[str, NormalObservation]:
+    """The work-up read with the candidate date ``when``: for each kind of result, the one
+    nearest after ``when`` (same day first) within ``window`` days. The CSF cell count is the
+    one of the same lumbar puncture as the cytospin."""
+    last = when + dt.timedelta(days=window)
+    picked: dict[str, NormalObservation] = {}
+    for o in timeline:
+        if o.code in _WORKUP_CODES and when <= o.time <= last and (
+                o.code not in picked or o.time < picked[o.code].time):
+            picked[o.code] = o
+    lp = picked.get("csf_blasts")
+    lp_day = lp.time if lp is not None else when
+    wbc = next((o for o in timeline if o.code == "csf_wbc" and o.time == lp_day), None)
+    if wbc is not None:
+        picked["csf_wbc"] = wbc
+    return picked
+
+
 def _facts_on(
-    when: dt.date, record: PatientRecord, timeline: Timeline, base: dict[str, Fact]
-) -> dict[str, Fact]:
+    when: dt.date, record: PatientRecord, timeline: Timeline, base: dict[str, Fact],
+    window: int,
+) -> tuple[dict[str, Fact], dict[str, NormalObservation]]:
     win = load_windows()
     facts: dict[str, Fact] = {}
-    same_day = {o.code: o for o in timeline if o.time == when}
-    marrow = same_day.get("marrow_blasts")
+    episode = _episode(when, timeline, window)
+    marrow = episode.get("marrow_blasts")
     if marrow is not None:
         facts["rel.marrow_blasts"] = Fact(marrow.value or 0.0, "%", (marrow.ref,))
         # Other tests on the same marrow (MRD by flow, PCR or NGS), highest first. A test not
         # done stays unknown: an unconfirmed marrow is a suspected relapse, never "none".
-        others = sorted((o for o in timeline if o.time == when and o.code == "mrd_marrow"),
+        others = sorted((o for o in timeline
+                         if o.time == marrow.time and o.code == "mrd_marrow"),
                         key=lambda o: -(o.value or 0.0))
         for rank, name in enumerate(("rel.other_test_highest", "rel.other_test_second")):
             if rank < len(others):
                 facts[name] = Fact(others[rank].value or 0.0, "%", (others[rank].ref,))
+    span = f"from {when} to {when + dt.timedelta(days=window)}"
     for code, name in (("csf_wbc", "rel.csf_wbc"), ("csf_blasts", "rel.csf_blasts"),
                        ("testicular_biopsy", "rel.testicular_blasts")):
-        if code in same_day:
-            f = fact_of(same_day[code])
+        if code in episode:
+            f = fact_of(episode[code])
             if f is not None:
                 facts[name] = f
     if "rel.csf_blasts" not in facts:
-        facts["rel.csf_blasts"] = Fact("not_done", inputs=(f"no CSF examined on {when}",))
-    # A testicular examination on this date (enlargement or swelling): read for anyone who is
-    # not recorded as female; for a girl the fact cannot apply and the pack fills it in.
-    exam = same_day.get("testicular_enlargement")
+        facts["rel.csf_blasts"] = Fact("not_done", inputs=(f"no CSF examined {span}",))
+    # A testicular examination in this work-up (enlargement or swelling): read for anyone who
+    # is not recorded as female; for a girl the fact cannot apply and the pack fills it in.
+    exam = episode.get("testicular_enlargement")
     if exam is not None and not (base.get("sex") is not None
                                  and base["sex"].value == "female"):
         f = fact_of(exam)
@@ -155,7 +213,7 @@ def _facts_on(
     if "rel.testicular_blasts" not in facts and base.get("sex") is not None \
             and base["sex"].value != "female":
         facts["rel.testicular_blasts"] = Fact("not_done",
-                                              inputs=(f"no testicular biopsy on {when}",))
+                                              inputs=(f"no testicular biopsy {span}",))
     if "sex" in base:
         facts["sex"] = base["sex"]
     lineage = base.get("diagnosis.lineage")
@@ -167,7 +225,8 @@ def _facts_on(
         f1 = fact_of(block1[0])
         if f1 is not None:
             facts["rel.mrd_end_block1"] = f1
-    f = fact_of(nearest(timeline.series("blood_blasts"), when, win.count_window_days))
+    smear_day = marrow.time if marrow is not None else when
+    f = fact_of(nearest(timeline.series("blood_blasts"), smear_day, win.count_window_days))
     if f is not None:
         facts["rel.blood_blasts"] = f
     if record.diagnosis_date is not None:
@@ -179,7 +238,15 @@ def _facts_on(
     if on_therapy is False and end is not None:
         facts["rel.months_after_end_of_therapy"] = Fact(months_between(end, when), "mo",
                                                         ("treatment",))
-    return facts
+    return facts, episode
+
+
+def _can_date(when: dt.date, episode: dict[str, NormalObservation]) -> bool:
+    """Whether ``when`` may date a relapse: a marrow or a finding of leukaemia (CSF blasts,
+    a positive biopsy, an enlarged testis) on that very day - never a clear lumbar puncture
+    whose work-up window only reaches a later finding."""
+    return any(o.time == when and (o.code == "marrow_blasts" or o.category == "present")
+               for o in episode.values())
 
 
 def find_relapse(
@@ -189,36 +256,80 @@ def find_relapse(
     responses: list[CheckpointResponse],
     kb: Knowledge,
 ) -> RelapseFinding:
-    """Scan marrow, CSF, testicular-biopsy and testicular-examination results after remission;
-    the first that meets a site rule (a biopsy on a day without a marrow still dates an
-    isolated testicular relapse once a marrow is known: without one the site stays unknown; an
-    enlarged testis without a biopsy is a suspected relapse)."""
+    """Scan the relapse work-ups after remission: each candidate date (a marrow, CSF,
+    testicular biopsy or testicular examination) is read together with the other results of
+    the same work-up, those up to the relapse pack's work-up window later (an exam, then the
+    marrow, then a biopsy days apart are one episode). The first work-up that meets a site
+    rule is the relapse; without a marrow in the work-up the site of a positive biopsy or CSF
+    stays unknown; an enlarged testis without a biopsy is a suspected relapse."""
     remission = _remission_date(timeline, responses)
     if remission is None:
         return RelapseFinding(None, None, ())
     pack = kb.pack("relapse")
+    window = workup_window_days(kb)
     dates = sorted({o.time for o in timeline
-                    if o.time > remission
-                    and o.code in ("marrow_blasts", "csf_blasts", "testicular_biopsy",
-                                   "testicular_enlargement")})
-    last: tuple[dt.date | None, tuple[DecisionResult, ...]] = (None, ())
-    suspected: tuple[dt.date | None, tuple[DecisionResult, ...], bool] | None = None
+                    if o.time > remission and o.code in _WORKUP_CODES})
+    last: RelapseFinding = RelapseFinding(remission, None, ())
+    suspected: RelapseFinding | None = None
     for when in dates:
-        facts = _facts_on(when, record, timeline, base)
+        facts, episode = _facts_on(when, record, timeline, base, window)
         results = tuple(evaluate_pack(pack, facts))
-        site = results[0]
-        if site.status == "decided" and site.value in CONFIRMED_SITES:
-            return RelapseFinding(remission, when, results)
+        site = next(r for r in results if r.output == "relapse.site")
+        em = tuple(name for fact, name in (("rel.csf_blasts", "cns"),
+                                           ("rel.testicular_blasts", "testis"))
+                   if facts.get(fact) is not None and facts[fact].value == "present")
+        found = RelapseFinding(remission, when, results, workup=_span(episode), window=window,
+                               extramedullary=em)
+        datable = _can_date(when, episode)
+        if datable and site.status == "decided" and site.value in CONFIRMED_SITES:
+            return found
         # blasts found in the CSF or a testicular biopsy, site not settled (a routine clear
         # lumbar puncture without a marrow that day is not)
         unsettled = site.status == "unknown" and any(
             f is not None and f.value == "present"
             for f in (facts.get("rel.csf_blasts"), facts.get("rel.testicular_blasts")))
-        if suspected is None and (unsettled or (
+        if datable and suspected is None and (unsettled or (
                 site.status == "decided" and site.value == "suspected")):
-            # keep looking for a confirming marrow; a later 'none' does not undo this date
-            suspected = (when, results, unsettled)
-        last = (when, results)
-    if suspected is not None:
-        return RelapseFinding(remission, suspected[0], suspected[1], suspected[2])
-    return RelapseFinding(remission, last[0], last[1])
+            # keep looking for a confirming work-up; a later 'none' does not undo this date
+            suspected = RelapseFinding(
+                remission, when, results, unsettled, workup=_span(episode), window=window,
+                extramedullary=em,
+                open_facts=_open_facts(kb, site.rule_id, facts) if not unsettled else ())
+        if datable or last.relapse_date is None:
+            last = found
+    return suspected if suspected is not None else last
+
+
+def _condition_facts(cond: object) -> list[str]:
+    """The facts a rule condition reads, in the order written."""
+    if isinstance(cond, (Compare, Match)):
+        return [cond.fact]
+    if isinstance(cond, Known):
+        return [cond.known]
+    if isinstance(cond, Not):
+        return _condition_facts(cond.not_)
+    if isinstance(cond, (AllOf, AnyOf)):
+        parts = cond.all if isinstance(cond, AllOf) else cond.any
+        return [f for c in parts for f in _condition_facts(c)]
+    if isinstance(cond, AtLeast):
+        return [f for c in cond.of for f in _condition_facts(c)]
+    raise TypeError(f"unknown condition node {type(cond).__name__}")
+
+
+def _open_facts(kb: Knowledge, rule_id: str | None, facts: dict[str, Fact]) -> tuple[str, ...]:
+    """Facts read by the pack rule ``rule_id`` that this work-up left unsettled."""
+    rule = next((r for d in kb.pack("relapse").pack.decisions for r in d.rules
+                 if r.id == rule_id), None)
+    if rule is None:
+        return ()
+    out: list[str] = []
+    for name in _condition_facts(rule.when):
+        f = facts.get(name)
+        if (f is None or f.value == "not_done") and name not in out:
+            out.append(name)
+    return tuple(out)
+
+
+def _span(episode: dict[str, NormalObservation]) -> tuple[dt.date, dt.date] | None:
+    days = [o.time for o in episode.values()]
+    return (min(days), max(days)) if days else None
