@@ -179,7 +179,11 @@ class Assessment:
         if self.monitoring.relapse.unsettled:
             wanted = list(site.missing)
         elif site.status == "decided" and site.value == "suspected":
-            if site.rule_id == "relapse.suspected.one_test":
+            if self.monitoring.relapse.open_facts:
+                # what the suspecting rule read and the work-up left open (an enlarged
+                # testis: biopsy, marrow, lumbar puncture)
+                wanted = list(self.monitoring.relapse.open_facts)
+            elif site.rule_id == "relapse.suspected.one_test":
                 wanted = ["rel.other_test_second"]
             elif "rel.other_test_highest" in site.inputs:
                 # the same marrow was already tested without confirming it: Ponte di Legno
