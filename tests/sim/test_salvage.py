@@ -182,3 +182,20 @@ def test_gokbuget2012_gmall_adult_cr_after_first_salvage_and_3y_os(adult: Cols) 
 def test_gokbuget2012_gmall_adult_median_os_after_relapse(adult: Cols) -> None:
     """GMALL (Gokbuget 2012): median OS 8.4 months after first relapse; ±1.5 months."""
     assert abs(_gmall(adult)["median_months"] - 8.4) <= 1.5
+
+
+def test_validation_target_list_is_declarative_with_roles_and_sources() -> None:
+    """knowledge/sim/validation_targets.yaml: unique ids, a role, a source and a positive
+    tolerance per row, and every metric is one the report script computes."""
+    from allpath.sim.validation import ROLES, load_targets
+
+    targets = load_targets()
+    assert len(targets) >= 60
+    assert len({t.id for t in targets}) == len(targets)
+    assert {t.role for t in targets} <= set(ROLES)
+    assert all(t.source and t.tolerance > 0 for t in targets)
+    script = (Path(__file__).resolve().parents[2] / "scripts" / "sim_validation_report.py"
+              ).read_text(encoding="utf-8")
+    prefixes = ("aieop_", "zhou_", "post_relapse_")
+    for t in targets:
+        assert f'"{t.metric}"' in script or t.metric.startswith(prefixes), t.metric
