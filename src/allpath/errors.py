@@ -19,8 +19,9 @@ missing and which test would settle it.
 
 from __future__ import annotations
 
+import datetime as dt
 import difflib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -36,8 +37,47 @@ __all__ = [
     "TrialDataError",
     "UnknownRuleError",
     "did_you_mean",
+    "shown",
     "validation_problems",
 ]
+
+#: the longest value quoted in a message; longer text is cut with an ellipsis
+SHOWN_CHARS = 80
+
+
+def shown(value: object, limit: int = SHOWN_CHARS) -> str:
+    """A value for a person to read in a message, as it came in, never a Python repr.
+
+    Text is quoted with plain single quotes (``'femal'``), numbers are written as numbers
+    (``4000``, ``4.5``), ``None`` is "nothing", booleans are "true"/"false", dates are ISO
+    dates, and a mapping or a list is named rather than dumped ("a mapping", "a list of 3").
+    """
+    if value is None:
+        return "nothing"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        # a huge integer is never spelled out (nor converted: str() refuses very long ones)
+        return str(value) if abs(value) < 10**limit else f"a number of more than {limit} digits"
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() and abs(value) < 1e15 else str(value)
+    if isinstance(value, str):
+        text = value[: 4 * limit]  # enough to cut from; a huge value is never copied whole
+        text = " ".join(text.split()) if "\n" in text or "\r" in text else text
+        text = "".join(c if c.isprintable() else f"\\x{ord(c):02x}" for c in text)
+        if len(text) > limit - 2:  # the quotes count
+            text = text[: limit - 3].rstrip() + "…"
+        return f"'{text}'"
+    if isinstance(value, dt.date):  # a datetime is a date too
+        return value.isoformat()
+    if isinstance(value, Mapping):
+        return "an empty mapping" if not value else "a mapping"
+    if isinstance(value, list | tuple | set | frozenset):
+        n = len(value)
+        return "an empty list" if n == 0 else f"a list of {n}"
+    if isinstance(value, bytes):
+        return "binary data"
+    return f"a {type(value).__name__} value"
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,8 +92,10 @@ class Problem:
     source: str | None = None  # file the problem was found in, when there is one
 
     def __str__(self) -> str:
+        """``path: message; expected ..., got ... (hint)``; a problem with the whole input
+        (an empty path) is its message alone, after the file name when there is one."""
         where = f"{self.source}: " if self.source else ""
-        text = f"{where}{self.path or '<root>'}: {self.message}"
+        text = f"{where}{self.path}: {self.message}" if self.path else f"{where}{self.message}"
         if self.expected is not None:
             text += f"; expected {self.expected}"
         if self.got is not None:
@@ -114,7 +156,7 @@ class UnknownRuleError(AllPathError, KeyError):
     def __init__(self, rule_id: str, known: Iterable[str]) -> None:
         self.rule_id = rule_id
         hint = did_you_mean(rule_id, known)
-        msg = f"no rule with id {rule_id!r}"
+        msg = f"no rule with id {shown(rule_id)}"
         if hint:
             msg += f"; {hint}"
         super().__init__(msg)
@@ -134,7 +176,7 @@ def did_you_mean(word: str, choices: Iterable[str], n: int = 3) -> str | None:
     close = difflib.get_close_matches(word.lower(), list(lowered), n=n, cutoff=0.6)
     if not close:
         return None
-    names = [repr(lowered[c]) for c in close]
+    names = [shown(lowered[c]) for c in close]
     return "did you mean " + " or ".join(names) + "?"
 
 
@@ -179,6 +221,6 @@ def validation_problems(err: ValidationError, source: str | None = None) -> list
             msg = "required field is missing"
         else:
             msg = e["msg"]
-        got = None if e["type"] == "missing" else repr(e.get("input"))[:80]
+        got = None if e["type"] == "missing" else shown(e.get("input"))
         by_path[path] = Problem(path, msg, got=got, source=source)
     return list(by_path.values())
