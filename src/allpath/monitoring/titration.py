@@ -11,7 +11,9 @@ missing. Suggestions support the treating clinician and never replace the protoc
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -40,6 +42,13 @@ __all__ = [
 ]
 
 LONGEST_WAIT_WEEKS = 6.0  # the longest steady-state wait of the fact sheet (6.6, S32)
+
+#: a value the log does not give, in the run's words (never "?")
+NOT_KNOWN = "not known"
+_RANGE = re.compile(r"\{(\w+)\}-\{(\w+)\}")
+_KEY = re.compile(r"\{(\w+)\}")
+_CLAUSE = re.compile(r": ([^:.]*\{\w+\}[^:.]*)\.$")
+_UNIT_AFTER = re.compile(r"\{(?P<key>\w+)\}(?: ?(?:x10\^9/L|U/L|mg/dL|mmol/L)|%)")
 
 Basis = Literal["auto", "anc"]
 Status = Literal["recommended", "check_counts", "undetermined", "not_assessable"]
@@ -215,7 +224,7 @@ class TitrationRun:
 # --------------------------------------------------------------------------- start doses
 
 
-def _by_output(results: list[DecisionResult]) -> dict[str, DecisionResult]:
+def _by_output(results: Sequence[DecisionResult]) -> dict[str, DecisionResult]:
     return {r.output: r for r in results}
 
 
@@ -360,7 +369,7 @@ _EXPECTED_RECORD: dict[str, set[str]] = {
 
 def _drug_text(verb: str | None, before: float | None, pre_hold: float | None,
                change: str | None, change_percent: float | None) -> tuple[str, float | None]:
-    b = "?" if before is None else f"{before:g}"
+    b = NOT_KNOWN if before is None else f"{before:g}"
     if verb == "stop":
         return "hold (0)", 0.0
     if verb == "no_suggestion":
@@ -374,17 +383,19 @@ def _drug_text(verb: str | None, before: float | None, pre_hold: float | None,
     if verb == "restart_reduced":
         ref = f" below {pre_hold:g}" if pre_hold else ""
         return f"restart reduced{ref} (amount per protocol)", None
+    now = "the current dose (not known)" if before is None else b
     if verb == "reduce":
-        return f"reduce from {b} (amount per protocol)", None
+        return f"reduce from {now} (amount per protocol)", None
     if verb == "increase":
         approx = (f", about {before * (1 + change_percent / 100):.4g}"
                   if before and change_percent else "")
-        return f"increase {change or ''} from {b}{approx} (unconfirmed step)", None
+        step = f"increase {change} from" if change else "increase from"
+        return f"{step} {now}{approx} (unconfirmed step)", None
     return "-", None
 
 
 def _fmt(x: float | None) -> str:
-    return "?" if x is None else f"{x:g}"
+    return NOT_KNOWN if x is None else f"{x:g}"
 
 
 def _reason(res: dict[str, DecisionResult], facts: dict[str, Fact], weeks: float | None,
@@ -437,7 +448,23 @@ def _message(res: DecisionResult, values: dict[str, float | None]) -> str | None
     text = _field(res, "message")
     if not isinstance(text, str):
         return None
-    filled = {k: ("?" if x is None else f"{x:g}") for k, x in values.items()}
+    # a value not known is said in words: a closing clause made only of values not known
+    # (": {low}-{high} instead of the current {now}.") in one phrase, a range once, and no
+    # unit after it
+    def clause(m: re.Match[str]) -> str:
+        keys = _KEY.findall(m[1])
+        if not keys or any(values.get(k) is not None for k in keys):
+            return m[0]
+        what = ("the 6-MP doses" if all(k.startswith("mp_") for k in keys) else "the values")
+        return f": {what} are {NOT_KNOWN}."
+
+    text = _CLAUSE.sub(clause, text)
+    for a, b in _RANGE.findall(text):
+        if values.get(a) is None and values.get(b) is None:
+            text = text.replace(f"{{{a}}}-{{{b}}}", f"{{{a}}}")
+    text = _UNIT_AFTER.sub(lambda m: m[0] if values.get(m["key"]) is not None
+                           else f"{{{m['key']}}}", text)
+    filled = {k: (NOT_KNOWN if x is None else f"{x:g}") for k, x in values.items()}
     return text.format(**filled)
 
 
@@ -501,10 +528,7 @@ def run_titration(log: MaintenanceLog, *, basis: Basis = "auto") -> TitrationRun
                 change=None, counts_status=None, counts_basis=None, hold=None,
                 weeks_since_change=None, weeks_since_change_is_minimum=False,
                 steady_state=None, agrees=None,
-                reason="not assessable: " + "; ".join(
-                    f"{p.path}: {p.message}" + (f" (got {p.got}; expected {p.expected})"
-                                                if p.expected else "")
-                    for p in _blocking(v)),
+                reason="not assessable: " + "; ".join(_problem_text(p) for p in _blocking(v)),
                 rules=(), cite=(), evidence="confirmed", provisional=False, missing=(),
                 advisories=()))
             continue
@@ -608,6 +632,13 @@ def run_titration(log: MaintenanceLog, *, basis: Basis = "auto") -> TitrationRun
 def titrate_file(path: str | Path, *, basis: Basis = "auto", **header: Any) -> TitrationRun:
     """Read a log (header fields may be overridden) and run the titration over it."""
     return run_titration(read_log(path, **header), basis=basis)
+
+
+def _problem_text(p: Problem) -> str:
+    """``path: message (got ...; expected ...)``, leaving out what is not known."""
+    said = "; ".join(x for x in (f"got {p.got}" if p.got is not None else "",
+                                 f"expected {p.expected}" if p.expected else "") if x)
+    return f"{p.path}: {p.message}" + (f" ({said})" if said and p.expected else "")
 
 
 def _blocking(v: LogVisit) -> list[Problem]:

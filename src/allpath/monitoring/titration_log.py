@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from allpath.errors import Problem, RecordError, did_you_mean
+from allpath.errors import Problem, RecordError, did_you_mean, shown
 from allpath.observations.catalogue import load_catalogue
 from allpath.units import UnitError, convert
 
@@ -143,7 +143,7 @@ def normalise_phenotype(text: str, *, what: str, source: str | None = None) -> s
            "possible_im": "possible_intermediate"}.get(key, key)
     if key not in PHENOTYPES:
         raise RecordError([Problem(what, f"unknown {what.upper()} phenotype",
-                                   expected=" | ".join(PHENOTYPES), got=repr(text),
+                                   expected=" | ".join(PHENOTYPES), got=shown(text),
                                    hint=did_you_mean(key, PHENOTYPES), source=source)],
                           source)
     return key
@@ -165,10 +165,10 @@ def parse_dose_per_m2(raw: Any, default_unit: str, *, what: str,
         out = convert(number, unit, default_unit)
     except (TypeError, ValueError, UnitError):
         raise RecordError([Problem(what, "not a dose per m2", expected=f"a number in "
-                                   f"{default_unit}", got=repr(raw), source=source)],
+                                   f"{default_unit}", got=shown(raw), source=source)],
                           source) from None
     if not out > 0:
-        raise RecordError([Problem(what, "a starting dose must be positive", got=repr(raw),
+        raise RecordError([Problem(what, "a starting dose must be positive", got=shown(raw),
                                    source=source)], source)
     return out
 
@@ -229,7 +229,7 @@ class _RowReader:
             raw = cells.get(fname)
             num = _number(raw)
             if isinstance(num, str):
-                problems.append(Problem(where(fname), "not a number", got=repr(num),
+                problems.append(Problem(where(fname), "not a number", got=shown(raw),
                                         source=self.source))
                 rejected.append(fname)
                 values[fname] = None
@@ -273,7 +273,7 @@ class _RowReader:
             num = _number(cells.get(fname))
             if isinstance(num, str) or (isinstance(num, float) and num < 0):
                 problems.append(Problem(where(fname), "a dose must be a number of 0 or more",
-                                        got=repr(cells.get(fname)), source=self.source))
+                                        got=shown(cells.get(fname)), source=self.source))
                 rejected.append(fname)
                 doses[fname] = None
             else:
@@ -284,7 +284,7 @@ class _RowReader:
             if isinstance(num, str) or (isinstance(num, float) and num < 0):
                 problems.append(Problem(where(fname), "a metabolite level must be a number of "
                                         "0 or more (pmol/8x10^8 RBC)",
-                                        got=repr(cells.get(fname)), source=self.source))
+                                        got=shown(cells.get(fname)), source=self.source))
                 metabolites[fname] = None
             else:
                 metabolites[fname] = num
@@ -297,7 +297,7 @@ class _RowReader:
             if date is None:
                 problems.append(Problem(where("date"), "not a date",
                                         expected="YYYY-MM-DD or DD/MM/YYYY",
-                                        got=repr(raw_date), source=self.source))
+                                        got=shown(raw_date), source=self.source))
         week = _number(cells.get("week"))
         cycle = cells.get("cycle")
         note = cells.get("note")
@@ -340,12 +340,12 @@ def _header_from(raw: Mapping[str, Any], source: str) -> dict[str, Any]:
                 out[key] = word in _YES
             else:
                 raise RecordError([Problem(key, "not a yes/no answer", expected="yes | no",
-                                           got=repr(value), source=source)], source)
+                                           got=shown(value), source=source)], source)
         elif key == "last_change":
             date = value if isinstance(value, dt.date) else _parse_date(str(value))
             if date is None:
                 raise RecordError([Problem(key, "not a date", expected="YYYY-MM-DD",
-                                           got=repr(value), source=source)], source)
+                                           got=shown(value), source=source)], source)
             out[key] = date
         else:
             out[key] = str(value)
@@ -420,8 +420,8 @@ def _read_yaml(path: Path) -> MaintenanceLog:
     if not isinstance(doc, dict) or doc.get("format") != "allpath.maintenance-log/1":
         raise RecordError([Problem("format", "not a maintenance log",
                                    expected="allpath.maintenance-log/1",
-                                   got=repr(doc.get("format") if isinstance(doc, dict)
-                                            else type(doc).__name__), source=source)],
+                                   got=shown(doc.get("format") if isinstance(doc, dict) else doc),
+                                   source=source)],
                           source)
     raw_visits = doc.get("visits")
     if not isinstance(raw_visits, list) or not raw_visits:
