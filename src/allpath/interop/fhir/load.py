@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from allpath.errors import Problem, RecordError
+from allpath.errors import Problem, RecordError, shown
 from allpath.interop.fhir.read import FhirImport, FhirWarning, read_bundle, read_ndjson
 from allpath.record.load import parse_record, read_document
 from allpath.record.models import RECORD_FORMAT, PatientRecord
@@ -56,12 +56,34 @@ def load_import(path: str | Path) -> Loaded:
         return _loaded(read_bundle(doc, source=str(p)), str(p), [])
     if isinstance(doc, dict) and doc.get("format") == RECORD_FORMAT:
         return Loaded(parse_record(doc, source=str(p)), [], str(p))
-    got = doc.get("resourceType") or doc.get("format") if isinstance(doc, dict) else None
     raise RecordError(
         [Problem("", "neither a patient record nor a FHIR Bundle",
-                 expected=f"format: {RECORD_FORMAT} or resourceType: Bundle", got=repr(got))],
+                 expected=f"format: {RECORD_FORMAT} or resourceType: Bundle",
+                 got=_what_it_is(doc, "JSON" if p.suffix.lower() == ".json" else "YAML"))],
         str(p),
     )
+
+
+def _what_it_is(doc: Any, kind: str) -> str:
+    """What a file that is neither a record nor a Bundle holds, in words."""
+    if isinstance(doc, dict):
+        rtype, fmt = doc.get("resourceType"), doc.get("format")
+        if isinstance(rtype, str) and rtype.isalnum() and len(rtype) <= 64:
+            return f"a FHIR {rtype} resource (resourceType: {rtype})"
+        if rtype is not None:
+            return f"a mapping with resourceType: {shown(rtype)}"
+        if fmt is not None:
+            return f"a mapping with format: {shown(fmt)}"
+        if not doc:
+            return f"an empty {kind} mapping"
+        return f"a {kind} mapping without format or resourceType"
+    if doc is None:
+        return "an empty file"
+    if isinstance(doc, list):
+        return f"a {kind} list" + (f" of {len(doc)} items" if len(doc) != 1 else " of 1 item")
+    if isinstance(doc, str):
+        return f"plain text ({shown(doc, 40)})"
+    return f"a single {kind} value ({shown(doc)})"
 
 
 def load_any(path: str | Path) -> tuple[PatientRecord, list[FhirWarning]]:
