@@ -289,3 +289,32 @@ def test_family_page_symptom_check_reaches_an_emergency_on_a_phone(base_url: str
     code.send_keys("not-a-code")
     d.find_element(By.ID, "code-open").click()
     assert "does not work" in _wait_text(d, "#code-error", "does not work")
+
+
+def test_population_screening_shows_progress_and_downloads_the_flagged_rows(
+        base_url: str, browser: Any, downloads: Path) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    import allpath.examples
+
+    d = browser
+    d.set_window_size(*DESKTOP)
+    _sign_in(d, base_url)
+    d.find_element(By.LINK_TEXT, "Screening").click()
+    _wait(d, lambda drv: drv.find_elements(By.ID, "unit-wbc"))
+    assert _axe(d, "12-screening") == []
+    table = Path(allpath.examples.__file__).parent / "cbc.csv"
+    d.find_element(By.ID, "screen-file").send_keys(str(table))
+    Select(d.find_element(By.ID, "unit-wbc")).select_by_value("10*9/L")
+    d.find_element(By.ID, "screen-submit").click()
+    _wait_text(d, "#screen-status", "finished", timeout=60)
+    assert d.find_element(By.ID, "screen-progress").get_attribute("value") == "3"
+    summary = d.find_element(By.ID, "screen-summary").text
+    assert "6 3 1" in summary  # rows, flagged, unreadable rows
+    assert _axe(d, "13-screening-done") == []
+    d.find_element(By.ID, "screen-flagged").click()
+    _wait(d, lambda _: any(p.stat().st_size > 0 for p in downloads.glob("screen-*-flagged.csv")))
+    got = list(downloads.glob("screen-*-flagged.csv"))
+    rows = got[0].read_text(encoding="utf-8").strip().splitlines()
+    assert rows[0].startswith('"row","patient_id"') and len(rows) == 4

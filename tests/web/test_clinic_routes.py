@@ -59,12 +59,14 @@ def test_every_data_route_refuses_an_anonymous_browser(client: TestClient) -> No
                    ("GET", f"/app/api/patients/{pid}"),
                    ("GET", f"/app/api/patients/{pid}/roadmap.ics"),
                    ("POST", "/app/api/patients"), ("POST", f"/app/api/patients/{pid}/cbc"),
-                   ("POST", f"/app/api/patients/{pid}/share"), ("POST", "/app/api/logout")]
+                   ("POST", f"/app/api/patients/{pid}/share"), ("POST", "/app/api/logout"),
+                   ("POST", "/app/api/screen"), ("GET", "/app/api/screen/{job_id}"),
+                   ("GET", "/app/api/screen/{job_id}/result")]
     for method, url in data_routes:
         r = client.request(method, url, json={})
         assert r.status_code == 401, (method, url, r.status_code)
         assert "example-001" not in r.text
-    for page in ("/app", f"/app/patients/{pid}"):
+    for page in ("/app", f"/app/patients/{pid}", "/app/screen"):
         r = client.get(page, follow_redirects=False)
         assert r.status_code == 303 and r.headers["location"].startswith("/app/login")
     # every JSON route of the application is in the list above, but sign-in and the
@@ -320,3 +322,40 @@ def test_passwords_are_stored_as_argon2_hashes(database: Database) -> None:
     with database.transaction() as session:
         stored = session.scalars(select(WebUser.password_hash)).one()
     assert stored.startswith("$argon2id$") and PASSWORD not in stored
+
+
+def test_screening_job_runs_and_downloads_the_flagged_rows(client: TestClient) -> None:
+    import time
+
+    import allpath.examples
+
+    csrf = _sign_in(client)
+    table = (Path(allpath.examples.__file__).parent / "cbc.csv").read_text(encoding="utf-8")
+    units = {"wbc": "10*9/L", "hemoglobin": "g/dL", "platelets": "10*9/L", "anc": "10*9/L"}
+    assert client.post("/app/api/screen", json={"text": table}).status_code == 403
+    r = client.post("/app/api/screen", json={"text": table, "units": units},
+                    headers={"X-CSRF-Token": csrf})
+    assert r.status_code == 202, r.text
+    job = r.json()
+    deadline = time.monotonic() + 60
+    while job["status"] in ("queued", "running") and time.monotonic() < deadline:
+        time.sleep(0.2)
+        job = client.get(f"/app/api/screen/{job['id']}").json()
+    assert job["status"] == "done", job
+    assert job["summary"]["rows"] == 6 and job["summary"]["flagged"] == 3
+    every = client.get(job["result_url"]).text.strip().splitlines()
+    flagged = client.get(job["flagged_url"])
+    assert "flagged.csv" in flagged.headers["content-disposition"]
+    rows = flagged.text.strip().splitlines()
+    assert rows[0] == every[0] and len(rows) == 1 + 3
+    assert all(",true," in row for row in rows[1:])
+    # another user's job, or no session, is not shown
+    anonymous = TestClient(client.app)
+    assert anonymous.get(f"/app/api/screen/{job['id']}").status_code == 401
+    assert anonymous.get(job["flagged_url"]).status_code == 401
+    bad = client.post("/app/api/screen", json={"text": table, "units": {"wbc": "g/dL"}},
+                      headers={"X-CSRF-Token": csrf}).json()
+    while bad["status"] in ("queued", "running") and time.monotonic() < deadline:
+        time.sleep(0.2)
+        bad = client.get(f"/app/api/screen/{bad['id']}").json()
+    assert bad["status"] == "failed" and "wbc" in bad["error"]

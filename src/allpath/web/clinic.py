@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import yaml
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, BackgroundTasks, Depends, Request, Response
 from fastapi.responses import FileResponse, RedirectResponse
 from limits import RateLimitItemPerMinute
 from limits.storage import MemoryStorage
@@ -55,7 +55,8 @@ SHARE_HOURS_DEFAULT = 72
 SHARE_HOURS_MAX = 24 * 14
 
 _STATIC = Path(str(resources.files("allpath.web"))) / "static"
-_APP_PAGES = ("login.html", "patients.html", "patient.html", "family-patient.html")
+_APP_PAGES = ("login.html", "patients.html", "patient.html", "family-patient.html",
+              "screen.html")
 
 #: the counts a CBC form sends: (form key, analyte code in the record)
 CBC_FIELDS: tuple[tuple[str, str], ...] = (
@@ -182,6 +183,14 @@ class CbcIn(BaseModel):
 
     date: str = Field(max_length=40)
     counts: dict[str, Quantity] = Field(default_factory=dict)
+
+
+class ScreenIn(BaseModel):
+    """A CBC table (CSV text, as ``allpath screen`` reads) and the unit of each count
+    column that is not in the default unit."""
+
+    text: str = Field(min_length=1, max_length=20_000_000)
+    units: dict[str, str] = Field(default_factory=dict, max_length=20)
 
 
 class ShareIn(BaseModel):
@@ -345,6 +354,10 @@ def clinic_router(*, share_secret: str | None = None,
     def patient_page(request: Request, patient_id: str) -> Response:
         return page_or_login(request, "patient.html")
 
+    @router.get("/app/screen")
+    def screen_page(request: Request) -> Response:
+        return page_or_login(request, "screen.html")
+
     @router.get("/family/p/{token}")
     def family_patient_page(token: str) -> Response:
         return _page("family-patient.html", csp)
@@ -464,11 +477,11 @@ def clinic_router(*, share_secret: str | None = None,
 
     @router.get("/app/api/patients/{patient_id}/roadmap.ics")
     def roadmap_ics(request: Request, patient_id: str, who: UserDep) -> Response:
-        from allpath.roadmap import build_roadmap
-
         _, assessment, _ = _stored(request, who, patient_id)
+        if assessment.roadmap is None:  # assess() always runs the roadmap stage
+            raise ApiProblem(409, "the assessment has no roadmap")
         try:
-            data = build_roadmap(assessment).ics()
+            data = assessment.roadmap.ics()
         except AllPathError as err:
             raise ApiProblem(409, str(err)) from None
         name = "".join(c for c in assessment.record.id if c.isalnum() or c in "-_")[:60]
@@ -503,7 +516,85 @@ def clinic_router(*, share_secret: str | None = None,
         record = parse_record(data)
         return family_doc(record, assess(record))
 
+    # population screening: the API's screening jobs --------------------------------------
+
+    @router.post("/app/api/screen", status_code=202)
+    def screen_submit(request: Request, body: ScreenIn, who: UserDep,
+                      background: BackgroundTasks) -> dict[str, Any]:
+        from allpath.api import screen as jobs
+        from allpath.api.deps import audit
+        from allpath.api.inputs import feature
+        from allpath.db import ScreenJob
+
+        data = body.text.encode("utf-8")
+        rows = data.count(b"\n")
+        if rows > jobs.MAX_SCREEN_ROWS:
+            raise ApiProblem(422, f"too many rows: at most {jobs.MAX_SCREEN_ROWS} per job, "
+                                  f"got {rows}; split the file", type_="too-many-rows")
+        if feature("allpath.screen") is None:
+            raise ApiProblem(501, "bulk screening is not installed in this ALLPath",
+                             type_="not-available")
+        caller = caller_of(request, who)
+        db = get_db(request)
+        with db.transaction() as session:
+            job = ScreenJob(status="queued", actor=caller.actor, input_bytes=len(data))
+            session.add(job)
+            session.flush()
+            audit(session, caller, "screen.submit", None, f"job {job.id}")
+            out = jobs._out(job)
+        background.add_task(jobs.run_job, db, out.id, data, body.units or None)
+        return _job_doc(out.model_dump(mode="json"))
+
+    @router.get("/app/api/screen/{job_id}")
+    def screen_status(request: Request, job_id: str, who: UserDep) -> dict[str, Any]:
+        from allpath.api import screen as jobs
+
+        out = jobs.status(request, job_id, caller_of(request, who))
+        return _job_doc(out.model_dump(mode="json"))
+
+    @router.get("/app/api/screen/{job_id}/result")
+    def screen_result(request: Request, job_id: str, who: UserDep,
+                      flagged: bool = False) -> Response:
+        from allpath.api import screen as jobs
+
+        full = jobs.result(request, job_id, caller_of(request, who))
+        data = bytes(full.body)
+        name = f"screen-{job_id[:32]}{'-flagged' if flagged else ''}.csv"
+        if flagged:
+            data = _flagged_rows(data)
+        return Response(data, media_type="text/csv", headers={
+            "Content-Disposition": f'attachment; filename="{name}"',
+            "Cache-Control": "no-store"})
+
     return router
+
+
+def _job_doc(job: dict[str, Any]) -> dict[str, Any]:
+    """A screening job as the page shows it: its links point at this application."""
+    if job.get("status") == "done":
+        base = f"/app/api/screen/{job['id']}/result"
+        job["result_url"], job["flagged_url"] = base, base + "?flagged=true"
+    return job
+
+
+def _flagged_rows(data: bytes) -> bytes:
+    """The result CSV with only the rows the screen flagged: the header and those lines,
+    byte for byte as the screen wrote them."""
+    import csv
+
+    lines = data.decode("utf-8").splitlines(keepends=True)
+    if not lines:
+        return data
+    header = next(csv.reader([lines[0]]))
+    if "flag" not in header:
+        return data
+    col = header.index("flag")
+    kept = [lines[0]]
+    for line in lines[1:]:
+        cells = next(csv.reader([line]), [])
+        if len(cells) > col and cells[col].strip().lower() == "true":
+            kept.append(line)
+    return "".join(kept).encode("utf-8")
 
 
 def _cbc_path(p: Problem, obs: list[dict[str, Any]]) -> Problem:

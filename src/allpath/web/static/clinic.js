@@ -443,7 +443,59 @@
     $("disclaimer").textContent = doc.disclaimer + " If someone is very sick, call your emergency number now.";
   }
 
-  const pages = {login, patients, patient, "family-patient": familyPatient};
+  // --- population screening ----------------------------------------------------------------
+  const SCREEN_UNITS = [["wbc", "White cells (wbc)", ["10*9/L", "10*3/uL", "/uL"]],
+                        ["hemoglobin", "Haemoglobin", ["g/dL", "g/L", "mmol/L"]],
+                        ["platelets", "Platelets", ["10*9/L", "10*3/uL", "/uL"]],
+                        ["anc", "Neutrophils (anc)", ["10*9/L", "10*3/uL", "/uL"]]];
+  async function screen() {
+    if (!await whoAmI()) return;
+    const host = $("screen-units");
+    SCREEN_UNITS.forEach(([col, label, units]) => {
+      const wrap = el("p"), sel = el("select"); sel.id = "unit-" + col;
+      const lab = el("label", label); lab.htmlFor = sel.id;
+      units.forEach((u) => sel.appendChild(new Option(u, u)));
+      wrap.appendChild(lab); wrap.appendChild(sel); host.appendChild(wrap);
+    });
+    const STEPS = {queued: 1, running: 2, done: 3, failed: 3};
+    const show = (job) => {
+      $("screen-status").textContent = "Job " + job.id.slice(0, 8) + ": " + job.status +
+        (job.status === "done" ? " - finished." : job.status === "failed" ? " - " + (job.error || "failed") : " ...");
+      $("screen-progress").value = STEPS[job.status] || 0;
+      const out = $("screen-summary"); out.replaceChildren();
+      if (job.status !== "done" || !job.summary) return;
+      const s = job.summary;
+      out.appendChild(table(["Rows", "Flagged", "Rows that could not be read"],
+                            [[s.rows, s.flagged, s.bad_rows]], "Summary"));
+      out.appendChild(table(["Suspicion", "Rows"], Object.entries(s.by_suspicion || {}).map(([k, v]) => [words(k), v]), "By suspicion"));
+      out.appendChild(table(["Reason", "Rows"], Object.entries(s.by_reason || {}).map(([k, v]) => [words(k), v]), "By reason"));
+      const links = el("p", null, "actions");
+      const a1 = el("a", "Download the flagged rows (CSV)", "button"); a1.href = job.flagged_url; a1.id = "screen-flagged"; a1.setAttribute("download", "");
+      const a2 = el("a", "Download every row (CSV)", "button"); a2.href = job.result_url; a2.setAttribute("download", "");
+      links.appendChild(a1); links.appendChild(a2); out.appendChild(links);
+      if (s.bad_rows_file) { const det = el("details"); det.appendChild(el("summary", "Rows that could not be read")); det.appendChild(el("pre", s.bad_rows_file)); out.appendChild(det); }
+    };
+    $("screen-form").addEventListener("submit", async (ev) => {
+      ev.preventDefault();
+      $("screen-error").replaceChildren();
+      const file = $("screen-file").files[0];
+      if (!file) { $("screen-error").appendChild(el("p", "Choose a CSV file first.", "error-text")); return; }
+      const units = {};
+      SCREEN_UNITS.forEach(([col]) => { units[col] = $("unit-" + col).value; });
+      const r = await call("POST", "/app/api/screen", {text: await file.text(), units});
+      if (!r.ok) { $("screen-error").appendChild(problemTable(r.body)); return; }
+      show(r.body);
+      let job = r.body;
+      while (job.status === "queued" || job.status === "running") {
+        await new Promise((ok) => setTimeout(ok, 500));
+        const q = await call("GET", "/app/api/screen/" + encodeURIComponent(job.id));
+        if (!q.ok) { $("screen-error").appendChild(problemTable(q.body)); return; }
+        job = q.body; show(job);
+      }
+    });
+  }
+
+  const pages = {login, patients, patient, screen, "family-patient": familyPatient};
   const page = pages[document.body.dataset.page];
   if (page) page();
 })();
