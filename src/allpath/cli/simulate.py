@@ -23,7 +23,10 @@ _console = Console()
 @app.command("patient")
 def patient(
     profile: Annotated[Path, typer.Argument(help="Profile YAML or an allpath.record/1 file")],
-    out_png: Annotated[Path | None, typer.Option("--out-png", help="Write a plot here")] = None,
+    out_png: Annotated[Path | None, typer.Option(
+        "--plot", help="Write a PNG plot of the patient's course here")] = None,
+    old_png: Annotated[Path | None, typer.Option(
+        "--out-png", hidden=True, help="Deprecated name of --plot")] = None,
     seed: Annotated[int, typer.Option("--seed", help="Random seed")] = 0,
     out_record: Annotated[
         Path | None, typer.Option("--out-record", help="Write the synthetic record (JSON)")
@@ -44,6 +47,9 @@ def patient(
         f"{run.profile['subtype']} | CR={bool(o['cr'])} EOI MRD(flow)={o['mrd_eoi_flow']:.2e} "
         f"relapse={bool(o['relapse'])} death={bool(o['death'])}"
     )
+    if old_png is not None:  # the name before --plot; still read, never shown in --help
+        typer.echo("note: --out-png is deprecated; use --plot", err=True)
+        out_png = out_png or old_png
     if out_png is not None:
         with atomic_output(out_png) as tmp:
             plot_patient(run, tmp)
