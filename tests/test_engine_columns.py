@@ -60,8 +60,8 @@ def _row_fields(cp: CompiledPack, sex: str | None, wbc: float | None) -> dict[st
         facts["sex"] = Fact(sex)
     if wbc is not None:
         facts["wbc.dx"] = Fact(wbc, "10*9/L")
-    evaluate_pack(cp, facts)
-    return {k: facts[f"test.out.{k}"].value if f"test.out.{k}" in facts else None
+    after = evaluate_pack(cp, facts).facts
+    return {k: after[f"test.out.{k}"].value if f"test.out.{k}" in after else None
             for k in ("level", "flag")}
 
 

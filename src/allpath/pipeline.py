@@ -1,4 +1,7 @@
-"""The pathway, one call per stage: record -> observations -> facts -> packs -> assessment.
+"""The pathway, one call per stage: record -> observations -> facts -> packs -> monitoring
+-> roadmap -> titration -> assessment.
+
+Every stage the Assessment reports runs here, once; ``Assessment.to_dict()`` only serialises.
 
 >>> from allpath.pipeline import assess
 >>> from allpath.examples import example_records
@@ -10,16 +13,20 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from collections.abc import Mapping
 from pathlib import Path
 
 from allpath.findings.base import base_facts
 from allpath.monitoring.monitor import _current as current_phase
 from allpath.monitoring.monitor import monitor
-from allpath.observations.normalise import normalise
+from allpath.monitoring.titration_record import titration_run
+from allpath.observations.normalise import Timeline, normalise
 from allpath.outputs.assessment import Assessment
 from allpath.record.load import load_record
 from allpath.record.models import PatientRecord
+from allpath.roadmap.build import build_roadmap
 from allpath.rules.engine import DecisionResult, evaluate_pack
+from allpath.rules.facts import Fact
 from allpath.rules.loader import Knowledge, load_knowledge
 from allpath.rules.schema import PATHWAY_STAGES
 
@@ -36,15 +43,17 @@ def assess(
     day 28, not on the day of diagnosis. Ages used by the rules stay ages at diagnosis.
     """
     kb = knowledge or load_knowledge()
-    timeline = normalise(record)
-    base = base_facts(record, timeline, kb.registry)
+    timeline = normalise(record)  # 1. observations: canonical units, days from diagnosis
+    base = base_facts(record, timeline, kb.registry)  # 2. base facts
     when = as_of or timeline.reference or base.as_of
-    facts = dict(base.facts)
+    facts: dict[str, Fact] = dict(base.facts)
     why_unknown: dict[str, tuple[str, ...]] = {}
     results: list[DecisionResult] = []
-    for pack in kb.stage(*PATHWAY_STAGES):  # findings ... prognosis, in pack order
-        results.extend(evaluate_pack(pack, facts, why_unknown))
-    monitoring = monitor(record, timeline, facts, results, kb)
+    for pack in kb.stage(*PATHWAY_STAGES):  # 3. packs: findings ... prognosis, in pack order
+        run = evaluate_pack(pack, facts, why_unknown)
+        results.extend(run.results)
+        facts, why_unknown = dict(run.facts), dict(run.why_unknown)
+    monitoring = monitor(record, timeline, facts, results, kb)  # 4. monitoring
     notes = list(base.notes)
     if as_of is not None and as_of != timeline.reference:
         # the treatment phase in progress is read on the date asked for
@@ -54,6 +63,10 @@ def assess(
         if later:
             notes.append(f"assessed as of {as_of.isoformat()}; {later} result(s) dated after "
                          "that day are still read")
+    # 5. roadmap: the template chosen by the roadmap pack, laid out from the default start
+    roadmap = build_roadmap(_Basis(record, timeline, facts, kb))
+    # 6. titration: the titration pack over the record's maintenance visits
+    titration = titration_run(record, timeline)
     return Assessment(
         record=record,
         monitoring=monitoring,
@@ -63,7 +76,19 @@ def assess(
         notes=tuple(notes),
         knowledge=kb,
         as_of=when,
+        roadmap=roadmap,
+        titration=titration,
     )
+
+
+@dataclasses.dataclass(frozen=True)
+class _Basis:
+    """What the roadmap stage reads (:class:`allpath.roadmap.build.Assessed`)."""
+
+    record: PatientRecord
+    timeline: Timeline
+    facts: Mapping[str, Fact]
+    knowledge: Knowledge
 
 
 def assess_file(

@@ -498,7 +498,7 @@ def _due_cards(request: Request, a: Assessment, on: dt.date) -> list[dict[str, A
     mod = feature("allpath.roadmap")
     if mod is None:
         return []
-    rm = mod.build_roadmap(a).to_dict()
+    rm = a.roadmap.to_dict() if a.roadmap is not None else {}  # the assessment's roadmap
     t = rm.get("template")
     if not t:
         return []

@@ -342,7 +342,7 @@ def alerts(
 ) -> tuple[list[dict[str, Any]], list[DecisionResult]]:
     """Alerts as ``{id, severity, message, trace}``, and the decision results behind them."""
     facts = alert_facts(record, timeline, base, kb)
-    results = evaluate_pack(kb.pack("alerts"), dict(facts))
+    results = list(evaluate_pack(kb.pack("alerts"), facts))
     by = {r.output: r for r in results}
     main = by["alerts"]
     out: list[dict[str, Any]] = []

@@ -37,8 +37,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from allpath.errors import Problem, RecordError, did_you_mean, shown
+from allpath.errors import Problem, RecordError, shown
 from allpath.observations.catalogue import load_catalogue
+from allpath.record.phenotypes import PHENOTYPES, normalise_phenotype
 from allpath.units import UnitError, convert
 
 __all__ = [
@@ -52,9 +53,6 @@ __all__ = [
 ]
 
 LogFormat = Literal["allmt_processed", "allmt_external", "native"]
-PHENOTYPES: tuple[str, ...] = (
-    "normal", "intermediate", "possible_intermediate", "poor", "indeterminate",
-)
 COUNT_FIELDS: tuple[str, ...] = ("anc", "wbc", "platelets", "hemoglobin")
 BODY_FIELDS: tuple[str, ...] = ("weight", "height", "glucose", "alt")  # read, never blocking
 _MISSING = {"", "na", "nan", "n/a", "null", "none", "-"}
@@ -133,20 +131,6 @@ class MaintenanceLog:
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-def normalise_phenotype(text: str, *, what: str, source: str | None = None) -> str:
-    """Map a phenotype spelling to a CPIC term; raise RecordError when it is unknown."""
-    key = re.sub(r"[\s\-]+", "_", str(text).strip().lower())
-    key = re.sub(r"_?metabol[iy][sz]er$", "", key)
-    key = {"nm": "normal", "im": "intermediate", "pm": "poor",
-           "possible_im": "possible_intermediate"}.get(key, key)
-    if key not in PHENOTYPES:
-        raise RecordError([Problem(what, f"unknown {what.upper()} phenotype",
-                                   expected=" | ".join(PHENOTYPES), got=shown(text),
-                                   hint=did_you_mean(key, PHENOTYPES), source=source)],
-                          source)
-    return key
 
 
 def parse_dose_per_m2(raw: Any, default_unit: str, *, what: str,

@@ -12,12 +12,12 @@ import datetime as dt
 from collections import defaultdict
 from typing import Any
 
-from allpath.monitoring.titration import run_titration
+from allpath.monitoring.titration import TitrationRun, run_titration
 from allpath.monitoring.titration_log import LogVisit, MaintenanceLog
 from allpath.observations.normalise import NormalObservation, Timeline
 from allpath.record.models import PatientRecord
 
-__all__ = ["log_from_record", "titration_for_record"]
+__all__ = ["log_from_record", "titration_for_record", "titration_run"]
 
 _FIELDS = {
     "anc": "anc",
@@ -70,9 +70,16 @@ def log_from_record(record: PatientRecord, timeline: Timeline) -> MaintenanceLog
     )
 
 
-def titration_for_record(record: PatientRecord, timeline: Timeline) -> dict[str, Any] | None:
-    """The titration run over the record's maintenance visits, as JSON (None before them)."""
+def titration_run(record: PatientRecord, timeline: Timeline) -> TitrationRun | None:
+    """The titration stage of :func:`allpath.pipeline.assess`: pack 80 over the record's
+    maintenance visits (None before maintenance or without a visit with counts)."""
     log = log_from_record(record, timeline)
     if log is None:
         return None
-    return run_titration(log).as_dict()
+    return run_titration(log)
+
+
+def titration_for_record(record: PatientRecord, timeline: Timeline) -> dict[str, Any] | None:
+    """The titration run over the record's maintenance visits, as JSON (None before them)."""
+    run = titration_run(record, timeline)
+    return run.as_dict() if run is not None else None

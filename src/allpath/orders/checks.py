@@ -225,19 +225,19 @@ def _dose_findings(a: Assessment, ident: Identified, mr: Mapping[str, Any], on: 
     """Dose findings for one identified order, and its dose per m2 when known."""
     assert ident.drug is not None
     proposed = _proposed_dose(mr)
-    if roadmap is None:
+    if roadmap is None or a.roadmap is None:
         return [OrderFinding(
             "ALLPath dose check unavailable in this installation", "info",
             "The roadmap module (protocol templates and BSA doses) is not installed, so the "
             "dose was not checked.", label="ALLPath", kind="dose")], None
-    rm_obj = roadmap.build_roadmap(a)
+    rm_obj = a.roadmap  # the roadmap stage of the assessment
     rm = rm_obj.to_dict()
     bsa = (rm.get("body_size") or {}).get("bsa_m2")
     per_m2 = None
     if proposed is not None:
         per_m2 = _amounts(proposed[0], proposed[1], float(bsa) if bsa else None)[1]
     t = rm.get("template")
-    if not t:
+    if not t or rm_obj.template is None:
         return [OrderFinding(
             "ALLPath cannot check this order: no protocol template chosen", "info",
             "Missing: " + ", ".join((rm.get("selection") or {}).get("missing") or ["?"]),
@@ -302,7 +302,7 @@ def _dose_findings(a: Assessment, ident: Identified, mr: Mapping[str, Any], on: 
 
 def _titration_finding(a: Assessment, kind: str, mr: Mapping[str, Any], on: dt.date,
                        bsa: float | None) -> OrderFinding | None:
-    tit = a.to_dict().get("titration") or {}
+    tit = a.titration.as_dict() if a.titration is not None else {}
     visits = [v for v in tit.get("visits") or ()
               if v.get("status") in ("recommended", "check_counts") and v.get("date")
               and dt.date.fromisoformat(str(v["date"])) <= on]
@@ -371,8 +371,9 @@ def check_orders(a: Assessment, orders: Sequence[Mapping[str, Any]],
     base_idents = [identify_order(r, resources) for r in others_base
                    if all(r is not mr for mr in orders)]
     bsa: float | None = None
-    if roadmap is not None:
-        raw = (roadmap.build_roadmap(a).to_dict().get("body_size") or {}).get("bsa_m2")
+    if roadmap is not None and a.roadmap is not None:
+        exact = a.roadmap.body.bsa_m2
+        raw = round(exact, 3) if exact is not None else None  # as the roadmap shows it
         bsa = float(raw) if raw else None
     findings: list[OrderFinding] = []
     request: list[OrderFinding] = []

@@ -1,7 +1,8 @@
 """The Assessment: every conclusion of one record, with the trace that explains it.
 
 ``Assessment.to_dict()`` produces the versioned JSON document ``allpath.assessment/1``
-described in ``docs/output-format.md``.
+described in ``docs/output-format.md``. It only serialises: every stage (the roadmap and the
+maintenance titration included) has already run in :func:`allpath.pipeline.assess`.
 """
 
 from __future__ import annotations
@@ -12,10 +13,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from allpath import __version__
+from allpath.disclaimer import DISCLAIMER
 from allpath.monitoring.monitor import Monitoring
-from allpath.monitoring.titration_record import titration_for_record
+from allpath.monitoring.titration import TitrationRun
 from allpath.observations.normalise import Timeline
 from allpath.record.models import PatientRecord
+from allpath.roadmap.build import Roadmap
 from allpath.rules.engine import DecisionResult
 from allpath.rules.facts import Fact
 from allpath.rules.loader import Knowledge
@@ -23,11 +26,6 @@ from allpath.rules.loader import Knowledge
 __all__ = ["ASSESSMENT_FORMAT", "DISCLAIMER", "Assessment"]
 
 ASSESSMENT_FORMAT = "allpath.assessment/1"
-
-DISCLAIMER = (
-    "ALLPath supports clinical decisions; it does not replace the judgement of the care team. "
-    "Check every result against the patient and the protocol in use."
-)
 
 def _plain(value: Any) -> Any:
     if isinstance(value, frozenset):
@@ -41,7 +39,12 @@ def _plain(value: Any) -> Any:
 
 @dataclass(frozen=True)
 class Assessment:
-    """Result of :func:`allpath.pipeline.assess`."""
+    """Result of :func:`allpath.pipeline.assess`: one field per stage it ran.
+
+    ``roadmap`` is the frontline roadmap the roadmap pack chose, laid out from the default
+    start (None only for an Assessment made without that stage); ``titration`` is pack 80
+    over the maintenance visits of the record (None before maintenance).
+    """
 
     record: PatientRecord
     timeline: Timeline
@@ -51,6 +54,8 @@ class Assessment:
     knowledge: Knowledge
     as_of: dt.date | None
     monitoring: Monitoring | None = None
+    roadmap: Roadmap | None = None
+    titration: TitrationRun | None = None
 
     # ------------------------------------------------------------------ look-ups
     def result(self, output: str) -> DecisionResult | None:
@@ -153,11 +158,10 @@ class Assessment:
 
     def _roadmap(self) -> dict[str, Any]:
         """The roadmap and where the patient is on it (``allpath.roadmap``)."""
-        from allpath.roadmap import build_roadmap  # the roadmap module imports Assessment
-
-        roadmap = build_roadmap(self)
-        where = roadmap.where_now(self.as_of) if self.as_of is not None else None
-        return {"roadmap": roadmap.to_dict(), "where_now": where}
+        if self.roadmap is None:
+            return {"roadmap": None, "where_now": None}
+        where = self.roadmap.where_now(self.as_of) if self.as_of is not None else None
+        return {"roadmap": self.roadmap.to_dict(), "where_now": where}
 
     def _monitoring(self) -> dict[str, Any]:
         if self.monitoring is None:
@@ -333,7 +337,7 @@ class Assessment:
             ),
             **self._monitoring(),
             **self._roadmap(),
-            "titration": titration_for_record(self.record, self.timeline),
+            "titration": self.titration.as_dict() if self.titration is not None else None,
             "missing": self.missing(),
             "tests_to_order": sorted(
                 {m["test"] for m in self.missing() if m["test"] is not None}

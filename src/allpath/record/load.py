@@ -24,6 +24,7 @@ from pydantic import ValidationError
 from allpath.errors import Problem, RecordError, validation_problems
 from allpath.observations.catalogue import Catalogue, load_catalogue
 from allpath.record.models import RECORD_FORMAT, PatientRecord
+from allpath.record.phenotypes import PHENOTYPES, normalise_phenotype
 from allpath.record.vocabulary import Vocabulary, VocabularyKind, load_vocabulary
 from allpath.units import UnitError, convert
 
@@ -182,8 +183,6 @@ class _Checker:
         return rec.model_copy(update=updates)
 
     def _phenotypes(self, rec: PatientRecord) -> Any:
-        from allpath.monitoring.titration_log import PHENOTYPES, normalise_phenotype
-
         pg = rec.pharmacogenomics
         assert pg is not None
         update: dict[str, str] = {}

@@ -5,10 +5,12 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
+from allpath.disclaimer import DISCLAIMER
 from allpath.errors import AllPathError
-from allpath.outputs.assessment import DISCLAIMER, Assessment
+from allpath.observations.normalise import Timeline
+from allpath.record.models import PatientRecord
 from allpath.roadmap.bsa import BodySize, body_size
 from allpath.roadmap.calendar import (
     CalendarItem,
@@ -31,8 +33,9 @@ from allpath.roadmap.templates import (
 )
 from allpath.rules.engine import DecisionResult, evaluate_pack
 from allpath.rules.facts import Fact
+from allpath.rules.loader import Knowledge
 
-__all__ = ["ROADMAP_FORMAT", "Roadmap", "build_roadmap"]
+__all__ = ["ROADMAP_FORMAT", "Assessed", "Roadmap", "build_roadmap"]
 
 ROADMAP_FORMAT = "allpath.roadmap/1"
 Setting = Literal["frontline", "relapsed", "refractory"]
@@ -97,11 +100,32 @@ class _Active:
     body: BodySize
 
 
+class Assessed(Protocol):
+    """What a roadmap reads of an assessed patient: the record, its timeline, the facts after
+    the pathway packs and the knowledge that produced them.
+
+    :class:`allpath.outputs.assessment.Assessment` is one; :func:`allpath.pipeline.assess`
+    builds the roadmap stage from the same four before the Assessment exists.
+    """
+
+    @property
+    def record(self) -> PatientRecord: ...
+
+    @property
+    def timeline(self) -> Timeline: ...
+
+    @property
+    def facts(self) -> Mapping[str, Fact]: ...
+
+    @property
+    def knowledge(self) -> Knowledge: ...
+
+
 @dataclass(frozen=True)
 class Roadmap:
     """A patient's roadmap: the chosen template laid out on dates, with doses and checks."""
 
-    assessment: Assessment
+    assessment: Assessed
     setting: str
     template: Template | None
     selection: DecisionResult | None
@@ -574,7 +598,7 @@ class Roadmap:
         }
 
 
-def _default_start(a: Assessment) -> tuple[dt.date | None, str]:
+def _default_start(a: Assessed) -> tuple[dt.date | None, str]:
     if a.record.treatment:
         return min(ev.start for ev in a.record.treatment), "first treatment event"
     if a.record.diagnosis_date is not None:
@@ -583,7 +607,7 @@ def _default_start(a: Assessment) -> tuple[dt.date | None, str]:
 
 
 def build_roadmap(
-    assessment: Assessment,
+    assessment: Assessed,
     start: dt.date | None = None,
     bsa_formula: str = "mosteller",
     *,

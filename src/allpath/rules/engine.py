@@ -11,11 +11,11 @@ possible.
 from __future__ import annotations
 
 import fnmatch
-from collections.abc import Iterator, Mapping, MutableMapping
+from collections.abc import Iterator, Mapping, MutableMapping, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any, Literal
+from typing import Any, Literal, overload
 
 from allpath.rules.facts import Fact, FactValue, Registry
 from allpath.rules.schema import (
@@ -42,6 +42,7 @@ __all__ = [
     "DecisionResult",
     "Eval",
     "FactStore",
+    "PackRun",
     "Tri",
     "evaluate_condition",
     "evaluate_decision",
@@ -769,20 +770,52 @@ def fill_not_applicable(cp: CompiledPack, facts: FactStore) -> list[str]:
     return filled
 
 
+@dataclass(frozen=True)
+class PackRun(Sequence[DecisionResult]):
+    """What one pack concluded: its results in decision order, and the new fact store.
+
+    ``facts`` is the input store plus every output the pack wrote and every not-applicable
+    fact it filled; ``why_unknown`` likewise. The input store is left as it was. A
+    ``PackRun`` reads as the sequence of its results (``for r in evaluate_pack(...)``).
+    """
+
+    results: tuple[DecisionResult, ...]
+    facts: Mapping[str, Fact]
+    why_unknown: Mapping[str, tuple[str, ...]]
+
+    @overload
+    def __getitem__(self, index: int) -> DecisionResult: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> tuple[DecisionResult, ...]: ...
+
+    def __getitem__(self, index: int | slice) -> DecisionResult | tuple[DecisionResult, ...]:
+        return self.results[index]
+
+    def __len__(self) -> int:
+        return len(self.results)
+
+    def __iter__(self) -> Iterator[DecisionResult]:
+        return iter(self.results)
+
+
 def evaluate_pack(
     cp: CompiledPack,
-    facts: FactStore,
-    why_unknown: dict[str, tuple[str, ...]] | None = None,
-) -> list[DecisionResult]:
-    """Evaluate every decision of a pack in order, writing outputs into ``facts``.
+    facts: Mapping[str, Fact],
+    why_unknown: Mapping[str, tuple[str, ...]] | None = None,
+) -> PackRun:
+    """Evaluate every decision of a pack in order over a copy of ``facts``.
 
-    Facts that cannot apply to this patient are filled first (:func:`fill_not_applicable`).
+    Each decision reads the outputs of the decisions before it. Facts that cannot apply to
+    this patient are filled first (:func:`fill_not_applicable`). Neither ``facts`` nor
+    ``why_unknown`` is changed: the store after the pack comes back in the :class:`PackRun`.
     """
-    why = why_unknown if why_unknown is not None else {}
+    store: dict[str, Fact] = dict(facts)
+    why: dict[str, tuple[str, ...]] = dict(why_unknown) if why_unknown is not None else {}
     results = []
     for decision in cp.pack.decisions:
-        fill_not_applicable(cp, facts)  # earlier decisions may settle an applicability
-        res = evaluate_decision(decision, facts, cp, why)
-        store_result(res, facts, why)
+        fill_not_applicable(cp, store)  # earlier decisions may settle an applicability
+        res = evaluate_decision(decision, store, cp, why)
+        store_result(res, store, why)
         results.append(res)
-    return results
+    return PackRun(tuple(results), store, why)

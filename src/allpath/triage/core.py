@@ -335,9 +335,9 @@ def triage(source: TriageInput | PatientRecord | Mapping[str, Any] | str | Path,
     kb = knowledge or load_knowledge()
     inp = _as_input(source)
     facts, as_of = triage_facts(inp, kb)
-    why: dict[str, tuple[str, ...]] = {}
-    results: list[DecisionResult] = []
-    results.extend(evaluate_pack(kb.pack("findings"), facts, why))
-    results.extend(evaluate_pack(kb.pack("triage"), facts, why))
+    findings = evaluate_pack(kb.pack("findings"), facts)
+    triaged = evaluate_pack(kb.pack("triage"), findings.facts, findings.why_unknown)
+    facts = dict(triaged.facts)
+    results: list[DecisionResult] = [*findings.results, *triaged.results]
     symptoms = tuple(s if isinstance(s, str) else s.code for s in inp.record.symptoms)
     return TriageResult(inp.record.id, as_of, facts, tuple(results), kb, symptoms, inp.record)

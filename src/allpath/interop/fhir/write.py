@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
-import importlib
 import re
 import uuid
 from collections.abc import Mapping
@@ -518,11 +517,9 @@ def _planned_drug(b: _Bundle, pat: str, cond: str | None, phase: Mapping[str, An
 
 
 def _careplan(b: _Bundle, pat: str, cond: str | None) -> str | None:
-    try:
-        roadmap_mod = importlib.import_module("allpath.roadmap")
-        rm = roadmap_mod.build_roadmap(b.a).to_dict()
-    except ImportError:
+    if b.a.roadmap is None:
         return None
+    rm = b.a.roadmap.to_dict()
     phases = rm.get("phases") or []
     tpl = rm.get("template")
     if not phases or tpl is None:

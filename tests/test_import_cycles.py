@@ -1,0 +1,165 @@
+"""No import cycles among the allpath modules (outside the simulator, ``allpath.sim``).
+
+The graph is read from the source with ``ast`` (nothing is imported): an edge A -> B for every
+``import allpath.B`` / ``from allpath.B import x`` at module level in A (inside ``try`` and
+plain ``if`` blocks too; ``if TYPE_CHECKING:`` blocks are left out, they never run). ``from
+allpath.pkg import name`` is an edge to ``allpath.pkg.name`` when that is a module, else to the
+package ``allpath.pkg`` (its ``__init__``).
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from pathlib import Path
+
+import allpath
+
+SRC = Path(allpath.__file__).resolve().parent.parent  # .../src
+EXCLUDED = ("allpath.sim",)  # the simulator's own cycles are another part of issue 16
+
+
+def _modules(root: Path) -> dict[str, tuple[Path, str]]:
+    """Module name -> (file, the package its relative imports start from)."""
+    out: dict[str, tuple[Path, str]] = {}
+    for path in sorted((root / "allpath").rglob("*.py")):
+        parts = list(path.relative_to(root).with_suffix("").parts)
+        if parts[-1] == "__init__":
+            parts = parts[:-1]
+            package = ".".join(parts)
+        else:
+            package = ".".join(parts[:-1])
+        out[".".join(parts)] = (path, package)
+    return out
+
+
+def _is_type_checking(test: ast.expr) -> bool:
+    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING")
+
+
+def _module_level(body: list[ast.stmt]) -> Iterator[ast.Import | ast.ImportFrom]:
+    """Import statements that run when the module is imported (not those in functions)."""
+    for node in body:
+        if isinstance(node, ast.Import | ast.ImportFrom):
+            yield node
+        elif isinstance(node, ast.If):
+            if not _is_type_checking(node.test):
+                yield from _module_level(node.body)
+            yield from _module_level(node.orelse)
+        elif isinstance(node, ast.Try):
+            for block in (node.body, node.orelse, node.finalbody,
+                          *(h.body for h in node.handlers)):
+                yield from _module_level(block)
+        elif isinstance(node, ast.With):
+            yield from _module_level(node.body)
+
+
+def import_graph(root: Path = SRC) -> dict[str, set[str]]:
+    """allpath module -> the allpath modules it imports at module level."""
+    modules = _modules(root)
+
+    def owner(name: str) -> str | None:  # the module (or package) that defines ``name``
+        while name and name not in modules:
+            name = name.rpartition(".")[0]
+        return name or None
+
+    graph: dict[str, set[str]] = {}
+    for name, (path, package) in modules.items():
+        deps: set[str] = set()
+        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+        for node in _module_level(tree.body):
+            if isinstance(node, ast.Import):
+                targets = [a.name for a in node.names]
+            else:
+                if node.level:
+                    base = package.split(".")[: len(package.split(".")) - (node.level - 1)]
+                    source = ".".join(base + ([node.module] if node.module else []))
+                else:
+                    source = node.module or ""
+                targets = [f"{source}.{a.name}" if f"{source}.{a.name}" in modules else source
+                           for a in node.names]
+            for target in targets:
+                if target == "allpath" or target.startswith("allpath."):
+                    dep = owner(target)
+                    if dep is not None and dep != name:
+                        deps.add(dep)
+        graph[name] = deps
+    return graph
+
+
+def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Strongly connected components with more than one module (Tarjan, iterative)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found: list[list[str]] = []
+    counter = 0
+    for start in sorted(graph):
+        if start in index:
+            continue
+        work = [(start, iter(sorted(graph[start])))]
+        index[start] = low[start] = counter
+        counter += 1
+        stack.append(start)
+        on_stack.add(start)
+        while work:
+            node, children = work[-1]
+            child = next(children, None)
+            if child is not None:
+                if child not in graph:
+                    continue
+                if child not in index:
+                    index[child] = low[child] = counter
+                    counter += 1
+                    stack.append(child)
+                    on_stack.add(child)
+                    work.append((child, iter(sorted(graph[child]))))
+                elif child in on_stack:
+                    low[node] = min(low[node], index[child])
+                continue
+            work.pop()
+            if work:
+                low[work[-1][0]] = min(low[work[-1][0]], low[node])
+            if low[node] == index[node]:
+                component = []
+                while True:
+                    top = stack.pop()
+                    on_stack.discard(top)
+                    component.append(top)
+                    if top == node:
+                        break
+                if len(component) > 1:
+                    found.append(sorted(component))
+    return found
+
+
+def _outside_sim(graph: dict[str, set[str]]) -> dict[str, set[str]]:
+    def kept(name: str) -> bool:
+        return not any(name == e or name.startswith(e + ".") for e in EXCLUDED)
+    return {m: {d for d in deps if kept(d)} for m, deps in graph.items() if kept(m)}
+
+
+def test_no_import_cycle_among_allpath_modules_outside_sim() -> None:
+    graph = _outside_sim(import_graph())
+    assert len(graph) > 100  # the whole package was read, not an empty folder
+    found = cycles(graph)
+    assert not found, "import cycles (module -> the modules of its cycle it imports):\n" + \
+        "\n".join(f"  {m} -> {sorted(graph[m] & set(c))}" for c in found for m in c)
+
+
+def test_cycle_finder_reports_a_cycle_written_into_a_package(tmp_path: Path) -> None:
+    pkg = tmp_path / "allpath"
+    (pkg / "low").mkdir(parents=True)
+    (pkg / "__init__.py").write_text("")
+    (pkg / "low" / "__init__.py").write_text("from allpath.low.a import x\n")
+    (pkg / "low" / "a.py").write_text("from .b import y\nx = 1\n")
+    (pkg / "low" / "b.py").write_text(
+        "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from allpath.up import z\n"
+        "try:\n    from allpath.low import x\nexcept ImportError:\n    pass\ny = 2\n")
+    (pkg / "up.py").write_text("import allpath.low.b\n\ndef f():\n    from allpath import low\n")
+    graph = import_graph(tmp_path)
+    assert graph["allpath.low.b"] == {"allpath.low"}  # TYPE_CHECKING left out, try kept
+    assert graph["allpath.up"] == {"allpath.low.b"}  # the import in a function left out
+    assert cycles(graph) == [["allpath.low", "allpath.low.a", "allpath.low.b"]]
