@@ -170,3 +170,23 @@ def test_screen_survives_one_worker_process_killed_mid_run(
     assert (pq.read_table(tmp_path / "dask.parquet").to_pylist()
             == pq.read_table(tmp_path / "local.parquet").to_pylist())
     assert _hidden(tmp_path) == []
+
+
+def _die() -> None:
+    os._exit(1)  # as an out-of-memory kill would end the worker process
+
+
+def test_a_task_that_keeps_killing_its_workers_ends_the_run_naming_it() -> None:
+    import dask
+
+    from allpath.cluster import ClusterError, Task, run_ordered
+
+    with dask.config.set({"distributed.scheduler.allowed-failures": 0}), \
+            distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True,
+                                     host="127.0.0.1", dashboard_address=None,
+                                     memory_limit="1GiB") as lc, \
+            distributed.Client(lc, set_as_default=False) as client:
+        tasks = [Task(_die, (), 1, "part-7.parquet")]
+        with pytest.raises(ClusterError, match=r"^part-7\.parquet: the workers running it died "
+                                               r"repeatedly .*memory limits"):
+            list(run_ordered(client, tasks))

@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from typing import Any
 
@@ -176,7 +176,11 @@ def _quiet_close(client: Any, cluster: Any) -> None:
         for lg in loggers:
             lg.setLevel(logging.CRITICAL)
     try:
-        client.close(timeout=2 if lost else None)
+        if lost:
+            with suppress(TimeoutError, OSError):  # already cut off: the run's error says so
+                client.close(timeout=2)
+        else:
+            client.close()
         if cluster is not None:
             cluster.close()
     finally:
