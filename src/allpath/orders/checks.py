@@ -48,6 +48,8 @@ class OrderFinding:
     kind: str = "order"  # dose, titration, lp, interaction, counts, unidentified, ...
     rule_links: tuple[str, ...] = field(default=())
     order_index: int | None = None  # which proposed order it is about
+    # labels of what the card suggests instead (CDS Hooks suggestions, no automatic action)
+    suggestions: tuple[str, ...] = ()
 
 
 # --------------------------------------------------------------------------- FHIR helpers
@@ -174,9 +176,15 @@ def _asparaginase_finding(res: DecisionResult, date: str | None) -> OrderFinding
     if status not in ("blocked", "caution"):
         return None
     grade = str(res.inputs.get("order.asparaginase_reaction", "")).replace("_", " ")
-    message = str(f["message"]).format(grade=grade, date=date or "date not recorded")
-    return OrderFinding(message, "critical" if status == "blocked" else "warning",
-                        str(res.note or ""), res.rule_id, res.cite, kind="allergy")
+    words = {"grade": grade, "date": date or "an unrecorded date"}
+    # the card summary is short and whole (CDS Hooks: under 140 characters); the detail
+    # carries the full label step, then the sources
+    summary = str(f["summary"]).format(**words)
+    detail = str(f["message"]).format(**words) + "\n\n" + str(res.note or "")
+    suggestion = f.get("suggestion")
+    return OrderFinding(summary, "critical" if status == "blocked" else "warning",
+                        detail.strip(), res.rule_id, res.cite, kind="allergy",
+                        suggestions=(str(suggestion),) if suggestion else ())
 
 
 def _counts_finding(a: Assessment, on: dt.date) -> OrderFinding:
