@@ -632,7 +632,12 @@ def _order_card(request: Request, f: OrderFinding) -> dict[str, Any]:
     src = _source(request, f.rule_id, list(f.cite), f.label)
     links = [_link(request, f"Why: rule {rid}", f"/v1/rules/{rid}")
              for rid in (f.rule_links or ((f.rule_id,) if f.rule_id else ()))]
-    return _card(f.summary, f.indicator, src, f.detail, links or None)
+    card = _card(f.summary, f.indicator, src, f.detail, links or None)
+    if f.suggestions:  # label-only suggestions: the prescriber acts, nothing is auto-ordered
+        card["suggestions"] = [{"label": s[:140], "uuid": str(uuid.uuid4())}
+                               for s in f.suggestions]
+        card["selectionBehavior"] = "at-most-one"
+    return card
 
 
 def _draft_orders(context: dict[str, Any]) -> list[dict[str, Any]]:
