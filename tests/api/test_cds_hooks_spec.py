@@ -38,6 +38,7 @@ from allpath.api import Settings, create_app
 from allpath.api import cds as cds_module
 from allpath.db import AuditEvent, Database
 from allpath.interop.fhir.codes import ALL_CONDITION_CODES, CS
+from allpath.observations.catalogue import load_catalogue
 from conftest import REFERENCE_DAY
 
 BASE = "https://allpath.test"
@@ -628,3 +629,24 @@ def test_unreadable_data_gets_a_card_naming_the_path_only_on_an_all_chart(
     r = ehr.post(PV, json=_hook(pid, pre), headers=_bearer(_sign(keys)))
     assert r.status_code == 200 and r.json()["cards"] == []
     assert r.json()["extension"]["allpath-import-errors"]["count"] == 1
+
+
+def test_blood_count_flagged_by_the_triage_pack_makes_a_chart_about_all(
+        ehr: TestClient, keys: dict[str, Any]) -> None:
+    """No ALL condition yet: blasts in the blood of a healthy Synthea child's chart raise
+    the triage pack's leukaemia suspicion, so the chart gets the ALL cards (work-up)."""
+    res = load_resources(SYNTHEA_CHILD)
+    pid = patient_id(res)
+    loinc = load_catalogue().analytes["blood_blasts"].loinc[0]
+    res.append({"resourceType": "Observation", "id": "blasts", "status": "final",
+                "code": {"coding": [{"system": "http://loinc.org", "code": loinc}]},
+                "subject": {"reference": f"Patient/{pid}"},
+                "effectiveDateTime": "2024-05-10",
+                "valueQuantity": {"value": 30, "unit": "%",
+                                  "system": "http://unitsofmeasure.org", "code": "%"}})
+    r = ehr.post(PV, json=_hook(pid, prefetch_of(res, pid)), headers=_bearer(_sign(keys)))
+    assert r.status_code == 200, r.text
+    why = r.json()["extension"]["allpath-relevance"]["why"]
+    assert len(why) == 1 and why[0].startswith("blood count suspicious for leukaemia: "
+                                               "suspicion high (rule triage.cbc_suspicion")
+    assert r.json()["cards"]

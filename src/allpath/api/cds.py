@@ -9,8 +9,8 @@ Cards come from the library's assessment and roadmap; each card's ``source`` nam
   or hold an OperationOutcome; when no ``fhirServer`` is given, the patient stored in
   ALLPath under ``context.patientId``; when the data cannot be had, 412.
 * No alert fatigue: cards only for a chart that concerns ALL (an ALL condition, ALLPath's
-  own reading of ALL or of blasts/hyperleukocytosis, a supportive-care alert, or a patient
-  registered in ALLPath); any other chart gets ``{"cards": []}``.
+  own reading of ALL, the triage pack's blood-count flag, or a patient registered in
+  ALLPath); any other chart gets ``{"cards": []}``.
 * Every FHIR import warning is in the response's ``extension`` and, summed up, in the card.
 * Card links open without an ALLPath token: rule explanations are public pages; a stored
   patient's assessment history is a short-lived signed link (HMAC with an expiry).
@@ -375,8 +375,25 @@ def _check_hook(hook: HookRequest, service_id: str) -> None:
 # ------------------------------------------------------------- relevance and warnings
 
 
-def _relevance(chart: Chart, doc: dict[str, Any]) -> tuple[list[str], bool]:
-    """Why this chart concerns ALL, and whether only supportive-care alerts say so."""
+def _triage_signal(record: PatientRecord) -> str | None:
+    """The triage pack's blood-count flag (leukaemia suspicion high or moderate: blasts,
+    hyperleukocytosis, two cytopenias, one severe cytopenia), said with its rule; None when
+    the count does not raise it."""
+    mod = feature("allpath.triage")
+    if mod is None:
+        return None
+    result = mod.triage(record)
+    flag = result.facts.get("triage.cbc_flag")
+    if flag is None or flag.value is not True:
+        return None
+    why = result.result("triage.cbc_suspicion")
+    level = why.value if why is not None else "flagged"
+    rule = f" (rule {why.rule_id})" if why is not None else ""
+    return f"blood count suspicious for leukaemia: suspicion {level}{rule}"
+
+
+def _relevance(chart: Chart, doc: dict[str, Any]) -> list[str]:
+    """Why this chart concerns ALL (empty: it does not, and gets no card)."""
     why: list[str] = []
     if chart.stored is not None or chart.enrolled:
         why.append("the patient is registered in ALLPath")
@@ -385,16 +402,13 @@ def _relevance(chart: Chart, doc: dict[str, Any]) -> tuple[list[str], bool]:
                    f"({d.get('system')}|{d.get('code')})")
     diag = doc.get("diagnosis") or {}
     if diag.get("status") == "ALL":
-        why.append("ALLPath reads the data as ALL (diagnosis rules)")
-    findings = doc.get("findings") or {}
-    if findings.get("circulating_blasts") is True:
-        why.append("blasts in the blood: leukaemia suspected (findings rule)")
-    if findings.get("hyperleukocytosis") is True:
-        why.append("hyperleukocytosis (findings rule)")
-    alerts_only = not why and bool(doc.get("alerts"))
-    if doc.get("alerts"):
-        why.append(f"{len(doc['alerts'])} supportive-care alert(s)")
-    return why, alerts_only
+        why.append(f"ALLPath reads the data as ALL (rule {diag.get('rule_id')})"
+                   if diag.get("rule_id") else "ALLPath reads the data as ALL")
+    if not why:  # the triage signal costs one more pack evaluation: only when needed
+        signal = _triage_signal(chart.record)
+        if signal:
+            why.append(signal)
+    return why
 
 
 def _warning_summary(warnings: list[dict[str, str]]) -> str | None:
@@ -609,13 +623,10 @@ def patient_view(request: Request, hook: HookRequest, caller: CdsCallerDep) -> C
         return _unreadable(request, hook, err)
     a = run_assess(chart.record)
     doc = a.to_dict()
-    why, alerts_only = _relevance(chart, doc)
+    why = _relevance(chart, doc)
     ext = _extension(chart, why)
     if not why:
         return CardsResponse(cards=[], extension=ext)
-    if alerts_only:  # a supportive-care alert on a chart that is not otherwise about ALL
-        return CardsResponse(cards=_with_summary(_alert_cards(request, doc), chart),
-                             extension=ext)
     cards = _risk_cards(request, doc, chart.stored)
     cards += _alert_cards(request, doc)
     cards += _due_cards(request, a, _reference_date(request, hook))
@@ -662,7 +673,7 @@ def order_sign(request: Request, hook: HookRequest, caller: CdsCallerDep) -> Car
     except RecordError as err:
         return _unreadable(request, hook, err)
     a = run_assess(chart.record)
-    why, _alerts_only = _relevance(chart, a.to_dict())
+    why = _relevance(chart, a.to_dict())
     ext = _extension(chart, why)
     if not why:
         return CardsResponse(cards=[], extension=ext)
