@@ -161,7 +161,41 @@ def test_clinician_signs_in_uploads_and_reads_the_dashboard(base_url: str, brows
     d.find_element(By.ID, "search").clear()
     d.find_element(By.ID, "search").send_keys("ETV6")
     _wait_text(d, "#count", "1 shown of 1")
+    d.find_element(By.ID, "search").clear()
     assert _axe(d, "04-patients") == []
+
+    # the structured form: problems beside their fields, then a patient added
+    def fill(field: str, value: str) -> None:
+        box = d.find_element(By.ID, "rf-" + field)
+        d.execute_script("arguments[0].value = arguments[1]", box, value)
+
+    for name, value in (("id", "form-1"), ("birth_date", "2019-03-02"),
+                        ("diagnosis_date", "2024-04-02"), ("cbc_date", "2024-04-01"),
+                        ("wbc", "8.2"), ("hemoglobin", "71"), ("platelets", "40"),
+                        ("marrow_date", "2024-04-02"), ("marrow_blasts", "90"),
+                        ("flow_date", "2024-04-02"), ("genetics_date", "2024-04-05"),
+                        ("fusions", "none")):
+        fill(name, value)
+    Select(d.find_element(By.ID, "rf-sex")).select_by_value("male")
+    Select(d.find_element(By.ID, "rf-hemoglobin-unit")).select_by_value("g/dL")
+    for marker, answer in (("CD19", "positive"), ("CD10", "positive"),
+                           ("cCD79a", "positive"), ("MPO", "negative"), ("cCD3", "negative")):
+        Select(d.find_element(By.ID, "rf-m-" + marker)).select_by_value(answer)
+    d.find_element(By.ID, "record-add").click()  # hemoglobin 71 g/dL; WBC without a unit
+    assert "plausible" in _wait_text(d, "#rf-err-hemoglobin", "plausible")
+    assert "unit" in d.find_element(By.ID, "rf-err-wbc").text
+    assert _axe(d, "04a-record-form-errors") == []
+    fill("hemoglobin", "7.1")
+    Select(d.find_element(By.ID, "rf-wbc-unit")).select_by_value("10*9/L")
+    assert "unit" in d.find_element(By.ID, "rf-err-platelets").text
+    Select(d.find_element(By.ID, "rf-platelets-unit")).select_by_value("/uL")
+    fill("platelets", "40000")
+    d.find_element(By.ID, "record-add").click()
+    _wait_text(d, "#record-result", "Open form-1")
+    d.find_element(By.LINK_TEXT, "Open form-1").click()
+    assert "B-lineage" in _wait_text(d, "#summary-body", "B-lineage")
+    d.get(base_url + "/app")
+    _wait_text(d, "#patients", "example-001")
 
     # the dashboard: risk with its rule, where the patient is, the timeline
     d.find_element(By.LINK_TEXT, "example-001").click()

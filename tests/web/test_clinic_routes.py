@@ -58,7 +58,8 @@ def test_every_data_route_refuses_an_anonymous_browser(client: TestClient) -> No
     data_routes = [("GET", "/app/api/patients"), ("GET", "/app/api/me"),
                    ("GET", f"/app/api/patients/{pid}"),
                    ("GET", f"/app/api/patients/{pid}/roadmap.ics"),
-                   ("POST", "/app/api/patients"), ("POST", f"/app/api/patients/{pid}/cbc"),
+                   ("POST", "/app/api/patients"), ("POST", "/app/api/patients/form"),
+                   ("POST", f"/app/api/patients/{pid}/cbc"),
                    ("POST", f"/app/api/patients/{pid}/share"), ("POST", "/app/api/logout"),
                    ("POST", "/app/api/screen"), ("GET", "/app/api/screen/{job_id}"),
                    ("GET", "/app/api/screen/{job_id}/result")]
@@ -359,3 +360,26 @@ def test_screening_job_runs_and_downloads_the_flagged_rows(client: TestClient) -
         time.sleep(0.2)
         bad = client.get(f"/app/api/screen/{bad['id']}").json()
     assert bad["status"] == "failed" and "wbc" in bad["error"]
+
+
+def test_structured_form_record_is_stored_or_its_problems_listed(client: TestClient) -> None:
+    csrf = _sign_in(client)
+    h = {"X-CSRF-Token": csrf}
+    record: dict[str, Any] = {
+        "format": "allpath.record/1", "id": "form-1", "sex": "male",
+        "birth_date": "2019-03-02", "diagnosis_date": "2024-04-02",
+        "observations": [{"code": "wbc", "value": 8.2, "time": "2024-04-01"},
+                         {"code": "hemoglobin", "value": 7.1, "unit": "g/dL", "time": ""}],
+        "immunophenotype": {"time": "2024-04-02", "markers": {"CD19": "positive",
+                                                              "CD10": "maybe"}}}
+    r = client.post("/app/api/patients/form", json={"record": record}, headers=h)
+    assert r.status_code == 422
+    paths = {e["path"] for e in r.json()["errors"]}
+    assert {"observations[0].unit", "observations[1].time"} <= paths
+    assert any(p.startswith("immunophenotype.markers") for p in paths)
+    record["observations"][0]["unit"] = "10*9/L"
+    record["observations"][1]["time"] = "2024-04-01"
+    record["immunophenotype"]["markers"]["CD10"] = "positive"
+    r = client.post("/app/api/patients/form", json={"record": record}, headers=h)
+    assert r.status_code == 201, r.text
+    assert r.json()["latest_assessment"]["diagnosis"] is not None

@@ -173,6 +173,12 @@ class UploadIn(BaseModel):
     filename: str | None = Field(default=None, max_length=200)
 
 
+class RecordIn(BaseModel):
+    """A record built by the structured form (``allpath.record/1`` as JSON)."""
+
+    record: dict[str, Any]
+
+
 class Quantity(BaseModel):
     value: float | None = None
     unit: str | None = Field(default=None, max_length=40)
@@ -443,6 +449,12 @@ def clinic_router(*, share_secret: str | None = None,
                     who: UserDep) -> dict[str, Any]:
         data = _parse_upload(body)
         out = api.create_patient(request, response, data, caller_of(request, who))
+        return out.model_dump(mode="json")
+
+    @router.post("/app/api/patients/form", status_code=201)
+    def add_patient_from_form(request: Request, response: Response, body: RecordIn,
+                              who: UserDep) -> dict[str, Any]:
+        out = api.create_patient(request, response, body.record, caller_of(request, who))
         return out.model_dump(mode="json")
 
     def _stored(request: Request, who: SignedIn, patient_id: str) -> tuple[Any, Any, int]:

@@ -99,6 +99,7 @@
         }), "Stored patients"));
     };
     $("search").addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(load, 250); });
+    recordForm();
     $("upload-form").addEventListener("submit", async (ev) => {
       ev.preventDefault();
       const out = $("upload-result");
@@ -114,6 +115,107 @@
       load();
     });
     load();
+  }
+
+  // --- the structured record form ---------------------------------------------------------
+  // [id, label, kind, options]; kind: text | date | number | select | unit-number
+  const COUNT_UNITS = ["10*9/L", "10*3/uL", "/uL"];
+  const RF = {
+    "rf-patient": [["id", "Record id", "text"], ["sex", "Sex", "select", ["", "female", "male", "other", "unknown"]],
+                   ["birth_date", "Date of birth", "date"], ["diagnosis_date", "Date of diagnosis (diagnostic marrow)", "date"],
+                   ["induction_start", "First day of induction (if started)", "date"],
+                   ["height", "Height (cm)", "number"], ["weight", "Weight (kg)", "number"]],
+    "rf-cbc": [["cbc_date", "Date of the blood count", "date"], ["wbc", "White cells (WBC)", "unit-number", COUNT_UNITS],
+               ["hemoglobin", "Haemoglobin", "unit-number", ["g/dL", "g/L", "mmol/L"]],
+               ["platelets", "Platelets", "unit-number", COUNT_UNITS], ["anc", "Neutrophils (ANC)", "unit-number", COUNT_UNITS],
+               ["blood_blasts", "Blood blasts (%)", "number"]],
+    "rf-marrow": [["marrow_date", "Date of the marrow and CSF", "date"], ["marrow_blasts", "Marrow blasts (%)", "number"],
+                  ["csf_wbc", "CSF white cells (/uL)", "number"], ["csf_rbc", "CSF red cells (/uL)", "number"],
+                  ["csf_blasts", "Blasts in the CSF", "select", ["", "present", "absent"]]],
+    "rf-genetics": [["genetics_date", "Date of the genetics report", "date"], ["karyotype", "Karyotype (ISCN)", "text"],
+                    ["chromosome_count", "Modal chromosome number", "number"],
+                    ["fusions", "Fusions found (comma-separated, e.g. ETV6::RUNX1; 'none' if tested and none)", "text"]],
+  };
+  const MARKERS = ["CD19", "CD10", "CD22", "cCD79a", "CD20", "cCD3", "CD3", "CD7", "CD1a", "MPO", "TdT", "CD34", "sIg"];
+  function field(host, [id, label, kind, options]) {
+    const wrap = el("p", null, "rf-field");
+    const lab = el("label", label); lab.htmlFor = "rf-" + id; wrap.appendChild(lab);
+    let input;
+    if (kind === "select") { input = el("select"); options.forEach((o) => input.appendChild(new Option(o || "not known", o))); }
+    else { input = el("input"); input.type = kind === "unit-number" ? "number" : kind; if (kind !== "text" && kind !== "date") { input.step = "any"; input.inputMode = "decimal"; } }
+    input.id = "rf-" + id; wrap.appendChild(input);
+    if (kind === "unit-number") {
+      const u = el("select"); u.id = "rf-" + id + "-unit"; u.appendChild(new Option("unit", ""));
+      options.forEach((o) => u.appendChild(new Option(o, o)));
+      const ul = el("label", label + " unit", "visually-hidden"); ul.htmlFor = u.id;
+      wrap.appendChild(ul); wrap.appendChild(u); u.setAttribute("aria-describedby", "rf-err-" + id);
+    }
+    const err = el("span", "", "field-error"); err.id = "rf-err-" + id; wrap.appendChild(err);
+    input.setAttribute("aria-describedby", err.id);
+    host.appendChild(wrap);
+  }
+  function recordForm() {
+    Object.entries(RF).forEach(([hostId, list]) => list.forEach((f) => field($(hostId), f)));
+    field($("rf-markers"), ["flow_date", "Date of the flow cytometry", "date"]);
+    MARKERS.forEach((m) => field($("rf-markers"), ["m-" + m, m, "select", ["", "positive", "negative", "dim", "partial"]]));
+    const v = (id) => $("rf-" + id).value.trim();
+    $("record-form").addEventListener("submit", async (ev) => {
+      ev.preventDefault();
+      const where = {};  // record path -> form field id
+      const rec = {format: "allpath.record/1", id: v("id")}; where.id = "id";
+      [["sex", "sex"], ["birth_date", "birth_date"], ["diagnosis_date", "diagnosis_date"]].forEach(([k, f]) => { if (v(f)) { rec[k] = v(f); where[k] = f; } });
+      const obs = [];
+      const add = (code, f, time, timeField, unit) => {
+        const value = v(f); if (value === "") return;
+        const o = {code, value: /^-?[0-9.]+(e-?[0-9]+)?$/i.test(value) ? Number(value) : value, time: time || ""};
+        if (unit !== undefined) o.unit = unit;
+        where["observations[" + obs.length + "]"] = f;
+        where["observations[" + obs.length + "].time"] = timeField;
+        obs.push(o);
+      };
+      ["wbc", "hemoglobin", "platelets", "anc"].forEach((c) => add(c, c, v("cbc_date"), "cbc_date", $("rf-" + c + "-unit").value || null));
+      add("blood_blasts", "blood_blasts", v("cbc_date"), "cbc_date", "%");
+      add("height", "height", v("cbc_date") || v("diagnosis_date"), "cbc_date", "cm");
+      add("weight", "weight", v("cbc_date") || v("diagnosis_date"), "cbc_date", "kg");
+      add("marrow_blasts", "marrow_blasts", v("marrow_date"), "marrow_date", "%");
+      add("csf_wbc", "csf_wbc", v("marrow_date"), "marrow_date", "/uL");
+      add("csf_rbc", "csf_rbc", v("marrow_date"), "marrow_date", "/uL");
+      add("csf_blasts", "csf_blasts", v("marrow_date"), "marrow_date");
+      obs.forEach((o) => { if (o.unit === null) delete o.unit; });
+      rec.observations = obs;
+      const markers = {};
+      MARKERS.forEach((m) => { if (v("m-" + m)) { markers[m] = v("m-" + m); where["immunophenotype.markers." + m] = "m-" + m; } });
+      if (Object.keys(markers).length) { rec.immunophenotype = {time: v("flow_date"), markers}; where["immunophenotype.time"] = "flow_date"; }
+      if (v("karyotype") || v("chromosome_count") || v("fusions")) {
+        const g = {time: v("genetics_date")}; where["genetics.time"] = "genetics_date";
+        if (v("karyotype")) { g.karyotype = v("karyotype"); where["genetics.karyotype"] = "karyotype"; }
+        if (v("chromosome_count")) { g.chromosome_count = Number(v("chromosome_count")); where["genetics.chromosome_count"] = "chromosome_count"; }
+        if (v("fusions")) { g.fusions = v("fusions").toLowerCase() === "none" ? [] : v("fusions").split(",").map((x) => x.trim()).filter(Boolean); where["genetics.fusions"] = "fusions"; }
+        rec.genetics = g;
+      }
+      if (v("induction_start")) { rec.treatment = [{phase: "induction", start: v("induction_start")}]; where.treatment = "induction_start"; }
+      document.querySelectorAll("#record-form .field-error").forEach((e) => { e.textContent = ""; });
+      const out = $("record-result"); out.replaceChildren();
+      const r = await call("POST", "/app/api/patients/form", {record: rec});
+      if (r.ok) {
+        const link = el("a", "Open " + r.body.external_id); link.href = "/app/patients/" + encodeURIComponent(r.body.id);
+        const p = el("p", "Added. "); p.appendChild(link); out.appendChild(p);
+        return;
+      }
+      const rest = [];
+      (r.body.errors || []).forEach((p) => {
+        const path = (p.path || "").replace(/^body\.record\./, "");
+        let key = path, f = where[key];
+        while (!f && key.includes(".")) { key = key.slice(0, key.lastIndexOf(".")); f = where[key]; }
+        if (!f) { const m = /^(observations\[\d+\])/.exec(path); if (m) f = where[m[1]]; }
+        if (!f && /^genetics\.fusions/.test(path)) f = "fusions";
+        const text = p.message + (p.expected ? "; expected " + p.expected : "") + (p.got ? ", got " + p.got : "");
+        if (f && $("rf-err-" + f)) { const e = $("rf-err-" + f); e.textContent = (e.textContent ? e.textContent + " " : "") + text; }
+        else rest.push(p);
+      });
+      out.appendChild(el("p", (r.body.errors || []).length + " problem(s); each is shown beside its field.", "error-text"));
+      if (rest.length || !(r.body.errors || []).length) out.appendChild(problemTable({...r.body, errors: rest}));
+    });
   }
 
   // --- rule explanation ------------------------------------------------------------------
