@@ -650,3 +650,57 @@ def test_blood_count_flagged_by_the_triage_pack_makes_a_chart_about_all(
     assert len(why) == 1 and why[0].startswith("blood count suspicious for leukaemia: "
                                                "suspicion high (rule triage.cbc_suspicion")
     assert r.json()["cards"]
+
+
+def test_allpath_token_callers_fetch_only_from_the_configured_fhir_servers(
+        database: Database, registry: Path, stub: Stub, auth: dict[str, str]) -> None:
+    hook = _hook(MCODE_PID, fhir=stub.fhir)
+    with TestClient(_app(database, registry), raise_server_exceptions=False) as c:
+        r = c.post(PV, json=hook, headers=auth)
+        assert r.status_code == 412 and "not registered for this caller" in r.json()["detail"]
+    with TestClient(_app(database, registry, cds_fhir_servers=(stub.fhir,))) as c:
+        assert c.post(PV, json=hook, headers=auth).status_code == 200
+
+
+def test_a_prefetched_bundle_with_a_next_link_is_completed_from_the_server(
+        ehr: TestClient, keys: dict[str, Any], stub: Stub) -> None:
+    colon = load_resources(SYNTHEA_COLON)
+    pid = patient_id(colon)
+    pre = prefetch_of(colon, pid)
+    obs = pre["observations"]["entry"]
+    pre["observations"]["entry"] = obs[:10]
+    pre["observations"]["link"] = [{"relation": "next",
+                                    "url": f"{stub.fhir}/Observation?patient={pid}&_page=2"}]
+    r = ehr.post(PV, json=_hook(pid, pre, fhir=stub.fhir), headers=_bearer(_sign(keys)))
+    assert r.status_code == 200, r.text
+    assert r.json()["extension"]["allpath-fetched"]["keys"] == ["observations"]
+    r = ehr.post(PV, json=_hook(pid, pre), headers=_bearer(_sign(keys)))
+    notes = r.json()["extension"]["allpath-import-warnings"]["warnings"]
+    assert any("only the first page was read" in w["message"] for w in notes)
+
+
+def test_a_rotated_key_is_found_by_reading_the_key_set_again(
+        database: Database, tmp_path: Path, keys: dict[str, Any], stub: Stub,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from allpath.api import cds_auth
+
+    monkeypatch.setattr(cds_auth, "JWKS_REFETCH_S", 0.0)
+    reg = tmp_path / "issuers-rotate.json"
+    reg.write_text(json.dumps({"issuers": [{"iss": ISS_EC,
+                                            "jwks_url": f"{stub.base}/jwks.json"}]}),
+                   encoding="utf-8")
+    old = {"keys": [_jwk(keys["ec"], "ec1", "ES384")]}
+    new_key = ec.generate_private_key(ec.SECP384R1())
+    try:
+        stub.jwks = old
+        with TestClient(_app(database, reg), raise_server_exceptions=False) as c:
+            hook = _hook(MCODE_PID, stub.prefetch(MCODE_PID))
+            assert c.post(PV, json=hook, headers=_bearer(_sign(
+                keys, alg="ES384", kid="ec1", key="ec", iss=ISS_EC))).status_code == 200
+            stub.jwks = {"keys": [*old["keys"], _jwk(new_key, "ec2", "ES384")]}
+            token = jwt.encode({"iss": ISS_EC, "aud": BASE + PV, "exp": int(time.time()) + 60,
+                                "iat": int(time.time()), "jti": str(uuid.uuid4())}, new_key,
+                               algorithm="ES384", headers={"kid": "ec2"})
+            assert c.post(PV, json=hook, headers=_bearer(token)).status_code == 200
+    finally:
+        stub.jwks = old
