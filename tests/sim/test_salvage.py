@@ -199,3 +199,23 @@ def test_validation_target_list_is_declarative_with_roles_and_sources() -> None:
     prefixes = ("aieop_", "zhou_", "post_relapse_")
     for t in targets:
         assert f'"{t.metric}"' in script or t.metric.startswith(prefixes), t.metric
+
+
+def test_surveillance_interval_now_changes_survival_after_relapse() -> None:
+    """With relapse therapy simulated, a later detection means a bigger relapse at block 1:
+    visits every 26 instead of 4 weeks after therapy (relapse pack, same virtual patients)
+    find off-therapy relapses at a higher marrow blast share, with fewer CR2 and more deaths
+    (v0.3 drew survival from the timing class, so the interval changed detection only)."""
+    from allpath.sim.checkpoints import CheckpointPolicy
+
+    base = replace(load_config("pediatric"), horizon_days=3654)
+    out = {}
+    for weeks in (4.0, 26.0):
+        c = _table(replace(base, checkpoints=CheckpointPolicy(weeks_off_therapy=weeks)),
+                   8000, 3, 4096)
+        rel = (c["relapse"] == 1) & (c["relapse_day"] > base.protocol.therapy_days)
+        out[weeks] = (float(np.nanmedian(c["relapse_blasts_entry"][rel])),
+                      float(np.nanmean(c["cr2"][rel])), float(np.mean(c["death"][rel] == 1)))
+    assert out[26.0][0] > 1.5 * out[4.0][0]
+    assert out[26.0][1] < out[4.0][1]
+    assert out[26.0][2] > out[4.0][2] + 0.01
