@@ -704,3 +704,21 @@ def test_a_rotated_key_is_found_by_reading_the_key_set_again(
             assert c.post(PV, json=hook, headers=_bearer(token)).status_code == 200
     finally:
         stub.jwks = old
+
+
+def test_seen_jti_rows_are_kept_until_expiry_then_deleted(database: Database) -> None:
+    from types import SimpleNamespace
+
+    from allpath.api.cds_auth import LEEWAY_S, CdsAuthError, remember_jti
+    from allpath.db.models import CdsJwtSeen
+
+    request: Any = SimpleNamespace(app=SimpleNamespace(state=SimpleNamespace(db=database)))
+    now = time.time()
+    remember_jti(request, ISS, "old", now - LEEWAY_S - 10)  # already past exp + leeway
+    remember_jti(request, ISS, "live", now + 60)
+    with pytest.raises(CdsAuthError, match="replayed"):
+        remember_jti(request, ISS, "live", now + 60)
+    remember_jti(request, ISS_EC, "live", now + 60)  # same jti, another issuer: not a replay
+    with database.transaction() as session:
+        rows = session.scalars(select(CdsJwtSeen)).all()
+    assert len(rows) == 2  # "old" was deleted by the next call
