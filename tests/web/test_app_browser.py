@@ -366,3 +366,37 @@ def test_openapi_docs_page_renders_from_local_assets(base_url: str, browser: Any
                               ".map((e) => e.name)")
     assert loaded and all(u.startswith(base_url) for u in loaded), loaded
     _screenshot(d, "14-api-docs")
+
+
+def test_maintenance_titration_table_on_the_dashboard(base_url: str, browser: Any,
+                                                      tmp_path: Path) -> None:
+    """A record with maintenance counts and doses: the library's titration, visit by visit,
+    in the dashboard's table (a hold below the ANC limit), with its rule one click away."""
+    import yaml
+    from selenium.webdriver.common.by import By
+
+    record = yaml.safe_load(_example("example-001").read_text(encoding="utf-8"))
+    record["id"] = "maintenance-1"
+    record["treatment"].append({"phase": "maintenance", "start": "2025-01-01"})
+    for day, anc, mp in (("2025-01-01", 1.2, 75), ("2025-01-29", 0.6, 75),
+                         ("2025-02-26", 0.4, 50)):
+        record["observations"] += [
+            {"code": "anc", "value": anc, "unit": "10*9/L", "time": day},
+            {"code": "platelets", "value": 150, "unit": "10*9/L", "time": day},
+            {"code": "mercaptopurine_dose", "value": mp, "unit": "mg/m2/d", "time": day}]
+    path = tmp_path / "maintenance-1.yaml"
+    path.write_text(yaml.safe_dump(record), encoding="utf-8")
+    d = browser
+    d.set_window_size(*DESKTOP)
+    _sign_in(d, base_url)
+    d.find_element(By.ID, "upload-file").send_keys(str(path))
+    d.find_element(By.ID, "upload").click()
+    _wait_text(d, "#upload-result", "Open maintenance-1")
+    d.find_element(By.LINK_TEXT, "Open maintenance-1").click()
+    text = _wait_text(d, "#titration-body", "2025-02-26")
+    assert "hold" in text and "2025-01-29" in text
+    row = d.find_element(By.XPATH, "//section[@id='titration']//tr[td[1]='2025-02-26']")
+    assert "hold" in row.text and "0.4" in row.text
+    row.find_element(By.CSS_SELECTOR, "button.link").click()
+    _wait_text(d, "#explain-body", "Sources")
+    assert _axe(d, "15-dashboard-titration") == []

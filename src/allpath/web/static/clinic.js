@@ -436,11 +436,17 @@
     const t = a.titration;
     if (!t) ti.appendChild(el("p", "No maintenance visits are recorded, so there is nothing to titrate."));
     else {
-      const visits = t.visits || t.rows || [];
-      if (Array.isArray(visits) && visits.length) {
-        const keys = Object.keys(visits[0]).filter((k) => typeof visits[0][k] !== "object" || visits[0][k] === null).slice(0, 9);
-        ti.appendChild(table(keys.map(words), visits.map((v) => keys.map((k) => v[k])), "Maintenance visits"));
-      } else ti.appendChild(el("pre", JSON.stringify(t, null, 1)));
+      if (t.start && t.start.note) ti.appendChild(el("p", "Starting doses: " + t.start.note));
+      if (t.start && t.start.provisional_reason) ti.appendChild(el("p", t.start.provisional_reason, "muted"));
+      const unit = t.dose_unit || "";
+      const num = (x) => x === null || x === undefined ? "" : String(x);
+      ti.appendChild(table(["Date", "Week", "ANC (x10^9/L)", "Platelets (x10^9/L)", "6-MP given (" + unit + "/day)",
+                            "MTX given (" + unit + "/week)", "Action", "6-MP next", "MTX next", "Why", "Rule"],
+        (t.visits || []).map((v) => [v.date, num(v.week), num(v.anc), num(v.platelets), num(v.mp_given), num(v.mtx_given),
+          words(v.action), v.mp_recommended || "", v.mtx_recommended || "", v.reason || "",
+          (v.rules || []).length ? ruleButton(v.rules[0]) : ""]), "Maintenance visits"));
+      (t.problems || []).forEach((p) => ti.appendChild(el("p", typeof p === "string" ? p : JSON.stringify(p), "error-text")));
+      if (t.disclaimer) ti.appendChild(el("p", t.disclaimer, "muted"));
     }
     const rm = $("roadmap-body"); rm.replaceChildren();
     const road = a.roadmap;
