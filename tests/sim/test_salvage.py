@@ -219,3 +219,25 @@ def test_surveillance_interval_now_changes_survival_after_relapse() -> None:
     assert out[26.0][0] > 1.5 * out[4.0][0]
     assert out[26.0][1] < out[4.0][1]
     assert out[26.0][2] > out[4.0][2] + 0.01
+
+
+def test_relapse_therapy_file_errors_name_the_field() -> None:
+    """A wrong risk group or kill source in relapse_therapy.yaml is a KnowledgeError that names
+    the field, what was expected and what came."""
+    import copy
+
+    from allpath.errors import KnowledgeError
+    from allpath.sim.params import _knowledge_path, _read_yaml
+    from allpath.sim.salvage import parse_relapse_therapy
+
+    raw = _read_yaml(_knowledge_path("relapse_therapy.yaml"))
+    assert parse_relapse_therapy(copy.deepcopy(raw)).hsct_risk_groups == ("high",
+                                                                          "intermediate")
+    bad = copy.deepcopy(raw)
+    bad["hsct"]["risk_groups"] = ["high", "very_high"]
+    bad["variants"]["children"]["reinduction_kill"] = "blocks"
+    with pytest.raises(KnowledgeError) as err:
+        parse_relapse_therapy(bad)
+    text = str(err.value)
+    assert "hsct.risk_groups" in text and "very_high" in text
+    assert "variants.children.reinduction_kill" in text and "blocks" in text
