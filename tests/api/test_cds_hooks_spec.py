@@ -445,7 +445,9 @@ def test_child_with_an_all_condition_gets_cards_and_the_import_warnings_in_summa
     assert unit, warnings  # the WBC in kg is refused, and said
     detail = body["cards"][0]["detail"]
     assert f"({warnings['count']} import warning(s))" in detail
-    assert "wbc: unit 'kg' does not parse or does not fit" in detail
+    refused, unused = detail.split("Refused or skipped (")[1].split("Not used by ALLPath (")
+    assert "wbc: unit 'kg' does not parse or does not fit" in refused  # listed first
+    assert "observation code not known to ALLPath" in unused
 
 
 def test_order_sign_for_a_chart_not_about_all_gets_no_cards(ehr: TestClient,

@@ -23,6 +23,7 @@ import datetime as dt
 import hashlib
 import hmac
 import logging
+import re
 import secrets
 import time
 import uuid
@@ -411,16 +412,35 @@ def _relevance(chart: Chart, doc: dict[str, Any]) -> list[str]:
     return why
 
 
+_UNUSED = ("not used by ALLPath", "not known to ALLPath", "not read by ALLPath")
+
+
 def _warning_summary(warnings: list[dict[str, str]]) -> str | None:
-    """One Markdown paragraph: how many import warnings, of which kinds."""
+    """One Markdown paragraph: how many import warnings, of which kinds; results ALLPath
+    refused or skipped (a unit, a status, a range, a date) first, then what it does not use."""
     if not warnings:
         return None
-    kinds = Counter(w["message"].split("(")[0].strip(" ;:.") for w in warnings)
-    top = "; ".join(f"{k} (x{n})" if n > 1 else k for k, n in kinds.most_common(5))
-    more = f"; and {len(kinds) - 5} more kinds" if len(kinds) > 5 else ""
-    return (f"**Data ALLPath did not use** ({len(warnings)} import warning(s)): {top}{more}. "
-            "Each one, with its FHIR path, is in the response extension "
-            "`allpath-import-warnings`.")
+    def kind(message: str) -> str:  # the message without its parenthesised particulars
+        text = re.sub(r"\s+\([^)]*\)", "", message).strip(" ;:.")
+        return text if len(text) <= 120 else text[:117] + "..."
+
+    refused = Counter(kind(w["message"]) for w in warnings
+                      if not any(u in w["message"] for u in _UNUSED))
+    unused = Counter(kind(w["message"]) for w in warnings
+                     if any(u in w["message"] for u in _UNUSED))
+
+    def listed(kinds: Counter[str], top: int) -> str:
+        shown = "; ".join(f"{k} (x{n})" if n > 1 else k for k, n in kinds.most_common(top))
+        return shown + (f"; and {len(kinds) - top} more kinds" if len(kinds) > top else "")
+
+    parts = [f"**Data ALLPath did not use** ({len(warnings)} import warning(s))."]
+    if refused:
+        parts.append(f"Refused or skipped ({refused.total()}): {listed(refused, 5)}.")
+    if unused:
+        parts.append(f"Not used by ALLPath ({unused.total()}): {listed(unused, 3)}.")
+    parts.append("Each one, with its FHIR path, is in the response extension "
+                 "`allpath-import-warnings`.")
+    return " ".join(parts)
 
 
 def _extension(chart: Chart, why: list[str]) -> dict[str, Any]:
