@@ -317,6 +317,12 @@ def test_family_page_symptom_check_reaches_an_emergency_on_a_phone(base_url: str
     assert badge.text.strip()  # the urgency in words, not by colour alone
     assert d.execute_script("return document.documentElement.scrollWidth <= window.innerWidth")
     assert _axe(d, "11-family-emergency-phone") == []
+    # age in years and months; months outside 0-11 are asked again in words
+    months = d.find_element(By.ID, "age-months")
+    d.execute_script("arguments[0].scrollIntoView({block: 'center'})", months)
+    months.send_keys("14")
+    d.find_element(By.ID, "check").send_keys(Keys.ENTER)
+    assert "0 to 11" in _wait_text(d, "#errors", "0 to 11")
     # a code that does not work says so in words
     code = d.find_element(By.ID, "family-code")
     d.execute_script("arguments[0].scrollIntoView({block: 'center'})", code)

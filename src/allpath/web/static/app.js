@@ -348,7 +348,13 @@ const ALLPath = (() => {
       });
     };
     $("check").addEventListener("click", async () => {
-      const body = {age_years: Number($("age").value), sex: $("sex").value,
+      // age in years and months, as families say it (a baby of 5 months: 0 years 5 months)
+      const months = $("age-months").value === "" ? 0 : Number($("age-months").value);
+      if (!(months >= 0 && months <= 11)) {
+        $("errors").replaceChildren(el("li", "Months: type a number from 0 to 11."));
+        return;
+      }
+      const body = {age_years: Number($("age").value) + months / 12, sex: $("sex").value,
         symptoms: [...document.querySelectorAll("input[name=symptom]:checked")].map((b) => b.value)};
       ["on_treatment", "central_line"].forEach((q) => {
         const picked = document.querySelector(`input[name=${q}]:checked`);
