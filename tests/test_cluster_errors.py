@@ -12,6 +12,7 @@ finished, while the others are queued or running.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import socket
 import subprocess
@@ -181,6 +182,15 @@ def test_a_worker_address_is_not_taken_for_the_scheduler() -> None:
             line = describe_cluster(client)
         finally:
             client.close()
+
+        async def in_a_notebook_cell() -> str:  # an event loop is running in this thread
+            inner = connect(lc.scheduler_address, 2.0)
+            try:
+                return str(inner.status)
+            finally:
+                inner.close()
+
+        assert asyncio.run(in_a_notebook_cell()) == "running"
     assert line == (f"Dask scheduler {lc.scheduler_address}: 1 worker, 1 thread; "
                     "no dashboard served")
 

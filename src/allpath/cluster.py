@@ -118,6 +118,7 @@ def _identify(address: str, timeout: float) -> str:
     ``Worker``, ...), so that a failure leaves no half-made client behind (whose clean-up
     would hang at exit and print a traceback)."""
     import asyncio
+    from concurrent.futures import ThreadPoolExecutor
 
     from distributed.comm.core import connect as open_comm
 
@@ -129,7 +130,10 @@ def _identify(address: str, timeout: float) -> str:
         finally:
             comm.abort()
 
-    answer = asyncio.run(ask())  # TimeoutError when it connects but says nothing
+    # on a thread of its own: the caller may run an event loop (a notebook), where
+    # asyncio.run would refuse to start; TimeoutError when it connects but says nothing
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="allpath-probe") as pool:
+        answer = pool.submit(asyncio.run, ask()).result()
     return str(answer.get("type", "")) if isinstance(answer, dict) else ""
 
 
