@@ -7,9 +7,10 @@ Prints, for ``--n`` patients (default 1,000,000):
   (``ru_maxrss``; the workers are other processes and are not counted);
 * the summary, each in a fresh process: the peak resident memory above a process that made
   the streamed summary of the first 10,000 patients (same imports, same library code paged
-  in), the peak of numpy allocations (``tracemalloc``) and the wall time
-  of (a) the summary as it was before, reading the whole file (``pq.read_table``, every column
-  to numpy, then the figures), and (b) the streamed summary (:func:`allpath.sim.summarise`:
+  in), the peak of numpy allocations (``tracemalloc``) and the wall time of (a) the summary
+  read as before: the whole file (``pq.read_table``, every column to numpy) and then the
+  figures (computed by today's code on those columns, as one batch), and (b) the streamed
+  summary (:func:`allpath.sim.summarise`:
   65,536-row batches of the columns it needs, exact medians and Kaplan-Meier); and whether the
   two give the same figures.
 
