@@ -5,6 +5,10 @@ The graph is read from the source with ``ast`` (nothing is imported): an edge A 
 plain ``if`` blocks too; ``if TYPE_CHECKING:`` blocks are left out, they never run). ``from
 allpath.pkg import name`` is an edge to ``allpath.pkg.name`` when that is a module, else to the
 package ``allpath.pkg`` (its ``__init__``).
+
+A second graph adds the imports deferred into functions (and ``importlib.import_module`` /
+``feature("allpath.x")`` calls): a cycle dodged by importing inside a function is still a
+cycle in the data flow, so that graph must be free of cycles too.
 """
 
 from __future__ import annotations
@@ -55,8 +59,28 @@ def _module_level(body: list[ast.stmt]) -> Iterator[ast.Import | ast.ImportFrom]
             yield from _module_level(node.body)
 
 
-def import_graph(root: Path = SRC) -> dict[str, set[str]]:
-    """allpath module -> the allpath modules it imports at module level."""
+_IMPORT_CALLS = ("import_module", "feature", "__import__")
+
+
+def _deferred(tree: ast.Module) -> Iterator[ast.Import | ast.ImportFrom | str]:
+    """Every import statement outside ``if TYPE_CHECKING:``, and modules imported by name."""
+    skipped = {id(n) for top in ast.walk(tree) if isinstance(top, ast.If)
+               and _is_type_checking(top.test) for n in ast.walk(top)
+               if isinstance(n, ast.Import | ast.ImportFrom)}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import | ast.ImportFrom) and id(node) not in skipped:
+            yield node
+        elif isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.Constant) \
+                and isinstance(node.args[0].value, str):
+            func = node.func
+            name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", None)
+            if name in _IMPORT_CALLS:
+                yield node.args[0].value
+
+
+def import_graph(root: Path = SRC, *, deferred: bool = False) -> dict[str, set[str]]:
+    """allpath module -> the allpath modules it imports at module level (``deferred``: and
+    in functions, and by name)."""
     modules = _modules(root)
 
     def owner(name: str) -> str | None:  # the module (or package) that defines ``name``
@@ -68,8 +92,11 @@ def import_graph(root: Path = SRC) -> dict[str, set[str]]:
     for name, (path, package) in modules.items():
         deps: set[str] = set()
         tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
-        for node in _module_level(tree.body):
-            if isinstance(node, ast.Import):
+        nodes = _deferred(tree) if deferred else _module_level(tree.body)
+        for node in nodes:
+            if isinstance(node, str):
+                targets = [node]
+            elif isinstance(node, ast.Import):
                 targets = [a.name for a in node.names]
             else:
                 if node.level:
@@ -149,6 +176,13 @@ def test_no_import_cycle_among_allpath_modules_outside_sim() -> None:
         "\n".join(f"  {m} -> {sorted(graph[m] & set(c))}" for c in found for m in c)
 
 
+def test_no_import_cycle_even_through_imports_deferred_into_functions() -> None:
+    graph = _outside_sim(import_graph(deferred=True))
+    found = cycles(graph)
+    assert not found, "import cycles through deferred imports:\n" + \
+        "\n".join(f"  {m} -> {sorted(graph[m] & set(c))}" for c in found for m in c)
+
+
 def test_cycle_finder_reports_a_cycle_written_into_a_package(tmp_path: Path) -> None:
     pkg = tmp_path / "allpath"
     (pkg / "low").mkdir(parents=True)
@@ -163,3 +197,20 @@ def test_cycle_finder_reports_a_cycle_written_into_a_package(tmp_path: Path) -> 
     assert graph["allpath.low.b"] == {"allpath.low"}  # TYPE_CHECKING left out, try kept
     assert graph["allpath.up"] == {"allpath.low.b"}  # the import in a function left out
     assert cycles(graph) == [["allpath.low", "allpath.low.a", "allpath.low.b"]]
+    deferred = import_graph(tmp_path, deferred=True)
+    assert deferred["allpath.up"] == {"allpath.low.b", "allpath.low"}
+    assert deferred["allpath.low.b"] == {"allpath.low"}  # TYPE_CHECKING still left out
+
+
+def test_deferred_graph_sees_an_import_inside_a_function_and_by_name(tmp_path: Path) -> None:
+    pkg = tmp_path / "allpath"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("")
+    (pkg / "a.py").write_text("import allpath.b\n")
+    (pkg / "b.py").write_text("def f():\n    from allpath import a\n")
+    (pkg / "c.py").write_text("import importlib\n\ndef g():\n"
+                              "    return importlib.import_module('allpath.a')\n")
+    assert cycles(import_graph(tmp_path)) == []
+    deferred = import_graph(tmp_path, deferred=True)
+    assert cycles(deferred) == [["allpath.a", "allpath.b"]]
+    assert deferred["allpath.c"] == {"allpath.a"}

@@ -13,11 +13,3 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
-
-
-def main() -> None:
-    """Console-script entry point."""
-    # Sub-command modules register themselves on import.
-    from allpath.cli import commands  # noqa: F401
-
-    app()

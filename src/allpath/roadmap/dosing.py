@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from allpath.errors import KnowledgeError, Problem, did_you_mean, validation_problems
 from allpath.knowledge import knowledge_dir, parse_yaml
-from allpath.roadmap.templates import Applies, Dose
+from allpath.roadmap.parts import Applies, Dose
 from allpath.rules.loader import load_citations
 
 __all__ = [

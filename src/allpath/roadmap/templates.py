@@ -38,6 +38,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from allpath.errors import KnowledgeError, Problem, did_you_mean, validation_problems
 from allpath.knowledge import knowledge_dir, parse_yaml
+from allpath.roadmap.dosing import check_dosing
+from allpath.roadmap.parts import Applies, Dose, FactCondition
 from allpath.rules.loader import load_citations
 
 __all__ = [
@@ -118,13 +120,6 @@ class _Cited(_Strict):
     note: str | None = None
 
 
-class Dose(_Strict):
-    amount: float = Field(gt=0)
-    unit: Literal["mg", "g", "ug", "U"]
-    basis: Literal["m2", "kg", "flat"]
-    per_day: bool = False  # "mg/m2/day": the amount is given on each listed day
-
-
 class Cap(_Strict):
     amount: float = Field(gt=0)
     unit: Literal["mg", "g", "ug", "U"]
@@ -133,35 +128,6 @@ class Cap(_Strict):
 class Rounding(_Strict):
     step: float = Field(gt=0)
     unit: Literal["mg", "g", "ug", "U"]
-
-
-class FactCondition(_Strict):
-    """A condition on an assessment fact: ``{fact, op, value}`` or ``{fact, in: [...]}``."""
-
-    fact: str = Field(min_length=1)
-    op: Literal["<", "<=", ">", ">=", "==", "contains"] | None = None
-    value: float | str | bool | None = None
-    in_: tuple[str, ...] | None = Field(default=None, alias="in")
-
-
-class Applies(_Strict):
-    """When a component (or a length rule) applies to a patient.
-
-    Age is the age on the day of the dose (phase start), ``*_min`` bounds are inclusive and
-    ``*_below`` bounds exclusive; ``facts`` are assessment facts; ``check`` names a condition the
-    roadmap cannot read from the record (shown as "give if ..." and never decided).
-    """
-
-    label: str = Field(min_length=1)
-    age_min_years: float | None = None
-    age_below_years: float | None = None
-    weight_min_kg: float | None = None
-    weight_below_kg: float | None = None
-    bsa_min_m2: float | None = None
-    bsa_below_m2: float | None = None
-    sex: Literal["male", "female"] | None = None
-    facts: tuple[FactCondition, ...] = ()
-    check: str | None = None
 
 
 class Component(_Cited):
@@ -406,8 +372,6 @@ def check_templates(folder: Path | None = None) -> tuple[dict[str, Template], li
             problems.append(Problem("id", f"template id {t.id!r} is used twice", source=source))
         templates[t.id] = t
     ids = set(templates)
-    from allpath.roadmap.dosing import check_dosing  # here: dosing imports this module
-
     dosing, dosing_problems = check_dosing()
     problems.extend(dosing_problems)
     schemes = {s.scheme for s in dosing.intrathecal} if dosing is not None else set()
