@@ -163,3 +163,17 @@ def test_assess_of_a_bundle_without_leukaemia_says_so_instead_of_listing_tests(
     assert doc["result"] == "no_leukaemia_diagnosis"
     assert "no leukaemia diagnosis" in doc["statement"]
     assert "tests_needed" not in doc and "risk" not in doc
+
+
+def test_assess_of_a_bundle_returns_the_import_warnings_with_their_paths(
+        client: TestClient, auth: dict[str, str]) -> None:
+    prelim = dict(FHIR_WBC, id="o2", status="preliminary", effectiveDateTime="2024-05-02")
+    bundle = {"resourceType": "Bundle", "type": "collection",
+              "entry": [{"resource": FHIR_PATIENT}, {"resource": FHIR_WBC},
+                        {"resource": FHIR_ALL}, {"resource": prelim}]}
+    r = client.post("/v1/assess", json=bundle, headers=auth)
+    assert r.status_code == 200, r.text
+    warnings = r.json()["import_warnings"]
+    assert any("entry[3]" in w and "preliminary" in w for w in warnings), warnings
+    native = client.post("/v1/assess", json=example_doc("example-001"), headers=auth)
+    assert "import_warnings" not in native.json()

@@ -74,6 +74,8 @@ def assess(body: RecordBody, caller: CallerDep, output: Output = Output.native,
             else None
         return assessment_to_bundle(a, source=source)
     doc: dict[str, Any] = a.to_dict()
+    if parsed.warnings:  # a FHIR Bundle: what the import refused or left out, with paths
+        doc["import_warnings"] = list(parsed.warnings)
     return doc
 
 
