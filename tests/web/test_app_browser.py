@@ -10,6 +10,8 @@ chromium-driver; under CI a skip fails the run, see tests/conftest.py). The serv
 
 from __future__ import annotations
 
+import base64
+import re
 import shutil
 import socket
 import threading
@@ -19,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from axe_helpers import _axe, _screenshot
+from axe_helpers import ARTIFACTS, _axe, _screenshot
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 DRIVER = shutil.which("chromedriver")
@@ -240,14 +242,20 @@ def test_clinician_signs_in_uploads_and_reads_the_dashboard(base_url: str, brows
     _wait(d, lambda _: ics.exists() and ics.stat().st_size > 0)
     assert ics.read_text(encoding="utf-8").startswith("BEGIN:VCALENDAR")
 
-    # the print stylesheet hides the forms and buttons
+    # the print stylesheet: forms and buttons hidden, a one-page A4 summary
     d.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": "print"})
     try:
         assert not d.find_element(By.ID, "cbc").is_displayed()
         assert d.find_element(By.ID, "summary").is_displayed()
+        d.set_window_size(794, 1123)  # an A4 sheet at 96 px per inch
         _screenshot(d, "08-dashboard-print")
+        d.set_window_size(*DESKTOP)
     finally:
         d.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": ""})
+    pdf = base64.b64decode(d.execute_cdp_cmd("Page.printToPDF", {
+        "preferCSSPageSize": True, "printBackground": True})["data"])
+    (ARTIFACTS / "08-dashboard-print.pdf").write_bytes(pdf)
+    assert len(re.findall(rb"/Type\s*/Page(?!s)", pdf)) == 1
 
 
 def test_family_view_of_a_stored_patient_on_a_phone(base_url: str, browser: Any) -> None:

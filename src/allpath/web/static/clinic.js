@@ -404,6 +404,9 @@
       r.scheme, words(r.group) + (r.provisional && r.provisional_group ? " (provisionally " + words(r.provisional_group) + ")" : ""),
       (() => { const s = el("span"); s.appendChild(ruleButton(r.rule_id)); s.appendChild(el("span", " [" + (r.citations || []).join(", ") + "]")); return s; })(),
       (r.missing || []).map(words).join(", ")]), "Risk groups"));
+    // not-applicable schemes are kept on screen and left off the printed summary
+    const riskRows = sum.querySelectorAll("table:last-of-type tbody tr");
+    (a.risk || []).forEach((r, i) => { if (r.group === "not_applicable" && riskRows[i]) riskRows[i].classList.add("print-skip"); });
     if ((a.missing || []).length) {
       sum.appendChild(el("h3", "Missing data and the test that settles it"));
       const ul = el("ul");
@@ -413,11 +416,10 @@
     const w = a.where_now || {}, now = $("now-body"); now.replaceChildren();
     now.appendChild(el("p", w.status || "Not known", "status-line"));
     if ((w.overdue || []).length) {
-      now.appendChild(el("h3", "Overdue"));
       now.appendChild(table(["Date", "What", "Why"], w.overdue.map((o) => [o.date, o.title, o.reason]), "Overdue"));
     }
-    now.appendChild(el("h3", "Due next"));
     now.appendChild(table(["Date", "Kind", "What", "Detail"], (w.due_next || []).map((o) => [o.date, o.kind, o.title, o.detail]), "Due next"));
+    now.querySelectorAll("table:last-of-type tbody tr").forEach((tr, i) => { if (i >= 4) tr.classList.add("print-skip"); });
     if (w.note) now.appendChild(el("p", w.note, "muted"));
     const al = $("alerts-body"); al.replaceChildren();
     if (!(a.alerts || []).length) al.appendChild(el("p", "No alerts."));
@@ -434,6 +436,7 @@
     drawTimeline(doc.timeline);
     const ti = $("titration-body"); ti.replaceChildren();
     const t = a.titration;
+    $("titration").classList.toggle("print-skip", !t);
     if (!t) ti.appendChild(el("p", "No maintenance visits are recorded, so there is nothing to titrate."));
     else {
       if (t.start && t.start.note) ti.appendChild(el("p", "Starting doses: " + t.start.note));
@@ -456,6 +459,14 @@
       if (road.selection && road.selection.rule_id) head.appendChild(ruleButton(road.selection.rule_id, "why this template?"));
       rm.appendChild(head);
       rm.appendChild(table(["Phase", "Start", "End", "Days"], (road.phases || []).map((p) => [p.title, p.start, p.end, p.length_days]), "Phases"));
+      const byDate = [];
+      (road.phases || []).forEach((p) => (p.components || []).forEach((c) => (c.dates || []).forEach((d) => byDate.push([
+        d.from === d.to ? d.from : d.from + " to " + d.to, p.title, c.drug + (c.route ? " " + c.route : ""),
+        c.dose && c.dose.amount !== null && c.dose.amount !== undefined ? c.dose.amount + " " + (c.dose.unit || "") : words(c.dose ? c.dose.status : "not computed")]))));
+      byDate.sort((x, y) => x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : 0);
+      const cal = el("details", null, "calendar"); cal.appendChild(el("summary", "Calendar: every planned dose by date (" + byDate.length + ")"));
+      cal.appendChild(table(["Date", "Phase", "Drug", "Dose"], byDate, "Planned doses by date"));
+      rm.appendChild(cal);
       (road.phases || []).forEach((p) => {
         const det = el("details"); det.appendChild(el("summary", p.title + ": " + p.start + " to " + p.end));
         det.appendChild(dosesTable(p)); rm.appendChild(det);
