@@ -283,7 +283,8 @@ def test_family_view_of_a_stored_patient_on_a_phone(base_url: str, browser: Any)
 
     d.set_window_size(*PHONE)
     d.get(url)
-    where = _wait_text(d, "#where", "Treatment phase")
+    where = _wait_text(d, "#where", "Now: ")
+    assert "Lumbar puncture" in d.find_element(By.ID, "glossary").text
     body = d.find_element(By.TAG_NAME, "main").text
     for key in ("nci_rome", "sr_favorable", "cog_pdq", "None", "undefined"):
         assert key not in body, key

@@ -22,6 +22,7 @@ import hashlib
 import hmac
 import json
 import math
+import re
 import secrets
 import time
 from collections.abc import Callable
@@ -296,26 +297,35 @@ def timeline_doc(assessment: Any) -> dict[str, Any]:
 def family_doc(record: Any, assessment: Any) -> dict[str, Any]:
     """What a family reads about a stored patient: the library's personal guide (plain
     words by design), where treatment is now and what comes next, without internal keys."""
-    from allpath.guide.core import family_date, personal_guide
+    from allpath.guide.core import _phase_word, family_date, personal_guide
 
     guide = personal_guide(record).to_dict()
     doc = assessment.to_dict()
     now = doc.get("where_now") or {}
+
+    def phase_words(phase_id: object) -> str:
+        """The guide's plain name of a roadmap phase (``interim_maintenance_1`` is interim
+        maintenance)."""
+        text = str(phase_id or "")
+        return _phase_word(re.sub(r"_\d+$", "", text))
+
     upcoming = []
-    kinds = {"procedure": "Test or procedure", "phase": "New phase starts"}
     for item in (now.get("due_next") or [])[:8]:
-        if not isinstance(item, dict) or item.get("kind") not in kinds:
+        if not isinstance(item, dict) or item.get("kind") not in ("procedure", "phase"):
             continue
         day = dt.date.fromisoformat(str(item["date"]))
-        upcoming.append({"date": day.isoformat(), "when": family_date(day),
-                         "what": kinds[str(item["kind"])],
-                         "title": str(item.get("title", "")).removeprefix("Start: ")})
+        if item["kind"] == "phase":
+            what, title = "A new phase starts", phase_words(item.get("phase"))
+        else:
+            what, title = "A test or procedure", str(item.get("title", ""))
+        upcoming.append({"date": day.isoformat(), "when": family_date(day), "what": what,
+                         "title": title})
     phase = now.get("phase") if isinstance(now.get("phase"), dict) else None
     return {
         "title": guide["title"],
         "intro": guide["intro"],
         "intro_sources": guide["intro_sources"],
-        "phase": {"title": phase["title"], "day": now.get("phase_day"),
+        "phase": {"title": phase_words(phase.get("id")), "day": now.get("phase_day"),
                   "since": family_date(dt.date.fromisoformat(str(phase["start"])))}
         if phase else None,
         "upcoming": upcoming,

@@ -533,7 +533,7 @@
     }
     $("title").textContent = doc.title;
     const where = $("where");
-    if (doc.phase) where.appendChild(el("p", "Treatment phase: " + doc.phase.title + ", day " + doc.phase.day + " (since " + doc.phase.since + ").", "status-line"));
+    if (doc.phase) where.appendChild(el("p", "Now: " + doc.phase.title + ", day " + doc.phase.day + " (it started " + doc.phase.since + ").", "status-line"));
     (doc.intro || []).forEach((t) => where.appendChild(el("p", t)));
     const up = $("upcoming");
     if (!doc.upcoming.length) up.appendChild(el("p", "Nothing is planned in the next weeks that we know of. Ask your team."));
@@ -545,6 +545,7 @@
     paragraphs($("when-to-call"), sectionsOf(doc, "when-to-call"));
     paragraphs($("phase-meaning"), sectionsOf(doc, "treatment-phases"));
     paragraphs($("questions"), sectionsOf(doc, "questions"));
+    paragraphs($("glossary"), sectionsOf(doc, "glossary"));
     const out = $("outlook");
     paragraphs(out, sectionsOf(doc, "outlook"));
     const srcs = [];
