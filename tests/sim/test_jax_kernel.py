@@ -77,6 +77,20 @@ def test_events_identical_for_nearly_all_patients(
     assert np.all(np.abs(jx["relapse_day"][both] - fast["relapse_day"][both]) <= 1.0)
 
 
+def test_relapse_therapy_same_in_both_kernels(
+    pair: tuple[dict[str, Any], dict[str, Any]],
+) -> None:
+    """The salvage roadmap (allpath.sim.salvage) is one numpy hook after either kernel: for
+    patients relapsing on the same day the course after relapse is the same."""
+    fast, jx = pair
+    same_day = (jx["relapse"] == 1) & (fast["relapse"] == 1) & (
+        jx["relapse_day"] == fast["relapse_day"])
+    assert same_day.sum() > 50
+    for key in ("cr2", "hsct_cr2", "relapse_risk_cog", "salvage_template"):
+        agree = np.mean(jx[key][same_day] == fast[key][same_day])
+        assert agree >= 0.98, (key, agree)
+
+
 def test_cohort_summary_within_half_a_point() -> None:
     """Through simulate_cohort (kernel ``jax`` in chunk_table), chunks of 1000."""
     cfg = load_config("pediatric")
