@@ -330,6 +330,8 @@ def test_s31b_marrow_relapse_with_an_unbiopsied_enlarged_testis_says_testis_is_u
     assert rel["detected"] is True and rel["site"] == "marrow"
     assert any(n.startswith("Testis enlarged in this work-up without a biopsy")
                for n in rel["notes"])
+    # the test that settles isolated marrow versus combined is on the work list (ic104)
+    assert "scrotal ultrasound and a testicular biopsy" in result["tests_to_order"]
 
 
 # One relapse work-up (issue: REVIEW-2026-12-07 finding A). The sites are defined by the

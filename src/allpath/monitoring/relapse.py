@@ -278,8 +278,14 @@ def find_relapse(
         em = tuple(name for fact, name in (("rel.csf_blasts", "cns"),
                                            ("rel.testicular_blasts", "testis"))
                    if facts.get(fact) is not None and facts[fact].value == "present")
+        # a marrow or combined relapse beside an enlarged testis that was not biopsied: the
+        # testicular involvement stays open (the biopsy's settled_by names the test)
+        testis_open = (site.status == "decided" and site.value in ("marrow", "combined")
+                       and _value(facts, "rel.testicular_enlargement") == "present"
+                       and _value(facts, "rel.testicular_blasts") == "not_done")
         found = RelapseFinding(remission, when, results, workup=_span(episode), window=window,
-                               extramedullary=em)
+                               extramedullary=em,
+                               open_facts=("rel.testicular_blasts",) if testis_open else ())
         datable = _can_date(when, episode)
         if datable and site.status == "decided" and site.value in CONFIRMED_SITES:
             return found
@@ -328,6 +334,11 @@ def _open_facts(kb: Knowledge, rule_id: str | None, facts: dict[str, Fact]) -> t
         if (f is None or f.value == "not_done") and name not in out:
             out.append(name)
     return tuple(out)
+
+
+def _value(facts: dict[str, Fact], name: str) -> object:
+    f = facts.get(name)
+    return f.value if f is not None else None
 
 
 def _span(episode: dict[str, NormalObservation]) -> tuple[dt.date, dt.date] | None:

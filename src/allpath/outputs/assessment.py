@@ -196,6 +196,10 @@ class Assessment:
                         "or FISH)"]
             else:
                 wanted = ["rel.other_test_highest"]
+        elif self.monitoring.relapse.open_facts:
+            # a confirmed relapse with a question left open (an enlarged testis not biopsied:
+            # isolated marrow or combined)
+            wanted = list(self.monitoring.relapse.open_facts)
         else:
             return []
         tests = []
