@@ -383,3 +383,27 @@ def test_structured_form_record_is_stored_or_its_problems_listed(client: TestCli
     r = client.post("/app/api/patients/form", json={"record": record}, headers=h)
     assert r.status_code == 201, r.text
     assert r.json()["latest_assessment"]["diagnosis"] is not None
+
+
+def test_users_demo_stores_the_examples_and_an_account_that_signs_in(tmp_path: Path) -> None:
+    from allpath.cli import commands  # noqa: F401  (registers the sub-commands)
+    from allpath.cli.app import app
+
+    url = f"sqlite:///{tmp_path / 'demo.db'}"
+    r = CliRunner().invoke(app, ["users", "demo", "--database", url])
+    assert r.exit_code == 0, r.output
+    password = re.search(r"password: (\S+)", r.output)
+    assert password and "http://127.0.0.1:8000/app" in r.output
+    db = Database(url)
+    try:
+        c = TestClient(create_app(database=db))
+        assert c.post("/app/api/login", json={"name": "demo", "password": password.group(1)}
+                      ).status_code == 200
+        listed = c.get("/app/api/patients").json()
+        assert sorted(p["external_id"] for p in listed["items"]) == sorted(
+            p.stem for p in example_paths())
+        assert all(p["latest_assessment"]["diagnosis"] for p in listed["items"])
+    finally:
+        db.dispose()
+    again = CliRunner().invoke(app, ["users", "demo", "--database", url])
+    assert again.exit_code == 0 and "already there" in again.output

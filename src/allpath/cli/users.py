@@ -105,3 +105,55 @@ def users_disable(
     finally:
         db.dispose()
     typer.echo(f"user {name!r} disabled")
+
+
+@users_app.command("demo")
+def users_demo(
+    database: DatabaseOpt = None,
+    name: Annotated[str, typer.Option(help="Name of the demo account.")] = "demo",
+    host: Annotated[str, typer.Option(help="Address `allpath serve` will listen on.")]
+    = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port `allpath serve` will listen on.")] = 8000,
+) -> None:
+    """Make a demo account with a random password (printed once) and store the fictional
+    example patients, then print how to open the web application. For trying ALLPath; not
+    for real patients."""
+    import json
+    import secrets
+
+    from sqlalchemy import select
+
+    from allpath.api.patients import store_assessment
+    from allpath.db import Database, Patient, RecordVersion
+    from allpath.examples import example_paths
+    from allpath.record import load_record
+    from allpath.record.load import load_yaml_text
+    from allpath.web.accounts import add_user
+
+    password = secrets.token_urlsafe(12)
+    db = Database(_url(database))
+    added: list[str] = []
+    try:
+        with db.transaction() as session:
+            add_user(session, name, password, replace=True)
+            for path in example_paths():
+                record = load_record(path)
+                if session.scalars(select(Patient.id).where(
+                        Patient.external_id == record.id)).first() is not None:
+                    continue
+                data = json.loads(json.dumps(load_yaml_text(
+                    path.read_text(encoding="utf-8"), str(path)), default=str))
+                p = Patient(external_id=record.id)
+                session.add(p)
+                session.flush()
+                session.add(RecordVersion(patient_id=p.id, version=1, record=data,
+                                          reason="created"))
+                session.flush()
+                store_assessment(session, p.id, 1, record)
+                added.append(record.id)
+    finally:
+        db.dispose()
+    typer.echo(f"example patients stored: {', '.join(added) if added else 'already there'}")
+    typer.echo(f"demo account: {name}  password: {password}  (shown once)")
+    typer.echo(f"start the service with `allpath serve --host {host} --port {port}` (same "
+               f"--database), then open http://{host}:{port}/app and sign in")
