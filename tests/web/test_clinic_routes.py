@@ -90,8 +90,22 @@ def test_sign_in_sets_a_strict_httponly_cookie_and_sign_out_ends_the_session(
     assert client.get("/app/api/me").json()["name"] == "alice"
     assert client.post("/app/api/logout", headers={"X-CSRF-Token": csrf}).status_code == 200
     assert client.get("/app/api/me").status_code == 401
+    client.cookies.clear()
     client.cookies.set(COOKIE, str(old))  # the old cookie no longer signs in
     assert client.get("/app/api/patients").status_code == 401
+    # signing in again gives a new session and ends the one the browser had
+    client.cookies.clear()
+    first = _sign_in(client)
+    before = client.cookies.get(COOKIE)
+    assert _sign_in(client) != first
+    after = client.cookies.get(COOKIE)
+    assert after != before
+    client.cookies.clear()
+    client.cookies.set(COOKIE, str(before))
+    assert client.get("/app/api/me").status_code == 401
+    client.cookies.clear()
+    client.cookies.set(COOKIE, str(after))
+    assert client.get("/app/api/me").status_code == 200
 
 
 def test_cookie_is_secure_over_https(database: Database) -> None:

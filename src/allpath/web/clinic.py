@@ -399,7 +399,8 @@ def clinic_router(*, share_secret: str | None = None,
         db = get_db(request)
         with db.transaction() as session:
             user = sign_in(session, body.name, body.password)
-            if user is not None:
+            if user is not None:  # a fresh session; any earlier one of this browser ends
+                end_session(session, request.cookies.get(COOKIE))
                 cookie, who = start_session(session, user)
         if user is None:
             limiter.hit(per_minute, client)
