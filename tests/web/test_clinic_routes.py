@@ -5,6 +5,7 @@ the roadmap calendar and family links."""
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,11 +23,36 @@ from allpath.web.accounts import add_user
 from allpath.web.clinic import COOKIE
 
 PASSWORD = "correct horse battery staple"
+POSTGRES_ENV = "ALLPATH_TEST_POSTGRES_URL"
 
 
-@pytest.fixture
-def database(tmp_path: Path) -> Iterator[Database]:
-    db = Database(f"sqlite:///{tmp_path / 'web.db'}")
+def _wipe_postgres(url: str) -> None:
+    from sqlalchemy import MetaData, create_engine
+
+    from allpath.db.engine import _normalise
+
+    engine = create_engine(_normalise(url))
+    try:
+        with engine.begin() as conn:
+            meta = MetaData()
+            meta.reflect(conn)
+            meta.drop_all(conn)
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
+    """A fresh database with one account, on SQLite and (where ``.ci/run`` provides one,
+    as for the API tests) on PostgreSQL."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'web.db'}"
+    else:
+        url = os.environ.get(POSTGRES_ENV, "")
+        if not url:
+            pytest.skip(f"PostgreSQL: set {POSTGRES_ENV} to run against a server")
+        _wipe_postgres(url)
+    db = Database(url)
     with db.transaction() as session:
         add_user(session, "alice", PASSWORD)
     yield db
