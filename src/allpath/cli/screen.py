@@ -48,7 +48,7 @@ def screen_command(
                                          help="Worker processes of the local cluster.")] = 2,
     connect_timeout: Annotated[float | None, typer.Option(
         "--connect-timeout", envvar="ALLPATH_CONNECT_TIMEOUT", min=0.001,
-        help="Seconds to wait for the scheduler to answer [default: 5].")] = None,
+        help="Seconds to wait for the scheduler to answer (default 5).")] = None,
     progress: Annotated[bool | None, typer.Option(
         "--progress/--no-progress", help="Progress bar (default: on a terminal).")] = None,
     fmt: Annotated[ScreenFormat, typer.Option(

@@ -93,7 +93,7 @@ def cohort(
     connect_timeout: Annotated[
         float | None,
         typer.Option("--connect-timeout", envvar="ALLPATH_CONNECT_TIMEOUT", min=0.001,
-                     help="Seconds to wait for the scheduler to answer [default: 5]"),
+                     help="Seconds to wait for the scheduler to answer (default 5)"),
     ] = None,
     fmt: Annotated[str, typer.Option("--format", help="text or json")] = "text",
     plot: Annotated[
