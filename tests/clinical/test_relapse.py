@@ -460,3 +460,30 @@ def test_uk_group_of_a_suspected_relapse_says_no_confirmed_relapse() -> None:
     uk = _uk(result)
     assert uk["value"] == "not_applicable"
     assert uk["rule_id"] == "relapse.risk.uk.no_confirmed_relapse"
+
+
+def test_s31b_marrow_the_day_before_a_positive_biopsy_is_read_with_it() -> None:
+    # the reviewer's probe on ic99 without the exam: a 0% marrow, then a positive biopsy the
+    # next day - one work-up, an isolated testicular relapse dated by the biopsy
+    result = assess_doc(_boy([
+        {"code": "marrow_blasts", "value": 0, "unit": "%", "time": "2026-09-01"},
+        {"code": "blood_blasts", "value": 0, "unit": "%", "time": "2026-09-01"},
+        {"code": "testicular_biopsy", "value": "present", "time": "2026-09-02"}],
+        treatment=[{"phase": "maintenance", "start": "2024-10-01"}]))
+    rel = result["relapse"]
+    assert rel["detected"] is True and rel["site"] == "isolated_testicular"
+    assert rel["date"] == "2026-09-02"
+    assert not any(t.startswith("bone-marrow aspirate") for t in result["tests_to_order"])
+
+
+def test_a_clear_marrow_does_not_date_a_later_cns_relapse() -> None:
+    # CNS relapse found 10 days after a clear marrow: the marrow (within the window) says the
+    # marrow is under 5%, the CSF dates the relapse
+    result = assess_doc(_relapse_record([
+        {"code": "marrow_blasts", "value": 0, "unit": "%", "time": "2026-05-01"},
+        {"code": "blood_blasts", "value": 0, "unit": "%", "time": "2026-05-01"},
+        {"code": "csf_wbc", "value": 20, "unit": "/uL", "time": "2026-05-11"},
+        {"code": "csf_blasts", "value": "present", "time": "2026-05-11"}]))
+    rel = result["relapse"]
+    assert rel["detected"] is True and rel["site"] == "isolated_cns"
+    assert rel["date"] == "2026-05-11"

@@ -156,16 +156,22 @@ def workup_window_days(kb: Knowledge) -> int:
     return int(table.rows[0].value)
 
 
-def _episode(when: dt.date, timeline: Timeline,
-             window: int) -> dict[str, NormalObservation]:
+def _episode(when: dt.date, timeline: Timeline, window: int,
+             after: dt.date) -> dict[str, NormalObservation]:
     """The work-up read with the candidate date ``when``: for each kind of result, the one
-    nearest after ``when`` (same day first) within ``window`` days. The CSF cell count is the
-    one of the same lumbar puncture as the cytospin."""
-    last = when + dt.timedelta(days=window)
+    nearest to ``when`` within ``window`` days before or after it (same day first, then the
+    later on a tie), never from the remission date or before. The CSF cell count is the one
+    of the same lumbar puncture as the cytospin."""
     picked: dict[str, NormalObservation] = {}
     for o in timeline:
-        if o.code in _WORKUP_CODES and when <= o.time <= last and (
-                o.code not in picked or o.time < picked[o.code].time):
+        if o.code not in _WORKUP_CODES or o.time <= after:
+            continue
+        gap = abs((o.time - when).days)
+        if gap > window:
+            continue
+        best = picked.get(o.code)
+        if best is None or gap < abs((best.time - when).days) or (
+                gap == abs((best.time - when).days) and o.time > best.time):
             picked[o.code] = o
     lp = picked.get("csf_blasts")
     lp_day = lp.time if lp is not None else when
@@ -177,11 +183,11 @@ def _episode(when: dt.date, timeline: Timeline,
 
 def _facts_on(
     when: dt.date, record: PatientRecord, timeline: Timeline, base: dict[str, Fact],
-    window: int,
+    window: int, after: dt.date,
 ) -> tuple[dict[str, Fact], dict[str, NormalObservation]]:
     win = load_windows()
     facts: dict[str, Fact] = {}
-    episode = _episode(when, timeline, window)
+    episode = _episode(when, timeline, window, after)
     marrow = episode.get("marrow_blasts")
     if marrow is not None:
         facts["rel.marrow_blasts"] = Fact(marrow.value or 0.0, "%", (marrow.ref,))
@@ -193,7 +199,8 @@ def _facts_on(
         for rank, name in enumerate(("rel.other_test_highest", "rel.other_test_second")):
             if rank < len(others):
                 facts[name] = Fact(others[rank].value or 0.0, "%", (others[rank].ref,))
-    span = f"from {when} to {when + dt.timedelta(days=window)}"
+    span = (f"from {when - dt.timedelta(days=window)} to "
+            f"{when + dt.timedelta(days=window)}")
     for code, name in (("csf_wbc", "rel.csf_wbc"), ("csf_blasts", "rel.csf_blasts"),
                        ("testicular_biopsy", "rel.testicular_blasts")):
         if code in episode:
@@ -241,12 +248,17 @@ def _facts_on(
     return facts, episode
 
 
-def _can_date(when: dt.date, episode: dict[str, NormalObservation]) -> bool:
-    """Whether ``when`` may date a relapse: a marrow or a finding of leukaemia (CSF blasts,
-    a positive biopsy, an enlarged testis) on that very day - never a clear lumbar puncture
-    whose work-up window only reaches a later finding."""
-    return any(o.time == when and (o.code == "marrow_blasts" or o.category == "present")
-               for o in episode.values())
+_EXTRAMEDULLARY_SITES = ("isolated_cns", "isolated_testicular", "isolated_extramedullary")
+
+
+def _can_date(when: dt.date, episode: dict[str, NormalObservation], site: object) -> bool:
+    """Whether ``when`` may date what its work-up shows: a finding of leukaemia (CSF blasts,
+    a positive biopsy, an enlarged testis) on that very day, or - unless the relapse is
+    extramedullary only - a marrow on that day. A clear lumbar puncture, or a clear marrow
+    beside a later CNS or testicular finding, never dates it."""
+    return any(o.time == when and (o.category == "present" or (
+        o.code == "marrow_blasts" and site not in _EXTRAMEDULLARY_SITES))
+        for o in episode.values())
 
 
 def find_relapse(
@@ -258,10 +270,11 @@ def find_relapse(
 ) -> RelapseFinding:
     """Scan the relapse work-ups after remission: each candidate date (a marrow, CSF,
     testicular biopsy or testicular examination) is read together with the other results of
-    the same work-up, those up to the relapse pack's work-up window later (an exam, then the
-    marrow, then a biopsy days apart are one episode). The first work-up that meets a site
-    rule is the relapse; without a marrow in the work-up the site of a positive biopsy or CSF
-    stays unknown; an enlarged testis without a biopsy is a suspected relapse."""
+    the same work-up, those within the relapse pack's work-up window before or after it (an
+    exam, then the marrow, then a biopsy days apart are one episode). The first work-up that
+    meets a site rule is the relapse; without a marrow in the work-up the site of a positive
+    biopsy or CSF stays unknown; an enlarged testis without a biopsy is a suspected
+    relapse."""
     remission = _remission_date(timeline, responses)
     if remission is None:
         return RelapseFinding(None, None, ())
@@ -272,7 +285,7 @@ def find_relapse(
     last: RelapseFinding = RelapseFinding(remission, None, ())
     suspected: RelapseFinding | None = None
     for when in dates:
-        facts, episode = _facts_on(when, record, timeline, base, window)
+        facts, episode = _facts_on(when, record, timeline, base, window, remission)
         results = tuple(evaluate_pack(pack, facts))
         site = next(r for r in results if r.output == "relapse.site")
         em = tuple(name for fact, name in (("rel.csf_blasts", "cns"),
@@ -286,7 +299,7 @@ def find_relapse(
         found = RelapseFinding(remission, when, results, workup=_span(episode), window=window,
                                extramedullary=em,
                                open_facts=("rel.testicular_blasts",) if testis_open else ())
-        datable = _can_date(when, episode)
+        datable = _can_date(when, episode, site.value if site.status == "decided" else None)
         if datable and site.status == "decided" and site.value in CONFIRMED_SITES:
             return found
         # blasts found in the CSF or a testicular biopsy, site not settled (a routine clear
