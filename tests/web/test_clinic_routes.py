@@ -326,6 +326,9 @@ def test_openapi_docs_are_served_from_local_assets(client: TestClient) -> None:
     for a in scripts:
         assert client.get(a).status_code == 200, a
     assert "cdn" not in html.lower()
+    # the application's own routes are not part of the API's OpenAPI document
+    paths = client.get("/openapi.json").json()["paths"]
+    assert not [p for p in paths if p.startswith(("/app", "/web", "/family", "/static"))]
 
 
 def test_users_add_reads_the_password_from_stdin(tmp_path: Path) -> None:

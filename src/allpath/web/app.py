@@ -98,8 +98,9 @@ def _trial_data_problem(err: TrialDataError) -> JSONResponse:
 def web_router(*, paste_page: bool = True) -> APIRouter:
     """The pages and their JSON endpoints, to mount in any FastAPI app. Without
     ``paste_page`` (the service), ``/`` leads to the signed-in application instead of the
-    stand-alone paste-a-record page."""
-    router = APIRouter()
+    stand-alone paste-a-record page, and the page helpers stay out of the API's OpenAPI
+    document."""
+    router = APIRouter(include_in_schema=paste_page)
 
     if paste_page:
         @router.get("/", response_class=HTMLResponse, include_in_schema=False)
