@@ -80,6 +80,7 @@ def browser(downloads: Path) -> Iterator[Any]:
                  "--disable-sync", "--no-first-run",
                  f"--window-size={DESKTOP[0]},{DESKTOP[1]}"):
         options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     options.add_experimental_option("prefs", {
         "download.default_directory": str(downloads), "download.prompt_for_download": False})
     driver = webdriver.Chrome(service=Service(executable_path=str(DRIVER)), options=options)
@@ -102,6 +103,14 @@ def _wait_text(d: Any, css: str, text: str, timeout: float = 20) -> str:
 
     _wait(d, ec.text_to_be_present_in_element((By.CSS_SELECTOR, css), text), timeout)
     return str(d.find_element(By.CSS_SELECTOR, css).text)
+
+
+def _script_errors(d: Any) -> list[str]:
+    """Errors the pages logged since the last call: script errors and Content-Security-Policy
+    refusals. Answers of 4xx that the pages asked for and show (a wrong password, a bad
+    record) are expected and left out."""
+    return [e["message"] for e in d.get_log("browser") if e["level"] == "SEVERE"
+            and "Failed to load resource" not in e["message"]]
 
 
 def _sign_in(d: Any, base_url: str) -> None:
@@ -256,6 +265,7 @@ def test_clinician_signs_in_uploads_and_reads_the_dashboard(base_url: str, brows
         "preferCSSPageSize": True, "printBackground": True})["data"])
     (ARTIFACTS / "08-dashboard-print.pdf").write_bytes(pdf)
     assert len(re.findall(rb"/Type\s*/Page(?!s)", pdf)) == 1
+    assert _script_errors(d) == []
 
 
 def test_family_view_of_a_stored_patient_on_a_phone(base_url: str, browser: Any) -> None:
@@ -299,6 +309,7 @@ def test_family_view_of_a_stored_patient_on_a_phone(base_url: str, browser: Any)
     target = d.find_element(By.CSS_SELECTOR, "#when-to-call + p a.button")
     assert target.size["height"] >= 44
     assert _axe(d, "09-family-view-phone") == []
+    assert _script_errors(d) == []
 
 
 def test_family_page_symptom_check_reaches_an_emergency_on_a_phone(base_url: str,
@@ -338,6 +349,7 @@ def test_family_page_symptom_check_reaches_an_emergency_on_a_phone(base_url: str
     code.send_keys("not-a-code")
     d.find_element(By.ID, "code-open").click()
     assert "does not work" in _wait_text(d, "#code-error", "does not work")
+    assert _script_errors(d) == []
 
 
 def test_population_screening_shows_progress_and_downloads_the_flagged_rows(
@@ -367,6 +379,7 @@ def test_population_screening_shows_progress_and_downloads_the_flagged_rows(
     got = list(downloads.glob("screen-*-flagged.csv"))
     rows = got[0].read_text(encoding="utf-8").strip().splitlines()
     assert rows[0].startswith('"row","patient_id"') and len(rows) == 4
+    assert _script_errors(d) == []
 
 
 def test_openapi_docs_page_renders_from_local_assets(base_url: str, browser: Any) -> None:
@@ -381,6 +394,7 @@ def test_openapi_docs_page_renders_from_local_assets(base_url: str, browser: Any
                               ".map((e) => e.name)")
     assert loaded and all(u.startswith(base_url) for u in loaded), loaded
     _screenshot(d, "14-api-docs")
+    assert _script_errors(d) == []
 
 
 def test_maintenance_titration_table_on_the_dashboard(base_url: str, browser: Any,
@@ -415,3 +429,4 @@ def test_maintenance_titration_table_on_the_dashboard(base_url: str, browser: An
     row.find_element(By.CSS_SELECTOR, "button.link").click()
     _wait_text(d, "#explain-body", "Sources")
     assert _axe(d, "15-dashboard-titration") == []
+    assert _script_errors(d) == []
