@@ -298,6 +298,7 @@ def test_family_view_of_a_stored_patient_on_a_phone(base_url: str, browser: Any)
     body = d.find_element(By.TAG_NAME, "main").text
     for key in ("nci_rome", "sr_favorable", "cog_pdq", "None", "undefined"):
         assert key not in body, key
+    assert not re.findall(r"\b[a-z0-9]+_[a-z0-9_]+\b", body)  # no internal keys
     assert "fever" in d.find_element(By.ID, "when-to-call").text.lower()
     assert d.find_element(By.ID, "questions").text
     assert "out of 100" in d.find_element(By.ID, "outlook").text
@@ -335,6 +336,8 @@ def test_family_page_symptom_check_reaches_an_emergency_on_a_phone(base_url: str
     assert "leukemia" not in text.lower()
     badge = d.find_element(By.CSS_SELECTOR, "#triage .badge")
     assert badge.text.strip()  # the urgency in words, not by colour alone
+    shown = d.find_element(By.TAG_NAME, "main").text
+    assert not re.findall(r"\b[a-z0-9]+_[a-z0-9_]+\b", shown)  # no internal keys
     assert d.execute_script("return document.documentElement.scrollWidth <= window.innerWidth")
     assert _axe(d, "11-family-emergency-phone") == []
     # age in years and months; months outside 0-11 are asked again in words
