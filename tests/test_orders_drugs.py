@@ -76,7 +76,6 @@ def test_malformed_orders_give_info_cards_never_a_crash() -> None:
 
     import yaml
 
-    import allpath.roadmap as roadmap
     from allpath.examples import example_paths
     from allpath.orders import check_orders
     from allpath.pipeline import assess
@@ -93,7 +92,7 @@ def test_malformed_orders_give_info_cards_never_a_crash() -> None:
         {"resourceType": "MedicationRequest", "medicationReference": {"reference": "#a"},
          "contained": "bad"},
     ]
-    findings = check_orders(a, weird, [], dt.date(2024, 5, 20), roadmap)
+    findings = check_orders(a, weird, [], dt.date(2024, 5, 20))
     assert [f.kind for f in findings] == ["unidentified"] * 3
     assert all(f.indicator == "info" and "not checked" in f.summary for f in findings)
 
@@ -107,7 +106,6 @@ def test_malformed_orders_give_info_cards_never_a_crash() -> None:
 def _asparaginase_findings(grade: str | None, drug: str = "pegaspargase") -> list[Any]:
     import datetime as dt
 
-    import allpath.roadmap as roadmap
     from allpath.examples import example_paths
     from allpath.orders import check_orders
     from allpath.pipeline import assess
@@ -123,7 +121,7 @@ def _asparaginase_findings(grade: str | None, drug: str = "pegaspargase") -> lis
              "medicationCodeableConcept": {"text": drug},
              "dosageInstruction": [{"route": {"text": "intravenous"}}]}
     a = assess(parse_record(rec))
-    return [f for f in check_orders(a, [order], [], dt.date(2024, 6, 1), roadmap)
+    return [f for f in check_orders(a, [order], [], dt.date(2024, 6, 1))
             if f.kind == "allergy"]
 
 

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from support import example_doc, example_docs
 
-__all__ = ["example_doc", "example_docs"]
+__all__ = ["REFERENCE_DAY", "example_doc", "example_docs"]
+
+#: the service's "today" in the API tests (conftest's app), so that dated cards are stable
+REFERENCE_DAY = dt.date(2024, 5, 20)

@@ -3,12 +3,12 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from api_helpers import REFERENCE_DAY
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import MetaData, create_engine
@@ -18,7 +18,6 @@ from allpath.db import Database, create_token
 from allpath.db.engine import _normalise
 
 POSTGRES_ENV = "ALLPATH_TEST_POSTGRES_URL"
-REFERENCE_DAY = dt.date(2024, 5, 20)
 
 
 def _wipe_postgres(url: str) -> None:

@@ -328,9 +328,6 @@ def test_order_sign_checks_dose_and_cap(client: TestClient, auth: dict[str, str]
             _check_card(c)
         return out
 
-    if allpath.api.inputs.feature("allpath.roadmap") is None:
-        assert "unavailable" in cards("vincristine", 1.0)[0]["summary"]
-        return
     ok = cards("vincristine", 1.04)
     assert ok[0]["indicator"] == "info" and "within" in ok[0]["summary"]
     assert "[" in ok[0]["source"]["label"]
@@ -348,19 +345,20 @@ def test_order_sign_checks_dose_and_cap(client: TestClient, auth: dict[str, str]
     assert r.json()["cards"] == []
 
 
-def test_order_sign_without_roadmap_says_unavailable(
+def test_order_sign_without_a_roadmap_says_the_dose_was_not_checked(
         client: TestClient, auth: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
-    import allpath.api.cds as cds
+    import allpath.pipeline as pipeline
 
     _create(client, auth, "example-001")
-    real = cds.feature
-    monkeypatch.setattr(cds, "feature", lambda m: None if m == "allpath.roadmap" else real(m))
+    monkeypatch.setattr(pipeline, "build_roadmap", lambda basis: None)  # no template applies
     r = client.post("/cds-services/allpath-order-sign", headers=auth, json=_hook(
         "order-sign", "example-001", draftOrders=_order("vincristine", 1.0)))
-    cards = [c for c in r.json()["cards"]  # the PJP prophylaxis prompt does not need a roadmap
-             if c["source"].get("topic", {}).get("code") != "order.prompt.pjp_prophylaxis_missing"]
-    assert len(cards) == 1 and cards[0]["indicator"] == "info"
-    assert "unavailable" in cards[0]["summary"]
+    cards = r.json()["cards"]
+    dose = [c for c in cards if "roadmap" in c["summary"] or "dose" in c["summary"]]
+    assert len(dose) == 1 and dose[0]["indicator"] == "info"
+    assert "no treatment roadmap" in dose[0]["summary"]
+    assert "dose not checked" in dose[0]["summary"]
+    assert not any("within" in c["summary"] for c in cards)  # no dose judged without one
 
 
 def test_feedback_is_stored(client: TestClient, auth: dict[str, str],

@@ -16,7 +16,7 @@ from typing import Any
 
 import jwt
 import pytest
-from api_helpers import example_doc
+from api_helpers import REFERENCE_DAY, example_doc
 from cds_fhir_stub import (
     MCODE_BUNDLE,
     SYNTHEA_CHILD,
@@ -39,7 +39,6 @@ from allpath.api import cds as cds_module
 from allpath.db import AuditEvent, Database
 from allpath.interop.fhir.codes import ALL_CONDITION_CODES, CS
 from allpath.observations.catalogue import load_catalogue
-from conftest import REFERENCE_DAY
 
 BASE = "https://allpath.test"
 PV = "/cds-services/allpath-patient-view"

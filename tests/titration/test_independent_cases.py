@@ -259,10 +259,9 @@ def _mr(name: Any, dose: Any, route: str, status: str) -> dict[str, Any]:
 
 def _order_run(record: dict[str, Any], orders: list[dict[str, Any]],
                active: list[dict[str, Any]]) -> Outcome:
-    import allpath.roadmap as roadmap
 
     a = assess(parse_record(record))
-    findings = check_orders(a, orders, active, ORDER_ON, roadmap)
+    findings = check_orders(a, orders, active, ORDER_ON)
     considered = [f for f in findings if f.kind not in ("counts", "prompt")]
     text = " | ".join(f"{f.summary} {f.detail}" for f in considered)
     return Outcome(None, None, text, tuple(f.indicator for f in considered), len(considered))
@@ -308,10 +307,9 @@ def _medications_as_orders(case: dict[str, Any]) -> Outcome:
             for m in case["input"]["active_medications"]]
     first = _mr(meds[0]["name"], None, "oral", "draft")
     active = [_mr(m["name"], None, "oral", "active") for m in meds[1:]]
-    import allpath.roadmap as roadmap
 
     a = assess(parse_record(_record()))
-    findings = [f for f in check_orders(a, [first], active, ORDER_ON, roadmap)
+    findings = [f for f in check_orders(a, [first], active, ORDER_ON)
                 if f.rule_id == "order.prompt.pjp_prophylaxis_missing"]
     text = " | ".join(f"{f.summary} {f.detail}" for f in findings)
     return Outcome(None, None, text, tuple(f.indicator for f in findings), len(findings))

@@ -43,7 +43,7 @@ from allpath.api.cds_auth import CdsCallerDep, fhir_servers_of, public_base
 from allpath.api.cds_fetch import DataUnavailable, Gathered, gather
 from allpath.api.deps import Caller, audit, get_db, settings_of, trial_registry
 from allpath.api.dose_input import dose_problem, without_dose
-from allpath.api.inputs import MAX_BUNDLE_ENTRIES, check_values, feature, fhir_available
+from allpath.api.inputs import MAX_BUNDLE_ENTRIES, check_values
 from allpath.api.problems import PROBLEM_RESPONSES, ApiProblem
 from allpath.db import CdsFeedback, Patient, RecordVersion
 from allpath.errors import Problem, RecordError
@@ -269,16 +269,15 @@ class Chart:
 def _import(prefetch: dict[str, Any],
             ) -> tuple[PatientRecord, list[dict[str, str]], list[dict[str, Any]]] | None:
     """The record, import warnings and ALL conditions read from the FHIR data; None when
-    the data holds no Patient (or the FHIR importer is not installed)."""
-    mod = feature("allpath.interop.fhir")
-    if mod is None or not fhir_available():
-        return None
+    the data holds no Patient."""
+    from allpath.interop.fhir import read_bundle
+
     resources = [r for v in prefetch.values() for r in _resources(v)]
     if not any(r.get("resourceType") == "Patient" for r in resources):
         return None
     bundle = {"resourceType": "Bundle", "type": "collection",
               "entry": [{"resource": r} for r in resources]}
-    imp = mod.read_bundle(bundle)
+    imp = read_bundle(bundle)
     warnings = [w.as_dict() for w in imp.warnings]
     return parse_record(imp.record, source="CDS Hooks prefetch"), warnings, list(imp.diagnoses)
 
@@ -380,10 +379,9 @@ def _triage_signal(record: PatientRecord) -> str | None:
     """The triage pack's blood-count flag (leukaemia suspicion high or moderate: blasts,
     hyperleukocytosis, two cytopenias, one severe cytopenia), said with its rule; None when
     the count does not raise it."""
-    mod = feature("allpath.triage")
-    if mod is None:
-        return None
-    result = mod.triage(record)
+    from allpath.triage import triage
+
+    result = triage(record)
     flag = result.facts.get("triage.cbc_flag")
     if flag is None or flag.value is not True:
         return None
@@ -529,9 +527,6 @@ def _alert_cards(request: Request, doc: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def _due_cards(request: Request, a: Assessment, on: dt.date) -> list[dict[str, Any]]:
-    mod = feature("allpath.roadmap")
-    if mod is None:
-        return []
     rm = a.roadmap.to_dict() if a.roadmap is not None else {}  # the assessment's roadmap
     t = rm.get("template")
     if not t:
@@ -569,10 +564,9 @@ def _due_cards(request: Request, a: Assessment, on: dt.date) -> list[dict[str, A
 
 def _trial_cards(request: Request, a: Assessment) -> list[dict[str, Any]]:
     """One info card: open studies that could fit, top three linked (never a decision)."""
-    mod = feature("allpath.trials")
-    if mod is None:
-        return []
-    report = mod.match_trials(a, trial_registry(request), limit=3)
+    from allpath.trials import TRIALS_DISCLAIMER, match_trials
+
+    report = match_trials(a, trial_registry(request), limit=3)
     fit, check = report.count("possible"), report.count("check")
     if not report.matches:
         return []
@@ -582,7 +576,7 @@ def _trial_cards(request: Request, a: Assessment) -> list[dict[str, Any]]:
         unknown = ", ".join(c.label for c in m.unknown)
         lines.append(f"- **{m.trial.nct_id}** {m.trial.title}"
                      + (f" (unknown: {unknown})" if unknown else ""))
-    lines += ["", mod.TRIALS_DISCLAIMER]
+    lines += ["", TRIALS_DISCLAIMER]
     links = [{"label": f"{m.trial.nct_id} on ClinicalTrials.gov", "url": m.trial.url,
               "type": "absolute"} for m in report.matches]
     return [_card(f"Clinical trials: {fit} open studies could fit, {check} need checking",
@@ -599,8 +593,9 @@ def discovery() -> dict[str, Any]:
 def _coded_all(prefetch: dict[str, Any] | None) -> bool:
     """Whether a Condition in the data carries an ALL code (``codes.ALL_CONDITION_CODES``),
     read straight from the resources (for data the importer could not read)."""
-    codes = feature("allpath.interop.fhir.codes")
-    if codes is None or not prefetch:
+    from allpath.interop.fhir import codes
+
+    if not prefetch:
         return False
     for r in (r for v in prefetch.values() for r in _resources(v)):
         code = r.get("code") if r.get("resourceType") == "Condition" else None
@@ -711,7 +706,7 @@ def order_sign(request: Request, hook: HookRequest, caller: CdsCallerDep) -> Car
                  for why in problems if why is not None]
     orders = [mr if why is None else without_dose(mr) for mr, why in zip(orders, problems,
                                                                          strict=True)]
-    findings = check_orders(a, orders, resources, on, feature("allpath.roadmap"))
+    findings = check_orders(a, orders, resources, on)
     cards = unchecked + [_order_card(request, f) for f in findings]
     return CardsResponse(cards=_with_summary(cards, chart), extension=ext)
 

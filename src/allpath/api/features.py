@@ -19,7 +19,7 @@ from fastapi import Path as PathParam
 from fastapi.responses import JSONResponse
 
 from allpath.api.deps import CallerDep, trial_registry
-from allpath.api.inputs import check_date, check_values, feature, read_record
+from allpath.api.inputs import check_date, check_values, read_record
 from allpath.api.problems import PROBLEM_RESPONSES, ApiProblem
 from allpath.errors import RecordError
 from allpath.pipeline import assess as run_assess
@@ -37,10 +37,6 @@ RecordBody = Annotated[dict[str, Any], Body(
         "birth_date": "2020-02-10", "observations": [
             {"code": "wbc", "value": 12.4, "unit": "10*9/L", "time": "2024-05-01"}]}}})]
 _OBJECT = {"type": "object", "additionalProperties": True}
-
-
-def unavailable(what: str) -> ApiProblem:
-    return ApiProblem(501, f"{what} is not installed in this ALLPath", type_="not-available")
 
 
 class Output(StrEnum):
@@ -84,9 +80,8 @@ def assess(body: RecordBody, caller: CallerDep, output: Output = Output.native,
 def triage(caller: CallerDep, body: Annotated[dict[str, Any], Body(
         description="`allpath.triage/1` document or an `allpath.record/1` record.")],
            ) -> dict[str, Any]:
-    mod = feature("allpath.triage")
-    if mod is None:
-        raise unavailable("triage")
+    import allpath.triage as mod
+
     check_values(body)
     doc: dict[str, Any] = mod.triage(body).to_dict()
     return doc
@@ -107,9 +102,8 @@ def roadmap(
                                           description="Template id to lay out instead of "
                                                       "the chosen one.")] = None,
 ) -> dict[str, Any]:
-    mod = feature("allpath.roadmap")
-    if mod is None:
-        raise unavailable("the roadmap")
+    import allpath.roadmap as mod
+
     if start is not None and (bad := check_date("start", start)) is not None:
         raise RecordError([bad])
     parsed = read_record(body)
@@ -140,9 +134,8 @@ MAX_TITRATE_BYTES = 256_000
              tags=["pathway"], openapi_extra=_TITRATE_BODY)
 async def titrate(request: Request, caller: CallerDep, basis: Basis = Basis.auto,
                   ) -> JSONResponse:
-    mod = feature("allpath.monitoring.titration")
-    if mod is None:
-        raise unavailable("titration")
+    import allpath.monitoring.titration as mod
+
     raw = await request.body()
     if len(raw) > MAX_TITRATE_BYTES:  # a log of years of visits is a few tens of kB
         raise ApiProblem(413, f"a maintenance log is at most {MAX_TITRATE_BYTES} bytes here",
@@ -172,9 +165,8 @@ async def titrate(request: Request, caller: CallerDep, basis: Basis = Basis.auto
 
 
 def _guide() -> Any:
-    mod = feature("allpath.guide")
-    if mod is None or not hasattr(mod, "general_guide"):
-        raise unavailable("the family guide")
+    import allpath.guide as mod
+
     return mod
 
 

@@ -17,7 +17,7 @@ from allpath.errors import Problem, RecordError
 from allpath.record import PatientRecord, parse_record
 
 __all__ = ["MAX_BUNDLE_ENTRIES", "MAX_OBSERVATIONS", "ParsedRecord", "check_date", "check_size",
-           "check_values", "feature", "fhir_available", "read_record", "refuse_nul",
+           "check_values", "feature", "read_record", "refuse_nul",
            "value_problems"]
 
 
@@ -27,11 +27,6 @@ def feature(module: str) -> Any | None:
         return importlib.import_module(module)
     except ImportError:
         return None
-
-
-def fhir_available() -> bool:
-    mod = feature("allpath.interop.fhir")
-    return mod is not None and hasattr(mod, "read_bundle")
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,6 @@ from fastapi import APIRouter, BackgroundTasks, Query, Request, Response
 from pydantic import BaseModel
 
 from allpath.api.deps import CallerDep, audit, get_db
-from allpath.api.inputs import feature
 from allpath.api.problems import PROBLEM_RESPONSES, ApiProblem
 from allpath.db import Database, ScreenJob
 from allpath.db.models import utcnow
@@ -54,7 +53,8 @@ def _out(job: ScreenJob) -> ScreenJobOut:
 
 def run_job(db: Database, job_id: str, data: bytes, units: dict[str, str] | None) -> None:
     """Screen ``data`` and store the outcome; a failure marks the job failed."""
-    mod = feature("allpath.screen")
+    import allpath.screen as mod
+
     with db.transaction() as session:
         job = session.get(ScreenJob, job_id)
         if job is None:
@@ -102,9 +102,6 @@ async def submit(request: Request, caller: CallerDep, background: BackgroundTask
     if rows > MAX_SCREEN_ROWS:  # before anything is imported or read
         raise ApiProblem(422, f"too many rows: at most {MAX_SCREEN_ROWS} per job, got {rows};"
                               " split the file", type_="too-many-rows")
-    if feature("allpath.screen") is None:
-        raise ApiProblem(501, "bulk screening is not installed in this ALLPath",
-                         type_="not-available")
     if not data.strip():
         raise ApiProblem(422, "the body is empty; send CBC rows as CSV")
     unit_map: dict[str, str] | None = None

@@ -15,7 +15,6 @@ import datetime as dt
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from types import ModuleType
 from typing import Any, Literal
 
 from allpath.monitoring.titration import assumed_mp_protocol_dose
@@ -228,16 +227,17 @@ def _component_matches(drug_id: str, comp_name: str) -> bool:
     return comp is not None and comp.id == drug_id
 
 
-def _dose_findings(a: Assessment, ident: Identified, mr: Mapping[str, Any], on: dt.date,
-                   roadmap: ModuleType | None) -> tuple[list[OrderFinding], float | None]:
+def _dose_findings(a: Assessment, ident: Identified, mr: Mapping[str, Any],
+                   on: dt.date) -> tuple[list[OrderFinding], float | None]:
     """Dose findings for one identified order, and its dose per m2 when known."""
     assert ident.drug is not None
     proposed = _proposed_dose(mr)
-    if roadmap is None or a.roadmap is None:
+    if a.roadmap is None:
         return [OrderFinding(
-            "ALLPath dose check unavailable in this installation", "info",
-            "The roadmap module (protocol templates and BSA doses) is not installed, so the "
-            "dose was not checked.", label="ALLPath", kind="dose")], None
+            "ALLPath has no treatment roadmap for this patient; dose not checked", "info",
+            "No protocol template applies to this assessment (for example, the diagnosis is "
+            "not settled), so there is no BSA-based dose to compare with and the dose was "
+            "not checked.", label="ALLPath", kind="dose")], None
     rm_obj = a.roadmap  # the roadmap stage of the assessment
     rm = rm_obj.to_dict()
     bsa = (rm.get("body_size") or {}).get("bsa_m2")
@@ -369,17 +369,16 @@ def _titration_finding(a: Assessment, kind: str, mr: Mapping[str, Any], on: dt.d
 
 
 def check_orders(a: Assessment, orders: Sequence[Mapping[str, Any]],
-                 resources: Sequence[Mapping[str, Any]], on: dt.date,
-                 roadmap: ModuleType | None) -> list[OrderFinding]:
+                 resources: Sequence[Mapping[str, Any]], on: dt.date) -> list[OrderFinding]:
     """Findings for every proposed order; ``resources`` are the prefetched FHIR resources
-    (Medication, the patient's MedicationRequests); ``roadmap`` is the roadmap module or
-    None when it is not installed."""
+    (Medication, the patient's MedicationRequests); doses are compared with the
+    assessment's roadmap stage."""
     idents = [identify_order(mr, resources) for mr in orders]
     others_base = _active_other(resources)
     base_idents = [identify_order(r, resources) for r in others_base
                    if all(r is not mr for mr in orders)]
     bsa: float | None = None
-    if roadmap is not None and a.roadmap is not None:
+    if a.roadmap is not None:
         exact = a.roadmap.body.bsa_m2
         raw = round(exact, 3) if exact is not None else None  # as the roadmap shows it
         bsa = float(raw) if raw else None
@@ -400,7 +399,7 @@ def check_orders(a: Assessment, orders: Sequence[Mapping[str, Any]],
         mine: list[OrderFinding] = []
         others = [x.drug for j, x in enumerate(idents) if j != i and x.drug is not None]
         others += [x.drug for x in base_idents if x.drug is not None]
-        dose_findings, per_m2 = _dose_findings(a, ident, mr, on, roadmap)
+        dose_findings, per_m2 = _dose_findings(a, ident, mr, on)
         mine += dose_findings
         counts_needed |= any(f.rule_id is not None or f.kind == "dose" for f in dose_findings
                              if "unavailable" not in f.summary)
