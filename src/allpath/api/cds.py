@@ -618,7 +618,8 @@ def _unreadable(request: Request, hook: HookRequest, err: RecordError) -> CardsR
     if not (_coded_all(hook.prefetch)
             or (isinstance(pid, str) and pid and _enrolled(request, pid))):
         return CardsResponse(cards=[], extension=ext)
-    lines = [f"- `{p.path or '<root>'}`: {p.message}" for p in err.problems[:5]]
+    lines = [f"- `{p.path}`: {p.message}" if p.path else f"- {p.message}"
+             for p in err.problems[:5]]
     more = [f"- and {len(err.problems) - 5} more"] if len(err.problems) > 5 else []
     return CardsResponse(cards=[_card(
         "ALLPath could not read this patient's data", "info", {"label": "ALLPath"},
