@@ -20,7 +20,7 @@ app = typer.Typer(help="Clinical trials: pre-screen ClinicalTrials.gov studies f
 
 __all__ = ["app", "render_matches_markdown", "render_matches_text"]
 
-_MARK = {"met": "yes", "not_met": "NO", "unknown": "?"}
+_MARK = {"met": "yes", "not_met": "NO", "unknown": "unknown"}
 _VERDICT = {"possible": "Could fit", "check": "Could fit, needs checking",
             "excluded": "Does not fit"}
 
@@ -84,7 +84,7 @@ def render_matches_text(doc: dict[str, Any]) -> str:
         for cr in m["criteria"]:
             requires, value = _requires(cr), _patient(cr)
             patient = "" if cr["criterion"] == "status" else f", patient {value}"
-            lines.append(f"    {_MARK[cr['outcome']]:>3}  {cr['label']}: requires "
+            lines.append(f"    {_MARK[cr['outcome']]:>7}  {cr['label']}: requires "
                          f"{requires}{patient}"
                          + (f"  <- {cr['evidence']}" if cr["evidence"] else ""))
         for s in m["to_settle"]:
