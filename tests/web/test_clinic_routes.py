@@ -161,6 +161,8 @@ def test_state_changes_need_the_csrf_token_and_the_same_origin(client: TestClien
     assert client.post("/app/api/login", json={"name": "alice", "password": PASSWORD},
                        headers={"Origin": "https://evil.example"}).status_code == 403
     assert client.post("/app/api/patients", json=body, headers={
+        "X-CSRF-Token": ("\u00e9" + csrf[1:]).encode("latin-1")}).status_code == 403
+    assert client.post("/app/api/patients", json=body, headers={
         "X-CSRF-Token": csrf, "Origin": "http://testserver"}).status_code == 201
 
 
@@ -292,6 +294,7 @@ def test_family_link_shows_plain_words_and_expires(client: TestClient) -> None:
     # a changed token or a token past its time is refused
     bad = link["code"][:-2] + ("AA" if not link["code"].endswith("AA") else "BB")
     assert anonymous.get("/family/api/" + bad).status_code == 404
+    assert anonymous.get("/family/api/" + bad[:-1] + "\u00e9").status_code == 404
     pid_, exp, _ = link["code"].split(".")
     assert anonymous.get(f"/family/api/{pid_}.{int(exp) + 3600}.{link['code'].split('.')[2]}"
                          ).status_code == 404

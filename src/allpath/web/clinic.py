@@ -97,7 +97,7 @@ def require_user(request: Request) -> SignedIn:
     if request.method.upper() not in ("GET", "HEAD", "OPTIONS"):
         _same_origin(request)
         sent = request.headers.get(CSRF_HEADER, "")
-        if not sent or not hmac.compare_digest(sent, who.csrf):
+        if not sent or not hmac.compare_digest(sent.encode(), who.csrf.encode()):
             raise ApiProblem(403, "the CSRF token is missing or wrong; reload the page",
                              type_="csrf")
     return who
@@ -130,10 +130,6 @@ def _b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
 
-def _unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-
-
 class ShareKeys:
     """Signs and checks family links: ``<patient>.<expiry>.<HMAC>`` (no data inside)."""
 
@@ -155,7 +151,8 @@ class ShareKeys:
         if len(token) > 120 or len(parts) != 3 or not parts[1].isdigit():
             raise ApiProblem(404, "this family link is not valid or has expired")
         payload = f"{parts[0]}.{parts[1]}"
-        if not hmac.compare_digest(parts[2], self._mac(payload)) or int(parts[1]) < time.time():
+        if not hmac.compare_digest(parts[2].encode(), self._mac(payload).encode()) \
+                or int(parts[1]) < time.time():
             raise ApiProblem(404, "this family link is not valid or has expired")
         return parts[0]
 
