@@ -55,7 +55,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
@@ -77,6 +77,9 @@ from allpath.sim.params import (
     _read_yaml,
 )
 from allpath.sim.population import N_UNIFORM, Batch, U
+
+if TYPE_CHECKING:
+    from allpath.sim.immuno import ImmunoParameters
 
 __all__ = [
     "RISK",
@@ -272,6 +275,15 @@ def parse_relapse_therapy(data: Any, source: str = "<memory>") -> RelapseTherapy
 
 
 @cache
+def _immunotherapy() -> ImmunoParameters:
+    """The bundled immunotherapy.yaml, parsed once per process (its salvage, blinatumomab and
+    death-rate values; parsing it per chunk cost more than the salvage itself)."""
+    from allpath.sim.immuno import load_immunotherapy
+
+    return load_immunotherapy()
+
+
+@cache
 def load_relapse_therapy() -> RelapseTherapy:
     """The bundled ``relapse_therapy.yaml``."""
     path = _knowledge_path("relapse_therapy.yaml")
@@ -406,13 +418,12 @@ def treat_relapses(
         KillConstants,
         RelapseModel,
         draw_patients,
-        load_immunotherapy,
         relapse_parameters,
     )
     from allpath.sim.roadmaps import take_batch
 
     rt = load_relapse_therapy()
-    ip = load_immunotherapy(parameters=ps)
+    ip = _immunotherapy()
     pop = batch.population
     var = rt.variant(ps.value("relapse_therapy", pop) if variant is None else variant)
     idx = np.asarray(idx, dtype=np.int64)
