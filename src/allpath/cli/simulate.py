@@ -42,10 +42,14 @@ def patient(
 
     run = simulate_patient(load_profile(profile), seed=seed)
     o = run.outcome
+    def said(flag: object, yes: str, no: str) -> str:
+        return yes if bool(flag) else no
+
     _console.print(
-        f"{run.profile['id']}: {run.profile['sex']}, {run.profile['age']:.1f} y, "
-        f"{run.profile['subtype']} | CR={bool(o['cr'])} EOI MRD(flow)={o['mrd_eoi_flow']:.2e} "
-        f"relapse={bool(o['relapse'])} death={bool(o['death'])}"
+        f"{run.profile['id']}: {run.profile['sex']}, {run.profile['age']:.1f} years, "
+        f"{run.profile['subtype']} | {said(o['cr'], 'complete remission', 'no remission')}, "
+        f"end-of-induction MRD (flow) {o['mrd_eoi_flow']:.2e}, "
+        f"{said(o['relapse'], 'relapse', 'no relapse')}, {said(o['death'], 'died', 'alive')}"
     )
     if old_png is not None:  # the name before --plot; still read, never shown in --help
         typer.echo("note: --out-png is deprecated; use --plot", err=True)
@@ -156,7 +160,8 @@ def cohort(
                 cfg = replace(cfg, roadmap=parse_roadmap(roadmap))
         except ValueError as exc:
             raise typer.BadParameter(str(exc)) from exc
-    with Progress(console=_console, transient=True) as progress:
+    # the bar goes to stderr, so that stdout holds only the summary (JSON with --format json)
+    with Progress(console=Console(stderr=True), transient=True) as progress:
         task = progress.add_task(f"simulating {n} patients", total=n)
         if scheduler is not None:
             from allpath.cli.common import fail
