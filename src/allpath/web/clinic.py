@@ -548,7 +548,6 @@ def clinic_router(*, share_secret: str | None = None,
                       background: BackgroundTasks) -> dict[str, Any]:
         from allpath.api import screen as jobs
         from allpath.api.deps import audit
-        from allpath.api.inputs import feature
         from allpath.db import ScreenJob
 
         data = body.text.encode("utf-8")
@@ -556,9 +555,8 @@ def clinic_router(*, share_secret: str | None = None,
         if rows > jobs.MAX_SCREEN_ROWS:
             raise ApiProblem(422, f"too many rows: at most {jobs.MAX_SCREEN_ROWS} per job, "
                                   f"got {rows}; split the file", type_="too-many-rows")
-        if feature("allpath.screen") is None:
-            raise ApiProblem(501, "bulk screening is not installed in this ALLPath",
-                             type_="not-available")
+        if not data.strip():
+            raise ApiProblem(422, "the table is empty; send CBC rows as CSV")
         caller = caller_of(request, who)
         db = get_db(request)
         with db.transaction() as session:
