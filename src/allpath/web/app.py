@@ -45,10 +45,8 @@ def _record_from_text(text: str) -> Any:
     except yaml.YAMLError as exc:
         raise RecordError([_yaml_problem(exc)]) from None
     if isinstance(data, dict) and data.get("resourceType") == "Bundle":
-        try:
-            from allpath.interop.fhir import read_bundle
-        except ImportError:  # FHIR import not installed in this build
-            raise HTTPException(415, "FHIR Bundles are not supported by this build") from None
+        from allpath.interop.fhir import read_bundle
+
         imported = read_bundle(data)
         return parse_record(imported.record, source="FHIR Bundle")
     return parse_record(data, source="pasted record")
