@@ -20,9 +20,11 @@ $(STAMP): pyproject.toml $(LOCK)
 
 venv: $(STAMP)
 
-## Set up and run the demo on the bundled example patients.
+## Set up, assess the bundled example patients, then load them into the embedded database
+## (SQLite, ./allpath.db) with a demo account and print how to open the web application.
 run: $(STAMP)
 	$(BIN)/allpath demo
+	$(BIN)/allpath users demo
 
 ## Set up and run the whole suite: lint, types, rule packs, tests.
 test: $(STAMP) lint typecheck rules-check unit
