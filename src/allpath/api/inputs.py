@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import importlib
 import json
 import math
 import re
@@ -17,16 +16,8 @@ from allpath.errors import Problem, RecordError
 from allpath.record import PatientRecord, parse_record
 
 __all__ = ["MAX_BUNDLE_ENTRIES", "MAX_OBSERVATIONS", "ParsedRecord", "check_date", "check_size",
-           "check_values", "feature", "read_record", "refuse_nul",
+           "check_values", "read_record", "refuse_nul",
            "value_problems"]
-
-
-def feature(module: str) -> Any | None:
-    """Import an optional feature module; None when it is not installed (yet)."""
-    try:
-        return importlib.import_module(module)
-    except ImportError:
-        return None
 
 
 @dataclass(frozen=True)
