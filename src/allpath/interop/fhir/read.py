@@ -1028,6 +1028,7 @@ def read_resources(items: Iterable[tuple[str, dict[str, Any], str | None]],
     patients: dict[str, _Patient] = {}
     patient_key: dict[int, str] = {}
     valid: set[str] = set()  # shapes that passed the fhir.resources check (_shape_key)
+    invalid: set[int] = set()  # entries that did not validate as FHIR R4
     for n, it in enumerate(entries):
         if it.resource.get("resourceType") not in READ_TYPES:
             continue  # not read: one warning per type below, no need to parse it
@@ -1036,7 +1037,8 @@ def read_resources(items: Iterable[tuple[str, dict[str, Any], str | None]],
             if shape not in valid:
                 validate_resource(it.resource)
                 valid.add(shape)
-        except Exception as exc:  # pydantic ValidationError or an unknown resourceType
+        except ValueError as exc:  # pydantic's ValidationError, or an unknown resourceType
+            invalid.add(n)
             first = str(exc).splitlines()
             general.append(FhirWarning(it.path, "does not validate as FHIR R4 ("
                                        + "; ".join(first[:3])[:300] + "); read as far as possible"))
@@ -1080,7 +1082,10 @@ def read_resources(items: Iterable[tuple[str, dict[str, Any], str | None]],
                 m.medication(res, it.path)
         except RecordError:
             raise  # an invalid date: a clear error with its path, never a warning
-        except Exception as exc:  # a malformed resource never stops the import
+        except (ValueError, TypeError, KeyError, AttributeError) as exc:
+            if n not in invalid:
+                raise  # a valid FHIR resource the reader cannot read is a reader bug
+            # a resource that is not valid FHIR (warned above) never stops the import
             m.warn(it.path, f"could not be read ({type(exc).__name__}: {exc}); not used")
     for rt, paths in sorted(unread.items()):
         more = f" and {len(paths) - 1} more" if len(paths) > 1 else ""
