@@ -78,8 +78,10 @@ def run_job(db: Database, job_id: str, data: bytes, units: dict[str, str] | None
                     encoding="utf-8")[:100_000]}
     except AllPathError as err:
         error = str(err)[:2000]
-    except Exception as err:  # the job fails; the service keeps running
-        log.error("screen job failed: %s", type(err).__name__)
+    except Exception as err:  # the job fails (visibly, status "failed"); the service lives on
+        from allpath.api.guard import value_free_trace
+
+        log.error("screen job failed: %s", value_free_trace(err))
         error = f"screening failed ({type(err).__name__})"
     with db.transaction() as session:
         job = session.get(ScreenJob, job_id)
