@@ -12,8 +12,6 @@ import typer
 from allpath.cli.app import app
 from allpath.cli.common import fail
 from allpath.errors import AllPathError
-from allpath.interop.fhir import assessment_to_bundle, load_any
-from allpath.pipeline import assess
 
 __all__: list[str] = []
 
@@ -25,9 +23,20 @@ def export(
     roadmap: Annotated[bool, typer.Option(help="Include the roadmap as a CarePlan.")] = True,
 ) -> None:
     """Assess a record and write the result as a FHIR R4 collection Bundle (mCODE)."""
+    from allpath.interop.fhir import assessment_to_bundle, load_import
+    from allpath.pipeline import assess
+    from allpath.record.load import read_document
+
     try:
-        patient, warnings = load_any(record)
-        bundle = assessment_to_bundle(assess(patient), roadmap=roadmap)
+        loaded = load_import(record)
+        patient, warnings = loaded.record, loaded.warnings
+        # a FHIR Bundle read in is the export's source: its Patient keeps its names and
+        # identifiers (MRN system kept) and the Condition its own codes (mCODE CancerPatient)
+        source = None
+        if loaded.leukaemia is not None and record.suffix.lower() != ".ndjson":
+            doc = read_document(record)
+            source = doc if isinstance(doc, dict) else None
+        bundle = assessment_to_bundle(assess(patient), roadmap=roadmap, source=source)
     except AllPathError as err:
         fail(err)
         return

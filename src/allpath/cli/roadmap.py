@@ -6,7 +6,7 @@ import datetime as dt
 import json
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -16,12 +16,9 @@ from rich.table import Table
 from allpath.cli.app import app
 from allpath.cli.common import fail
 from allpath.errors import AllPathError
-from allpath.outputs.readable import age_in_words, terminal_width, words
-from allpath.pipeline import assess_file
-from allpath.roadmap import FORMULAS, build_roadmap
-from allpath.roadmap.build import Roadmap
-from allpath.roadmap.doses import VERIFY
-from allpath.roadmap.templates import fold_days
+
+if TYPE_CHECKING:  # the roadmap and pipeline modules load on use, so `allpath --help` is quick
+    from allpath.roadmap.build import Roadmap
 
 __all__: list[str] = []
 
@@ -43,6 +40,8 @@ _GENERIC_ROUNDING = "shown to "
 
 def _dose_cell(dose: dict[str, Any]) -> tuple[str, str | None]:
     """The dose text without the caveats every dose shares, and the caveat it dropped."""
+    from allpath.roadmap.doses import VERIFY
+
     text = str(dose["text"])
     rounding = str(dose.get("rounding") or "")
     dropped = None
@@ -67,12 +66,18 @@ def _tests(facts: list[str]) -> list[str]:
 
 
 def _next_step(target: str) -> str:
+    from allpath.outputs.readable import words
+
     if target.startswith("template:"):
         return f"the {target.split(':', 1)[1]} template"
     return words(target)
 
 
 def _render(rm: Roadmap, on: dt.date | None, width: int | None = None) -> None:
+    from allpath.outputs.readable import age_in_words, terminal_width, words
+    from allpath.roadmap.doses import VERIFY
+    from allpath.roadmap.templates import fold_days
+
     d = rm.to_dict()
     con = Console(highlight=False, width=terminal_width(width))
     t = d["template"]
@@ -190,7 +195,8 @@ def roadmap(
                    ] = None,
     format: Annotated[RoadmapFormat, typer.Option("--format", "-f")] = RoadmapFormat.text,
     bsa_formula: Annotated[str, typer.Option(
-        "--bsa-formula", help=f"One of {', '.join(FORMULAS)}.")] = "mosteller",
+        "--bsa-formula", help="Body-surface-area formula (mosteller by default; a wrong "
+                              "name lists the choices).")] = "mosteller",
     setting: Annotated[Setting, typer.Option("--setting")] = Setting.frontline,
     template: Annotated[str | None, typer.Option(
         "--template", help="Use this template instead of the chosen one.")] = None,
@@ -199,6 +205,9 @@ def roadmap(
                                 "(default: the latest date in the record).")] = None,
 ) -> None:
     """Treatment roadmap: protocol template, dated phases, doses, checkpoints, .ics."""
+    from allpath.pipeline import assess_file
+    from allpath.roadmap import FORMULAS, build_roadmap
+
     if bsa_formula not in FORMULAS:
         typer.echo(f"error: unknown BSA formula {bsa_formula!r}; choose one of "
                    f"{', '.join(FORMULAS)}", err=True)

@@ -10,8 +10,6 @@ from typing import Annotated
 
 import typer
 
-from allpath.rules.loader import load_packs
-
 app = typer.Typer(help="Validate and list the rule packs.", no_args_is_help=True)
 
 
@@ -22,6 +20,8 @@ def check(
     ] = None,
 ) -> None:
     """Validate every pack: schema, citations, facts, units, values, worked examples."""
+    from allpath.rules.loader import load_packs
+
     kb, problems = load_packs(folder)
     trials_line = ""
     if folder is None:  # the bundled trial pre-screen criteria are checked with the packs
@@ -67,6 +67,8 @@ def list_packs(
     format: Annotated[ListFormat, typer.Option("--format", "-f")] = ListFormat.text,
 ) -> None:
     """List the packs with their versions and decisions."""
+    from allpath.rules.loader import load_packs
+
     kb, _ = load_packs(run_examples=False)
     if format is ListFormat.json:
         typer.echo(json.dumps([

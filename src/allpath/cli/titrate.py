@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -15,8 +15,16 @@ from rich.table import Table
 from allpath.cli.app import app
 from allpath.cli.common import fail
 from allpath.errors import AllPathError
-from allpath.monitoring.titration import TitrationRun, titrate_file
-from allpath.outputs.readable import terminal_width, words
+
+if TYPE_CHECKING:  # the titration module loads on use, so `allpath --help` stays quick
+    from allpath.monitoring.titration import TitrationRun
+
+
+def words(text: str) -> str:
+    """:func:`allpath.outputs.readable.words`, imported on first use."""
+    from allpath.outputs.readable import words as readable_words
+
+    return readable_words(text)
 
 
 class TitrateFormat(StrEnum):
@@ -163,7 +171,9 @@ def titrate(
         "--format", "-f", help="Output format.")] = TitrateFormat.text,
 ) -> None:
     """Suggest maintenance 6-MP/MTX adjustments visit by visit, with rules and sources."""
+    from allpath.monitoring.titration import titrate_file
     from allpath.monitoring.titration_log import parse_dose_per_m2
+    from allpath.outputs.readable import terminal_width
 
     try:
         header: dict[str, object] = {"tpmt": tpmt, "nudt15": nudt15}
