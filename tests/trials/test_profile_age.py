@@ -1,5 +1,6 @@
-"""The patient's age in the trial pre-screen is taken on the assessment's date (its latest data,
-or the ``as_of`` asked for), not on the day the program happens to run (issue 17)."""
+"""The patient's age in the trial pre-screen is the age at screening: today, or the screening
+date asked for - never the age on the date of the record's latest result, which can be months
+old (issue 13: a study's age limits apply when the patient would join)."""
 
 from __future__ import annotations
 
@@ -39,38 +40,37 @@ def _years(on: dt.date) -> float:
     return last.year - BIRTH.year + (on - last).days / (following - last).days
 
 
-def test_trial_age_is_the_age_on_the_latest_data_date_not_today() -> None:
+def test_trial_age_is_the_age_today_not_on_the_latest_data_date() -> None:
     a = assess(parse_record(_record()))
     assert a.as_of == DAY_29
+    today = dt.date.today()
     item = profile_from_assessment(a).items["age_years"]
-    assert item.value == pytest.approx(_years(DAY_29), abs=0.005)  # 4.38, not 8.9 in 2026
-    assert item.note == "age on 2022-05-30, the assessment date"
+    assert item.value == pytest.approx(_years(today), abs=0.005)  # not 4.38 on her day 29
+    assert item.note == f"age on {today.isoformat()}, today, the screening date"
 
 
-def test_trial_age_follows_an_as_of_date_and_an_explicit_screening_date() -> None:
-    later = dt.date(2024, 2, 10)
-    a = assess(parse_record(_record()), as_of=later)
-    assert profile_from_assessment(a).value("age_years") == pytest.approx(_years(later),
-                                                                            abs=0.005)
+def test_trial_age_follows_an_explicit_screening_date() -> None:
+    a = assess(parse_record(_record()), as_of=dt.date(2024, 2, 10))
     screening = dt.date(2023, 1, 10)  # her fifth birthday
     item = profile_from_assessment(a, on=screening).items["age_years"]
     assert item.value == pytest.approx(5.0)
     assert item.note == "age on 2023-01-10, the screening date"
 
 
-def test_an_age_limit_is_judged_on_the_assessment_date() -> None:
-    """A study for 1 to 5 years admits her on her day-29 data (4 years 4 months), though she
-    is older than that on the day the screen runs; on an as-of date past her sixth birthday it
-    does not."""
+def test_an_age_limit_is_judged_at_screening_not_on_old_data() -> None:
+    """A study for 1 to 5 years admitted her on her day-29 data (4 years 4 months), but she is
+    past 5 when the screen runs, so it does not fit her now; on a screening date before her
+    sixth birthday it would."""
     study = trial("Frontline B-ALL for young children", min_age_years=1.0, max_age_years=5.0,
                   has_exact_ages=True)
 
-    def age_outcome(as_of: dt.date | None) -> str:
-        report = match_trials(assess(parse_record(_record()), as_of=as_of), [study],
-                              include_excluded=True)
+    def age_outcome(on: dt.date | None) -> str:
+        a = assess(parse_record(_record()))
+        patient = profile_from_assessment(a, on=on) if on is not None else a
+        report = match_trials(patient, [study], include_excluded=True)
         (m,) = report.matches
         (age,) = [c for c in m.criteria if c.criterion == "age"]
         return age.outcome
 
-    assert age_outcome(None) == "met"
-    assert age_outcome(dt.date(2024, 2, 10)) == "not_met"
+    assert age_outcome(None) == "not_met"
+    assert age_outcome(dt.date(2022, 6, 1)) == "met"

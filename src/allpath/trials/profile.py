@@ -275,19 +275,18 @@ def _disease_now(setting: ProfileItem) -> ProfileItem:
 def profile_from_assessment(a: Assessment, on: dt.date | None = None) -> TrialProfile:
     """Build the pre-screen profile from an assessment (pure; nothing is re-decided).
 
-    The age is the age on the screening date, from the date of birth: ``on`` when given,
-    else the date the assessment is made on (its latest data, or the ``as_of`` asked for),
-    and today only for an assessment without a date. Without a birth date, the assessment's
-    age (at diagnosis) is used and says so.
+    The age is the age at screening, from the date of birth: on ``on`` when given, else today
+    (issue 13: a study's age limits apply when the patient would join it, not on the date of
+    the record's latest result, which may be months old). Without a birth date, the
+    assessment's age (at diagnosis) is used and says so.
     """
     doc = _monitoring_doc(a)
     items: dict[str, ProfileItem] = {}
     age = a.facts.get("age.years")
     birth = a.record.birth_date
-    when = on or a.as_of or dt.date.today()
+    when = on or dt.date.today()
     if birth is not None and birth <= when:
-        source = ("the screening date" if on is not None else
-                  "the assessment date" if a.as_of is not None else "today")
+        source = "the screening date" if on is not None else "today, the screening date"
         items["age_years"] = ProfileItem(round(_age_on(birth, when), 2), None,
                                          ("birth_date",),
                                          note=f"age on {when.isoformat()}, {source}")
