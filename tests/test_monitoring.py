@@ -65,8 +65,8 @@ def status(doc: dict[str, Any], checkpoint: str = "end_of_induction") -> str:
 @pytest.mark.parametrize(("marrow", "anc", "plt", "blasts", "want"), [
     (4.9, 1.0, 100, 0, "CR"),        # boundaries of the counts are inclusive (>=)
     (5.0, 1.5, 150, 0, "refractory"),  # "<5%" is strict: 5% is not CR
-    (2, 0.9, 150, 0, "CRi"),
-    (2, 1.5, 99, 0, "CRi"),
+    (2, 0.9, 150, 0, "CR"),          # a child: remission by the marrow, counts not required
+    (2, 1.5, 99, 0, "CR"),           # (Ponte di Legno, PDL-CR-2022); adults: CRi below
     (2, 1.5, 150, 1, "refractory"),  # circulating blasts remain
     (30, 0.5, 40, 10, "refractory"),
     (100, 0.5, 40, 10, "PD"),        # a rise of 25% or more
@@ -74,6 +74,11 @@ def status(doc: dict[str, Any], checkpoint: str = "end_of_induction") -> str:
 def test_end_of_induction_response(marrow: float, anc: float, plt: float, blasts: float,
                                    want: str) -> None:
     assert status(run(eoi(marrow, anc, plt, blasts))) == want
+
+
+@pytest.mark.parametrize(("anc", "plt"), [(0.9, 150), (1.5, 99)])
+def test_adult_m1_marrow_without_count_recovery_is_cri(anc: float, plt: float) -> None:
+    assert status(run(eoi(2, anc, plt, 0), birth_date="1980-03-01")) == "CRi"
 
 
 def test_response_needs_a_checkpoint_marrow() -> None:

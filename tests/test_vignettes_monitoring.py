@@ -28,6 +28,16 @@ RECORD_PATCHES: dict[str, dict[str, tuple[object, str]]] = {
 # value, the value the sources give, why). Each is checked with the corrected value, and the
 # shared value is checked to be still the one corrected (so a fixed case drops its entry).
 CORRECTIONS: dict[str, dict[str, tuple[object, object, str]]] = {
+    "m02-cr-incomplete-recovery": {
+        "response[checkpoint=end_of_induction].status": (
+            "CRi", "CR",
+            "The case is a 5-year-old: paediatric remission is an M1 marrow with no "
+            "extramedullary disease and no blood-count threshold (Ponte di Legno consensus, "
+            "Buchmann 2022 [PDL-CR-2022]; Schrappe 2012 [INDUCTION-FAILURE-2012]); CRi with "
+            "ANC < 1.0 / platelets < 100 is the adult BMT CTN criterion (fact sheet 4.1.2, "
+            "[S30]) that the response pack 1.1.0 applies from age 18 (issue 18).",
+        ),
+    },
     "m06-isolated-cns-relapse": {
         "relapse.timing.cog": (
             "very_early", "early",

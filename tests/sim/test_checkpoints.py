@@ -68,7 +68,8 @@ def test_response_pack_calls_cr_cri_and_refractory_from_observed_values() -> Non
     half = np.full(4, 0.5)
     code, marrow_pct, blood_pct = eoi_response(
         marrow, np.full(4, 0.9), np.zeros(4), np.array([1.5, 0.6, 1.5, 1.5]),
-        np.array([150.0, 150.0, 150.0, 40.0]), half, half, 500.0, 200.0)
+        np.array([150.0, 150.0, 150.0, 40.0]), half, half, 500.0, 200.0,
+        age=np.full(4, 40.0))  # adults: the count-recovery criterion (CRi) applies
     assert [RESPONSE[c] for c in code] == ["CR", "CRi", "refractory", "CRi"]
     assert marrow_pct[0] == pytest.approx(1.0, abs=0.3)
     assert marrow_pct[2] == pytest.approx(30.0, abs=1.0)
@@ -78,7 +79,7 @@ def test_response_pack_calls_cr_cri_and_refractory_from_observed_values() -> Non
 def test_circulating_blasts_on_the_smear_are_not_remission() -> None:
     code, _, blood_pct = eoi_response(
         np.array([0.01]), np.array([0.9]), np.array([0.05]), np.array([1.5]),
-        np.array([150.0]), np.array([0.5]), np.array([0.5]), 500.0, 200.0)
+        np.array([150.0]), np.array([0.5]), np.array([0.5]), 500.0, 200.0, age=np.array([6.0]))
     assert blood_pct[0] > 0
     assert RESPONSE[int(code[0])] == "refractory"
 

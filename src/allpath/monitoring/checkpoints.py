@@ -45,6 +45,9 @@ def checkpoint_facts(
     win = load_windows()
     first, last, label = win.checkpoints[name]
     facts: dict[str, Fact] = {"cp.name": Fact(name)}
+    age = base.get("age.years")
+    if age is not None:  # the response pack applies the count-recovery criterion to adults only
+        facts["age.years"] = age
     marrows = window_series(timeline, "marrow_blasts", first, last, label)
     if not marrows:
         return facts, None

@@ -8,8 +8,9 @@ relapse from the day the burden crosses 5 %. With a :class:`CheckpointPolicy` (c
 * **End of induction (phase change).** Each patient gets a marrow aspirate and a blood smear on
   the last day of induction: marrow blasts are counted among ``marrow_cells_counted`` nucleated
   cells (Poisson counting noise), blood blasts among ``smear_cells_counted`` leukocytes, with
-  the simulated ANC and platelets. The **response pack** (``72-response``, BMT CTN 2010 scheme)
-  returns CR / CRi / refractory / PD for every patient at once; CR and CRi continue to
+  the simulated ANC and platelets. The **response pack** (``72-response``: BMT CTN 2010 counts
+  for adults, the marrow alone for children as in the Ponte di Legno consensus) returns CR /
+  CRi / refractory / PD for every patient at once; CR and CRi continue to
   consolidation, the others leave front-line therapy as induction failures (the kernel's
   induction-failure survival). A patient called CR whose true burden is still 5 % or more is
   caught as a relapse at the first check after induction, as in a clinic.
@@ -132,13 +133,14 @@ def _count(u: Array, frac: Array, n_cells: float) -> Array:
 
 def eoi_response(marrow_frac: Array, marrow_frac_dx: Array, blood_frac: Array, anc: Array,
                  platelets: Array, u_marrow: Array, u_smear: Array, n_marrow: float,
-                 n_smear: float) -> tuple[npt.NDArray[np.int64], Array, Array]:
+                 n_smear: float, *, age: Array) -> tuple[npt.NDArray[np.int64], Array, Array]:
     """Response at the end of induction by the response pack, for every patient at once.
 
     ``marrow_frac``/``marrow_frac_dx``: true blast fraction of marrow cells now and at
     diagnosis; ``blood_frac``: true blast fraction of blood leukocytes; ``anc``, ``platelets``
-    in 10^9/L. Returns (codes into :data:`RESPONSE`, -1 where undecided; observed marrow blasts
-    %; observed blood blasts %).
+    in 10^9/L; ``age`` in years at diagnosis (the pack applies the count-recovery criterion,
+    CRi, only to adults; a child's remission is decided by the marrow). Returns (codes into
+    :data:`RESPONSE`, -1 where undecided; observed marrow blasts %; observed blood blasts %).
     """
     n = marrow_frac.shape[0]
     marrow_pct = 100.0 * _count(u_marrow, marrow_frac, n_marrow) / n_marrow
@@ -151,6 +153,7 @@ def eoi_response(marrow_frac: Array, marrow_frac_dx: Array, blood_frac: Array, a
         "cp.anc": Column.number(anc),
         "cp.platelets": Column.number(platelets),
         "cp.emd": term_column(np.zeros(n), (False, True)),
+        "age.years": Column.number(age),
     }
     res = evaluate_pack_columns(load_pack("response"), facts, n, ("response.status",))
     return res["response.status"].value_codes(RESPONSE), marrow_pct, blood_pct

@@ -444,7 +444,7 @@ def run_cohort_batch(
                     b, cols["marrow_blasts_dx"], pb_eoi / (cols["anc_eoi"] + batch.alc + pb_eoi),
                     cols["anc_eoi"], cols["platelets_eoi"], checkpoint_u[:, CU["eoi_marrow"]],
                     checkpoint_u[:, CU["eoi_smear"]], ps.value("marrow_cells_counted", pop),
-                    n_smear)
+                    n_smear, age=batch.age)
                 code = np.where(alive, code, -1)  # no marrow after an induction death
                 cols["response_eoi"] = code.astype(np.float64)
                 cols["marrow_blasts_eoi_obs"] = obs
