@@ -35,6 +35,7 @@ __all__ = [
     "Phase",
     "Population",
     "Protocol",
+    "ProtocolMix",
     "load_parameters",
     "load_protocols",
 ]
@@ -100,6 +101,32 @@ class Parameter:
 
 
 @dataclass(frozen=True, slots=True)
+class ProtocolMix:
+    """Frontline protocol mix within a preset's age bands.
+
+    A share of the patients in each age band (``by_age``: ``((below_age, share), ...)`` in
+    increasing age; beyond the last band none) take the kill parameters ``parameters`` of the
+    preset ``source`` (e.g. adolescents treated in a pediatric setting take the pediatric
+    induction and post-induction sensitivities); every other value (toxicity, counts, relapse
+    therapy) stays the preset's own.
+    """
+
+    source: str
+    parameters: tuple[str, ...]
+    by_age: tuple[tuple[float, float], ...]
+    citations: tuple[str, ...]
+    evidence: Evidence
+
+    def share(self, age: Any) -> Any:
+        """Share of patients on ``source``'s parameters at each ``age`` (numpy array)."""
+        import numpy as np
+
+        edges = np.array([below for below, _ in self.by_age])
+        shares = np.array([s for _, s in self.by_age] + [0.0])
+        return shares[np.searchsorted(edges, age, side="right")]
+
+
+@dataclass(frozen=True, slots=True)
 class Population:
     """A cohort preset: age distribution, sex ratio, subtype mix and protocol name."""
 
@@ -117,6 +144,8 @@ class Population:
     #: a patient takes the first band whose ``below_age`` exceeds their age (``subtypes`` when
     #: empty or beyond the last band).
     subtypes_by_age: tuple[tuple[float, Mapping[str, float]], ...] = ()
+    #: Frontline protocol mix by age (None: every patient on the preset's own values).
+    protocol_mix: ProtocolMix | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -240,6 +269,48 @@ def _citations(
                 )
             )
     return tuple(str(k) for k in raw)
+
+
+def _protocol_mix(raw: Any, path: str, params: Mapping[str, Parameter],
+                  presets: Mapping[str, Any], citations: Mapping[str, Any],
+                  problems: list[Problem], src: str) -> ProtocolMix | None:
+    """Parse a preset's ``protocol_mix`` (None when absent)."""
+    if raw is None:
+        return None
+    if not isinstance(raw, Mapping):
+        problems.append(Problem(path, "expected a mapping", got=repr(raw), source=src))
+        return None
+    source = str(raw.get("from", ""))
+    if source not in presets:
+        problems.append(Problem(f"{path}.from", "unknown preset", got=repr(source),
+                                hint=did_you_mean(source, presets), source=src))
+    names = tuple(str(x) for x in raw.get("parameters") or ())
+    if not names:
+        problems.append(Problem(f"{path}.parameters", "expected a non-empty list of parameters",
+                                source=src))
+    for pname in names:
+        if pname not in params:
+            problems.append(Problem(f"{path}.parameters", "unknown parameter", got=pname,
+                                    hint=did_you_mean(pname, params), source=src))
+    bands: list[tuple[float, float]] = []
+    for i, band in enumerate(raw.get("by_age") or []):
+        bp = f"{path}.by_age[{i}]"
+        below = _num(band.get("below_age"), f"{bp}.below_age", problems, src)
+        share = _num(band.get("share"), f"{bp}.share", problems, src)
+        if not 0.0 <= share <= 1.0:
+            problems.append(Problem(f"{bp}.share", "must lie in [0, 1]", got=repr(share),
+                                    source=src))
+        if bands and not below > bands[-1][0]:
+            problems.append(Problem(f"{bp}.below_age", "bands must increase", source=src))
+        bands.append((below, share))
+    if not bands:
+        problems.append(Problem(f"{path}.by_age", "expected at least one age band", source=src))
+    return ProtocolMix(
+        source=source, parameters=names, by_age=tuple(bands),
+        citations=_citations(raw.get("citations"), f"{path}.citations", citations, problems,
+                             src),
+        evidence=_evidence(raw.get("evidence"), f"{path}.evidence", problems, src),
+    )
 
 
 def _evidence(raw: Any, path: str, problems: list[Problem], src: str) -> Evidence:
@@ -408,6 +479,8 @@ def parse_parameters(data: Any, source: str = "<memory>") -> ParameterSet:
             if bands and not below > bands[-1][0]:
                 problems.append(Problem(f"{bp}.below_age", "bands must increase", source=source))
             bands.append((below, mix))
+        protocol_mix = _protocol_mix(entry.get("protocol_mix"), f"{path}.protocol_mix", params,
+                                     data.get("populations") or {}, citations, problems, source)
         populations[str(name)] = Population(
             name=str(name),
             protocol=str(entry.get("protocol", "")),
@@ -420,6 +493,7 @@ def parse_parameters(data: Any, source: str = "<memory>") -> ParameterSet:
             evidence=_evidence(entry.get("evidence"), f"{path}.evidence", problems, source),
             ancestry=None if entry.get("ancestry") is None else str(entry["ancestry"]),
             subtypes_by_age=tuple(bands),
+            protocol_mix=protocol_mix,
         )
         base = entry.get("parameters_from")
         if base is not None and base not in (data.get("populations") or {}):

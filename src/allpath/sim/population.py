@@ -9,11 +9,12 @@ is capped at a fraction of the Hopf threshold gamma*(k_ma/k_tr) (models.md §2.1
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from scipy.special import ndtri
+from scipy.special import ndtr, ndtri
 
 from allpath.sim.base import AnyArray, Array
 from allpath.sim.model import PARAMS
@@ -39,7 +40,7 @@ GENOTYPES: tuple[str, ...] = ("NM", "IM", "PM")
 # Column of each random draw; fixed forever so seeds stay reproducible across versions.
 _N = {name: i for i, name in enumerate((
     "r", "K_N", "s", "s_post", "q", "alc", "C0_N", "mtt_N", "gam_N", "base", "ktr_M", "gam_M",
-    "slope", "F", "C0_P", "mtt_P", "gam_P", "Hb0", "age", "s_pro",
+    "slope", "F", "C0_P", "mtt_P", "gam_P", "Hb0", "age", "s_pro", "protocol_mix",
 ))}  # fmt: skip
 U = {name: i for i, name in enumerate((
     "sex", "subtype", "B0", "f_R", "rho_mix", "rho_val", "genotype", "ext_S", "ext_R",
@@ -78,6 +79,8 @@ class Batch:
     dose_fraction: Array
     uniforms: Array
     population: str
+    #: Patients on the preset's ``protocol_mix`` source values (all False without a mix).
+    mixed: AnyArray
 
     @property
     def n(self) -> int:
@@ -125,8 +128,6 @@ def _age(spec: Any, z: Array, u: Array) -> Array:
         return out
     # log-normal truncated to [low, high) by inverse CDF on the truncated range
     med, om, lo, hi = (float(spec[k]) for k in ("median", "omega", "low", "high"))
-    from scipy.special import ndtr
-
     a = ndtr((math.log(lo) - math.log(med)) / om)
     b = ndtr((math.log(hi) - math.log(med)) / om)
     zz = ndtri(a + (b - a) * u)
@@ -169,8 +170,43 @@ def _subtypes(pop: Population, age: Array, u: Array) -> AnyArray:
 _ETA_OF = {"induction_sensitivity": "s", "prophase_sensitivity": "s_pro"}
 
 
+#: Parameters a preset's ``protocol_mix`` may take from its source preset (the kill
+#: sensitivities of the protocol; toxicity and relapse therapy are batch-level values).
+MIXABLE = ("induction_sensitivity", "post_induction_sensitivity", "post_induction_age_slope",
+           "post_induction_age_reference", "post_induction_growth_exponent")
+Value = Callable[[str], "Array | float"]
+
+
+def _values(ps: ParameterSet, pop: Population, age: Array, z: Array) -> tuple[Value, AnyArray]:
+    """Per-patient typical values under the preset's protocol mix, and who is on the mix.
+
+    Without a mix, ``value(name)`` is the preset's scalar; with one, the patients drawn into the
+    mix (normal column ``protocol_mix``, as a uniform, below the band's share) take the source
+    preset's value of the mixed parameters.
+    """
+    name = pop.name
+    mix = pop.protocol_mix
+    if mix is None:
+        return (lambda pname: ps.value(pname, name)), np.zeros(age.shape[0], dtype=bool)
+    bad = sorted(set(mix.parameters) - set(MIXABLE))
+    if bad:
+        raise ValueError(f"populations.{name}.protocol_mix.parameters: {bad} cannot be mixed; "
+                         f"expected some of {list(MIXABLE)}")
+    on = ndtr(z[:, _N["protocol_mix"]]) < mix.share(age)
+
+    def value(pname: str) -> Array | float:
+        own = ps.value(pname, name)
+        if pname not in mix.parameters:
+            return own
+        out: Array = np.where(on, ps.value(pname, mix.source), own)
+        return out
+
+    return value, on
+
+
 def _post_induction_sensitivity(ps: ParameterSet, name: str, z: Array, r_rel: Array,
-                                age: Array, coupling: Array) -> Array:
+                                age: Array, coupling: Array,
+                                value: Value | None = None) -> Array:
     """s_post_i before subtype multipliers (models.md §9.3-9.4, with fitted extensions).
 
     s_post_i = s_post exp(omega eta_i) (r_i/r_med)^(beta c_subtype) exp(-k max(age - a_ref, 0)):
@@ -186,7 +222,10 @@ def _post_induction_sensitivity(ps: ParameterSet, name: str, z: Array, r_rel: Ar
       subtype's ``post_induction_growth_coupling``;
     * exp(-k (age - a_ref)+): age as a continuous adverse factor from about 30 years
       (``post_induction_age_slope``, ``post_induction_age_reference``).
+
+    ``value``: per-patient typical values (a preset's protocol mix); default the preset's.
     """
+    v: Value = value if value is not None else (lambda pname: ps.value(pname, name))
     par = ps["post_induction_sensitivity"]
     iiv = par.iiv
     eta = z[:, _N["s_post"]].copy()
@@ -200,10 +239,10 @@ def _post_induction_sensitivity(ps: ParameterSet, name: str, z: Array, r_rel: Ar
                 raise KeyError(f"post_induction_sensitivity cannot be correlated with {other!r}; "
                                f"supported: {sorted(_ETA_OF)}")
             eta += c * z[:, _N[_ETA_OF[other]]]
-    beta = ps.value("post_induction_growth_exponent", name) * coupling
-    slope = ps.value("post_induction_age_slope", name)
-    a_ref = ps.value("post_induction_age_reference", name)
-    out: Array = (par.value_for(name) * np.exp(omega * eta) * r_rel**beta
+    beta = v("post_induction_growth_exponent") * coupling
+    slope = v("post_induction_age_slope")
+    a_ref = v("post_induction_age_reference")
+    out: Array = (v("post_induction_sensitivity") * np.exp(omega * eta) * r_rel**beta
                   * np.exp(-slope * np.maximum(age - a_ref, 0.0)))
     return out
 
@@ -240,6 +279,7 @@ def make_batch(
     coupling = np.array([ps.subtypes.get(s, {}).get("post_induction_growth_coupling", 1.0)
                          for s in SUBTYPES])[subtype]
     bsa = np.interp(age, ps.bsa_age, ps.bsa_m2)
+    value, mixed = _values(ps, pop, age, z)
 
     cols: dict[str, Array] = {}
     cols["r"] = _ln(ps, "growth_rate", name, z[:, _N["r"]])
@@ -248,9 +288,9 @@ def make_batch(
     s_par = ps["induction_sensitivity"]
     om_s = s_par.iiv.omega if s_par.iiv else 0.0
     eta_s = z[:, _N["s"]]
-    cols["s_ind"] = s_par.value_for(name) * np.exp(om_s * eta_s) * sens_mult
+    cols["s_ind"] = value("induction_sensitivity") * np.exp(om_s * eta_s) * sens_mult
     cols["s_post"] = (
-        _post_induction_sensitivity(ps, name, z, cols["r"] / r_med, age, coupling)
+        _post_induction_sensitivity(ps, name, z, cols["r"] / r_med, age, coupling, value)
         * sens_mult * post_mult
     )
     cols["s_pro"] = _ln(ps, "prophase_sensitivity", name, z[:, _N["s_pro"]])
@@ -360,4 +400,5 @@ def make_batch(
         dose_fraction=dose_fraction,
         uniforms=u,
         population=name,
+        mixed=mixed,
     )
