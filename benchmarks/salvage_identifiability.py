@@ -8,6 +8,9 @@ row outside tolerance is either brought in or shown to be out of reach of the mo
               kill ratio (AALL0433 MRD split), transplant log kill, continuation kill and
               active-disease death ratio (Rheingold 2024 post-relapse OS, 5-yr OS 90.4 / 93 %),
               adults' block-1 kill ratio (SEER 20-39 / 40-59 y).
+``donor``     donor availability for transplant in CR2 (children's intermediate risk: matched
+              sibling only, AALL0433): the children's continuation kill refitted to Rheingold's
+              late-relapse OS (fitted) with and without it, and the AALL0433 rows (validation).
 ``mrd``       Zhou 2007 relapse with EOI MRD >= 1e-3 (72 %) and AIEOP-BFM MRD-IR 5-yr EFS
               (77.6 %) over the post-induction sensitivity (value, IIV omega, correlation with
               the induction sensitivity), with the relapse incidence they imply (12.7 ± 2 %);
@@ -124,6 +127,36 @@ def part_fit(n: int, seed: int) -> None:
             a = cols(load_config("adult"), max(n // 3, 1000), seed)
         print(f"  {q:4.2f}  20-39 {os_at(a, 5.0, 20, 40):.3f} 40-59 {os_at(a, 5.0, 40, 60):.3f}",
               flush=True)
+
+
+def part_donor(n: int, seed: int) -> None:
+    ped = replace(load_config("pediatric"), horizon_days=3654)
+    print("children: donor_probability_intermediate, continuation_kill_ratio -> post-relapse "
+          "5-yr OS early/int/late (25.8/49.5/66.4, fitted), 5-yr OS; AALL0433 3-yr OS overall "
+          "(72.3), MRD < 0.1 % (93.8), >= 0.1 % (60.6) (validation)")
+    for pd, cq in ((1.0, 1.2), (0.437, 1.2), (0.437, 1.1), (0.437, 1.05), (0.437, 1.0),
+                   (0.437, 0.9), (0.437, 0.8), (0.0, 1.05)):
+        with therapy(variant={1: {"donor_probability_intermediate": pd,
+                                  "continuation_kill_ratio": cq}}):
+            c = cols(ped, n, seed)
+        o = post_relapse_os(c)
+        v = aall0433_groups(c)
+        print(f"  {pd:5.3f} {cq:4.2f}  early {o['early']:.3f} int {o['intermediate']:.3f} late "
+              f"{o['late']:.3f}  OS5 {os_at(c, 5.0):.3f}  AALL0433 OS3 {v['all']:.3f} "
+              f"(<0.1 % {v['lo']:.3f}, >=0.1 % {v['hi']:.3f})", flush=True)
+
+
+def aall0433_groups(c: Cols) -> dict[str, float]:
+    """AALL0433 rows: 3-yr OS of late B-ALL marrow relapses, overall and by block-1 MRD."""
+    horizon = float(np.nanmax(c["os_day"]))
+    months = c["relapse_day"] / MONTH
+    rel = ((c["relapse"] == 1) & (c["subtype"] == "B-ALL") & (months >= 36)
+           & (c["relapse_day"] <= horizon - 3 * YEAR))
+    died = (c["death"] == 1) & (c["death_day"] - c["relapse_day"] <= 3 * YEAR)
+    lo = rel & (c["cr2"] == 1) & (c["mrd_block1"] < 1e-3)
+    hi = rel & ~lo
+    return {"all": 1 - float(died[rel].mean()), "lo": 1 - float(died[lo].mean()),
+            "hi": 1 - float(died[hi].mean())}
 
 
 def part_mrd(n: int, seed: int) -> None:
@@ -278,7 +311,7 @@ def part_eliana(n: int, seed: int) -> None:
 
 
 PARTS: dict[str, Callable[[int, int], None]] = {
-    "fit": part_fit, "mrd": part_mrd, "aya": part_aya, "e1910": part_e1910,
+    "fit": part_fit, "donor": part_donor, "mrd": part_mrd, "aya": part_aya, "e1910": part_e1910,
     "tower": part_tower, "eliana": part_eliana,
 }
 

@@ -41,6 +41,7 @@ GENOTYPES: tuple[str, ...] = ("NM", "IM", "PM")
 _N = {name: i for i, name in enumerate((
     "r", "K_N", "s", "s_post", "q", "alc", "C0_N", "mtt_N", "gam_N", "base", "ktr_M", "gam_M",
     "slope", "F", "C0_P", "mtt_P", "gam_P", "Hb0", "age", "s_pro", "protocol_mix",
+    "donor",
 ))}  # fmt: skip
 U = {name: i for i, name in enumerate((
     "sex", "subtype", "B0", "f_R", "rho_mix", "rho_val", "genotype", "ext_S", "ext_R",
@@ -81,6 +82,9 @@ class Batch:
     population: str
     #: Patients on the preset's ``protocol_mix`` source values (all False without a mix).
     mixed: AnyArray
+    #: Uniform draw deciding whether a stem-cell donor of the kind the relapse therapy needs
+    #: is available (:mod:`allpath.sim.salvage`; normal column ``donor``).
+    donor_u: Array
 
     @property
     def n(self) -> int:
@@ -401,4 +405,5 @@ def make_batch(
         uniforms=u,
         population=name,
         mixed=mixed,
+        donor_u=ndtr(z[:, _N["donor"]]),
     )

@@ -23,7 +23,8 @@ vectorised over the relapsed patients, with the treatment read from
 4. **Consolidation** of the template for patients in CR2 (blinatumomab cycles, the immune kill
    of immunotherapy.yaml with the effector-to-target saturation; a CD19-negative minor clone is
    spared), stepped daily; a burden back at B >= 5 % is a second relapse.
-5. **HSCT in CR2** for the risk groups ``hsct.risk_groups``: on max(end of consolidation,
+5. **HSCT in CR2** for the risk groups ``hsct.risk_groups`` when a donor is found
+   (``donor_probability_<group>``, the batch's ``donor_u`` draw): on max(end of consolidation,
    donor search) + conditioning, a log kill ``hsct_log10_kill`` of both clones and a
    transplant-related death with probability ``hsct_trm_probability`` within the follow-up
    window. The others get **continuation chemotherapy** (``continuation_days`` at the
@@ -257,7 +258,8 @@ def parse_relapse_therapy(data: Any, source: str = "<memory>") -> RelapseTherapy
                                       source)
     for need in ("hsct_log10_kill", "hsct_trm_probability", "continuation_days",
                  "continuation_kill_ratio", "disease_death_ratio",
-                 "reinduction_kill_ratio"):
+                 "reinduction_kill_ratio", "donor_probability_high",
+                 "donor_probability_intermediate"):
         if need not in values:
             problems.append(Problem(f"parameters.{need}", "missing parameter", source=source))
     if problems:
@@ -513,7 +515,12 @@ def treat_relapses(
 
     therapy_end = float(protocol.therapy_days)
     risk = _pack_risk(b0, np.where(cr2, mrd, b0), t0, therapy_end, lineage_t, days_per_month)
-    go_hsct = cr2 & np.isin(risk, [RISK.index(g) for g in rt.hsct_risk_groups]) & var.transplant
+    # a donor of the kind the risk group's transplant needs (matched sibling only for the
+    # intermediate group in the children's variant, AALL0433) is found with its probability
+    p_donor = np.array([rt.value(f"donor_probability_{g}", var) if g != "low" else 1.0
+                        for g in RISK])[risk]
+    go_hsct = (cr2 & np.isin(risk, [RISK.index(g) for g in rt.hsct_risk_groups])
+               & var.transplant & (sub.donor_u < p_donor))
 
     # --- closed form after the stepped days ----------------------------------------------
     r = p_main[:, _PI["r"]]
