@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal, Protocol
 
 from allpath.disclaimer import DISCLAIMER
@@ -46,20 +46,23 @@ def _iso(d: dt.date | None) -> str | None:
     return d.isoformat() if d is not None else None
 
 
-def _ranges(dates: list[dt.date]) -> list[dict[str, str]]:
-    """Consecutive dates folded into ``{from, to}`` ranges."""
+def _offset_ranges(start: dt.date, offsets: list[int]) -> list[dict[str, str]]:
+    """The dates ``start + offset`` folded into ``{from, to}`` ranges of consecutive days
+    (folded on the offsets: no date is made for every day of a long daily schedule)."""
     out: list[dict[str, str]] = []
-    if not dates:
+    if not offsets:
         return out
-    ds = sorted(set(dates))
-    lo = prev = ds[0]
-    for d in ds[1:]:
-        if (d - prev).days == 1:
-            prev = d
+    os_ = sorted(set(offsets))
+    lo = prev = os_[0]
+    for o in os_[1:]:
+        if o - prev == 1:
+            prev = o
             continue
-        out.append({"from": lo.isoformat(), "to": prev.isoformat()})
-        lo = prev = d
-    out.append({"from": lo.isoformat(), "to": prev.isoformat()})
+        out.append({"from": (start + dt.timedelta(days=lo)).isoformat(),
+                    "to": (start + dt.timedelta(days=prev)).isoformat()})
+        lo = prev = o
+    out.append({"from": (start + dt.timedelta(days=lo)).isoformat(),
+                "to": (start + dt.timedelta(days=prev)).isoformat()})
     return out
 
 
@@ -137,6 +140,10 @@ class Roadmap:
     phases: tuple[PhaseDates, ...]
     extra: tuple[CalendarItem, ...]
     bsa_formula: str = "mosteller"
+    #: per-instance memo of what a phase's layout computes (applicability, dated items):
+    #: the roadmap is immutable, and serialising it reads each phase several times
+    _memo: dict[Any, Any] = field(default_factory=dict, init=False, repr=False,
+                                  compare=False)
 
     # ------------------------------------------------------------------ patient
     @property
@@ -161,7 +168,11 @@ class Roadmap:
         return float(f.value)
 
     def _facts(self) -> dict[str, object]:
-        return {k: f.value for k, f in self.assessment.facts.items()}
+        facts: dict[str, object] | None = self._memo.get("facts")
+        if facts is None:
+            facts = self._memo["facts"] = {k: f.value for k, f in
+                                           self.assessment.facts.items()}
+        return facts
 
     def _applies(self, a: Applies | None, on: dt.date, body: BodySize
                  ) -> tuple[bool | None, tuple[str, ...]]:
@@ -172,6 +183,19 @@ class Roadmap:
 
     def active(self, pd: PhaseDates) -> _Active:
         """Components and procedures that apply, with the body size at the phase start."""
+        if not self._own(pd):
+            return self._active(pd)
+        key = ("active", pd.index)
+        hit: _Active | None = self._memo.get(key)
+        if hit is None:
+            hit = self._memo[key] = self._active(pd)
+        return hit
+
+    def _own(self, pd: PhaseDates) -> bool:
+        """``pd`` is one of this roadmap's phases (so its derived layout may be memoised)."""
+        return 0 <= pd.index < len(self.phases) and self.phases[pd.index] is pd
+
+    def _active(self, pd: PhaseDates) -> _Active:
         body = body_size(self.assessment.timeline, self.bsa_formula, on=pd.start)
         comps: list[tuple[Component, bool | None, tuple[str, ...]]] = []
         skipped: list[tuple[Component, str]] = []
@@ -222,6 +246,15 @@ class Roadmap:
 
     def phase_calendar(self, pd: PhaseDates, drugs: bool = True) -> list[CalendarItem]:
         """The phase's dated items that apply to this patient, with IT doses in the detail."""
+        if not self._own(pd):
+            return self._phase_calendar(pd, drugs)
+        key = ("calendar", pd.index, drugs)
+        hit: tuple[CalendarItem, ...] | None = self._memo.get(key)
+        if hit is None:
+            hit = self._memo[key] = tuple(self._phase_calendar(pd, drugs))
+        return list(hit)
+
+    def _phase_calendar(self, pd: PhaseDates, drugs: bool) -> list[CalendarItem]:
         act = self.active(pd)
         items = phase_items(pd, drugs=drugs, components=tuple(c for c, _, _ in act.components),
                             procedures=tuple(r for r, _, _ in act.procedures))
@@ -383,10 +416,14 @@ class Roadmap:
 
     def items(self) -> list[CalendarItem]:
         """Dated procedures and checkpoints (no drug days), extra steps included."""
-        out: list[CalendarItem] = list(self.extra)
-        for pd in self.phases:
-            out.extend(self.phase_calendar(pd, drugs=False))
-        return sorted(out, key=lambda i: (i.date, i.kind, i.title))
+        hit: tuple[CalendarItem, ...] | None = self._memo.get("items")
+        if hit is None:
+            out: list[CalendarItem] = list(self.extra)
+            for pd in self.phases:
+                out.extend(self.phase_calendar(pd, drugs=False))
+            hit = self._memo["items"] = tuple(sorted(out, key=lambda i: (i.date, i.kind,
+                                                                         i.title)))
+        return list(hit)
 
     def calendar(self) -> list[tuple[dt.date, list[CalendarItem]]]:
         """The day-by-day calendar (days with something on it)."""
@@ -480,13 +517,15 @@ class Roadmap:
     # ------------------------------------------------------------------ output
     def _phase_dict(self, pd: PhaseDates) -> dict[str, Any]:
         p = pd.phase
-        offsets = list(range(0, pd.length_days, p.cycle_days)) if p.cycle_days else [0]
+        length = pd.length_days
+        span = p.cycle_days or length
+        offsets = list(range(0, length, p.cycle_days)) if p.cycle_days else [0]
 
         def dates(days: tuple[int | str, ...], cycles: tuple[int, ...] = ()
                   ) -> list[dt.date]:
             return [pd.start + dt.timedelta(days=o + d) for ci, o in enumerate(offsets)
                     if not cycles or ci + 1 in cycles
-                    for d in expand_days(days) if o + d < pd.length_days]
+                    for d in expand_days(days) if o + d < length]
 
         act = self.active(pd)
         comps = []
@@ -496,10 +535,9 @@ class Roadmap:
                                 dosing=self.dosing)
             comps.append({
                 "drug": c.drug, "class": c.drug_class, "route": c.route,
-                "days": sorted({o % (p.cycle_days or pd.length_days) + 1 for o in offs})
-                if offs else [],
+                "days": sorted({o % span + 1 for o in offs}) if offs else [],
                 "schedule": c.schedule,
-                "dates": _ranges([pd.start + dt.timedelta(days=o) for o in offs]),
+                "dates": _offset_ranges(pd.start, offs),
                 "doses": len(offs),
                 "applies": {"label": c.applies_if.label, "decided": ok is True,
                             "needs": list(needs)} if c.applies_if else None,

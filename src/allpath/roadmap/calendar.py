@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from bisect import bisect_left
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -108,12 +109,12 @@ def _cycle_offsets(pd: PhaseDates) -> list[int]:
 def component_offsets(pd: PhaseDates, c: Component) -> list[int]:
     """Phase offsets on which a component is given (its cycles and dose limit applied)."""
     out: list[int] = []
+    length = pd.length_days
+    days = expand_days(c.days)  # sorted
     for ci, offset in enumerate(_cycle_offsets(pd)):
         if c.cycles and ci + 1 not in c.cycles:
             continue
-        for d in expand_days(c.days):
-            if offset + d < pd.length_days:
-                out.append(offset + d)
+        out.extend(map(offset.__add__, days[:bisect_left(days, length - offset)]))
     out.sort()
     return out[: c.max_doses] if c.max_doses is not None else out
 

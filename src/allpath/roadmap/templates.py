@@ -92,8 +92,10 @@ def _parse_day(spec: DaySpec) -> tuple[int, int, int]:
     return lo, hi, step
 
 
+@lru_cache(maxsize=4096)
 def expand_days(specs: tuple[DaySpec, ...]) -> tuple[int, ...]:
-    """Every phase day named by a list of day specs, sorted and without repeats."""
+    """Every phase day named by a list of day specs, sorted and without repeats (memoised:
+    templates name the same few specs over and over)."""
     out: set[int] = set()
     for s in specs:
         lo, hi, step = _parse_day(s)
