@@ -294,10 +294,9 @@ class Assessment:
     def to_dict(self) -> dict[str, Any]:
         """The JSON document ``allpath.assessment/1``."""
         age = self.facts.get("age.years")
-        used = {c for r in self.results if r.status != "unknown" for c in r.cite}
         cns = self.result("cns")
         etp = self.value("diagnosis.etp")
-        return {
+        doc: dict[str, Any] = {
             "format": ASSESSMENT_FORMAT,
             "patient_id": self.record.id,
             "as_of": _plain(self.as_of),
@@ -353,12 +352,30 @@ class Assessment:
                  and r.status == "decided"}
             ),
             "trace": self.trace(),
-            "citations": {
-                c: self.knowledge.citations[c].reference
-                for c in sorted(used)
-                if c in self.knowledge.citations
-            },
         }
+        # every id cited anywhere in the document (risk, response, MRD, relapse, alerts,
+        # roadmap, trace) resolves here, so a reader can look up any source behind a value
+        doc["citations"] = {
+            c: self.knowledge.citations[c].reference
+            for c in sorted(_cited_ids(doc))
+            if c in self.knowledge.citations
+        }
+        return doc
+
+
+def _cited_ids(node: Any) -> set[str]:
+    """Citation ids under every ``citations`` or ``cite`` key of a document (lists of ids)."""
+    found: set[str] = set()
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key in ("citations", "cite") and isinstance(value, list):
+                found.update(c for c in value if isinstance(c, str))
+            else:
+                found |= _cited_ids(value)
+    elif isinstance(node, list):
+        for item in node:
+            found |= _cited_ids(item)
+    return found
 
 
 def _tri(value: Any) -> bool | None:
