@@ -14,11 +14,12 @@ from typing import Any
 import numpy as np
 import pytest
 
+from allpath.sim import simulate_cohort
 from allpath.sim.base import patient_randoms
 from allpath.sim.cohort import load_config
 from allpath.sim.fast import run_cohort_batch
 from allpath.sim.model import PARAMS
-from allpath.sim.population import N_NORMAL, N_UNIFORM, make_batch
+from allpath.sim.population import N_NORMAL, N_UNIFORM, U, make_batch
 from allpath.sim.validation import (
     induction_anc_nadir_day,
     maintenance_dose_step,
@@ -142,3 +143,25 @@ def test_sasaki2021_seer_5y_os_60_and_over(older_adult: Cols) -> None:
 def test_sasaki2021_seer_5y_os_20_to_39_aya_preset(aya: Cols) -> None:
     """The ``aya`` preset reproduces the adult preset's 20-39 y band (SEER 59 % ±6 pp)."""
     assert abs(os_at(aya, 5.0, 20, 40) - 0.59) <= 0.06
+
+
+def test_kantarjian2004_induction_death_rises_to_15_percent_from_60_years() -> None:
+    """Hyper-CVAD (clinical fact sheet 5.3): induction death 15 % at 60 y and over. The E1910
+    cohort (30-70 y, adult values) takes it by age: about 6 % below 60 y (the adult preset's
+    GIMEMA figure) and about 15 % from 60 y, on the same random draws."""
+    t = simulate_cohort("e1910_chemotherapy", n=8000, seed=3)
+    age = t.column("age").to_numpy()
+    died = t.column("induction_death").to_numpy(zero_copy_only=False) == 1
+    old = age >= 60
+    assert old.sum() >= 1500
+    assert abs(died[~old].mean() - 0.06) <= 0.02
+    assert abs(died[old].mean() - 0.15) <= 0.035
+    # the draw is only transformed from 60 y: younger patients keep theirs, older ones get a
+    # larger uniform (a smaller exponential threshold, an earlier crossing of the hazard)
+    cfg = load_config("e1910_chemotherapy")
+    z, u = patient_randoms(3, 0, 4000, N_NORMAL, N_UNIFORM)
+    b = make_batch(cfg.parameters, cfg.population, cfg.protocol, np.arange(4000), z, u)
+    col = U["ind_death"]
+    young = b.age < 60
+    assert np.array_equal(b.uniforms[young, col], u[young, col])
+    assert np.all(b.uniforms[~young, col] > u[~young, col])

@@ -94,6 +94,9 @@ class Parameter:
     iiv: IIV | None = None
     populations: Mapping[str, float] = field(default_factory=dict)
     note: str = ""
+    #: Values by patient age that override every preset's value: ``((from_age, value), ...)``
+    #: in increasing age; a patient takes the last band whose ``from_age`` <= their age.
+    by_age: tuple[tuple[float, float], ...] = ()
 
     def value_for(self, population: str) -> float:
         """The typical value for a population (``pediatric``, ``adult``)."""
@@ -433,6 +436,17 @@ def parse_parameters(data: Any, source: str = "<memory>") -> ParameterSet:
             str(k): _num(v, f"{path}.populations.{k}", problems, source)
             for k, v in pops_raw.items()
         }
+        by_age: list[tuple[float, float]] = []
+        for i, band in enumerate(entry.get("by_age") or []):
+            bp = f"{path}.by_age[{i}]"
+            if not isinstance(band, dict):
+                problems.append(Problem(bp, "expected {from_age, value}", got=repr(band),
+                                        source=source))
+                continue
+            lo = _num(band.get("from_age"), f"{bp}.from_age", problems, source)
+            if by_age and not lo > by_age[-1][0]:
+                problems.append(Problem(f"{bp}.from_age", "bands must increase", source=source))
+            by_age.append((lo, _num(band.get("value"), f"{bp}.value", problems, source)))
         params[str(name)] = Parameter(
             name=str(name),
             symbol=str(entry.get("symbol", name)),
@@ -442,6 +456,7 @@ def parse_parameters(data: Any, source: str = "<memory>") -> ParameterSet:
             evidence=evidence,
             iiv=iiv,
             populations=pops,
+            by_age=tuple(by_age),
             note=str(entry.get("note", "")),
         )
     for name, p in params.items():

@@ -251,6 +251,32 @@ def _post_induction_sensitivity(ps: ParameterSet, name: str, z: Array, r_rel: Ar
     return out
 
 
+def _induction_death_uniform(ps: ParameterSet, name: str, age: Array,
+                             u: Array) -> Array | None:
+    """The ``ind_death`` uniform, transformed so that each patient's induction-death
+    probability is the one of their age (``induction_death_probability.by_age``).
+
+    The kernels draw induction death as a cumulative hazard h0 H(t) crossing E = -ln u, with
+    h0 set from the preset's probability p; a patient with probability p_i has the hazard
+    c h0, c = ln(1 - p_i) / ln(1 - p), which crosses E exactly when h0 H(t) crosses E / c:
+    u' = u^(1/c) gives every kernel the patient's own probability. None: no patient's
+    probability differs from the preset's.
+    """
+    par = ps["induction_death_probability"]
+    col = u[:, U["ind_death"]]
+    if not par.by_age:
+        return None
+    p_pop = par.value_for(name)
+    edges = np.array([lo for lo, _ in par.by_age])
+    values = np.array([p_pop] + [v for _, v in par.by_age])
+    p_i = values[np.searchsorted(edges, age, side="right")]
+    if np.all(p_i == p_pop):
+        return None
+    c = np.log1p(-p_i) / math.log1p(-p_pop)
+    out: Array = col ** (1.0 / c)
+    return out
+
+
 def make_batch(
     ps: ParameterSet,
     pop: Population,
@@ -272,6 +298,10 @@ def make_batch(
     n = ids.shape[0]
     z, u = normals, uniforms
     age = _age(pop.age, z[:, _N["age"]], u[:, U["age"]])
+    ind_u = _induction_death_uniform(ps, name, age, u)
+    if ind_u is not None:
+        u = u.copy()
+        u[:, U["ind_death"]] = ind_u
     male = u[:, U["sex"]] < pop.male_fraction
     subtype = _subtypes(pop, age, u[:, U["subtype"]])
     strong_mult = np.array([ps.subtypes.get(s, {}).get("strong_resistance_probability", 1.0)
