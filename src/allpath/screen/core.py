@@ -123,6 +123,33 @@ def _tidy(x: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
     return out
 
 
+def _arrow(values: npt.NDArray[Any], valid: npt.NDArray[np.bool_] | None = None) -> pa.Array:
+    """A numpy array of numbers or booleans as an Arrow array (``valid``: False marks a null).
+
+    Built from buffers because ``pa.array`` imports pandas on its first call, which is
+    most of a second of every ``allpath screen`` run; the result is the same array.
+    """
+    values = np.ascontiguousarray(values)
+    n = len(values)
+    bitmap = None if valid is None or valid.all() else pa.py_buffer(
+        np.packbits(valid, bitorder="little"))
+    if values.dtype == np.bool_:
+        return pa.Array.from_buffers(pa.bool_(), n, [bitmap, pa.py_buffer(
+            np.packbits(values, bitorder="little"))])
+    return pa.Array.from_buffers(pa.from_numpy_dtype(values.dtype), n,
+                                 [bitmap, pa.py_buffer(values)])
+
+
+def _strings(words: Sequence[str]) -> pa.Array:
+    """A short list of strings as an Arrow string array (without ``pa.array``: see
+    :func:`_arrow`)."""
+    data = [w.encode("utf-8") for w in words]
+    offsets = np.zeros(len(data) + 1, dtype=np.int32)
+    np.cumsum([len(d) for d in data], out=offsets[1:])
+    return pa.Array.from_buffers(pa.string(), len(data), [
+        None, pa.py_buffer(offsets), pa.py_buffer(b"".join(data))])
+
+
 def _numpy(arr: pa.Array | pa.ChunkedArray) -> npt.NDArray[Any]:
     """An Arrow column as numpy (nulls as NaN for floats), zero-copy where Arrow allows.
 
@@ -435,17 +462,17 @@ class Screener:
         else:
             counts = np.bincount(slot, minlength=n_slots)
         columns = {
-            "row": pa.array(np.arange(offset + 1, offset + n + 1, dtype=np.int64)),
+            "row": _arrow(np.arange(offset + 1, offset + n + 1, dtype=np.int64)),
             "patient_id": table.column("patient_id"),
             "time": table.column("time"),
-            "flag": pa.array(flag_vals, mask=None if flag_known.all() else ~flag_known),
+            "flag": _arrow(flag_vals, flag_known),
             # indices come from look-up tables over the dictionaries: no need to check them
-            "suspicion": pa.DictionaryArray.from_arrays(pa.array(s_codes),
-                                                        pa.array(SUSPICIONS), safe=False),
-            "reasons": pa.DictionaryArray.from_arrays(pa.array(r_idx),
-                                                      pa.array(labels + bad_labels,
-                                                               pa.string()), safe=False),
-            "rule": pa.DictionaryArray.from_arrays(pa.array(rule_idx), pa.array(rule_ids),
+            "suspicion": pa.DictionaryArray.from_arrays(_arrow(s_codes),
+                                                        _strings(SUSPICIONS), safe=False),
+            "reasons": pa.DictionaryArray.from_arrays(_arrow(r_idx),
+                                                      _strings(labels + bad_labels),
+                                                      safe=False),
+            "rule": pa.DictionaryArray.from_arrays(_arrow(rule_idx), _strings(rule_ids),
                                                    safe=False),
         }
         # row, suspicion, reasons and rule are never null: saying so spares the Parquet
@@ -458,19 +485,20 @@ class Screener:
             where = np.flatnonzero(mask)
             if not len(where):
                 continue
-            idx = pa.array(where)
+            idx = _arrow(where)
+            same = _arrow(np.zeros(len(where), dtype=np.int64))  # one label on every row
             src = table.column(col) if col in table.column_names else None
             value = (pc.cast(src.take(idx), pa.string()) if src is not None
                      else pa.nulls(len(where), pa.string()))
             bad_tables.append(pa.table({
-                "row": pa.array(where + offset + 1, pa.int64()),
+                "row": _arrow((where + offset + 1).astype(np.int64)),
                 "patient_id": pc.cast(table.column("patient_id").take(idx), pa.string()),
-                "column": pa.array([col] * len(where), pa.string()),
-                "problem": pa.array([problem] * len(where), pa.string()),
+                "column": _strings([col]).take(same),
+                "problem": _strings([problem]).take(same),
                 "value": value,
             }))
         bad = (pa.concat_tables(bad_tables).sort_by([("row", "ascending")]) if bad_tables
-               else pa.table({c: pa.array([], pa.int64() if c == "row" else pa.string())
+               else pa.table({c: pa.nulls(0, pa.int64() if c == "row" else pa.string())
                               for c in BAD_COLUMNS}))
         by_s = np.bincount(slot_s, weights=counts, minlength=len(SUSPICIONS)).astype(np.int64)
         by_s[invalid] += n - int(counts.sum())
