@@ -526,8 +526,10 @@ def _alert_cards(request: Request, doc: dict[str, Any]) -> list[dict[str, Any]]:
     return cards
 
 
-def _due_cards(request: Request, a: Assessment, on: dt.date) -> list[dict[str, Any]]:
-    rm = a.roadmap.to_dict() if a.roadmap is not None else {}  # the assessment's roadmap
+def _due_cards(request: Request, a: Assessment, doc: dict[str, Any], on: dt.date
+               ) -> list[dict[str, Any]]:
+    # the assessment's roadmap, as its document already holds it (not serialised again)
+    rm: dict[str, Any] = doc.get("roadmap") or {}
     t = rm.get("template")
     if not t:
         return []
@@ -645,7 +647,7 @@ def patient_view(request: Request, hook: HookRequest, caller: CdsCallerDep) -> C
         return CardsResponse(cards=[], extension=ext)
     cards = _risk_cards(request, doc, chart.stored)
     cards += _alert_cards(request, doc)
-    cards += _due_cards(request, a, _reference_date(request, hook))
+    cards += _due_cards(request, a, doc, _reference_date(request, hook))
     cards += _trial_cards(request, a)
     return CardsResponse(cards=_with_summary(cards, chart), extension=ext)
 

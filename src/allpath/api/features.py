@@ -16,7 +16,8 @@ from typing import Annotated, Any
 import yaml
 from fastapi import APIRouter, Body, Query, Request
 from fastapi import Path as PathParam
-from fastapi.responses import JSONResponse
+from fastapi.encoders import jsonable_encoder
+from fastapi.responses import JSONResponse, Response
 
 from allpath.api.deps import CallerDep, trial_registry
 from allpath.api.inputs import check_date, check_values, read_record
@@ -39,6 +40,15 @@ RecordBody = Annotated[dict[str, Any], Body(
 _OBJECT = {"type": "object", "additionalProperties": True}
 
 
+def json_document(doc: Any) -> Response:
+    """A library JSON document as the response, encoded once: the same bytes FastAPI's
+    ``JSONResponse`` writes (compact, UTF-8, no NaN), without validating and re-encoding a
+    large document that the library already made JSON-ready (an assessment is ~100 kB)."""
+    return Response(json.dumps(doc, ensure_ascii=False, allow_nan=False, indent=None,
+                               separators=(",", ":")).encode("utf-8"),
+                    media_type="application/json")
+
+
 class Output(StrEnum):
     native = "native"
     fhir = "fhir"
@@ -47,19 +57,20 @@ class Output(StrEnum):
 @router.post("/assess", summary="Assess one record (native or FHIR Bundle)", tags=["pathway"],
              response_description="The assessment (`allpath.assessment/1`), as `allpath "
                                   "assess --format json` prints it; with `output=fhir` a "
-                                  "FHIR R4 Bundle (needs the FHIR exporter).")
+                                  "FHIR R4 Bundle (needs the FHIR exporter).",
+             response_model=dict[str, Any])
 def assess(body: RecordBody, caller: CallerDep, output: Output = Output.native,
            as_of: Annotated[dt.date | None, Query(
                description="Date the assessment speaks for (default: the latest date in the "
                            "record), as `allpath assess --as-of`.")] = None,
-           ) -> dict[str, Any]:
+           ) -> Response:
     if as_of is not None and (bad := check_date("as_of", as_of)) is not None:
         raise RecordError([bad])
     parsed = read_record(body)
     if parsed.no_leukaemia is not None and output is Output.native:
         # a Bundle without ALL: say so plainly (allpath.no-leukaemia/1), as `allpath assess`
         # does, instead of an assessment that lists marrow tests to order
-        return parsed.no_leukaemia
+        return JSONResponse(jsonable_encoder(parsed.no_leukaemia))
     a = run_assess(parsed.record, as_of=as_of)
     if output is Output.fhir:
         from allpath.interop.fhir import assessment_to_bundle
@@ -68,11 +79,11 @@ def assess(body: RecordBody, caller: CallerDep, output: Output = Output.native,
         # kept) and the Condition's own codes travel into the export (mCODE CancerPatient)
         source = body if isinstance(body, dict) and body.get("resourceType") == "Bundle" \
             else None
-        return assessment_to_bundle(a, source=source)
+        return JSONResponse(jsonable_encoder(assessment_to_bundle(a, source=source)))
     doc: dict[str, Any] = a.to_dict()
     if parsed.warnings:  # a FHIR Bundle: what the import refused or left out, with paths
         doc["import_warnings"] = list(parsed.warnings)
-    return doc
+    return json_document(doc)
 
 
 @router.post("/triage", summary="Triage one person from symptoms and a blood count",
