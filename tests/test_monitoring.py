@@ -86,6 +86,27 @@ def test_response_needs_a_checkpoint_marrow() -> None:
     assert status(doc) == "not_assessable"
 
 
+def test_adult_m1_marrow_without_a_platelet_count_is_unknown_and_orders_the_count() -> None:
+    """BMT CTN 2010 [S30]: an adult's CR or CRi turns on the platelets; without them the
+    response is unknown (not 'no marrow'), and the count is in missing and tests_to_order."""
+    obs = [x for x in eoi(2, 1.5) if x["code"] != "platelets"]
+    doc = run(obs, birth_date="1980-03-01")
+    [r] = [r for r in doc["response"] if r["checkpoint"] == "end_of_induction"]
+    assert (r["status"], r["possible"], r["missing"]) == ("unknown", ["CR", "CRi"],
+                                                          ["cp.platelets"])
+    [m] = [m for m in doc["missing"] if m["fact"] == "cp.platelets"]
+    assert m["test"] in doc["tests_to_order"]
+
+
+def test_refractory_response_names_the_failed_site_with_its_value() -> None:
+    doc = run(eoi(2, blasts=4))
+    [r] = [r for r in doc["response"] if r["checkpoint"] == "end_of_induction"]
+    assert r["status"] == "refractory"
+    assert [(f["site"], f["inputs"]) for f in r["failed_sites"]] == [
+        ("blood", {"cp.blood_blasts": 4.0})]
+    assert r["note"] == "Not in remission: blood (cp.blood_blasts = 4)."
+
+
 def test_csf_blasts_at_the_checkpoint_block_cr() -> None:
     doc = run(eoi(1) + [o("csf_blasts", "present", "2024-03-29")])
     assert status(doc) == "refractory"

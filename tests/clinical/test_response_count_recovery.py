@@ -66,12 +66,14 @@ def test_buchmann2022_child_with_anc_0_6_and_platelets_70_is_still_cr() -> None:
 
 def test_bmt_ctn_2010_adult_with_platelets_80_and_m1_marrow_is_cri() -> None:
     """The same end-of-induction values in a 40-year-old: CR needs platelets >= 100 x10^9/L in
-    the BMT CTN scheme, so it is CRi; the rule says its age boundary is unconfirmed."""
+    the BMT CTN scheme, so it is CRi. The CRi definition is sourced (BMT CTN 2010 [S30], the
+    adult review [S14c]; fact sheet 4.1.2): confirmed; the pack note keeps the 18-year boundary
+    as an unconfirmed ALLPath choice (review 2026-12-07 finding 5)."""
     r = _eoi_response(_eoi(2, 1.5, 80), ADULT)
     assert r["status"] == "CRi"
     assert r["rule_id"] == "response.cri"
-    assert "S30" in r["citations"]
-    assert r["evidence"] == "unconfirmed"
+    assert {"S30", "S14c"} <= set(r["citations"])
+    assert r["evidence"] == "confirmed"
 
 
 @pytest.mark.parametrize(("anc", "platelets", "want"), [
@@ -100,7 +102,7 @@ def test_schrappe2012_child_with_5_percent_marrow_blasts_is_refractory_not_cr() 
 
 def _pack_status(facts: dict[str, Fact]) -> Any:
     pack = next(p for p in load_knowledge().packs if p.id == "response")
-    [result] = evaluate_pack(pack, facts)
+    result = evaluate_pack(pack, facts)[0]  # [1] is the failed_sites decision
     return result
 
 

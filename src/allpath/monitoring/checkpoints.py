@@ -18,16 +18,49 @@ __all__ = ["CheckpointResponse", "assess_checkpoints", "checkpoint_facts"]
 
 @dataclass(frozen=True)
 class CheckpointResponse:
+    """The response at one checkpoint; ``sites`` is the pack's ``failed_sites`` decision (the
+    sites not in remission, each rule with the inputs it read), None when not evaluated."""
+
     checkpoint: str
     date: dt.date | None
     result: DecisionResult
+    sites: DecisionResult | None = None
+
+    def failed_sites(self) -> list[dict[str, Any]]:
+        """Each site not in remission (marrow, blood, extramedullary) with its rule."""
+        s = self.sites
+        if s is None or s.status != "decided" or not isinstance(s.value, list):
+            return []
+        return [
+            {"site": site, "rule_id": rule_id, "inputs": dict(inputs),
+             "citations": list(cite)}
+            for site, (rule_id, cite, _), inputs in zip(s.value, s.hits, s.hit_inputs,
+                                                        strict=True)
+        ]
+
+    def note(self) -> str | None:
+        """Why the response is less than CR or still open, naming the inputs."""
+        r = self.result
+        if r.status == "unknown":
+            open_ = " or ".join(str(p) for p in r.possible) or "undecided"
+            return (f"Checkpoint marrow read, but {', '.join(r.missing) or 'a fact'} "
+                    f"missing: {open_} cannot be told apart until it is known.")
+        failed = self.failed_sites()
+        if r.status != "decided" or r.value not in ("refractory", "PD") or not failed:
+            return None
+        parts = ", ".join(
+            f"{f['site']} ({', '.join(f'{k} = {_num(v)}' for k, v in f['inputs'].items())})"
+            for f in failed)
+        return f"Not in remission: {parts}."
 
     def to_dict(self) -> dict[str, Any]:
         r = self.result
         return {
             "checkpoint": self.checkpoint,
             "date": self.date.isoformat() if self.date else None,
-            "status": r.value if r.status == "decided" else "not_assessable",
+            # unknown: a marrow exists but a fact the decision needs is missing (`missing`,
+            # `possible`); not_assessable: no checkpoint marrow
+            "status": r.value if r.status == "decided" else "unknown",
             "scheme": r.scheme,
             "rule_id": r.rule_id,
             "inputs": dict(r.inputs),
@@ -35,7 +68,14 @@ class CheckpointResponse:
             "citations": list(r.cite),
             "evidence": r.evidence,
             "missing": list(r.missing),
+            "possible": list(r.possible) if r.status == "unknown" else [],
+            "failed_sites": self.failed_sites(),
+            "note": self.note(),
         }
+
+
+def _num(value: Any) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value).lower()
 
 
 def checkpoint_facts(
@@ -93,6 +133,6 @@ def assess_checkpoints(
         facts, when = checkpoint_facts(name, record, timeline, base)
         if when is None and (name != "end_of_induction" or reached < first):
             continue  # a checkpoint is reported once its marrow exists or is due
-        [result] = evaluate_pack(pack, facts)
-        out.append(CheckpointResponse(name, when, result))
+        result, sites = evaluate_pack(pack, facts)
+        out.append(CheckpointResponse(name, when, result, sites))
     return out

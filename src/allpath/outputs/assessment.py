@@ -242,7 +242,9 @@ class Assessment:
     def missing(self) -> list[dict[str, Any]]:
         """Facts whose absence left a conclusion unknown or provisional, with the test."""
         needed: dict[str, list[str]] = {}
-        for r in self.results:
+        # a checkpoint response left open (an adult's platelet count) asks for its facts too
+        responses = tuple(c.result for c in self.monitoring.responses) if self.monitoring else ()
+        for r in (*self.results, *responses):
             partly = r.status == "decided" and isinstance(r.value, dict) and any(
                 v is None for v in r.value.values())
             if r.status == "unknown" or r.provisional or partly:
