@@ -4,7 +4,9 @@ Starts a real ``allpath serve`` on 127.0.0.1 with a throw-away SQLite file, then
 ``--clients`` concurrent clients (threads with keep-alive connections), each POSTing the
 bundled example records to ``/v1/assess`` for ``--seconds``. Reports throughput and
 p50/p99 latency next to the in-process cost of the same assessments
-(``allpath.assess(parse_record(doc)).to_dict()``), with the ratio.
+(``allpath.assess(parse_record(doc)).to_dict()``), with the ratio, the server's CPU time per
+assessment (all its processes; steadier than wall-clock figures on a shared machine) and the
+load average.
 
     .venv/bin/python benchmarks/api.py [--clients 1,4,8] [--seconds 10] [--workers 1]
 """
@@ -47,13 +49,15 @@ def in_process(docs: list[dict[str, Any]], seconds: float) -> dict[str, float]:
     lat: list[float] = []
     end = time.perf_counter() + seconds
     i = 0
+    cpu0 = time.process_time()
     while time.perf_counter() < end:
         t0 = time.perf_counter()
         json.dumps(allpath.assess(allpath.parse_record(docs[i % len(docs)])).to_dict())
         lat.append(time.perf_counter() - t0)
         i += 1
     return {"per_s": len(lat) / sum(lat), "p50_ms": _pct(lat, 0.5) * 1e3,
-            "p99_ms": _pct(lat, 0.99) * 1e3, "n": len(lat)}
+            "p99_ms": _pct(lat, 0.99) * 1e3, "n": len(lat),
+            "cpu_ms": (time.process_time() - cpu0) / len(lat) * 1e3}
 
 
 def _free_port() -> int:
@@ -101,6 +105,23 @@ def load(base: str, token: str, docs: list[dict[str, Any]], clients: int,
             "p99_ms": _pct(lat, 0.99) * 1e3, "n": len(lat), "errors": errors[0]}
 
 
+def _server_cpu(pid: int) -> float:
+    """CPU seconds used so far by the server and its worker processes (Linux ``/proc``)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    todo = [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / tick  # utime, stime
+            for task in Path(f"/proc/{p}/task").iterdir():
+                todo += [int(c) for c in (task / "children").read_text().split()]
+        except (OSError, ValueError, IndexError):
+            continue
+    return total
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--clients", default="1,4,8")
@@ -129,13 +150,17 @@ def main() -> None:
             print(f"cpu cores: {os.cpu_count()}; server workers: {args.workers}; records: "
                   f"{len(docs)} bundled examples; {args.seconds:g} s per run")
             print(f"in-process   : {local['per_s']:7.1f} assessments/s  p50 "
-                  f"{local['p50_ms']:6.1f} ms  p99 {local['p99_ms']:6.1f} ms  (1 thread)")
+                  f"{local['p50_ms']:6.1f} ms  p99 {local['p99_ms']:6.1f} ms  (1 thread; "
+                  f"CPU {local['cpu_ms']:.1f} ms/assessment)")
             for n in (int(x) for x in args.clients.split(",")):
+                cpu0 = _server_cpu(server.pid)
                 r = load(base, token, docs, n, args.seconds)
+                cpu = (_server_cpu(server.pid) - cpu0) / max(1, r["n"] + n)
                 print(f"API {n:2d} client{'s' if n > 1 else ' '}: {r['per_s']:7.1f} "
                       f"assessments/s  p50 {r['p50_ms']:6.1f} ms  p99 {r['p99_ms']:6.1f} ms  "
                       f"ratio API/in-process throughput {r['per_s'] / local['per_s']:.2f}  "
-                      f"errors {int(r['errors'])}")
+                      f"server CPU {cpu * 1e3:.1f} ms/assessment  errors {int(r['errors'])}")
+            print("load average " + " ".join(f"{x:.2f}" for x in os.getloadavg()))
         finally:
             server.send_signal(signal.SIGTERM)
             try:
