@@ -168,7 +168,9 @@ def test_screen_survives_client_restart_mid_run(
         def update(self, rows: int) -> None:
             self.finished += 1
             if self.finished == 1:
-                client.restart(timeout=120)
+                # do not wait here for every worker to come back: on a loaded machine a
+                # nanny can take minutes to start one; the run waits for workers itself
+                client.restart(timeout=120, wait_for_workers=False)
 
         def close(self) -> None:
             pass
