@@ -139,6 +139,7 @@ def live_url(app: FastAPI) -> Iterator[str]:
 
 
 CLIENTS = 4
+WRITES_BEFORE_KILL = 5  # acknowledged writes per client before the server is killed
 WRITES_EACH = 8
 
 
@@ -678,27 +679,38 @@ def test_kill_9_during_concurrent_writes_keeps_every_acknowledged_observation(
         with httpx.Client(base_url=base, headers=headers, timeout=60) as c:
             pid = c.post("/v1/patients", json=example_doc("example-001")).json()["id"]
         stop = threading.Event()
+        # the kill comes while all writers are writing, once each has had writes
+        # acknowledged (or one has stopped), instead of after a fixed sleep
+        acks = [0] * CLIENTS
+        writing = threading.Event()
 
         def writer(n: int) -> list[str]:
-            acked = []
-            with httpx.Client(base_url=base, headers=headers, timeout=30) as c:
-                for i in range(500):
-                    if stop.is_set():
-                        break
-                    mark = f"k{n}-{i}"
-                    try:
-                        r = c.post(f"/v1/patients/{pid}/observations", json={
-                            "observations": [{"code": "wbc", "value": 5, "unit": "10*9/L",
-                                              "time": "2024-06-01", "method": mark}]})
-                    except httpx.HTTPError:
-                        break
-                    if r.status_code == 201:
-                        acked.append(mark)
+            acked: list[str] = []
+            try:
+                with httpx.Client(base_url=base, headers=headers, timeout=30) as c:
+                    for i in range(500):
+                        if stop.is_set():
+                            break
+                        mark = f"k{n}-{i}"
+                        try:
+                            r = c.post(f"/v1/patients/{pid}/observations", json={
+                                "observations": [{"code": "wbc", "value": 5,
+                                                  "unit": "10*9/L", "time": "2024-06-01",
+                                                  "method": mark}]})
+                        except httpx.HTTPError:
+                            break
+                        if r.status_code == 201:
+                            acked.append(mark)
+                            acks[n] = len(acked)
+                            if min(acks) >= WRITES_BEFORE_KILL:
+                                writing.set()
+            finally:
+                writing.set()  # a writer that stopped before the kill: kill now
             return acked
 
         with ThreadPoolExecutor(CLIENTS) as pool:
             futures = [pool.submit(writer, n) for n in range(CLIENTS)]
-            time.sleep(3)
+            writing.wait(timeout=60)
             server.send_signal(signal.SIGKILL)
             server.wait(timeout=30)
             stop.set()
