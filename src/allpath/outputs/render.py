@@ -106,8 +106,13 @@ def _monitoring_lines(doc: dict[str, Any]) -> list[str]:
         status = words(r["status"])
         if r["status"] == "not_assessable" and not r.get("date"):
             status += " yet: no marrow blast count for this time point"
-        lines.append(f"Response at {words(r['checkpoint'])}{when}: {status} "
-                     f"[{r['rule_id'] or 'no rule'}; {', '.join(r['citations']) or 'no source'}]")
+        if r["status"] == "unknown" and r.get("possible"):
+            status = "not settled: " + " or ".join(words(x) for x in r["possible"])
+        source = (f" [{r['rule_id']}; {', '.join(r['citations']) or 'no source'}]"
+                  if r.get("rule_id") else "")
+        lines.append(f"Response at {words(r['checkpoint'])}{when}: {status}{source}")
+        if r.get("note"):
+            lines.append(f"  {r['note']}")
     for m in doc.get("mrd", {}).get("series", []):
         detail = ", ".join(words(x) for x in (m.get("specimen"), m.get("method")) if x)
         lines.append(f"MRD on {m['date']} (day {words(m.get('day'))}, {detail}): "
