@@ -17,8 +17,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from allpath.findings.base import base_facts
-from allpath.monitoring.monitor import _current as current_phase
-from allpath.monitoring.monitor import monitor
+from allpath.monitoring.monitor import current_phase, monitor
 from allpath.monitoring.titration_record import titration_run
 from allpath.observations.normalise import Timeline, normalise
 from allpath.outputs.assessment import Assessment

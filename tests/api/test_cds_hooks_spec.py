@@ -141,7 +141,7 @@ def _sign(keys: dict[str, Any], url: str = PV, *, alg: str = "RS384", kid: str =
                       headers={"kid": kid, "typ": "JWT", **(headers or {})})
 
 
-def _bearer(token: str) -> dict[str, str]:
+def bearer_scheme(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
@@ -176,7 +176,7 @@ def test_rs384_jwt_from_a_registered_issuer_is_accepted(ehr: TestClient, keys: d
                                                         stub: Stub, database: Database,
                                                         ) -> None:
     r = ehr.post(PV, json=_hook(MCODE_PID, stub.prefetch(MCODE_PID)),
-                 headers=_bearer(_sign(keys)))
+                 headers=bearer_scheme(_sign(keys)))
     assert r.status_code == 200, r.text
     assert r.json()["cards"] == []  # breast cancer, not ALL
 
@@ -185,7 +185,7 @@ def test_es384_jwt_with_a_jku_on_the_issuers_list_is_accepted(
         ehr: TestClient, keys: dict[str, Any], stub: Stub) -> None:
     token = _sign(keys, alg="ES384", kid="ec1", key="ec", iss=ISS_EC,
                   headers={"jku": f"{stub.base}/jwks.json"})
-    r = ehr.post(PV, json=_hook(MCODE_PID, stub.prefetch(MCODE_PID)), headers=_bearer(token))
+    r = ehr.post(PV, json=_hook(MCODE_PID, stub.prefetch(MCODE_PID)), headers=bearer_scheme(token))
     assert r.status_code == 200, r.text
 
 
@@ -233,7 +233,7 @@ def test_cds_jwt_is_refused(ehr: TestClient, keys: dict[str, Any], stub: Stub,
                                      algorithm="RS384"),
         "valid for an hour": lambda: _sign(keys, exp=now + 3600),
     }[case]()
-    r = ehr.post(PV, json=_hook(MCODE_PID, stub.prefetch(MCODE_PID)), headers=_bearer(token))
+    r = ehr.post(PV, json=_hook(MCODE_PID, stub.prefetch(MCODE_PID)), headers=bearer_scheme(token))
     assert r.status_code == 401, (case, r.text)
     assert reason in r.json()["detail"], (case, r.json()["detail"])
     assert r.headers["www-authenticate"].startswith("Bearer")
@@ -249,12 +249,12 @@ def test_replayed_jti_is_refused_also_by_another_worker(
     hook = _hook(MCODE_PID, stub.prefetch(MCODE_PID))
     with TestClient(_app(database, registry)) as one, TestClient(_app(database, registry)) \
             as two:  # two apps on one database: two workers
-        assert one.post(PV, json=hook, headers=_bearer(token)).status_code == 200
-        again = one.post(PV, json=hook, headers=_bearer(token))
+        assert one.post(PV, json=hook, headers=bearer_scheme(token)).status_code == 200
+        again = one.post(PV, json=hook, headers=bearer_scheme(token))
         assert again.status_code == 401 and "replayed" in again.json()["detail"]
-        other = two.post(PV, json=hook, headers=_bearer(token))
+        other = two.post(PV, json=hook, headers=bearer_scheme(token))
         assert other.status_code == 401 and "replayed" in other.json()["detail"]
-        assert two.post(PV, json=hook, headers=_bearer(_sign(keys))).status_code == 200
+        assert two.post(PV, json=hook, headers=bearer_scheme(_sign(keys))).status_code == 200
 
 
 def test_unsigned_call_is_401_unless_demo_mode_which_logs_each_call(
@@ -269,7 +269,7 @@ def test_unsigned_call_is_401_unless_demo_mode_which_logs_each_call(
         assert demo.post(PV, json=hook).status_code == 200
         assert any("without authentication accepted" in m for m in caplog.messages)
         # demo mode only waives a missing header: a bad token is still refused
-        assert demo.post(PV, json=hook, headers=_bearer("a.b.c")).status_code == 401
+        assert demo.post(PV, json=hook, headers=bearer_scheme("a.b.c")).status_code == 401
         # and it never opens the REST API
         assert demo.get("/v1/patients").status_code == 401
 
@@ -279,7 +279,7 @@ def test_allpath_tokens_keep_working_and_a_cds_jwt_does_not_open_the_rest_api(
     assert ehr.post(PV, json=_hook(MCODE_PID, stub.prefetch(MCODE_PID)),
                     headers=auth).status_code == 200
     assert ehr.get("/v1/patients", headers=auth).status_code == 200
-    r = ehr.get("/v1/patients", headers=_bearer(_sign(keys, url="/v1/patients")))
+    r = ehr.get("/v1/patients", headers=bearer_scheme(_sign(keys, url="/v1/patients")))
     assert r.status_code == 401
 
 
@@ -287,7 +287,7 @@ def test_feedback_accepts_a_jwt_addressed_to_the_feedback_endpoint(
         ehr: TestClient, keys: dict[str, Any]) -> None:
     url = PV + "/feedback"
     body = {"feedback": [{"card": "c1", "outcome": "accepted"}]}
-    assert ehr.post(url, json=body, headers=_bearer(_sign(keys, url=url))).json() == \
+    assert ehr.post(url, json=body, headers=bearer_scheme(_sign(keys, url=url))).json() == \
         {"stored": 1}
 
 
@@ -301,7 +301,7 @@ def test_missing_prefetch_is_fetched_from_the_fhir_server_following_next_pages(
     n_obs = sum(r["resourceType"] == "Observation" for r in colon)
     assert n_obs > 30  # several pages of 10
     stub.seen.clear()
-    r = ehr.post(PV, json=_hook(pid, fhir=stub.fhir), headers=_bearer(_sign(keys)))
+    r = ehr.post(PV, json=_hook(pid, fhir=stub.fhir), headers=bearer_scheme(_sign(keys)))
     assert r.status_code == 200, r.text
     body = r.json()
     assert body["cards"] == []  # an adult with colon cancer: nothing about ALL
@@ -319,7 +319,7 @@ def test_official_mcode_example_partly_prefetched_is_completed_and_warnings_reac
     partial = {"patient": full["patient"], "conditions": full["conditions"]}
     stub.seen.clear()
     r = ehr.post(PV, json=_hook(MCODE_PID, partial, fhir=stub.fhir),
-                 headers=_bearer(_sign(keys)))
+                 headers=bearer_scheme(_sign(keys)))
     assert r.status_code == 200, r.text
     ext = r.json()["extension"]
     assert sorted(ext["allpath-fetched"]["keys"]) == ["medications", "observations"]
@@ -336,7 +336,7 @@ def test_operation_outcome_in_the_prefetch_is_fetched_instead_and_reported(
     pre["observations"] = {"resourceType": "OperationOutcome", "issue": [
         {"severity": "error", "code": "timeout", "diagnostics": "EHR search timed out"}]}
     r = ehr.post(PV, json=_hook("all-child", pre, fhir=stub.fhir),
-                 headers=_bearer(_sign(keys)))
+                 headers=bearer_scheme(_sign(keys)))
     assert r.status_code == 200, r.text
     ext = r.json()["extension"]
     assert ext["allpath-fetched"]["keys"] == ["observations"]
@@ -350,7 +350,7 @@ def test_operation_outcome_without_a_fhir_server_is_412(ehr: TestClient,
                                                        stub: Stub) -> None:
     pre = stub.prefetch("all-child")
     pre["observations"] = {"resourceType": "OperationOutcome", "issue": []}
-    r = ehr.post(PV, json=_hook("all-child", pre), headers=_bearer(_sign(keys)))
+    r = ehr.post(PV, json=_hook("all-child", pre), headers=bearer_scheme(_sign(keys)))
     assert r.status_code == 412 and "observations" in r.json()["detail"]
 
 
@@ -358,7 +358,7 @@ def test_null_prefetch_key_means_no_data_and_is_not_fetched(
         ehr: TestClient, keys: dict[str, Any], stub: Stub) -> None:
     pre = stub.prefetch(MCODE_PID)
     pre["medications"] = None
-    r = ehr.post(PV, json=_hook(MCODE_PID, pre), headers=_bearer(_sign(keys)))
+    r = ehr.post(PV, json=_hook(MCODE_PID, pre), headers=bearer_scheme(_sign(keys)))
     assert r.status_code == 200 and "allpath-fetched" not in r.json()["extension"]
 
 
@@ -378,7 +378,7 @@ def test_data_that_cannot_be_had_is_412(ehr: TestClient, keys: dict[str, Any], s
         "fhirServer not registered": _hook(MCODE_PID, fhir="http://127.0.0.1:9/fhir"),
         "patient unknown to the server": _hook("nobody", fhir=stub.fhir),
     }[case]
-    r = ehr.post(PV, json=hook, headers=_bearer(_sign(keys)))
+    r = ehr.post(PV, json=hook, headers=bearer_scheme(_sign(keys)))
     assert r.status_code == 412, (case, r.text)
     assert status_text in r.json()["detail"], r.json()["detail"]
     assert TOKEN not in r.text and "stale" not in r.text
@@ -392,7 +392,7 @@ def test_paging_stops_at_its_bound_and_says_so(ehr: TestClient, keys: dict[str, 
     del pre["observations"]
     stub.seen.clear()
     r = ehr.post(PV, json=_hook("all-child", pre, fhir=f"{stub.base}/loop"),
-                 headers=_bearer(_sign(keys)))
+                 headers=bearer_scheme(_sign(keys)))
     assert r.status_code == 200, r.text
     assert sum(p.startswith("/loop/Observation") for p, _ in stub.seen) == MAX_PAGES
     notes = r.json()["extension"]["allpath-import-warnings"]["warnings"]
@@ -406,7 +406,7 @@ def test_a_next_link_to_another_host_is_not_followed(ehr: TestClient, keys: dict
     del pre["observations"]
     stub.seen.clear()
     r = ehr.post(PV, json=_hook("all-child", pre, fhir=f"{stub.base}/elsewhere"),
-                 headers=_bearer(_sign(keys)))
+                 headers=bearer_scheme(_sign(keys)))
     assert r.status_code == 200, r.text
     assert [p for p, _ in stub.seen] == ["/elsewhere/Observation?patient=all-child"
                                          "&_count=1000"]
@@ -424,7 +424,7 @@ def test_chart_not_about_all_gets_no_cards(ehr: TestClient, keys: dict[str, Any]
                                            bundle: Path) -> None:
     res = load_resources(bundle)
     pid = patient_id(res)
-    r = ehr.post(PV, json=_hook(pid, prefetch_of(res, pid)), headers=_bearer(_sign(keys)))
+    r = ehr.post(PV, json=_hook(pid, prefetch_of(res, pid)), headers=bearer_scheme(_sign(keys)))
     assert r.status_code == 200, r.text
     assert r.json()["cards"] == []
     assert r.json()["extension"]["allpath-relevance"]["concerns_all"] is False
@@ -433,7 +433,7 @@ def test_chart_not_about_all_gets_no_cards(ehr: TestClient, keys: dict[str, Any]
 def test_child_with_an_all_condition_gets_cards_and_the_import_warnings_in_summary(
         ehr: TestClient, keys: dict[str, Any], stub: Stub) -> None:
     r = ehr.post(PV, json=_hook("all-child", stub.prefetch("all-child")),
-                 headers=_bearer(_sign(keys)))
+                 headers=bearer_scheme(_sign(keys)))
     assert r.status_code == 200, r.text
     body = r.json()
     assert body["cards"], body
@@ -460,7 +460,7 @@ def test_order_sign_for_a_chart_not_about_all_gets_no_cards(ehr: TestClient,
     hook = _hook(pid, prefetch_of(res, pid), name="order-sign",
                  draftOrders={"resourceType": "Bundle", "type": "collection",
                               "entry": [{"resource": order}]})
-    r = ehr.post(OS, json=hook, headers=_bearer(_sign(keys, url=OS)))
+    r = ehr.post(OS, json=hook, headers=bearer_scheme(_sign(keys, url=OS)))
     assert r.status_code == 200, r.text
     assert r.json()["cards"] == []
 
@@ -550,7 +550,7 @@ def test_jwks_url_is_read_once_and_cached(database: Database, tmp_path: Path,
         for _ in range(3):
             token = _sign(keys, alg="ES384", kid="ec1", key="ec", iss=ISS_EC)
             assert c.post(PV, json=_hook(MCODE_PID, stub.prefetch(MCODE_PID)),
-                          headers=_bearer(token)).status_code == 200
+                          headers=bearer_scheme(token)).status_code == 200
     assert [p for p, _ in stub.seen] == ["/jwks.json"]
 
 
@@ -572,7 +572,7 @@ def test_a_jwks_url_that_does_not_answer_fails_within_the_timeout(
                        encoding="utf-8")
         with TestClient(_app(database, reg), raise_server_exceptions=False) as c:
             t0 = time.monotonic()
-            r = c.post(PV, json=_hook(MCODE_PID, stub.prefetch(MCODE_PID)), headers=_bearer(
+            r = c.post(PV, json=_hook(MCODE_PID, stub.prefetch(MCODE_PID)), headers=bearer_scheme(
                 _sign(keys, alg="ES384", kid="ec1", key="ec", iss=ISS_EC)))
             assert time.monotonic() - t0 < 5
         assert r.status_code == 401 and "could not be read" in r.json()["detail"]
@@ -589,10 +589,10 @@ def test_an_issuer_added_to_the_registry_is_trusted_without_a_restart(
                    encoding="utf-8")
     hook = _hook(MCODE_PID, stub.prefetch(MCODE_PID))
     with TestClient(_app(database, reg), raise_server_exceptions=False) as c:
-        assert c.post(PV, json=hook, headers=_bearer(_sign(keys))).status_code == 401
+        assert c.post(PV, json=hook, headers=bearer_scheme(_sign(keys))).status_code == 401
         reg.write_text(json.dumps({"issuers": [{"iss": ISS, "jwks_file": "ehr-keys.json"}]}),
                        encoding="utf-8")
-        assert c.post(PV, json=hook, headers=_bearer(_sign(keys))).status_code == 200
+        assert c.post(PV, json=hook, headers=bearer_scheme(_sign(keys))).status_code == 200
 
 
 @pytest.mark.parametrize(("entry", "message"), [
@@ -616,7 +616,7 @@ def test_unreadable_data_gets_a_card_naming_the_path_only_on_an_all_chart(
         ehr: TestClient, keys: dict[str, Any], stub: Stub) -> None:
     pre = stub.prefetch("all-child")
     pre["patient"] = {**pre["patient"], "birthDate": "2020-13-01"}
-    r = ehr.post(PV, json=_hook("all-child", pre), headers=_bearer(_sign(keys)))
+    r = ehr.post(PV, json=_hook("all-child", pre), headers=bearer_scheme(_sign(keys)))
     assert r.status_code == 200, r.text
     card = r.json()["cards"][0]
     assert card["summary"] == "ALLPath could not read this patient's data"
@@ -627,7 +627,7 @@ def test_unreadable_data_gets_a_card_naming_the_path_only_on_an_all_chart(
     pid = patient_id(colon)
     pre = prefetch_of(colon, pid)
     pre["patient"] = {**pre["patient"], "birthDate": "2020-13-01"}
-    r = ehr.post(PV, json=_hook(pid, pre), headers=_bearer(_sign(keys)))
+    r = ehr.post(PV, json=_hook(pid, pre), headers=bearer_scheme(_sign(keys)))
     assert r.status_code == 200 and r.json()["cards"] == []
     assert r.json()["extension"]["allpath-import-errors"]["count"] == 1
 
@@ -645,7 +645,7 @@ def test_blood_count_flagged_by_the_triage_pack_makes_a_chart_about_all(
                 "effectiveDateTime": "2024-05-10",
                 "valueQuantity": {"value": 30, "unit": "%",
                                   "system": "http://unitsofmeasure.org", "code": "%"}})
-    r = ehr.post(PV, json=_hook(pid, prefetch_of(res, pid)), headers=_bearer(_sign(keys)))
+    r = ehr.post(PV, json=_hook(pid, prefetch_of(res, pid)), headers=bearer_scheme(_sign(keys)))
     assert r.status_code == 200, r.text
     why = r.json()["extension"]["allpath-relevance"]["why"]
     assert len(why) == 1 and why[0].startswith("blood count suspicious for leukaemia: "
@@ -672,10 +672,10 @@ def test_a_prefetched_bundle_with_a_next_link_is_completed_from_the_server(
     pre["observations"]["entry"] = obs[:10]
     pre["observations"]["link"] = [{"relation": "next",
                                     "url": f"{stub.fhir}/Observation?patient={pid}&_page=2"}]
-    r = ehr.post(PV, json=_hook(pid, pre, fhir=stub.fhir), headers=_bearer(_sign(keys)))
+    r = ehr.post(PV, json=_hook(pid, pre, fhir=stub.fhir), headers=bearer_scheme(_sign(keys)))
     assert r.status_code == 200, r.text
     assert r.json()["extension"]["allpath-fetched"]["keys"] == ["observations"]
-    r = ehr.post(PV, json=_hook(pid, pre), headers=_bearer(_sign(keys)))
+    r = ehr.post(PV, json=_hook(pid, pre), headers=bearer_scheme(_sign(keys)))
     notes = r.json()["extension"]["allpath-import-warnings"]["warnings"]
     assert any("only the first page was read" in w["message"] for w in notes)
 
@@ -696,13 +696,13 @@ def test_a_rotated_key_is_found_by_reading_the_key_set_again(
         stub.jwks = old
         with TestClient(_app(database, reg), raise_server_exceptions=False) as c:
             hook = _hook(MCODE_PID, stub.prefetch(MCODE_PID))
-            assert c.post(PV, json=hook, headers=_bearer(_sign(
+            assert c.post(PV, json=hook, headers=bearer_scheme(_sign(
                 keys, alg="ES384", kid="ec1", key="ec", iss=ISS_EC))).status_code == 200
             stub.jwks = {"keys": [*old["keys"], _jwk(new_key, "ec2", "ES384")]}
             token = jwt.encode({"iss": ISS_EC, "aud": BASE + PV, "exp": int(time.time()) + 60,
                                 "iat": int(time.time()), "jti": str(uuid.uuid4())}, new_key,
                                algorithm="ES384", headers={"kid": "ec2"})
-            assert c.post(PV, json=hook, headers=_bearer(token)).status_code == 200
+            assert c.post(PV, json=hook, headers=bearer_scheme(token)).status_code == 200
     finally:
         stub.jwks = old
 

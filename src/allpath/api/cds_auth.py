@@ -44,8 +44,8 @@ from sqlalchemy.exc import IntegrityError
 
 from allpath.api.deps import (
     Caller,
-    _bearer,
-    _rate_limited,
+    bearer_scheme,
+    check_auth_rate,
     client_address,
     get_db,
     require_caller,
@@ -431,7 +431,7 @@ def _looks_like_jwt(token: str) -> bool:
 
 def require_cds_caller(
     request: Request,
-    creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    creds: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
 ) -> Caller:
     """Who calls a CDS service: an EHR with a verified JWT, a holder of an ALLPath token,
     or (demo switch only) nobody. The JWT's issuer entry is kept on ``request.state``."""
@@ -445,7 +445,7 @@ def require_cds_caller(
                       scopes=frozenset({"read", "write"}), client=client_address(request))
     if creds is None or not _looks_like_jwt(creds.credentials):
         return require_caller(request, creds)
-    _rate_limited(request)
+    check_auth_rate(request)
     try:
         claims, entry = verify_jwt(request, creds.credentials, trust_of(request))
         remember_jti(request, entry.iss, str(claims["jti"]), float(claims["exp"]))

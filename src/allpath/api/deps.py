@@ -21,12 +21,12 @@ from allpath.db import AuditEvent, Database, verify_token
 from allpath.db.models import utcnow
 from allpath.db.tokens import DEFAULT_SCOPES, token_key, token_scopes
 
-__all__ = ["Caller", "CallerDep", "Settings", "audit", "get_db", "settings_of",
-           "trial_registry"]
+__all__ = ["Caller", "CallerDep", "Settings", "audit", "bearer_scheme", "check_auth_rate", "get_db",
+           "settings_of", "trial_registry"]
 
 TOKEN_CACHE_SECONDS = 30.0  # a revoked token stops working within this time
 
-_bearer = HTTPBearer(auto_error=False, description="`Authorization: Bearer <token>`; "
+bearer_scheme = HTTPBearer(auto_error=False, description="`Authorization: Bearer <token>`; "
                      "create one with `allpath tokens create`.")
 
 
@@ -145,7 +145,7 @@ def _auth_failed(request: Request, token: str | None, reason: str) -> ApiProblem
         "WWW-Authenticate": 'Bearer realm="allpath", error="invalid_token"'})
 
 
-def _rate_limited(request: Request) -> None:
+def check_auth_rate(request: Request) -> None:
     """429 with Retry-After while this address is over its failed-authentication limit."""
     limiter, item = request.app.state.auth_limiter
     client = client_address(request) or "unknown"
@@ -159,13 +159,13 @@ def _rate_limited(request: Request) -> None:
 
 def require_caller(
     request: Request,
-    creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    creds: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
 ) -> Caller:
     """Every endpoint but ``/health`` and CDS Hooks discovery needs a valid, unexpired
     bearer token with the scope the route needs. Failed authentications are audited and
     rate-limited per client address (429 with ``Retry-After``)."""
     challenge = {"WWW-Authenticate": 'Bearer realm="allpath"'}
-    _rate_limited(request)
+    check_auth_rate(request)
     if creds is None or creds.scheme.lower() != "bearer" or not creds.credentials:
         raise _auth_failed(request, None, "missing") if creds is not None else ApiProblem(
             401, "a bearer token is required", headers=challenge)

@@ -11,7 +11,7 @@ import typer
 
 from allpath.cli.app import app
 
-__all__ = ["tokens_app"]
+__all__ = ["tokens_app", "url_option"]
 
 tokens_app = typer.Typer(help="API bearer tokens (stored hashed; shown once).",
                          no_args_is_help=True)
@@ -23,7 +23,7 @@ DatabaseOpt = Annotated[str | None, typer.Option(
                        "list.")]
 
 
-def _url(database: str | None) -> str | None:
+def url_option(database: str | None) -> str | None:
     """``--database``: a URL, or ``@file`` holding one (first line)."""
     if database is None or not database.startswith("@"):
         return database
@@ -59,7 +59,7 @@ def serve(
     from allpath.api import create_app
     from allpath.db import Database, database_url
 
-    url = database_url(_url(database))
+    url = database_url(url_option(database))
     if trials is not None:
         os.environ["ALLPATH_TRIALS"] = str(trials.resolve())
     from allpath.db.engine import ForeignDatabaseError
@@ -105,7 +105,7 @@ def tokens_create(
     from allpath.db.tokens import DEFAULT_SCOPES
 
     expires = dt.timedelta(days=expires_days) if expires_days is not None else None
-    db = Database(_url(database))
+    db = Database(url_option(database))
     try:
         with db.transaction() as session:
             token = create_token(session, name, scopes=scope or DEFAULT_SCOPES,
@@ -124,7 +124,7 @@ def tokens_list(database: DatabaseOpt = None) -> None:
     from allpath.db import Database, list_tokens
     from allpath.db.tokens import token_expired
 
-    db = Database(_url(database))
+    db = Database(url_option(database))
     try:
         with db.transaction() as session:
             rows = [(t.key, t.name, t.scopes, t.created_at, t.expires_at, t.revoked_at,
@@ -146,7 +146,7 @@ def tokens_revoke(
     """Revoke a token by its key."""
     from allpath.db import Database, revoke_token
 
-    db = Database(_url(database))
+    db = Database(url_option(database))
     try:
         with db.transaction() as session:
             done = revoke_token(session, key)

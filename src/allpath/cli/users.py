@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from allpath.cli.serve import DatabaseOpt, _url
+from allpath.cli.serve import DatabaseOpt, url_option
 
 __all__ = ["users_app"]
 
@@ -49,7 +49,7 @@ def users_add(
     except AccountError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(code=2) from None
-    db = Database(_url(database))
+    db = Database(url_option(database))
     try:
         with db.transaction() as session:
             user = add_user(session, name, password, replace=replace)
@@ -70,7 +70,7 @@ def users_list(database: DatabaseOpt = None) -> None:
     from allpath.db import Database
     from allpath.db.models import WebUser
 
-    db = Database(_url(database))
+    db = Database(url_option(database))
     try:
         with db.transaction() as session:
             rows = [(u.name, u.created_at, u.disabled_at)
@@ -93,7 +93,7 @@ def users_disable(
     from allpath.db import Database
     from allpath.db.models import WebSession, WebUser, utcnow
 
-    db = Database(_url(database))
+    db = Database(url_option(database))
     try:
         with db.transaction() as session:
             user = session.scalars(select(WebUser).where(WebUser.name == name)).first()
@@ -131,7 +131,7 @@ def users_demo(
     from allpath.web.accounts import add_user
 
     password = secrets.token_urlsafe(12)
-    db = Database(_url(database))
+    db = Database(url_option(database))
     added: list[str] = []
     try:
         with db.transaction() as session:

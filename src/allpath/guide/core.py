@@ -26,8 +26,8 @@ from allpath.outputs.assessment import DISCLAIMER
 from allpath.rules.loader import load_knowledge
 
 __all__ = ["ADULT_AGE", "GUIDE_DISCLAIMER", "NO_PHONE", "Guide", "PhaseNow", "Section", "Sign",
-           "Topic", "all_text", "check_team_phone", "family_sources", "general_guide",
-           "load_guide", "pending_lines", "personal_guide", "phase_now", "render", "risk_lines",
+           "Topic", "all_text", "check_team_phone", "family_sources", "general_guide", "load_guide",
+           "pending_lines", "personal_guide", "phase_now", "phase_word", "render", "risk_lines",
            "section_text", "topic"]
 
 ADULT_AGE = 18.0  # from this age the personal guide speaks to the patient ("you")
@@ -339,17 +339,17 @@ class PhaseNow:
         when = f"As of {family_date(self.on)}, " if self.on else ""
         who = "you are" if adult else "your child is"
         if self.current:
-            out = f"{when}{who} in {_phase_word(self.current)}."
+            out = f"{when}{who} in {phase_word(self.current)}."
         elif self.finished:
-            out = f"{when}{_phase_word(self.finished)} has ended."
+            out = f"{when}{phase_word(self.finished)} has ended."
         else:
             out = f"{when}treatment has not started yet."
         if self.next:
-            out += f" The next phase is usually {_phase_word(self.next)}."
+            out += f" The next phase is usually {phase_word(self.next)}."
         return out[0].upper() + out[1:] + f" This comes from {self.basis}."
 
 
-def _phase_word(phase: str) -> str:
+def phase_word(phase: str) -> str:
     return PHASE_WORDS.get(phase, phase.replace("_", " "))
 
 
@@ -421,11 +421,11 @@ def phase_now(record: Any, doc: Mapping[str, Any]) -> PhaseNow:
         last = started[-1]
         if last.end is None or on is None or last.end >= on:
             current, since = last.phase, last.start
-            basis = (f"the treatment dates: {_phase_word(last.phase)} started "
+            basis = (f"the treatment dates: {phase_word(last.phase)} started "
                      f"{family_date(last.start)}")
         else:
             finished = last.phase
-            basis = (f"the treatment dates: {_phase_word(last.phase)} ended "
+            basis = (f"the treatment dates: {phase_word(last.phase)} ended "
                      f"{family_date(last.end)}")
     rank = {p: i for i, p in enumerate(PHASE_ORDER)}
     for when, name in _checkpoints(record, doc, on):

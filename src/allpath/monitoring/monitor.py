@@ -17,7 +17,7 @@ from allpath.rules.engine import DecisionResult
 from allpath.rules.facts import Fact
 from allpath.rules.loader import Knowledge
 
-__all__ = ["Monitoring", "monitor"]
+__all__ = ["Monitoring", "current_phase", "monitor"]
 
 
 @dataclass(frozen=True)
@@ -43,7 +43,7 @@ class Monitoring:
         }
 
 
-def _current(record: PatientRecord, when: dt.date | None) -> dict[str, Any] | None:
+def current_phase(record: PatientRecord, when: dt.date | None) -> dict[str, Any] | None:
     """The treatment event recorded as in progress on the reference date.
 
     Only recorded events are used: without an end date or a later event the phase is the
@@ -81,5 +81,5 @@ def monitor(
         alerts=tuple(alert_list),
         results=tuple(alert_results),
         as_of=timeline.reference,
-        current=_current(record, timeline.reference),
+        current=current_phase(record, timeline.reference),
     )

@@ -16,7 +16,7 @@ from allpath.io import atomic_output
 from allpath.observations.normalise import Timeline
 from allpath.outputs.assessment import Assessment
 
-__all__ = ["PANELS", "PlotError", "plot_assessment"]
+__all__ = ["PANELS", "PlotError", "phase_spans", "plot_assessment"]
 
 #: (title, y-axis label, log scale, [(analyte code, legend label), ...])
 PANELS: tuple[tuple[str, str, bool, tuple[tuple[str, str], ...]], ...] = (
@@ -42,7 +42,7 @@ def _series(timeline: Timeline, code: str) -> list[tuple[dt.date, float]]:
     return [(o.time, float(o.value)) for o in timeline.series(code) if o.value is not None]
 
 
-def _phases(a: Assessment) -> list[tuple[str, dt.date, dt.date]]:
+def phase_spans(a: Assessment) -> list[tuple[str, dt.date, dt.date]]:
     """Recorded treatment phases: (name, start, end); an open phase ends at the next one or
     on the assessment date."""
     events = sorted(a.record.treatment, key=lambda e: e.start)
@@ -76,7 +76,7 @@ def plot_assessment(a: Assessment, path: str | Path) -> Path:
 
     fig, axes = plt.subplots(len(panels), 1, figsize=(10, 2.6 * len(panels) + 1.2),
                              sharex=True, squeeze=False)
-    phases = _phases(a)
+    phases = phase_spans(a)
     for ax, (title, label, log, lines) in zip(axes[:, 0], panels, strict=True):
         for i, (_, start, end) in enumerate(phases):
             ax.axvspan(start, end + dt.timedelta(days=1), color=_BAND_COLOURS[i % 6], lw=0)

@@ -47,13 +47,8 @@ from allpath.rules.schema import (
 )
 from allpath.units import convert
 
-__all__ = [
-    "Column",
-    "VecDecision",
-    "decisions_needed",
-    "evaluate_decision_vectorised",
-    "evaluate_pack_vectorised",
-]
+__all__ = ["Column", "VecDecision", "decisions_needed", "evaluate_decision_vectorised",
+           "evaluate_pack_vectorised", "match_column"]
 
 Bools = npt.NDArray[np.bool_]
 Floats = npt.NDArray[np.float64]
@@ -188,7 +183,7 @@ def _lut(col: Column, test: Any) -> Bools:
     return table[np.where(col.known, col.values, len(col.vocab))]
 
 
-def _match(cond: Match, col: Column) -> Bools:
+def match_column(cond: Match, col: Column) -> Bools:
     n = col.n
     if col.kind == "set":
         def member(m: str) -> Bools:
@@ -273,7 +268,7 @@ def evaluate_condition_vectorised(cond: Condition, facts: Mapping[str, Column],
         threshold = cp.thresholds[id(cond)]
         return col.known & _compare(col.values, cond.op, threshold), ~col.known
     assert isinstance(cond, Match)
-    return col.known & _match(cond, col), ~col.known
+    return col.known & match_column(cond, col), ~col.known
 
 
 # --------------------------------------------------------------------------- decisions

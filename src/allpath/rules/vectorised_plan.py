@@ -44,9 +44,9 @@ from allpath.rules.vectorised import (
     Floats,
     Ints,
     VecDecision,
-    _match,
     decisions_needed,
     evaluate_decision_vectorised,
+    match_column,
     store_vectorised,
 )
 from allpath.units import convert
@@ -369,7 +369,7 @@ class DecisionPlan:
                 sub += (ok.astype(dt) + hit) * mult
                 mult *= 3
         for m in g.matches:
-            sub += _match(m, col).astype(dt) * mult
+            sub += match_column(m, col).astype(dt) * mult
             mult *= 2
         sub += 1
         if not col.known.all():

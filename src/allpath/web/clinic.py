@@ -269,7 +269,7 @@ def _cbc_observations(body: CbcIn) -> list[dict[str, Any]]:
 def timeline_doc(assessment: Any) -> dict[str, Any]:
     """The plot's data: each analyte in its catalogue unit (the same panels as
     ``allpath assess --plot``), the recorded treatment phases and the checkpoints."""
-    from allpath.outputs.plot import PANELS, _phases
+    from allpath.outputs.plot import PANELS, phase_spans
 
     panels = []
     for title, label, log, lines in PANELS:
@@ -281,7 +281,7 @@ def timeline_doc(assessment: Any) -> dict[str, Any]:
         if any(s["points"] for s in series):
             panels.append({"title": title, "axis": label, "log": log, "series": series})
     phases = [{"name": name, "start": a.isoformat(), "end": b.isoformat()}
-              for name, a, b in _phases(assessment)]
+              for name, a, b in phase_spans(assessment)]
     doc = assessment.to_dict()
     road = doc.get("roadmap") or {}
     checkpoints = [c for c in road.get("checkpoints") or [] if isinstance(c, dict)]
@@ -294,7 +294,7 @@ def timeline_doc(assessment: Any) -> dict[str, Any]:
 def family_doc(record: Any, assessment: Any) -> dict[str, Any]:
     """What a family reads about a stored patient: the library's personal guide (plain
     words by design), where treatment is now and what comes next, without internal keys."""
-    from allpath.guide.core import _phase_word, family_date, personal_guide
+    from allpath.guide.core import family_date, personal_guide, phase_word
 
     guide = personal_guide(record).to_dict()
     doc = assessment.to_dict()
@@ -304,7 +304,7 @@ def family_doc(record: Any, assessment: Any) -> dict[str, Any]:
         """The guide's plain name of a roadmap phase (``interim_maintenance_1`` is interim
         maintenance)."""
         text = str(phase_id or "")
-        return _phase_word(re.sub(r"_\d+$", "", text))
+        return phase_word(re.sub(r"_\d+$", "", text))
 
     upcoming = []
     for item in (now.get("due_next") or [])[:8]:
