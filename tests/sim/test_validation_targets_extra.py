@@ -1,9 +1,9 @@
-"""More models.md §10 targets: maintenance dose response (target 7 and its secondary checks),
-survival after relapse by timing (target 9) and the ends of the age gradient (target 10).
+"""Checks beside the declarative targets (``test_validation_targets.py``): that the maintenance
+dose step starts at its steady state and the cohort's t90 spread, the sample sizes behind the
+survival-after-relapse rows, the aya preset's protocol mix and 20-39 y band, and the induction
+death of >= 60 y.
 
-Cohorts: the session fixtures of ``conftest.py`` (seed 2025) plus the 10-year pediatric
-follow-up, the ``aya`` (15-39 y) and ``older_adult`` (60-80 y) presets. Targets the model cannot
-meet are strict xfails with the value measured at seed 2025.
+Cohorts: the session fixtures of ``conftest.py`` (seed 2025).
 """
 
 from __future__ import annotations
@@ -17,96 +17,42 @@ import pytest
 from allpath.sim import simulate_cohort
 from allpath.sim.base import patient_randoms
 from allpath.sim.cohort import load_config
-from allpath.sim.fast import run_cohort_batch
 from allpath.sim.model import PARAMS
 from allpath.sim.population import N_NORMAL, N_UNIFORM, U, make_batch
-from allpath.sim.validation import (
-    induction_anc_nadir_day,
-    maintenance_dose_step,
-    os_at,
-    post_relapse_os,
-)
+from allpath.sim.validation import maintenance_dose_step, os_at, post_relapse_os
 
 Cols = dict[str, np.ndarray[Any, Any]]
 
 
 # ----------------------------------------------------------------- target 7, dose response
 @pytest.mark.parametrize("dose_after", [75.0, 25.0])
-def test_jost2020_cpic_time_to_new_anc_steady_state_typical_patient(dose_after: float) -> None:
-    """Time to 90 % of a new ANC steady state after a 6-MP change from 50 mg/m²/d: 21-45 days
-    (CPIC: 2-4 weeks IM / 4-6 weeks PM; Jost model 37-40 d, models.md §2.1.4 and §10 target 7).
-
-    The population's typical child on the Jost 2020 chain, stepped up and down by 25 mg/m²/d.
-    """
+def test_jost2020_dose_step_starts_at_the_steady_state_of_the_old_dose(dose_after: float) -> None:
+    """The dose step behind the t90 rows (validation_targets.yaml, target 7) starts at the
+    closed-form steady state of 50 mg/m²/d, so t90 times the change and not a transient."""
     cfg = load_config("pediatric")
     step = maintenance_dose_step(cfg.parameters, cfg.population, cfg.protocol, 1, 0,
                                  dose_after=dose_after, typical=True)
     assert step.anc_end[0] == pytest.approx(step.anc_before[0], rel=1e-6)
-    assert 21 <= step.t90[0] <= 45
 
 
-def test_jost2020_cpic_time_to_new_anc_steady_state_cohort() -> None:
-    """The same on 1,000 virtual children with inter-individual variability (Jost 2020 EBE
-    spreads): median t90 within 21-45 days and at least 80 % of patients inside the range."""
+def test_jost2020_cpic_t90_of_most_children_within_21_to_45_days() -> None:
+    """On 1,000 virtual children with inter-individual variability (Jost 2020 EBE spreads) at
+    least 80 % of patients reach 90 % of the new ANC steady state within 21-45 days (CPIC;
+    the median is the row jost2020_cpic_t90_cohort_median)."""
     cfg = load_config("pediatric")
     step = maintenance_dose_step(cfg.parameters, cfg.population, cfg.protocol, 1000, 2025)
-    assert 21 <= np.nanmedian(step.t90) <= 45
     assert np.mean((step.t90 >= 21) & (step.t90 <= 45)) >= 0.8
 
 
-def test_jost2020_typical_patient_anc_steady_state_at_50_mg() -> None:
-    """Jost 2020 typical patient: ANC_ss ≈ 1.8 G/L at 50 mg/m²/d (models.md §2.1.4, 1.81 at
-    the median parameters; §10 secondary check). "≈" read as ±10 % (±0.18 G/L)."""
-    cfg = load_config("pediatric")
-    step = maintenance_dose_step(cfg.parameters, cfg.population, cfg.protocol, 1, 0,
-                                 typical=True, days_after=1)
-    assert abs(step.anc_before[0] - 1.8) <= 0.18
-
-
-def test_models_note_induction_anc_nadir_day_14_to_18() -> None:
-    """ANC nadir at day 14-18 of induction (models.md §4.3 planning values; median nadir day
-    17 in a 243-case induction series; §10 secondary check): median over 4,000 children."""
-    cfg = load_config("pediatric")
-    n = 4000
-    z, u = patient_randoms(2025, 0, n, N_NORMAL, N_UNIFORM)
-    batch = make_batch(cfg.parameters, cfg.population, cfg.protocol, np.arange(n), z, u)
-    res = run_cohort_batch(cfg.parameters, cfg.protocol, batch, 40, trace_days=35)
-    assert res.trajectory is not None
-    nadir = induction_anc_nadir_day(res.trajectory[:, :, 1])
-    assert 14 <= np.median(nadir) <= 18
-
-
 # ----------------------------------------------------------------- target 9, after relapse
-def test_rheingold2024_b_all_5y_os_after_relapse_by_timing(pediatric_long: Cols) -> None:
-    """Rheingold 2024 (COG): 5-yr OS after B-ALL relapse 25.8 / 49.5 / 66.4 % for early
-    (< 18 mo) / intermediate (18-36) / late (>= 36) relapse; tolerance ±8 pp.
-
-    Survival after relapse is simulated (:mod:`allpath.sim.salvage`: the packs' salvage
-    roadmap on the marrow model), and these three numbers are *fitted* targets of its
-    transplant kill, continuation kill and active-disease death ratio
-    (``relapse_therapy.yaml``); the timing gradient itself comes from the chemo-resistant
-    subclones behind early relapses. Validation of the same machinery on unfitted outcomes:
-    ``test_salvage.py`` (AALL0433, GMALL). Relapses in the first 5 years, each followed 5 years
-    (10-year cohort).
-    """
+def test_rheingold2024_relapse_timing_classes_each_hold_200_relapses(pediatric_long: Cols) -> None:
+    """The rows after relapse (Rheingold 2024 5-yr OS by timing class, validation_targets.yaml
+    target 9) rest on at least 200 simulated relapses per class in the 10-year cohort."""
     os_ = post_relapse_os(pediatric_long)
     assert min(os_["n_early"], os_["n_intermediate"], os_["n_late"]) >= 200
-    assert abs(os_["early"] - 0.26) <= 0.08
-    assert abs(os_["intermediate"] - 0.50) <= 0.08
-    assert abs(os_["late"] - 0.66) <= 0.08
 
 
 # ----------------------------------------------------------------- target 10, age gradient
-def test_sasaki2021_seer_5y_os_15_to_19(aya: Cols) -> None:
-    """SEER (Sasaki 2021): 5-yr survival 74 % at 15-19 y; tolerance ±6 pp.
-
-    The ``aya`` preset's protocol mix (Muffly 2018: 87 % of 15-18 y and 16 % of 19-24 y treated
-    in a pediatric setting) gives those patients the pediatric kill sensitivities; not fitted
-    to this row (v0.4.0 without the mix: 0.607).
-    """
-    assert abs(os_at(aya, 5.0, 15, 20) - 0.74) <= 0.06
-
-
 def test_muffly2018_aya_protocol_mix_follows_table1_shares() -> None:
     """Muffly 2018 Table 1: 414/476 of 15-18 y and 58/362 of 19-24 y in a pediatric setting;
     those patients (and only those) take the pediatric induction sensitivity."""
@@ -129,15 +75,6 @@ def test_muffly2018_aya_protocol_mix_follows_table1_shares() -> None:
     s0 = b0.p[:, PARAMS.index("s_ind")]
     assert np.allclose(s_ind[b.mixed], s0[b.mixed] * ratio)
     assert np.array_equal(s_ind[~b.mixed], s0[~b.mixed])
-
-
-def test_sasaki2021_seer_5y_os_60_and_over(older_adult: Cols) -> None:
-    """SEER (Sasaki 2021): 5-yr survival below 30 % at 60 y and over (upper bound target).
-
-    ``older_adult`` preset (60-80 y): adult values with the induction death of >= 60 y (15 %,
-    hyper-CVAD) and the age slope of the post-induction sensitivity fitted to 20-59 y.
-    """
-    assert os_at(older_adult, 5.0, 60, 200) < 0.30
 
 
 def test_sasaki2021_seer_5y_os_20_to_39_aya_preset(aya: Cols) -> None:
