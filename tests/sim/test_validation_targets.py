@@ -11,6 +11,7 @@ Checks that are not rows of the list (machinery, sample sizes, the protocol mix)
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -114,3 +115,51 @@ def test_published_validation_target(target: Target, request: pytest.FixtureRequ
         f"{target.id} ({target.role}): simulated {simulated:.4g}, published {target.value} ± "
         f"{target.tolerance} ({target.source})")
 
+
+
+_ROW = ("{{id: {id}, label: x, published: x, source: x, role: validation, metric: cr_adult, "
+        "value: 0.9, tolerance: 0.03, shares_data_with: [{shares}]{extra}}}")
+
+
+def _yaml(*rows: str) -> str:
+    return "schema: allpath.sim.validation_targets/1\ntargets:\n" + "".join(
+        f"  - {r}\n" for r in rows)
+
+
+def test_target_list_rejects_shared_data_named_one_way_only() -> None:
+    text = _yaml(_ROW.format(id="a", shares="b", extra=""), _ROW.format(id="b", shares="",
+                                                                         extra=""))
+    with pytest.raises(ValueError, match="'b' does not name 'a'"):
+        load_targets(text)
+
+
+def test_target_list_rejects_a_known_miss_inside_tolerance() -> None:
+    text = _yaml(_ROW.format(id="a", shares="",
+                             extra=", known_miss: {measured: 0.92, analysis: somewhere}"))
+    with pytest.raises(ValueError, match=re.escape("is within 0.9 ± 0.03")):
+        load_targets(text)
+
+
+def test_target_list_rejects_a_metric_no_cohort_measures() -> None:
+    text = _yaml(_ROW.format(id="a", shares="", extra="").replace("cr_adult", "cr_martian"))
+    with pytest.raises(ValueError, match="'cr_martian' is not a known metric"):
+        load_targets(text)
+
+
+def test_bundled_target_list_reads_symmetric_with_input_checks_marked() -> None:
+    """The bundled list loads (so its shares are symmetric and its misses real), and the rows the
+    issue names as not independent say so: Jost t90 / ANC_ss and the maintenance ANC median are
+    input checks, CALGB 10403 18-39 y shares data with the fitted SEER 20-39 y row, and ELIANA
+    EFS with the fitted ELIANA rows."""
+    by_id = {t.id: t for t in TARGETS}
+    jost = [t for t in TARGETS if t.metric in ("t90_up", "t90_down", "t90_cohort", "anc_ss_50",
+                                                "maintenance_anc")]
+    assert len(jost) == 5 and all(t.role == "input" and t.note for t in jost)
+    seer = next(t for t in TARGETS if t.metric == "os5_20_39")
+    assert seer.role == "fitted"
+    for t in TARGETS:
+        if t.metric in ("efs3_18_39", "os3_18_39"):
+            assert seer.id in t.shares_data_with and t.note
+    efs = next(t for t in TARGETS if t.metric == "eliana_efs3")
+    fitted = {o for o in efs.shares_data_with if by_id[o].role == "fitted"}
+    assert len(fitted) >= 2 and efs.note

@@ -417,16 +417,19 @@ def _number(where: str, v: object) -> float:
     return float(v)
 
 
-def load_targets() -> tuple[Target, ...]:
+def load_targets(text: str | None = None) -> tuple[Target, ...]:
     """The declarative validation target list, checked: unique ids, known roles and metrics,
     numbers, ``shares_data_with`` naming other rows both ways, ``known_miss`` with a measured
-    value outside tolerance and an analysis."""
+    value outside tolerance and an analysis. ``text``: YAML to read instead of the bundled
+    ``knowledge/sim/validation_targets.yaml``."""
     from importlib import resources
 
     from allpath.knowledge import parse_yaml
 
-    path = resources.files("allpath").joinpath("knowledge", "sim", "validation_targets.yaml")
-    raw = parse_yaml(path.read_text(encoding="utf-8"))
+    if text is None:
+        path = resources.files("allpath").joinpath("knowledge", "sim", "validation_targets.yaml")
+        text = path.read_text(encoding="utf-8")
+    raw = parse_yaml(text)
     if raw.get("schema") != "allpath.sim.validation_targets/1":
         raise ValueError(f"validation_targets.yaml: schema {raw.get('schema')!r} is not "
                          "'allpath.sim.validation_targets/1'")
