@@ -94,7 +94,9 @@ def browser(downloads: Path) -> Iterator[Any]:
 def _wait(d: Any, condition: Any, timeout: float = 20) -> Any:
     from selenium.webdriver.support.ui import WebDriverWait
 
-    return WebDriverWait(d, timeout).until(condition)
+    # polled every 50 ms (selenium's default is every 0.5 s): a test goes on as soon as
+    # the page shows what it waits for
+    return WebDriverWait(d, timeout, poll_frequency=0.05).until(condition)
 
 
 def _wait_text(d: Any, css: str, text: str, timeout: float = 20) -> str:

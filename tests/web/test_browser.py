@@ -62,11 +62,12 @@ def browser() -> Iterator[object]:
 
 
 def _wait_text(driver: object, css: str, text: str, timeout: float = 20) -> str:
+    """Waits for ``text`` in ``css``, polled every 50 ms (selenium's default is 0.5 s)."""
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions as ec
     from selenium.webdriver.support.ui import WebDriverWait
 
-    WebDriverWait(driver, timeout).until(  # type: ignore[arg-type]
+    WebDriverWait(driver, timeout, poll_frequency=0.05).until(  # type: ignore[arg-type]
         ec.text_to_be_present_in_element((By.CSS_SELECTOR, css), text))
     return str(driver.find_element(By.CSS_SELECTOR, css).text)  # type: ignore[attr-defined]
 
@@ -137,7 +138,7 @@ def test_clinician_finds_trials_for_an_example_patient(base_url: str, browser: o
     before = d.find_element(By.CSS_SELECTOR, ".trial-counts").text  # type: ignore[attr-defined]
     d.find_element(By.ID, "trials-country").send_keys("France")  # type: ignore[attr-defined]
     d.find_element(By.ID, "trials-find").click()  # type: ignore[attr-defined]
-    WebDriverWait(d, 20).until(  # type: ignore[type-var]
+    WebDriverWait(d, 20, poll_frequency=0.05).until(  # type: ignore[type-var]
         lambda drv: drv.find_elements(By.CSS_SELECTOR, ".trial-counts")  # type: ignore[attr-defined]
         and drv.find_element(By.CSS_SELECTOR, ".trial-counts").text != before)  # type: ignore[attr-defined]
     after = d.find_element(By.CSS_SELECTOR, ".trial-counts").text  # type: ignore[attr-defined]
