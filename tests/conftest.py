@@ -12,12 +12,17 @@ and the platform skips listed in ``PLATFORM_SKIPS``.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+import shutil
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from support import shared_dir
+
+if TYPE_CHECKING:
+    from allpath.db import Database
 
 STRICT = os.environ.get("CI", "").lower() == "true" or os.environ.get("ALLPATH_STRICT_SKIPS") == "1"
 # skips that depend on the operating system, never on a missing install
@@ -30,6 +35,27 @@ def shared() -> Path:
     if path is None:
         pytest.skip("the shared folder (../shared) is not present")
     return path
+
+
+@pytest.fixture(scope="session")
+def migrated_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Callable[[Path], Database]:
+    """Makes a fresh SQLite database at the schema head at a given path: the migrations run
+    once per session into a template file and each call copies that file, which is what they
+    would have written (about 40 ms saved per database). Tests of migrating itself make their
+    own ``Database``."""
+    from allpath.db import Database
+
+    template = tmp_path_factory.mktemp("sqlite-template") / "head.db"
+    Database(f"sqlite:///{template}").dispose()
+    leftovers = [p.name for p in template.parent.iterdir() if p != template]
+    assert not leftovers, f"the template database is not one closed file: {leftovers}"
+
+    def make(path: Path) -> Database:
+        assert not path.exists(), path
+        shutil.copyfile(template, path)
+        return Database(f"sqlite:///{path}", migrate=False)
+
+    return make
 
 
 def _allowed(reason: str) -> bool:

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -43,8 +43,12 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 
 @pytest.fixture
-def database(db_url: str) -> Iterator[Database]:
-    db = Database(db_url)
+def database(db_url: str,
+             migrated_sqlite: Callable[[Path], Database]) -> Iterator[Database]:
+    if db_url.startswith("sqlite:///"):
+        db = migrated_sqlite(Path(db_url.removeprefix("sqlite:///")))
+    else:
+        db = Database(db_url)
     yield db
     db.dispose()
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -42,17 +42,18 @@ def _wipe_postgres(url: str) -> None:
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
+def database(request: pytest.FixtureRequest, tmp_path: Path,
+             migrated_sqlite: Callable[[Path], Database]) -> Iterator[Database]:
     """A fresh database with one account, on SQLite and (where ``.ci/run`` provides one,
     as for the API tests) on PostgreSQL."""
     if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'web.db'}"
+        db = migrated_sqlite(tmp_path / "web.db")
     else:
         url = os.environ.get(POSTGRES_ENV, "")
         if not url:
             pytest.skip(f"PostgreSQL: set {POSTGRES_ENV} to run against a server")
         _wipe_postgres(url)
-    db = Database(url)
+        db = Database(url)
     with db.transaction() as session:
         add_user(session, "alice", PASSWORD)
     yield db
