@@ -387,7 +387,7 @@ def test_screening_job_runs_and_downloads_the_flagged_rows(client: TestClient) -
     job = r.json()
     deadline = time.monotonic() + 60
     while job["status"] in ("queued", "running") and time.monotonic() < deadline:
-        time.sleep(0.2)
+        time.sleep(0.02)
         job = client.get(f"/app/api/screen/{job['id']}").json()
     assert job["status"] == "done", job
     assert job["summary"]["rows"] == 6 and job["summary"]["flagged"] == 3
@@ -404,7 +404,7 @@ def test_screening_job_runs_and_downloads_the_flagged_rows(client: TestClient) -
     bad = client.post("/app/api/screen", json={"text": table, "units": {"wbc": "g/dL"}},
                       headers={"X-CSRF-Token": csrf}).json()
     while bad["status"] in ("queued", "running") and time.monotonic() < deadline:
-        time.sleep(0.2)
+        time.sleep(0.02)
         bad = client.get(f"/app/api/screen/{bad['id']}").json()
     assert bad["status"] == "failed" and "wbc" in bad["error"]
 
