@@ -44,7 +44,13 @@ from allpath.sim import salvage, simulate_cohort
 from allpath.sim.cohort import load_config, summarise_table
 from allpath.sim.immuno import e1910_summary, randomisation_day
 from allpath.sim.params import ParameterSet, load_parameters
-from allpath.sim.validation import aieop_groups, os_at, post_relapse_os, zhou_relapse
+from allpath.sim.validation import (
+    aall0433_relapse,
+    aieop_groups,
+    os_at,
+    post_relapse_os,
+    zhou_relapse,
+)
 
 YEAR = 365.25
 MONTH = YEAR / 12
@@ -94,13 +100,8 @@ def with_parameter(ps: ParameterSet, name: str, **changes: Any) -> ParameterSet:
 
 def aall0433(c: Cols) -> tuple[float, float]:
     """3-yr OS of late B-ALL marrow relapses, and their share with block-1 MRD < 0.1 %."""
-    horizon = float(np.nanmax(c["os_day"]))
-    months = c["relapse_day"] / MONTH
-    rel = ((c["relapse"] == 1) & (c["subtype"] == "B-ALL") & (months >= 36)
-           & (c["relapse_day"] <= horizon - 3 * YEAR))
-    died = (c["death"] == 1) & (c["death_day"] - c["relapse_day"] <= 3 * YEAR)
-    lo = rel & (c["cr2"] == 1) & (c["mrd_block1"] < 1e-3)
-    return 1 - float(died[rel].mean()), float(lo.sum() / max(rel.sum(), 1))
+    v = aall0433_relapse(c)
+    return v["all"], v["lo_share"]
 
 
 def part_fit(n: int, seed: int) -> None:
@@ -140,23 +141,10 @@ def part_donor(n: int, seed: int) -> None:
                                   "continuation_kill_ratio": cq}}):
             c = cols(ped, n, seed)
         o = post_relapse_os(c)
-        v = aall0433_groups(c)
+        v = aall0433_relapse(c)
         print(f"  {pd:5.3f} {cq:4.2f}  early {o['early']:.3f} int {o['intermediate']:.3f} late "
               f"{o['late']:.3f}  OS5 {os_at(c, 5.0):.3f}  AALL0433 OS3 {v['all']:.3f} "
               f"(<0.1 % {v['lo']:.3f}, >=0.1 % {v['hi']:.3f})", flush=True)
-
-
-def aall0433_groups(c: Cols) -> dict[str, float]:
-    """AALL0433 rows: 3-yr OS of late B-ALL marrow relapses, overall and by block-1 MRD."""
-    horizon = float(np.nanmax(c["os_day"]))
-    months = c["relapse_day"] / MONTH
-    rel = ((c["relapse"] == 1) & (c["subtype"] == "B-ALL") & (months >= 36)
-           & (c["relapse_day"] <= horizon - 3 * YEAR))
-    died = (c["death"] == 1) & (c["death_day"] - c["relapse_day"] <= 3 * YEAR)
-    lo = rel & (c["cr2"] == 1) & (c["mrd_block1"] < 1e-3)
-    hi = rel & ~lo
-    return {"all": 1 - float(died[rel].mean()), "lo": 1 - float(died[lo].mean()),
-            "hi": 1 - float(died[hi].mean())}
 
 
 def part_mrd(n: int, seed: int) -> None:
