@@ -53,7 +53,6 @@ from allpath.sim.validation import (
 )
 
 YEAR = 365.25
-MONTH = YEAR / 12
 Cols = dict[str, np.ndarray[Any, Any]]
 
 
