@@ -12,13 +12,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, BackgroundTasks, Query, Request, Response
 from pydantic import BaseModel
 
-from allpath.api.deps import CallerDep, audit, get_db
+from allpath.api.deps import Caller, CallerDep, audit, get_db
 from allpath.api.problems import PROBLEM_RESPONSES, ApiProblem
 from allpath.db import Database, ScreenJob
 from allpath.db.models import utcnow
 from allpath.errors import AllPathError
 
-__all__ = ["router"]
+__all__ = ["check_table", "queue_job", "router"]
 
 #: rows of one screening job; a larger file is refused before any row is read
 MAX_SCREEN_ROWS = 100_000
@@ -100,12 +100,7 @@ async def submit(request: Request, caller: CallerDep, background: BackgroundTask
                                                  '{"wbc": "/uL"}.')] = None,
                  ) -> ScreenJobOut:
     data = await request.body()
-    rows = data.count(b"\n")
-    if rows > MAX_SCREEN_ROWS:  # before anything is imported or read
-        raise ApiProblem(422, f"too many rows: at most {MAX_SCREEN_ROWS} per job, got {rows};"
-                              " split the file", type_="too-many-rows")
-    if not data.strip():
-        raise ApiProblem(422, "the body is empty; send CBC rows as CSV")
+    check_table(data, "the body is empty; send CBC rows as CSV")
     unit_map: dict[str, str] | None = None
     if units:
         try:
@@ -116,14 +111,30 @@ async def submit(request: Request, caller: CallerDep, background: BackgroundTask
                                                    for v in parsed.values()):
             raise ApiProblem(422, "units must be a JSON object of column to unit")
         unit_map = {str(k): v for k, v in parsed.items()}
-    db = get_db(request)
+    return queue_job(get_db(request), caller, data, unit_map, background)
+
+
+def check_table(data: bytes, empty: str) -> None:
+    """Refuse a CBC table over the row limit (counted before anything reads it) or empty."""
+    rows = data.count(b"\n")
+    if rows > MAX_SCREEN_ROWS:  # before anything is imported or read
+        raise ApiProblem(422, f"too many rows: at most {MAX_SCREEN_ROWS} per job, got {rows};"
+                              " split the file", type_="too-many-rows")
+    if not data.strip():
+        raise ApiProblem(422, empty)
+
+
+def queue_job(db: Database, caller: Caller, data: bytes, units: dict[str, str] | None,
+              background: BackgroundTasks) -> ScreenJobOut:
+    """Store a queued job (audited) and run it in the background; the API route and the
+    clinician application both submit through here."""
     with db.transaction() as session:
         job = ScreenJob(status="queued", actor=caller.actor, input_bytes=len(data))
         session.add(job)
         session.flush()
         audit(session, caller, "screen.submit", None, f"job {job.id}")
         out = _out(job)
-    background.add_task(run_job, db, out.id, data, unit_map)
+    background.add_task(run_job, db, out.id, data, units)
     return out
 
 

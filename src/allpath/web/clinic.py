@@ -547,25 +547,11 @@ def clinic_router(*, share_secret: str | None = None,
     def screen_submit(request: Request, body: ScreenIn, who: UserDep,
                       background: BackgroundTasks) -> dict[str, Any]:
         from allpath.api import screen as jobs
-        from allpath.api.deps import audit
-        from allpath.db import ScreenJob
 
         data = body.text.encode("utf-8")
-        rows = data.count(b"\n")
-        if rows > jobs.MAX_SCREEN_ROWS:
-            raise ApiProblem(422, f"too many rows: at most {jobs.MAX_SCREEN_ROWS} per job, "
-                                  f"got {rows}; split the file", type_="too-many-rows")
-        if not data.strip():
-            raise ApiProblem(422, "the table is empty; send CBC rows as CSV")
-        caller = caller_of(request, who)
-        db = get_db(request)
-        with db.transaction() as session:
-            job = ScreenJob(status="queued", actor=caller.actor, input_bytes=len(data))
-            session.add(job)
-            session.flush()
-            audit(session, caller, "screen.submit", None, f"job {job.id}")
-            out = jobs._out(job)
-        background.add_task(jobs.run_job, db, out.id, data, body.units or None)
+        jobs.check_table(data, "the table is empty; send CBC rows as CSV")
+        out = jobs.queue_job(get_db(request), caller_of(request, who), data,
+                             body.units or None, background)
         return _job_doc(out.model_dump(mode="json"))
 
     @router.get("/app/api/screen/{job_id}")
