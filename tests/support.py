@@ -37,3 +37,22 @@ def example_docs() -> list[dict[str, Any]]:
 def example_doc(record_id: str) -> dict[str, Any]:
     """One bundled example record by its id, as a JSON-ready dict."""
     return next(d for d in example_docs() if d["id"] == record_id)
+
+
+def synthetic_cbc_rows(n: int, seed: int) -> Any:
+    """``n`` seeded synthetic CBC rows (a pyarrow Table with the screening columns), for the
+    cluster and screening tests."""
+    import numpy as np
+    import pyarrow as pa
+
+    rng = np.random.default_rng(seed)
+    return pa.table({
+        "patient_id": [f"p{seed}-{i}" for i in range(n)],
+        "age_years": rng.uniform(0.5, 80, n).round(1),
+        "sex": rng.choice(["female", "male"], n),
+        "time": ["2026-01-01"] * n,
+        "wbc": rng.lognormal(1.8, 0.8, n).round(2),
+        "hemoglobin": rng.normal(11, 3, n).clip(3, 19).round(1),
+        "platelets": rng.lognormal(5.0, 0.8, n).round(0),
+        "anc": rng.lognormal(0.8, 0.9, n).round(2),
+    })

@@ -17,7 +17,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -25,6 +24,7 @@ import pytest
 import allpath.screen.run as screen_run
 from allpath.screen import ChunkResult, screen_dask, screen_file
 from allpath.sim.cohort import simulate_cohort, simulate_cohort_dask
+from support import synthetic_cbc_rows
 
 distributed = pytest.importorskip("distributed")
 
@@ -102,17 +102,8 @@ def test_cohort_survives_all_worker_processes_killed_mid_run(
 
 
 def _rows(n: int, seed: int) -> pa.Table:
-    rng = np.random.default_rng(seed)
-    return pa.table({
-        "patient_id": [f"p{seed}-{i}" for i in range(n)],
-        "age_years": rng.uniform(0.5, 80, n).round(1),
-        "sex": rng.choice(["female", "male"], n),
-        "time": ["2026-01-01"] * n,
-        "wbc": rng.lognormal(1.8, 0.8, n).round(2),
-        "hemoglobin": rng.normal(11, 3, n).clip(3, 19).round(1),
-        "platelets": rng.lognormal(5.0, 0.8, n).round(0),
-        "anc": rng.lognormal(0.8, 0.9, n).round(2),
-    })
+    table: pa.Table = synthetic_cbc_rows(n, seed)
+    return table
 
 
 def _screen_parts(tmp_path: Path) -> tuple[Path, list[dict[str, Any]], dict[str, Any]]:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -17,20 +16,12 @@ from allpath.cli.app import app
 from allpath.cli.commands import app as _registered  # noqa: F401
 from allpath.screen import ScreenError, screen_dask, screen_file
 from allpath.screen.run import _screen_part, parquet_parts, resolve_location
+from support import synthetic_cbc_rows
 
 
 def _rows(n: int, seed: int) -> pa.Table:
-    rng = np.random.default_rng(seed)
-    return pa.table({
-        "patient_id": [f"p{seed}-{i}" for i in range(n)],
-        "age_years": rng.uniform(0.5, 80, n).round(1),
-        "sex": rng.choice(["female", "male"], n),
-        "time": ["2026-01-01"] * n,
-        "wbc": rng.lognormal(1.8, 0.8, n).round(2),
-        "hemoglobin": rng.normal(11, 3, n).clip(3, 19).round(1),
-        "platelets": rng.lognormal(5.0, 0.8, n).round(0),
-        "anc": rng.lognormal(0.8, 0.9, n).round(2),
-    })
+    table: pa.Table = synthetic_cbc_rows(n, seed)
+    return table
 
 
 def test_resolve_location_makes_paths_absolute_and_keeps_remote_urls(
