@@ -33,7 +33,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-SHARED = Path(__file__).resolve().parents[3] / "shared" / "data" / "fhir"
+from support import shared_dir
+
+# the shared folder beside the repository, or $ALLPATH_SHARED (support.shared_dir)
+SHARED = (shared_dir() or Path(__file__).resolve().parents[3] / "shared") / "data" / "fhir"
 MCODE_BUNDLE = SHARED / "mcode-json" / "TrialMatching_Patient01_mcode_bundle.json"
 SYNTHEA = SHARED / "synthea"
 SYNTHEA_CHILD = SYNTHEA / "Luigi_Wiegand_e27d88b0-c5e5-4042-ad49-184f6a900ee3.json"
