@@ -415,3 +415,37 @@ def test_nhs_england_dose_banding_single_container_table_bands_adult_vincristine
     # most, for the 0.32-0.36 mg row; NICE KTT22 summarises the tables as "within 6%")
     assert all((b.band_mg - b.from_mg) / b.from_mg <= 0.07
                and (b.below_mg - b.band_mg) / b.below_mg <= 0.07 for b in bands.bands)
+
+
+def test_hopa_2018_dose_rounding_position_statement_shows_a_10_percent_vial_rounding_window(
+) -> None:
+    """HOPA dose-rounding position statement (Fahrenbruch et al., J Oncol Pract 2018)
+    [HOPA-DOSE-ROUNDING]: rounding biologic and cytotoxic agents within 10% of the ordered dose
+    is acceptable. A per-m2 or per-kg parenteral dose shows that window (calculated -10% to
+    +10%) beside it; the window never passes a cap, the dose itself is never changed, and
+    oral tablets, flat doses and supportive drugs get no window."""
+    tol = load_dosing().rounding_tolerance
+    assert tol is not None and tol.percent == 10 and tol.cite == ("HOPA-DOSE-ROUNDING",)
+    hr = load_templates()["cog-b-hr"]
+    dauno = next(c for c in hr.phase("induction").components if c.drug == "daunorubicin")
+    line = compute_dose(dauno, 1.0, 30.0, age_years=12)  # 25 mg/m2 x 1.00 m2
+    assert line.amount == pytest.approx(25.0)
+    assert line.rounding_window == (pytest.approx(22.5), pytest.approx(27.5))
+    assert "vial rounding within 10%: 22.5-27.5 mg" in line.text
+    assert "HOPA-DOSE-ROUNDING" in line.cite
+    assert line.to_dict()["rounding_window"] == {"low": 22.5, "high": 27.5}
+    # capped vincristine: 1.5 mg/m2 x 1.5 m2 = 2.25 mg -> 2 mg; the window stops at the cap
+    vcr = next(c for c in hr.phase("induction").components if c.drug == "vincristine")
+    capped = compute_dose(vcr, 1.5, 50.0, age_years=12)
+    assert capped.amount == 2 and capped.rounding_window == (pytest.approx(1.8), 2)
+    # no window: oral tablets (whole-tablet rule), flat doses, supportive drugs
+    mp = next(c for p in hr.phases for c in p.components
+              if c.drug == "mercaptopurine" and c.dose is not None)
+    assert compute_dose(mp, 1.0, 30.0, age_years=12).rounding_window is None
+    flat = next(c for c in load_templates()["adult-hyper-cvad"].phase("course-1a").components
+                if c.drug == "vincristine")
+    assert compute_dose(flat, 1.9, 75.0, age_years=45).rounding_window is None
+    lv = [c for t in load_templates().values() for p in t.phases for c in p.components
+          if c.drug_class == "folate rescue" and c.dose is not None and c.dose.basis != "flat"
+          and c.route != "PO"]
+    assert all(compute_dose(c, 1.0, 30.0, age_years=12).rounding_window is None for c in lv)

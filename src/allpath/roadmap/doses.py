@@ -6,7 +6,9 @@ fraction for per-m2 chemotherapy (2/3 under 6 months, 3/4 at 6-12 months); oral 
 weekly total of whole tablets; the template's rounding; then the cap, so a cap always holds.
 Vinca alkaloids carry their route warning on every line. Where a published dose-banding table
 covers the drug (adults, BSA-calculated doses), the band is shown beside the dose, never
-instead of it.
+instead of it. A per-m2 or per-kg parenteral dose also shows the window a pharmacy may round it
+within (to a vial size) under its dose-rounding policy (HOPA: within 10%); the window never
+passes the cap and is never applied to the dose.
 """
 
 from __future__ import annotations
@@ -46,6 +48,7 @@ class DoseLine:
     cite: tuple[str, ...] = ()
     calculated: float | None = None  # before tablet or vial rounding, after the cap
     band: str | None = None  # the national dose band where one applies and differs
+    rounding_window: tuple[float, float] | None = None  # vial rounding allowed, never applied
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -63,6 +66,9 @@ class DoseLine:
             "cite": list(self.cite),
             "calculated": self.calculated,
             "band": self.band,
+            "rounding_window": (None if self.rounding_window is None else
+                                {"low": self.rounding_window[0],
+                                 "high": self.rounding_window[1]}),
             "text": self.text,
         }
 
@@ -198,13 +204,32 @@ def compute_dose(c: Component, bsa_m2: float | None, weight_kg: float | None, *,
     if band_text is not None:
         text += f"; {band_text}"
         cites.extend(_banding_cites(c, rules))
+    window = _rounding_window(c, d, value, tab is not None, rules)
+    if window is not None and rules.rounding_tolerance is not None:
+        t = rules.rounding_tolerance
+        text += (f"; vial rounding within {_fmt(t.percent)}%: {_fmt(window[0])}-"
+                 f"{_fmt(window[1])} {d.unit}{per_day} where the pharmacy's dose-rounding "
+                 "policy allows")
+        cites.extend(t.cite)
     text += f"; {rounding}; {VERIFY}"
     if warning:
         text = f"{warning} {text}"
     calculated = min(raw, c.cap.amount) if c.cap is not None else raw
     return DoseLine("computed", value, d.unit, prescribed, capped, _cap_text(c), rounding,
                     (), text, tuple(modifiers), tablets, warning, tuple(dict.fromkeys(cites)),
-                    calculated, band_text)
+                    calculated, band_text, window)
+
+
+def _rounding_window(c: Component, d: Dose, value: float, tablets: bool,
+                     rules: Dosing) -> tuple[float, float] | None:
+    """The doses a pharmacy may round ``value`` to (a per-m2 or per-kg parenteral dose without
+    a rounding of its own), as the shared tolerance gives them; None where it does not apply."""
+    t = rules.rounding_tolerance
+    if (t is None or tablets or c.rounding is not None or d.basis not in t.bases
+            or c.route not in t.routes or c.drug_class in t.exclude_classes or value <= 0):
+        return None
+    lo, hi = t.window(value, c.cap.amount if c.cap is not None else None)
+    return round(lo, _DISPLAY_DECIMALS), round(hi, _DISPLAY_DECIMALS)
 
 
 def _banding_cites(c: Component, rules: Dosing) -> tuple[str, ...]:

@@ -2,8 +2,10 @@
 
 Rules that hold across templates: intrathecal doses by age on the day of each lumbar puncture,
 drug overrides (pegaspargase by BSA and age), the infant dose fractions, tablet strengths for
-oral drugs, the vinca-alkaloid route warning, the anthracycline echocardiogram and national
-dose bands (shown beside a calculated adult dose, never instead of it). Every rule
+oral drugs, the vinca-alkaloid route warning, the anthracycline echocardiogram, national
+dose bands (shown beside a calculated adult dose, never instead of it) and the vial-rounding
+tolerance (the window a pharmacy may round a calculated parenteral dose within, also shown beside
+the dose, never applied). Every rule
 cites its source; :func:`check_dosing` lists every problem (schema, citations).
 """
 
@@ -28,6 +30,7 @@ __all__ = [
     "Dosing",
     "InfantBand",
     "ItBand",
+    "RoundingTolerance",
     "age_years_on",
     "check_dosing",
     "load_dosing",
@@ -160,6 +163,27 @@ class DoseBanding(_Strict):
         return None
 
 
+class RoundingTolerance(_Strict):
+    """How far a pharmacy may round a calculated parenteral dose (to a vial size): shown as a
+    window beside the dose, never applied to it; the institution's policy decides."""
+
+    id: str
+    title: str
+    percent: float = Field(gt=0, lt=100)
+    routes: tuple[str, ...] = Field(min_length=1)
+    bases: tuple[Literal["m2", "kg"], ...] = ("m2", "kg")
+    exclude_classes: tuple[str, ...] = ()
+    cite: tuple[str, ...] = Field(min_length=1)
+    evidence: Evidence = "confirmed"
+    note: str | None = None
+
+    def window(self, amount: float, cap: float | None) -> tuple[float, float]:
+        """The doses within the tolerance of ``amount``; the top never passes a cap."""
+        lo = amount * (1 - self.percent / 100)
+        hi = amount * (1 + self.percent / 100)
+        return lo, hi if cap is None else min(hi, cap)
+
+
 class Dosing(_Strict):
     format: Literal["allpath.dosing/1"]
     version: str = Field(pattern=r"^\d+\.\d+\.\d+$")
@@ -170,6 +194,7 @@ class Dosing(_Strict):
     vinca_warning: VincaWarning
     anthracyclines: Anthracyclines
     dose_banding: tuple[DoseBanding, ...] = ()
+    rounding_tolerance: RoundingTolerance | None = None
 
     def banding(self, drug: str) -> DoseBanding | None:
         for t in self.dose_banding:
@@ -199,6 +224,8 @@ def _cites(d: Dosing) -> list[tuple[str, tuple[str, ...]]]:
     out.append(("vinca_warning", d.vinca_warning.cite))
     out.append(("anthracyclines.echo", d.anthracyclines.echo.cite))
     out += [(f"dose_banding[{t.id}]", t.cite) for t in d.dose_banding]
+    if d.rounding_tolerance is not None:
+        out.append(("rounding_tolerance", d.rounding_tolerance.cite))
     return out
 
 
