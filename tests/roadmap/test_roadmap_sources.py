@@ -449,3 +449,48 @@ def test_hopa_2018_dose_rounding_position_statement_shows_a_10_percent_vial_roun
           if c.drug_class == "folate rescue" and c.dose is not None and c.dose.basis != "flat"
           and c.route != "PO"]
     assert all(compute_dose(c, 1.0, 30.0, age_years=12).rounding_window is None for c in lv)
+
+
+def test_hemonc_gimema_lal2116_dalba_prednisone_prophase_rises_from_20_to_60_mg_m2_over_7_days(
+) -> None:
+    """HemOnc.org, GIMEMA LAL2116 (D-ALBA) protocol dosing [HEMONC-DALBA-PREPHASE]: prednisone
+    20 mg/m2/day on day -6, 30 on day -5, 40 on day -4, 50 on day -3, 60 mg/m2/day on days -2 to
+    0; the roadmap shows them as prophase days 1-7 so that induction day 1 is the first
+    dasatinib day. For a 1.80 m2 adult (180 cm, 64.8 kg): 36, 54, 72, 90, then 108 mg/day."""
+    d = _rm(template="ph-pos-dalba", age_years=54, height_cm=180, weight_kg=64.8, ph="positive")
+    assert [p["id"] for p in d["phases"]][:2] == ["prophase", "induction"]
+    pro = d["phases"][0]
+    assert pro["length_days"] == 7
+    got = [(c["days"], c["dose"]["amount"]) for c in pro["components"]]
+    assert got == [([1], 36.0), ([2], 54.0), ([3], 72.0), ([4], 90.0), ([5, 6, 7], 108.0)]
+    assert all("HEMONC-DALBA-PREPHASE" in c["cite"] for c in pro["components"])
+    # the diagnostic lumbar puncture is on the first day of therapy
+    assert [r["days"] for r in pro["procedures"] if r["kind"] == "lumbar_puncture"] == [[1]]
+
+
+def test_the_hematologist_dalba_schedule_prednisone_with_dasatinib_to_day_31_dasatinib_to_day_85(
+) -> None:
+    """The Hematologist's account of D-ALBA [HEMATOLOGIST-DALBA]: prednisone with concurrent
+    dasatinib through day 31, dasatinib to the day-85 assessment, then 28-day blinatumomab
+    cycles with dasatinib. Days are shown; the doses of dasatinib and of prednisone from day 1
+    are not in a readable source, so they stay per protocol and name Foà et al. 2020."""
+    d = _rm(template="ph-pos-dalba", age_years=54, height_cm=180, weight_kg=64.8, ph="positive")
+    ind = next(p for p in d["phases"] if p["id"] == "induction")
+    das = next(c for c in ind["components"] if c["drug"] == "dasatinib")
+    pred = next(c for c in ind["components"] if c["drug"] == "prednisone")
+    assert das["days"] == list(range(1, 86)) and pred["days"] == list(range(1, 32))
+    assert das["dose"]["status"] == pred["dose"]["status"] == "per_protocol"
+    assert all("Foà et al., N Engl J Med 2020;383:1613" in c["note"] for c in (das, pred))
+    assert any(r["days"] == [85] and r["mrd"] for r in ind["procedures"])
+
+
+def test_cta_regimens_cog_aall0031_imatinib_is_340_mg_m2_day_in_the_ph_positive_child_template(
+) -> None:
+    """COG AALL0031 (regimen list after NCCN [CTA-ALL-REGIMENS]): imatinib 340 mg/m2/day. The
+    600 mg maximum was not in that source, so the line stays flagged unconfirmed."""
+    tpl = load_templates()["ph-pos-paediatric"]
+    ima = next(c for c in tpl.phase("induction").components if c.drug == "imatinib (alternative)")
+    assert ima.dose is not None and (ima.dose.amount, ima.dose.basis) == (340, "m2")
+    assert "CTA-ALL-REGIMENS" in ima.cite and ima.evidence == "unconfirmed"
+    line = compute_dose(ima, 1.0, 30.0, age_years=8)
+    assert line.amount == pytest.approx(340.0)
