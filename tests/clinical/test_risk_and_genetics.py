@@ -93,37 +93,83 @@ def test_nccn_adult_bcr_abl1_without_ikzf1plus_is_not_poor_risk_genetics() -> No
 def test_nccn_adult_bcr_abl1_with_derived_ikzf1plus_is_poor_risk() -> None:
     doc = b_all_record(birth="1990-01-01", genetics=_genetics(
         fusions=["BCR::ABL1"], chromosome_count=46,
-        alterations=["IKZF1_deletion", "CDKN2A_deletion"]))
+        alterations=["IKZF1_deletion", "CDKN2A_homozygous_deletion"]))
     result = assess_doc(doc)
     assert any(n.startswith("IKZF1plus derived") for n in result["notes"])
     assert risk(result, "nccn_adult_genetics")["group"] == "poor"
 
 
-def test_bmj_ikzf1plus_is_not_derived_with_an_erg_deletion() -> None:
-    doc = b_all_record(genetics=_genetics(
-        chromosome_count=46, alterations=["IKZF1_deletion", "PAX5_deletion", "ERG_deletion"]))
+def test_stanulla_2018_ph_adult_with_cdkn2a_deletion_of_unstated_zygosity_is_possible_ikzf1plus(
+) -> None:
+    """CDKN2A/B count for IKZF1plus only when homozygous [STANULLA-2018]: a CDKN2A deletion
+    whose zygosity the record does not give makes IKZF1plus possible, not established. The
+    NCCN group is still poor, because NCCN words IKZF1plus without a zygosity [S51]; the
+    rule says so and asks for the zygosity."""
+    doc = b_all_record(birth="1990-01-01", genetics=_genetics(
+        fusions=["BCR::ABL1"], chromosome_count=46,
+        alterations=["IKZF1_deletion", "CDKN2A_deletion"]))
     result = assess_doc(doc)
     assert not any(n.startswith("IKZF1plus derived") for n in result["notes"])
+    possible = [n for n in result["notes"] if n.startswith("IKZF1plus_possible derived")]
+    assert len(possible) == 1 and "homozygous" in possible[0]
+    assert "which the record does not say" in possible[0]
+    nccn = risk(result, "nccn_adult_genetics")
+    assert nccn["group"] == "poor"
+    assert nccn["rule_id"] == "adult_nccn_genetics.poor.ph_ikzf1plus_nccn_wording"
+    assert nccn["evidence"] == "unconfirmed"
+    assert "zygosity" in nccn["note"] and "SNP array" in nccn["note"]
 
 
-# Stanulla 2018 (J Clin Oncol): IKZF1plus = IKZF1 deletion with a deletion of CDKN2A, CDKN2B
-# (homozygous), PAX5 or PAR1, and no ERG deletion [STANULLA-2018]. The definition is data
-# (knowledge/derived_alterations.yaml); the code only evaluates it.
+@pytest.mark.parametrize(("cdkn2a", "rule"), [
+    ("CDKN2A_homozygous_deletion", "adult_nccn_genetics.poor.ph_ikzf1plus_or_cml"),
+    ("CDKN2A_biallelic_deletion", "adult_nccn_genetics.poor.ph_ikzf1plus_or_cml"),
+    ("CDKN2A_heterozygous_deletion", "adult_nccn_genetics.poor.ph_ikzf1plus_nccn_wording"),
+    ("CDKN2A_monoallelic_deletion", "adult_nccn_genetics.poor.ph_ikzf1plus_nccn_wording"),
+])
+def test_stanulla_2018_ikzf1plus_follows_the_recorded_cdkn2a_zygosity(cdkn2a: str,
+                                                                     rule: str) -> None:
+    result = assess_doc(b_all_record(birth="1990-01-01", genetics=_genetics(
+        fusions=["BCR::ABL1"], chromosome_count=46, alterations=["IKZF1_deletion", cdkn2a])))
+    homozygous = "homozygous" in cdkn2a or "biallelic" in cdkn2a
+    assert any(n.startswith("IKZF1plus derived") for n in result["notes"]) == homozygous
+    assert not any(n.startswith("IKZF1plus_possible") for n in result["notes"])
+    nccn = risk(result, "nccn_adult_genetics")
+    assert (nccn["group"], nccn["rule_id"]) == ("poor", rule)
 
-@pytest.mark.parametrize("partner", ["CDKN2A_deletion", "CDKN2B_deletion", "PAX5_deletion",
-                                     "PAR1_deletion"])
+
+@pytest.mark.parametrize("partner", ["CDKN2A_homozygous_deletion", "CDKN2B_homozygous_deletion",
+                                     "PAX5_deletion", "PAR1_deletion"])
 def test_stanulla_2018_ikzf1plus_is_ikzf1_deletion_with_any_one_partner(partner: str) -> None:
     result = assess_doc(b_all_record(genetics=_genetics(
         chromosome_count=46, alterations=["IKZF1_deletion", partner])))
     notes = [n for n in result["notes"] if n.startswith("IKZF1plus derived")]
     assert len(notes) == 1 and partner in notes[0] and "STANULLA-2018" in notes[0]
-    assert ("homozygous" in notes[0]) == (partner in ("CDKN2A_deletion", "CDKN2B_deletion"))
+    assert not any(n.startswith("IKZF1plus_possible") for n in result["notes"])
+
+
+@pytest.mark.parametrize("partner", ["CDKN2A_deletion", "CDKN2B_deletion"])
+def test_stanulla_2018_cdkn2_deletion_of_unstated_zygosity_makes_ikzf1plus_only_possible(
+        partner: str) -> None:
+    result = assess_doc(b_all_record(genetics=_genetics(
+        chromosome_count=46, alterations=["IKZF1_deletion", partner])))
+    assert not any(n.startswith("IKZF1plus derived") for n in result["notes"])
+    notes = [n for n in result["notes"] if n.startswith("IKZF1plus_possible derived")]
+    assert len(notes) == 1 and partner in notes[0] and "homozygous" in notes[0]
+
+
+def test_stanulla_2018_a_pax5_deletion_makes_ikzf1plus_whatever_the_cdkn2a_zygosity() -> None:
+    result = assess_doc(b_all_record(genetics=_genetics(
+        chromosome_count=46, alterations=["IKZF1_deletion", "CDKN2A_deletion", "PAX5_deletion"])))
+    assert any(n.startswith("IKZF1plus derived") for n in result["notes"])
+    assert not any(n.startswith("IKZF1plus_possible") for n in result["notes"])
 
 
 @pytest.mark.parametrize("alterations", [
     ["IKZF1_deletion"],  # no partner deletion
     ["PAX5_deletion", "CDKN2A_deletion"],  # no IKZF1 deletion
     ["IKZF1_deletion", "PAR1_deletion", "ERG_deletion"],  # ERG deletion present
+    ["IKZF1_deletion", "CDKN2A_heterozygous_deletion"],  # CDKN2A deleted on one allele only
+    ["IKZF1_deletion", "CDKN2B_monoallelic_deletion"],
 ])
 def test_stanulla_2018_ikzf1plus_is_not_derived_without_its_definition(
         alterations: list[str]) -> None:
@@ -139,9 +185,14 @@ def test_stanulla_2018_definition_lives_in_cited_data() -> None:
     doc = load_yaml("derived_alterations.yaml")
     (ikzf1plus,) = [d for d in doc["derived"] if d["term"] == "IKZF1plus"]
     assert ikzf1plus["requires_all"] == ["IKZF1_deletion"]
-    assert set(ikzf1plus["requires_any"]) == {"CDKN2A_deletion", "CDKN2B_deletion",
+    assert set(ikzf1plus["requires_any"]) == {"CDKN2A_homozygous_deletion",
+                                              "CDKN2B_homozygous_deletion",
                                               "PAX5_deletion", "PAR1_deletion"}
     assert ikzf1plus["requires_none"] == ["ERG_deletion"]
+    (possible,) = [d for d in doc["derived"] if d["term"] == "IKZF1plus_possible"]
+    assert set(possible["requires_none"]) == {"ERG_deletion", "IKZF1plus"}
+    assert [d["term"] for d in doc["derived"]].index("IKZF1plus") < \
+        [d["term"] for d in doc["derived"]].index("IKZF1plus_possible")
     citations = load_knowledge().citations
     assert "STANULLA-2018" in ikzf1plus["cite"]
     assert all(c in citations for c in ikzf1plus["cite"])

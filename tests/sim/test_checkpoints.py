@@ -23,7 +23,7 @@ from allpath.sim.checkpoints import (
     relapse_call,
 )
 from allpath.sim.cohort import load_config, simulate_cohort, summarise_table
-from allpath.sim.engine import DAYS_PER_MONTH
+from allpath.sim.outcomes import DAYS_PER_MONTH
 
 SEED = 7
 LN_X_5PCT = float(np.log(0.05 / 0.95))

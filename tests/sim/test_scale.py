@@ -14,8 +14,9 @@ from allpath.sim import load_config, load_parameters, load_protocols, simulate_c
 from allpath.sim.base import patient_randoms, reference_solve
 from allpath.sim.cohort import simulate_cohort_dask
 from allpath.sim.engine import drive_for_day
-from allpath.sim.fast import poisson_ppf, run_cohort_batch
+from allpath.sim.fast import run_cohort_batch
 from allpath.sim.model import AllModel, Drive, steady_state
+from allpath.sim.outcomes import poisson_ppf
 from allpath.sim.population import N_NORMAL, N_UNIFORM, make_batch, tgn_ref
 
 N_DAYS = 260  # induction .. delayed intensification and 3 months of maintenance

@@ -42,6 +42,7 @@ import numpy.typing as npt
 
 from allpath.rules.vectorised import Column
 from allpath.sim.base import AnyArray, Array
+from allpath.sim.outcomes import assay, count
 from allpath.sim.pathway import evaluate_pack_columns, load_pack, term_column
 
 __all__ = [
@@ -122,15 +123,6 @@ def parse_checkpoints(raw: Any) -> CheckpointPolicy | None:
                             weeks["weeks_off_therapy"])
 
 
-def _count(u: Array, frac: Array, n_cells: float) -> Array:
-    """Cells of a kind among ``n_cells`` counted, for true fractions ``frac`` (Poisson)."""
-    from allpath.sim.fast import poisson_ppf
-
-    k = poisson_ppf(u, np.clip(frac, 0.0, 1.0) * n_cells)
-    out: Array = np.minimum(k, n_cells)
-    return out
-
-
 def eoi_response(marrow_frac: Array, marrow_frac_dx: Array, blood_frac: Array, anc: Array,
                  platelets: Array, u_marrow: Array, u_smear: Array, n_marrow: float,
                  n_smear: float, *, age: Array) -> tuple[npt.NDArray[np.int64], Array, Array]:
@@ -143,8 +135,8 @@ def eoi_response(marrow_frac: Array, marrow_frac_dx: Array, blood_frac: Array, a
     :data:`RESPONSE`, -1 where undecided; observed marrow blasts %; observed blood blasts %).
     """
     n = marrow_frac.shape[0]
-    marrow_pct = 100.0 * _count(u_marrow, marrow_frac, n_marrow) / n_marrow
-    blood_pct = 100.0 * _count(u_smear, blood_frac, n_smear) / n_smear
+    marrow_pct = 100.0 * count(u_marrow, marrow_frac, n_marrow) / n_marrow
+    blood_pct = 100.0 * count(u_smear, blood_frac, n_smear) / n_smear
     facts: dict[str, Column] = {
         "cp.marrow_blasts": Column.number(marrow_pct),
         "cp.marrow_blast_ratio": Column.number(
@@ -201,8 +193,6 @@ def relapse_call(t_cross: Array, ln_x_cross: Array, r_post: Array, ln_x_max: Arr
     get another marrow at the next visit (at most :data:`MAX_REPEATS`). ``u_visits``: the
     patients' checkpoint uniforms from column ``CU["relapse"]`` on (two per visit).
     """
-    from allpath.sim.fast import _assay
-
     m = t_cross.shape[0]
     day = detection_day(t_cross, therapy_end, every_on, every_off)
     site = np.full(m, SITES.index("none"), dtype=np.int64)
@@ -219,8 +209,8 @@ def relapse_call(t_cross: Array, ln_x_cross: Array, r_post: Array, ln_x_max: Arr
         x = np.exp(ln_x)
         b = x / (1.0 + x)
         um, uf = u_visits[todo, 2 * k], u_visits[todo, 2 * k + 1]
-        pct = 100.0 * _count(um, b, n_marrow) / n_marrow
-        flow_pct = 100.0 * _assay(b, uf, lod_flow, k_lod)
+        pct = 100.0 * count(um, b, n_marrow) / n_marrow
+        flow_pct = 100.0 * assay(b, uf, lod_flow, k_lod)
         n = todo.size
         months = t / days_per_month
         facts: dict[str, Column] = {

@@ -48,9 +48,10 @@ from allpath.sim.cohort_stats import (
     parquet_batches,
     table_batches,
 )
-from allpath.sim.engine import DAYS_PER_MONTH, RunResult, run_batch
+from allpath.sim.engine import run_batch
 from allpath.sim.fast import run_cohort_batch
 from allpath.sim.immuno import ImmunoSetup, immuno_preset, relapsed_chunk, summarise_relapsed
+from allpath.sim.outcomes import DAYS_PER_MONTH, RunResult
 from allpath.sim.params import (
     ParameterSet,
     Population,

@@ -17,21 +17,37 @@ Events (models.md §9.2):
   therapy. **Death after relapse / induction failure**: constant hazard from the cited 5-yr OS.
 * **Assays**: MRD = B measured by Poisson counting of k_LOD/LOD cells (flow 1e-4, PCR 1e-5);
   day-8 blood blasts counted on a smear of n_smear leukocytes.
+
+The event bookkeeping, the hazards and the assays are :mod:`allpath.sim.outcomes`, shared with
+the cohort kernels; this module integrates every state daily (treatment-related death too, where
+the cohort kernels use its closed form).
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 import numpy as np
 from scipy.special import expit
-from scipy.stats import poisson
 
-from allpath.sim.base import AnyArray, Array, advance_day
+from allpath.sim.base import Array, advance_day
 from allpath.sim.model import PARAMS, STATES, AllModel, Drive, steady_state
+from allpath.sim.outcomes import (
+    EXTINCT,
+    X_RELAPSE,
+    AssayLimits,
+    Events,
+    RunResult,
+    adapt_post_induction,
+    assay,
+    day8_columns,
+    diagnosis_columns,
+    eoi_columns,
+    fill_assay_columns,
+)
 from allpath.sim.params import ParameterSet, Protocol
 from allpath.sim.population import Batch, U, tgn_ref
 
@@ -39,32 +55,14 @@ if TYPE_CHECKING:
     from allpath.sim.immuno import ImmuneDrive
 
 __all__ = [
-    "DAYS_PER_MONTH",
-    "EXTINCT",
-    "RunResult",
     "auto_substeps",
+    "counts",
     "drive_for_day",
     "run_batch",
 ]
 
-EXTINCT = -1.0e3  # log cell number of an extinct clone (exp underflows to 0)
-DAYS_PER_MONTH = 365.25 / 12.0
 _PI = {name: i for i, name in enumerate(PARAMS)}
 _SI = {name: i for i, name in enumerate(STATES)}
-
-
-@dataclass
-class RunResult:
-    """Per-patient outcomes (each array shaped ``(n_patients,)``) and optional trajectories.
-
-    ``trajectory`` has shape ``(n_patients, n_days + 1, n_states)`` when requested; ``doses`` the
-    daily 6-MP dose in mg, ``(n_patients, n_days + 1)``.
-    """
-
-    columns: dict[str, Array]
-    trajectory: Array | None = None
-    doses: Array | None = None
-    phase_starts: tuple[int, ...] = field(default_factory=tuple)
 
 
 def drive_for_day(
@@ -113,16 +111,6 @@ def auto_substeps(protocol: Protocol) -> Callable[[int], int]:
     return lambda day: 1 if day >= maint else 2
 
 
-def _assay(true_frac: Array, u: Array, lod: float, k_lod: float) -> Array:
-    """Measured fraction: Poisson count of n = k_lod/lod cells; 0 when below k_lod/2 events."""
-    n_cells = k_lod / lod
-    lam = np.clip(true_frac, 0.0, 1.0) * n_cells
-    k = poisson.ppf(u, lam)
-    k = np.where(np.isfinite(k), k, 0.0)
-    out: Array = np.where(k >= k_lod / 2.0, k / n_cells, 0.0)
-    return out
-
-
 def counts(batch: Batch, y: Array) -> dict[str, Array]:
     """Blood counts from states ``y`` ``(n, n_states)`` (or ``(n, t, n_states)``).
 
@@ -169,7 +157,6 @@ def run_batch(
     pop = batch.population
     model = AllModel()
     n = batch.n
-    u = batch.uniforms
     p = batch.p
     y = steady_state(p, batch.ln_l_s, batch.ln_l_r)
     ref = tgn_ref(ps, protocol, pop)
@@ -182,38 +169,17 @@ def run_batch(
     last_day = min(horizon_days, therapy_end) if fast_forward else horizon_days
     steps_of = auto_substeps(protocol)
 
-    c0 = counts(batch, y)
-    cols: dict[str, Array] = {
-        "wbc_dx": c0["wbc"], "hemoglobin_dx": c0["hemoglobin"], "platelets_dx": c0["platelets"],
-        "anc_dx": c0["anc"], "marrow_blasts_dx": c0["blast_fraction"],
-    }  # fmt: skip
-    nci_hr = (batch.age >= protocol.nci_high_risk_age) | (c0["wbc"] >= protocol.nci_high_risk_wbc)
-    p[:, _PI["s_post"]] *= np.where(nci_hr, protocol.nci_high_risk_multiplier, 1.0)
+    cols = diagnosis_columns(batch, y)
+    adapt_post_induction(p, (batch.age >= protocol.nci_high_risk_age)
+                         | (cols["wbc_dx"] >= protocol.nci_high_risk_wbc),
+                         protocol.nci_high_risk_multiplier)
 
-    alive = np.ones(n, dtype=bool)
-    in_cr = np.zeros(n, dtype=bool)
-    relapsed = np.zeros(n, dtype=bool)
-    death_day = np.full(n, np.inf)
-    relapse_day = np.full(n, np.inf)
-    fail = np.zeros(n, dtype=bool)
-    ind_death = np.zeros(n, dtype=bool)
-    e_ind = -np.log(u[:, U["ind_death"]])
-    e_trm = -np.log(u[:, U["trm"]])
-    h_ind_cum = np.zeros(n)
-    h_trm_cum = np.zeros(n)
-    rr = ps.value("neutropenia_death_rr", pop)
-    h0_ind = -math.log1p(-ps.value("induction_death_probability", pop)) / (
-        ind_days * (0.5 * rr + 0.5)
-    )
-    post_days = max(therapy_end - ind_days, 1)
-    h_trm = -math.log1p(-ps.value("trm_probability", pop)) / post_days
-    x_relapse = 0.05 / 0.95
+    from allpath.sim import salvage
+
+    ev = Events.start(ps, protocol, batch, treated=salvage.enabled(ps, pop))
     lnk = p[:, _PI["lnK_N"]]
-    ln_x_rel = lnk + math.log(x_relapse)  # ln L at 5 % blasts
-    k_lod = ps.value("assay_events_at_lod", pop)
-    lod_flow = ps.value("flow_detection_limit", pop)
-    lod_pcr = ps.value("pcr_detection_limit", pop)
-    n_smear = ps.value("smear_cells_counted", pop)
+    ln_x_rel = lnk + math.log(X_RELAPSE)  # ln L at 5 % blasts
+    limits = AssayLimits.of(ps, pop)
 
     dose_nominal = protocol.mp_dose_mg_m2_d * batch.bsa * batch.dose_fraction
     dose_factor = np.ones(n)
@@ -226,58 +192,29 @@ def run_batch(
     traj = np.empty((n, last_day + 1, len(STATES))) if keep_trajectory else None
     doses = np.zeros((n, last_day + 1)) if keep_trajectory else None
 
-    from allpath.sim import salvage
-
-    treat = salvage.enabled(ps, pop)
-
-    def post_relapse_death(idx: AnyArray, t: Array) -> None:
-        if treat:  # deaths after relapse come from allpath.sim.salvage (below)
-            return
-        months = t / DAYS_PER_MONTH
-        os5 = np.where(
-            months < 18, ps.value("post_relapse_os5_very_early", pop),
-            np.where(months < 36, ps.value("post_relapse_os5_early", pop),
-                     ps.value("post_relapse_os5_late", pop)),
-        )  # fmt: skip
-        h = -np.log(os5) / (5 * 365.25)
-        death_day[idx] = np.minimum(death_day[idx], t - np.log(u[idx, U["post_relapse"]]) / h)
-
     for day in range(last_day + 1):
         # --- start-of-day bookkeeping (states at time t = day) --------------------------
         ext = y[:, 0:2] < batch.ln_n_crit
         y[:, 0:2] = np.where(ext, EXTINCT, y[:, 0:2])
         lnl = np.logaddexp(y[:, 0], y[:, 1])
         if day == 8:
-            c = counts(batch, y)
-            frac = c["pb_blasts"] / c["wbc"]
-            k = poisson.ppf(u[:, U["d8_smear"]], frac * n_smear)
-            cols["pb_blasts_d8_per_uL"] = k / n_smear * c["wbc"] * 1000.0
-            cols["mrd_blood_d8"] = _assay(frac, u[:, U["d8_flow"]], lod_flow, k_lod)
+            x = np.exp(y[:, 0] - lnk) + np.exp(y[:, 1] - lnk)
+            cols.update(day8_columns(x, y[:, _SI["ANC"]], batch, limits))
         if day == ind_days:
             b = expit(lnl - lnk)
-            cols["mrd_eoi_true"] = b
-            cols["mrd_eoi_flow"] = _assay(b, u[:, U["eoi_flow"]], lod_flow, k_lod)
-            cols["mrd_eoi_pcr"] = _assay(b, u[:, U["eoi_pcr"]], lod_pcr, k_lod)
             c = counts(batch, y)
-            cols["anc_eoi"] = c["anc"]
-            cols["platelets_eoi"] = c["platelets"]
-            in_cr = alive & (b < 0.05)
-            fail = alive & ~in_cr
-            t_fail = float(ind_days)
-            h_f = -math.log(ps.value("induction_failure_os5", pop)) / (5 * 365.25)
-            death_day[fail] = t_fail - np.log(u[fail, U["fail"]]) / h_f
-            mrd_pos = cols["mrd_eoi_flow"] >= protocol.mrd_positive_threshold
-            p[:, _PI["s_post"]] *= np.where(mrd_pos, protocol.mrd_positive_multiplier, 1.0)
+            cols.update(eoi_columns(b, c["anc"], c["platelets"], batch, limits))
+            ev.end_of_induction(ev.alive & (b < 0.05), ind_days)
+            adapt_post_induction(p, cols["mrd_eoi_flow"] >= protocol.mrd_positive_threshold,
+                                 protocol.mrd_positive_multiplier)
         if day == 78:
             b = expit(lnl - lnk)
-            cols["mrd_d78_pcr"] = _assay(b, u[:, U["d78_pcr"]], lod_pcr, k_lod)
+            cols["mrd_d78_pcr"] = assay(b, batch.uniforms[:, U["d78_pcr"]], limits.lod_pcr,
+                                        limits.k_lod)
         if day > ind_days:
-            new_rel = in_cr & ~relapsed & alive & (lnl >= ln_x_rel)
+            new_rel = ev.in_cr & ~ev.relapsed & ev.alive & (lnl >= ln_x_rel)
             if new_rel.any():
-                idx = np.flatnonzero(new_rel)
-                relapsed[idx] = True
-                relapse_day[idx] = float(day)
-                post_relapse_death(idx, relapse_day[idx])
+                ev.record_relapses(np.flatnonzero(new_rel), float(day))
         if maint_start is not None and day == maint_start:
             # hand-over to the Jost chain at the current ANC, assumed quasi-steady (§7 option 1)
             pre = y[:, 6] * p[:, _PI["kc_M"]] / p[:, _PI["ktr_M"]]
@@ -313,18 +250,10 @@ def run_batch(
             break
         # --- hazards over [day, day + 1) -------------------------------------------------
         if day < ind_days:
-            h = h0_ind * np.where(y[:, 6] < 0.5, rr, 1.0)
-            h_ind_cum += np.where(alive, h, 0.0)
-            dead = alive & (h_ind_cum >= e_ind)
-            death_day[dead] = day + 1.0
-            ind_death |= dead
-            alive &= ~dead
+            ev.induction_day(day, y[:, 6] < 0.5)
         elif day < therapy_end:
-            at_risk = alive & in_cr & ~relapsed
-            h_trm_cum += np.where(at_risk, h_trm, 0.0)
-            dead = at_risk & (h_trm_cum >= e_trm)
-            death_day[dead] = day + 1.0
-        alive &= death_day > day + 1.0
+            ev.trm_day(day)
+        ev.alive &= ev.death_day > day + 1.0
         k = substeps if substeps is not None else steps_of(day)
         u_day = drive_for_day(protocol, day, ref, dose)
         if immune is not None:
@@ -334,40 +263,18 @@ def run_batch(
         y = advance_day(model, day, y, p, u_day, k)
 
     if fast_forward and last_day < horizon_days:
-        lnl = np.logaddexp(y[:, 0], y[:, 1])
-        cand = in_cr & ~relapsed & (death_day > last_day) & (lnl > EXTINCT / 2)
-        r_post = p[:, _PI["r_post"]]
-        t_rel = last_day + np.maximum(ln_x_rel - lnl, 0.0) / r_post
-        new = cand & (t_rel <= horizon_days)
-        idx = np.flatnonzero(new)
-        relapsed[idx] = True
-        relapse_day[idx] = np.ceil(t_rel[idx])
-        post_relapse_death(idx, relapse_day[idx])
+        ev.relapse_after_therapy(np.logaddexp(y[:, 0], y[:, 1]), last_day, horizon_days,
+                                 ln_x_rel, p[:, _PI["r_post"]])
 
-    if treat:
+    if ev.treated:
         # the salvage roadmap of the packs as the relapsed patients' protocol
-        cols.update(salvage.apply_to_cohort(ps, protocol, batch, relapsed, relapse_day,
-                                            death_day, (y[:, 0], y[:, 1])))
-    horizon = float(horizon_days)
-    death = death_day <= horizon
-    rel = relapse_day <= horizon
-    cols["cr"] = in_cr.astype(np.float64)
-    cols["induction_death"] = ind_death.astype(np.float64)
-    cols["induction_failure"] = fail.astype(np.float64)
-    cols["relapse"] = rel.astype(np.float64)
-    cols["relapse_day"] = np.where(rel, relapse_day, np.nan)
-    cols["death"] = death.astype(np.float64)
-    cols["death_day"] = np.where(death, death_day, np.nan)
-    efs_time = np.minimum(np.where(fail, 0.0, np.inf), np.minimum(death_day, relapse_day))
-    cols["efs_event"] = (efs_time <= horizon).astype(np.float64)
-    cols["efs_day"] = np.minimum(efs_time, horizon)
-    cols["os_day"] = np.minimum(death_day, horizon)
+        cols.update(salvage.apply_to_cohort(ps, protocol, batch, ev.relapsed, ev.relapse_day,
+                                            ev.death_day, (y[:, 0], y[:, 1])))
+    cols.update(ev.columns(horizon_days))
     maint_days = (
         max(min(therapy_end, last_day + 1) - maint_start, 1) if maint_start is not None else 1
     )
     cols["anc_maintenance_mean"] = anc_maint_sum / maint_days
     cols["mp_dose_mean_mg_m2"] = dose_maint_sum / maint_days
-    for key in ("pb_blasts_d8_per_uL", "mrd_blood_d8", "mrd_eoi_true", "mrd_eoi_flow",
-                "mrd_eoi_pcr", "anc_eoi", "platelets_eoi", "mrd_d78_pcr"):
-        cols.setdefault(key, np.full(n, np.nan))
+    fill_assay_columns(cols, n)
     return RunResult(columns=cols, trajectory=traj, doses=doses, phase_starts=starts)

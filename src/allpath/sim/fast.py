@@ -25,6 +25,7 @@ equivalence test against ``run_batch`` keeps the events the same. What makes it 
   in closed form per patient instead of accumulating a hazard every day.
 
 Everything is elementwise along the patient axis, so results do not depend on the chunk size.
+Events, hazards and assays are the shared bookkeeping of :mod:`allpath.sim.outcomes`.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
-from allpath.sim.base import AnyArray, Array
+from allpath.sim.base import Array
 from allpath.sim.checkpoints import (
     CU,
     REMISSION,
@@ -54,8 +55,22 @@ from allpath.sim.closed_loop import (
     TitrationConfig,
     risk_restratification,
 )
-from allpath.sim.engine import DAYS_PER_MONTH, EXTINCT, RunResult, auto_substeps, drive_for_day
+from allpath.sim.engine import auto_substeps, drive_for_day
 from allpath.sim.model import PARAMS, steady_state
+from allpath.sim.outcomes import (
+    DAYS_PER_MONTH,
+    EXTINCT,
+    X_RELAPSE,
+    AssayLimits,
+    Events,
+    RunResult,
+    adapt_post_induction,
+    assay,
+    day8_columns,
+    diagnosis_columns,
+    eoi_columns,
+    fill_assay_columns,
+)
 from allpath.sim.params import ParameterSet, Protocol
 from allpath.sim.population import Batch, U, tgn_ref
 
@@ -155,47 +170,6 @@ class _Kernel:
         dy[4] += w
 
 
-def poisson_ppf(q: Array, lam: Array) -> Array:
-    """``scipy.stats.poisson.ppf(q, lam)`` (0 where ``lam`` is 0): the smallest k with
-    P(K <= k) >= q, computed exactly but cheaply.
-
-    ppf = 0 exactly when q <= P(K = 0) = e^{-lam}. Elsewhere a Cornish-Fisher guess is corrected
-    by +-1 steps with the Poisson CDF (``pdtr``, cheap) until it is the smallest k whose CDF
-    reaches q; the costly numerical inverse (``pdtrik``) is only a fallback.
-    """
-    from scipy import special
-
-    lam = np.asarray(lam, dtype=np.float64)
-    out = np.zeros(np.shape(lam))
-    sel = np.flatnonzero((lam > 0) & (q > np.exp(-lam)))
-    if not sel.size:
-        return out
-    qs, ms = q[sel], lam[sel]
-    z = special.ndtri(qs)
-    k = np.maximum(np.floor(ms + np.sqrt(ms) * z + (z * z - 1.0) / 6.0 + 0.5), 0.0)
-    for _ in range(60):
-        up = special.pdtr(k, ms) < qs
-        down = ~up & (k > 0) & (special.pdtr(k - 1.0, ms) >= qs)
-        if not (up.any() or down.any()):
-            break
-        k = k + up - down
-    else:  # not converged (extreme tails): scipy's own inverse and correction
-        vals = np.ceil(special.pdtrik(qs, ms))
-        vals1 = np.maximum(vals - 1, 0)
-        k = np.where(special.pdtr(vals1, ms) >= qs, vals1, vals)
-    out[sel] = k
-    out[~np.isfinite(out)] = 0.0
-    return out
-
-
-def _assay(true_frac: Array, u: Array, lod: float, k_lod: float) -> Array:
-    """Measured fraction: Poisson count of k_lod/lod cells; 0 below k_lod/2 events (engine)."""
-    n_cells = k_lod / lod
-    k = poisson_ppf(u, np.clip(true_frac, 0.0, 1.0) * n_cells)
-    out: Array = np.where(k >= k_lod / 2.0, k / n_cells, 0.0)
-    return out
-
-
 def _rk4(kern: _Kernel, s: F32, h: float, fn: Rhs) -> None:
     """One classical RK4 step of ``s`` in place; ``fn(y, dy, stage)``, stage 0 / 1 (mid) / 2."""
     k1, k2, k3, k4 = (k[: s.shape[0]] for k in kern.k)
@@ -275,19 +249,10 @@ def run_cohort_batch(
 
     y0 = steady_state(p, batch.ln_l_s, batch.ln_l_r)
     lnk64 = p[:, _PI["lnK_N"]]
-    x0 = np.exp(y0[:, 0] - lnk64) + np.exp(y0[:, 1] - lnk64)
-    pb0 = batch.q_pb * x0**batch.pb_exponent
-    cols: dict[str, Array] = {
-        "wbc_dx": y0[:, 6] + batch.alc + pb0,
-        "hemoglobin_dx": batch.hb0 * y0[:, 15:19].sum(axis=1),
-        "platelets_dx": y0[:, 11].copy(),
-        "anc_dx": y0[:, 6].copy(),
-        "marrow_blasts_dx": x0 / (1.0 + x0),
-    }
-    nci_hr = (batch.age >= protocol.nci_high_risk_age) | (
-        cols["wbc_dx"] >= protocol.nci_high_risk_wbc
-    )
-    p[:, _PI["s_post"]] *= np.where(nci_hr, protocol.nci_high_risk_multiplier, 1.0)
+    cols = diagnosis_columns(batch, y0)
+    adapt_post_induction(p, (batch.age >= protocol.nci_high_risk_age)
+                         | (cols["wbc_dx"] >= protocol.nci_high_risk_wbc),
+                         protocol.nci_high_risk_multiplier)
 
     # --- per-patient float rows -----------------------------------------------------------
     lnk = lnk64.astype(dt)
@@ -314,29 +279,12 @@ def run_cohort_batch(
     m2 = np.empty((2, n), dtype=bool)
     mb = np.empty(n, dtype=bool)
 
-    alive = np.ones(n, dtype=bool)
-    in_cr = np.zeros(n, dtype=bool)
+    from allpath.sim import salvage
+
+    ev = Events.start(ps, protocol, batch, treated=salvage.enabled(ps, pop))
     watch = np.zeros(n, dtype=bool)  # in CR and not yet relapsed
-    relapsed = np.zeros(n, dtype=bool)
-    death_day = np.full(n, np.inf)
-    relapse_day = np.full(n, np.inf)
-    fail = np.zeros(n, dtype=bool)
-    ind_death = np.zeros(n, dtype=bool)
-    e_ind = -np.log(u[:, U["ind_death"]])
-    e_trm = -np.log(u[:, U["trm"]])
-    h_ind_cum = np.zeros(n)
-    rr = ps.value("neutropenia_death_rr", pop)
-    h0_ind = -math.log1p(-ps.value("induction_death_probability", pop)) / (
-        ind_days * (0.5 * rr + 0.5)
-    )
-    post_days = max(therapy_end - ind_days, 1)
-    h_trm = -math.log1p(-ps.value("trm_probability", pop)) / post_days
-    x_relapse = 0.05 / 0.95
-    ln_x_rel = lnk64 + math.log(x_relapse)
-    k_lod = ps.value("assay_events_at_lod", pop)
-    lod_flow = ps.value("flow_detection_limit", pop)
-    lod_pcr = ps.value("pcr_detection_limit", pop)
-    n_smear = ps.value("smear_cells_counted", pop)
+    ln_x_rel = lnk64 + math.log(X_RELAPSE)
+    limits = AssayLimits.of(ps, pop)
 
     dose_nominal = protocol.mp_dose_mg_m2_d * batch.bsa * batch.dose_fraction
     dose_factor = np.ones(n)
@@ -352,25 +300,6 @@ def run_cohort_batch(
     trace = None
     if trace_days is not None:
         trace = Trace(*(np.zeros((n, trace_days + 1)) for _ in range(3)))
-
-    from allpath.sim import salvage
-
-    treat = salvage.enabled(ps, pop)
-
-    def post_relapse_death(idx: AnyArray, t: Array, os5_class: Array | None = None) -> None:
-        # 5-yr OS after relapse by COG timing class: the class the relapse pack called
-        # (``os5_class``, checkpoints policy) or the months from diagnosis at the relapse.
-        # With relapse therapy on, deaths after relapse come from allpath.sim.salvage instead.
-        if treat:
-            return
-        months = t / DAYS_PER_MONTH
-        os5 = os5_class if os5_class is not None else np.where(
-            months < 18, ps.value("post_relapse_os5_very_early", pop),
-            np.where(months < 36, ps.value("post_relapse_os5_early", pop),
-                     ps.value("post_relapse_os5_late", pop)),
-        )  # fmt: skip
-        h = -np.log(os5) / (5 * 365.25)
-        death_day[idx] = np.minimum(death_day[idx], t - np.log(u[idx, U["post_relapse"]]) / h)
 
     def acute_rhs(kill_rate: F32, growth: F32, theta_n: float, theta_p: float,
                   m: int, imm: F32 | None = None) -> Rhs:
@@ -420,22 +349,14 @@ def run_cohort_batch(
             np.putmask(lnl, m2, EXTINCT)
         x = kern.burden(lnl, lnk)
         if day == 8:
-            x64 = x.astype(np.float64)
-            pb = batch.q_pb * x64**batch.pb_exponent
-            wbc = s[6].astype(np.float64) + batch.alc + pb
-            frac = pb / wbc
-            k = poisson_ppf(u[:, U["d8_smear"]], frac * n_smear)
-            cols["pb_blasts_d8_per_uL"] = k / n_smear * wbc * 1000.0
-            cols["mrd_blood_d8"] = _assay(frac, u[:, U["d8_flow"]], lod_flow, k_lod)
+            cols.update(day8_columns(x.astype(np.float64), s[6].astype(np.float64), batch,
+                                     limits))
         if day == ind_days:
             x64 = x.astype(np.float64)
             b = x64 / (1.0 + x64)
-            cols["mrd_eoi_true"] = b
-            cols["mrd_eoi_flow"] = _assay(b, u[:, U["eoi_flow"]], lod_flow, k_lod)
-            cols["mrd_eoi_pcr"] = _assay(b, u[:, U["eoi_pcr"]], lod_pcr, k_lod)
-            cols["anc_eoi"] = s[6].astype(np.float64)
-            cols["platelets_eoi"] = s[11].astype(np.float64)
-            in_cr = alive & (b < 0.05)
+            cols.update(eoi_columns(b, s[6].astype(np.float64), s[11].astype(np.float64), batch,
+                                    limits))
+            in_cr = ev.alive & (b < 0.05)
             if checkpoints is not None and checkpoints.response:
                 # phase change decided by the response pack from the observed marrow and CBC
                 assert checkpoint_u is not None
@@ -444,15 +365,13 @@ def run_cohort_batch(
                     b, cols["marrow_blasts_dx"], pb_eoi / (cols["anc_eoi"] + batch.alc + pb_eoi),
                     cols["anc_eoi"], cols["platelets_eoi"], checkpoint_u[:, CU["eoi_marrow"]],
                     checkpoint_u[:, CU["eoi_smear"]], ps.value("marrow_cells_counted", pop),
-                    n_smear, age=batch.age)
-                code = np.where(alive, code, -1)  # no marrow after an induction death
+                    limits.n_smear, age=batch.age)
+                code = np.where(ev.alive, code, -1)  # no marrow after an induction death
                 cols["response_eoi"] = code.astype(np.float64)
                 cols["marrow_blasts_eoi_obs"] = obs
-                in_cr = alive & np.isin(code, [RESPONSE.index(c) for c in REMISSION])
+                in_cr = ev.alive & np.isin(code, [RESPONSE.index(c) for c in REMISSION])
             watch = in_cr.copy()
-            fail = alive & ~in_cr
-            h_f = -math.log(ps.value("induction_failure_os5", pop)) / (5 * 365.25)
-            death_day[fail] = ind_days - np.log(u[fail, U["fail"]]) / h_f
+            ev.end_of_induction(in_cr, ind_days)
             if intensify:
                 groups = risk_restratification(
                     pop, batch.subtype, batch.age, cols["wbc_dx"], cols["mrd_blood_d8"],
@@ -463,21 +382,20 @@ def run_cohort_batch(
                 cols["intensified"] = (high & in_cr & (len(aug_days) > 0)).astype(np.float64)
                 if len(aug_days):
                     aug_mult = np.where(in_cr & high, aug_ratio, 1.0).astype(dt)
-            mrd_pos = cols["mrd_eoi_flow"] >= protocol.mrd_positive_threshold
-            p[:, _PI["s_post"]] *= np.where(mrd_pos, protocol.mrd_positive_multiplier, 1.0)
+            adapt_post_induction(p, cols["mrd_eoi_flow"] >= protocol.mrd_positive_threshold,
+                                 protocol.mrd_positive_multiplier)
             s_post = p[:, _PI["s_post"]].astype(dt)
         if day == 78:
             x64 = x.astype(np.float64)
-            cols["mrd_d78_pcr"] = _assay(x64 / (1.0 + x64), u[:, U["d78_pcr"]], lod_pcr, k_lod)
+            cols["mrd_d78_pcr"] = assay(x64 / (1.0 + x64), u[:, U["d78_pcr"]], limits.lod_pcr,
+                                        limits.k_lod)
         if day > ind_days:
-            np.greater_equal(x, x_relapse, out=mb)
+            np.greater_equal(x, X_RELAPSE, out=mb)
             mb &= watch
             if mb.any():
                 idx = np.flatnonzero(mb)
-                relapsed[idx] = True
                 watch[idx] = False
-                relapse_day[idx] = float(day)
-                post_relapse_death(idx, relapse_day[idx])
+                ev.record_relapses(idx, float(day))
         if day == maint_start < therapy_end:
             # hand-over to the Jost chain at the current ANC, assumed quasi-steady (§7 option 1)
             s[2:6] = s[6] * (p[:, _PI["kc_M"]] / p[:, _PI["ktr_M"]]).astype(dt)
@@ -494,7 +412,7 @@ def run_cohort_batch(
                                            - 0.5 * omega_anc**2)
                 wbc = anc64 + batch.alc + batch.q_pb * x64**batch.pb_exponent
                 plt_obs = p[:, _PI["C0_P"]] * (1.0 + x64) ** -plt_exp
-                dose = loop.visit(day, since, anc64, wbc, plt_obs, watch & (death_day > day))
+                dose = loop.visit(day, since, anc64, wbc, plt_obs, watch & (ev.death_day > day))
                 dose_per_bsa = dose / batch.bsa
                 maint.set_dose(tgn_in * dose / cl, kill_coef)
             elif loop is None and since % protocol.check_every_days == 0:
@@ -525,13 +443,8 @@ def run_cohort_batch(
             break
         # --- hazards over [day, day + 1) -----------------------------------------------------
         if day < ind_days:
-            h = h0_ind * np.where(s[6] < 0.5, rr, 1.0)
-            h_ind_cum += np.where(alive, h, 0.0)
-            dead = alive & (h_ind_cum >= e_ind)
-            death_day[dead] = day + 1.0
-            ind_death |= dead
-            alive &= ~dead
-            alive &= death_day > day + 1.0  # later deaths do not gate any event (TRM below)
+            ev.induction_day(day, s[6] < 0.5)
+            ev.alive &= ev.death_day > day + 1.0  # later deaths gate no event (TRM below)
         # --- step ----------------------------------------------------------------------------
         k_sub = sched.substeps[day]
         if day < maint_start:
@@ -552,40 +465,28 @@ def run_cohort_batch(
             maint.step(k_sub)
 
     # --- treatment-related death in remission: constant hazard, closed form -----------------
-    trm_day = ind_days + np.ceil(e_trm / h_trm)
-    trm = in_cr & (trm_day <= min(therapy_end, last_day)) & (relapse_day >= trm_day)
-    relapse_day[trm] = np.inf
-    relapsed[trm] = False
-    death_day[trm] = trm_day[trm]
-
+    ev.trm_closed_form(ind_days, min(therapy_end, last_day))
     if last_day < horizon_days:
-        lnl_end = np.logaddexp(s[0].astype(np.float64), s[1].astype(np.float64))
-        cand = in_cr & ~relapsed & (death_day > last_day) & (lnl_end > EXTINCT / 2)
-        r_post = p[:, _PI["r_post"]]
-        t_rel = last_day + np.maximum(ln_x_rel - lnl_end, 0.0) / r_post
-        idx = np.flatnonzero(cand & (t_rel <= horizon_days))
-        relapsed[idx] = True
-        relapse_day[idx] = np.ceil(t_rel[idx])
-        post_relapse_death(idx, relapse_day[idx])
+        ev.relapse_after_therapy(
+            np.logaddexp(s[0].astype(np.float64), s[1].astype(np.float64)), last_day,
+            horizon_days, ln_x_rel, p[:, _PI["r_post"]])
 
     if checkpoints is not None and checkpoints.relapse:
         # relapse found at a surveillance visit and classified by the relapse pack
         assert checkpoint_u is not None
-        ri = np.flatnonzero(relapsed & np.isfinite(relapse_day))
+        ri = np.flatnonzero(ev.relapsed & np.isfinite(ev.relapse_day))
         every_on = (protocol.check_every_days if checkpoints.weeks_on_therapy is None
                     else 7.0 * checkpoints.weeks_on_therapy)
         every_off = (None if checkpoints.weeks_off_therapy is None
                      else 7.0 * checkpoints.weeks_off_therapy)
         call = relapse_call(
-            relapse_day[ri], np.full(ri.size, math.log(x_relapse)), p[ri, _PI["r_post"]],
+            ev.relapse_day[ri], np.full(ri.size, math.log(X_RELAPSE)), p[ri, _PI["r_post"]],
             np.log(p[ri, _PI["K_L_ratio"]]), float(therapy_end), float(every_on), every_off,
-            checkpoint_u[ri, CU["relapse"]:], ps.value("marrow_cells_counted", pop), lod_flow,
-            k_lod, batch.subtype[ri] == 1, batch.age[ri], DAYS_PER_MONTH)
-        relapse_day[ri] = call.day
-        death_day[ri] = np.inf
-        post_relapse_death(ri, call.day, post_relapse_os5(
-            call.timing_cog, ps.value("post_relapse_os5_very_early", pop),
-            ps.value("post_relapse_os5_early", pop), ps.value("post_relapse_os5_late", pop)))
+            checkpoint_u[ri, CU["relapse"]:], ps.value("marrow_cells_counted", pop),
+            limits.lod_flow, limits.k_lod, batch.subtype[ri] == 1, batch.age[ri], DAYS_PER_MONTH)
+        ev.relapse_day[ri] = call.day
+        ev.death_day[ri] = np.inf
+        ev.post_relapse_death(ri, call.day, post_relapse_os5(call.timing_cog, *ev.os5))
         b_obs = np.full(n, np.nan)
         b_obs[ri] = call.marrow_pct / 100.0
         for key, vals, fill in (("relapse_site", call.site, -1.0),
@@ -596,33 +497,18 @@ def run_cohort_batch(
             col = np.full(n, fill)
             col[ri] = vals
             cols[key] = col
-    if treat:
+    if ev.treated:
         # the salvage roadmap of the packs as the relapsed patients' protocol
         cols.update(salvage.apply_to_cohort(
-            ps, protocol, batch, relapsed, relapse_day, death_day, (s[0], s[1]),
+            ps, protocol, batch, ev.relapsed, ev.relapse_day, ev.death_day, (s[0], s[1]),
             None if checkpoints is None or not checkpoints.relapse else b_obs))
-    horizon = float(horizon_days)
-    death = death_day <= horizon
-    rel = relapse_day <= horizon
-    cols["cr"] = in_cr.astype(np.float64)
-    cols["induction_death"] = ind_death.astype(np.float64)
-    cols["induction_failure"] = fail.astype(np.float64)
-    cols["relapse"] = rel.astype(np.float64)
-    cols["relapse_day"] = np.where(rel, relapse_day, np.nan)
-    cols["death"] = death.astype(np.float64)
-    cols["death_day"] = np.where(death, death_day, np.nan)
-    efs_time = np.minimum(np.where(fail, 0.0, np.inf), np.minimum(death_day, relapse_day))
-    cols["efs_event"] = (efs_time <= horizon).astype(np.float64)
-    cols["efs_day"] = np.minimum(efs_time, horizon)
-    cols["os_day"] = np.minimum(death_day, horizon)
+    cols.update(ev.columns(horizon_days))
     maint_days = max(min(therapy_end, last_day + 1) - maint_start, 1)
     cols["anc_maintenance_mean"] = anc_maint_sum / maint_days
     cols["mp_dose_mean_mg_m2"] = dose_maint_sum / maint_days
     if loop is not None:
         cols.update(loop.columns())
-    for key in ("pb_blasts_d8_per_uL", "mrd_blood_d8", "mrd_eoi_true", "mrd_eoi_flow",
-                "mrd_eoi_pcr", "anc_eoi", "platelets_eoi", "mrd_d78_pcr"):
-        cols.setdefault(key, np.full(n, np.nan))
+    fill_assay_columns(cols, n)
     traj = None
     if trace is not None:
         traj = np.stack([trace.ln_l, trace.anc, trace.plt], axis=2)

@@ -87,9 +87,8 @@ from scipy.stats import beta as beta_dist
 
 from allpath.errors import KnowledgeError, Problem
 from allpath.sim.base import AnyArray, Array, OdeModel, patient_randoms
-from allpath.sim.engine import DAYS_PER_MONTH, EXTINCT
-from allpath.sim.fast import _assay
 from allpath.sim.model import PARAMS as MODEL_PARAMS
+from allpath.sim.outcomes import DAYS_PER_MONTH, EXTINCT, assay
 from allpath.sim.params import (
     Evidence,
     Parameter,
@@ -928,7 +927,7 @@ def simulate_relapsed(
             best = np.where(alive, np.minimum(best, b), best)
             ok = b < 0.05
             if cohort.response == "mrd":
-                ok = _assay(b, u[:, _IU["assay"]], lod, k_lod) == 0.0
+                ok = assay(b, u[:, _IU["assay"]], lod, k_lod) == 0.0
             new = alive & ~responded & ok
             responded |= new
             response_day[new] = day

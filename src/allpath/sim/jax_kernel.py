@@ -16,11 +16,11 @@ for the induction-death hazard) and post-induction (``lax.fori_loop`` over the a
 maintenance days, carrying the state, the titration state and the relapse day). The end of
 induction runs on the host between them, because the flow-MRD assay there changes the
 post-induction sensitivity. The Poisson assays, the induction-death hazard (float64, from the
-flags) and the closed forms also run on the host with the numpy kernel's own code, so they are
-the same given the same burdens. States are float32 on the device, as in the numpy kernel;
-everything is elementwise along the patient axis. The patient axis is padded to a bucket size
-(a power of two up to 65,536, then a multiple of it) so that chunks of varying size reuse the
-compiled functions.
+flags) and the closed forms also run on the host with the code every kernel shares
+(:mod:`allpath.sim.outcomes`), so they are the same given the same burdens. States are float32
+on the device, as in the numpy kernel; everything is elementwise along the patient axis. The
+patient axis is padded to a bucket size (a power of two up to 65,536, then a multiple of it) so
+that chunks of varying size reuse the compiled functions.
 
 JAX is imported lazily: the package imports without it (``pip install 'allpath[jax]'``).
 """
@@ -36,9 +36,21 @@ from typing import Any
 import numpy as np
 
 from allpath.sim.base import AnyArray, Array
-from allpath.sim.engine import DAYS_PER_MONTH, EXTINCT, RunResult
-from allpath.sim.fast import _assay, poisson_ppf, schedule_for
+from allpath.sim.fast import schedule_for
 from allpath.sim.model import PARAMS, steady_state
+from allpath.sim.outcomes import (
+    EXTINCT,
+    X_RELAPSE,
+    AssayLimits,
+    Events,
+    RunResult,
+    adapt_post_induction,
+    assay,
+    day8_columns,
+    diagnosis_columns,
+    eoi_columns,
+    fill_assay_columns,
+)
 from allpath.sim.params import ParameterSet, Protocol
 from allpath.sim.population import Batch, U, tgn_ref
 
@@ -357,19 +369,10 @@ def run_cohort_batch_jax(
 
     y0 = steady_state(p, batch.ln_l_s, batch.ln_l_r)
     lnk64 = p[:, _PI["lnK_N"]]
-    x0 = np.exp(y0[:, 0] - lnk64) + np.exp(y0[:, 1] - lnk64)
-    pb0 = batch.q_pb * x0**batch.pb_exponent
-    cols: dict[str, Array] = {
-        "wbc_dx": y0[:, 6] + batch.alc + pb0,
-        "hemoglobin_dx": batch.hb0 * y0[:, 15:19].sum(axis=1),
-        "platelets_dx": y0[:, 11].copy(),
-        "anc_dx": y0[:, 6].copy(),
-        "marrow_blasts_dx": x0 / (1.0 + x0),
-    }
-    nci_hr = (batch.age >= protocol.nci_high_risk_age) | (
-        cols["wbc_dx"] >= protocol.nci_high_risk_wbc
-    )
-    p[:, _PI["s_post"]] *= np.where(nci_hr, protocol.nci_high_risk_multiplier, 1.0)
+    cols = diagnosis_columns(batch, y0)
+    adapt_post_induction(p, (batch.age >= protocol.nci_high_risk_age)
+                         | (cols["wbc_dx"] >= protocol.nci_high_risk_wbc),
+                         protocol.nci_high_risk_multiplier)
 
     def dev(a: AnyArray) -> Any:
         """Per-patient row, padded by repeating the last patient, on the device."""
@@ -414,43 +417,16 @@ def run_cohort_batch_jax(
     s0 = tuple(dev(y0[:, i]) for i in range(12))
     s, x_end, x8, anc8, low = _induction_fn(n1, ka_sub)(rows, day_table(0, n1), s0)
 
-    # --- day 8 and the induction-death hazard on the host (the numpy kernel's code) ----------
-    lod_flow = ps.value("flow_detection_limit", pop)
-    lod_pcr = ps.value("pcr_detection_limit", pop)
-    k_lod = ps.value("assay_events_at_lod", pop)
-    n_smear = ps.value("smear_cells_counted", pop)
-    alive = np.ones(n, dtype=bool)
-    in_cr = np.zeros(n, dtype=bool)
-    death_day = np.full(n, np.inf)
-    fail = np.zeros(n, dtype=bool)
-    ind_death = np.zeros(n, dtype=bool)
-    e_ind = -np.log(u[:, U["ind_death"]])
-    e_trm = -np.log(u[:, U["trm"]])
-    h_ind_cum = np.zeros(n)
-    rr = ps.value("neutropenia_death_rr", pop)
-    h0_ind = -math.log1p(-ps.value("induction_death_probability", pop)) / (
-        ind_days * (0.5 * rr + 0.5)
-    )
+    # --- day 8 and the induction-death hazard on the host (allpath.sim.outcomes) -------------
+    from allpath.sim import salvage
+
+    limits = AssayLimits.of(ps, pop)
+    ev = Events.start(ps, protocol, batch, treated=salvage.enabled(ps, pop))
     low_h = np.asarray(low)[:, :n]
     for day in range(n1):
-        h = h0_ind * np.where(low_h[day], rr, 1.0)
-        h_ind_cum += np.where(alive, h, 0.0)
-        dead = alive & (h_ind_cum >= e_ind)
-        death_day[dead] = day + 1.0
-        ind_death |= dead
-        alive &= ~dead
-
-    def d8_columns(x8d: Any, anc8d: Any) -> None:
-        x64 = host(x8d)
-        pb = batch.q_pb * x64**batch.pb_exponent
-        wbc = host(anc8d) + batch.alc + pb
-        frac = pb / wbc
-        k = poisson_ppf(u[:, U["d8_smear"]], frac * n_smear)
-        cols["pb_blasts_d8_per_uL"] = k / n_smear * wbc * 1000.0
-        cols["mrd_blood_d8"] = _assay(frac, u[:, U["d8_flow"]], lod_flow, k_lod)
-
+        ev.induction_day(day, low_h[day])
     if n1 >= 8:
-        d8_columns(x8, anc8)
+        cols.update(day8_columns(host(x8), host(anc8), batch, limits))
 
     watch = np.zeros(n, dtype=bool)
     x78 = None
@@ -460,18 +436,12 @@ def run_cohort_batch_jax(
     if last_day >= ind_days:
         x64 = host(x_end)
         b = x64 / (1.0 + x64)
-        cols["mrd_eoi_true"] = b
-        cols["mrd_eoi_flow"] = _assay(b, u[:, U["eoi_flow"]], lod_flow, k_lod)
-        cols["mrd_eoi_pcr"] = _assay(b, u[:, U["eoi_pcr"]], lod_pcr, k_lod)
-        cols["anc_eoi"] = host(s[6])
-        cols["platelets_eoi"] = host(s[11])
-        in_cr = alive & (b < 0.05)
+        cols.update(eoi_columns(b, host(s[6]), host(s[11]), batch, limits))
+        in_cr = ev.alive & (b < 0.05)
         watch = in_cr.copy()
-        fail = alive & ~in_cr
-        h_f = -math.log(ps.value("induction_failure_os5", pop)) / (5 * 365.25)
-        death_day[fail] = ind_days - np.log(u[fail, U["fail"]]) / h_f
-        mrd_pos = cols["mrd_eoi_flow"] >= protocol.mrd_positive_threshold
-        p[:, _PI["s_post"]] *= np.where(mrd_pos, protocol.mrd_positive_multiplier, 1.0)
+        ev.end_of_induction(in_cr, ind_days)
+        adapt_post_induction(p, cols["mrd_eoi_flow"] >= protocol.mrd_positive_threshold,
+                             protocol.mrd_positive_multiplier)
         rows["s_post"] = dev(p[:, _PI["s_post"]])
 
         # --- post-induction on the device ---------------------------------------------------
@@ -496,79 +466,34 @@ def run_cohort_batch_jax(
                       protocol.check_every_days, protocol.anc_window, protocol.dose_step,
                       protocol.max_dose_factor)
         c = fn(rows, day_table(ind_days, min(maint_start, last_day)), tuple(s[:7]),
-               dev(watch), x_relapse=0.05 / 0.95)
+               dev(watch), x_relapse=X_RELAPSE)
         s = c["s"]
         rel_day = host(c["rel"])
         anc_maint_sum = host(c["anc_sum"])
         dose_maint_sum = host(c["dose_sum"])
         x78 = c["x78"] if last_day >= 78 else None
 
-    from allpath.sim import salvage
-
-    treat = salvage.enabled(ps, pop)
-
-    def post_relapse_death(idx: AnyArray, t: Array) -> None:
-        if treat:  # deaths after relapse come from allpath.sim.salvage (below)
-            return
-        months = t / DAYS_PER_MONTH
-        os5 = np.where(
-            months < 18, ps.value("post_relapse_os5_very_early", pop),
-            np.where(months < 36, ps.value("post_relapse_os5_early", pop),
-                     ps.value("post_relapse_os5_late", pop)),
-        )  # fmt: skip
-        h = -np.log(os5) / (5 * 365.25)
-        death_day[idx] = np.minimum(death_day[idx], t - np.log(u[idx, U["post_relapse"]]) / h)
-
-    relapsed = np.isfinite(rel_day)
-    relapse_day = rel_day
-    idx = np.flatnonzero(relapsed)
-    post_relapse_death(idx, relapse_day[idx])
+    idx = np.flatnonzero(np.isfinite(rel_day))
+    ev.record_relapses(idx, rel_day[idx])
     if x78 is not None:
         x64 = host(x78)
-        cols["mrd_d78_pcr"] = _assay(x64 / (1.0 + x64), u[:, U["d78_pcr"]], lod_pcr, k_lod)
+        cols["mrd_d78_pcr"] = assay(x64 / (1.0 + x64), u[:, U["d78_pcr"]], limits.lod_pcr,
+                                    limits.k_lod)
 
     # --- treatment-related death in remission: constant hazard, closed form -----------------
-    post_days = max(therapy_end - ind_days, 1)
-    h_trm = -math.log1p(-ps.value("trm_probability", pop)) / post_days
-    trm_day = ind_days + np.ceil(e_trm / h_trm)
-    trm = in_cr & (trm_day <= min(therapy_end, last_day)) & (relapse_day >= trm_day)
-    relapse_day[trm] = np.inf
-    relapsed[trm] = False
-    death_day[trm] = trm_day[trm]
-
+    ev.trm_closed_form(ind_days, min(therapy_end, last_day))
     if last_day < horizon_days:
-        lnl_end = np.logaddexp(host(s[0]), host(s[1]))
-        cand = in_cr & ~relapsed & (death_day > last_day) & (lnl_end > EXTINCT / 2)
-        ln_x_rel = lnk64 + math.log(0.05 / 0.95)
-        t_rel = last_day + np.maximum(ln_x_rel - lnl_end, 0.0) / p[:, _PI["r_post"]]
-        idx = np.flatnonzero(cand & (t_rel <= horizon_days))
-        relapsed[idx] = True
-        relapse_day[idx] = np.ceil(t_rel[idx])
-        post_relapse_death(idx, relapse_day[idx])
+        ev.relapse_after_therapy(np.logaddexp(host(s[0]), host(s[1])), last_day, horizon_days,
+                                 lnk64 + math.log(X_RELAPSE), p[:, _PI["r_post"]])
 
-    if treat:
+    if ev.treated:
         # the salvage roadmap of the packs as the relapsed patients' protocol (numpy, shared
         # with the fast kernel)
-        cols.update(salvage.apply_to_cohort(ps, protocol, batch, relapsed, relapse_day,
-                                            death_day, (host(s[0]), host(s[1]))))
-    horizon = float(horizon_days)
-    death = death_day <= horizon
-    rel = relapse_day <= horizon
-    cols["cr"] = in_cr.astype(np.float64)
-    cols["induction_death"] = ind_death.astype(np.float64)
-    cols["induction_failure"] = fail.astype(np.float64)
-    cols["relapse"] = rel.astype(np.float64)
-    cols["relapse_day"] = np.where(rel, relapse_day, np.nan)
-    cols["death"] = death.astype(np.float64)
-    cols["death_day"] = np.where(death, death_day, np.nan)
-    efs_time = np.minimum(np.where(fail, 0.0, np.inf), np.minimum(death_day, relapse_day))
-    cols["efs_event"] = (efs_time <= horizon).astype(np.float64)
-    cols["efs_day"] = np.minimum(efs_time, horizon)
-    cols["os_day"] = np.minimum(death_day, horizon)
+        cols.update(salvage.apply_to_cohort(ps, protocol, batch, ev.relapsed, ev.relapse_day,
+                                            ev.death_day, (host(s[0]), host(s[1]))))
+    cols.update(ev.columns(horizon_days))
     maint_days = max(min(therapy_end, last_day + 1) - maint_start, 1)
     cols["anc_maintenance_mean"] = anc_maint_sum / maint_days
     cols["mp_dose_mean_mg_m2"] = dose_maint_sum / maint_days
-    for key in ("pb_blasts_d8_per_uL", "mrd_blood_d8", "mrd_eoi_true", "mrd_eoi_flow",
-                "mrd_eoi_pcr", "anc_eoi", "platelets_eoi", "mrd_d78_pcr"):
-        cols.setdefault(key, np.full(n, np.nan))
+    fill_assay_columns(cols, n)
     return RunResult(columns=cols, trajectory=None, phase_starts=starts)

@@ -18,7 +18,8 @@ import numpy as np
 import yaml
 
 from allpath.sim.base import Array, patient_randoms
-from allpath.sim.engine import RunResult, counts, run_batch
+from allpath.sim.engine import counts, run_batch
+from allpath.sim.outcomes import RunResult
 from allpath.sim.params import ParameterSet, Protocol, load_parameters, load_protocols
 from allpath.sim.population import N_NORMAL, N_UNIFORM, SUBTYPES, Batch, make_batch
 

@@ -17,7 +17,7 @@ vectorised over the relapsed patients, with the treatment read from
    induction kill times ``reinduction_kill_ratio``) x s_i (rho_i s_i for the minor clone),
    stepped daily by :meth:`RelapseModel.step_day` (exact logistic growth).
 3. **End of block 1**: CR2 is B < 5 %; flow MRD by the Poisson assay of the frontline
-   (:func:`allpath.sim.fast._assay`). The **relapse pack** then gives ``relapse.risk.cog``
+   (:func:`allpath.sim.outcomes.assay`). The **relapse pack** then gives ``relapse.risk.cog``
    (low / intermediate / high; it needs that MRD) and the **roadmap pack** the salvage
    template (``rr-blinatumomab`` for B lineage, ``hsct`` for T lineage).
 4. **Consolidation** of the template for patients in CR2 (blinatumomab cycles, the immune kill
@@ -65,8 +65,8 @@ from scipy.stats import beta as beta_dist
 
 from allpath.errors import KnowledgeError, Problem
 from allpath.sim.base import AnyArray, Array
-from allpath.sim.engine import EXTINCT
 from allpath.sim.model import PARAMS
+from allpath.sim.outcomes import EXTINCT, assay
 from allpath.sim.params import (
     Evidence,
     ParameterSet,
@@ -409,7 +409,6 @@ def treat_relapses(
     population). Returns :class:`SalvageResult`, days from diagnosis.
     """
     from allpath.sim.checkpoints import _salvage_template
-    from allpath.sim.fast import _assay
     from allpath.sim.immuno import (
         _IN,
         _IU,
@@ -486,7 +485,7 @@ def treat_relapses(
     x_d1 = model.burden(y, p)
     b = x_d1 / (1.0 + x_d1)
     cr2 = b < 0.05
-    mrd = _assay(b, ua[1], lod, k_lod)
+    mrd = assay(b, ua[1], lod, k_lod)
     rel2 = np.full(m, np.inf)
     is_blin = template == 0
     n_cons = blin.days if blin is not None and blin.agent == "blinatumomab" else 0

@@ -29,8 +29,8 @@ import numpy as np
 import numpy.typing as npt
 
 from allpath.sim.base import Array, patient_randoms, simulate_fixed
-from allpath.sim.engine import DAYS_PER_MONTH, EXTINCT
 from allpath.sim.model import PARAMS, STATES, AllModel, Drive, steady_state
+from allpath.sim.outcomes import DAYS_PER_MONTH, EXTINCT
 from allpath.sim.params import ParameterSet, Population, Protocol
 from allpath.sim.population import N_NORMAL, N_UNIFORM, make_batch
 
