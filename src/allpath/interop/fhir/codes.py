@@ -83,6 +83,7 @@ class MCODE:
     BASE = "http://hl7.org/fhir/us/mcode/StructureDefinition"
     CANCER_PATIENT = f"{BASE}/mcode-cancer-patient"
     MEDICATION_REQUEST = f"{BASE}/mcode-cancer-related-medication-request"
+    MEDICATION_ADMINISTRATION = f"{BASE}/mcode-cancer-related-medication-administration"
     PRIMARY_CANCER_CONDITION = f"{BASE}/mcode-primary-cancer-condition"
     ALL_RISK = f"{BASE}/mcode-ALL-risk-assessment"
     GENOMIC_VARIANT = f"{BASE}/mcode-genomic-variant"

@@ -69,6 +69,9 @@ class ImportSettings:
     final_status: frozenset[str]
     medication_skip: frozenset[str]
     evidence_analytes: frozenset[str]
+    #: generic codes read as MRD only in an ALL record's follow-up (``mrd_context_codes``)
+    mrd_context_codes: frozenset[tuple[str, str]]
+    mrd_context_cite: tuple[str, ...]
 
 
 @lru_cache(maxsize=1)
@@ -83,6 +86,9 @@ def import_settings() -> ImportSettings:
         final_status=frozenset(str(x) for x in doc["observation_status"]["use"]),
         medication_skip=frozenset(str(x) for x in doc["medication_status"]["skip"]),
         evidence_analytes=frozenset(str(a) for a in doc["leukaemia_evidence"]["analytes"]),
+        mrd_context_codes=frozenset(code_key(str(c["system"]), str(c["code"]))
+                                    for c in doc["mrd_context_codes"]["codes"]),
+        mrd_context_cite=tuple(str(c) for c in doc["mrd_context_codes"]["cite"]),
     )
 
 
@@ -276,6 +282,19 @@ def _subject(res: dict[str, Any]) -> str | None:
     return None
 
 
+def _mrd_specimen(res: dict[str, Any]) -> str | None:
+    """``marrow`` or ``blood`` when the result names exactly one of them as its specimen
+    (Observation.specimen display, bodySite or the code's text), else None."""
+    spec = res.get("specimen")
+    texts = [str(spec.get("display") or "") if isinstance(spec, dict) else "",
+             _text(res.get("bodySite")) or "", _text(res.get("code")) or ""]
+    words = " ".join(texts).lower()
+    marrow, blood = "marrow" in words, re.search(r"\bblood\b", words) is not None
+    if marrow == blood:
+        return None
+    return "marrow" if marrow else "blood"
+
+
 def _phrase_list(text: str) -> list[str]:
     parts = re.split(r",|\band\b|;", text)
     return [p.strip(" .") for p in parts if p.strip(" .")]
@@ -318,6 +337,9 @@ class _Patient:
         self.diagnoses: list[dict[str, Any]] = []
         self.disease_status: list[dict[str, Any]] = []
         self.risk: list[dict[str, Any]] = []
+        # results with a generic code that is MRD only in context (knowledge/fhir_import.yaml
+        # mrd_context_codes), decided in build() once diagnoses and treatment are known
+        self.mrd_context: list[tuple[dict[str, Any], str]] = []
 
     def warn(self, path: str, message: str, code: str | None = None) -> None:
         self.warnings.append(FhirWarning(path, message, code))
@@ -490,6 +512,9 @@ class _Patient:
             self.warn(f"{path}.code", "coded CNS status not used; ALLPath derives CNS status "
                       "from the CSF counts and cytospin", _concept_str(code))
             return
+        if keys & import_settings().mrd_context_codes:
+            self.mrd_context.append((res, path))
+            return
         analyte = self._analyte(code, profiles)
         if analyte is not None:
             self._value(res, path, analyte)
@@ -600,6 +625,49 @@ class _Patient:
                 obs["timepoint"] = comp["valueString"]
         self.observations.append(obs)
         self.obs_meta.append((instant or _EPOCH, len(self.obs_meta), path))
+
+    def _mrd_in_context(self) -> None:
+        """Read each result with a generic code (``mrd_context_codes``) as MRD when the
+        record makes it ALL MRD: a coded ALL condition, a sample after the first ALL
+        treatment, and a specimen named as bone marrow or blood; else warn what is missing."""
+        st = import_settings()
+        first = min(self.therapy_starts, default=None)
+        cite = ", ".join(st.mrd_context_cite)
+        for res, path in self.mrd_context:
+            code = _concept_str(res.get("code"))
+            what = f"{_text(res.get('code')) or 'flow cytometry result'}"
+            period = res.get("effectivePeriod")
+            day = _as_day(self.when((res, "effectiveDateTime", path),
+                                    (res, "effectiveInstant", path),
+                                    (period, "start", f"{path}.effectivePeriod"),
+                                    (res, "issued", path))[0])
+            missing = []
+            if not self.diagnoses:
+                missing.append("the record has no coded ALL condition")
+            if first is None:
+                missing.append("the record has no ALL treatment")
+            elif day is None or day <= first:
+                missing.append(f"the sample is not dated after the first ALL treatment "
+                               f"({first.isoformat()})")
+            specimen = _mrd_specimen(res)
+            if specimen is None:
+                missing.append("the specimen is not named as bone marrow or as blood "
+                               "(Observation.specimen.display, bodySite or code text)")
+            if missing:
+                self.warn(f"{path}.code", f"{what}: counts as ALL MRD only in an ALL record's "
+                          f"follow-up ({'; '.join(missing)}); not used "
+                          f"(knowledge/fhir_import.yaml mrd_context_codes [{cite}])", code)
+                continue
+            analyte = self.cat.resolve(f"mrd_{specimen}")
+            if analyte is None:  # the catalogue always has mrd_marrow and mrd_blood
+                raise LookupError(f"analyte mrd_{specimen} missing from the catalogue")
+            before = len(self.observations)
+            self._value(res, path, analyte)
+            if len(self.observations) > before:
+                self.warn(path, f"{what} read as {analyte.code}: an ALL record, a sample "
+                          f"after the first ALL treatment and a {specimen} specimen "
+                          f"(knowledge/fhir_import.yaml mrd_context_codes [{cite}], evidence "
+                          "unconfirmed)", code)
 
     @staticmethod
     def _unit(q: dict[str, Any], a: Analyte) -> str | None:
@@ -909,6 +977,7 @@ class _Patient:
         rec = self.record
         rec.setdefault("id", "fhir-patient")
         self._medications()
+        self._mrd_in_context()
         dated = [d["onset"] for d in self.diagnoses if d.get("onset")]
         if dated:
             rec["diagnosis_date"] = min(

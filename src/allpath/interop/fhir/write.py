@@ -30,9 +30,10 @@ from allpath.interop.fhir.codes import (
     RXNORM_INGREDIENTS,
     code_key,
 )
+from allpath.interop.fhir.read import import_settings
 from allpath.interop.fhir.release import validate_resource
 from allpath.observations.catalogue import load_catalogue
-from allpath.orders.drugs import load_drugs
+from allpath.orders.drugs import identify_order, load_drugs
 from allpath.outputs.assessment import DISCLAIMER, Assessment
 from allpath.units import UnitError, convert
 
@@ -351,7 +352,18 @@ def _record_data(b: _Bundle, pat: str) -> tuple[str | None, dict[int, str]]:
             b.add("Observation/chromosome-count", {
                 **base, "code": _cc(CS.FINDING, "chromosome-count", "Modal chromosome count"),
                 "valueInteger": g.chromosome_count})
-    for i, ev in enumerate(rec.treatment):
+    given = _administered(b, pat, cond_url)
+    events = list(rec.treatment)
+    derived_from: dict[int, list[str]] = {}
+    for url, day in given:
+        # Each administration goes with the recorded phase that covers its day (the latest
+        # started one when phases overlap); none when no recorded phase covers it.
+        covering = [i for i, ev in enumerate(events)
+                    if ev.start <= day and (ev.end is None or day <= ev.end)]
+        if covering:
+            derived_from.setdefault(max(covering, key=lambda i: events[i].start),
+                                    []).append(url)
+    for i, ev in enumerate(events):
         period: dict[str, Any] = {"start": ev.start.isoformat()}
         if ev.end:
             period["end"] = ev.end.isoformat()
@@ -365,8 +377,95 @@ def _record_data(b: _Bundle, pat: str) -> tuple[str | None, dict[int, str]]:
         }
         if ev.protocol:
             res["extension"] = [{"url": EXT.PROTOCOL, "valueString": ev.protocol}]
+        if i in derived_from:
+            res["derivedFrom"] = [{"reference": u} for u in derived_from[i]]
         b.add(f"MedicationStatement/{i}", res)
     return cond_url, obs_urls
+
+
+def _administered(b: _Bundle, pat: str, cond: str | None) -> list[tuple[str, dt.date]]:
+    """The ALL drugs the source records as given, as mCODE
+    CancerRelatedMedicationAdministrations; returns (fullUrl, day given) of each.
+
+    The record keeps treatment phases, not drugs, so the drugs come from the source the
+    record was read from (``source``): each MedicationAdministration of a drug of ALL
+    treatment (``knowledge/drugs.yaml`` class ``all_therapy``, or an RxNorm ingredient of
+    :data:`RXNORM_INGREDIENTS`, the ALL drugs of the official mCODE examples such as
+    idarubicin) with a date and a status that
+    says it was given (not one of ``medication_status.skip`` in
+    ``knowledge/fhir_import.yaml``). The source's medication codings are kept first and the
+    RxNorm ingredient added where a source gives it (:func:`_drug`); status, effective time
+    and dosage are copied; subject and reason point to this Bundle's Patient and ALL
+    Condition. Without a source, the record's phases stay MedicationStatements only.
+    """
+    skip = import_settings().medication_skip
+    out: list[tuple[str, dt.date]] = []
+    example_codes = {code: key for key, (code, _) in RXNORM_INGREDIENTS.items()}
+    for j, src in enumerate(_source_resources(b.source, "MedicationAdministration")):
+        status = src.get("status")
+        ident = identify_order(src)
+        if ident.drug is not None:
+            name = ident.drug.names[0] if ident.drug.names else ident.drug.id
+            is_all = "all_therapy" in ident.drug.classes
+        else:
+            name = next((example_codes[c] for c in _rxnorm_codes(src) if c in example_codes),
+                        "")
+            is_all = bool(name)
+        if not isinstance(status, str) or status in skip or not is_all:
+            continue
+        when = src.get("effectiveDateTime")
+        period = src.get("effectivePeriod")
+        start = when if isinstance(when, str) else (
+            period.get("start") if isinstance(period, dict) else None)
+        day = _day(start)
+        if day is None:
+            continue
+        canonical = _drug(name)
+        source_cc = src.get("medicationCodeableConcept")
+        codings = [dict(c) for c in (source_cc or {}).get("coding") or []
+                   if isinstance(c, dict)] if isinstance(source_cc, dict) else []
+        have = {code_key(c.get("system"), c.get("code")) for c in codings}
+        codings += [c for c in canonical.get("coding") or []
+                    if code_key(c.get("system"), c.get("code")) not in have]
+        medication: dict[str, Any] = {"text": ident.label or name}
+        if codings:
+            medication = {"coding": codings, **medication}
+        res: dict[str, Any] = {
+            "resourceType": "MedicationAdministration",
+            "meta": {"profile": [MCODE.MEDICATION_ADMINISTRATION]},
+            "status": status,
+            "medicationCodeableConcept": medication,
+            "subject": _subject(pat),
+        }
+        if isinstance(when, str):
+            res["effectiveDateTime"] = when
+        else:
+            res["effectivePeriod"] = copy.deepcopy(period)
+        if cond:
+            res["reasonReference"] = [{"reference": cond}]
+        if isinstance(src.get("dosage"), dict):
+            res["dosage"] = copy.deepcopy(src["dosage"])
+        key = src.get("id") or str(j)
+        out.append((b.add(f"MedicationAdministration/{key}", res), day))
+    return out
+
+
+def _rxnorm_codes(res: Mapping[str, Any]) -> list[str]:
+    """The RxNorm codes of a medication resource's medicationCodeableConcept."""
+    cc = res.get("medicationCodeableConcept")
+    codings = cc.get("coding") if isinstance(cc, dict) else None
+    return [str(c.get("code")) for c in codings or []
+            if isinstance(c, dict) and code_key(c.get("system"), None)[0] == CS.RXNORM]
+
+
+def _day(value: Any) -> dt.date | None:
+    """The calendar day of a FHIR date or dateTime (None for a partial or invalid one)."""
+    if not isinstance(value, str) or len(value) < 10:
+        return None
+    try:
+        return dt.date.fromisoformat(value[:10])
+    except ValueError:
+        return None
 
 
 def _gene(symbol: str) -> dict[str, Any]:
