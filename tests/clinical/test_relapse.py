@@ -306,6 +306,20 @@ def test_ash_table_uk_late_b_cell_marrow_relapse_is_intermediate() -> None:
     assert "PARKER-2010-ALLR3" in uk["citations"]
 
 
+def test_parker_2019_allr3_late_b_cell_marrow_relapse_is_the_mrd_allocated_intermediate_group(
+) -> None:
+    """ALL R3 2019 follow-up: late B-cell-precursor marrow relapses were sent to transplant or
+    chemotherapy by end-of-induction MRD, the 2010 report's intermediate-risk allocation. The
+    rule cites it; the timing boundary stays unconfirmed (the paper's definitions unread)."""
+    result = assess_doc(_relapse_record(
+        [{"code": "marrow_blasts", "value": 60, "unit": "%", "time": "2028-03-01"}],
+        treatment=[{"phase": "maintenance", "start": "2024-10-01", "end": "2027-06-01"}]))
+    uk = _uk(result)
+    assert uk["value"] == "intermediate"
+    assert "PARKER-2019-ALLR3-LATE-BM" in uk["citations"]
+    assert uk["rule_id"] == "relapse.risk.uk.intermediate.b_late_isolated_marrow"
+
+
 def test_ash_table_uk_early_b_cell_marrow_relapse_on_maintenance_is_high() -> None:
     when = "2026-06-01"  # 27 months, still on maintenance: early
     result = assess_doc(_relapse_record(
