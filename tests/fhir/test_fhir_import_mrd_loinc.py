@@ -82,3 +82,10 @@ def test_generic_flow_code_outside_all_follow_up_is_not_mrd(
     obs, warnings = _mrd(*resources)
     assert obs == []
     assert any(reason in w and "not used" in w for w in warnings), warnings
+
+
+def test_generic_code_whose_text_names_mrd_is_read_by_its_name() -> None:
+    obs = _flow(0.5, "%", specimen=None)
+    obs["code"]["text"] = "B-ALL MRD, bone marrow"
+    # No treatment in the record: the name, not the generic code, makes it MRD.
+    assert _mrd(all_condition(), obs)[0] == [("mrd_marrow", 0.5, "%")]

@@ -512,12 +512,13 @@ class _Patient:
             self.warn(f"{path}.code", "coded CNS status not used; ALLPath derives CNS status "
                       "from the CSF counts and cytospin", _concept_str(code))
             return
-        if keys & import_settings().mrd_context_codes:
-            self.mrd_context.append((res, path))
-            return
         analyte = self._analyte(code, profiles)
         if analyte is not None:
             self._value(res, path, analyte)
+            return
+        if keys & import_settings().mrd_context_codes:
+            # a generic code not named as MRD: MRD only in context, decided in build()
+            self.mrd_context.append((res, path))
             return
         known_comps = [(i, c, a) for i, c in enumerate(comps)
                        if (a := self._analyte(c.get("code"), [])) is not None]
