@@ -25,6 +25,7 @@ import yaml
 
 from allpath.monitoring.titration import run_titration, titrate_file
 from allpath.monitoring.titration_log import LogVisit, MaintenanceLog
+from allpath.observations.catalogue import load_catalogue
 from allpath.orders import check_orders
 from allpath.pipeline import assess
 from allpath.record import parse_record
@@ -40,15 +41,14 @@ class NotBuiltError(Exception):
 
 
 # Cases ALLPath does not handle yet (issue 12 parts left undone), each with what is missing.
-_LIVER = ("bilirubin is not read by the titration (no hold threshold for hepatotoxicity in the "
-          "sources read: the label says only 'interrupt for hepatotoxicity')")
-_METAB = ("6-TGN / MeMP interpretation beyond 'both undetectable' is not built (ALL target "
-          "levels are not established; the cut-offs the case uses come from IBD)")
+_LIVER = ("bilirubin is read (1.4 mg/dL or more stops the suggestion: action check_liver), but "
+          "no maintenance hold level for bilirubin was found in the sources read (the label says "
+          "only 'interrupt for hepatotoxicity'), so ALLPath does not itself suggest the hold "
+          "the case expects")
 _ASP = ("antithrombin is not read; fibrinogen is read and reported without calling it low "
         "(no agreed threshold in the sources read: Abbott 2009, Orvain 2020)")
 NOT_BUILT: dict[str, str] = {
     "conjugated-bilirubin-2.5-holds-thiopurine": _LIVER,
-    "low-tgn-high-memp-no-6mp-increase": _METAB,
     "low-fibrinogen-on-asparaginase-no-bleeding": _ASP,
 }
 # Cases the maintainers believe wrong, with the source that says otherwise.
@@ -99,8 +99,8 @@ def _titration(case: dict[str, Any]) -> Outcome:
         run = titrate_file(path, **header)
         v = next(x for x in run.visits if x.line == inp["log_line"])
         return _titration_outcome(run, v)
-    # liver tests, glucose, metabolites and dose history are not read by the titration: the
-    # cases that depend on them are listed in NOT_BUILT and fail on their expectation
+    # liver tests, glucose and metabolites become visit columns; a case that depends on
+    # what the titration cannot decide is listed in NOT_BUILT and fails on its expectation
     tpmt = inp.get("tpmt") if inp.get("tpmt") not in ("unknown", None) else None
     nudt15 = inp.get("nudt15") if inp.get("nudt15") not in ("unknown", None) else None
     anc, wbc, plt = _count(inp.get("anc")), _count(inp.get("wbc")), _count(inp.get("platelets"))
@@ -122,8 +122,17 @@ def _titration(case: dict[str, Any]) -> Outcome:
         last_change = inp["last_dose_change"]["date"]
     elif inp.get("weeks_since_last_dose_change"):
         last_change = visit_date - dt.timedelta(weeks=float(inp["weeks_since_last_dose_change"]))
-    metab = {k: (float(inp[k]["value"]) if isinstance(inp[k], dict) else float(inp[k]))
-             for k in ("tgn", "memp") if inp.get(k) is not None}
+    metab: dict[str, float | None] = {}
+    for k in ("tgn", "memp"):
+        if inp.get(k) is not None:  # the case writes pmol/8x10^8 RBC, the catalogue's unit
+            assert inp[k]["unit"] == "pmol/8x10^8 RBC", inp[k]
+            metab[k] = float(inp[k]["value"])
+    if inp.get("conjugated_bilirubin") is not None:
+        # conjugated bilirubin is part of the total: total >= conjugated, enough for a
+        # ">= cut-off" test on total bilirubin
+        bili = inp["conjugated_bilirubin"]
+        metab["bilirubin"] = convert(float(bili["value"]), str(bili["unit"]), "mg/dL",
+                                     load_catalogue()["bilirubin"].molar_mass)
     if inp.get("alt") is not None:
         metab["alt"] = _q(inp["alt"], "U/L")
     if inp.get("glucose") is not None:  # a bare glucose is in mmol/L, as the case writes it

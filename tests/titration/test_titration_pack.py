@@ -281,6 +281,18 @@ def test_every_rule_of_the_pack_is_exercised() -> None:
         {**SCENARIOS["action.increase.wbc"], "visit__alt": 250},
         {**SCENARIOS["action.increase.wbc"], "visit__alt": 30},
         {**SCENARIOS["action.increase.wbc"], "visit__tgn": 300, "visit__memp": 4000},
+        {**SCENARIOS["action.increase.wbc"], "visit__tgn": 300, "visit__memp": 8000,
+         "visit__alt": 120},
+        {"visit__tgn": 100, "visit__memp": 9000},
+        {**SCENARIOS["action.increase.wbc"], "visit__tgn": 150, "visit__memp": 12000},
+        {"visit__tgn": 600, "visit__memp": 9000},
+        {"visit__tgn": 300, "visit__memp": 9000},
+        {"visit__tgn": 100, "visit__memp": 900},
+        {"visit__tgn": 600, "visit__memp": 900},
+        {**SCENARIOS["action.increase.wbc"], "visit__bilirubin": 2.0},
+        {**SCENARIOS["action.increase.wbc"], "visit__bilirubin": 0.5},
+        {**SCENARIOS["action.restart_reduced"], "visit__anc": 0.6},
+        {**SCENARIOS["action.restart_reduced"], "visit__platelets": 60},
     ]
     for given in scenarios:
         for res in decide(**given).values():

@@ -89,9 +89,14 @@ def test_processed_log_summary() -> None:
     assert s["visits"] == 47 and s["not_assessable"] == 0
     assert s["recorded"]["hold"] == 3
     assert not run.start.provisional and run.start.mp_range == (75.0, 75.0)
-    # 2021-07-08: counts recovered after the hold of 2021-07-01 (ANC 0.57 >= 0.5)
+    # 2021-07-08: ANC 0.57 after the hold of 2021-07-01 is above the hold limit (0.5) but
+    # below the COG-style restart count (0.75): the hold goes on, as the log's clinicians did;
+    # 2021-07-15 (ANC 1.2, platelets 181) restarts
     july8 = next(v for v in run.visits if v.date == "2021-07-08")
-    assert july8.action == "restart_reduced" and july8.evidence == "unconfirmed"
+    assert july8.action == "hold" and july8.evidence == "unconfirmed"
+    assert "action.hold.recovering" in july8.rules and july8.agrees is True
+    july15 = next(v for v in run.visits if v.date == "2021-07-15")
+    assert july15.action == "restart_reduced" and july15.agrees is True
     # every visit after a recorded change knows its time since the change
     assert all(v.weeks_since_change is not None for v in run.visits[3:])
 

@@ -116,7 +116,8 @@ def test_cpic_2018_restart_in_a_normal_metaboliser_reduces_both() -> None:
                  visit__platelets=120, visit__on_hold=True, visit__weeks_since_change=2,
                  visit__increases_without_response=0)["titration.action"]
     assert (field(res, "mp"), field(res, "mtx")) == ("restart_reduced", "restart_reduced")
-    assert res.note is not None and "no restart threshold was found" in res.note
+    assert res.note is not None and "ANC 0.75 and platelets 75" in res.note
+    assert "restart table is still needed" in res.note and res.evidence == "unconfirmed"
 
 
 def test_cpic_2018_restart_run_keeps_mtx_at_the_dose_before_the_hold(tmp_path: Path) -> None:

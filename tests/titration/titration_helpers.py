@@ -14,8 +14,9 @@ UNITS = {
     "visit.anc": "10*9/L", "visit.wbc": "10*9/L", "visit.platelets": "10*9/L",
     "visit.weeks_since_change": "wk", "visit.increases_without_response": "1",
     "titration.mp_protocol_dose": "mg/m2/d", "titration.mtx_protocol_dose": "mg/m2/wk",
-    "visit.mp_percent_of_protocol": "%", "visit.tgn": "1", "visit.memp": "1",
-    "visit.glucose": "mg/dL", "visit.alt": "U/L",
+    "visit.mp_percent_of_protocol": "%", "visit.tgn": "pmol/8e8{RBC}",
+    "visit.memp": "pmol/8e8{RBC}", "visit.glucose": "mg/dL", "visit.alt": "U/L",
+    "visit.bilirubin": "mg/dL",
 }
 
 

@@ -48,7 +48,8 @@ NOT_KNOWN = "not known"
 _RANGE = re.compile(r"\{(\w+)\}-\{(\w+)\}")
 _KEY = re.compile(r"\{(\w+)\}")
 _CLAUSE = re.compile(r": ([^:.]*\{\w+\}[^:.]*)\.$")
-_UNIT_AFTER = re.compile(r"\{(?P<key>\w+)\}(?: ?(?:x10\^9/L|U/L|mg/dL|mmol/L)|%)")
+_UNIT_AFTER = re.compile(
+    r"\{(?P<key>\w+)\}(?: ?(?:x10\^9/L|U/L|mg/dL|mmol/L|umol/L|pmol/8x10\^8 RBC)|%)")
 
 Basis = Literal["auto", "anc"]
 Status = Literal["recommended", "check_counts", "undetermined", "not_assessable"]
@@ -486,10 +487,13 @@ def _visit_facts(log: MaintenanceLog, v: LogVisit, basis: Basis, weeks: float | 
         facts["visit.glucose"] = Fact(v.glucose, "mg/dL")
     if v.alt is not None:
         facts["visit.alt"] = Fact(v.alt, "U/L")
+    if v.bilirubin is not None:
+        facts["visit.bilirubin"] = Fact(v.bilirubin, "mg/dL")
+    cat = load_catalogue()
     if v.tgn is not None:
-        facts["visit.tgn"] = Fact(v.tgn, "1")
+        facts["visit.tgn"] = Fact(v.tgn, str(cat["tgn"].unit))
     if v.memp is not None:
-        facts["visit.memp"] = Fact(v.memp, "1")
+        facts["visit.memp"] = Fact(v.memp, str(cat["memp"].unit))
     facts["visit.on_hold"] = Fact(on_hold)
     facts["visit.increases_without_response"] = Fact(float(streak), "1")
     return facts
@@ -565,6 +569,11 @@ def run_titration(log: MaintenanceLog, *, basis: Basis = "auto") -> TitrationRun
                   "percent": _percent_of_protocol(log, v)}
         values["glucose"] = v.glucose
         values["alt"] = v.alt
+        values["tgn"] = v.tgn
+        values["memp"] = v.memp
+        values["bilirubin"] = None if v.bilirubin is None else round(v.bilirubin, 2)
+        values["bilirubin_umol"] = (None if v.bilirubin is None else round(convert(
+            v.bilirubin, "mg/dL", "umol/L", load_catalogue()["bilirubin"].molar_mass)))
         uln = _field(res["titration.alt"], "uln")  # the limit the pack's rule states
         values["alt_x_uln"] = (round(v.alt / float(uln), 2)
                                if v.alt is not None and isinstance(uln, int | float) else None)
@@ -590,7 +599,8 @@ def run_titration(log: MaintenanceLog, *, basis: Basis = "auto") -> TitrationRun
             advisories.append(f"{adherence.note} [unconfirmed]" if adherence.evidence ==
                               "unconfirmed" else str(adherence.note))
         for name in ("titration.start_check", "titration.allopurinol_advisory",
-                     "titration.metabolites", "titration.hypoglycaemia", "titration.alt"):
+                     "titration.metabolites", "titration.hypoglycaemia", "titration.alt",
+                     "titration.bilirubin"):
             extra = res[name]
             text = _message(extra, values) if extra.status == "decided" else None
             if text:
@@ -645,4 +655,4 @@ def _blocking(v: LogVisit) -> list[Problem]:
     """The problems that make a visit not assessable (weight and height do not)."""
     return [p for p in v.problems
             if not p.path.lower().endswith(("weight", "height", "glucose", "alt", "tgn",
-                                             "memp"))]
+                                             "memp", "bilirubin"))]

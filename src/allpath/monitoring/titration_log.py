@@ -14,10 +14,11 @@ Formats
     the same plus ``Weight, Height, WBC`` (allMT external data).
 ``native`` (CSV)
     ``date, anc, wbc, platelets, hemoglobin, mp, mtx`` and optional ``weight, height, cycle,
-    week, note, glucose, alt, tgn, memp`` (6-TGN and MeMP in pmol/8x10^8 RBC); a column may carry
-    its unit in brackets (``anc [/uL]``). Leading lines
-    ``# key: value`` set header fields (``tpmt``, ``nudt15``, ``mp_start``, ``mtx_start``,
-    ``dose_unit``, ``last_change``, ``patient``).
+    week, note, glucose, alt, bilirubin, tgn, memp`` (6-TGN and MeMP in pmol/8x10^8 red cells,
+    written ``pmol/8e8{RBC}``); a column may carry its unit in brackets (``anc [/uL]``,
+    ``bilirubin [umol/L]``, ``tgn [pmol/8e8{RBC}]``), converted with the analyte catalogue.
+    Leading lines ``# key: value`` set header fields (``tpmt``, ``nudt15``, ``mp_start``,
+    ``mtx_start``, ``dose_unit``, ``last_change``, ``patient``).
 ``native`` (YAML)
     ``format: allpath.maintenance-log/1`` with the same header fields, optional ``units``
     (column to unit) and ``visits`` (a list of mappings with the CSV column names).
@@ -54,7 +55,8 @@ __all__ = [
 
 LogFormat = Literal["allmt_processed", "allmt_external", "native"]
 COUNT_FIELDS: tuple[str, ...] = ("anc", "wbc", "platelets", "hemoglobin")
-BODY_FIELDS: tuple[str, ...] = ("weight", "height", "glucose", "alt")  # read, never blocking
+# read, never blocking (a rejected value is reported, the visit stays assessable)
+BODY_FIELDS: tuple[str, ...] = ("weight", "height", "glucose", "alt", "bilirubin", "tgn", "memp")
 _MISSING = {"", "na", "nan", "n/a", "null", "none", "-"}
 
 # column name (lower case) -> field
@@ -69,7 +71,8 @@ _NATIVE_COLUMNS = {
     "platelets": "platelets", "plt": "platelets", "hemoglobin": "hemoglobin", "hb": "hemoglobin",
     "mp": "mp", "mp_dose": "mp", "6-mp": "mp", "mtx": "mtx", "mtx_dose": "mtx",
     "weight": "weight", "height": "height", "note": "note",
-    "glucose": "glucose", "alt": "alt", "alat": "alt", "tgn": "tgn", "6-tgn": "tgn",
+    "glucose": "glucose", "alt": "alt", "alat": "alt", "bilirubin": "bilirubin",
+    "tbil": "bilirubin", "total_bilirubin": "bilirubin", "tgn": "tgn", "6-tgn": "tgn",
     "6tgn": "tgn", "memp": "memp", "6-mmp": "memp", "6mmp": "memp", "mmp": "memp",
 }
 _HEADER_KEYS = ("patient", "tpmt", "nudt15", "mp_start", "mtx_start", "dose_unit", "last_change",
@@ -97,10 +100,11 @@ class LogVisit:
     note: str | None = None
     glucose: float | None = None  # mg/dL
     alt: float | None = None  # U/L
-    tgn: float | None = None  # 6-thioguanine nucleotides, pmol/8x10^8 RBC as recorded
-    memp: float | None = None  # methylated 6-MP metabolites, pmol/8x10^8 RBC as recorded
+    tgn: float | None = None  # 6-thioguanine nucleotides, pmol/8e8{RBC} (catalogue unit)
+    memp: float | None = None  # methylated 6-MP metabolites, pmol/8e8{RBC} (catalogue unit)
     problems: tuple[Problem, ...] = ()
     rejected: tuple[str, ...] = ()  # columns whose value was rejected
+    bilirubin: float | None = None  # total bilirubin, mg/dL
 
     @property
     def assessable(self) -> bool:
@@ -191,7 +195,8 @@ def _number(text: Any) -> float | str | None:
 
 _CATALOGUE_CODE = {"anc": "anc", "wbc": "wbc", "platelets": "platelets",
                    "hemoglobin": "hemoglobin", "weight": "weight", "height": "height",
-                   "glucose": "glucose", "alt": "alt"}
+                   "glucose": "glucose", "alt": "alt", "bilirubin": "bilirubin",
+                   "tgn": "tgn", "memp": "memp"}
 
 
 @dataclass
@@ -262,16 +267,6 @@ class _RowReader:
                 doses[fname] = None
             else:
                 doses[fname] = num
-        metabolites: dict[str, float | None] = {}
-        for fname in ("tgn", "memp"):
-            num = _number(cells.get(fname))
-            if isinstance(num, str) or (isinstance(num, float) and num < 0):
-                problems.append(Problem(where(fname), "a metabolite level must be a number of "
-                                        "0 or more (pmol/8x10^8 RBC)",
-                                        got=shown(cells.get(fname)), source=self.source))
-                metabolites[fname] = None
-            else:
-                metabolites[fname] = num
         date = None
         raw_date = cells.get("date")
         if isinstance(raw_date, dt.date):
@@ -291,9 +286,9 @@ class _RowReader:
             anc=values["anc"], wbc=values["wbc"], platelets=values["platelets"],
             hemoglobin=values["hemoglobin"], mp=doses["mp"], mtx=doses["mtx"],
             weight=values["weight"], height=values["height"], glucose=values["glucose"],
-            alt=values["alt"],
+            alt=values["alt"], bilirubin=values["bilirubin"],
             note=None if note in (None, "") else str(note),
-            tgn=metabolites["tgn"], memp=metabolites["memp"],
+            tgn=values["tgn"], memp=values["memp"],
             problems=tuple(problems), rejected=tuple(dict.fromkeys(rejected)),
         )
 

@@ -30,6 +30,9 @@ _FIELDS = {
     "height": "height",
     "glucose": "glucose",
     "alt": "alt",
+    "bilirubin": "bilirubin",
+    "tgn": "tgn",
+    "memp": "memp",
 }
 
 
