@@ -310,3 +310,15 @@ def test_infant_in_remission_at_end_of_induction_keeps_the_scheme_group() -> Non
     result = assess_doc(doc)
     assert risk(result, "infant_nccn")["group"] == "standard"
     assert risk(result, "infant_interfant06")["group"] == "low"
+
+
+def test_stanulla_2018_possible_ikzf1plus_is_derived_never_given_by_a_record() -> None:
+    """IKZF1plus_possible is ALLPath's own reading of an unstated CDKN2A/B zygosity; a record
+    gives the components (or IKZF1plus itself), so the term is not record vocabulary."""
+    from allpath import parse_record
+    from allpath.errors import RecordError
+
+    doc = b_all_record(genetics=_genetics(chromosome_count=46,
+                                          alterations=["IKZF1plus_possible"]))
+    with pytest.raises(RecordError, match="unknown alteration"):
+        parse_record(doc)
