@@ -11,13 +11,13 @@ possible.
 from __future__ import annotations
 
 import fnmatch
-from collections.abc import Iterator, Mapping, MutableMapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, MutableMapping, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, Literal, overload
 
-from allpath.rules.facts import Fact, FactValue, Registry
+from allpath.rules.facts import Fact, FactSpec, FactValue, Registry
 from allpath.rules.schema import (
     OPERATORS,
     AllOf,
@@ -61,13 +61,15 @@ class Tri(Enum):
     UNKNOWN = "unknown"
 
 
-@dataclass
+@dataclass(frozen=True, slots=True)
 class Eval:
-    """Result of one condition: its truth, the facts it read and the facts it lacked."""
+    """Result of one condition: its truth, the facts it read and the facts it lacked.
+
+    Immutable, so that a leaf can hand out the same few results again and again."""
 
     truth: Tri
-    used: set[str] = field(default_factory=set)
-    missing: set[str] = field(default_factory=set)
+    used: AbstractSet[str] = frozenset()
+    missing: AbstractSet[str] = frozenset()
     provisional: bool = False
 
 
@@ -81,6 +83,13 @@ class CompiledPack:
     tables: Mapping[str, RefTable]
     table_units: Mapping[str, str]  # table -> canonical unit of the compared fact
     registry: Registry
+    # id(condition) -> (condition, its compiled evaluator); the condition is kept so that its
+    # id cannot be reused by another object while the entry lives (see :func:`_evaluator`).
+    evaluators: dict[int, tuple[Condition, _Evaluator, frozenset[str] | None]] = field(
+        default_factory=dict, compare=False, repr=False)
+    # (registry size) -> the facts that declare a not-applicable value (fill_not_applicable)
+    conditional_facts: dict[int, tuple[tuple[str, FactSpec, Condition, FactValue], ...]] = field(
+        default_factory=dict, compare=False, repr=False)
 
     @property
     def id(self) -> str:
@@ -164,36 +173,7 @@ def _glob(pattern: str, value: str) -> bool:
 _FLIPPED = {Tri.TRUE: Tri.FALSE, Tri.FALSE: Tri.TRUE, Tri.UNKNOWN: Tri.UNKNOWN}
 
 
-def _combine(
-    sub: tuple[Condition, ...],
-    need: int,
-    facts: Mapping[str, Fact],
-    cp: CompiledPack,
-    varied: AbstractSet[str],
-) -> Eval:
-    """``all`` (need every part), ``any`` (need one) and ``at_least`` (need N), three-valued."""
-    parts = [evaluate_condition(c, facts, cp, varied) for c in sub]
-    n_true = n_unknown = 0
-    for p in parts:
-        if p.truth is Tri.TRUE:
-            n_true += 1
-        elif p.truth is Tri.UNKNOWN:
-            n_unknown += 1
-    if n_true >= need:
-        truth = Tri.TRUE
-    elif n_true + n_unknown >= need:
-        truth = Tri.UNKNOWN
-    else:
-        truth = Tri.FALSE
-    used: set[str] = set()
-    missing: set[str] = set()
-    provisional = False
-    for p in parts:
-        used |= p.used
-        if truth is Tri.UNKNOWN:
-            missing |= p.missing
-        provisional |= p.provisional and p.truth is not Tri.UNKNOWN
-    return Eval(truth, used, missing, provisional)
+_Evaluator = Callable[[Mapping[str, Fact], AbstractSet[str]], Eval]
 
 
 def evaluate_condition(
@@ -206,52 +186,202 @@ def evaluate_condition(
 
     ``varied`` names facts that are absent here but will be given some value (the search for
     the answers still possible): they read as unknown, except that ``known`` is TRUE for them.
+
+    Each condition is compiled once per pack into a closure (:func:`_compile`): the tree is
+    walked once, thresholds are looked up once, and evaluation no longer dispatches on the
+    node type at every call (the engine evaluates thousands of nodes per assessment).
     """
-    if not isinstance(cond, Compare | Match):  # leaves (the most frequent) fall through
-        if isinstance(cond, AllOf):
-            return _combine(cond.all, len(cond.all), facts, cp, varied)
-        if isinstance(cond, AnyOf):
-            return _combine(cond.any, 1, facts, cp, varied)
-        if isinstance(cond, AtLeast):
-            return _combine(cond.of, cond.at_least, facts, cp, varied)
-        if isinstance(cond, Not):
-            inner = evaluate_condition(cond.not_, facts, cp, varied)
-            return Eval(_FLIPPED[inner.truth], inner.used, inner.missing, inner.provisional)
-        fact = facts.get(cond.known)
-        present = fact is not None or cond.known in varied
-        return Eval(Tri.TRUE if present else Tri.FALSE, {cond.known}, set(),
-                    bool(fact and fact.provisional))
-    name = cond.fact
-    fact = facts.get(name)
-    if fact is None:
-        return Eval(Tri.UNKNOWN, {name}, {name})
-    used = {name}
+    return _evaluator(cond, cp)(facts, varied)
+
+
+def _evaluator(cond: Condition, cp: CompiledPack) -> _Evaluator:
+    return _compiled(cond, cp)[0]
+
+
+def _compiled(cond: Condition, cp: CompiledPack) -> tuple[_Evaluator, frozenset[str] | None]:
+    """The closure of ``cond`` and the facts it always reads (None where that depends on
+    the facts: a reference-table threshold reads the age and sex it finds)."""
+    hit = cp.evaluators.get(id(cond))
+    if hit is not None and hit[0] is cond:
+        return hit[1], hit[2]
+    fn, reads = _compile(cond, cp)
+    cp.evaluators[id(cond)] = (cond, fn, reads)
+    return fn, reads
+
+
+def _compile(cond: Condition, cp: CompiledPack) -> tuple[_Evaluator, frozenset[str] | None]:
+    """A closure that evaluates ``cond`` exactly as the three-valued rules above say."""
+    if isinstance(cond, AllOf | AnyOf | AtLeast):
+        sub, need = ((cond.all, len(cond.all)) if isinstance(cond, AllOf) else
+                     (cond.any, 1) if isinstance(cond, AnyOf) else (cond.of, cond.at_least))
+        parts = [_compiled(c, cp) for c in sub]
+        reads: frozenset[str] | None = None
+        if all(r is not None for _, r in parts):
+            reads = frozenset().union(*(r for _, r in parts if r is not None))
+        return _compile_combine(tuple(fn for fn, _ in parts), need, reads), reads
+    if isinstance(cond, Not):
+        inner, inner_reads = _compiled(cond.not_, cp)
+
+        def negate(facts: Mapping[str, Fact], varied: AbstractSet[str]) -> Eval:
+            ev = inner(facts, varied)
+            return Eval(_FLIPPED[ev.truth], ev.used, ev.missing, ev.provisional)
+
+        return negate, inner_reads
+    if isinstance(cond, Known):
+        known = cond.known
+        read = frozenset({known})
+        outcomes = {(present, provisional): Eval(Tri.TRUE if present else Tri.FALSE, read,
+                                                 frozenset(), provisional)
+                    for present in (True, False) for provisional in (True, False)}
+
+        def is_known(facts: Mapping[str, Fact], varied: AbstractSet[str]) -> Eval:
+            fact = facts.get(known)
+            present = fact is not None or known in varied
+            return outcomes[present, bool(fact and fact.provisional)]
+
+        return is_known, read
     if isinstance(cond, Compare):
-        if cond.table is not None:
-            threshold, needs = _table_threshold(cp, cond.table, facts)
-            used |= needs & set(facts)
-            if threshold is None:
-                return Eval(Tri.UNKNOWN, used, needs - set(facts) or needs)
+        return _compile_compare(cond, cp), (frozenset({cond.fact}) if cond.table is None
+                                            else None)
+    return _compile_match(cond), frozenset({cond.fact})
+
+
+_NOTHING: frozenset[str] = frozenset()
+
+
+def _compile_combine(parts: tuple[_Evaluator, ...], need: int,
+                     reads: frozenset[str] | None) -> _Evaluator:
+    """``all`` (need every part), ``any`` (need one) and ``at_least`` (need N). Every part is
+    evaluated (no short cut), so that the facts read and lacked are all reported. Where the
+    facts read do not depend on the values (``reads``), the decided results are made once."""
+    decided = None if reads is None else {
+        (truth, provisional): Eval(truth, reads, _NOTHING, provisional)
+        for truth in (Tri.TRUE, Tri.FALSE) for provisional in (True, False)}
+
+    def combine(facts: Mapping[str, Fact], varied: AbstractSet[str]) -> Eval:
+        evals = [part(facts, varied) for part in parts]
+        n_true = n_unknown = 0
+        provisional = False
+        for p in evals:
+            if p.truth is Tri.TRUE:
+                n_true += 1
+                provisional |= p.provisional
+            elif p.truth is Tri.UNKNOWN:
+                n_unknown += 1
+            else:
+                provisional |= p.provisional
+        if n_true >= need:
+            truth = Tri.TRUE
+        elif n_true + n_unknown >= need:
+            truth = Tri.UNKNOWN
         else:
-            threshold = cp.thresholds[id(cond)]
-        ok = bool(OPERATORS[cond.op](float(fact.value), threshold))  # type: ignore[arg-type]
+            truth = Tri.FALSE
+        if truth is not Tri.UNKNOWN and decided is not None:
+            return decided[truth, provisional]
+        missing: set[str] = set()
+        if truth is Tri.UNKNOWN:
+            for p in evals:
+                missing |= p.missing
+        if reads is not None:
+            return Eval(truth, reads, missing, provisional)
+        used: set[str] = set()
+        for p in evals:
+            used |= p.used
+        return Eval(truth, used, missing, provisional)
+
+    return combine
+
+
+def _compile_compare(cond: Compare, cp: CompiledPack) -> _Evaluator:
+    name = cond.fact
+    op = OPERATORS[cond.op]
+    table = cond.table
+    if table is None:
+        known_threshold = cp.thresholds.get(id(cond))
+        key = id(cond)
+        lacking, results = _leaf_results(name)
+
+        def compare(facts: Mapping[str, Fact], varied: AbstractSet[str]) -> Eval:
+            fact = facts.get(name)
+            if fact is None:
+                return lacking
+            # A condition the pack did not compile has no threshold: that fails here, when
+            # a value must be compared, as it always did (a missing fact is still unknown).
+            threshold = cp.thresholds[key] if known_threshold is None else known_threshold
+            ok = op(float(fact.value), threshold)  # type: ignore[arg-type]
+            return results[bool(ok), fact.provisional]
+
+        return compare
+
+    lacking_fact = _leaf_results(name)[0]
+
+    def compare_table(facts: Mapping[str, Fact], varied: AbstractSet[str]) -> Eval:
+        fact = facts.get(name)
+        if fact is None:
+            return lacking_fact
+        limit, needs = _table_threshold(cp, table, facts)
+        used = {name} | (needs & set(facts))
+        if limit is None:
+            return Eval(Tri.UNKNOWN, used, needs - set(facts) or needs)
+        ok = op(float(fact.value), limit)  # type: ignore[arg-type]
         return Eval(Tri.TRUE if ok else Tri.FALSE, used, set(), fact.provisional)
-    assert isinstance(cond, Match)
-    value = fact.value
+
+    return compare_table
+
+
+def _compile_match(cond: Match) -> _Evaluator:
+    name = cond.fact
+    test: Callable[[FactValue], bool]
     if cond.is_ is not None:
-        ok = value == cond.is_
+        expected = cond.is_
+
+        def test(value: FactValue) -> bool:
+            return bool(value == expected)
     elif cond.in_ is not None:
-        ok = value in cond.in_
+        allowed = cond.in_
+
+        def test(value: FactValue) -> bool:
+            return value in allowed
     else:
-        members = value if isinstance(value, frozenset) else frozenset({str(value)})
+        def members(value: FactValue) -> frozenset[Any]:
+            return value if isinstance(value, frozenset) else frozenset({str(value)})
+
         if cond.contains is not None:
-            ok = cond.contains in members
+            wanted = cond.contains
+
+            def test(value: FactValue) -> bool:
+                return wanted in members(value)
         elif cond.contains_any is not None:
-            ok = any(v in members for v in cond.contains_any)
+            any_of = cond.contains_any
+
+            def test(value: FactValue) -> bool:
+                m = members(value)
+                return any(v in m for v in any_of)
         else:
             assert cond.matches is not None
-            ok = any(_glob(cond.matches, m) for m in members)
-    return Eval(Tri.TRUE if ok else Tri.FALSE, used, set(), fact.provisional)
+            pattern = cond.matches
+
+            def test(value: FactValue) -> bool:
+                return any(_glob(pattern, m) for m in members(value))
+
+    lacking, results = _leaf_results(name)
+
+    def match(facts: Mapping[str, Fact], varied: AbstractSet[str]) -> Eval:
+        fact = facts.get(name)
+        if fact is None:
+            return lacking
+        return results[test(fact.value), fact.provisional]
+
+    return match
+
+
+def _leaf_results(name: str) -> tuple[Eval, Mapping[tuple[bool, bool], Eval]]:
+    """The only results a test of one fact can have: unknown (the fact is absent), and TRUE
+    or FALSE, provisional or not. Made once per leaf and shared (Eval is immutable)."""
+    read = frozenset({name})
+    return Eval(Tri.UNKNOWN, read, read), {
+        (ok, provisional): Eval(Tri.TRUE if ok else Tri.FALSE, read, frozenset(), provisional)
+        for ok in (True, False) for provisional in (True, False)}
 
 
 # --------------------------------------------------------------------------- decisions
@@ -323,7 +453,7 @@ def _raw_decide(
             assert na is not None
             return _Raw("not_applicable", na.then, na, used, set(), provisional)
         if app.truth is Tri.UNKNOWN:
-            return _Raw("unknown", None, None, used, app.missing, provisional)
+            return _Raw("unknown", None, None, used, set(app.missing), provisional)
     missing: set[str] = set()
     if decision.mode == "first":
         pending: list[Rule] = []  # earlier rules whose truth is unknown
@@ -357,7 +487,7 @@ def _raw_decide(
         used |= ev.used
         if ev.truth is Tri.TRUE:
             hits.append(rule)
-            hit_used.append(ev.used)
+            hit_used.append(set(ev.used))
             provisional |= ev.provisional
         elif ev.truth is Tri.UNKNOWN:
             missing |= ev.missing
@@ -758,13 +888,22 @@ def fill_not_applicable(cp: CompiledPack, facts: FactStore) -> list[str]:
     leaves the fact missing. Returns the names filled.
     """
     filled = []
-    for name, spec in cp.registry.specs.items():
-        if spec.if_not_applicable is None or spec.applies_when is None or name in facts:
+    specs = cp.registry.specs
+    conditional = cp.conditional_facts.get(len(specs))
+    if conditional is None:  # once per registry size: packs add facts while they load
+        conditional = tuple(
+            (name, spec, spec.applies_when, spec.if_not_applicable)
+            for name, spec in specs.items()
+            if spec.if_not_applicable is not None and spec.applies_when is not None)
+        cp.conditional_facts.clear()
+        cp.conditional_facts[len(specs)] = conditional
+    for name, spec, applies_when, value in conditional:
+        if name in facts or specs.get(name) is not spec:  # filled, or since redeclared
             continue
-        app = evaluate_condition(spec.applies_when, facts, cp)
+        app = evaluate_condition(applies_when, facts, cp)
         if app.truth is Tri.FALSE:
             why = spec.not_applicable_note or f"{name} does not apply"
-            facts[name] = Fact(spec.if_not_applicable, inputs=(f"not applicable: {why}",),
+            facts[name] = Fact(value, inputs=(f"not applicable: {why}",),
                                provisional=app.provisional)
             filled.append(name)
     return filled
