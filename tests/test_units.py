@@ -68,3 +68,20 @@ def test_conversions_round_trip(value: float, pair: tuple[str, str]) -> None:
     there = convert(value, a, b, mm)
     back = convert(there, b, a, mm)
     assert math.isclose(back, value, rel_tol=1e-9)
+
+
+@pytest.mark.parametrize("text", [
+    "pmol/(8x10^8 cells)",   # lab spelling with a mantissa
+    "pmol/8x10^8 RBC",       # as metabolite reports print it
+    "pmol/8 x 10^8 RBC",
+    "pmol/(8.10*8.{RBC})",   # UCUM: "." multiplies, 10*8 is a power of ten
+    "pmol/8e8{RBC}",         # the catalogue's own spelling
+])
+def test_a_number_times_a_power_of_ten_is_one_number_not_digits_run_together(text: str) -> None:
+    # 8x10^8 once read as 81e8 (the digit 8 glued to 1e8): a silent 10-fold error on every
+    # thiopurine metabolite reported per 8x10^8 red cells.
+    assert convert(235.0, text, "pmol/8e8{RBC}") == pytest.approx(235.0)
+
+
+def test_per_8x10e8_red_cells_differs_from_per_10e8_red_cells_by_eight() -> None:
+    assert convert(800.0, "pmol/8x10^8 RBC", "pmol/10^8 RBC") == pytest.approx(100.0)

@@ -62,6 +62,11 @@ _REWRITES: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"µ|μ"), "u"),
     (re.compile(r"(?i)\bmcl\b"), "uL"),
     (re.compile(r"(?i)\bcumm\b"), "mm3"),
+    (re.compile(r"\.(?=\s*(?:\)|$))"), ""),  # UCUM product dot left by an annotation: 8.10*8.{RBC}
+    # A number times a power of ten is one number: 8x10^8 (lab) and 8.10*8 (UCUM, where
+    # "." multiplies) are 8e8, never the digits 8 and 1e8 run together (81e8).
+    (re.compile(r"(?<![\w.])(\d+(?:\.\d+)?)\s*[x×]\s*10\s*[\^*]\s*(-?\d+)"), r"\1e\2 "),
+    (re.compile(r"(?<![\w.])(\d+)\.10\*(-?\d+)"), r"\1e\2 "),
     (re.compile(r"(?<![A-Za-z])[x×*]\s*10\s*[\^*]\s*(-?\d+)"), r"1e\1 "),
     (re.compile(r"(?<![A-Za-z])[x×]\s*10\s*[eE]\s*(-?\d+)"), r"1e\1 "),
     (re.compile(r"^\s*10\s*[\^*]\s*(-?\d+)"), r"1e\1 "),
@@ -69,6 +74,7 @@ _REWRITES: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"^\s*[Kk]\s*/"), "1e3 /"),
     (re.compile(r"^\s*[Mm]\s*/\s*uL"), "1e6 /uL"),
     (re.compile(r"(?i)\bcells?\b"), ""),
+    (re.compile(r"\bRBCs?\b"), ""),  # per 8x10^8 RBC: red cells counted, like cells
     (re.compile(r"%"), "percent"),
     (re.compile(r"\bmm3\b"), "mm**3"),
     (re.compile(r"\bm2\b"), "m**2"),
