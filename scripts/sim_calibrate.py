@@ -54,11 +54,11 @@ import numpy as np
 import yaml
 
 from allpath.sim.cohort import CohortConfig, load_config, simulate_cohort, summarise_table
-from allpath.sim.params import _knowledge_path, parse_parameters, parse_protocols
+from allpath.sim.params import knowledge_path, parse_parameters, parse_protocols
 
 
 def _raw(name: str) -> dict[str, Any]:
-    with _knowledge_path(name).open(encoding="utf-8") as fh:
+    with knowledge_path(name).open(encoding="utf-8") as fh:
         data: dict[str, Any] = yaml.safe_load(fh)
     return data
 

@@ -10,11 +10,11 @@ import yaml
 
 from allpath.errors import KnowledgeError
 from allpath.sim import load_parameters, load_protocols
-from allpath.sim.params import _knowledge_path, parse_parameters
+from allpath.sim.params import knowledge_path, parse_parameters
 
 
 def _raw() -> dict[str, Any]:
-    with _knowledge_path("parameters.yaml").open(encoding="utf-8") as fh:
+    with knowledge_path("parameters.yaml").open(encoding="utf-8") as fh:
         data: dict[str, Any] = yaml.safe_load(fh)
     return data
 

@@ -267,10 +267,10 @@ def test_relapse_therapy_file_errors_name_the_field() -> None:
     import copy
 
     from allpath.errors import KnowledgeError
-    from allpath.sim.params import _knowledge_path, _read_yaml
+    from allpath.sim.params import knowledge_path, read_yaml
     from allpath.sim.salvage import parse_relapse_therapy
 
-    raw = _read_yaml(_knowledge_path("relapse_therapy.yaml"))
+    raw = read_yaml(knowledge_path("relapse_therapy.yaml"))
     assert parse_relapse_therapy(copy.deepcopy(raw)).hsct_risk_groups == ("high",
                                                                           "intermediate")
     bad = copy.deepcopy(raw)

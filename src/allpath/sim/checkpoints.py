@@ -59,6 +59,7 @@ __all__ = [
     "eoi_response",
     "parse_checkpoints",
     "relapse_call",
+    "salvage_template",
 ]
 
 #: Random stream of the checkpoint draws (0: main draws; 1: immunotherapy).
@@ -240,11 +241,11 @@ def relapse_call(t_cross: Array, ln_x_cross: Array, r_post: Array, ln_x_max: Arr
             t_next = day[todo] + np.where(day[todo] < therapy_end, every_on,
                                           every_off if every_off is not None else every_on)
             day[todo] = t_next
-    template = _salvage_template(lineage_t, age)
+    template = salvage_template(lineage_t, age)
     return RelapseCall(day, site, timing, template, marrow_pct, repeats)
 
 
-def _salvage_template(lineage_t: npt.NDArray[np.bool_], age: Array) -> npt.NDArray[np.int64]:
+def salvage_template(lineage_t: npt.NDArray[np.bool_], age: Array) -> npt.NDArray[np.int64]:
     """The roadmap pack's template in the relapsed setting, codes into :data:`TEMPLATES`."""
     n = age.shape[0]
     facts: dict[str, Column] = {

@@ -36,8 +36,14 @@ __all__ = [
     "Population",
     "Protocol",
     "ProtocolMix",
+    "knowledge_path",
     "load_parameters",
     "load_protocols",
+    "parse_citations",
+    "parse_evidence",
+    "parse_iiv",
+    "parse_number",
+    "read_yaml",
 ]
 
 
@@ -236,23 +242,23 @@ class Protocol:
         return tuple(starts)
 
 
-def _knowledge_path(name: str) -> Path:
+def knowledge_path(name: str) -> Path:
     return Path(str(resources.files("allpath").joinpath("knowledge", "sim", name)))
 
 
-def _read_yaml(path: Path) -> Any:
+def read_yaml(path: Path) -> Any:
     with path.open(encoding="utf-8") as fh:
         return yaml.safe_load(fh)
 
 
-def _num(raw: Any, path: str, problems: list[Problem], src: str) -> float:
+def parse_number(raw: Any, path: str, problems: list[Problem], src: str) -> float:
     if isinstance(raw, bool) or not isinstance(raw, int | float):
         problems.append(Problem(path, "not a number", got=repr(raw), source=src))
         return math.nan
     return float(raw)
 
 
-def _citations(
+def parse_citations(
     raw: Any, path: str, known: Mapping[str, Any], problems: list[Problem], src: str
 ) -> tuple[str, ...]:
     if not raw or not isinstance(raw, list):
@@ -298,8 +304,8 @@ def _protocol_mix(raw: Any, path: str, params: Mapping[str, Parameter],
     bands: list[tuple[float, float]] = []
     for i, band in enumerate(raw.get("by_age") or []):
         bp = f"{path}.by_age[{i}]"
-        below = _num(band.get("below_age"), f"{bp}.below_age", problems, src)
-        share = _num(band.get("share"), f"{bp}.share", problems, src)
+        below = parse_number(band.get("below_age"), f"{bp}.below_age", problems, src)
+        share = parse_number(band.get("share"), f"{bp}.share", problems, src)
         if not 0.0 <= share <= 1.0:
             problems.append(Problem(f"{bp}.share", "must lie in [0, 1]", got=repr(share),
                                     source=src))
@@ -310,13 +316,13 @@ def _protocol_mix(raw: Any, path: str, params: Mapping[str, Parameter],
         problems.append(Problem(f"{path}.by_age", "expected at least one age band", source=src))
     return ProtocolMix(
         source=source, parameters=names, by_age=tuple(bands),
-        citations=_citations(raw.get("citations"), f"{path}.citations", citations, problems,
+        citations=parse_citations(raw.get("citations"), f"{path}.citations", citations, problems,
                              src),
-        evidence=_evidence(raw.get("evidence"), f"{path}.evidence", problems, src),
+        evidence=parse_evidence(raw.get("evidence"), f"{path}.evidence", problems, src),
     )
 
 
-def _evidence(raw: Any, path: str, problems: list[Problem], src: str) -> Evidence:
+def parse_evidence(raw: Any, path: str, problems: list[Problem], src: str) -> Evidence:
     try:
         return Evidence(raw)
     except ValueError:
@@ -332,7 +338,7 @@ def _evidence(raw: Any, path: str, problems: list[Problem], src: str) -> Evidenc
         return Evidence.TOY
 
 
-def _iiv(raw: Any, path: str, problems: list[Problem], src: str) -> IIV | None:
+def parse_iiv(raw: Any, path: str, problems: list[Problem], src: str) -> IIV | None:
     if raw is None:
         return None
     if not isinstance(raw, dict):
@@ -353,9 +359,9 @@ def _iiv(raw: Any, path: str, problems: list[Problem], src: str) -> IIV | None:
     omega = 0.0
     if dist == "lognormal":
         if "omega" in raw:
-            omega = _num(raw["omega"], f"{path}.omega", problems, src)
+            omega = parse_number(raw["omega"], f"{path}.omega", problems, src)
         elif "cv" in raw:
-            cv = _num(raw["cv"], f"{path}.cv", problems, src)
+            cv = parse_number(raw["cv"], f"{path}.cv", problems, src)
             omega = math.sqrt(math.log1p(cv * cv))
         else:
             problems.append(Problem(path, "lognormal IIV needs cv or omega", source=src))
@@ -364,7 +370,7 @@ def _iiv(raw: Any, path: str, problems: list[Problem], src: str) -> IIV | None:
         if key not in raw:
             problems.append(Problem(f"{path}.{key}", "missing", source=src))
         else:
-            args[key] = _num(raw[key], f"{path}.{key}", problems, src)
+            args[key] = parse_number(raw[key], f"{path}.{key}", problems, src)
     if dist == "lognormal_truncated":
         omega = args.get("omega", 0.0)
     corr = float(raw.get("correlation", 0.0))
@@ -373,7 +379,7 @@ def _iiv(raw: Any, path: str, problems: list[Problem], src: str) -> IIV | None:
     if not isinstance(corrs_raw, dict):
         problems.append(Problem(f"{path}.correlations", "must be a mapping", source=src))
         corrs_raw = {}
-    corrs = {str(k): _num(v, f"{path}.correlations.{k}", problems, src)
+    corrs = {str(k): parse_number(v, f"{path}.correlations.{k}", problems, src)
              for k, v in corrs_raw.items()}
     if raw.get("correlation_with") is not None:
         corrs.setdefault(str(raw["correlation_with"]), corr)
@@ -416,7 +422,7 @@ def parse_parameters(data: Any, source: str = "<memory>") -> ParameterSet:
         if not isinstance(entry, dict):
             problems.append(Problem(path, "must be a mapping", source=source))
             continue
-        value = _num(entry.get("value"), f"{path}.value", problems, source)
+        value = parse_number(entry.get("value"), f"{path}.value", problems, source)
         unit = entry.get("unit")
         if not isinstance(unit, str) or not unit:
             problems.append(Problem(f"{path}.unit", "missing unit", source=source))
@@ -428,12 +434,13 @@ def parse_parameters(data: Any, source: str = "<memory>") -> ParameterSet:
                 problems.append(
                     Problem(f"{path}.unit", "unit does not parse", got=unit, source=source)
                 )
-        cites = _citations(entry.get("citations"), f"{path}.citations", citations, problems, source)
-        evidence = _evidence(entry.get("evidence"), f"{path}.evidence", problems, source)
-        iiv = _iiv(entry.get("iiv"), f"{path}.iiv", problems, source)
+        cites = parse_citations(entry.get("citations"), f"{path}.citations", citations, problems,
+                                source)
+        evidence = parse_evidence(entry.get("evidence"), f"{path}.evidence", problems, source)
+        iiv = parse_iiv(entry.get("iiv"), f"{path}.iiv", problems, source)
         pops_raw = entry.get("populations") or {}
         pops = {
-            str(k): _num(v, f"{path}.populations.{k}", problems, source)
+            str(k): parse_number(v, f"{path}.populations.{k}", problems, source)
             for k, v in pops_raw.items()
         }
         by_age: list[tuple[float, float]] = []
@@ -443,10 +450,10 @@ def parse_parameters(data: Any, source: str = "<memory>") -> ParameterSet:
                 problems.append(Problem(bp, "expected {from_age, value}", got=repr(band),
                                         source=source))
                 continue
-            lo = _num(band.get("from_age"), f"{bp}.from_age", problems, source)
+            lo = parse_number(band.get("from_age"), f"{bp}.from_age", problems, source)
             if by_age and not lo > by_age[-1][0]:
                 problems.append(Problem(f"{bp}.from_age", "bands must increase", source=source))
-            by_age.append((lo, _num(band.get("value"), f"{bp}.value", problems, source)))
+            by_age.append((lo, parse_number(band.get("value"), f"{bp}.value", problems, source)))
         params[str(name)] = Parameter(
             name=str(name),
             symbol=str(entry.get("symbol", name)),
@@ -490,7 +497,7 @@ def parse_parameters(data: Any, source: str = "<memory>") -> ParameterSet:
             if abs(sum(mix.values()) - 1.0) > 1e-9:
                 problems.append(Problem(f"{bp}.subtypes", "fractions must sum to 1",
                                         source=source))
-            below = _num(band.get("below_age"), f"{bp}.below_age", problems, source)
+            below = parse_number(band.get("below_age"), f"{bp}.below_age", problems, source)
             if bands and not below > bands[-1][0]:
                 problems.append(Problem(f"{bp}.below_age", "bands must increase", source=source))
             bands.append((below, mix))
@@ -500,12 +507,12 @@ def parse_parameters(data: Any, source: str = "<memory>") -> ParameterSet:
             name=str(name),
             protocol=str(entry.get("protocol", "")),
             age=dict(entry.get("age_years") or {}),
-            male_fraction=_num(entry.get("male_fraction"), f"{path}.male_fraction", problems,
-                               source),
+            male_fraction=parse_number(entry.get("male_fraction"), f"{path}.male_fraction",
+                                       problems, source),
             subtypes=subtypes,
-            citations=_citations(entry.get("citations"), f"{path}.citations", citations,
+            citations=parse_citations(entry.get("citations"), f"{path}.citations", citations,
                                  problems, source),
-            evidence=_evidence(entry.get("evidence"), f"{path}.evidence", problems, source),
+            evidence=parse_evidence(entry.get("evidence"), f"{path}.evidence", problems, source),
             ancestry=None if entry.get("ancestry") is None else str(entry["ancestry"]),
             subtypes_by_age=tuple(bands),
             protocol_mix=protocol_mix,
@@ -533,7 +540,8 @@ def parse_parameters(data: Any, source: str = "<memory>") -> ParameterSet:
         for k, v in subtypes_raw.items()
     }
     if subtypes_raw:
-        _citations(data.get("subtype_citations"), "subtype_citations", citations, problems, source)
+        parse_citations(data.get("subtype_citations"), "subtype_citations", citations, problems,
+                        source)
     bsa = data.get("bsa_by_age") or {}
     bsa_age = tuple(float(x) for x in bsa.get("age_years", ()))
     bsa_m2 = tuple(float(x) for x in bsa.get("bsa_m2", ()))
@@ -541,7 +549,7 @@ def parse_parameters(data: Any, source: str = "<memory>") -> ParameterSet:
         problems.append(Problem("bsa_by_age", "needs matching age_years and bsa_m2 lists",
                                 source=source))
     elif bsa:
-        _citations(bsa.get("citations"), "bsa_by_age.citations", citations, problems, source)
+        parse_citations(bsa.get("citations"), "bsa_by_age.citations", citations, problems, source)
     if problems:
         raise KnowledgeError(problems, source)
     return ParameterSet(
@@ -571,7 +579,7 @@ def _ancestries(
     if not isinstance(raw, dict) or not isinstance(raw.get("ancestries"), dict):
         problems.append(Problem(path, "needs an ancestries mapping", source=src))
         return {}
-    _citations(raw.get("citations"), f"{path}.citations", known, problems, src)
+    parse_citations(raw.get("citations"), f"{path}.citations", known, problems, src)
     out: dict[str, dict[str, float]] = {}
     for name, row in raw["ancestries"].items():
         rp = f"{path}.ancestries.{name}"
@@ -583,7 +591,7 @@ def _ancestries(
             if key not in row:
                 problems.append(Problem(f"{rp}.{key}", "missing", source=src))
                 continue
-            v = _num(row[key], f"{rp}.{key}", problems, src)
+            v = parse_number(row[key], f"{rp}.{key}", problems, src)
             if not 0.0 <= v <= 1.0:
                 problems.append(Problem(f"{rp}.{key}", "must lie in [0, 1]", got=repr(v),
                                         source=src))
@@ -597,8 +605,8 @@ def _ancestries(
 
 def load_parameters(path: str | Path | None = None) -> ParameterSet:
     """Load and validate the simulator parameter file (the bundled one by default)."""
-    p = _knowledge_path("parameters.yaml") if path is None else Path(path)
-    return parse_parameters(_read_yaml(p), source=str(p))
+    p = knowledge_path("parameters.yaml") if path is None else Path(path)
+    return parse_parameters(read_yaml(p), source=str(p))
 
 
 def parse_protocols(data: Any, source: str = "<memory>") -> dict[str, Protocol]:
@@ -626,7 +634,7 @@ def parse_protocols(data: Any, source: str = "<memory>") -> dict[str, Protocol]:
                 Phase(
                     name=str(ph.get("name")),
                     days=days,
-                    kill=_num(ph.get("kill"), f"{pp}.kill", problems, source),
+                    kill=parse_number(ph.get("kill"), f"{pp}.kill", problems, source),
                     theta_neutrophils=float(theta.get("neutrophils", 0.0)),
                     theta_platelets=float(theta.get("platelets", 0.0)),
                     theta_erythroid=float(theta.get("erythroid", 0.0)),
@@ -667,5 +675,5 @@ def parse_protocols(data: Any, source: str = "<memory>") -> dict[str, Protocol]:
 
 def load_protocols(path: str | Path | None = None) -> dict[str, Protocol]:
     """Load and validate the simulator protocol file (the bundled one by default)."""
-    p = _knowledge_path("protocols.yaml") if path is None else Path(path)
-    return parse_protocols(_read_yaml(p), source=str(p))
+    p = knowledge_path("protocols.yaml") if path is None else Path(path)
+    return parse_protocols(read_yaml(p), source=str(p))

@@ -23,7 +23,8 @@ from allpath.sim.outcomes import RunResult
 from allpath.sim.params import ParameterSet, Protocol, load_parameters, load_protocols
 from allpath.sim.population import N_NORMAL, N_UNIFORM, SUBTYPES, Batch, make_batch
 
-__all__ = ["PatientRun", "load_profile", "plot_patient", "simulate_patient", "to_record"]
+__all__ = ["PatientRun", "load_profile", "pack_run", "plot_patient", "simulate_patient",
+           "to_record"]
 
 
 @dataclass(frozen=True)
@@ -101,10 +102,10 @@ def simulate_patient(
     z, u = patient_randoms(seed, 0, 1, N_NORMAL, N_UNIFORM)
     batch = make_batch(ps, pop, protocol, np.arange(1), z, u)
     res = run_batch(ps, protocol, batch, horizon, fast_forward=False, keep_trajectory=True)
-    return _pack(prof, batch, res, protocol)
+    return pack_run(prof, batch, res, protocol)
 
 
-def _pack(prof: dict[str, Any], batch: Batch, res: RunResult, protocol: Protocol) -> PatientRun:
+def pack_run(prof: dict[str, Any], batch: Batch, res: RunResult, protocol: Protocol) -> PatientRun:
     assert res.trajectory is not None and res.doses is not None
     c = counts(batch, res.trajectory)
     series = {k: v[0] for k, v in c.items()}

@@ -31,7 +31,7 @@ import yaml
 from allpath.sim.base import patient_randoms
 from allpath.sim.cohort import CohortConfig, load_config
 from allpath.sim.engine import run_batch
-from allpath.sim.patient import _pack, measurement_rng, to_record
+from allpath.sim.patient import measurement_rng, pack_run, to_record
 from allpath.sim.population import N_NORMAL, N_UNIFORM, SUBTYPES, U, make_batch
 
 __all__ = ["cohort_records", "genetics_block", "immunophenotype_block"]
@@ -99,7 +99,7 @@ def cohort_records(
         batch = make_batch(cfg.parameters, cfg.population, cfg.protocol, np.array([k]), z, u)
         res = run_batch(cfg.parameters, cfg.protocol, batch, horizon, fast_forward=False,
                         keep_trajectory=True)
-        run = _pack({"id": f"virtual-{seed}-{k}"}, batch, res, cfg.protocol)
+        run = pack_run({"id": f"virtual-{seed}-{k}"}, batch, res, cfg.protocol)
         rec = to_record(run, measurement_rng(seed, k) if measured else None, cfg.parameters)
         dx = dt.date.fromisoformat(run.profile["diagnosis_date"])
         subtype = SUBTYPES[int(batch.subtype[0])]

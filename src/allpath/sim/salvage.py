@@ -71,16 +71,16 @@ from allpath.sim.params import (
     Evidence,
     ParameterSet,
     Protocol,
-    _citations,
-    _evidence,
-    _knowledge_path,
-    _num,
-    _read_yaml,
+    knowledge_path,
+    parse_citations,
+    parse_evidence,
+    parse_number,
+    read_yaml,
 )
 from allpath.sim.population import N_UNIFORM, Batch, U
 
 if TYPE_CHECKING:
-    from allpath.sim.immuno import ImmunoParameters
+    from allpath.sim.immuno_params import ImmunoParameters
 
 __all__ = [
     "RISK",
@@ -164,7 +164,7 @@ class RelapseTherapy:
 
 
 def _int(raw: Any, path: str, problems: list[Problem], src: str) -> int:
-    v = _num(raw, path, problems, src)
+    v = parse_number(raw, path, problems, src)
     if v != int(v) or v < 0:
         problems.append(Problem(path, "not a whole number of days", expected=">= 0",
                                 got=repr(raw), source=src))
@@ -189,8 +189,8 @@ def parse_relapse_therapy(data: Any, source: str = "<memory>") -> RelapseTherapy
     if problems:
         raise KnowledgeError(problems, source)
     re = blocks["reinduction"]
-    _citations(re.get("citations"), "reinduction.citations", known, problems, source)
-    _evidence(re.get("evidence"), "reinduction.evidence", problems, source)
+    parse_citations(re.get("citations"), "reinduction.citations", known, problems, source)
+    parse_evidence(re.get("evidence"), "reinduction.evidence", problems, source)
     days = _int(re.get("days"), "reinduction.days", problems, source)
     variants: dict[int, Variant] = {}
     raw_v = data.get("variants")
@@ -202,15 +202,15 @@ def parse_relapse_therapy(data: Any, source: str = "<memory>") -> RelapseTherapy
         if not isinstance(entry, dict):
             problems.append(Problem(path, "missing mapping", source=source))
             continue
-        _citations(entry.get("citations"), f"{path}.citations", known, problems, source)
-        _evidence(entry.get("evidence"), f"{path}.evidence", problems, source)
+        parse_citations(entry.get("citations"), f"{path}.citations", known, problems, source)
+        parse_evidence(entry.get("evidence"), f"{path}.evidence", problems, source)
         kill_from = entry.get("reinduction_kill")
         if kill_from not in ("induction", "salvage_kill"):
             problems.append(Problem(f"{path}.reinduction_kill", "unknown kill source",
                                     expected="induction or salvage_kill", got=repr(kill_from),
                                     source=source))
         vals = entry.get("values") or {}
-        over = {str(k): _num(v, f"{path}.values.{k}", problems, source)
+        over = {str(k): parse_number(v, f"{path}.values.{k}", problems, source)
                 for k, v in vals.items()}
         code = _int(entry.get("code"), f"{path}.code", problems, source)
         tx = entry.get("transplant", True)
@@ -224,8 +224,8 @@ def parse_relapse_therapy(data: Any, source: str = "<memory>") -> RelapseTherapy
         if not isinstance(entry, dict):
             problems.append(Problem(path, "missing mapping", source=source))
             continue
-        _citations(entry.get("citations"), f"{path}.citations", known, problems, source)
-        _evidence(entry.get("evidence"), f"{path}.evidence", problems, source)
+        parse_citations(entry.get("citations"), f"{path}.citations", known, problems, source)
+        parse_evidence(entry.get("evidence"), f"{path}.evidence", problems, source)
         agent = entry.get("agent")
         if agent not in ("blinatumomab", "none"):
             problems.append(Problem(f"{path}.agent", "unknown agent",
@@ -235,11 +235,11 @@ def parse_relapse_therapy(data: Any, source: str = "<memory>") -> RelapseTherapy
             str(agent), _int(entry.get("cycles"), f"{path}.cycles", problems, source),
             _int(entry.get("cycle_days"), f"{path}.cycle_days", problems, source),
             _int(entry.get("infusion_days"), f"{path}.infusion_days", problems, source),
-            _num(entry.get("dose_ug_m2_d"), f"{path}.dose_ug_m2_d", problems, source),
-            _num(entry.get("max_ug_d"), f"{path}.max_ug_d", problems, source))
+            parse_number(entry.get("dose_ug_m2_d"), f"{path}.dose_ug_m2_d", problems, source),
+            parse_number(entry.get("max_ug_d"), f"{path}.max_ug_d", problems, source))
     hs = blocks["hsct"]
-    _citations(hs.get("citations"), "hsct.citations", known, problems, source)
-    _evidence(hs.get("evidence"), "hsct.evidence", problems, source)
+    parse_citations(hs.get("citations"), "hsct.citations", known, problems, source)
+    parse_evidence(hs.get("evidence"), "hsct.evidence", problems, source)
     groups = hs.get("risk_groups")
     if not isinstance(groups, list) or any(g not in RISK for g in groups):
         problems.append(Problem("hsct.risk_groups", "unknown relapse.risk.cog value",
@@ -252,9 +252,9 @@ def parse_relapse_therapy(data: Any, source: str = "<memory>") -> RelapseTherapy
         if not isinstance(entry, dict):
             problems.append(Problem(path, "missing mapping", source=source))
             continue
-        values[str(name)] = _num(entry.get("value"), f"{path}.value", problems, source)
-        _citations(entry.get("citations"), f"{path}.citations", known, problems, source)
-        grades[str(name)] = _evidence(entry.get("evidence"), f"{path}.evidence", problems,
+        values[str(name)] = parse_number(entry.get("value"), f"{path}.value", problems, source)
+        parse_citations(entry.get("citations"), f"{path}.citations", known, problems, source)
+        grades[str(name)] = parse_evidence(entry.get("evidence"), f"{path}.evidence", problems,
                                       source)
     for need in ("hsct_log10_kill", "hsct_trm_probability", "continuation_days",
                  "continuation_kill_ratio", "disease_death_ratio",
@@ -280,7 +280,7 @@ def parse_relapse_therapy(data: Any, source: str = "<memory>") -> RelapseTherapy
 def _immunotherapy() -> ImmunoParameters:
     """The bundled immunotherapy.yaml, parsed once per process (its salvage, blinatumomab and
     death-rate values; parsing it per chunk cost more than the salvage itself)."""
-    from allpath.sim.immuno import load_immunotherapy
+    from allpath.sim.immuno_params import load_immunotherapy
 
     return load_immunotherapy()
 
@@ -288,8 +288,8 @@ def _immunotherapy() -> ImmunoParameters:
 @cache
 def load_relapse_therapy() -> RelapseTherapy:
     """The bundled ``relapse_therapy.yaml``."""
-    path = _knowledge_path("relapse_therapy.yaml")
-    return parse_relapse_therapy(_read_yaml(path), str(path))
+    path = knowledge_path("relapse_therapy.yaml")
+    return parse_relapse_therapy(read_yaml(path), str(path))
 
 
 def split_uniform(u: Array, parts: int = 3, bits: int = 17) -> list[Array]:
@@ -408,19 +408,19 @@ def treat_relapses(
     relapse_therapy.yaml variant code (None: parameters.yaml's ``relapse_therapy`` of the
     population). Returns :class:`SalvageResult`, days from diagnosis.
     """
-    from allpath.sim.checkpoints import _salvage_template
-    from allpath.sim.immuno import (
-        _IN,
-        _IU,
-        _RI,
+    from allpath.sim.checkpoints import salvage_template
+    from allpath.sim.immuno_model import (
+        IMMUNO_NORMALS,
+        IMMUNO_UNIFORMS,
         N_IMMUNO_NORMAL,
         N_IMMUNO_UNIFORM,
+        RR_INDEX,
         ImmunoDrive,
-        KillConstants,
         RelapseModel,
         draw_patients,
         relapse_parameters,
     )
+    from allpath.sim.immuno_pkpd import KillConstants
     from allpath.sim.roadmaps import take_batch
 
     rt = load_relapse_therapy()
@@ -454,18 +454,18 @@ def treat_relapses(
     y = np.maximum(y, EXTINCT)
 
     normals = np.zeros((m, N_IMMUNO_NORMAL))
-    normals[:, _IN["cl_blin"]] = special.ndtri(ua[2])
+    normals[:, IMMUNO_NORMALS["cl_blin"]] = special.ndtri(ua[2])
     uni = np.full((m, N_IMMUNO_UNIFORM), 0.5)
-    uni[:, _IU["cd19neg"]] = ub[0]
+    uni[:, IMMUNO_UNIFORMS["cd19neg"]] = ub[0]
     imm = draw_patients(ip, sub.bsa, normals, uni)
     p = relapse_parameters(sub, imm)
     lineage_t = sub.subtype == 1
-    template = _salvage_template(lineage_t, sub.age)
+    template = salvage_template(lineage_t, sub.age)
     cons_by_code = [rt.consolidation.get(name) for name in ("rr-blinatumomab", "hsct")]
     # blinatumomab rate min(dose BSA, cap): the BSA column only sets the infusion rate
     blin = cons_by_code[0]
     if blin is not None and blin.dose_ug_m2_d > 0:
-        p[:, _RI["bsa"]] = np.minimum(sub.bsa, blin.max_ug_d / blin.dose_ug_m2_d)
+        p[:, RR_INDEX["bsa"]] = np.minimum(sub.bsa, blin.max_ug_d / blin.dose_ug_m2_d)
 
     # --- stepped days: block 1 for everyone, then the template's consolidation ---------
     model = RelapseModel()
