@@ -14,10 +14,10 @@ import pytest
 from allpath.knowledge import knowledge_dir
 from allpath.rules.engine import evaluate_pack
 from allpath.rules.facts import Fact
-from allpath.rules.vectorised import Column
+from allpath.rules.vectorised import Column, evaluate_pack_columns, term_column
 from allpath.sim.closed_loop import MaintenanceLoop, TitrationConfig, parse_titration
 from allpath.sim.cohort import CohortConfig, load_config, simulate_cohort, summarise_table
-from allpath.sim.pathway import evaluate_pack_columns, load_pack, term_column
+from allpath.sim.pathway import load_pack
 
 N = 1500
 SEED = 11

@@ -40,10 +40,10 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from allpath.rules.vectorised import Column
+from allpath.rules.vectorised import Column, evaluate_pack_columns, term_column
 from allpath.sim.base import AnyArray, Array
 from allpath.sim.outcomes import assay, count
-from allpath.sim.pathway import evaluate_pack_columns, load_pack, term_column
+from allpath.sim.pathway import load_pack
 
 __all__ = [
     "CU",

@@ -44,10 +44,15 @@ from typing import Any, Literal
 import numpy as np
 import numpy.typing as npt
 
-from allpath.rules.vectorised import Column
+from allpath.rules.vectorised import (
+    Column,
+    ColumnDecision,
+    evaluate_pack_columns,
+    term_column,
+)
 from allpath.sim.base import AnyArray, Array
 from allpath.sim.params import Protocol
-from allpath.sim.pathway import ColumnDecision, evaluate_pack_columns, load_pack, term_column
+from allpath.sim.pathway import load_pack
 
 __all__ = ["POLICIES", "MaintenanceLoop", "TitrationConfig", "parse_titration"]
 

@@ -33,12 +33,13 @@ import numpy as np
 import numpy.typing as npt
 
 from allpath.knowledge import parse_yaml
+from allpath.rules.vectorised import evaluate_pack_columns, term_column
 from allpath.sim.base import Array
 from allpath.sim.closed_loop import diagnosis_facts
 from allpath.sim.model import PARAMS, steady_state
 from allpath.sim.outcomes import RunResult
 from allpath.sim.params import Phase, Protocol
-from allpath.sim.pathway import evaluate_pack_columns, load_pack, term_column
+from allpath.sim.pathway import load_pack
 from allpath.sim.population import Batch, U
 
 __all__ = [

@@ -365,8 +365,8 @@ def _cross(ln0: Array, slope: Array, dur: Array | float, thr: Array) -> Array:
 def _pack_risk(b0: Array, mrd: Array, t0: Array, therapy_end: float, lineage_t: AnyArray,
                days_per_month: float) -> npt.NDArray[np.int64]:
     """relapse.risk.cog of the relapse pack (codes into :data:`RISK`, -1 unknown)."""
-    from allpath.rules.vectorised import Column
-    from allpath.sim.pathway import evaluate_pack_columns, load_pack, term_column
+    from allpath.rules.vectorised import Column, evaluate_pack_columns, term_column
+    from allpath.sim.pathway import load_pack
 
     m = b0.shape[0]
     pct = 100.0 * b0
