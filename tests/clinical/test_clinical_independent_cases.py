@@ -61,8 +61,8 @@ DISPUTED: dict[str, str] = {
         "the record has only the symptom 'testicular_swelling' (its own confidence note says "
         "the site may come out unknown). The biopsy is recorded as observation code "
         "testicular_biopsy (present/absent); with it the site is isolated_testicular "
-        "(tests/clinical/test_relapse.py). Known gap: the swelling alone is not yet read as a "
-        "suspected testicular relapse (it needs a relapse fact for the symptom)."),
+        "(tests/clinical/test_relapse.py). The swelling alone is read as a suspected "
+        "testicular relapse that names the biopsy (its onset dates the work-up)."),
     **dict.fromkeys((
         "ic63-girl-marrow-12pct-unconfirmed", "ic64-boy-16y-marrow-20pct-unconfirmed",
         "ic65-girl-marrow-8pct-flow-0.5"), _SUSPECTED),

@@ -244,6 +244,27 @@ def test_s31b_testicular_swelling_without_a_biopsy_is_a_suspected_relapse() -> N
     assert trace["relapse.site"]["rule_id"] == "relapse.suspected.testicular_enlargement"
 
 
+def test_s31b_testicular_swelling_given_as_a_symptom_after_remission_is_a_suspected_relapse(
+) -> None:
+    # Independent case ic52 gives the swelling only as a symptom with its onset; it once read as
+    # no relapse at all. The symptom is the examination finding on its onset day.
+    doc = _boy([{"code": "marrow_blasts", "value": 1, "unit": "%", "time": "2026-09-08"}],
+               symptoms=[{"code": "testicular_swelling", "onset": "2026-09-01"}])
+    rel = assess_doc(doc)["relapse"]
+    assert rel["detected"] is None and rel["suspected"] is True
+    assert rel["date"] == "2026-09-01"
+    assert "testicular biopsy" in rel["confirm_with"]
+    trace = {t["output"]: t for t in rel["trace"]}
+    assert trace["relapse.site"]["rule_id"] == "relapse.suspected.testicular_enlargement"
+
+
+def test_a_testicular_swelling_symptom_from_before_remission_dates_no_relapse() -> None:
+    # at diagnosis the swelling is the presenting disease, not a relapse
+    doc = _boy([], symptoms=[{"code": "testicular_swelling", "onset": "2024-02-20"}])
+    rel = assess_doc(doc)["relapse"]
+    assert rel["suspected"] is False and rel["date"] is None
+
+
 def test_s31b_testicular_swelling_with_a_clear_marrow_and_no_biopsy_stays_suspected() -> None:
     when = "2026-09-01"
     result = assess_doc(_boy([

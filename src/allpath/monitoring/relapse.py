@@ -8,6 +8,7 @@ from typing import Any
 
 from allpath.monitoring.checkpoints import CheckpointResponse
 from allpath.monitoring.snapshots import fact_of, load_windows, months_between, nearest
+from allpath.observations.catalogue import load_catalogue
 from allpath.observations.normalise import NormalObservation, Timeline
 from allpath.record.models import PatientRecord
 from allpath.rules.engine import DecisionResult, evaluate_pack
@@ -280,6 +281,7 @@ def find_relapse(
         return RelapseFinding(None, None, ())
     pack = kb.pack("relapse")
     window = workup_window_days(kb)
+    timeline = _with_reported_findings(record, timeline, remission)
     dates = sorted({o.time for o in timeline
                     if o.time > remission and o.code in _WORKUP_CODES})
     last: RelapseFinding = RelapseFinding(remission, None, ())
@@ -317,6 +319,33 @@ def find_relapse(
         if datable or last.relapse_date is None:
             last = found
     return suspected if suspected is not None else last
+
+
+def _with_reported_findings(record: PatientRecord, timeline: Timeline,
+                            remission: dt.date) -> Timeline:
+    """The timeline plus the work-up findings the record gives as symptoms with an onset after
+    remission: a symptom whose code the analyte catalogue resolves to a work-up examination
+    (``testicular_swelling`` is an alias of ``testicular_enlargement``) is that finding,
+    present, on its onset day. Without it a swelling noted only as a symptom read as no
+    relapse; with it the work-up around it is read and, without a biopsy, the relapse is
+    suspected and the biopsy named. A symptom without an onset, or from before remission
+    (at diagnosis), dates nothing here."""
+    catalogue = load_catalogue()
+    extra: list[NormalObservation] = []
+    for i, symptom in enumerate(record.symptoms):
+        if isinstance(symptom, str) or symptom.onset is None or symptom.onset <= remission:
+            continue
+        analyte = catalogue.resolve(symptom.code)
+        if analyte is None or analyte.code not in _WORKUP_CODES or analyte.kind == "quantity":
+            continue
+        day0 = timeline.day0 or symptom.onset
+        extra.append(NormalObservation(code=analyte.code, time=symptom.onset,
+                                       day=(symptom.onset - day0).days, index=i,
+                                       category="present", source="symptoms"))
+    if not extra:
+        return timeline
+    items = sorted((*timeline.items, *extra), key=lambda o: o.time)  # stable: same-day order kept
+    return Timeline(timeline.day0, timeline.reference, tuple(items))
 
 
 def _condition_facts(cond: object) -> list[str]:

@@ -37,10 +37,13 @@ class NormalObservation:
     method: str | None = None
     sensitivity: float | None = None
     timepoint: str | None = None
+    # the record list ``index`` points into: observations, or symptoms for an examination
+    # finding the record gives as a symptom with its onset (a testicular swelling at relapse)
+    source: str = "observations"
 
     @property
     def ref(self) -> str:
-        return f"observations[{self.index}]"
+        return f"{self.source}[{self.index}]"
 
 
 @dataclass(frozen=True)
