@@ -729,7 +729,7 @@ def summarise(result: pa.Table | str | Path, batch_rows: int = BATCH_ROWS) -> di
     ``1e-4_to_1e-3``, ``at_least_1e-3`` of all patients, flow assay), ``relapse_rate``,
     ``relapse_timing_cog`` (fractions of relapses ``very_early`` < 18 months, ``early`` 18 to
     < 36, ``late`` >= 36, COG convention, Rheingold 2024), ``efs_5y`` and ``os_5y``
-    (Kaplan-Meier, computed as lifelines does), ``diagnosis_counts`` (medians of ``wbc``
+    (Kaplan-Meier by lifelines), ``diagnosis_counts`` (medians of ``wbc``
     10^9/L, ``hemoglobin`` g/dL, ``platelets`` 10^9/L); ``checkpoints``, ``roadmap`` and
     ``maintenance`` blocks for cohorts run with those options.
 

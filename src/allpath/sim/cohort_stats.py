@@ -9,10 +9,10 @@ statistics need more care, and both give exactly what the in-memory computation 
   narrows the bin holding the middle rank by 16 more bits, or, once that bin holds at most
   :data:`COLLECT` values, keeps just those and partitions them. Memory: the counters and at
   most :data:`COLLECT` values per middle rank; passes: usually two, at most five.
-* :class:`KaplanMeierAt`: the Kaplan-Meier survival at one time ``t`` as lifelines computes it
-  (``exp`` of the cumulative sum, in time order, of ``log(n_i - d_i) - log(n_i)``), keeping
-  only the distinct times up to ``t`` with their deaths and removals: memory grows with the
-  number of distinct event times before ``t`` (16 bytes each), not with the cohort.
+* :class:`KaplanMeierAt`: the Kaplan-Meier survival at one time ``t``, estimated by lifelines
+  from tallies (:func:`allpath.sim.survival.km_at_from_tallies`): it keeps only the distinct
+  times up to ``t`` with their deaths and removals, so memory grows with the number of
+  distinct event times before ``t`` (16 bytes each), not with the cohort.
 """
 
 from __future__ import annotations
@@ -24,6 +24,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import pyarrow.parquet as pq
+
+from allpath.sim.survival import km_at_from_tallies
 
 __all__ = ["BATCH_ROWS", "COLLECT", "ExactMedian", "KaplanMeierAt", "Source", "parquet_batches",
            "table_batches"]
@@ -198,8 +200,9 @@ class ExactMedian:
 
 
 class KaplanMeierAt:
-    """Kaplan-Meier survival at time ``t``, as ``lifelines.KaplanMeierFitter`` gives it with
-    ``survival_function_at_times(t)``; NaN for no subjects."""
+    """Kaplan-Meier survival at time ``t`` of subjects fed in chunks: the chunks are tallied
+    (removed and events per distinct time up to ``t``) and the estimate is lifelines' on the
+    tallies (:func:`allpath.sim.survival.km_at_from_tallies`); NaN for no subjects."""
 
     def __init__(self, t: float) -> None:
         self.t = t
@@ -246,8 +249,5 @@ class KaplanMeierAt:
         self._compact()
         if not self._times:
             return 1.0
-        removed, deaths = self._removed[0], self._deaths[0]
-        at_risk = self.n - np.concatenate(([0], np.cumsum(removed)[:-1]))
-        with np.errstate(divide="ignore"):
-            terms = np.log(at_risk - deaths) - np.log(at_risk)
-        return float(np.exp(np.cumsum(terms)[-1]))
+        return km_at_from_tallies(self._times[0], self._removed[0], self._deaths[0], self.n,
+                                  self.t)

@@ -82,7 +82,6 @@ Maude 2018 NEJM 378:439; Laetsch 2023 JCO 41:1664; Litzow 2024 NEJM 391:320.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
@@ -134,6 +133,7 @@ from allpath.sim.params import (
     load_protocols,
 )
 from allpath.sim.population import N_NORMAL, N_UNIFORM, SUBTYPES, Batch, make_batch
+from allpath.sim.survival import km_at
 
 __all__ = [
     "AGENTS",
@@ -310,11 +310,13 @@ def e1910_summary(cols: Mapping[str, np.ndarray[Any, Any]], day: int,
     death_day = np.nan_to_num(cols["death_day"], nan=np.inf)
     relapse_day = np.nan_to_num(cols["relapse_day"], nan=np.inf)
     sel = cr & (cols["mrd_eoi_flow"] < 1e-4) & (death_day > day) & (relapse_day > day)
-    t = day + years * 365.25
+    first = np.minimum(death_day, relapse_day)
+    # Kaplan-Meier from randomisation; follow-up ends at the horizon (os_day)
+    follow = cols["os_day"][sel] - day
     return {
         "cr_rate": float(cr.mean()),
         "randomised": float(sel.mean()),
-        "os": float(np.mean(death_day[sel] > t)) if sel.any() else math.nan,
-        "rfs": float(np.mean(np.minimum(death_day, relapse_day)[sel] > t))
-        if sel.any() else math.nan,
+        "os": km_at(follow, np.isfinite(death_day[sel]), years * 365.25),
+        "rfs": km_at(np.where(np.isfinite(first[sel]), first[sel] - day, follow),
+                     np.isfinite(first[sel]), years * 365.25),
     }

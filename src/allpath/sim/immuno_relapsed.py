@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from allpath.sim.base import AnyArray, Array
+from allpath.sim.base import Array
 from allpath.sim.immuno_model import (
     IMMUNO_UNIFORMS,
     ImmunoDrive,
@@ -32,6 +32,7 @@ from allpath.sim.params import (
     Protocol,
 )
 from allpath.sim.population import Batch
+from allpath.sim.survival import km_at, km_median
 
 __all__ = [
     "CoursePlan",
@@ -215,22 +216,6 @@ def simulate_relapsed(
     }
 
 
-def _surv(time: Array, event: AnyArray, t: float) -> float:
-    """Fraction without an event by ``t`` (every patient is followed to the horizon)."""
-    if time.size == 0:
-        return math.nan
-    return 1.0 - float(np.mean(event & (time <= t)))
-
-
-def _median(time: Array, event: AnyArray) -> float:
-    """Median event time (nan when half the patients have no event)."""
-    t = np.sort(np.where(event, time, np.inf))
-    if t.size == 0:
-        return math.nan
-    m = float(np.quantile(t, 0.5, method="inverted_cdf"))
-    return m if math.isfinite(m) else math.nan
-
-
 def summarise_relapsed(cols: Mapping[str, np.ndarray[Any, Any]]) -> dict[str, Any]:
     """Summary of an r/r cohort: ``response_rate``, median OS and remission duration (months),
     OS and EFS at 6/12/36 months (while inside the horizon), relapse-free survival 12 months
@@ -243,23 +228,24 @@ def summarise_relapsed(cols: Mapping[str, np.ndarray[Any, Any]]) -> dict[str, An
     out: dict[str, Any] = {
         "n": n,
         "response_rate": float(resp.mean()) if n else math.nan,
-        "median_os_months": _median(cols["os_day"], death) / DAYS_PER_MONTH,
+        "median_os_months": km_median(cols["os_day"], death) / DAYS_PER_MONTH,
     }
     os_, efs = {}, {}
     for months in (6, 12, 36):
         t = months * DAYS_PER_MONTH
         if t <= horizon + 1:
-            os_[f"{months}m"] = _surv(cols["os_day"], death, t)
-            efs[f"{months}m"] = _surv(cols["efs_day"], cols["efs_event"] == 1, t)
+            os_[f"{months}m"] = km_at(cols["os_day"], death, t)
+            efs[f"{months}m"] = km_at(cols["efs_day"], cols["efs_event"] == 1, t)
     out["os"] = os_
     out["efs"] = efs
     if resp.any():
         r0 = cols["response_day"][resp]
         end = np.fmin(cols["relapse_day"][resp], cols["death_day"][resp]) - r0
         ev = np.isfinite(end)
-        out["rfs_12m_responders"] = _surv(np.nan_to_num(end, nan=np.inf), ev, 365.25)
-        out["median_remission_months"] = _median(np.nan_to_num(end, nan=np.inf), ev) \
-            / DAYS_PER_MONTH
+        # a responder without relapse or death is censored at the end of follow-up
+        dur = np.where(ev, end, cols["os_day"][resp] - r0)
+        out["rfs_12m_responders"] = km_at(dur, ev, 365.25)
+        out["median_remission_months"] = km_median(dur, ev) / DAYS_PER_MONTH
         rel = cols["relapse"][resp] == 1
         out["relapse_rate_responders"] = float(rel.mean())
         out["cd19neg_relapse_share"] = float(cols["cd19neg_relapse"][resp][rel].mean()) \

@@ -4,8 +4,9 @@ Each function measures one published quantity the way its source defines it, fro
 per-patient columns of :func:`allpath.sim.simulate_cohort` (a mapping of column name to numpy
 array) or, for the maintenance dose response, from the model itself:
 
-* survival and event-free survival at a fixed time in an age band (crude: every patient of a
-  cohort is followed to the horizon, so the fraction without the event is the KM estimate);
+* survival and event-free survival at a fixed time in an age band (Kaplan-Meier by lifelines,
+  :mod:`allpath.sim.survival`; every patient of a cohort is followed to the horizon, so it is
+  the fraction without the event);
 * the AIEOP-BFM 2000 MRD groups (Conter 2010) and the DFCI relapse mapping (Zhou 2007);
 * relapse timing classes (COG convention, Rheingold 2024: early < 18 months, intermediate
   18 to < 36, late >= 36, from diagnosis) and 5-year survival after relapse by class;
@@ -33,6 +34,7 @@ from allpath.sim.model import PARAMS, STATES, AllModel, Drive, steady_state
 from allpath.sim.outcomes import DAYS_PER_MONTH, EXTINCT
 from allpath.sim.params import ParameterSet, Population, Protocol
 from allpath.sim.population import N_NORMAL, N_UNIFORM, make_batch
+from allpath.sim.survival import km_at, km_median
 
 __all__ = [
     "IMMUNO_PRESETS",
@@ -83,16 +85,14 @@ def _age_band(c: Cols, lo: float, hi: float) -> Mask:
 def os_at(c: Cols, years: float, lo: float = 0.0, hi: float = np.inf) -> float:
     """Fraction alive ``years`` after diagnosis among patients aged [lo, hi)."""
     sel = _age_band(c, lo, hi)
-    died = (c["death"][sel] == 1) & (c["death_day"][sel] <= years * YEAR)
-    return 1.0 - float(died.mean()) if sel.any() else float("nan")
+    return km_at(c["os_day"][sel], c["death"][sel] == 1, years * YEAR)
 
 
 def efs_at(c: Cols, years: float, lo: float = 0.0, hi: float = np.inf,
            sel: Mask | None = None) -> float:
     """Fraction event-free (no induction failure, relapse or death) ``years`` after diagnosis."""
     m = _age_band(c, lo, hi) if sel is None else sel
-    ev = (c["efs_event"][m] == 1) & (c["efs_day"][m] <= years * YEAR)
-    return 1.0 - float(ev.mean()) if m.any() else float("nan")
+    return km_at(c["efs_day"][m], c["efs_event"][m] == 1, years * YEAR)
 
 
 def aieop_groups(c: Cols) -> dict[str, float]:
@@ -142,11 +142,11 @@ def post_relapse_os(c: Cols, years: float = 5.0, subtype: str = "B-ALL",
         raise ValueError(f"cohort horizon {horizon:.0f} d is too short for {years}-y follow-up")
     rel = (c["relapse"] == 1) & (c["subtype"] == subtype) & (c["relapse_day"] <= last)
     months = c["relapse_day"] / DAYS_PER_MONTH
-    died = (c["death"] == 1) & (c["death_day"] - c["relapse_day"] <= years * YEAR)
+    after, died = c["os_day"] - c["relapse_day"], c["death"] == 1
     out: dict[str, float] = {}
     for name, (lo, hi) in TIMING_CLASSES.items():
         m = rel & (months >= lo) & (months < hi)
-        out[name] = 1.0 - float(died[m].mean()) if m.any() else float("nan")
+        out[name] = km_at(after[m], died[m], years * YEAR)
         out[f"n_{name}"] = float(m.sum())
     return out
 
@@ -241,29 +241,33 @@ def induction_anc_nadir_day(trace_anc: Array, days: int = 29) -> Array:
 
 def aall0433_relapse(c: Cols) -> dict[str, float]:
     """Late (>= 36 months) B-ALL relapses followed 3 years (AALL0433 population, Lew 2021):
-    3-year OS overall and by block-1 MRD (< 0.1 % in CR2 or not), and the low-MRD share.
+    3-year OS overall and by block-1 MRD (< 0.1 % in CR2 or not), the low-MRD share and the
+    number of relapses counted (``n``).
     Needs a cohort horizon of at least 3 years after the relapses counted."""
     horizon = float(np.nanmax(c["os_day"]))
     months = c["relapse_day"] / DAYS_PER_MONTH
     rel = ((c["relapse"] == 1) & (c["subtype"] == "B-ALL") & (months >= 36)
            & (c["relapse_day"] <= horizon - 3 * YEAR))
-    died = (c["death"] == 1) & (c["death_day"] - c["relapse_day"] <= 3 * YEAR)
+    after, died = c["os_day"] - c["relapse_day"], c["death"] == 1
     lo = rel & (c["cr2"] == 1) & (c["mrd_block1"] < 1e-3)
     hi = rel & ~lo
-    return {"all": 1 - float(died[rel].mean()), "lo": 1 - float(died[lo].mean()),
-            "hi": 1 - float(died[hi].mean()), "lo_share": float(lo.sum() / max(rel.sum(), 1))}
+    return {"all": km_at(after[rel], died[rel], 3 * YEAR),
+            "lo": km_at(after[lo], died[lo], 3 * YEAR),
+            "hi": km_at(after[hi], died[hi], 3 * YEAR),
+            "lo_share": float(lo.sum() / max(rel.sum(), 1)), "n": float(rel.sum())}
 
 
 def gmall_relapse(c: Cols) -> dict[str, float]:
     """Adults in first Ph-negative relapse followed 3 years (GMALL, Gokbuget 2012): CR2 rate,
-    3-year OS and median OS after relapse (months)."""
+    3-year OS and median OS after relapse (months; Kaplan-Meier median), relapses counted
+    (``n``)."""
     horizon = float(np.nanmax(c["os_day"]))
     rel = ((c["relapse"] == 1) & (c["subtype"] != "Ph+ B-ALL")
            & (c["relapse_day"] <= horizon - 3 * YEAR))
-    dt = np.where(c["death"] == 1, c["death_day"] - c["relapse_day"], np.inf)[rel]
+    after, died = (c["os_day"] - c["relapse_day"])[rel], (c["death"] == 1)[rel]
     return {"cr2": float(np.mean(c["cr2"][rel] == 1)),
-            "os3": 1 - float(np.mean(dt <= 3 * YEAR)),
-            "median_months": float(np.median(dt)) / DAYS_PER_MONTH}
+            "os3": km_at(after, died, 3 * YEAR),
+            "median_months": km_median(after, died) / DAYS_PER_MONTH, "n": float(rel.sum())}
 
 
 def pediatric_metrics(c: Cols, summary: Mapping[str, Any]) -> dict[str, float]:
