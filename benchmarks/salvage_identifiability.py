@@ -47,13 +47,16 @@ from allpath.sim.params import ParameterSet, load_parameters
 from allpath.sim.validation import (
     aall0433_relapse,
     aieop_groups,
+    efs_at,
     os_at,
     post_relapse_os,
+    targets_by_metric,
     zhou_relapse,
 )
 
-YEAR = 365.25
 Cols = dict[str, np.ndarray[Any, Any]]
+#: The declarative target list (knowledge/sim/validation_targets.yaml) by metric.
+TARGETS = targets_by_metric()
 
 
 def cols(cfg: Any, n: int, seed: int) -> Cols:
@@ -124,8 +127,9 @@ def part_fit(n: int, seed: int) -> None:
     print("adults: reinduction_kill_ratio -> 5-yr OS 20-39 (59), 40-59 (43)")
     for q in (0.5, 0.6, 0.7):
         with therapy(variant={2: {"reinduction_kill_ratio": q}}):
-            a = cols(load_config("adult"), max(n // 3, 1000), seed)
-        print(f"  {q:4.2f}  20-39 {os_at(a, 5.0, 20, 40):.3f} 40-59 {os_at(a, 5.0, 40, 60):.3f}",
+            adults = cols(load_config("adult"), max(n // 3, 1000), seed)
+        print(f"  {q:4.2f}  20-39 {os_at(adults, 5.0, 20, 40):.3f} "
+              f"40-59 {os_at(adults, 5.0, 40, 60):.3f}",
               flush=True)
 
 
@@ -159,7 +163,7 @@ def part_mrd(n: int, seed: int) -> None:
         c = cols(load_config("pediatric", parameters=p2), n, seed)
         rel = float(np.mean(c["relapse"] == 1))
         z, g = zhou_relapse(c), aieop_groups(c)
-        ok = abs(rel - 0.127) <= 0.02
+        ok = TARGETS["relapse_rate"].passes(rel)
         if ok:
             best_hi, best_ir = max(best_hi, z["at_least_1e-3"]), min(best_ir, g["efs_ir"])
         print(f"  {v:4.2f} {om:4.2f} {cr:4.2f}  relapse {rel:.3f}{' ok' if ok else '   '}  "
@@ -178,16 +182,15 @@ def part_mrd(n: int, seed: int) -> None:
           f"incidence <= 14.7 % and >= 7 % relapse at 1e-4..1e-3, relapse at >= 1e-3 is at most "
           f"{min(bound, 1):.2f}")
     g = aieop_groups(c)
-    implied = g["sr"] * (1 - 0.923) + g["ir"] * (1 - 0.776) + g["hr"] * (1 - 0.501)
+    implied = sum(g[k] * (1 - TARGETS[f"aieop_efs_{k}"].value) for k in ("sr", "ir", "hr"))
     print(f"  arithmetic: the AIEOP-BFM EFS by group imply {implied:.3f} events among B-ALL in CR "
           f"(with the simulated group sizes); relapse + death in CR of the model "
           f"{1 - efs_b(c):.3f} at the fitted relapse incidence")
 
 
 def efs_b(c: Cols) -> float:
-    sel = (c["subtype"] == "B-ALL") & (c["cr"] == 1)
-    ev = (c["efs_event"][sel] == 1) & (c["efs_day"][sel] <= 5 * YEAR)
-    return 1 - float(ev.mean())
+    """5-year EFS (Kaplan-Meier) of the B-ALL patients in CR."""
+    return efs_at(c, 5.0, sel=(c["subtype"] == "B-ALL") & (c["cr"] == 1))
 
 
 def part_aya(n: int, seed: int) -> None:

@@ -22,7 +22,7 @@ ALLPath models note (/work/shared/models/models.md) §§2.1.4, 4.3, 4.4, 5, 10.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,12 +41,14 @@ __all__ = [
     "METRIC_COHORT",
     "ROLES",
     "TIMING_CLASSES",
+    "CalibrationLoss",
     "DoseStep",
     "KnownMiss",
     "Target",
     "aall0433_relapse",
     "adult_metrics",
     "aieop_groups",
+    "calibration_loss",
     "efs_at",
     "gmall_relapse",
     "immuno_metrics",
@@ -59,6 +61,7 @@ __all__ = [
     "pediatric_metrics",
     "post_relapse_os",
     "relapse_timing_share",
+    "targets_by_metric",
     "zhou_relapse",
 ]
 
@@ -492,3 +495,46 @@ def load_targets(text: str | None = None) -> tuple[Target, ...]:
                 raise ValueError(f"validation_targets.yaml {t.id}.shares_data_with names "
                                  f"{other!r}, but {other!r} does not name {t.id!r}")
     return tuple(out)
+
+
+def targets_by_metric(targets: Sequence[Target] | None = None) -> dict[str, Target]:
+    """The target of each metric (``targets``: the bundled list by default). A metric measured
+    against two rows would make a loss ambiguous, so it raises."""
+    out: dict[str, Target] = {}
+    for t in load_targets() if targets is None else targets:
+        if t.metric in out:
+            raise ValueError(f"metric {t.metric!r} has two targets: {out[t.metric].id!r} and "
+                             f"{t.id!r}")
+        out[t.metric] = t
+    return out
+
+
+@dataclass(frozen=True)
+class CalibrationLoss:
+    """A calibration point's distance from its targets: ``loss`` = the sum over the metrics of
+    ((simulated - value) / tolerance)^2, ``outside`` = how many are outside tolerance (a NaN
+    counts as outside and adds infinity)."""
+
+    loss: float
+    outside: int
+
+
+def calibration_loss(simulated: Mapping[str, float], metrics: Sequence[str],
+                     targets: Sequence[Target] | None = None) -> CalibrationLoss:
+    """The loss of ``simulated`` (metric -> value) on ``metrics``, with the values and
+    tolerances of the declarative target list (``knowledge/sim/validation_targets.yaml``), so a
+    calibration and the validation report read the same numbers. Unknown metrics raise."""
+    by_metric = targets_by_metric(targets)
+    unknown = [m for m in metrics if m not in by_metric]
+    if unknown:
+        raise KeyError(f"no target for metric(s) {unknown}")
+    loss, outside = 0.0, 0
+    for m in metrics:
+        t, x = by_metric[m], float(simulated[m])
+        if np.isnan(x):
+            loss, outside = float("inf"), outside + 1
+            continue
+        loss += ((x - t.value) / t.tolerance) ** 2
+        outside += not t.passes(x)
+    return CalibrationLoss(loss, outside)
+
