@@ -57,6 +57,16 @@ TEMPLATE_OF = {
     "infant-4-months-kmt2a-high-risk": "interfant",
     "infant-9-months-kmt2a-germline": "interfant",
     "down-syndrome-sr-3y": "cog-b-sr",
+    "vial-window-hr-girl-15y-vincristine-capped": "cog-b-hr",
+    "vial-window-sr-boy-4y-oral-none": "cog-b-sr",
+    "vial-window-peg-by-weight-13-months": "cog-b-sr",
+    "vial-window-tall-boy-12y-consolidation": "cog-t-all",
+    "dalba-woman-55-ph-pos": "ph-pos-dalba",
+    "dalba-woman-72-under-45kg": "ph-pos-dalba",
+    "ph-pos-child-10y-imatinib": "ph-pos-paediatric",
+    "recheck-blinatumomab-relapsed-adult-70kg": "rr-blinatumomab",
+    "recheck-blinatumomab-relapsed-child-30kg": "rr-blinatumomab",
+    "recheck-hypercvad-62-t-all": "adult-hyper-cvad",
 }
 #: An infant's roadmap continues on the standard-risk template after a KMT2A-germline exit
 #: (and any per-m2 drug the Interfant template leaves "per protocol" is checked there).
@@ -66,6 +76,11 @@ _INTERFANT = ("Interfant-06 induction doses are not in any source ALLPath could 
               "2026-12-07; the reviewer gives them from recollection, medium/low confidence); "
               "the interfant template keeps them 'per protocol', flagged unconfirmed, and names "
               "the Interfant-06 protocol for the pharmacist [S47][S47b] (case allpath_note)")
+_DALBA_DASA = ("template error (issue 19, being fixed): the D-ALBA dasatinib dose is still "
+               "'per protocol'; EHA 2019 S1617 gives 140 mg/day for 85 days")
+_PHPED_TKI = ("template error (issue 19, being fixed): the Ph+ paediatric TKI starts on induction "
+              "day 1 and imatinib is only an induction alternative, not continued through "
+              "consolidation and maintenance (AALL0031/AALL1631; AALL1122 from day 15)")
 KNOWN: dict[str, str] = {
     # key: item id; value: why ALLPath differs, with its source
     "infant-4-months-kmt2a-high-risk/dose0-prednisone": _INTERFANT,
@@ -109,6 +124,26 @@ KNOWN: dict[str, str] = {
     "adult-hypercvad-65-t-all/dose4-vincristine":
         "days 1 and 11 of the modified hyper-CVAD table [THOMAS2010-HCVAD] (days 4 and 11 in "
         "Kantarjian 2000); the reviewer's hyper-CVAD case notes the disagreement",
+    # second batch (2026-12-07), before the template fixes of issue 19
+    "dalba-woman-55-ph-pos/dose5-dasatinib": _DALBA_DASA,
+    "dalba-woman-55-ph-pos/dose8-dasatinib": _DALBA_DASA,
+    "dalba-woman-55-ph-pos/must0": _DALBA_DASA,
+    "dalba-woman-72-under-45kg/dose2-dasatinib": _DALBA_DASA,
+    "dalba-woman-55-ph-pos/dose6-prednisone":
+        "no readable source gives the D-ALBA prednisone dose from induction day 1 (EHA 2019 "
+        "S1617 and ASH Clinical News give only its duration, to day 31); the reviewer's "
+        "60 mg/m2/day is from memory (confidence low), so ALLPath keeps it per protocol and "
+        "names Foa et al., NEJM 2020 [S28][HEMATOLOGIST-DALBA]",
+    "recheck-hypercvad-62-t-all/dose0-cytarabine/window":
+        "roadmap error (issue 19, being fixed): the window is taken from the dose shown to 2 "
+        "decimals (2.06 g), not the calculated 2.0616 g, so it shows 1.85-2.27 g where HOPA's "
+        "10% of the ordered dose is 1.855-2.268 g [HOPA-DOSE-ROUNDING]",
+    "ph-pos-child-10y-imatinib/dose0-imatinib": _PHPED_TKI,
+    "ph-pos-child-10y-imatinib/dose1-imatinib": _PHPED_TKI,
+    "ph-pos-child-10y-imatinib/dose1-imatinib/window": _PHPED_TKI,
+    "ph-pos-child-10y-imatinib/dose2-imatinib": _PHPED_TKI,
+    "ph-pos-child-10y-imatinib/dose2-imatinib/window": _PHPED_TKI,
+    "ph-pos-child-10y-imatinib/must0": _PHPED_TKI,
 }
 
 
@@ -248,6 +283,15 @@ def phase_id(tpl: str, text: str) -> str | None:
             return "consolidation"
         if t.startswith("induction") or "continuous" in t or "from induction" in t \
                 or t == "same":
+            return "induction"
+        return None
+    if tpl == "ph-pos-dalba":
+        if "prophase" in t:
+            return "prophase"
+        m = re.search(r"blinatumomab cycle (\d)", t)
+        if m:
+            return f"blinatumomab-{m.group(1)}"
+        if t.startswith("induction"):
             return "induction"
         return None
     if tpl == "interfant":
@@ -395,6 +439,40 @@ def _dose_check(cid: str, tpl: str, line: dict[str, Any], at: str | None = None)
     return run
 
 
+def _window_check(cid: str, tpl: str, line: dict[str, Any]) -> Check:
+    """The reviewer's ``rounding_window``: [low, high] (HOPA: within 10% of the ordered dose,
+    never above the cap) or ``none`` (oral, flat, intrathecal, supportive drugs)."""
+    def run() -> None:
+        drug, want = str(line["drug"]), line["rounding_window"]
+        pid = phase_id(tpl, str(line["phase"]))
+        assert pid is not None, f"phase {line['phase']!r} has no counterpart in {tpl}"
+        if "intrathecal" in drug:
+            assert want == "none", want
+            phase = next(p for p in rdict(cid)["phases"] if p["id"] == pid)
+            bad = [x for r in phase["procedures"] for it in r["intrathecal_doses"]
+                   for x in it["doses"] if any("window" in k or "round" in k for k in x)]
+            assert not bad, bad
+            return
+        comps = components(rdict(cid), pid, drug)
+        assert comps, f"{drug} is not in {tpl}/{pid}"
+        want_days = days_of(line.get("days", ""))
+        if want_days and len(comps) > 1:
+            comps = [c for c in comps if set(want_days) <= set(c["days"])] or comps
+        if "dose" in line and len(comps) > 1:
+            comps = [c for c in comps if _amount(c) is not None and _amount(c) == pytest.approx(
+                float(line["dose"]), abs=max(0.011, 1.5e-3 * float(line["dose"])))] or comps
+        got = [None if w is None else {k: v * _TO_MG[c["dose"]["unit"]] for k, v in w.items()}
+               for c in comps for w in [_window(c)]]
+        if want == "none":
+            assert all(w is None for w in got), got
+            return
+        lo, hi = (float(x) for x in want)
+        assert any(w is not None and w["low"] == pytest.approx(lo, abs=max(0.011, 1.5e-3 * lo))
+                   and w["high"] == pytest.approx(hi, abs=max(0.011, 1.5e-3 * hi))
+                   for w in got), f"window {got}, expected [{lo}, {hi}]"
+    return run
+
+
 def _phases_check(cid: str) -> Check:
     def run() -> None:
         tpl = TEMPLATE_OF[cid]
@@ -524,8 +602,81 @@ def _infant_fraction(cid: str) -> None:
     assert any("infant" in m for m in mp["dose"]["modifiers"]), mp["dose"]
 
 
+def _window(c: dict[str, Any]) -> dict[str, float] | None:
+    w: dict[str, float] | None = c["dose"].get("rounding_window")
+    return w
+
+
+def _it_windows(cid: str) -> list[dict[str, Any]]:
+    """Intrathecal doses that carry any rounding field (there must be none)."""
+    return [x for p in rdict(cid)["phases"] for r in p["procedures"]
+            for it in r["intrathecal_doses"] for x in it["doses"]
+            if any("window" in k or "round" in k for k in x)]
+
+
+def _no_it_window(cid: str) -> None:
+    assert not _it_windows(cid), _it_windows(cid)
+
+
+def _vcr_window_within_cap(cid: str) -> None:
+    bad = [(pid, w) for pid, c in _all_components(rdict(cid)) for w in [_window(c)]
+           if c["drug"] == "vincristine" and w is not None and w["high"] > 2.0]
+    assert not bad, bad
+
+
+def _dose_unchanged_by_window(cid: str) -> None:
+    bad = [(pid, c["drug"], c["dose"]["amount"], c["dose"]["calculated"])
+           for pid, c in _all_components(rdict(cid))
+           if _window(c) and c["dose"]["amount"] is not None
+           and abs(c["dose"]["amount"] - round(c["dose"]["calculated"], 2)) > 0.006]
+    assert not bad, bad
+
+
+def _dalba_induction_not_cytotoxic(cid: str) -> None:
+    bad = [(p, c["drug"], c["class"]) for p, c in _all_components(rdict(cid))
+           if p in ("prophase", "induction")
+           and c["class"] not in ("tyrosine kinase inhibitor", "corticosteroid")]
+    assert not bad, bad
+
+
+def _tki_from_day_15(cid: str) -> None:
+    bad = [(c["drug"], c["days"][:3]) for p, c in _all_components(rdict(cid))
+           if p == "induction" and c["drug"] in ("dasatinib", "imatinib", "imatinib (alternative)")
+           and (not c["days"] or min(c["days"]) < 15)]
+    assert not bad, bad
+
+
 #: must_not / must_show sentences that a test can decide, with the test.
 DECIDE: dict[str, Callable[[str], None]] = {
+    # second batch (2026-12-07): vial-rounding window, D-ALBA, Ph+ child imatinib
+    "a rounding window above the 2 mg vincristine cap": _vcr_window_within_cap,
+    "a vincristine rounding window that reaches 2.13 mg": _vcr_window_within_cap,
+    "a rounding window on an intrathecal dose": _no_it_window,
+    "a rounding window on an oral steroid": _none(lambda p, c: c["route"] == "PO"
+                                                  and _window(c) is not None),
+    "a rounding window on an oral tablet dose": _none(lambda p, c: c["route"] == "PO"
+                                                      and _window(c) is not None),
+    "a rounding window on a flat or oral dose": _none(
+        lambda p, c: _window(c) is not None
+        and (c["route"] == "PO" or "flat" in c["dose"]["text"])),
+    "a rounding window on mesna, leucovorin or flat vincristine": _none(
+        lambda p, c: _window(c) is not None and c["drug"] in ("mesna", "leucovorin",
+                                                              "vincristine")),
+    "the dose itself changed by the rounding window": _dose_unchanged_by_window,
+    "2,500 IU/m2 pegaspargase by BSA for a 0.40 m2 child": _none(
+        lambda p, c: c["drug"] == "pegaspargase" and c["dose"]["status"] == "computed"
+        and "U/kg" not in c["dose"]["text"]),
+    "infant dose fractions for a child older than 12 months": _none(
+        lambda p, c: any("infant" in m for m in c["dose"]["modifiers"])),
+    "dasatinib dose per protocol (the sources give 140 mg/day)": _none(
+        lambda p, c: c["drug"] == "dasatinib" and c["dose"]["status"] != "computed"),
+    "cytotoxic chemotherapy in induction": _dalba_induction_not_cytotoxic,
+    "28 ug/day flat blinatumomab for a 42 kg patient": _none(
+        lambda p, c: c["drug"] == "blinatumomab" and "flat" in c["dose"]["text"]),
+    "TKI from induction day 1 (the Ph result is not known before about day 15; the trials "
+    "start the TKI on day 15)": _tki_from_day_15,
+    "cytarabine 3 g/m2 for a 62-year-old": _none(
+        lambda p, c: c["drug"] == "cytarabine" and c["dose"]["prescribed"].startswith("3 g")),
     "daunorubicin in induction": _none(_in_phase("induction", "daunorubicin")),
     "high-dose methotrexate 5 g/m2 in interim maintenance":
         _none(_in_phase("interim_maintenance", "methotrexate", unit="g")),
@@ -659,8 +810,10 @@ def _items() -> list[Any]:
                 add(key, _it_check(cid, tpl, it_pid, _name(drug), days_of(
                     str(line["days"]).replace(" or ", ",")), " or " in str(line["days"]),
                     float(line["dose"])))
-            else:
+            elif "dose" in line:
                 add(key, _dose_check(cid, tpl, line, at))
+            if "rounding_window" in line:
+                add(f"{key}/window", _window_check(cid, tpl, line))
         if "phases" in e:
             add(f"{cid}/phases", _phases_check(cid))
         if "transplant" in e:
