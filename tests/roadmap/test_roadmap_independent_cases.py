@@ -134,10 +134,6 @@ KNOWN: dict[str, str] = {
         "S1617 and ASH Clinical News give only its duration, to day 31); the reviewer's "
         "60 mg/m2/day is from memory (confidence low), so ALLPath keeps it per protocol and "
         "names Foa et al., NEJM 2020 [S28][HEMATOLOGIST-DALBA]",
-    "recheck-hypercvad-62-t-all/dose0-cytarabine/window":
-        "roadmap error (issue 19, being fixed): the window is taken from the dose shown to 2 "
-        "decimals (2.06 g), not the calculated 2.0616 g, so it shows 1.85-2.27 g where HOPA's "
-        "10% of the ordered dose is 1.855-2.268 g [HOPA-DOSE-ROUNDING]",
     "ph-pos-child-10y-imatinib/dose0-imatinib": _PHPED_TKI,
     "ph-pos-child-10y-imatinib/dose1-imatinib": _PHPED_TKI,
     "ph-pos-child-10y-imatinib/dose1-imatinib/window": _PHPED_TKI,

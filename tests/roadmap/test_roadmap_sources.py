@@ -451,6 +451,37 @@ def test_hopa_2018_dose_rounding_position_statement_shows_a_10_percent_vial_roun
     assert all(compute_dose(c, 1.0, 30.0, age_years=12).rounding_window is None for c in lv)
 
 
+def test_hopa_2018_rounding_window_is_taken_from_the_calculated_dose_and_rounded_inward(
+) -> None:
+    """HOPA [HOPA-DOSE-ROUNDING]: within 10% of the ordered dose. The window is built from the
+    calculated (capped) dose, not from the dose shown to 2 decimals, and its ends are rounded
+    inward, so the window shown never reaches past +/-10% of the calculated dose."""
+    hr = load_templates()["cog-b-hr"]
+    vcr = next(c for c in hr.phase("induction").components if c.drug == "vincristine")
+    # 1.5 mg/m2 x 0.704 m2 = 1.056 mg, shown as 1.06 mg; from the shown dose the window would
+    # be 0.95-1.17 mg, and 1.17 mg is 10.8% above the calculated dose
+    line = compute_dose(vcr, 0.704, 17.0, age_years=4)
+    assert line.amount == pytest.approx(1.06) and line.calculated == pytest.approx(1.056)
+    assert line.rounding_window == (pytest.approx(0.96), pytest.approx(1.16))
+    assert "vial rounding within 10%: 0.96-1.16 mg" in line.text
+    # a dose in grams keeps milligram precision: hyper-CVAD course B cytarabine at 62 years,
+    # 1 g/m2 x 2.0616 m2 = 2.0616 g -> 1.856-2.267 g (1,855.44-2,267.76 mg, rounded inward)
+    cyt = [c for c in load_templates()["adult-hyper-cvad"].phase("course-1b").components
+           if c.drug == "cytarabine"]
+    lines = [compute_dose(c, 2.0616, 85.0, age_years=62) for c in cyt]
+    g1 = next(x for x in lines if x.status == "computed" and x.unit == "g"
+              and x.amount == pytest.approx(2.06))
+    assert g1.rounding_window == (pytest.approx(1.856), pytest.approx(2.267))
+    assert "1.856-2.267 g" in g1.text
+    # every window end lies within +/-10% of the calculated dose
+    for m2 in (0.41, 0.704, 1.03, 1.2345, 1.8, 2.2):
+        for c in (c for p in hr.phases for c in p.components if c.dose is not None):
+            x = compute_dose(c, m2, m2 * 30, age_years=12)
+            if x.rounding_window is not None and x.calculated is not None:
+                lo, hi = x.rounding_window
+                assert 0.9 * x.calculated - 1e-9 <= lo <= hi <= 1.1 * x.calculated + 1e-9, x
+
+
 def test_hemonc_gimema_lal2116_dalba_prednisone_prophase_rises_from_20_to_60_mg_m2_over_7_days(
 ) -> None:
     """HemOnc.org, GIMEMA LAL2116 (D-ALBA) protocol dosing [HEMONC-DALBA-PREPHASE]: prednisone

@@ -25,8 +25,14 @@ VERIFY = "verify against the protocol in use"
 _DISPLAY_DECIMALS = 2
 
 
-def _fmt(x: float) -> str:
-    return f"{x:.{_DISPLAY_DECIMALS}f}".rstrip("0").rstrip(".")
+def _fmt(x: float, decimals: int = _DISPLAY_DECIMALS) -> str:
+    return f"{x:.{decimals}f}".rstrip("0").rstrip(".")
+
+
+def _window_decimals(unit: str) -> int:
+    """Decimals of a rounding window: to 0.01 of the unit, but to the milligram for a dose in
+    grams (2 decimals of a gram would move the window by up to 5 mg)."""
+    return 3 if unit == "g" else _DISPLAY_DECIMALS
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,32 +210,40 @@ def compute_dose(c: Component, bsa_m2: float | None, weight_kg: float | None, *,
     if band_text is not None:
         text += f"; {band_text}"
         cites.extend(_banding_cites(c, rules))
-    window = _rounding_window(c, d, value, tab is not None, rules)
+    calculated = min(raw, c.cap.amount) if c.cap is not None else raw
+    window = _rounding_window(c, d, calculated, tab is not None, rules)
     if window is not None and rules.rounding_tolerance is not None:
         t = rules.rounding_tolerance
-        text += (f"; vial rounding within {_fmt(t.percent)}%: {_fmt(window[0])}-"
-                 f"{_fmt(window[1])} {d.unit}{per_day} where the pharmacy's dose-rounding "
+        k = _window_decimals(d.unit)
+        text += (f"; vial rounding within {_fmt(t.percent)}%: {_fmt(window[0], k)}-"
+                 f"{_fmt(window[1], k)} {d.unit}{per_day} where the pharmacy's dose-rounding "
                  "policy allows")
         cites.extend(t.cite)
     text += f"; {rounding}; {VERIFY}"
     if warning:
         text = f"{warning} {text}"
-    calculated = min(raw, c.cap.amount) if c.cap is not None else raw
     return DoseLine("computed", value, d.unit, prescribed, capped, _cap_text(c), rounding,
                     (), text, tuple(modifiers), tablets, warning, tuple(dict.fromkeys(cites)),
                     calculated, band_text, window)
 
 
-def _rounding_window(c: Component, d: Dose, value: float, tablets: bool,
+def _rounding_window(c: Component, d: Dose, calculated: float, tablets: bool,
                      rules: Dosing) -> tuple[float, float] | None:
-    """The doses a pharmacy may round ``value`` to (a per-m2 or per-kg parenteral dose without
-    a rounding of its own), as the shared tolerance gives them; None where it does not apply."""
+    """The doses a pharmacy may round a dose to (a per-m2 or per-kg parenteral dose without a
+    rounding of its own), as the shared tolerance gives them; None where it does not apply.
+
+    The window is taken from the calculated (capped) dose, not from the dose shown to 2
+    decimals, and rounded inward (low end up, high end down), so the window shown never
+    reaches outside the tolerance: 1.056 mg gives 0.96-1.16 mg, not 0.95-1.17 mg (+10.8%)."""
     t = rules.rounding_tolerance
     if (t is None or tablets or c.rounding is not None or d.basis not in t.bases
-            or c.route not in t.routes or c.drug_class in t.exclude_classes or value <= 0):
+            or c.route not in t.routes or c.drug_class in t.exclude_classes
+            or calculated <= 0):
         return None
-    lo, hi = t.window(value, c.cap.amount if c.cap is not None else None)
-    return round(lo, _DISPLAY_DECIMALS), round(hi, _DISPLAY_DECIMALS)
+    lo, hi = t.window(calculated, c.cap.amount if c.cap is not None else None)
+    scale = 10 ** _window_decimals(d.unit)
+    # the 1e-9 absorbs binary error (0.9 x 2 = 1.8000000000000003 must stay 1.8)
+    return (math.ceil(lo * scale - 1e-9) / scale, math.floor(hi * scale + 1e-9) / scale)
 
 
 def _banding_cites(c: Component, rules: Dosing) -> tuple[str, ...]:
