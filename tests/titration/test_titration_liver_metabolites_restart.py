@@ -176,3 +176,62 @@ def test_cog_course_start_counts_do_not_touch_visits_that_are_not_on_hold() -> N
     assert res["titration.restart_counts"].value == "not_on_hold"
     assert field(res["titration.action"], "action") == "continue"
 
+
+
+@pytest.mark.parametrize(
+    ("given", "restart", "rule", "named"),
+    [({"visit__anc": 1.1, "visit__wbc": 2.6}, "needs_platelets", "action.hold.needs_platelets",
+      "platelet count is needed"),
+     ({"visit__anc": 0.6}, "needs_platelets", "action.hold.needs_platelets",
+      "platelet count is needed"),
+     ({"visit__platelets": 120}, "needs_anc", "action.hold.needs_anc", "ANC"),
+     ({}, "needs_counts", "action.hold.needs_counts", "blood count with differential")],
+)
+def test_cog_course_start_counts_a_missing_restart_count_keeps_the_hold_and_names_the_test(
+        given: dict[str, float], restart: str, rule: str, named: str) -> None:
+    """The restart needs both counts at the restart level: one not measured is never read as
+    normal, so the hold goes on (never a restart on the other count alone, never a silent
+    'no suggestion') and the rule names the count that would allow the restart."""
+    res = decide(**{**NORMAL, **STEADY, "visit__on_hold": True, **given})
+    assert res["titration.restart_counts"].value == restart
+    act = res["titration.action"]
+    assert act.status == "decided" and act.rule_id == rule
+    assert (field(act, "action"), field(act, "mp"), field(act, "mtx")) == ("hold", "stop",
+                                                                          "stop")
+    assert act.evidence == "unconfirmed" and {"COG-TDM-VN", "ALLMT-PKG"} <= set(act.cite)
+    assert named in str(act.note)
+
+
+def test_cog_course_start_counts_no_platelet_count_after_a_hold_in_a_log(tmp_path: Path) -> None:
+    """Held at the visit before; now ANC 1.1 and the platelet column empty: hold, and the
+    reason the clinician reads asks for the platelet count."""
+    path = _log(tmp_path, "date,wbc,anc,platelets,mp,mtx\n"
+                          "2024-01-01,2.5,1.0,150,75,20\n"
+                          "2024-01-11,1.2,0.3,150,0,0\n"
+                          "2024-01-21,2.6,1.1,,0,0\n")
+    v = titrate_file(path).visits[-1]
+    assert v.platelets is None and v.status == "recommended" and v.action == "hold"
+    assert v.mp_recommended == "hold (0)" and v.mtx_recommended == "hold (0)"
+    assert "action.hold.needs_platelets" in v.rules and v.evidence == "unconfirmed"
+    assert "platelet count is needed before a restart" in v.reason, v.reason
+    assert v.agrees is True  # the log kept holding
+
+
+def test_pmc8322650_low_6tgn_with_a_measurable_memp_reads_as_under_dosing_not_non_adherence(
+        ) -> None:
+    """IBD table: a low 6-TGN with a MeMP that is not high reads as too low a dose; not taking
+    the drug is the reading when both are undetectable. A measurable MeMP (800) shows the drug
+    is taken, so the text must not say it is not taken, and the count-based increase stands."""
+    for tgn, memp in ((0, 800), (150, 900)):
+        res = decide(**ABOVE, visit__tgn=tgn, visit__memp=memp)
+        met = res["titration.metabolites"]
+        text = str(field(met, "message"))
+        assert field(met, "status") == "low_both"
+        assert "being taken" in text and "too low" in text
+        assert "not being taken" not in text and "not taken" not in text
+        assert "only when both are undetectable" in text
+        assert field(res["titration.action"], "action") == "increase"
+    # both undetectable is still the non-adherence pattern, with no increase
+    both = decide(**ABOVE, visit__tgn=0, visit__memp=0)
+    assert field(both["titration.metabolites"], "status") == "undetectable"
+    assert field(both["titration.action"], "action") == "check_adherence"

@@ -293,6 +293,9 @@ def test_every_rule_of_the_pack_is_exercised() -> None:
         {**SCENARIOS["action.increase.wbc"], "visit__bilirubin": 0.5},
         {**SCENARIOS["action.restart_reduced"], "visit__anc": 0.6},
         {**SCENARIOS["action.restart_reduced"], "visit__platelets": 60},
+        {**NORMAL, **STEADY, "visit__on_hold": True, "visit__anc": 1.1},
+        {**NORMAL, **STEADY, "visit__on_hold": True, "visit__platelets": 120},
+        {**NORMAL, **STEADY, "visit__on_hold": True},
     ]
     for given in scenarios:
         for res in decide(**given).values():
