@@ -58,7 +58,7 @@ def test_nccn_2_3_6_ph_adult_without_any_ikzf1_lesion_is_standard() -> None:
 def test_nccn_2_3_19_ph_adult_with_derived_ikzf1plus_is_poor_by_the_ph_rule() -> None:
     risk = _adult_nccn(["IKZF1_deletion", "PAX5_deletion"])
     assert risk["group"] == "poor"
-    assert risk["rule_id"] == "adult_nccn_genetics.poor.ph_ikzf1plus_or_cml"
+    assert risk["rule_id"] == "adult_nccn_genetics.poor.ph_ikzf1plus"
 
 
 def test_ic114_case_expectations_hold() -> None:

@@ -104,7 +104,7 @@ def test_t_lineage_marrow_relapse_is_high_risk_at_any_time() -> None:
         treatment=[{"phase": "maintenance", "start": "2024-10-01", "end": "2026-06-01"}]))
     rel = result["relapse"]
     assert rel["timing"]["cog"] == "late"
-    assert rel["risk"] == {"cog": "high", "bfm": "S3_S4", "intreall": "high"}
+    assert rel["risk"] == {"cog": "high", "bfm": "S3_S4", "intreall": "high", "uk": "high"}
 
 
 # IntReALL 2010 trial registrations: SR (NCT01802814) = late isolated or late/early combined
@@ -138,7 +138,7 @@ def test_intreall_hr_2010_very_early_isolated_cns_relapse_is_high_though_bfm_s2(
         {"code": "csf_blasts", "value": "present", "time": when}]))
     rel = result["relapse"]
     assert rel["site"] == "isolated_cns" and rel["timing"]["bfm"] == "very_early"
-    assert rel["risk"] == {"cog": "high", "bfm": "S2", "intreall": "high"}
+    assert rel["risk"] == {"cog": "high", "bfm": "S2", "intreall": "high", "uk": "high"}
 
 
 def test_intreall_sr_2010_early_isolated_cns_relapse_is_standard_risk() -> None:

@@ -120,11 +120,14 @@ def test_stanulla_2018_ph_adult_with_cdkn2a_deletion_of_unstated_zygosity_is_pos
     assert "zygosity" in nccn["note"] and "SNP array" in nccn["note"]
 
 
+_HETEROZYGOUS_RULE = "adult_nccn_genetics.poor.ph_ikzf1plus_nccn_wording_heterozygous"
+
+
 @pytest.mark.parametrize(("cdkn2a", "rule"), [
-    ("CDKN2A_homozygous_deletion", "adult_nccn_genetics.poor.ph_ikzf1plus_or_cml"),
-    ("CDKN2A_biallelic_deletion", "adult_nccn_genetics.poor.ph_ikzf1plus_or_cml"),
-    ("CDKN2A_heterozygous_deletion", "adult_nccn_genetics.poor.ph_ikzf1plus_nccn_wording"),
-    ("CDKN2A_monoallelic_deletion", "adult_nccn_genetics.poor.ph_ikzf1plus_nccn_wording"),
+    ("CDKN2A_homozygous_deletion", "adult_nccn_genetics.poor.ph_ikzf1plus"),
+    ("CDKN2A_biallelic_deletion", "adult_nccn_genetics.poor.ph_ikzf1plus"),
+    ("CDKN2A_heterozygous_deletion", _HETEROZYGOUS_RULE),
+    ("CDKN2A_monoallelic_deletion", _HETEROZYGOUS_RULE),
 ])
 def test_stanulla_2018_ikzf1plus_follows_the_recorded_cdkn2a_zygosity(cdkn2a: str,
                                                                      rule: str) -> None:

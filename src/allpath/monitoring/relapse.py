@@ -41,6 +41,13 @@ class RelapseFinding:
     # settled (not done or not recorded) - their settled_by tests confirm or refute it
     open_facts: tuple[str, ...] = ()
 
+    @property
+    def confirmed(self) -> bool:
+        """A relapse confirmed at a site (not suspected, not unsettled)."""
+        site = next((r for r in self.results if r.output == "relapse.site"), None)
+        return (not self.unsettled and site is not None and site.status == "decided"
+                and site.value in CONFIRMED_SITES)
+
     def notes(self) -> list[str]:
         site = next((r for r in self.results if r.output == "relapse.site"), None)
         out = []
@@ -104,12 +111,15 @@ class RelapseFinding:
                 "cog": val("relapse.risk.cog") if detected else None,
                 "bfm": val("relapse.risk.bfm") if detected else None,
                 "intreall": val("relapse.risk.intreall") if detected else None,
+                # UK (CCLG, ALL R3) standard/intermediate/high, rules relapse.risk.uk.*
+                # (evidence unconfirmed: see the pack)
+                "uk": val("relapse.risk.uk") if detected else None,
             },
             "notes": self.notes(),
             "trace": [
                 {"output": r.output, "value": r.value if r.status != "unknown" else "unknown",
                  "rule_id": r.rule_id, "citations": list(r.cite), "inputs": dict(r.inputs),
-                 "missing": list(r.missing), "scheme": r.scheme}
+                 "missing": list(r.missing), "scheme": r.scheme, "evidence": r.evidence}
                 for r in self.results
             ] if self.results else [],
         }

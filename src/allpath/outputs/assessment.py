@@ -19,9 +19,10 @@ from allpath.monitoring.titration import TitrationRun
 from allpath.observations.normalise import Timeline
 from allpath.record.models import PatientRecord
 from allpath.roadmap.build import Roadmap
-from allpath.rules.engine import DecisionResult
+from allpath.rules.engine import DecisionResult, decision_conditions
 from allpath.rules.facts import Fact
 from allpath.rules.loader import Knowledge
+from allpath.rules.schema import Compare, Known, Match
 
 __all__ = ["ASSESSMENT_FORMAT", "DISCLAIMER", "Assessment"]
 
@@ -239,28 +240,107 @@ class Assessment:
                 items.append({**fig, "rule_id": rid, "citations": list(cites[rid])})
         return items
 
+    def _relapse_confirmed(self) -> bool:
+        return self.monitoring is not None and self.monitoring.relapse.confirmed
+
+    def _front_line_time_point(self, fact: str) -> bool:
+        """A fact read at a front-line response time point after diagnosis: an observation
+        fact of the registry with a protocol ``timepoint`` other than ``diagnosis`` (day 8,
+        end of induction, end of consolidation) or a checkpoint fact (``cp.*``)."""
+        if fact.startswith("cp."):
+            return True
+        spec = self.knowledge.registry.get(fact)
+        point = spec.source.get("timepoint") if spec is not None else None
+        return point is not None and point != "diagnosis"
+
+    def _readers(self) -> dict[str, set[str]]:
+        """For each fact, the outputs of the decisions (all packs) whose conditions read it."""
+        readers: dict[str, set[str]] = {}
+        for cp in self.knowledge.packs:
+            for d in cp.pack.decisions:
+                for cond in decision_conditions(d):
+                    name = cond.fact if isinstance(cond, (Compare, Match)) else \
+                        cond.known if isinstance(cond, Known) else None
+                    if name is not None:
+                        readers.setdefault(name, set()).add(d.output)
+        return readers
+
     def missing(self) -> list[dict[str, Any]]:
-        """Facts whose absence left a conclusion unknown or provisional, with the test."""
+        """Facts whose absence left a conclusion unknown or provisional, with the test.
+
+        ``order`` is false for a front-line response time point (day 8, end of induction or
+        consolidation, a checkpoint count) once a relapse is confirmed: that time point has
+        passed, so its test is not among ``tests_to_order``. An intermediate output (one that
+        other decisions read, e.g. ``genetics.cog_bucket``) is named in ``needed_for`` only
+        while a decision that reads it applies to the patient (not an adult's COG group)."""
         needed: dict[str, list[str]] = {}
         # a checkpoint response left open (an adult's platelet count) asks for its facts too
         responses = tuple(c.result for c in self.monitoring.responses) if self.monitoring else ()
-        for r in (*self.results, *responses):
+        # a confirmed relapse whose timing or risk group waits on a fact (the end-of-block-1
+        # MRD for the COG group) asks for it too
+        confirmed = self._relapse_confirmed()
+        relapse = tuple(r for r in self.monitoring.relapse.results
+                        if r.output.startswith(("relapse.timing.", "relapse.risk."))) \
+            if self.monitoring is not None and confirmed else ()
+        for r in (*self.results, *responses, *relapse):
             partly = r.status == "decided" and isinstance(r.value, dict) and any(
                 v is None for v in r.value.values())
             if r.status == "unknown" or r.provisional or partly:
                 for m in r.missing:
                     needed.setdefault(m, []).append(r.output)
+        readers = self._readers()
+        status = {r.output: r.status for r in self.results}
+
+        def applies(output: str, seen: frozenset[str] = frozenset()) -> bool:
+            """A conclusion of its own, or read by a decision that applies and is itself
+            wanted (genetics.double_trisomy_4_10 feeds genetics.cog_bucket, which only the
+            paediatric schemes read)."""
+            read_by = readers.get(output, set()) - seen - {output}
+            if not read_by:
+                return True
+            return any(status.get(o, "decided") != "not_applicable"
+                       and applies(o, seen | {output}) for o in read_by)
+
         out = []
         for fact, outputs in sorted(needed.items()):
             spec = self.knowledge.registry.get(fact)
+            shown = sorted({o for o in outputs if applies(o)})
             out.append(
                 {
                     "fact": fact,
-                    "needed_for": sorted(set(outputs)),
+                    "needed_for": shown or sorted(set(outputs)),
                     "test": spec.settled_by if spec and spec.settled_by else None,
+                    "order": not (confirmed and self._front_line_time_point(fact)),
                 }
             )
         return out
+
+    def _unconfirmed_evidence(self) -> list[str]:
+        """Rule ids of decided conclusions resting on a rule marked ``evidence:
+        unconfirmed``: the front-line decisions and every monitoring decision (checkpoint
+        response, MRD level, relapse site, timing and risk groups, alerts); for a decision
+        that keeps every matching rule, each such rule."""
+        results: list[DecisionResult] = list(self.results)
+        if self.monitoring is not None:
+            results += [c.result for c in self.monitoring.responses]
+            results += list(self.monitoring.relapse.results)
+            results += list(self.monitoring.results)
+        ids: set[str] = set()
+        for r in results:
+            if r.status != "decided":
+                continue
+            if r.rule_id and r.evidence == "unconfirmed":
+                ids.add(r.rule_id)
+            ids.update(rid for rid, _, evidence in r.hits if evidence == "unconfirmed")
+        if self.monitoring is not None:
+            # the MRD series keeps the rule of each level; its evidence is the pack's
+            rules = {rule.id: rule for d in self.knowledge.pack("mrd").pack.decisions
+                     for rule in d.rules}
+            for m in self.monitoring.mrd:
+                rule = rules.get(str(m.get("rule_id")))
+                if rule is not None and rule.evidence == "unconfirmed":
+                    ids.add(rule.id)
+        return sorted(ids)
 
     def trace(self) -> list[dict[str, Any]]:
         """One entry per decision: rule, inputs, citations, evidence."""
@@ -298,6 +378,7 @@ class Assessment:
         age = self.facts.get("age.years")
         cns = self.result("cns")
         etp = self.value("diagnosis.etp")
+        missing = self.missing()
         doc: dict[str, Any] = {
             "format": ASSESSMENT_FORMAT,
             "patient_id": self.record.id,
@@ -343,16 +424,13 @@ class Assessment:
             **self._monitoring(),
             **self._roadmap(),
             "titration": self.titration.as_dict() if self.titration is not None else None,
-            "missing": self.missing(),
+            "missing": missing,
             "tests_to_order": sorted(
-                {m["test"] for m in self.missing() if m["test"] is not None}
+                {m["test"] for m in missing if m["test"] is not None and m["order"]}
                 | set(self._relapse_tests())
             ),
             "notes": list(self.notes),
-            "unconfirmed_evidence": sorted(
-                {r.rule_id for r in self.results if r.evidence == "unconfirmed" and r.rule_id
-                 and r.status == "decided"}
-            ),
+            "unconfirmed_evidence": self._unconfirmed_evidence(),
             "trace": self.trace(),
         }
         # every id cited anywhere in the document (risk, response, MRD, relapse, alerts,

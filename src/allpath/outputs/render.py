@@ -132,7 +132,8 @@ def _monitoring_lines(doc: dict[str, Any]) -> list[str]:
                      f"{words(t['cog'])}, BFM {words(t['bfm'])}, NCCN {words(t['nccn'])}")
         risk = rel.get("risk") or {}
         lines.append(f"Relapse risk group: COG {words(risk.get('cog'))}, BFM "
-                     f"{words(risk.get('bfm'))}, IntReALL 2010 {words(risk.get('intreall'))}")
+                     f"{words(risk.get('bfm'))}, IntReALL 2010 {words(risk.get('intreall'))}, "
+                     f"UK (ALL R3) {words(risk.get('uk'))}")
     elif rel and rel.get("suspected"):
         confirm = f"; to confirm: {rel['confirm_with']}" if rel.get("confirm_with") else ""
         lines.append(f"Relapse suspected on {rel['date']}, not confirmed{confirm}")
