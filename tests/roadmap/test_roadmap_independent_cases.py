@@ -76,11 +76,6 @@ _INTERFANT = ("Interfant-06 induction doses are not in any source ALLPath could 
               "2026-12-07; the reviewer gives them from recollection, medium/low confidence); "
               "the interfant template keeps them 'per protocol', flagged unconfirmed, and names "
               "the Interfant-06 protocol for the pharmacist [S47][S47b] (case allpath_note)")
-_DALBA_DASA = ("template error (issue 19, being fixed): the D-ALBA dasatinib dose is still "
-               "'per protocol'; EHA 2019 S1617 gives 140 mg/day for 85 days")
-_PHPED_TKI = ("template error (issue 19, being fixed): the Ph+ paediatric TKI starts on induction "
-              "day 1 and imatinib is only an induction alternative, not continued through "
-              "consolidation and maintenance (AALL0031/AALL1631; AALL1122 from day 15)")
 KNOWN: dict[str, str] = {
     # key: item id; value: why ALLPath differs, with its source
     "infant-4-months-kmt2a-high-risk/dose0-prednisone": _INTERFANT,
@@ -125,21 +120,11 @@ KNOWN: dict[str, str] = {
         "days 1 and 11 of the modified hyper-CVAD table [THOMAS2010-HCVAD] (days 4 and 11 in "
         "Kantarjian 2000); the reviewer's hyper-CVAD case notes the disagreement",
     # second batch (2026-12-07), before the template fixes of issue 19
-    "dalba-woman-55-ph-pos/dose5-dasatinib": _DALBA_DASA,
-    "dalba-woman-55-ph-pos/dose8-dasatinib": _DALBA_DASA,
-    "dalba-woman-55-ph-pos/must0": _DALBA_DASA,
-    "dalba-woman-72-under-45kg/dose2-dasatinib": _DALBA_DASA,
     "dalba-woman-55-ph-pos/dose6-prednisone":
         "no readable source gives the D-ALBA prednisone dose from induction day 1 (EHA 2019 "
         "S1617 and ASH Clinical News give only its duration, to day 31); the reviewer's "
         "60 mg/m2/day is from memory (confidence low), so ALLPath keeps it per protocol and "
         "names Foa et al., NEJM 2020 [S28][HEMATOLOGIST-DALBA]",
-    "ph-pos-child-10y-imatinib/dose0-imatinib": _PHPED_TKI,
-    "ph-pos-child-10y-imatinib/dose1-imatinib": _PHPED_TKI,
-    "ph-pos-child-10y-imatinib/dose1-imatinib/window": _PHPED_TKI,
-    "ph-pos-child-10y-imatinib/dose2-imatinib": _PHPED_TKI,
-    "ph-pos-child-10y-imatinib/dose2-imatinib/window": _PHPED_TKI,
-    "ph-pos-child-10y-imatinib/must0": _PHPED_TKI,
 }
 
 

@@ -503,16 +503,69 @@ def test_the_hematologist_dalba_schedule_prednisone_with_dasatinib_to_day_31_das
 ) -> None:
     """The Hematologist's account of D-ALBA [HEMATOLOGIST-DALBA]: prednisone with concurrent
     dasatinib through day 31, dasatinib to the day-85 assessment, then 28-day blinatumomab
-    cycles with dasatinib. Days are shown; the doses of dasatinib and of prednisone from day 1
-    are not in a readable source, so they stay per protocol and name Foà et al. 2020."""
+    cycles with dasatinib. Days are shown; the prednisone dose from day 1 is not in a readable
+    source (the abstracts give only its length), so it stays per protocol and names Foà et al.
+    2020."""
     d = _rm(template="ph-pos-dalba", age_years=54, height_cm=180, weight_kg=64.8, ph="positive")
     ind = next(p for p in d["phases"] if p["id"] == "induction")
     das = next(c for c in ind["components"] if c["drug"] == "dasatinib")
     pred = next(c for c in ind["components"] if c["drug"] == "prednisone")
     assert das["days"] == list(range(1, 86)) and pred["days"] == list(range(1, 32))
-    assert das["dose"]["status"] == pred["dose"]["status"] == "per_protocol"
-    assert all("Foà et al., N Engl J Med 2020;383:1613" in c["note"] for c in (das, pred))
+    assert pred["dose"]["status"] == "per_protocol"
+    assert "Foà et al., N Engl J Med 2020;383:1613" in pred["note"]
     assert any(r["days"] == [85] and r["mrd"] for r in ind["procedures"])
+
+
+def test_eha_2019_s1617_dalba_dasatinib_140_mg_day_for_85_days_and_through_blinatumomab(
+) -> None:
+    """D-ALBA, EHA 2019 abstract S1617 [DALBA-EHA2019-S1617] and ASH 2019 abstract 740
+    [DALBA-ASH2019-740]: dasatinib 140 mg/day as induction for 85 days, continued during the
+    blinatumomab cycles (flat 28 ug/day). The dasatinib lines of the blinatumomab cycles carry
+    their days, so they reach the calendar."""
+    d = _rm(template="ph-pos-dalba", age_years=55, height_cm=165, weight_kg=70, ph="positive")
+    ind = _comps(d, "induction", "dasatinib")
+    assert [(c["dose"]["amount"], c["days"]) for c in ind] == [(140.0, list(range(1, 86)))]
+    assert "DALBA-EHA2019-S1617" in ind[0]["cite"] and ind[0]["dose"]["rounding_window"] is None
+    for pid in ("blinatumomab-1", "blinatumomab-2"):
+        das = _comps(d, pid, "dasatinib")
+        assert [(c["dose"]["amount"], c["days"]) for c in das] == [(140.0, list(range(1, 43)))]
+        assert len(das[0]["dates"]) == 1 and das[0]["dates"][0]["from"] < das[0]["dates"][0]["to"]
+        blin = _comps(d, pid, "blinatumomab")
+        assert [c["dose"]["amount"] for c in blin] == [28.0]
+        assert "DALBA-ASH2019-740" in blin[0]["cite"]
+
+
+def test_cog_aall1122_tki_starts_on_induction_day_15_and_continues_to_the_end_of_therapy(
+) -> None:
+    """COG AALL1122 / CA180-372 [AALL1122-UTSW]: induction starts before the Ph result; "at
+    day 15, dasatinib treatment shall begin and continue without planned interruption". AALL1631
+    [AALL1631-UCHICAGO]: continuous imatinib. Both TKIs (dasatinib 60 mg/m2, imatinib 340 mg/m2)
+    start on induction day 15 and appear in consolidation and maintenance."""
+    d = _rm(age_years=10, sex="male", height_cm=140, weight_kg=33, ph="positive")
+    assert d["template"]["id"] == "ph-pos-paediatric"
+    m2 = bsa(140, 33)
+    for drug, per_m2 in (("dasatinib", 60), ("imatinib (alternative)", 340)):
+        ind = _comps(d, "induction", drug)
+        assert [c["days"] for c in ind] == [list(range(15, 30))], drug
+        for pid in ("induction", "consolidation", "maintenance"):
+            c = _comps(d, pid, drug)
+            assert len(c) == 1 and c[0]["dose"]["calculated"] == pytest.approx(per_m2 * m2), pid
+    assert "AALL1122-UTSW" in _comps(d, "induction", "dasatinib")[0]["cite"]
+    assert "AALL1631-UCHICAGO" in _comps(d, "maintenance", "imatinib (alternative)")[0]["cite"]
+
+
+def test_nccn_pediatric_ph_positive_lists_blinatumomab_in_standard_risk_consolidation_only(
+) -> None:
+    """NCCN Pediatric ALL [S1] (fact sheet 5.4.5): post-induction standard risk, chemotherapy
+    with blinatumomab and TKI. Blinatumomab is not part of AALL1631 or AALL1122, so the
+    template says where it comes from; it appears in consolidation only."""
+    tpl = load_templates()["ph-pos-paediatric"]
+    phases = {p.id: [c.drug for c in p.components] for p in tpl.phases}
+    assert [pid for pid, drugs in phases.items() if "blinatumomab" in drugs] == ["consolidation"]
+    blin = [c for c in tpl.phase("consolidation").components if c.drug == "blinatumomab"]
+    assert all("S1" in c.cite for c in blin)
+    note = tpl.phase("consolidation").note or ""
+    assert "NCCN" in note and "not part of COG AALL1631 or AALL1122" in note
 
 
 def test_cta_regimens_cog_aall0031_imatinib_is_340_mg_m2_day_in_the_ph_positive_child_template(
