@@ -122,9 +122,10 @@ KNOWN: dict[str, str] = {
     # second batch (2026-12-07), before the template fixes of issue 19
     "dalba-woman-55-ph-pos/dose6-prednisone":
         "no readable source gives the D-ALBA prednisone dose from induction day 1 (EHA 2019 "
-        "S1617 and ASH Clinical News give only its duration, to day 31); the reviewer's "
-        "60 mg/m2/day is from memory (confidence low), so ALLPath keeps it per protocol and "
-        "names Foa et al., NEJM 2020 [S28][HEMATOLOGIST-DALBA]",
+        "S1617 and ASH 2019 abstract 740 give only its length: 24 days after the 7-day "
+        "pre-phase, stopped at day 31; re-searched 2026-12-07); the reviewer's 60 mg/m2/day is "
+        "from memory (confidence low), so ALLPath keeps it per protocol, days 1-31, and names "
+        "Foa et al., NEJM 2020 [DALBA-EHA2019-S1617][DALBA-ASH2019-740][S28]",
 }
 
 
@@ -451,6 +452,20 @@ def _window_check(cid: str, tpl: str, line: dict[str, Any]) -> Check:
         assert any(w is not None and w["low"] == pytest.approx(lo, abs=max(0.011, 1.5e-3 * lo))
                    and w["high"] == pytest.approx(hi, abs=max(0.011, 1.5e-3 * hi))
                    for w in got), f"window {got}, expected [{lo}, {hi}]"
+    return run
+
+
+def _procedure_check(cid: str, line: dict[str, Any]) -> Check:
+    """A marrow MRD the reviewer expects on a protocol day of a phase."""
+    def run() -> None:
+        tpl = TEMPLATE_OF[cid]
+        pid = phase_id(tpl, str(line["phase"]))
+        assert pid is not None, line
+        assert "marrow" in str(line["kind"]) and "mrd" in str(line["kind"]).lower(), line
+        phase = next(p for p in rdict(cid)["phases"] if p["id"] == pid)
+        hits = [r["id"] for r in phase["procedures"]
+                if r["kind"] == "marrow" and r["mrd"] and int(line["day"]) in r["days"]]
+        assert hits, [(r["id"], r["kind"], r["days"]) for r in phase["procedures"]]
     return run
 
 
@@ -797,6 +812,8 @@ def _items() -> list[Any]:
                 add(f"{key}/window", _window_check(cid, tpl, line))
         if "phases" in e:
             add(f"{cid}/phases", _phases_check(cid))
+        for k, proc in enumerate(e.get("procedures", [])):
+            add(f"{cid}/procedure{k}", _procedure_check(cid, proc))
         if "transplant" in e:
             add(f"{cid}/transplant", _transplant_check(cid))
         if "therapy_length" in e:
