@@ -33,7 +33,9 @@ Stage C, adults:
   * adult ``post_induction_sensitivity`` and its age slope ``post_induction_age_slope`` (toy)
   * targets: 5-year survival 59 % at 20-39 y and 43 % at 40-59 y (SEER, Sasaki 2021).
 
-Loss: sum over targets of ((simulated - target) / tolerance)^2, tolerances from §10. The grids are
+Loss: sum over targets of ((simulated - target) / tolerance)^2, with the values and tolerances of
+the rows of ``src/allpath/knowledge/sim/validation_targets.yaml`` (``STAGE_METRICS`` names each
+stage's metrics; :func:`allpath.sim.validation.calibration_loss` reads the numbers). The grids are
 coarse on purpose (every point is a full cohort); the best point of each stage is printed as a
 YAML snippet. The script does not rewrite the knowledge files (that would drop their comments):
 copy the values, mark them ``evidence: toy`` + ``fitted: {target, loss}`` and bump the version.
@@ -47,6 +49,7 @@ from __future__ import annotations
 import argparse
 import copy
 import itertools
+from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -55,6 +58,15 @@ import yaml
 
 from allpath.sim.cohort import CohortConfig, load_config, simulate_cohort, summarise_table
 from allpath.sim.params import knowledge_path, parse_parameters, parse_protocols
+from allpath.sim.validation import (
+    CalibrationLoss,
+    Target,
+    aieop_groups,
+    calibration_loss,
+    os_at,
+    relapse_timing_share,
+    zhou_relapse,
+)
 
 
 def _raw(name: str) -> dict[str, Any]:
@@ -119,13 +131,13 @@ def cohort(cfg: CohortConfig, n: int, seed: int, workers: int) -> dict[str, Any]
 
 
 def metrics_a(c: dict[str, Any]) -> dict[str, float]:
-    """Induction metrics."""
+    """Induction metrics (keys: the ``metric`` of validation_targets.yaml)."""
     pb = c["pb_blasts_d8_per_uL"]
     return {
-        "d8_zero": float(np.mean(pb == 0)),
-        "d8_ge1000": float(np.mean(pb >= 1000)),
+        "d8_pb_zero": float(np.mean(pb == 0)),
+        "d8_pb_1000": float(np.mean(pb >= 1000)),
         "eoi_below_1e-4": float(np.mean(c["mrd_eoi_flow"] < 1e-4)),
-        "cr": float(np.mean(c["cr"] == 1)),
+        "cr_children": float(np.mean(c["cr"] == 1)),
     }
 
 
@@ -140,8 +152,8 @@ def metrics_b(c: dict[str, Any]) -> dict[str, float]:
     s = summarise_table(c)
     rel = (c["relapse"] == 1) & (c["subtype"] == "T-ALL")
     t_early = float(np.mean(c["relapse_day"][rel] / (365.25 / 12) < 18)) if rel.any() else 0.0
-    return {"relapse": s["relapse_rate"], "late_b": late_share(c), "os5": s["os_5y"],
-            "early_t": t_early}
+    return {"relapse_rate": s["relapse_rate"], "late_share_b": late_share(c),
+            "os5_children": s["os_5y"], "early_share_t": t_early}
 
 
 def os5_band(c: dict[str, Any], lo: float, hi: float) -> float:
@@ -151,40 +163,42 @@ def os5_band(c: dict[str, Any], lo: float, hi: float) -> float:
     return 1.0 - float(died.mean())
 
 
-TARGETS_A = {"d8_zero": (0.33, 0.05), "d8_ge1000": (0.15, 0.05),
-             "eoi_below_1e-4": (0.62, 0.05), "cr": (0.976, 0.01)}
 def metrics_d(c: dict[str, Any]) -> dict[str, float]:
     """Relapse by end-of-induction PCR MRD (Zhou 2007) and overall relapse, patients in CR."""
     cr = c["cr"] == 1
     m, r = c["mrd_eoi_pcr"][cr], c["relapse"][cr] == 1
-    return {"rel_undet": float(r[m == 0].mean()),
-            "rel_lt_1e-3": float(r[(m > 0) & (m < 1e-3)].mean()),
-            "rel_ge_1e-3": float(r[m >= 1e-3].mean()),
-            "relapse": float(np.mean(c["relapse"] == 1))}
+    return {"zhou_undetectable": float(r[m == 0].mean()),
+            "zhou_below_1e-3": float(r[(m > 0) & (m < 1e-3)].mean()),
+            "zhou_at_least_1e-3": float(r[m >= 1e-3].mean()),
+            "relapse_rate": float(np.mean(c["relapse"] == 1))}
 
 
-TARGETS_D = {"rel_undet": (0.05, 0.05), "rel_lt_1e-3": (0.12, 0.05),
-             "rel_ge_1e-3": (0.72, 0.10), "relapse": (0.127, 0.02)}
-TARGETS_B = {"relapse": (0.127, 0.02), "late_b": (0.50, 0.10), "os5": (0.904, 0.02)}
+def metrics_c(c: dict[str, Any]) -> dict[str, float]:
+    """Adult metrics: 5-year survival by SEER band and (printed only) the CR rate."""
+    return {"os5_20_39": os5_band(c, 20, 40), "os5_40_59": os5_band(c, 40, 60),
+            "cr_adult": float(np.mean(c["cr"] == 1))}
 
 
-def loss(m: dict[str, float], targets: dict[str, tuple[float, float]]) -> float:
-    """Sum of squared tolerance-scaled deviations."""
-    return sum(((m[k] - t) / tol) ** 2 for k, (t, tol) in targets.items())
-
-
-def n_outside(m: dict[str, float], targets: dict[str, tuple[float, float]]) -> int:
-    """Number of targets outside their tolerance."""
-    return sum(abs(m[k] - t) > tol for k, (t, tol) in targets.items())
-
-
-TARGETS_E = {
-    "relapse": (0.127, 0.02), "late_b": (0.50, 0.10), "early_t": (0.65, 0.10),
-    "rel_undet": (0.05, 0.05), "rel_lt_1e-3": (0.12, 0.05), "rel_ge_1e-3": (0.72, 0.10),
-    "sr": (0.42, 0.05), "ir": (0.52, 0.05), "hr": (0.06, 0.02),
-    "efs_sr": (0.923, 0.04), "efs_ir": (0.776, 0.04), "efs_hr": (0.501, 0.04),
-    "os5": (0.904, 0.02), "os5_0_14": (0.93, 0.02),
+#: The metrics each stage fits (the ``metric`` of validation_targets.yaml rows; their values
+#: and tolerances are read from that list by :func:`stage_loss`, never copied here).
+STAGE_METRICS: dict[str, tuple[str, ...]] = {
+    "A": ("d8_pb_zero", "d8_pb_1000", "eoi_below_1e-4", "cr_children"),
+    "B": ("relapse_rate", "late_share_b", "os5_children"),
+    "D": ("zhou_undetectable", "zhou_below_1e-3", "zhou_at_least_1e-3", "relapse_rate"),
+    "E": ("relapse_rate", "late_share_b", "early_share_t", "zhou_undetectable",
+          "zhou_below_1e-3", "zhou_at_least_1e-3", "aieop_sr", "aieop_ir", "aieop_hr",
+          "aieop_efs_sr", "aieop_efs_ir", "aieop_efs_hr", "os5_children", "os5_0_14"),
+    "C": ("os5_20_39", "os5_40_59"),
 }
+
+
+def stage_loss(m: dict[str, float], stage: str,
+               targets: Sequence[Target] | None = None) -> CalibrationLoss:
+    """Loss of stage ``stage``: sum of squared tolerance-scaled deviations from the rows of
+    validation_targets.yaml (``targets``: that list by default), and how many are outside."""
+    return calibration_loss(m, STAGE_METRICS[stage], targets)
+
+
 #: Stage E starting point and search (parameter set 0.3.0 values).
 START_E = {"beta": 0.85, "s_post": 0.65, "omega_post": 0.33, "corr_post": 0.75,
            "corr_pro": 0.25, "p_strong": 0.02, "t_all_post": 1.3, "consolidation_kill": 0.17}
@@ -192,23 +206,15 @@ START_E = {"beta": 0.85, "s_post": 0.65, "omega_post": 0.33, "corr_post": 0.75,
 
 def metrics_e(c: dict[str, Any]) -> dict[str, float]:
     """Stage-E metrics: relapse timing, MRD mappings, AIEOP-BFM groups, survival."""
-    from allpath.sim.validation import (
-        aieop_groups,
-        os_at,
-        relapse_timing_share,
-        zhou_relapse,
-    )
-
     g = aieop_groups(c)
     z = zhou_relapse(c)
     return {
-        "relapse": float(np.mean(c["relapse"] == 1)),
-        "late_b": relapse_timing_share(c, "B-ALL", "late"),
-        "early_t": relapse_timing_share(c, "T-ALL", "early"),
-        "rel_undet": z["undetectable"], "rel_lt_1e-3": z["below_1e-3"],
-        "rel_ge_1e-3": z["at_least_1e-3"],
-        **{k: g[k] for k in ("sr", "ir", "hr", "efs_sr", "efs_ir", "efs_hr")},
-        "os5": os_at(c, 5.0), "os5_0_14": os_at(c, 5.0, 0, 15),
+        "relapse_rate": float(np.mean(c["relapse"] == 1)),
+        "late_share_b": relapse_timing_share(c, "B-ALL", "late"),
+        "early_share_t": relapse_timing_share(c, "T-ALL", "early"),
+        **{f"zhou_{k}": z[k] for k in ("undetectable", "below_1e-3", "at_least_1e-3")},
+        **{f"aieop_{k}": g[k] for k in ("sr", "ir", "hr", "efs_sr", "efs_ir", "efs_hr")},
+        "os5_children": os_at(c, 5.0), "os5_0_14": os_at(c, 5.0, 0, 15),
     }
 
 
@@ -265,7 +271,7 @@ def main() -> None:
         def run_a(v: dict[str, float]) -> tuple[dict[str, float], float]:
             m = metrics_a(cohort(make_config("pediatric", {**fixed, **v}, horizon=30),
                                  args.n, args.seed, args.workers))
-            return m, loss(m, TARGETS_A)
+            return m, stage_loss(m, "A").loss
 
         fixed.update(grid("A", {"prophase_kill": [0.30, 0.33, 0.35, 0.40],
                                 "omega_pro": [0.4, 0.6, 0.8, 1.0, 1.2],
@@ -274,7 +280,7 @@ def main() -> None:
         def run_b(v: dict[str, float]) -> tuple[dict[str, float], float]:
             m = metrics_b(cohort(make_config("pediatric", {**fixed, **v}), args.n, args.seed,
                                  args.workers))
-            return m, loss(m, TARGETS_B)
+            return m, stage_loss(m, "B").loss
 
         fixed.update(grid("B", {"r_post": [0.012, 0.018, 0.025],
                                 "p_strong": [0.01, 0.02, 0.03],
@@ -283,7 +289,7 @@ def main() -> None:
         def run_d(v: dict[str, float]) -> tuple[dict[str, float], float]:
             m = metrics_d(cohort(make_config("pediatric", {**fixed, **v}), args.n, args.seed,
                                  args.workers))
-            return m, loss(m, TARGETS_D)
+            return m, stage_loss(m, "D").loss
 
         fixed.update(grid("D", {"corr_post": [0.5, 0.7, 0.85],
                                 "omega_post": [0.2, 0.3],
@@ -292,16 +298,16 @@ def main() -> None:
         def run_e(v: dict[str, float]) -> tuple[dict[str, float], float, int]:
             m = metrics_e(cohort(make_config("pediatric", {**fixed, **v}), args.n, args.seed,
                                  args.workers))
-            return m, loss(m, TARGETS_E), n_outside(m, TARGETS_E)
+            got = stage_loss(m, "E")
+            return m, got.loss, got.outside
 
         fixed.update(local_search("E", START_E, run_e, args.iterations, args.seed))
     if args.stage in ("C", "all"):
         def run_c(v: dict[str, float]) -> tuple[dict[str, float], float]:
             c = cohort(make_config("adult", {**fixed, **v}), args.n // 2, args.seed,
                        args.workers)
-            m = {"os5_20_39": os5_band(c, 20, 40), "os5_40_59": os5_band(c, 40, 60),
-                 "cr": float(np.mean(c["cr"] == 1))}
-            return m, ((m["os5_20_39"] - 0.59) / 0.06) ** 2 + ((m["os5_40_59"] - 0.43) / 0.06) ** 2
+            m = metrics_c(c)
+            return m, stage_loss(m, "C").loss
 
         fixed.update(grid("C", {"s_post_adult": [0.38, 0.40, 0.42, 0.44],
                                 "age_slope_adult": [0.015, 0.02, 0.025]}, run_c))

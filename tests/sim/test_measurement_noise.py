@@ -13,7 +13,7 @@ import pytest
 from allpath.sim import load_parameters, simulate_patient, to_record
 from allpath.sim.closed_loop import TitrationConfig, parse_titration
 from allpath.sim.cohort import load_config, simulate_cohort, summarise_table
-from allpath.sim.patient import _measured, measurement_rng
+from allpath.sim.patient import measured_series, measurement_rng
 
 PROFILE = {"id": "v1", "age": 6.0, "sex": "female", "subtype": "B-ALL"}
 
@@ -26,7 +26,7 @@ def test_gebhard2023_anc_residual_error_is_the_record_noise() -> None:
     """Measured ANC = model ANC x log-normal with omega^2 = ln(1 + 0.5^2) (Gebhard 2023
     proportional residual error, variance 0.25), mean-preserving; WBC moves with it."""
     run = simulate_patient(PROFILE, seed=3)
-    got = _measured(run, measurement_rng(3), None)
+    got = measured_series(run, measurement_rng(3))
     ratio = got["anc"] / run.series["anc"]
     omega = math.sqrt(math.log1p(load_parameters().value("anc_residual_cv") ** 2))
     assert np.std(np.log(ratio)) == pytest.approx(omega, rel=0.1)

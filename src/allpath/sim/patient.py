@@ -23,8 +23,8 @@ from allpath.sim.outcomes import RunResult
 from allpath.sim.params import ParameterSet, Protocol, load_parameters, load_protocols
 from allpath.sim.population import N_NORMAL, N_UNIFORM, SUBTYPES, Batch, make_batch
 
-__all__ = ["PatientRun", "load_profile", "pack_run", "plot_patient", "simulate_patient",
-           "to_record"]
+__all__ = ["PatientRun", "load_profile", "measured_series", "measurement_rng", "pack_run",
+           "plot_patient", "simulate_patient", "to_record"]
 
 
 @dataclass(frozen=True)
@@ -147,9 +147,12 @@ def measurement_rng(seed: int, patient: int = 0) -> np.random.Generator:
 RECORD_STREAM = 4
 
 
-def _measured(run: PatientRun, rng: np.random.Generator | None,
-              parameters: ParameterSet | None) -> dict[str, Array]:
-    """The daily series as a laboratory would report them (see :func:`to_record`)."""
+def measured_series(run: PatientRun, rng: np.random.Generator | None,
+                    parameters: ParameterSet | None = None) -> dict[str, Array]:
+    """The daily series of ``run`` as a laboratory would report them (the values
+    :func:`to_record` writes): with ``rng`` (e.g. :func:`measurement_rng`) ANC with the
+    residual error ``anc_residual_cv`` (WBC moves with it) and marrow blasts counted among
+    ``marrow_cells_counted`` cells; without ``rng`` the model's series unchanged."""
     s = run.series
     if rng is None:
         return s
@@ -179,7 +182,7 @@ def to_record(run: PatientRun, rng: np.random.Generator | None = None,
     parameter set has no cited analyser error for them). Without ``rng``: the model's values.
     """
     dx = dt.date.fromisoformat(run.profile["diagnosis_date"])
-    s = _measured(run, rng, parameters)
+    s = measured_series(run, rng, parameters)
     n_days = s["anc"].shape[0] - 1
     count_days = {0, 8, 15, 29, *run.phase_starts}
     maint = [st for st, ph in zip(run.phase_starts, run.protocol.phases, strict=True)
