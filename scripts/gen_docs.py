@@ -12,6 +12,10 @@ Generated files (never edit them by hand; change the source and re-run):
 * ``docs/packs/<pack-id>.md`` and ``docs/packs/README.md`` from the bundled rule packs
 * ``docs/analytes.md``   from ``knowledge/analytes.yaml``
 * ``docs/vocabulary.md`` from ``knowledge/vocabulary.yaml``
+* ``docs/simulator/validation.md`` from ``knowledge/sim/validation_targets.yaml`` and simulated
+  cohorts (``scripts/sim_validation_report.py``: about 15 s per seed, 3 seeds; each seed's
+  metrics are cached in ``.cache/sim_validation/`` under a digest of ``src/allpath``, so a
+  repeated run with unchanged code takes seconds; ``--no-sim-cache`` simulates again)
 
 The output is deterministic: no timestamps, stable ordering, ``\\n`` line endings. The
 hand-written pages (``docs/record-format.md``, ``docs/output-format.md``,
@@ -594,7 +598,19 @@ def rulepack_schema() -> str:
 # --------------------------------------------------------------------------- main
 
 
-def generate() -> dict[Path, str]:
+def simulator_validation(cache: bool = True) -> str:
+    """docs/simulator/validation.md (scripts/sim_validation_report.py, its metrics cached
+    unless ``cache`` is False)."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    try:
+        import sim_validation_report as report_script
+    finally:
+        sys.path.pop(0)
+    text: str = report_script.report(cache=report_script.CACHE if cache else None)
+    return text
+
+
+def generate(sim_cache: bool = True) -> dict[Path, str]:
     """Every generated file, by path relative to the repository root."""
     knowledge, problems = load_packs(run_examples=False)
     if problems:
@@ -609,6 +625,7 @@ def generate() -> dict[Path, str]:
         DOCS / "analytes.md": render_analytes(),
         DOCS / "vocabulary.md": render_vocabulary(),
         DOCS / "packs" / "README.md": render_pack_index(packs),
+        DOCS / "simulator" / "validation.md": simulator_validation(sim_cache),
     }
     for pack, source in packs:
         out[DOCS / "packs" / f"{pack.id}.md"] = render_pack(pack, source, knowledge.citations)
@@ -625,8 +642,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--root", type=Path, default=ROOT, help="repository root (default: this checkout)"
     )
+    parser.add_argument(
+        "--no-sim-cache",
+        action="store_true",
+        help="simulate the validation report's cohorts even if .cache/sim_validation has them",
+    )
     args = parser.parse_args(argv)
-    files = generate()
+    files = generate(sim_cache=not args.no_sim_cache)
     stale: list[str] = []
     for rel, text in files.items():
         path = args.root / rel

@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import importlib.util
 import json
 import subprocess
 import sys
@@ -83,6 +84,56 @@ def test_generated_docs_are_current() -> None:
         check=False,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def _report_script() -> Any:
+    spec = importlib.util.spec_from_file_location(
+        "_sim_validation_report", ROOT / "scripts" / "sim_validation_report.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_gen_docs_check_fails_on_a_stale_simulator_validation_report(tmp_path: Path) -> None:
+    """docs/simulator/validation.md is under ``gen_docs.py --check``: a copy of the generated
+    files whose report differs in one simulated figure is reported stale, and only the report."""
+    rel = Path("docs") / "simulator" / "validation.md"
+    for path in (ROOT / "docs").rglob("*"):
+        if path.is_file():
+            dest = tmp_path / path.relative_to(ROOT)
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            dest.write_bytes(path.read_bytes())
+    text = (tmp_path / rel).read_text(encoding="utf-8")
+    row = next(line for line in text.splitlines() if line.startswith("| `rowe2005_adult_cr`"))
+    cells = row.split(" | ")
+    cells[4] = f"{float(cells[4]) + 0.001:.3f}"
+    (tmp_path / rel).write_text(text.replace(row, " | ".join(cells)), encoding="utf-8")
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "gen_docs.py"), "--check", "--root",
+         str(tmp_path)],
+        cwd=ROOT, capture_output=True, text=True, check=False,
+    )
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    stale = [line.strip("- ").strip() for line in proc.stderr.splitlines()[1:]]
+    assert stale == [str(rel)], proc.stderr
+
+
+def test_simulator_validation_cache_key_changes_with_any_model_file(tmp_path: Path) -> None:
+    """The report's cached metrics are keyed by a digest of src/allpath: editing one parameter
+    file gives another key, so a cached run never stands in for a changed model."""
+    script = _report_script()
+    src = ROOT / "src" / "allpath"
+    for path in src.rglob("*"):
+        if path.is_file() and "__pycache__" not in path.parts:
+            dest = tmp_path / path.relative_to(ROOT)
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            dest.write_bytes(path.read_bytes())
+    before = script.inputs_digest(tmp_path)
+    assert before == script.inputs_digest(ROOT)
+    params = tmp_path / "src" / "allpath" / "knowledge" / "sim" / "parameters.yaml"
+    params.write_text(params.read_text(encoding="utf-8") + "\n", encoding="utf-8")
+    assert script.inputs_digest(tmp_path) != before
 
 
 def test_there_are_examples() -> None:

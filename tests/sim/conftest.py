@@ -11,16 +11,19 @@ import pytest
 
 from allpath.sim import simulate_cohort
 from allpath.sim.cohort import load_config, summarise_table
+from allpath.sim.validation import COHORT_N, REPORT_SEEDS
 
-PEDIATRIC_N = 16_000
-ADULT_N = 6_000
-AYA_N = 6_000
-OLDER_N = 4_000
+# the cohorts of the validation report's first seed (scripts/sim_validation_report.py)
+PEDIATRIC_N = COHORT_N["pediatric"]
+ADULT_N = COHORT_N["adult"]
+AYA_N = COHORT_N["aya"]
+OLDER_N = COHORT_N["older_adult"]
+SEED = REPORT_SEEDS[0]
 LONG_HORIZON_DAYS = 3654  # 10 years + 1 day
 
 
 def _cols(preset: str, n: int) -> dict[str, Any]:
-    table = simulate_cohort(preset, n=n, seed=2025, chunk_size=4096)
+    table = simulate_cohort(preset, n=n, seed=SEED, chunk_size=4096)
     assert not isinstance(table, str)
     return {k: table.column(k).to_numpy(zero_copy_only=False) for k in table.column_names}
 
@@ -60,6 +63,6 @@ def pediatric_long() -> dict[str, np.ndarray[Any, Any]]:
     """The pediatric cohort of :func:`pediatric` followed 10 years, so that every relapse in
     the first 5 years is followed 5 years (survival after relapse)."""
     cfg = replace(load_config("pediatric"), horizon_days=LONG_HORIZON_DAYS)
-    table = simulate_cohort(cfg, n=PEDIATRIC_N, seed=2025, chunk_size=4096)
+    table = simulate_cohort(cfg, n=PEDIATRIC_N, seed=SEED, chunk_size=4096)
     assert not isinstance(table, Path)
     return {k: table.column(k).to_numpy(zero_copy_only=False) for k in table.column_names}

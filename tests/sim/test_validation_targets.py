@@ -22,8 +22,10 @@ from allpath.sim import load_config, simulate_cohort
 from allpath.sim.cohort import summarise_table
 from allpath.sim.immuno import e1910_summary, randomisation_day
 from allpath.sim.validation import (
+    COHORT_N,
     IMMUNO_PRESETS,
     METRIC_COHORT,
+    REPORT_SEEDS,
     Target,
     adult_metrics,
     immuno_metrics,
@@ -37,11 +39,13 @@ from allpath.sim.validation import (
 Cols = dict[str, np.ndarray[Any, Any]]
 Metrics = dict[str, float]
 TARGETS = load_targets()
-IMMUNO_N = 6_000  # per preset and arm (binomial SE of a 44 % rate 0.6 pp)
+SEED = REPORT_SEEDS[0]  # the report's first seed: its cohorts are these
 
 
-def _preset(preset: str) -> Cols:
-    table = simulate_cohort(preset, n=IMMUNO_N, seed=2025, chunk_size=8192)
+def _preset(preset: str, n: int) -> Cols:
+    """``n`` patients of ``preset`` (immunotherapy presets and E1910 arms: 6,000 each,
+    binomial SE of a 44 % rate 0.6 pp)."""
+    table = simulate_cohort(preset, n=n, seed=SEED, chunk_size=8192)
     assert not isinstance(table, Path)
     return {k: table.column(k).to_numpy(zero_copy_only=False) for k in table.column_names}
 
@@ -59,7 +63,8 @@ def metrics_pediatric_long(pediatric_long: Cols) -> Metrics:
 @pytest.fixture(scope="module")
 def metrics_maintenance() -> Metrics:
     cfg = load_config("pediatric")
-    return maintenance_metrics(cfg.parameters, cfg.population, cfg.protocol, 2025)
+    return maintenance_metrics(cfg.parameters, cfg.population, cfg.protocol, SEED,
+                               nadir_n=COHORT_N["nadir"])
 
 
 @pytest.fixture(scope="module")
@@ -79,7 +84,7 @@ def metrics_older_adult(older_adult: Cols) -> Metrics:
 
 @pytest.fixture(scope="module")
 def metrics_immuno() -> Metrics:
-    cols = {p: _preset(p) for p in IMMUNO_PRESETS}
+    cols = {p: _preset(p, COHORT_N["immuno"]) for p in IMMUNO_PRESETS}
     summaries = {p: summarise_table(c) for p, c in cols.items()}
     return immuno_metrics(summaries, float(np.mean(cols["tower_blinatumomab"]["hsct"])))
 
@@ -91,7 +96,7 @@ def metrics_e1910() -> Metrics:
         cfg = load_config(f"e1910_{arm}")
         assert cfg.immuno is not None and cfg.immuno.frontline is not None
         day = randomisation_day(cfg.protocol, cfg.immuno.frontline.randomisation_phase)
-        e = e1910_summary(_preset(f"e1910_{arm}"), day)
+        e = e1910_summary(_preset(f"e1910_{arm}", COHORT_N["e1910"]), day)
         out[key] = float(e["os"])
         if arm == "chemotherapy":
             out["e1910_cr"] = float(e["cr_rate"])
@@ -115,6 +120,24 @@ def test_published_validation_target(target: Target, request: pytest.FixtureRequ
         f"{target.id} ({target.role}): simulated {simulated:.4g}, published {target.value} ± "
         f"{target.tolerance} ({target.source})")
 
+
+
+def _decimals(x: float) -> int:
+    text = repr(x)
+    return len(text.split(".")[1]) if "." in text else 0
+
+
+@pytest.mark.parametrize("target", [pytest.param(t, id=t.id) for t in TARGETS
+                                    if t.known_miss is not None])
+def test_known_miss_measured_value_is_the_simulated_one(
+        target: Target, request: pytest.FixtureRequest) -> None:
+    """A row's ``known_miss.measured`` is what these cohorts give (seed 2025), to the decimals
+    it is written with, so the list and docs/simulator/validation.md never quote an old run."""
+    assert target.known_miss is not None
+    values: Metrics = request.getfixturevalue(f"metrics_{METRIC_COHORT[target.metric]}")
+    measured, places = target.known_miss.measured, _decimals(target.known_miss.measured)
+    assert abs(values[target.metric] - measured) <= 0.5 * 10.0 ** -places + 1e-9, (
+        f"{target.id}: known_miss.measured {measured}, simulated {values[target.metric]:.4f}")
 
 
 _ROW = ("{{id: {id}, label: x, published: x, source: x, role: validation, metric: cr_adult, "

@@ -37,8 +37,10 @@ from allpath.sim.population import N_NORMAL, N_UNIFORM, make_batch
 from allpath.sim.survival import km_at, km_median
 
 __all__ = [
+    "COHORT_N",
     "IMMUNO_PRESETS",
     "METRIC_COHORT",
+    "REPORT_SEEDS",
     "ROLES",
     "TIMING_CLASSES",
     "CalibrationLoss",
@@ -381,6 +383,18 @@ METRIC_COHORT: dict[str, str] = {
                      "eliana_os3", "blast_response", "peds_blin_cr"), "immuno"),
     **dict.fromkeys(("e1910_cr", "e1910_os_blin", "e1910_os_chemo"), "e1910"),
 }
+
+
+#: Patients per cohort of the validation tests (seed 2025) and of every seed of the report
+#: (scripts/sim_validation_report.py), so the report's seed 2025 is the tests' cohorts:
+#: ``pediatric`` (5 and 10 years), ``adult``, ``aya``, ``older_adult``, each immunotherapy
+#: preset (``immuno``) and E1910 arm (``e1910``), and the induction nadir (``nadir``).
+COHORT_N: dict[str, int] = {"pediatric": 16_000, "adult": 6_000, "aya": 6_000,
+                            "older_adult": 4_000, "immuno": 6_000, "e1910": 6_000,
+                            "nadir": 4_000}
+
+#: Seeds of the validation report; the first is the tests' seed (``known_miss.measured``).
+REPORT_SEEDS = (2025, 11, 7)
 
 
 #: Roles of a validation target (``validation_targets.yaml``).
