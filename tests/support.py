@@ -56,3 +56,46 @@ def synthetic_cbc_rows(n: int, seed: int) -> Any:
         "platelets": rng.lognormal(5.0, 0.8, n).round(0),
         "anc": rng.lognormal(0.8, 0.9, n).round(2),
     })
+
+
+POSTGRES_ENV = "ALLPATH_TEST_POSTGRES_URL"
+
+
+def postgres_url() -> str | None:
+    """A wiped PostgreSQL database for one test, or None when ``$ALLPATH_TEST_POSTGRES_URL``
+    is not set (the caller skips; under CI a skip is a failure).
+
+    Under pytest-xdist each worker gets a database of its own (``<name>_gw0``, ...), made on
+    first use on the server of the given URL (its user needs CREATEDB, as .ci/run grants), so
+    that workers never wipe each other's tables. Every table is dropped before returning.
+    """
+    url = os.environ.get(POSTGRES_ENV)
+    if not url:
+        return None
+    from sqlalchemy import MetaData, create_engine, make_url, text
+
+    from allpath.db.engine import _normalise
+
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if worker:
+        base = make_url(_normalise(url))
+        name = f"{base.database}_{worker}"
+        admin = create_engine(base, isolation_level="AUTOCOMMIT")
+        try:
+            with admin.connect() as conn:
+                exists = conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"),
+                                      {"n": name}).first()
+                if exists is None:
+                    conn.execute(text(f'CREATE DATABASE "{name}"'))
+        finally:
+            admin.dispose()
+        url = base.set(database=name).render_as_string(hide_password=False)
+    engine = create_engine(_normalise(url))
+    try:
+        with engine.begin() as conn:
+            meta = MetaData()
+            meta.reflect(conn)
+            meta.drop_all(conn)
+    finally:
+        engine.dispose()
+    return url

@@ -43,6 +43,10 @@ from allpath.cluster import (
 )
 from support import synthetic_cbc_rows
 
+# Real Dask clusters with worker processes and restarts: run alone, after the parallel part of
+# `make test` (a restart on a machine busy with other tests can outlast Dask's own timeouts).
+pytestmark = pytest.mark.serial
+
 distributed = pytest.importorskip("distributed")
 
 
@@ -358,3 +362,23 @@ def test_screen_format_json_prints_only_json_and_json_flag_is_a_deprecated_alias
     assert text.stdout.startswith("rows: 300")
     assert "--json" not in runner.invoke(app, ["screen", "--help"]).output  # hidden
     assert (tmp_path / "c.parquet").exists()
+
+
+def _one() -> int:
+    return 1
+
+
+def test_a_cluster_without_workers_ends_the_run_with_an_error_instead_of_waiting_for_ever(
+) -> None:
+    # A run once waited for ever after a restart left the cluster with no worker.
+    import distributed
+
+    with distributed.LocalCluster(n_workers=0, processes=False,
+                                  dashboard_address=None) as lc, \
+            distributed.Client(lc, set_as_default=False) as client:
+        started = time.monotonic()
+        with pytest.raises(ClusterError, match=r"has had no worker for 1 s with 2 task\(s\) "
+                                               r"outstanding after 0 of 2; nothing was written"):
+            list(run_ordered(client, [Task(_one, (), 1, "a"), Task(_one, (), 1, "b")],
+                             workerless_wait_s=1.0))
+        assert time.monotonic() - started < 30

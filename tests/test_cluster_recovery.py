@@ -26,6 +26,10 @@ from allpath.screen import ChunkResult, screen_dask, screen_file
 from allpath.sim.cohort import simulate_cohort, simulate_cohort_dask
 from support import synthetic_cbc_rows
 
+# Real Dask clusters with worker processes and restarts: run alone, after the parallel part of
+# `make test` (a restart on a machine busy with other tests can outlast Dask's own timeouts).
+pytestmark = pytest.mark.serial
+
 distributed = pytest.importorskip("distributed")
 
 if sys.platform == "win32":  # pragma: no cover - the CI runs Linux

@@ -18,6 +18,10 @@ from allpath.screen import ScreenError, screen_dask, screen_file
 from allpath.screen.run import _screen_part, parquet_parts, resolve_location
 from support import synthetic_cbc_rows
 
+# Real Dask clusters with worker processes and restarts: run alone, after the parallel part of
+# `make test` (a restart on a machine busy with other tests can outlast Dask's own timeouts).
+pytestmark = pytest.mark.serial
+
 
 def _rows(n: int, seed: int) -> pa.Table:
     table: pa.Table = synthetic_cbc_rows(n, seed)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 import os
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
@@ -44,6 +45,10 @@ DEFAULT_CONNECT_TIMEOUT = 5.0
 CONNECT_TIMEOUT_ENV = "ALLPATH_CONNECT_TIMEOUT"
 #: How many times one task is submitted again after the cluster cancelled it.
 MAX_RESUBMITS = 3
+# How long a run waits with tasks outstanding and no worker on the cluster (workers restarted
+# and not back, all killed) before it stops with an error instead of waiting for ever. A
+# nanny restarting a worker on a busy machine can take a minute or two.
+WORKERLESS_WAIT_S = 300.0
 
 _LOST = "scheduler-connection-lost"
 
@@ -250,7 +255,8 @@ class Task:
 def run_ordered(client: Any, tasks: Sequence[Task], *, window: int | None = None,
                 on_finished: Callable[[Task], None] | None = None,
                 notify: Callable[[str], None] | None = None,
-                max_resubmits: int = MAX_RESUBMITS) -> Iterator[Any]:
+                max_resubmits: int = MAX_RESUBMITS,
+                workerless_wait_s: float = WORKERLESS_WAIT_S) -> Iterator[Any]:
     """Run ``tasks`` on the cluster; yield their results in order.
 
     At most ``window`` tasks (default two per worker thread) are submitted and not yet yielded,
@@ -258,7 +264,9 @@ def run_ordered(client: Any, tasks: Sequence[Task], *, window: int | None = None
     finishes, in whatever order they finish. A task the cluster cancels (workers restarted) is
     submitted again, up to ``max_resubmits`` times, with a line to ``notify``; a task whose
     workers keep dying (``KilledWorker``) or a lost scheduler raises :class:`ClusterError`;
-    an error raised by a task itself propagates unchanged.
+    an error raised by a task itself propagates unchanged. A cluster left without any worker
+    for ``workerless_wait_s`` seconds while tasks are outstanding raises :class:`ClusterError`
+    too (never a run that waits for ever).
     """
     from distributed import as_completed
     from distributed.client import FutureCancelledError
@@ -296,12 +304,36 @@ def run_ordered(client: Any, tasks: Sequence[Task], *, window: int | None = None
             "is unchanged). Check that the scheduler is still running and run the command "
             "again.")
 
+    def workers() -> int:
+        return len(client.scheduler_info().get("workers", {}))  # refreshed by the client
+
+    def next_finished() -> Any:
+        """The next finished future; waits while workers are present, and at most
+        ``workerless_wait_s`` seconds in a row while the cluster has none."""
+        since: float | None = None
+        while not ac.has_ready() and not ac.is_empty():
+            if not connected():
+                raise lost()
+            if workers() > 0:
+                since = None
+            elif since is None:
+                since = time.monotonic()
+            elif time.monotonic() - since > workerless_wait_s:
+                raise ClusterError(
+                    f"the Dask cluster at {address} has had no worker for "
+                    f"{workerless_wait_s:.0f} s with {len(pending)} task(s) outstanding "
+                    f"after {finished} of {len(tasks)}; nothing was written (an earlier output "
+                    "file of the same name is unchanged). Start workers (or check why they "
+                    "stopped) and run the command again.")
+            time.sleep(0.05)
+        return next(ac)
+
     ok = False
     try:
         fill()
         while nxt < len(tasks):
             try:
-                fut = next(ac)
+                fut = next_finished()
             except StopIteration:  # nothing in flight but results missing: cluster gone
                 raise lost() from None
             i, _ = pending.pop(fut.key)

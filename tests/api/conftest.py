@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -11,34 +10,19 @@ import pytest
 from api_helpers import REFERENCE_DAY
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import MetaData, create_engine
 
 from allpath.api import Settings, create_app
 from allpath.db import Database, create_token
-from allpath.db.engine import _normalise
-
-POSTGRES_ENV = "ALLPATH_TEST_POSTGRES_URL"
-
-
-def _wipe_postgres(url: str) -> None:
-    engine = create_engine(_normalise(url))
-    try:
-        with engine.begin() as conn:
-            meta = MetaData()
-            meta.reflect(conn)
-            meta.drop_all(conn)
-    finally:
-        engine.dispose()
+from support import POSTGRES_ENV, postgres_url
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'allpath.db'}"
-    url = os.environ.get(POSTGRES_ENV)
-    if not url:
+    url = postgres_url()
+    if url is None:
         pytest.skip(f"PostgreSQL: set {POSTGRES_ENV} to run against a server")
-    _wipe_postgres(url)
     return url
 
 

@@ -5,7 +5,6 @@ the roadmap calendar and family links."""
 from __future__ import annotations
 
 import datetime as dt
-import os
 import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -21,24 +20,9 @@ from allpath.db import Database
 from allpath.examples import example_paths
 from allpath.web.accounts import add_user
 from allpath.web.clinic import COOKIE
+from support import POSTGRES_ENV, postgres_url
 
 PASSWORD = "correct horse battery staple"
-POSTGRES_ENV = "ALLPATH_TEST_POSTGRES_URL"
-
-
-def _wipe_postgres(url: str) -> None:
-    from sqlalchemy import MetaData, create_engine
-
-    from allpath.db.engine import _normalise
-
-    engine = create_engine(_normalise(url))
-    try:
-        with engine.begin() as conn:
-            meta = MetaData()
-            meta.reflect(conn)
-            meta.drop_all(conn)
-    finally:
-        engine.dispose()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -49,10 +33,9 @@ def database(request: pytest.FixtureRequest, tmp_path: Path,
     if request.param == "sqlite":
         db = migrated_sqlite(tmp_path / "web.db")
     else:
-        url = os.environ.get(POSTGRES_ENV, "")
-        if not url:
+        url = postgres_url()
+        if url is None:
             pytest.skip(f"PostgreSQL: set {POSTGRES_ENV} to run against a server")
-        _wipe_postgres(url)
         db = Database(url)
     with db.transaction() as session:
         add_user(session, "alice", PASSWORD)
