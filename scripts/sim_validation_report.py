@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import platform
 import sys
 from collections.abc import Mapping, Sequence
@@ -142,7 +143,7 @@ def cached_metrics(sizes: Mapping[str, int], seed: int, cache: Path | None = CAC
         return got
     out = metrics(sizes, seed)
     cache.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")  # parallel test workers may race
     tmp.write_text(json.dumps(out, sort_keys=True), encoding="utf-8")
     tmp.replace(path)
     return out
