@@ -41,11 +41,18 @@ def registry() -> Any:
     """Return the shared pint registry (one per process: pint quantities do not mix).
 
     Built on first use: importing pint and building the registry takes about 0.4 s, which
-    commands that convert no unit (``allpath --help``) do not pay.
+    commands that convert no unit (``allpath --help``) do not pay. pint keeps its parsed
+    definitions in ALLPath's cache folder (:func:`allpath.knowledge.cache_dir`; pint's own
+    cache, keyed by the definition files), which makes building the registry about five
+    times faster from the second run on.
     """
     import pint
 
-    reg: Any = pint.UnitRegistry(autoconvert_offset_to_baseunit=True)
+    from allpath.knowledge import cache_dir
+
+    folder = cache_dir()
+    reg: Any = pint.UnitRegistry(autoconvert_offset_to_baseunit=True,
+                                 cache_folder=folder / "pint" if folder is not None else None)
     reg.define("count = [] = cell = cells")  # counts of cells are dimensionless numbers
     reg.define("international_unit = [iu] = IU = iU")
     return reg
