@@ -107,3 +107,52 @@ def test_record_without_a_source_keeps_phases_as_statements_only() -> None:
     [statement] = _of(out, "MedicationStatement")
     assert "derivedFrom" not in statement
     assert statement["medicationCodeableConcept"] == {"text": "ALL therapy, induction"}
+
+
+def test_official_brian_l_orders_export_as_mcode_requests_linked_from_their_doses(
+        packages: PackageSet) -> None:
+    # The official example orders cyclophosphamide, idarubicin, prednisone and vincristine and
+    # gives three of them, each administration naming its order (MedicationAdministration.request).
+    docs = [json.loads(p.read_text(encoding="utf-8")) for p in packages.examples()
+            if p.stem.endswith("brian-l")]
+    source = {"resourceType": "Bundle", "type": "collection",
+              "entry": [{"fullUrl": f"http://example.org/fhir/{d['resourceType']}/{d['id']}",
+                         "resource": d} for d in docs]}
+    out = _export(source)
+    requests = {e["resource"]["medicationCodeableConcept"]["coding"][0]["code"]: e
+                for e in out["entry"] if e["resource"]["resourceType"] == "MedicationRequest"
+                and e["resource"]["status"] != "draft"}  # drafts are ALLPath's planned drugs
+    assert sorted(requests) == ["11202", "3002", "5650", "8640"]
+    for e in requests.values():
+        r = e["resource"]
+        assert r["meta"]["profile"] == [MCODE.MEDICATION_REQUEST]
+        assert (r["status"], r["intent"], r["authoredOn"]) == ("active", "order", "2024-01-09")
+    for a in _of(out, "MedicationAdministration"):
+        code = a["medicationCodeableConcept"]["coding"][0]["code"]
+        assert a["request"] == {"reference": requests[code]["fullUrl"]}
+    checks = check_bundle(out, packages)
+    assert sum(c.profile == MCODE.MEDICATION_REQUEST for c in checks) >= 4
+    assert [str(f) for c in checks for f in c.violations] == []
+
+
+def test_orders_of_a_phase_are_its_statement_basis_and_drafts_are_not_orders(
+        packages: PackageSet) -> None:
+    order = medication("MedicationRequest", "11202", "vincristine", "2024-01-08",
+                       category="induction", status="active", rid="vcr-order")
+    given = medication("MedicationAdministration", "11202", "vincristine", "2024-01-09",
+                       category="induction", rid="vcr1", request="MedicationRequest/vcr-order")
+    draft = medication("MedicationRequest", "6851", "methotrexate", "2024-01-10",
+                       category="induction", status="draft", rid="mtx-draft")
+    cancelled = medication("MedicationRequest", "3002", "cyclophosphamide", "2024-01-10",
+                           category="induction", status="cancelled", rid="cpm-x")
+    source = bundle(all_condition(), order, given, draft, cancelled)
+    out = _export(source)
+    ordered = [e for e in out["entry"] if e["resource"]["resourceType"] == "MedicationRequest"
+               and e["resource"]["intent"] == "order"]
+    assert [e["resource"]["medicationCodeableConcept"]["text"] for e in ordered] == [
+        "vincristine"]
+    [statement] = _of(out, "MedicationStatement")
+    assert statement["basedOn"] == [{"reference": ordered[0]["fullUrl"]}]
+    [admin] = _of(out, "MedicationAdministration")
+    assert admin["request"] == {"reference": ordered[0]["fullUrl"]}
+    assert [str(f) for c in check_bundle(out, packages) for f in c.violations] == []

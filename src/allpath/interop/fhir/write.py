@@ -352,17 +352,25 @@ def _record_data(b: _Bundle, pat: str) -> tuple[str | None, dict[int, str]]:
             b.add("Observation/chromosome-count", {
                 **base, "code": _cc(CS.FINDING, "chromosome-count", "Modal chromosome count"),
                 "valueInteger": g.chromosome_count})
-    given = _administered(b, pat, cond_url)
+    ordered = _source_therapy(b, pat, cond_url, "MedicationRequest")
+    given = _source_therapy(b, pat, cond_url, "MedicationAdministration", requests={
+        f"MedicationRequest/{src['id']}": url for url, _, src in ordered
+        if isinstance(src.get("id"), str)})
     events = list(rec.treatment)
-    derived_from: dict[int, list[str]] = {}
-    for url, day in given:
-        # Each administration goes with the recorded phase that covers its day (the latest
-        # started one when phases overlap); none when no recorded phase covers it.
+
+    def phase_of(day: dt.date) -> int | None:
+        # the recorded phase that covers a day (the latest started one when phases overlap)
         covering = [i for i, ev in enumerate(events)
                     if ev.start <= day and (ev.end is None or day <= ev.end)]
-        if covering:
-            derived_from.setdefault(max(covering, key=lambda i: events[i].start),
-                                    []).append(url)
+        return max(covering, key=lambda i: events[i].start) if covering else None
+
+    derived_from: dict[int, list[str]] = {}
+    based_on: dict[int, list[str]] = {}
+    for links, therapy in ((derived_from, given), (based_on, ordered)):
+        for url, day, _ in therapy:
+            phase = phase_of(day)
+            if phase is not None:
+                links.setdefault(phase, []).append(url)
     for i, ev in enumerate(events):
         period: dict[str, Any] = {"start": ev.start.isoformat()}
         if ev.end:
@@ -377,31 +385,39 @@ def _record_data(b: _Bundle, pat: str) -> tuple[str | None, dict[int, str]]:
         }
         if ev.protocol:
             res["extension"] = [{"url": EXT.PROTOCOL, "valueString": ev.protocol}]
-        if i in derived_from:
+        if i in based_on:  # the orders written during the phase
+            res["basedOn"] = [{"reference": u} for u in based_on[i]]
+        if i in derived_from:  # the doses given during it
             res["derivedFrom"] = [{"reference": u} for u in derived_from[i]]
         b.add(f"MedicationStatement/{i}", res)
     return cond_url, obs_urls
 
 
-def _administered(b: _Bundle, pat: str, cond: str | None) -> list[tuple[str, dt.date]]:
-    """The ALL drugs the source records as given, as mCODE
-    CancerRelatedMedicationAdministrations; returns (fullUrl, day given) of each.
+def _source_therapy(b: _Bundle, pat: str, cond: str | None, rtype: str,
+                    requests: Mapping[str, str] | None = None,
+                    ) -> list[tuple[str, dt.date, dict[str, Any]]]:
+    """The ALL drugs the source orders (``MedicationRequest``) or records as given
+    (``MedicationAdministration``), as mCODE CancerRelatedMedicationRequests or
+    CancerRelatedMedicationAdministrations; returns (fullUrl, day, source resource) of each.
 
     The record keeps treatment phases, not drugs, so the drugs come from the source the
-    record was read from (``source``): each MedicationAdministration of a drug of ALL
-    treatment (``knowledge/drugs.yaml`` class ``all_therapy``, or an RxNorm ingredient of
-    :data:`RXNORM_INGREDIENTS`, the ALL drugs of the official mCODE examples such as
-    idarubicin) with a date and a status that
-    says it was given (not one of ``medication_status.skip`` in
-    ``knowledge/fhir_import.yaml``). The source's medication codings are kept first and the
-    RxNorm ingredient added where a source gives it (:func:`_drug`); status, effective time
-    and dosage are copied; subject and reason point to this Bundle's Patient and ALL
-    Condition. Without a source, the record's phases stay MedicationStatements only.
+    record was read from (``source``): each resource of a drug of ALL treatment
+    (``knowledge/drugs.yaml`` class ``all_therapy``, or an RxNorm ingredient of
+    :data:`RXNORM_INGREDIENTS`, the ALL drugs of the official mCODE examples) with a date
+    (given: ``effective[x]``; ordered: ``authoredOn``) and a status that says it was given or
+    ordered (not one of ``medication_status.skip`` in ``knowledge/fhir_import.yaml``, which
+    leaves out drafts and cancelled orders). The source's medication codings are kept first
+    and the RxNorm ingredient added where a source gives it (:func:`_drug`); status, intent,
+    dates and dosage are copied; subject and reason point to this Bundle's Patient and ALL
+    Condition. An administration whose source order was exported points to it (``request``;
+    ``requests`` maps the source's ``MedicationRequest/<id>`` to its fullUrl here). Without a
+    source, the record's phases stay MedicationStatements only.
     """
     skip = import_settings().medication_skip
-    out: list[tuple[str, dt.date]] = []
+    given = rtype == "MedicationAdministration"
+    out: list[tuple[str, dt.date, dict[str, Any]]] = []
     example_codes = {code: key for key, (code, _) in RXNORM_INGREDIENTS.items()}
-    for j, src in enumerate(_source_resources(b.source, "MedicationAdministration")):
+    for j, src in enumerate(_source_resources(b.source, rtype)):
         status = src.get("status")
         ident = identify_order(src)
         if ident.drug is not None:
@@ -413,8 +429,10 @@ def _administered(b: _Bundle, pat: str, cond: str | None) -> list[tuple[str, dt.
             is_all = bool(name)
         if not isinstance(status, str) or status in skip or not is_all:
             continue
-        when = src.get("effectiveDateTime")
-        period = src.get("effectivePeriod")
+        if not given and not isinstance(src.get("intent"), str):
+            continue  # an order without its intent is not a valid MedicationRequest
+        when = src.get("effectiveDateTime") if given else src.get("authoredOn")
+        period = src.get("effectivePeriod") if given else None
         start = when if isinstance(when, str) else (
             period.get("start") if isinstance(period, dict) else None)
         day = _day(start)
@@ -431,22 +449,34 @@ def _administered(b: _Bundle, pat: str, cond: str | None) -> list[tuple[str, dt.
         if codings:
             medication = {"coding": codings, **medication}
         res: dict[str, Any] = {
-            "resourceType": "MedicationAdministration",
-            "meta": {"profile": [MCODE.MEDICATION_ADMINISTRATION]},
+            "resourceType": rtype,
+            "meta": {"profile": [MCODE.MEDICATION_ADMINISTRATION if given
+                                 else MCODE.MEDICATION_REQUEST]},
             "status": status,
             "medicationCodeableConcept": medication,
             "subject": _subject(pat),
         }
-        if isinstance(when, str):
-            res["effectiveDateTime"] = when
+        if given:
+            if isinstance(when, str):
+                res["effectiveDateTime"] = when
+            else:
+                res["effectivePeriod"] = copy.deepcopy(period)
+            if isinstance(src.get("dosage"), dict):
+                res["dosage"] = copy.deepcopy(src["dosage"])
+            order = src.get("request")
+            target = (requests or {}).get(order.get("reference", "")) \
+                if isinstance(order, dict) else None
+            if target is not None:
+                res["request"] = {"reference": target}
         else:
-            res["effectivePeriod"] = copy.deepcopy(period)
+            res["intent"] = src["intent"]
+            res["authoredOn"] = when
+            if isinstance(src.get("dosageInstruction"), list):
+                res["dosageInstruction"] = copy.deepcopy(src["dosageInstruction"])
         if cond:
             res["reasonReference"] = [{"reference": cond}]
-        if isinstance(src.get("dosage"), dict):
-            res["dosage"] = copy.deepcopy(src["dosage"])
         key = src.get("id") or str(j)
-        out.append((b.add(f"MedicationAdministration/{key}", res), day))
+        out.append((b.add(f"{rtype}/{key}", res), day, src))
     return out
 
 
