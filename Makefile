@@ -43,11 +43,12 @@ rules-check: $(STAMP)
 fhir-packages: $(STAMP)
 	-$(BIN)/python scripts/fetch_fhir_packages.py
 
-## The suite in two parts: every test file on its own worker process, spread over the cores
-## (pytest-xdist; one PostgreSQL database per worker), then the few `serial` tests (real Dask
-## clusters restarting workers) alone. Plain `pytest` still runs everything in one process.
+## The suite in two parts: test files spread over the cores (pytest-xdist; a file, or all of
+## tests/sim/, goes to one worker: groups set in tests/conftest.py; one PostgreSQL database per
+## worker), then the few `serial` tests (real Dask clusters restarting workers) alone. Plain
+## `pytest` still runs everything in one process.
 unit: $(STAMP) fhir-packages
-	$(BIN)/pytest -n auto --dist loadfile -m "not serial"
+	$(BIN)/pytest -n auto --dist loadgroup -m "not serial"
 	$(BIN)/pytest -m serial
 
 ## Re-resolve requirements/lock.txt (network; uv from PyPI in a throw-away venv). Versions

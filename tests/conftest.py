@@ -78,3 +78,17 @@ def pytest_runtest_makereport(item: pytest.Item,
     report.outcome = "failed"
     report.longrepr = (f"skipped under CI, which must provide what this test needs: {reason}. "
                        "A CI run never passes by skipping (tests/conftest.py).")
+
+
+_SIM_TESTS = Path(__file__).parent / "sim"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Groups for pytest-xdist's ``--dist loadgroup`` (``make test``): one group per test file,
+    as ``--dist loadfile`` would make, except that every file under tests/sim/ is one group,
+    so that the cohorts of tests/sim/conftest.py (session fixtures) are simulated by one
+    worker only instead of once per worker."""
+    for item in items:
+        path = Path(str(item.path))
+        group = "sim" if _SIM_TESTS in path.parents else str(path)
+        item.add_marker(pytest.mark.xdist_group(group))
