@@ -253,17 +253,26 @@ class Assessment:
         point = spec.source.get("timepoint") if spec is not None else None
         return point is not None and point != "diagnosis"
 
-    def _readers(self) -> dict[str, set[str]]:
-        """For each fact, the outputs of the decisions (all packs) whose conditions read it."""
+    def _readers(self) -> Mapping[str, frozenset[str]]:
+        """For each fact, the outputs of the decisions (all packs) whose conditions read it
+        (worked out once per knowledge base: it walks every condition of every pack)."""
+        kb = self.knowledge
+        hit = _READERS.get(id(kb))
+        if hit is not None and hit[0] is kb:
+            return hit[1]
         readers: dict[str, set[str]] = {}
-        for cp in self.knowledge.packs:
+        for cp in kb.packs:
             for d in cp.pack.decisions:
                 for cond in decision_conditions(d):
                     name = cond.fact if isinstance(cond, (Compare, Match)) else \
                         cond.known if isinstance(cond, Known) else None
                     if name is not None:
                         readers.setdefault(name, set()).add(d.output)
-        return readers
+        frozen = {k: frozenset(v) for k, v in readers.items()}
+        if len(_READERS) > 64:  # knowledge bases built again and again (tests)
+            _READERS.clear()
+        _READERS[id(kb)] = (kb, frozen)
+        return frozen
 
     def missing(self) -> list[dict[str, Any]]:
         """Facts whose absence left a conclusion unknown or provisional, with the test.
@@ -295,7 +304,7 @@ class Assessment:
             """A conclusion of its own, or read by a decision that applies and is itself
             wanted (genetics.double_trisomy_4_10 feeds genetics.cog_bucket, which only the
             paediatric schemes read)."""
-            read_by = readers.get(output, set()) - seen - {output}
+            read_by = readers.get(output, frozenset()) - seen - {output}
             if not read_by:
                 return True
             return any(status.get(o, "decided") != "not_applicable"
@@ -441,6 +450,11 @@ class Assessment:
             if c in self.knowledge.citations
         }
         return doc
+
+
+# id(knowledge) -> (knowledge, fact -> reading outputs); the object is kept so that a reused id
+# never answers for another knowledge base
+_READERS: dict[int, tuple[Knowledge, Mapping[str, frozenset[str]]]] = {}
 
 
 def _cited_ids(node: Any) -> set[str]:
