@@ -98,17 +98,29 @@ def test_van_der_sluis_2016_activity_before_the_reaction_does_not_judge_it() -> 
     assert "asparaginase_allergic_like_reaction" not in got
 
 
-def test_abbott_2009_fibrinogen_is_reported_with_no_agreed_threshold() -> None:
+def test_medscape_fibrinogen_below_100_mg_dl_is_a_critical_value_replacement_local_policy(
+) -> None:
     got = _alerts([o("fibrinogen", 0.8, "2024-03-12", "g/L")])
     alert = got["fibrinogen_on_asparaginase"]
-    assert alert["severity"] == "moderate"
+    assert alert["severity"] == "high"
     assert "fibrinogen 80 mg/dL (0.8 g/L)" in alert["message"]
-    assert "no agreed fibrinogen threshold" in alert["message"]
-    assert "low or normal" in alert["message"]
-    # the lowest value of the window is the one shown
+    assert "critical laboratory value" in alert["message"]
+    # Abbott 2009, Orvain 2020: no agreed level for replacement, never a reason on its own
+    assert "no agreed fibrinogen level for replacement" in alert["message"]
+    assert "not a reason to stop asparaginase" in alert["message"]
+
+
+def test_medlineplus_fibrinogen_below_200_mg_dl_is_low_and_the_lowest_value_is_shown() -> None:
     two = _alerts([o("fibrinogen", 150, "2024-03-11", "mg/dL"),
                    o("fibrinogen", 1.2, "2024-03-12", "g/L")])["fibrinogen_on_asparaginase"]
+    assert two["severity"] == "moderate"
     assert "fibrinogen 120 mg/dL (1.2 g/L)" in two["message"]
+    assert "below the normal range of 200 to 400 mg/dL" in two["message"]
+
+
+def test_medlineplus_fibrinogen_within_the_normal_range_gives_no_alert() -> None:
+    assert "fibrinogen_on_asparaginase" not in _alerts(
+        [o("fibrinogen", 2.0, "2024-03-12", "g/L")])
 
 
 def test_fibrinogen_outside_treatment_is_not_an_asparaginase_alert() -> None:

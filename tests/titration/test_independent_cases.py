@@ -58,11 +58,8 @@ _LIVER = ("the case gives conjugated (direct) bilirubin only, which ALLPath does
           "and which is not passed as a total; and no maintenance hold level for bilirubin was "
           "found in the sources read (the label says only 'interrupt for hepatotoxicity'), so "
           "ALLPath does not itself suggest the hold the case expects")
-_ASP = ("antithrombin is not read; fibrinogen is read and reported without calling it low "
-        "(no agreed threshold in the sources read: Abbott 2009, Orvain 2020)")
 NOT_BUILT: dict[str, str] = {
     "conjugated-bilirubin-2.5-holds-thiopurine": _LIVER,
-    "low-fibrinogen-on-asparaginase-no-bleeding": _ASP,
 }
 # Cases the maintainers believe wrong, with the source that says otherwise.
 WRONG: dict[str, str] = {}
@@ -132,8 +129,7 @@ _ALERT_READ = frozenset({
     "age_years", "phase", "therapy_start", "temperatures", "anc", "wbc", "platelets",
     "anc_trend", "labs", "glucose", "lipase", "serum_asparaginase_activity", "fibrinogen",
     "hdmtx", "mtx_levels", "creatinine", "symptoms", "genetics", "procedure",
-    "active_medications",
-    "antithrombin"})  # looked at only to say the case is not built (_ALERT_NOT_BUILT)
+    "active_medications"})
 _ALERT_NOT_READ: dict[str, str] = {
     "asparaginase_last_dose": "the time of the last asparaginase dose is not read; the phase "
                               "stands for the exposure",
@@ -145,6 +141,8 @@ _ALERT_NOT_READ: dict[str, str] = {
     "hypersensitivity_reaction": "silent inactivation is read from the activity level alone",
     "allergies": "the PJP prompt does not depend on allergies (the choice of drug would)",
     "coagulopathy": "the platelet check before a lumbar puncture reads the platelets alone",
+    "antithrombin": "antithrombin is not read (no source read gives a level to act on); the "
+                    "fibrinogen alert says asparaginase lowers it",
 }
 _ORDER_READ = frozenset({"order", "active_medications", "bsa", "pharmacogenomics"})
 _ORDER_NOT_READ: dict[str, str] = {
@@ -303,8 +301,8 @@ def _titration_outcome(run: Any, v: Any) -> Outcome:
 
 _LAB_CODES = {"urate": "uric_acid", "calcium_corrected": "calcium", "potassium": "potassium",
               "phosphate": "phosphate", "creatinine": "creatinine", "uric_acid": "uric_acid"}
-# inputs the alerts cannot read yet: a case that gives one is not built
-_ALERT_NOT_BUILT = ("antithrombin",)
+# inputs the alerts cannot read yet and that a case's answer rests on: such a case is not built
+_ALERT_NOT_BUILT: tuple[str, ...] = ()
 
 
 def _obs(code: str, x: Any, when: Any) -> dict[str, Any]:
