@@ -123,6 +123,18 @@ def test_medlineplus_fibrinogen_within_the_normal_range_gives_no_alert() -> None
         [o("fibrinogen", 2.0, "2024-03-12", "g/L")])
 
 
+def test_a_low_fibrinogen_from_before_the_phase_started_is_not_an_asparaginase_alert() -> None:
+    # reviewer probe: a value from the day before induction (the leukaemia's own coagulopathy)
+    # once raised the alert through the 3-day window, even beside a normal value in the phase
+    before = o("fibrinogen", 80, "2024-03-29", "mg/dL")
+    during = o("fibrinogen", 250, "2024-03-31", "mg/dL")
+    got = _alerts([before, during], treatment=CONSOLIDATION)
+    assert "fibrinogen_on_asparaginase" not in got
+    low_during = o("fibrinogen", 90, "2024-03-31", "mg/dL")
+    assert _alerts([before, low_during], treatment=CONSOLIDATION)[
+        "fibrinogen_on_asparaginase"]["severity"] == "high"
+
+
 def test_fibrinogen_outside_treatment_is_not_an_asparaginase_alert() -> None:
     assert "fibrinogen_on_asparaginase" not in _alerts(
         [o("fibrinogen", 0.8, "2024-03-12", "g/L")], treatment=[])

@@ -344,9 +344,10 @@ def _alert(case: dict[str, Any]) -> Outcome:
     if "serum_asparaginase_activity" in inp:
         act = inp["serum_asparaginase_activity"]
         obs.append(_obs("asparaginase_activity", act, str(act["time"])[:10]))
-    if "fibrinogen" in inp:
-        fib = inp["fibrinogen"]
-        obs.append(_obs("fibrinogen", fib, str(fib["time"])[:10]))
+    if "fibrinogen" in inp:  # one measurement or a list of them
+        fibs = inp["fibrinogen"] if isinstance(inp["fibrinogen"], list) else [inp["fibrinogen"]]
+        for fib in fibs:
+            obs.append(_obs("fibrinogen", fib, str(fib["time"])[:10]))
     if "hdmtx" in inp:
         begin = dt.datetime.fromisoformat(str(inp["hdmtx"]["start"]))
         for lv in inp.get("mtx_levels") or ():

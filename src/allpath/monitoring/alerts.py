@@ -223,6 +223,10 @@ def alert_facts(
                              ("fibrinogen", min, "now.fibrinogen_low")):
         recent = [o for o in timeline.series(code)
                   if 0 <= (ref - o.time).days <= win.alert_window_days and o.value is not None]
+        if code == "fibrinogen":
+            # read as a treatment effect: only from the start of the phase in progress (a low
+            # value at diagnosis is the leukaemia's own coagulopathy, not asparaginase)
+            recent = [o for o in recent if current is not None and o.time >= current.start]
         if recent:
             chosen = pick(recent, key=lambda o: o.value or 0.0)
             facts[name] = Fact(chosen.value or 0.0, chosen.unit, (chosen.ref,))
