@@ -19,10 +19,9 @@ from allpath.monitoring.titration import TitrationRun
 from allpath.observations.normalise import Timeline
 from allpath.record.models import PatientRecord
 from allpath.roadmap.build import Roadmap
-from allpath.rules.engine import DecisionResult, decision_conditions
+from allpath.rules.engine import DecisionResult, decision_reads
 from allpath.rules.facts import Fact
 from allpath.rules.loader import Knowledge
-from allpath.rules.schema import Compare, Known, Match
 
 __all__ = ["ASSESSMENT_FORMAT", "DISCLAIMER", "Assessment"]
 
@@ -263,11 +262,8 @@ class Assessment:
         readers: dict[str, set[str]] = {}
         for cp in kb.packs:
             for d in cp.pack.decisions:
-                for cond in decision_conditions(d):
-                    name = cond.fact if isinstance(cond, (Compare, Match)) else \
-                        cond.known if isinstance(cond, Known) else None
-                    if name is not None:
-                        readers.setdefault(name, set()).add(d.output)
+                for name in decision_reads(d):
+                    readers.setdefault(name, set()).add(d.output)
         frozen = {k: frozenset(v) for k, v in readers.items()}
         if len(_READERS) > 64:  # knowledge bases built again and again (tests)
             _READERS.clear()

@@ -44,6 +44,8 @@ __all__ = [
     "FactStore",
     "PackRun",
     "Tri",
+    "decision_conditions",
+    "decision_reads",
     "evaluate_condition",
     "evaluate_decision",
     "evaluate_pack",
@@ -642,7 +644,8 @@ def _primary(value: OutputValue) -> Any:
     return value
 
 
-def _referenced(decision: Decision) -> frozenset[str]:
+def decision_reads(decision: Decision) -> frozenset[str]:
+    """The facts a decision's conditions read (applicability and rules), worked out once."""
     hit = _REFERENCED.get(id(decision))
     if hit is not None and hit[0] is decision:
         return hit[1]
@@ -672,7 +675,7 @@ def _possible(
     depends on the facts still open settles every completion of it at once
     (:func:`_search`).
     """
-    names = sorted((_referenced(decision) - set(facts)) | missing)
+    names = sorted((decision_reads(decision) - set(facts)) | missing)
     total = 1
     classes: dict[str, tuple[FactValue, ...]] = {}
     for n in names:

@@ -48,7 +48,7 @@ from typing import Any, Literal
 import numpy as np
 import numpy.typing as npt
 
-from allpath.rules.engine import CompiledPack
+from allpath.rules.engine import CompiledPack, decision_reads
 from allpath.rules.schema import (
     OPERATORS,
     AllOf,
@@ -648,23 +648,10 @@ def _needed(cp: CompiledPack, outputs: tuple[str, ...]) -> set[str]:
     while True:
         needed = decisions_needed([cp], wanted)
         reads = {fields[c] for d in cp.pack.decisions if d.id in needed
-                 for c in _reads(d) if c in fields}
+                 for c in decision_reads(d) if c in fields}
         if reads <= set(wanted):
             return needed
         wanted = tuple(dict.fromkeys((*wanted, *reads)))
-
-
-def _reads(decision: Decision) -> set[str]:
-    from allpath.rules.engine import decision_conditions
-    from allpath.rules.schema import Compare, Known, Match
-
-    names: set[str] = set()
-    for c in decision_conditions(decision):
-        if isinstance(c, Compare | Match):
-            names.add(c.fact)
-        elif isinstance(c, Known):
-            names.add(c.known)
-    return names
 
 
 def evaluate_pack_columns(cp: CompiledPack, facts: MutableMapping[str, Column], n: int,
