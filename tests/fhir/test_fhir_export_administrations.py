@@ -10,7 +10,6 @@ import datetime as dt
 import json
 from typing import Any
 
-import pytest
 from fhir_import_helpers import RXNORM, all_condition, bundle, medication
 
 from allpath import assess
@@ -21,16 +20,17 @@ from allpath.interop.fhir.profiles import PackageSet, check_bundle
 NOW = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
 
 
-@pytest.fixture(scope="module")
-def packages() -> PackageSet:
-    try:
-        return PackageSet()
-    except FileNotFoundError as exc:
-        pytest.skip(f"the pinned FHIR packages are missing: {exc}")
-
-
 def _of(bundle_: dict[str, Any], rtype: str) -> list[dict[str, Any]]:
     return [e["resource"] for e in bundle_["entry"] if e["resource"]["resourceType"] == rtype]
+
+
+def _brian_l(packages: PackageSet) -> dict[str, Any]:
+    """The official paediatric B-ALL example patient's resources as one collection Bundle."""
+    docs = [json.loads(p.read_text(encoding="utf-8")) for p in packages.examples()
+            if p.stem.endswith("brian-l")]
+    return {"resourceType": "Bundle", "type": "collection",
+            "entry": [{"fullUrl": f"http://example.org/fhir/{d['resourceType']}/{d['id']}",
+                       "resource": d} for d in docs]}
 
 
 def _export(source: dict[str, Any]) -> dict[str, Any]:
@@ -39,11 +39,7 @@ def _export(source: dict[str, Any]) -> dict[str, Any]:
 
 def test_official_brian_l_administrations_export_as_mcode_with_rxnorm(
         packages: PackageSet) -> None:
-    docs = [json.loads(p.read_text(encoding="utf-8")) for p in packages.examples()
-            if p.stem.endswith("brian-l")]
-    source = {"resourceType": "Bundle", "type": "collection",
-              "entry": [{"fullUrl": f"http://example.org/fhir/{d['resourceType']}/{d['id']}",
-                         "resource": d} for d in docs]}
+    source = _brian_l(packages)
     out = _export(source)
     admins = _of(out, "MedicationAdministration")
     # idarubicin 5650, prednisone 8640, vincristine 11202, as the official example codes them
@@ -113,11 +109,7 @@ def test_official_brian_l_orders_export_as_mcode_requests_linked_from_their_dose
         packages: PackageSet) -> None:
     # The official example orders cyclophosphamide, idarubicin, prednisone and vincristine and
     # gives three of them, each administration naming its order (MedicationAdministration.request).
-    docs = [json.loads(p.read_text(encoding="utf-8")) for p in packages.examples()
-            if p.stem.endswith("brian-l")]
-    source = {"resourceType": "Bundle", "type": "collection",
-              "entry": [{"fullUrl": f"http://example.org/fhir/{d['resourceType']}/{d['id']}",
-                         "resource": d} for d in docs]}
+    source = _brian_l(packages)
     out = _export(source)
     requests = {e["resource"]["medicationCodeableConcept"]["coding"][0]["code"]: e
                 for e in out["entry"] if e["resource"]["resourceType"] == "MedicationRequest"

@@ -32,14 +32,6 @@ _VIGNETTES = sorted((_SHARED / "vignettes").glob("*/*.yaml")) if _SHARED else []
 _CASES = [*example_paths(), *_VIGNETTES]
 
 
-@pytest.fixture(scope="module")
-def packages() -> PackageSet:
-    try:
-        return PackageSet()
-    except FileNotFoundError as exc:
-        pytest.skip(f"the pinned FHIR packages are missing: {exc}")
-
-
 def _record(path: Path) -> PatientRecord:
     if path in _VIGNETTES:
         doc = yaml.safe_load(path.read_text(encoding="utf-8"))

@@ -18,14 +18,6 @@ from allpath.interop.fhir.profiles import Finding, PackageSet, check_resource
 MCODE = "http://hl7.org/fhir/us/mcode/StructureDefinition/"
 
 
-@pytest.fixture(scope="module")
-def packages() -> PackageSet:
-    try:
-        return PackageSet()
-    except FileNotFoundError as exc:
-        pytest.skip(f"the pinned FHIR packages are missing: {exc}")
-
-
 def _example(packages: PackageSet, name: str) -> dict[str, Any]:
     [path] = [p for p in packages.examples() if p.stem == name]
     doc: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
