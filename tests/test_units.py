@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import pytest
 from hypothesis import given
@@ -85,3 +86,74 @@ def test_a_number_times_a_power_of_ten_is_one_number_not_digits_run_together(tex
 
 def test_per_8x10e8_red_cells_differs_from_per_10e8_red_cells_by_eight() -> None:
     assert convert(800.0, "pmol/8x10^8 RBC", "pmol/10^8 RBC") == pytest.approx(100.0)
+
+
+# ---------------------------------------------------------------- remembered conversions
+_PAIRS = [(62000.0, "/uL", "10*9/L", None), (100.4, "[degF]", "Cel", None),
+          (8.0, "mg/dL", "umol/L", 168.11), (1.2, "mg/dL", "umol/L", 584.66),
+          (3.0, "g/dL", "g/L", None), (50.0, "mg/m2", "mg/m2", None)]
+
+
+def _pint_answer(value: float, a: str, b: str, mw: float | None) -> float:
+    """The conversion worked out by pint directly, without the remembered factors."""
+    reg = parse_unit(a)._REGISTRY
+    src, dst = parse_unit(a), parse_unit(b)
+    q = reg.Quantity(value * src.magnitude, src.units)
+    if mw is None:
+        return float(q.to(dst.units).magnitude / dst.magnitude)
+    with reg.context("chemistry", mw=mw * reg("g/mol")):
+        return float(q.to(dst.units).magnitude / dst.magnitude)
+
+
+@pytest.mark.parametrize(("value", "a", "b", "mw"), _PAIRS)
+def test_remembered_factor_and_offset_give_pints_answer(
+    value: float, a: str, b: str, mw: float | None
+) -> None:
+    first = convert(value, a, b, mw)  # works the pair out (or reads it)
+    assert convert(value, a, b, mw) == first
+    assert first == pytest.approx(_pint_answer(value, a, b, mw), rel=1e-12)
+
+
+_CHILD = """
+import json, sys
+from allpath.units import convert, check_unit
+pairs = json.loads(sys.argv[1])
+out = [convert(v, a, b, mw) for v, a, b, mw in pairs]
+check_unit("mg/dL")
+print(json.dumps({"values": out, "pint": "pint" in sys.modules}))
+"""
+
+
+def _child(cache: str) -> dict[str, object]:
+    import json
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "ALLPATH_CACHE_DIR": cache}
+    run = subprocess.run([sys.executable, "-c", _CHILD, json.dumps(_PAIRS)], env=env,
+                         capture_output=True, text=True, check=True)
+    doc: dict[str, object] = json.loads(run.stdout)
+    return doc
+
+
+def test_a_later_process_converts_known_pairs_without_importing_pint(tmp_path: Path) -> None:
+    cold = _child(str(tmp_path))
+    warm = _child(str(tmp_path))
+    assert cold["pint"] is True
+    assert warm["pint"] is False  # start-up of `allpath assess` pays no pint import
+    assert warm["values"] == cold["values"]
+    assert list((tmp_path / "units").glob("*.json"))
+
+
+def test_an_unreadable_conversion_cache_is_worked_out_again(tmp_path: Path) -> None:
+    cold = _child(str(tmp_path))
+    for f in (tmp_path / "units").glob("*.json"):
+        f.write_text('{"pairs": [["/uL", "10*9/L", null, "x", 0]], "units": 7}')
+    again = _child(str(tmp_path))
+    assert again["values"] == cold["values"]
+    assert again["pint"] is True
+
+
+def test_no_cache_folder_still_converts(tmp_path: Path) -> None:
+    assert _child("off")["values"] == _child(str(tmp_path))["values"]

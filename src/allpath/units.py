@@ -18,12 +18,20 @@ Examples
 
 from __future__ import annotations
 
+import hashlib
+import importlib.metadata
+import json
+import math
 import re
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
+
+from allpath.knowledge import cache_dir, write_atomic
 
 __all__ = [
     "UnitError",
+    "check_unit",
     "compatible",
     "convert",
     "normalise_unit_text",
@@ -47,8 +55,6 @@ def registry() -> Any:
     times faster from the second run on.
     """
     import pint
-
-    from allpath.knowledge import cache_dir
 
     folder = cache_dir()
     reg: Any = pint.UnitRegistry(autoconvert_offset_to_baseunit=True,
@@ -139,6 +145,16 @@ def compatible(a: str, b: str, molar_mass_g_per_mol: float | None = None) -> boo
     return True
 
 
+def check_unit(text: str) -> None:
+    """Raise :class:`UnitError` unless pint parses ``text`` (its answer is remembered)."""
+    store = _store()
+    if text in store.units:
+        return
+    parse_unit(text)
+    store.units.add(text)
+    store.save()
+
+
 def convert(
     value: float, from_unit: str, to_unit: str, molar_mass_g_per_mol: float | None = None
 ) -> float:
@@ -152,7 +168,96 @@ def convert(
         Unit texts in UCUM or a common lab spelling.
     molar_mass_g_per_mol:
         Needed only between mass and amount concentrations (``mg/dL`` and ``mmol/L``).
+
+    Every conversion between two units is ``value * factor + offset`` (the offset only
+    between temperature scales). pint works out the factor and offset of each pair once;
+    they are remembered in memory and in ALLPath's cache folder (see :class:`_Store`), so a
+    later process converts known pairs without importing pint at all.
     """
+    factor, offset = _affine(from_unit, to_unit, molar_mass_g_per_mol)
+    return _tidy(float(value) * factor + offset)
+
+
+_PairKey = tuple[str, str, float | None]
+
+
+class _Store:
+    """pint's answers, remembered: the factor and offset of each unit pair converted, and
+    the unit texts that parse. Kept in memory and as one JSON file in
+    :func:`allpath.knowledge.cache_dir` named by the SHA-256 of this module's source and the
+    installed pint version, so a changed rewrite table or a new pint never reads a stale
+    answer. Only successful answers are kept: a unit error is worked out again each time.
+    """
+
+    def __init__(self, path: Path | None) -> None:
+        self.path = path
+        self.pairs: dict[_PairKey, tuple[float, float]] = {}
+        self.units: set[str] = set()
+        if path is not None:
+            self._merge(path)
+
+    def _merge(self, path: Path) -> None:
+        try:
+            doc = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):  # not written yet, or unreadable: pint answers again
+            return
+        if not isinstance(doc, dict):
+            return
+        pairs, units = doc.get("pairs"), doc.get("units")
+        if not isinstance(pairs, list) or not isinstance(units, list):
+            return
+        for row in pairs:
+            if (isinstance(row, list) and len(row) == 5 and isinstance(row[0], str)
+                    and isinstance(row[1], str) and (row[2] is None or _is_float(row[2]))
+                    and _is_float(row[3]) and _is_float(row[4])):
+                key = (row[0], row[1], None if row[2] is None else float(row[2]))
+                self.pairs.setdefault(key, (float(row[3]), float(row[4])))
+        self.units.update(u for u in units if isinstance(u, str))
+
+    def save(self) -> None:
+        """Write the file again with what other processes added meanwhile (atomically)."""
+        if self.path is None:
+            return
+        self._merge(self.path)
+        doc = {"pairs": [[*k, *v] for k, v in self.pairs.items()],
+               "units": sorted(self.units)}
+        write_atomic(self.path, json.dumps(doc, ensure_ascii=False))
+
+
+def _is_float(x: object) -> bool:
+    return isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x)
+
+
+@lru_cache(maxsize=1)
+def _store() -> _Store:
+    folder = cache_dir()
+    if folder is None:
+        return _Store(None)
+    digest = hashlib.sha256(Path(__file__).read_bytes())
+    digest.update(importlib.metadata.version("pint").encode())
+    return _Store(folder / "units" / f"{digest.hexdigest()}.json")
+
+
+def _affine(from_unit: str, to_unit: str, molar_mass: float | None) -> tuple[float, float]:
+    key = (from_unit, to_unit, molar_mass)
+    store = _store()
+    known = store.pairs.get(key)
+    if known is not None:
+        return known
+    offset = _pint_convert(0.0, from_unit, to_unit, molar_mass)
+    factor = _pint_convert(1.0, from_unit, to_unit, molar_mass) - offset
+    check = _pint_convert(1000.0, from_unit, to_unit, molar_mass)
+    if not math.isclose(check, 1000.0 * factor + offset, rel_tol=1e-9, abs_tol=1e-12):
+        raise UnitError(f"cannot convert {from_unit!r} to {to_unit!r}: the conversion is "
+                        "not a scale and offset (a logarithmic unit?)")
+    store.pairs[key] = (factor, offset)
+    store.save()
+    return factor, offset
+
+
+def _pint_convert(
+    value: float, from_unit: str, to_unit: str, molar_mass_g_per_mol: float | None
+) -> float:
     import pint  # already imported by registry(); here for its exception types
 
     src = parse_unit(from_unit)
@@ -160,7 +265,7 @@ def convert(
     reg = registry()
     try:
         if src.units == dst.units:
-            return _tidy(float(value) * float(src.magnitude) / float(dst.magnitude))
+            return float(value) * float(src.magnitude) / float(dst.magnitude)
         quantity = reg.Quantity(float(value) * float(src.magnitude), src.units)
         try:
             converted = quantity.to(dst.units)
@@ -169,7 +274,7 @@ def convert(
                 raise
             with reg.context("chemistry", mw=molar_mass_g_per_mol * reg("g/mol")):
                 converted = quantity.to(dst.units)
-        return _tidy(float(converted.magnitude) / float(dst.magnitude))
+        return float(converted.magnitude) / float(dst.magnitude)
     except pint.DimensionalityError as exc:
         raise UnitError(f"cannot convert {from_unit!r} to {to_unit!r}") from exc
     except pint.errors.OffsetUnitCalculusError as exc:

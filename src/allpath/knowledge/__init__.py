@@ -16,7 +16,10 @@ from typing import Any
 
 import yaml
 
-__all__ = ["CACHE_ENV", "YAML_LOADER", "cache_dir", "knowledge_dir", "load_yaml", "parse_yaml"]
+__all__ = [
+    "CACHE_ENV", "YAML_LOADER", "cache_dir", "knowledge_dir", "load_yaml", "parse_yaml",
+    "write_atomic",
+]
 
 # libyaml's safe loader when PyYAML was built with it (the wheels are), else the pure-Python
 # one: the same documents, about 8x faster on the bundled knowledge (0.13 s vs 1.05 s).
@@ -43,7 +46,7 @@ def parse_yaml(text: str) -> Any:
             pass
     doc = yaml.load(text, Loader=YAML_LOADER)  # a safe loader (CSafeLoader or SafeLoader)
     if entry is not None and _json_exact(doc):
-        _write_atomic(entry, json.dumps(doc, ensure_ascii=False))
+        write_atomic(entry, json.dumps(doc, ensure_ascii=False))
     return doc
 
 
@@ -74,7 +77,7 @@ def _json_exact(doc: Any) -> bool:
     return False
 
 
-def _write_atomic(path: Path, text: str) -> None:
+def write_atomic(path: Path, text: str) -> None:
     """Write the cache entry whole or not at all (other processes may read it meanwhile); a
     cache that cannot be written (read-only home, full disk) only means no cache."""
     tmp: Path | None = None

@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 from allpath.errors import KnowledgeError, Problem, did_you_mean
 from allpath.knowledge import load_yaml
-from allpath.units import UnitError, parse_unit
+from allpath.units import UnitError, check_unit
 
 __all__ = ["Analyte", "Catalogue", "load_catalogue"]
 
@@ -94,7 +94,7 @@ def _build(doc: Any, source: str) -> Catalogue:
                 )
             else:
                 try:
-                    parse_unit(analyte.unit)
+                    check_unit(analyte.unit)
                 except UnitError as exc:
                     problems.append(Problem(f"{path}.unit", str(exc), source=source))
         elif not analyte.values:

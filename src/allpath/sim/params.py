@@ -25,7 +25,7 @@ from typing import Any
 import yaml
 
 from allpath.errors import KnowledgeError, Problem, did_you_mean
-from allpath.units import UnitError, parse_unit
+from allpath.units import UnitError, check_unit
 
 __all__ = [
     "IIV",
@@ -429,7 +429,7 @@ def parse_parameters(data: Any, source: str = "<memory>") -> ParameterSet:
             unit = ""
         else:
             try:
-                parse_unit(unit)
+                check_unit(unit)
             except UnitError:
                 problems.append(
                     Problem(f"{path}.unit", "unit does not parse", got=unit, source=source)
