@@ -26,8 +26,10 @@ run: $(STAMP)
 	$(BIN)/allpath demo
 	$(BIN)/allpath users demo
 
-## Set up and run the whole suite: lint, types, rule packs, tests.
-test: $(STAMP) lint typecheck rules-check unit
+## Set up and run the whole suite: lint, types, rule packs, tests. The type check runs beside
+## the tests (it is single-threaded; the test workers leave the cores idle at times).
+test: $(STAMP) lint rules-check
+	$(MAKE) --no-print-directory -j2 typecheck unit
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks scripts
@@ -46,10 +48,15 @@ fhir-packages: $(STAMP)
 ## The suite in two parts: test files spread over the cores (pytest-xdist; a file, or all of
 ## tests/sim/, goes to one worker: groups set in tests/conftest.py; one PostgreSQL database per
 ## worker), then the few `serial` tests (real Dask clusters restarting workers) alone. Plain
-## `pytest` still runs everything in one process.
+## `pytest` still runs everything in one process. SERIAL_TESTS names the files holding the
+## `serial` tests, so that the second part does not collect the whole suite again
+## (tests/test_serial_files.py fails when a `serial` test lives in a file not listed here).
+SERIAL_TESTS := tests/test_cluster_errors.py tests/test_cluster_recovery.py \
+                tests/test_screen_cluster_paths.py
+
 unit: $(STAMP) fhir-packages
 	$(BIN)/pytest -n auto --dist loadgroup -m "not serial"
-	$(BIN)/pytest -m serial
+	$(BIN)/pytest -m serial $(SERIAL_TESTS)
 
 ## Re-resolve requirements/lock.txt (network; uv from PyPI in a throw-away venv). Versions
 ## already installed in $(VENV) are kept where pyproject.toml allows them.

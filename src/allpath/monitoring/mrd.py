@@ -67,6 +67,9 @@ def restratification(
     The risk packs are run again on the same facts without any ``mrd.*`` fact; a scheme whose
     group or provisional flag differs from the final answer was re-stratified by MRD.
     """
+    if not any(r.scheme is not None and r.output.startswith("risk.")
+               and any(k.startswith("mrd.") for k in r.inputs) for r in final):
+        return []  # no group read an MRD result: none was re-stratified (no second run)
     without = {k: v for k, v in facts.items() if not k.startswith(("mrd.", "risk."))}
     before: dict[str, DecisionResult] = {}
     for pack in kb.stage("risk"):
