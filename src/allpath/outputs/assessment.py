@@ -456,23 +456,27 @@ _READERS: dict[int, tuple[Knowledge, Mapping[str, frozenset[str]]]] = {}
 def _cited_ids(node: Any) -> set[str]:
     """Citation ids under every ``citations`` or ``cite`` key of a document (lists of ids).
 
-    One walk with an explicit stack that skips scalars (a document has thousands of nodes:
-    a recursive walk merging a set per node cost more than the rest of ``to_dict``)."""
+    One walk with an explicit stack that holds only dicts and lists (a document has
+    thousands of nodes: a recursive walk merging a set per node cost more than the rest of
+    ``to_dict``)."""
     found: set[str] = set()
     stack: list[Any] = [node]
+    pop, push = stack.pop, stack.append
     while stack:
-        item = stack.pop()
+        item = pop()
         if isinstance(item, dict):
             for key, value in item.items():
                 if isinstance(value, list):
-                    if key in ("citations", "cite"):
+                    if key == "citations" or key == "cite":
                         found.update(c for c in value if isinstance(c, str))
                     else:
-                        stack.append(value)
+                        push(value)
                 elif isinstance(value, dict):
-                    stack.append(value)
-        elif isinstance(item, list):
-            stack.extend(x for x in item if isinstance(x, (dict, list)))
+                    push(value)
+        else:  # a list
+            for x in item:
+                if isinstance(x, dict | list):
+                    push(x)
     return found
 
 
