@@ -17,7 +17,7 @@ from allpath import assess, parse_record
 from expectations import check
 
 _DIR = Path(__file__).parent / "independent_cases"
-_CASES = sorted(_DIR.glob("ic*.yaml"))
+_CASES = sorted(_DIR.glob("ic*.yaml")) + sorted(_DIR.glob("rb*.yaml"))  # rb: review B
 
 _STEROIDS = (
     "The record does not state steroid pretreatment, which COG counts for B-ALL as it does for "

@@ -214,6 +214,24 @@ def test_hypercvad_age_45_is_a_factor_not_the_adult_group() -> None:
     assert risk(result, "adult_risk_factors")["group"] == "standard"
 
 
+def test_s24_s14b_end_of_induction_marrow_5_percent_is_named_among_adult_factors() -> None:
+    """Review B (rb11): an adult whose group is high only because the end-of-induction marrow
+    holds 5% blasts (fact sheet 3.8.4) sees that reason in the factor list, not an empty one."""
+    def at(blasts: float) -> dict[str, Any]:
+        doc = b_all_record(birth="1994-01-01", wbc=10, genetics=_genetics(chromosome_count=46),
+                           extramedullary=_EM,
+                           extra_obs=[{"code": "marrow_blasts", "value": blasts, "unit": "%",
+                                       "time": "2024-03-29"}])
+        return assess_doc(doc)
+
+    five, below = at(5), at(4.9)
+    assert "marrow_blasts_5_percent_or_more_after_induction" in \
+        five["adult_risk_factors"]["factors"]
+    assert risk(five, "adult_risk_factors")["group"] == "high"
+    assert "marrow_blasts_5_percent_or_more_after_induction" not in \
+        below["adult_risk_factors"]["factors"]
+
+
 def test_nccn_ph_like_abl_class_fusion_names_the_class_and_crlf2_alone_is_not_ph_like() -> None:
     abl = assess_doc(b_all_record(genetics=_genetics(fusions=["EBF1::PDGFRB"],
                                                      chromosome_count=46)))
