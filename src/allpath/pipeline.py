@@ -17,19 +17,19 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from allpath.findings.base import base_facts
-from allpath.monitoring.monitor import current_phase, monitor
+from allpath.monitoring.monitor import Monitoring, current_phase, monitor
 from allpath.monitoring.titration_record import titration_run
 from allpath.observations.normalise import Timeline, normalise
 from allpath.outputs.assessment import Assessment
 from allpath.record.load import load_record
 from allpath.record.models import PatientRecord
-from allpath.roadmap.build import build_roadmap
+from allpath.roadmap.build import Setting, build_roadmap
 from allpath.rules.engine import DecisionResult, evaluate_pack
 from allpath.rules.facts import Fact
 from allpath.rules.loader import Knowledge, load_knowledge
 from allpath.rules.schema import PATHWAY_STAGES
 
-__all__ = ["assess", "assess_file"]
+__all__ = ["assess", "assess_file", "roadmap_setting"]
 
 
 def assess(
@@ -62,8 +62,11 @@ def assess(
         if later:
             notes.append(f"assessed as of {as_of.isoformat()}; {later} result(s) dated after "
                          "that day are still read")
-    # 5. roadmap: the template chosen by the roadmap pack, laid out from the default start
-    roadmap = build_roadmap(_Basis(record, timeline, facts, kb))
+    # 5. roadmap: the template chosen by the roadmap pack, laid out from the default start;
+    # after a confirmed relapse the relapse plan, dated from the relapse
+    setting, relapse_date = roadmap_setting(monitoring)
+    roadmap = build_roadmap(_Basis(record, timeline, facts, kb), setting=setting,
+                            relapse_date=relapse_date)
     # 6. titration: the titration pack over the record's maintenance visits
     titration = titration_run(record, timeline)
     return Assessment(
@@ -78,6 +81,28 @@ def assess(
         roadmap=roadmap,
         titration=titration,
     )
+
+
+_SETTINGS: dict[str, Setting] = {"frontline": "frontline", "relapsed": "relapsed",
+                                 "refractory": "refractory"}
+
+
+def roadmap_setting(
+    monitoring: Monitoring | None, asked: str = "auto"
+) -> tuple[Setting, dt.date | None]:
+    """The roadmap setting (``asked``, or for ``auto`` the one the record calls for) and the
+    date of a confirmed relapse, which dates a relapsed or refractory plan.
+
+    ``auto``: a relapse confirmed at a site (not suspected, not unsettled) calls for the
+    relapsed plan; anything else for the front-line one. Refractory disease keeps the
+    front-line plan under ``auto``; asking for the refractory setting lays that one out.
+    """
+    relapse = monitoring.relapse if monitoring is not None else None
+    relapse_date = (relapse.relapse_date if relapse is not None and relapse.confirmed
+                    else None)
+    if asked == "auto":
+        return ("relapsed" if relapse_date is not None else "frontline"), relapse_date
+    return _SETTINGS[asked], relapse_date
 
 
 @dataclasses.dataclass(frozen=True)

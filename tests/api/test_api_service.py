@@ -350,7 +350,8 @@ def test_order_sign_without_a_roadmap_says_the_dose_was_not_checked(
     import allpath.pipeline as pipeline
 
     _create(client, auth, "example-001")
-    monkeypatch.setattr(pipeline, "build_roadmap", lambda basis: None)  # no template applies
+    monkeypatch.setattr(pipeline, "build_roadmap",
+                        lambda basis, **kw: None)  # no template applies
     r = client.post("/cds-services/allpath-order-sign", headers=auth, json=_hook(
         "order-sign", "example-001", draftOrders=_order("vincristine", 1.0)))
     cards = r.json()["cards"]

@@ -56,9 +56,37 @@ def test_blincyto_label_under_45_kg_is_5_then_15_ug_m2_day_within_the_9_and_28_c
     assert blin[tuple(range(8, 29))]["dose"]["calculated"] == pytest.approx(15 * m2)
     # the caps hold at any BSA (no real patient under 45 kg reaches 1.8 m2)
     comps = [c for c in load_templates()["rr-blinatumomab"].phase("blinatumomab-1").components
-             if c.dose is not None and c.dose.basis == "m2"]
+             if c.drug == "blinatumomab" and c.dose is not None and c.dose.basis == "m2"]
     capped = [compute_dose(c, 2.0, 44.0, age_years=17) for c in comps]
     assert [(x.amount, x.capped) for x in capped] == [(9, True), (28, True)]
+
+
+def test_blincyto_label_premedicates_children_with_dexamethasone_5_mg_m2_at_most_20_mg() -> None:
+    """Review B (rd08): the label premedicates children too, in cycle 1 before the first dose
+    and before the day-8 step (5 mg/m2, at most 20 mg); adults get 20 mg."""
+    child = _rm(setting="relapsed", age_years=6, height_cm=115, weight_kg=20)
+    pre = _comps(child, "blinatumomab-1", "dexamethasone (premedication)")
+    assert [(c["days"], c["dose"]["calculated"]) for c in pre] == \
+        [([1, 8], pytest.approx(5 * bsa(115, 20)))]
+    assert "BLINCYTO-PREMED-PEDIATRIC" in pre[0]["cite"]
+    big = [c for c in load_templates()["rr-blinatumomab"].phase("blinatumomab-1").components
+           if c.drug == "dexamethasone (premedication)" and c.dose is not None
+           and c.dose.basis == "m2"]
+    assert [compute_dose(c, 5.0, 44.0, age_years=17).amount for c in big] == [20]
+    adult = _rm(setting="relapsed", age_years=45, sex="male", height_cm=180, weight_kg=80)
+    assert [c["dose"]["amount"] for c in
+            _comps(adult, "blinatumomab-1", "dexamethasone (premedication)")] == [20.0]
+
+
+def test_thomas2010_hyper_cvad_every_12_hours_counts_two_doses_a_day() -> None:
+    """Review B (rd09): cyclophosphamide 300 mg/m2 every 12 hours x6 (days 1-3) and
+    cytarabine every 12 hours x4 (days 2-3) are per-dose amounts given twice a day; the
+    count of doses is 6 and 4, not the 3 and 2 days."""
+    d = _rm(age_years=62, lineage="T", sex="male", height_cm=175, weight_kg=85)
+    cy = _comps(d, "course-1a", "cyclophosphamide")[0]
+    assert (cy["days"], cy["doses_per_day"], cy["doses"]) == ([1, 2, 3], 2, 6)
+    arac = [c for c in _comps(d, "course-1b", "cytarabine") if c["applies"]["decided"]]
+    assert [(c["days"], c["doses"]) for c in arac] == [([2, 3], 4)]
 
 
 def test_thomas2010_hyper_cvad_cytarabine_is_1_g_m2_per_dose_from_age_60_and_3_below() -> None:

@@ -24,6 +24,7 @@ from allpath.api.inputs import check_date, check_values, read_record
 from allpath.api.problems import PROBLEM_RESPONSES, ApiProblem
 from allpath.errors import RecordError
 from allpath.pipeline import assess as run_assess
+from allpath.pipeline import roadmap_setting
 from allpath.rules.loader import load_knowledge
 
 __all__ = ["router"]
@@ -102,6 +103,7 @@ def triage(caller: CallerDep, body: Annotated[dict[str, Any], Body(
 
 
 class Setting(StrEnum):
+    auto = "auto"
     frontline = "frontline"
     relapsed = "relapsed"
     refractory = "refractory"
@@ -111,7 +113,9 @@ class Setting(StrEnum):
 def roadmap(
     body: RecordBody, caller: CallerDep,
     start: Annotated[dt.date | None, Query(description="First day of treatment.")] = None,
-    setting: Setting = Setting.frontline,
+    setting: Annotated[Setting, Query(
+        description="auto: relapsed after a confirmed relapse (dated from it), else "
+                    "frontline.")] = Setting.auto,
     template: Annotated[str | None, Query(max_length=100,
                                           description="Template id to lay out instead of "
                                                       "the chosen one.")] = None,
@@ -124,8 +128,9 @@ def roadmap(
     a = run_assess(parsed.record)
     if template is not None and template not in mod.load_templates():
         raise ApiProblem(422, f"no template {template!r}", type_="invalid-request")
-    doc: dict[str, Any] = mod.build_roadmap(a, start, setting=setting.value,
-                                            template=template).to_dict()
+    chosen, relapse_date = roadmap_setting(a.monitoring, setting.value)
+    doc: dict[str, Any] = mod.build_roadmap(a, start, setting=chosen, template=template,
+                                            relapse_date=relapse_date).to_dict()
     return json.loads(json.dumps(doc, default=str))  # type: ignore[no-any-return]
 
 

@@ -29,6 +29,7 @@ class RoadmapFormat(StrEnum):
 
 
 class Setting(StrEnum):
+    auto = "auto"
     frontline = "frontline"
     relapsed = "relapsed"
     refractory = "refractory"
@@ -117,9 +118,14 @@ def _render(rm: Roadmap, on: dt.date | None, width: int | None = None) -> None:
         tab.add_column("Days", overflow="fold")
         tab.add_column("Dose", overflow="fold", ratio=1)
         for c in p["components"]:
-            days = fold_days(c["days"]) or (c["schedule"] or "")
+            days = fold_days(c["days"])
+            if c["schedule"]:  # "every 12 hours x6 doses": never read as once a day
+                days = f"{days}: {c['schedule']}" if days else c["schedule"]
             mark = " *" if c["evidence"] == "unconfirmed" else ""
             dose, dropped = _dose_cell(c["dose"])
+            if c["doses_per_day"] > 1:
+                dose = (f"each dose {dose}; {c['doses_per_day']} doses a day, "
+                        f"{c['doses']} in all")
             if dropped and dropped not in caveats:
                 caveats.append(dropped)
             if c["applies"] and not c["applies"]["decided"]:
@@ -197,7 +203,9 @@ def roadmap(
     bsa_formula: Annotated[str, typer.Option(
         "--bsa-formula", help="Body-surface-area formula (mosteller by default; a wrong "
                               "name lists the choices).")] = "mosteller",
-    setting: Annotated[Setting, typer.Option("--setting")] = Setting.frontline,
+    setting: Annotated[Setting, typer.Option(
+        "--setting", help="auto: relapsed after a confirmed relapse (dated from it), else "
+                          "frontline.")] = Setting.auto,
     template: Annotated[str | None, typer.Option(
         "--template", help="Use this template instead of the chosen one.")] = None,
     on: Annotated[str | None, typer.Option(
@@ -205,7 +213,7 @@ def roadmap(
                                 "(default: the latest date in the record).")] = None,
 ) -> None:
     """Treatment roadmap: protocol template, dated phases, doses, checkpoints, .ics."""
-    from allpath.pipeline import assess_file
+    from allpath.pipeline import assess_file, roadmap_setting
     from allpath.roadmap import FORMULAS, build_roadmap
 
     if bsa_formula not in FORMULAS:
@@ -221,9 +229,9 @@ def roadmap(
     try:
         assessment = assess_file(record, as_of=on_date)
         on_date = assessment.as_of
-        rm = build_roadmap(assessment, start_date, bsa_formula,
-                           setting=setting.value,
-                           template=template)
+        chosen, relapse_date = roadmap_setting(assessment.monitoring, setting.value)
+        rm = build_roadmap(assessment, start_date, bsa_formula, setting=chosen,
+                           template=template, relapse_date=relapse_date)
         if ics is not None:
             from allpath.io import write_bytes_atomic
 

@@ -394,14 +394,15 @@ class Roadmap:
                     first = day if first is None or day < first else first
                 line = compute_dose(c, act.body.bsa_m2, act.body.weight_kg, age_years=act.age,
                                     dosing=d)
-                m2 = c.dose.amount * len(offsets)
-                mg = line.amount * len(offsets) if line.amount is not None else None
+                given = len(offsets) * c.doses_per_day
+                m2 = c.dose.amount * given
+                mg = line.amount * given if line.amount is not None else None
                 total_m2 += m2
                 if mg is None:
                     total_mg = None
                 elif total_mg is not None:
                     total_mg += mg
-                rows.append({"phase": pd.phase.id, "drug": c.drug, "doses": len(offsets),
+                rows.append({"phase": pd.phase.id, "drug": c.drug, "doses": given,
                              "mg_m2": m2, "mg": mg, "cumulative_mg_m2": total_m2,
                              "cite": list(c.cite)})
         echo = d.anthracyclines.echo
@@ -538,7 +539,7 @@ class Roadmap:
                 "days": sorted({o % span + 1 for o in offs}) if offs else [],
                 "schedule": c.schedule,
                 "dates": _offset_ranges(pd.start, offs),
-                "doses": len(offs),
+                "doses": len(offs) * c.doses_per_day, "doses_per_day": c.doses_per_day,
                 "applies": {"label": c.applies_if.label, "decided": ok is True,
                             "needs": list(needs)} if c.applies_if else None,
                 "dose": line.to_dict(), "warning": line.warning,
@@ -636,7 +637,28 @@ class Roadmap:
         }
 
 
-def _default_start(a: Assessed) -> tuple[dt.date | None, str]:
+def _default_start(
+    a: Assessed, setting: Setting = "frontline", relapse_date: dt.date | None = None
+) -> tuple[dt.date | None, str]:
+    """The first day of the roadmap when none is given, and where it came from.
+
+    Front line: the first treatment event, else the day after diagnosis. Relapsed or
+    refractory: the first treatment event after the relapse, else the day after the relapse;
+    without a relapse date, the day after the latest date in the record (never the front-line
+    start, which would date the relapse plan years back and dose it from old measurements).
+    """
+    if setting != "frontline":
+        if relapse_date is not None:
+            after = [ev.start for ev in a.record.treatment if ev.start > relapse_date]
+            if after:
+                return min(after), "first treatment event after the relapse"
+            return relapse_date + dt.timedelta(days=1), "relapse date + 1 day"
+        ref = a.timeline.reference
+        if ref is not None:
+            return (ref + dt.timedelta(days=1),
+                    "day after the latest date in the record (no confirmed relapse date; "
+                    "give a start date)")
+        return None, "unknown (no relapse date and no dated entry; give a start date)"
     if a.record.treatment:
         return min(ev.start for ev in a.record.treatment), "first treatment event"
     if a.record.diagnosis_date is not None:
@@ -652,8 +674,12 @@ def build_roadmap(
     setting: Setting = "frontline",
     template: str | None = None,
     templates: Mapping[str, Template] | None = None,
+    relapse_date: dt.date | None = None,
 ) -> Roadmap:
     """Choose a protocol template by the roadmap rule pack and lay it out on dates.
+
+    ``relapse_date`` (a confirmed relapse) dates a relapsed or refractory roadmap from the
+    relapse when no ``start`` is given (:func:`_default_start`).
 
     ``template`` overrides the choice (for example to look at an alternative); the selection
     result is still reported. Missing height or weight leaves per-m2 doses missing, with what
@@ -681,7 +707,7 @@ def build_roadmap(
     if start is not None:
         start_date, source = start, "given"
     else:
-        start_date, source = _default_start(assessment)
+        start_date, source = _default_start(assessment, setting, relapse_date)
     sex_v = str(getattr(assessment.record.sex, "value", assessment.record.sex))
     phases = (tuple(plan_phases(tpl, start_date, sex_v if sex_v in ("male", "female") else None))
               if tpl is not None and start_date else ())

@@ -137,7 +137,7 @@ def phase_items(pd: PhaseDates, drugs: bool = True,
             for day in component_offsets(pd, c):
                 items.append(CalendarItem(
                     pd.start + dt.timedelta(days=day), "drug", f"{c.drug} ({c.route})",
-                    p.id, day, f"{p.id}/drug{ki}/d{day}"))
+                    p.id, day, f"{p.id}/drug{ki}/d{day}", detail=c.schedule or ""))
     for ci, offset in enumerate(_cycle_offsets(pd)):
         cyc = f" (cycle {ci + 1})" if p.cycle_days else ""
         for r in p.procedures:

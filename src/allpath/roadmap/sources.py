@@ -48,6 +48,8 @@ def _table(t: Template) -> list[str]:
             else:
                 dose = "per protocol"
             days = _days(c.days) if c.days else (c.schedule or "")
+            if c.doses_per_day > 1:
+                days += f" ({c.doses_per_day} doses a day)"
             when = c.applies_if.label if c.applies_if else ""
             lines.append(f"| {p.id} | | {c.drug} ({c.route}) | {dose} | {days} | {when} | "
                          f"{', '.join(c.cite)} | {c.evidence} |")

@@ -139,6 +139,8 @@ class Component(_Cited):
     dose: Dose | None = None
     days: tuple[DaySpec, ...] = ()
     schedule: str | None = None  # words, e.g. "once between day 3 and day 5"
+    # doses given on each listed day ("every 12 hours": 2); the dose is per administration
+    doses_per_day: int = Field(default=1, ge=1, le=24)
     cap: Cap | None = None
     rounding: Rounding | None = None
     applies_if: Applies | None = None
