@@ -377,11 +377,16 @@
     if (rest.length || !(body.errors || []).length) $("cbc-errors").appendChild(problemTable({...body, errors: rest}));
   }
   function dosesTable(phase) {
-    return table(["Drug", "Route", "Days", "Dates", "Dose"], (phase.components || []).map((c) => [
-      c.drug, c.route || "", (c.days || []).join(", ") || c.schedule || "",
-      (c.dates || []).map((d) => d.from === d.to ? d.from : d.from + " to " + d.to).join("; "),
-      c.dose ? (c.dose.amount !== null && c.dose.amount !== undefined ? c.dose.amount + " " + (c.dose.unit || "") +
-        (c.dose.prescribed ? " (" + c.dose.prescribed + ")" : "") : words(c.dose.status)) : ""]), phase.title);
+    return table(["Drug", "Route", "Days", "Dates", "Dose"], (phase.components || []).map((c) => {
+      const days = (c.days || []).join(", ");
+      // "every 12 hours x6 doses" must never read as once a day
+      const when = c.schedule ? (days ? days + ": " + c.schedule : c.schedule) : days;
+      let dose = c.dose ? (c.dose.amount !== null && c.dose.amount !== undefined ? c.dose.amount + " " + (c.dose.unit || "") +
+        (c.dose.prescribed ? " (" + c.dose.prescribed + ")" : "") : words(c.dose.status)) : "";
+      if (c.doses_per_day > 1) dose = "each dose " + dose + "; " + c.doses_per_day + " doses a day, " + c.doses + " in all";
+      return [c.drug, c.route || "", when,
+        (c.dates || []).map((d) => d.from === d.to ? d.from : d.from + " to " + d.to).join("; "), dose];
+    }), phase.title);
   }
   function render(doc) {
     const a = doc.assessment;
