@@ -141,9 +141,11 @@ def base_facts(record: PatientRecord, timeline: Timeline, registry: Registry) ->
     needed = ("csf_wbc.dx", "csf_rbc.dx", "wbc.dx", "rbc.dx")
     if all(n in facts for n in needed):
         csf_wbc, csf_rbc, blood_wbc, blood_rbc = (_number(facts[n]) for n in needed)
-        if csf_rbc > 0 and blood_rbc > 0:
-            # Blood WBC (10^9/L) and RBC (10^12/L) converted to the CSF unit (/uL).
-            blood_ratio = (blood_wbc * 1e3) / (blood_rbc * 1e6)
+        # Blood WBC (10^9/L) and RBC (10^12/L) converted to the CSF unit (/uL); the index
+        # is undefined without red cells in the CSF or a blood ratio above zero (a blood WBC
+        # that is zero, or so small it underflows, gives no index, not a crash)
+        blood_ratio = (blood_wbc * 1e3) / (blood_rbc * 1e6) if blood_rbc > 0 else 0.0
+        if csf_rbc > 0 and blood_ratio > 0:
             facts["csf.sb_index"] = Fact(
                 (csf_wbc / csf_rbc) / blood_ratio,
                 "1",

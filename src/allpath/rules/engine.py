@@ -92,6 +92,11 @@ class CompiledPack:
     # (registry size) -> the facts that declare a not-applicable value (fill_not_applicable)
     conditional_facts: dict[int, tuple[tuple[str, FactSpec, Condition, FactValue], ...]] = field(
         default_factory=dict, compare=False, repr=False)
+    # id(decision) -> (decision, its applicability closure, (rule, closure) per rule): the
+    # closures a decision runs, looked up once (:func:`_decision_fns`)
+    decision_fns: dict[int, tuple[Decision, _Evaluator | None,
+                                  tuple[tuple[Rule, _Evaluator], ...]]] = field(
+        default_factory=dict, compare=False, repr=False)
 
     @property
     def id(self) -> str:
@@ -172,7 +177,7 @@ def _glob(pattern: str, value: str) -> bool:
     return fnmatch.fnmatchcase(value, pattern.replace("[", "[[]"))
 
 
-_FLIPPED = {Tri.TRUE: Tri.FALSE, Tri.FALSE: Tri.TRUE, Tri.UNKNOWN: Tri.UNKNOWN}
+_TRUE, _FALSE, _UNKNOWN = Tri.TRUE, Tri.FALSE, Tri.UNKNOWN
 
 
 _Evaluator = Callable[[Mapping[str, Fact], AbstractSet[str]], Eval]
@@ -226,7 +231,9 @@ def _compile(cond: Condition, cp: CompiledPack) -> tuple[_Evaluator, frozenset[s
 
         def negate(facts: Mapping[str, Fact], varied: AbstractSet[str]) -> Eval:
             ev = inner(facts, varied)
-            return Eval(_FLIPPED[ev.truth], ev.used, ev.missing, ev.provisional)
+            truth = ev.truth  # identity tests: an Enum hashes in Python, slowly
+            flipped = _FALSE if truth is _TRUE else _TRUE if truth is _FALSE else truth
+            return Eval(flipped, ev.used, ev.missing, ev.provisional)
 
         return negate, inner_reads
     if isinstance(cond, Known):
@@ -255,41 +262,49 @@ def _compile_combine(parts: tuple[_Evaluator, ...], need: int,
                      reads: frozenset[str] | None) -> _Evaluator:
     """``all`` (need every part), ``any`` (need one) and ``at_least`` (need N). Every part is
     evaluated (no short cut), so that the facts read and lacked are all reported. Where the
-    facts read do not depend on the values (``reads``), the decided results are made once."""
-    decided = None if reads is None else {
-        (truth, provisional): Eval(truth, reads, _NOTHING, provisional)
-        for truth in (Tri.TRUE, Tri.FALSE) for provisional in (True, False)}
+    facts read do not depend on the values (``reads``), the decided results are made once
+    (indexed by the provisional flag)."""
+    decided_true = decided_false = None
+    if reads is not None:
+        decided_true = (Eval(_TRUE, reads, _NOTHING, False), Eval(_TRUE, reads, _NOTHING, True))
+        decided_false = (Eval(_FALSE, reads, _NOTHING, False),
+                         Eval(_FALSE, reads, _NOTHING, True))
 
     def combine(facts: Mapping[str, Fact], varied: AbstractSet[str]) -> Eval:
-        evals = [part(facts, varied) for part in parts]
+        evals = []
         n_true = n_unknown = 0
         provisional = False
-        for p in evals:
-            if p.truth is Tri.TRUE:
-                n_true += 1
-                provisional |= p.provisional
-            elif p.truth is Tri.UNKNOWN:
+        for part in parts:
+            p = part(facts, varied)
+            evals.append(p)
+            truth = p.truth
+            if truth is _UNKNOWN:
                 n_unknown += 1
             else:
-                provisional |= p.provisional
+                if truth is _TRUE:
+                    n_true += 1
+                if p.provisional:
+                    provisional = True
         if n_true >= need:
-            truth = Tri.TRUE
+            if decided_true is not None:
+                return decided_true[provisional]
+            result = _TRUE
         elif n_true + n_unknown >= need:
-            truth = Tri.UNKNOWN
+            result = _UNKNOWN
         else:
-            truth = Tri.FALSE
-        if truth is not Tri.UNKNOWN and decided is not None:
-            return decided[truth, provisional]
+            if decided_false is not None:
+                return decided_false[provisional]
+            result = _FALSE
         missing: set[str] = set()
-        if truth is Tri.UNKNOWN:
+        if result is _UNKNOWN:
             for p in evals:
                 missing |= p.missing
         if reads is not None:
-            return Eval(truth, reads, missing, provisional)
+            return Eval(result, reads, missing, provisional)
         used: set[str] = set()
         for p in evals:
             used |= p.used
-        return Eval(truth, used, missing, provisional)
+        return Eval(result, used, missing, provisional)
 
     return combine
 
@@ -438,6 +453,22 @@ def _agreed_fields(rule: Rule, pending: list[Rule]) -> dict[str, Scalar | None] 
     return agreed
 
 
+def _decision_fns(
+    decision: Decision, cp: CompiledPack
+) -> tuple[_Evaluator | None, tuple[tuple[Rule, _Evaluator], ...]]:
+    """The compiled closures of a decision's applicability and rules, found once per pack (a
+    decision is evaluated many times: once per assessment, and again and again while the
+    answers still possible are searched)."""
+    hit = cp.decision_fns.get(id(decision))
+    if hit is not None and hit[0] is decision:
+        return hit[1], hit[2]
+    applies = (None if decision.applies_when is None
+               else _evaluator(decision.applies_when, cp))
+    rules = tuple((rule, _evaluator(rule.when, cp)) for rule in decision.rules)
+    cp.decision_fns[id(decision)] = (decision, applies, rules)
+    return applies, rules
+
+
 def _raw_decide(
     decision: Decision,
     facts: Mapping[str, Fact],
@@ -446,8 +477,9 @@ def _raw_decide(
 ) -> _Raw:
     used: set[str] = set()
     provisional = False
-    if decision.applies_when is not None:
-        app = evaluate_condition(decision.applies_when, facts, cp, varied)
+    applies_fn, rule_fns = _decision_fns(decision, cp)
+    if applies_fn is not None:
+        app = applies_fn(facts, varied)
         used |= app.used
         provisional |= app.provisional
         if app.truth is Tri.FALSE:
@@ -459,8 +491,8 @@ def _raw_decide(
     missing: set[str] = set()
     if decision.mode == "first":
         pending: list[Rule] = []  # earlier rules whose truth is unknown
-        for rule in decision.rules:
-            ev = evaluate_condition(rule.when, facts, cp, varied)
+        for rule, fn in rule_fns:
+            ev = fn(facts, varied)
             used |= ev.used
             if ev.truth is Tri.TRUE:
                 if all(p.then == rule.then for p in pending):
@@ -484,8 +516,8 @@ def _raw_decide(
         return _Raw("decided", ow.then, ow, used, set(), provisional)
     hits: list[Rule] = []
     hit_used: list[set[str]] = []
-    for rule in decision.rules:
-        ev = evaluate_condition(rule.when, facts, cp, varied)
+    for rule, fn in rule_fns:
+        ev = fn(facts, varied)
         used |= ev.used
         if ev.truth is Tri.TRUE:
             hits.append(rule)
@@ -702,15 +734,16 @@ def _reachable(
     out: set[Any] = set()
     if decision.partial_fields:
         out.add(None)
-    if decision.applies_when is not None:
-        truth = evaluate_condition(decision.applies_when, store, cp, varied).truth
+    applies_fn, rule_fns = _decision_fns(decision, cp)
+    if applies_fn is not None:
+        truth = applies_fn(store, varied).truth
         if truth is not Tri.TRUE:
             assert decision.not_applicable is not None
             out.add(_primary(decision.not_applicable.then))
         if truth is Tri.FALSE:
             return out
-    for rule in decision.rules:
-        truth = evaluate_condition(rule.when, store, cp, varied).truth
+    for rule, fn in rule_fns:
+        truth = fn(store, varied).truth
         if truth is Tri.FALSE:
             continue
         out.add(_primary(rule.then))
