@@ -29,6 +29,14 @@ URGENCY = ("routine", "soon", "urgent", "emergency")
 
 # case id -> (the urgency ALLPath gives, why it differs from the reviewer's expectation)
 DIFFERS: dict[str, tuple[str, str]] = {
+    "rc02-37.8C-toddler-on-chemo-route-unknown": (
+        "urgent",
+        "Sources disagree and the form does not ask how the temperature was taken: St Jude "
+        "counts 37.7 C under the arm as a fever, while COG-FEVER, CCLG-FN and BLANK-FEVER use "
+        "38.0 C (IDSA 38.3 C) without naming the route. ALLPath uses 38.0 C; at 37.8 C on "
+        "treatment it says to call the team today, recheck in one hour and call now at "
+        "38.0 C. The reviewer marked the case medium confidence; the route question is left "
+        "to the maintainers (closing note)."),
     "fever-new-child-anc-999-per-uL": (
         "emergency",
         "Issue 21 names 'fever with ANC 0.5-0.99 sends families to urgent care' as a defect; "
@@ -46,7 +54,9 @@ def _cases(name: str) -> list[dict[str, Any]]:
 
 OWN = _cases("family_situations.yaml")
 INDEPENDENT = _cases("independent_cases.yaml")
-ALL = [("own", c) for c in OWN] + [("independent", c) for c in INDEPENDENT]
+REVIEW_C = _cases("review_c.yaml")  # review C (2026-12-07), written before running
+ALL = [("own", c) for c in OWN] + [("independent", c) for c in INDEPENDENT] + \
+    [("review_c", c) for c in REVIEW_C]
 
 
 def _doc(case: dict[str, Any]) -> dict[str, Any]:
@@ -71,7 +81,8 @@ def check(case: dict[str, Any], result: dict[str, Any]) -> None:
     wrong = []
     if result["urgency"] != want:
         wrong.append(f"urgency {result['urgency']}, expected {want}")
-    if "advice" in expect and "advice" in result and result["advice"] != expect["advice"]:
+    if "advice" in expect and "advice" in result and result["advice"] != expect["advice"] \
+            and case["id"] not in DIFFERS:  # a documented difference changes the advice too
         wrong.append(f"advice {result['advice']}, expected {expect['advice']}")
     wrong += [f"headline lacks {w!r}" for w in expect.get("headline_contains", [])
               if w.lower() not in headline]
@@ -157,7 +168,8 @@ def test_every_case_names_its_source_and_the_tables_cover_the_issue() -> None:
                    "breathing-trouble", "petechiae-low-platelets", "well-child-normal-count"):
         assert needed in own
     assert len(INDEPENDENT) >= 30
-    assert set(DIFFERS) <= {c["id"] for c in INDEPENDENT}
+    assert set(DIFFERS) <= {c["id"] for c in INDEPENDENT + REVIEW_C}
+    assert len(REVIEW_C) == 16
 
 
 def test_headline_always_agrees_with_the_emergency_list() -> None:
@@ -222,3 +234,53 @@ def test_no_family_text_advises_rectal_temperatures_or_lab_orders() -> None:
         assert "rectal" not in text.replace("never in the bottom", "")
         for word in ("uric acid", "ldh", "clotting test", "coagulation", "chemistry"):
             assert word not in text, (case["id"], word)
+
+
+def test_a_json_date_text_is_a_date_and_a_bad_one_names_its_field() -> None:
+    """JSON carries dates as ISO text: the REST API and the web form send them so (review C's
+    rc12 was refused with 'expected a date' for '2024-06-02')."""
+    from allpath.errors import RecordError
+
+    doc = {"format": "allpath.triage/1", "age_years": 10, "sex": "female",
+           "on_treatment": True, "date": "2024-06-02",
+           "cbc": {"time": "2024-06-01", "platelets": {"value": 15, "unit": "10*9/L"}}}
+    result = triage(doc).to_dict()
+    assert "severe_thrombocytopenia" in result["findings"]
+    with pytest.raises(RecordError) as err:
+        triage({**doc, "date": "2024-13-01"})
+    assert [p.path for p in err.value.problems] == ["date"]
+
+
+def test_see_today_advice_is_never_softened_by_these_signs_are_common() -> None:
+    """Review C (rc14): unexplained petechiae without a count are seen today (NICE NG12 asks
+    for immediate assessment); the family text must not call them common everyday signs."""
+    doc = {"format": "allpath.triage/1", "age_years": 7, "sex": "male",
+           "on_treatment": False, "central_line": False, "symptoms": ["petechiae"]}
+    result = triage(doc).to_dict()
+    assert result["urgency"] == "urgent"
+    meaning = result["plain_language"]["what_it_can_mean"].lower()
+    assert "today" in meaning and "common" not in meaning and "virus" not in meaning
+
+
+def test_on_treatment_text_names_signs_only_when_there_are_some() -> None:
+    """Review C (rc04): a well child on maintenance is not told 'the care team needs to know
+    about these signs' when no sign was given; a child with a sign is."""
+    base = {"format": "allpath.triage/1", "age_years": 6, "sex": "female",
+            "on_treatment": True, "central_line": False,
+            "temperature": {"value": 36.8, "unit": "Cel"}}
+    quiet = triage({**base, "symptoms": []}).to_dict()["plain_language"]["what_it_can_mean"]
+    sign = triage({**base, "symptoms": ["easy_bruising"]}).to_dict()
+    assert "these signs" not in quiet
+    assert "these signs" in sign["plain_language"]["what_it_can_mean"]
+
+
+def test_chkd_broken_line_first_aid_is_clamp_cover_and_go() -> None:
+    """Review C (rc11): a broken or leaking line - clamp between the break and the skin,
+    cover the break, go to the emergency department at once (CHKD)."""
+    doc = {"format": "allpath.triage/1", "age_years": 3, "sex": "male", "on_treatment": True,
+           "central_line": True, "symptoms": ["line_damage"]}
+    result = triage(doc).to_dict()
+    aid = [s for s in result["next_steps"] if s["code"] == "line_first_aid"]
+    assert aid and "CHKD-LINE-BREAK" in aid[0]["citations"]
+    assert "clamp it between the break and the skin" in aid[0]["plain"]
+    assert result["urgency"] == "emergency"

@@ -257,11 +257,16 @@ class TriageResult:
         advice = self.advice
         if self.on_treatment_or_line:
             meaning = texts.MEANING_ON_TREATMENT_FEVER if self.fever else \
-                texts.MEANING_ON_TREATMENT
+                texts.MEANING_ON_TREATMENT + (f" {texts.MEANING_ON_TREATMENT_SIGNS}"
+                                              if noticed or found else "")
         elif self.fever and self.on_treatment_or_line is None:
             meaning = texts.MEANING_FEVER_STATUS_UNKNOWN
         elif urgency == "emergency":
             meaning = texts.MEANING_EMERGENCY
+        elif urgency == "urgent" and suspicion in ("low", "none"):
+            # never "these signs are common" beside "see a doctor today" (NICE NG12 asks for
+            # immediate assessment of unexplained petechiae, for example)
+            meaning = texts.MEANING_SEE_TODAY
         elif not has_cbc:
             meaning = (texts.MEANING.get(suspicion, "") + " No blood test has been done yet; "
                        "a blood test is the first step.").strip()

@@ -219,6 +219,22 @@ def _quantity(raw: Any, path: str, problems: list[Problem]) -> tuple[Any, Any] |
     return None
 
 
+def _date_of(value: Any, path: str, problems: list[Problem]) -> dt.date | None:
+    """A date from YAML (a date) or JSON (an ISO ``YYYY-MM-DD`` text, which is all JSON can
+    carry); anything else is a problem at ``path``."""
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if value is None or isinstance(value, dt.date):
+        return value
+    if isinstance(value, str):
+        try:
+            return dt.date.fromisoformat(value.strip())
+        except ValueError:
+            pass
+    problems.append(Problem(path, "expected a date (YYYY-MM-DD)", got=repr(value)[:60]))
+    return None
+
+
 def parse_triage_input(data: Any, source: str | None = None) -> TriageInput:
     """Check a triage document (``allpath.triage/1``) or a record (``allpath.record/1``)."""
     if isinstance(data, Mapping) and data.get("format") == RECORD_FORMAT:
@@ -244,10 +260,7 @@ def parse_triage_input(data: Any, source: str | None = None) -> TriageInput:
     if age is None and data.get("birth_date") is None and not problems:
         problems.append(Problem("age_years", "give age_years or birth_date",
                                 hint="reference ranges depend on age"))
-    day = data.get("date")
-    if day is not None and not isinstance(day, dt.date):
-        problems.append(Problem("date", "expected a date (YYYY-MM-DD)", got=repr(day)))
-        day = None
+    day = _date_of(data.get("date"), "date", problems)
     cbc = data.get("cbc") or {}
     if not isinstance(cbc, Mapping):
         problems.append(Problem("cbc", "expected a mapping of analyte: quantity",
@@ -255,7 +268,7 @@ def parse_triage_input(data: Any, source: str | None = None) -> TriageInput:
         cbc = {}
     on_treatment = _yes_no(data, "on_treatment", problems)
     central_line = _yes_no(data, "central_line", problems)
-    cbc_time = cbc.get("time")
+    cbc_time = _date_of(cbc.get("time"), "cbc.time", problems)
     when = cbc_time or day or dt.date.today()
     observations: list[dict[str, Any]] = []
     paths: list[str] = []

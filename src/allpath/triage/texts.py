@@ -17,6 +17,8 @@ __all__ = [
     "MEANING_FEVER_STATUS_UNKNOWN",
     "MEANING_ON_TREATMENT",
     "MEANING_ON_TREATMENT_FEVER",
+    "MEANING_ON_TREATMENT_SIGNS",
+    "MEANING_SEE_TODAY",
     "NEXT_STEP_CLINICAL",
     "NEXT_STEP_PLAIN",
     "PLAIN_DISCLAIMER",
@@ -74,7 +76,13 @@ MEANING_ON_TREATMENT_FEVER = (
 )
 MEANING_ON_TREATMENT = (
     "Cancer treatment can lower blood counts. That can make bleeding, bruising and infections "
-    "more likely. The care team needs to know about these signs."
+    "more likely."
+)
+# added to MEANING_ON_TREATMENT only when signs or results were given
+MEANING_ON_TREATMENT_SIGNS = "The care team needs to know about these signs."
+# instead of a reassuring MEANING when the advice is to see a doctor today or now
+MEANING_SEE_TODAY = (
+    "These signs need a doctor to check them today. A blood test is the first step."
 )
 MEANING_FEVER_STATUS_UNKNOWN = (
     "A fever is often from an everyday illness. But with cancer treatment or a central line, a "
@@ -86,8 +94,8 @@ MEANING_EMERGENCY = (
 
 MEANING = {
     "high": "These results can have several causes. Some of them are serious, so a blood "
-            "specialist (a hematologist) should look at them soon. Only more tests can show "
-            "what is going on.",
+            "specialist (a hematologist) should look at them. Only more tests can show what is "
+            "going on.",
     "moderate": "These signs can come from many things, from infections to problems with how "
                 "the body makes blood. A doctor should check them with a blood test and "
                 "decide if more tests are needed.",
@@ -155,8 +163,11 @@ NEXT_STEP_PLAIN = {
     "coagulation": "",
     "hematology_referral": "The doctor may send you to a blood doctor (a hematologist).",
     "chest_xray": "Ask if a chest X-ray is needed to look at the chest and airway.",
-    "airway_before_sedation": "Tell each doctor about the breathing problems. Do this before "
-                              "any medicine that makes the person sleep.",
+    "airway_before_sedation": "Tell each doctor about these signs before any medicine that "
+                              "makes the person sleep.",
+    "line_first_aid": "If the line is broken, cracked or leaking: clamp it between the break "
+                      "and the skin, with the clamp you were given. Cover the break with clean "
+                      "(sterile) gauze. Then go to the emergency department right away.",
     "fever_plan": "With cancer treatment or few germ-fighting cells, any fever is an emergency, "
                   "whatever the blood count. Take the temperature by mouth or under the arm, "
                   "never in the bottom.",
@@ -180,6 +191,8 @@ NEXT_STEP_CLINICAL = {
     "coagulation": "Coagulation: PT, aPTT, fibrinogen, D-dimer.",
     "hematology_referral": "Referral to hematology.",
     "chest_xray": "Chest X-ray for a mediastinal mass.",
+    "line_first_aid": "Damaged central line: clamp between the break and the skin, cover "
+                      "with sterile gauze, emergency assessment (CHKD).",
     "airway_before_sedation": "Assess the airway before any general anesthesia or deep "
                               "sedation (mediastinal mass risk).",
     "fever_plan": "Febrile neutropenia pathway: blood cultures and empirical antibiotics per "
