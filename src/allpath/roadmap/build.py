@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal, Protocol
 
@@ -26,6 +26,8 @@ from allpath.roadmap.dosing import Dosing, age_years_on, applies, load_dosing
 from allpath.roadmap.templates import (
     Applies,
     Component,
+    Option,
+    Phase,
     Procedure,
     Template,
     expand_days,
@@ -386,12 +388,14 @@ class Roadmap:
                 if c.drug_class not in d.anthracyclines.classes:
                     continue
                 offsets = component_offsets(pd, c)
+                # the echocardiogram comes before the first anthracycline, even one whose
+                # dose or days the template leaves to the protocol (then: by the start of its
+                # phase; review C, infants)
+                day = pd.start + dt.timedelta(days=offsets[0]) if offsets else pd.start
+                first = day if first is None or day < first else first
                 if c.dose is None or c.dose.basis != "m2":
                     uncounted.append(f"{pd.phase.id}/{c.drug}")
                     continue
-                if offsets:
-                    day = pd.start + dt.timedelta(days=offsets[0])
-                    first = day if first is None or day < first else first
                 line = compute_dose(c, act.body.bsa_m2, act.body.weight_kg, age_years=act.age,
                                     dosing=d)
                 given = len(offsets) * c.doses_per_day
@@ -515,6 +519,11 @@ class Roadmap:
                        "so only phase starts and MRD time points are checked.")
         return out
 
+    def _settled(self, o: Option) -> bool | None:
+        """An option the record settles (its ``applies_if`` on assessment facts): True when
+        the plan follows it, False when the record rules it out, None when not settled."""
+        return settled_option(o, self.sex, self._facts())
+
     # ------------------------------------------------------------------ output
     def _phase_dict(self, pd: PhaseDates) -> dict[str, Any]:
         p = pd.phase
@@ -570,7 +579,8 @@ class Roadmap:
                 "id": dp.id, "title": dp.title, "day": day + 1,
                 "date": (pd.start + dt.timedelta(days=day)).isoformat(),
                 "options": [{"when": o.when, "next": o.next, "cite": list(o.cite),
-                             "evidence": o.evidence} for o in dp.options],
+                             "evidence": o.evidence,
+                             "settled_by_record": self._settled(o)} for o in dp.options],
                 "cite": list(dp.cite), "evidence": dp.evidence,
             })
         sex_rule: dict[str, Any] | None = None
@@ -585,6 +595,7 @@ class Roadmap:
                 sex_rule["needs"] = ["sex"]
         return {
             "id": p.id, "title": p.title, "kind": p.kind, "index": pd.index,
+            "template": pd.template_id or (self.template.id if self.template else None),
             "start": pd.start.isoformat(), "end": pd.end.isoformat(),
             "length_days": pd.length_days, "cycle_days": p.cycle_days,
             "length_by_sex": sex_rule,
@@ -666,6 +677,29 @@ def _default_start(
     return None, "unknown (no treatment event and no diagnosis date; give a start date)"
 
 
+def settled_option(o: Option, sex: str | None, facts: dict[str, object]) -> bool | None:
+    """Whether the record settles a decision option (None: it has no such condition, or a
+    fact it reads is missing)."""
+    if o.applies_if is None:
+        return None
+    ok, _needs = applies(o.applies_if, age=None, weight=None, bsa=None, sex=sex, facts=facts)
+    return ok
+
+
+def _follow(catalogue: Mapping[str, Template], sex: str | None, facts: dict[str, object]
+            ) -> Callable[[Phase], tuple[Template, str] | None]:
+    """For :func:`plan_phases`: the template a phase's settled decision continues on."""
+    def follow(p: Phase) -> tuple[Template, str] | None:
+        for dp in p.decisions:
+            for o in dp.options:
+                if o.next.startswith("template:") and settled_option(o, sex, facts) is True:
+                    other = catalogue[o.next.split(":", 1)[1]]
+                    return other, o.from_phase or other.phases[0].id
+        return None
+
+    return follow
+
+
 def build_roadmap(
     assessment: Assessed,
     start: dt.date | None = None,
@@ -709,7 +743,10 @@ def build_roadmap(
     else:
         start_date, source = _default_start(assessment, setting, relapse_date)
     sex_v = str(getattr(assessment.record.sex, "value", assessment.record.sex))
-    phases = (tuple(plan_phases(tpl, start_date, sex_v if sex_v in ("male", "female") else None))
+    sex_known = sex_v if sex_v in ("male", "female") else None
+    values: dict[str, object] = {k: f.value for k, f in facts.items()}
+    phases = (tuple(plan_phases(tpl, start_date, sex_known,
+                                follow=_follow(catalogue, sex_known, values)))
               if tpl is not None and start_date else ())
     transplant = results.get("roadmap.transplant_indications")
     extra: list[CalendarItem] = []

@@ -16,7 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from bisect import bisect_left
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from icalendar import Calendar, Event
@@ -33,6 +33,8 @@ class PhaseDates:
     index: int
     start: dt.date
     end: dt.date  # inclusive
+    # the template the phase comes from when a settled decision continued on another one
+    template_id: str | None = None
 
     @property
     def length_days(self) -> int:
@@ -71,16 +73,26 @@ def _until(p: Phase, sex: str | None) -> Until | None:
     return p.until
 
 
-def plan_phases(template: Template, start: dt.date, sex: str | None = None
-                ) -> list[PhaseDates]:
+Follow = Callable[[Phase], tuple[Template, str] | None]
+
+
+def plan_phases(template: Template, start: dt.date, sex: str | None = None,
+                follow: Follow | None = None) -> list[PhaseDates]:
     """Start and end dates of every phase, in order, never overlapping.
 
     ``sex`` (male/female) picks a phase's sex-specific length; unknown uses the default.
+    ``follow`` gives, for a phase whose decision the record already settles towards another
+    template, that template and the phase to continue at: the plan then goes on with those
+    phases instead of this template's remaining ones.
     """
     out: list[PhaseDates] = []
     by_id: dict[str, PhaseDates] = {}
     cursor = start
-    for i, p in enumerate(template.phases):
+    queue: list[tuple[Phase, str | None]] = [(p, None) for p in template.phases]
+    i = -1
+    while queue:
+        p, source = queue.pop(0)
+        i += 1
         until = _until(p, sex)
         if p.length_days is not None:
             end = cursor + dt.timedelta(days=p.length_days - 1)
@@ -92,10 +104,15 @@ def plan_phases(template: Template, start: dt.date, sex: str | None = None
                 a = by_id[until.anchor]
                 anchor_day = a.start if until.at == "start" else a.end + dt.timedelta(days=1)
             end = max(cursor, _add_years(anchor_day, until.years) - dt.timedelta(days=1))
-        pd = PhaseDates(p, i, cursor, end)
+        pd = PhaseDates(p, i, cursor, end, source)
         out.append(pd)
         by_id[p.id] = pd
         cursor = end + dt.timedelta(days=1)
+        nxt = follow(p) if follow is not None else None
+        if nxt is not None:
+            other, at = nxt
+            ids = [ph.id for ph in other.phases]
+            queue = [(ph, other.id) for ph in other.phases[ids.index(at):]]
     return out
 
 

@@ -181,6 +181,11 @@ class Procedure(_Cited):
 class Option(_Cited):
     when: str
     next: str  # a phase id of this template, "template:<id>" or "end"
+    # where the record already settles the choice (assessment facts only), the dated plan
+    # follows this option: with "template:<id>" it continues on that template's phases from
+    # ``from_phase`` (default: its first phase) instead of this template's remaining ones
+    applies_if: Applies | None = None
+    from_phase: str | None = None
 
 
 class DecisionPoint(_Cited):
@@ -381,6 +386,25 @@ def check_templates(folder: Path | None = None) -> tuple[dict[str, Template], li
     schemes = {s.scheme for s in dosing.intrathecal} if dosing is not None else set()
     for t, source in parsed:
         problems.extend(_check_one(t, source, citations, ids))
+        for pi, p in enumerate(t.phases):
+            for di, d in enumerate(p.decisions):
+                for oi, o in enumerate(d.options):
+                    where = f"phases[{pi}] ({p.id}).decisions[{di}].options[{oi}]"
+                    target = templates.get(o.next.split(":", 1)[1]) \
+                        if o.next.startswith("template:") else None
+                    if o.from_phase is not None and target is None:
+                        problems.append(Problem(f"{where}.from_phase", "from_phase needs "
+                                                "next: template:<id>", source=source))
+                    elif o.from_phase is not None and target is not None and \
+                            o.from_phase not in {ph.id for ph in target.phases}:
+                        problems.append(Problem(f"{where}.from_phase",
+                                                f"no phase {o.from_phase!r} in {target.id}",
+                                                source=source))
+                    if o.applies_if is not None and (
+                            o.applies_if.check is not None or not o.applies_if.facts):
+                        problems.append(Problem(f"{where}.applies_if", "an option is followed "
+                                                "only on assessment facts (facts:, no check)",
+                                                source=source))
         if t.intrathecal_dosing is not None and dosing is not None \
                 and t.intrathecal_dosing not in schemes:
             problems.append(Problem("intrathecal_dosing",
