@@ -284,3 +284,17 @@ def test_chkd_broken_line_first_aid_is_clamp_cover_and_go() -> None:
     assert aid and "CHKD-LINE-BREAK" in aid[0]["citations"]
     assert "clamp it between the break and the skin" in aid[0]["plain"]
     assert result["urgency"] == "emergency"
+
+
+def test_cdc_2013_chickenpox_contact_on_treatment_says_why_today() -> None:
+    """Review C (rc09): a chickenpox contact on treatment is a call today because protective
+    immune globulin works best within 96 hours and up to 10 days (CDC 2013)."""
+    doc = {"format": "allpath.triage/1", "age_years": 4, "sex": "male", "on_treatment": True,
+           "central_line": False, "symptoms": ["chickenpox_exposure"]}
+    result = triage(doc).to_dict()
+    step = [s for s in result["next_steps"] if s["code"] == "varicella_prophylaxis"]
+    assert step and step[0]["citations"] == ["CDC-VARIZIG-2013"]
+    assert "4 days" in step[0]["plain"] and "10 days" in step[0]["plain"]
+    assert result["urgency"] == "urgent"
+    off = triage({**doc, "on_treatment": False, "central_line": False}).to_dict()
+    assert not [s for s in off["next_steps"] if s["code"] == "varicella_prophylaxis"]

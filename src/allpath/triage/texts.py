@@ -165,6 +165,9 @@ NEXT_STEP_PLAIN = {
     "chest_xray": "Ask if a chest X-ray is needed to look at the chest and airway.",
     "airway_before_sedation": "Tell each doctor about these signs before any medicine that "
                               "makes the person sleep.",
+    "varicella_prophylaxis": "Call the cancer care team today about the chickenpox contact. "
+                             "A shot that can protect works best within 4 days of the "
+                             "contact, and it can still be given up to 10 days after it.",
     "line_first_aid": "If the line is broken, cracked or leaking: clamp it between the break "
                       "and the skin, with the clamp you were given. Cover the break with clean "
                       "(sterile) gauze. Then go to the emergency department right away.",
@@ -191,6 +194,9 @@ NEXT_STEP_CLINICAL = {
     "coagulation": "Coagulation: PT, aPTT, fibrinogen, D-dimer.",
     "hematology_referral": "Referral to hematology.",
     "chest_xray": "Chest X-ray for a mediastinal mass.",
+    "varicella_prophylaxis": "Varicella or zoster exposure on treatment: VariZIG as soon as "
+                             "possible if not immune, ideally within 96 hours, up to 10 days "
+                             "(CDC 2013).",
     "line_first_aid": "Damaged central line: clamp between the break and the skin, cover "
                       "with sterile gauze, emergency assessment (CHKD).",
     "airway_before_sedation": "Assess the airway before any general anesthesia or deep "
