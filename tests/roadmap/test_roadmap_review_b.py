@@ -94,3 +94,13 @@ def test_a_suspected_relapse_keeps_the_front_line_plan() -> None:
     d = assess(parse_record(rec)).to_dict()
     assert d["relapse"]["detected"] is None and d["relapse"]["suspected"] is True
     assert d["roadmap"]["setting"] == "frontline"
+
+
+def test_sprycel_label_weight_doses_are_shown_beside_the_trial_dose_per_m2() -> None:
+    """rd06: a 22 kg child gets CA180-372's 60 mg/m2 (50.95 mg, not a tablet size); the label
+    doses tablets by weight (20 to under 30 kg: 60 mg), so the line names the label table."""
+    doc = _doc("rd06-6yo-ph-positive-dasatinib")
+    rm = assess(parse_record(doc["record"])).to_dict()["roadmap"]
+    das = next(c for p in rm["phases"] for c in p["components"] if c["drug"] == "dasatinib")
+    assert "SPRYCEL-PEDS-LABEL" in das["cite"]
+    assert "20 to under 30 kg 60 mg" in das["note"]
