@@ -17,7 +17,8 @@ from allpath import assess, parse_record
 from expectations import check
 
 _DIR = Path(__file__).parent / "independent_cases"
-_CASES = sorted(_DIR.glob("ic*.yaml")) + sorted(_DIR.glob("rb*.yaml"))  # rb: review B
+_CASES = (sorted(_DIR.glob("ic*.yaml")) + sorted(_DIR.glob("rb*.yaml"))  # rb: review B
+          + sorted(_DIR.glob("rp*.yaml")))  # rp: review D
 
 _STEROIDS = (
     "The record does not state steroid pretreatment, which COG counts for B-ALL as it does for "
@@ -51,6 +52,15 @@ DISPUTED: dict[str, str] = {
         "best case, so ALLPath shows the range (induction_failure, high, intermediate: the "
         "end-of-induction marrow is not recorded either) with provisional_group "
         "'intermediate' (issue 11 item 15)."),
+    "rp13-t-all-8y-eoc-mrd-exactly-0.1-high-then-off-therapy": (
+        "Boundary side, sources disagree: issue 11 item 11 and the AALL1231 report read T-ALL "
+        "very high risk as end-of-consolidation MRD >= 0.1% [AALL1231]; the NCCN Pediatric "
+        "wording quoted by the reviewer is '> 0.1%' [S1]. ALLPath keeps the AALL1231 side "
+        "(its rule note says so); the reviewer's own AALL1231 abstract also writes '>= 0.1%'."),
+    "rp04-infant-4m-kmt2a-aff1-prognosis": (
+        "The reviewer's own verdict after running: NCCN infant high risk also counts KMT2A-r "
+        "with MRD positive after intensive consolidation [S1, fact sheet 3.9.2], so without "
+        "that MRD the group is pending (provisional intermediate), as ALLPath shows."),
     "ic39-ds-boy-51-with-constitutional-21": (
         "Naming only: with +21c not counted the blasts have 50 acquired chromosomes, low "
         "hyperdiploid (47-50 [S13c]); ALLPath's subtype key names that band "

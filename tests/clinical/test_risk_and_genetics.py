@@ -343,3 +343,29 @@ def test_stanulla_2018_possible_ikzf1plus_is_derived_never_given_by_a_record() -
                                           alterations=["IKZF1plus_possible"]))
     with pytest.raises(RecordError, match="unknown alteration"):
         parse_record(doc)
+
+
+def test_pdq_cog_group_figure_waits_for_a_final_group() -> None:
+    """Review D (rp05): while the COG group is provisional (shown as if MRD were negative)
+    its 90-95% figure is not listed; once MRD makes the group final, the figure is."""
+    pending = assess_doc(b_all_record(genetics=_genetics(chromosome_count=46),
+                                      extramedullary=_EM))
+    assert not [p for p in pending["prognosis"] if p["rule_id"].startswith("prognosis.cog_")]
+    assert "provisional" in pending["prognosis_note"]
+    final = assess_doc(b_all_record(
+        genetics=_genetics(chromosome_count=46), extramedullary=_EM,
+        extra_obs=[{"code": "marrow_blasts", "value": 1, "unit": "%", "time": "2024-03-29"},
+                   {"code": "mrd_marrow", "value": 0.5, "unit": "%", "time": "2024-03-29"}]))
+    cog = [p for p in final["prognosis"] if p["rule_id"].startswith("prognosis.cog_")]
+    assert [p["rule_id"] for p in cog] == ["prognosis.cog_very_high"]
+
+
+def test_tomizawa_2020_mll10_infant_kmt2a_figure_is_listed_beside_the_interfant_era_one() -> None:
+    """Review D (rp04): fact sheet 9.15 gives both the Interfant-era 5-year EFS (<40%) and the
+    MLL-10 3-year EFS (66.2%) for KMT2A-rearranged infants [S47][S47c]."""
+    doc = b_all_record(birth="2023-11-01", genetics=_genetics(fusions=["KMT2A::AFF1"],
+                                                               chromosome_count=46))
+    figs = {p["rule_id"]: p for p in assess_doc(doc)["prognosis"]}
+    assert figs["prognosis.infant_kmt2a"]["figure"] == "<40%"
+    assert figs["prognosis.infant_kmt2a_mll10"]["figure"] == "66.2%"
+    assert figs["prognosis.infant_kmt2a_mll10"]["citations"] == ["S47c"]

@@ -234,7 +234,10 @@ class Assessment:
             return []
         cites = {rid: cite for rid, cite, _ in r.hits}
         items = []
-        for (rid, _, _), fig in zip(r.hits, r.value, strict=False):
+        inputs = r.hit_inputs or tuple({} for _ in r.hits)
+        for (rid, _, _), fig, read in zip(r.hits, r.value, inputs, strict=False):
+            if any(self.facts[n].provisional for n in read if n in self.facts):
+                continue  # a provisional group is never shown as the group: nor its figure
             if isinstance(fig, dict):
                 items.append({**fig, "rule_id": rid, "citations": list(cites[rid])})
         return items
@@ -424,7 +427,8 @@ class Assessment:
             "prognosis": self._prognosis(),
             "prognosis_note": (
                 "Figures describe groups of patients treated in the past; they are not a "
-                "prediction for one person."
+                "prediction for one person. A risk group's figure is shown once the group is "
+                "final, not while it is provisional."
             ),
             **self._monitoring(),
             **self._roadmap(),
