@@ -11,6 +11,7 @@ import pytest
 import yaml
 
 from allpath import assess, parse_record
+from allpath.outputs.assessment import Assessment
 from expectations import check
 
 _DIR = Path(__file__).parent / "independent_cases_d"
@@ -37,3 +38,29 @@ def test_angiolillo_2021_aall0932_twelve_week_pulses_are_named_in_maintenance() 
     maint = next(p for p in rm["phases"] if p["id"] == "maintenance")
     assert "AALL0932-PULSES" in maint["cite"]
     assert "every 12 weeks" in maint["note"]
+
+
+def _clinical(prefix: str) -> Assessment:
+    folder = Path(__file__).parent.parent / "clinical" / "independent_cases"
+    path = next(folder.glob(f"{prefix}*.yaml"))
+    return assess(parse_record(yaml.safe_load(path.read_text(encoding="utf-8"))["record"]))
+
+
+def test_a_recorded_end_of_induction_marrow_is_not_due_next() -> None:
+    """Review D (rp11): the end-of-induction marrow recorded a day before its planned date is
+    done - it is neither due next nor overdue."""
+    a = _clinical("rp11")
+    assert a.roadmap is not None
+    now = a.roadmap.where_now(a.as_of)
+    titles = [i["title"] for i in now["due_next"]] + [i["title"] for i in now["overdue"]]
+    assert not [t for t in titles if "End-of-induction (day 29) marrow" in t]
+
+
+def test_after_the_end_of_therapy_nothing_is_overdue() -> None:
+    """Review D (rp13): two years after therapy ended, a missing day-8 MRD is history, not an
+    overdue item."""
+    a = _clinical("rp13")
+    assert a.roadmap is not None
+    now = a.roadmap.where_now(a.as_of)
+    assert now["status"] == "all planned phases completed"
+    assert now["overdue"] == []

@@ -458,6 +458,11 @@ class Roadmap:
         keys = {_norm(pd.phase.id), _norm(pd.phase.kind), _norm(pd.phase.title)}
         return [ev.start for ev in self.assessment.record.treatment if _norm(ev.phase) in keys]
 
+    def _phase_of(self, item: CalendarItem) -> PhaseDates:
+        """The laid-out phase a calendar item belongs to (by phase id and date)."""
+        return next((pd for pd in self.phases if pd.phase.id == item.phase_id
+                     and pd.start <= item.date <= pd.end), self.phases[0])
+
     def _mrd_done(self, pd: PhaseDates, item: CalendarItem) -> bool:
         code = "mrd_blood" if pd.phase.procedures and any(
             r.id == item.extra.get("procedure") and r.kind == "blood_mrd"
@@ -486,7 +491,9 @@ class Roadmap:
                 out["phase_day"] = (on - pd.start).days + 1
                 out["status"] = (f"{pd.phase.title}, day {(on - pd.start).days + 1} "
                                  f"(of days 1-{pd.length_days})")
-        upcoming = [i for i in self.items() if i.date >= on]
+        upcoming = [i for i in self.items() if i.date >= on
+                    and not (i.kind == "procedure" and i.extra.get("mrd")
+                             and self._mrd_done(self._phase_of(i), i))]
         upcoming += [CalendarItem(pd.start, "phase", f"Start: {pd.phase.title}", pd.phase.id,
                                   0, pd.phase.id) for pd in self.phases if pd.start > on]
         upcoming.sort(key=lambda i: (i.date, i.kind != "phase"))
@@ -494,8 +501,9 @@ class Roadmap:
                             "phase": i.phase_id, "phase_day": i.protocol_day,
                             "detail": i.detail} for i in upcoming[:6]]
         overdue: list[dict[str, Any]] = []
+        finished = on > self.phases[-1].end  # therapy over: past time points are history
         for pd in self.phases:
-            if pd.start > on:
+            if pd.start > on or finished:
                 continue
             recorded = self._recorded(pd)
             if not recorded:
