@@ -24,7 +24,21 @@ def _assessed(stem_prefix: str) -> dict[str, Any]:
     return out
 
 
-@pytest.mark.parametrize("case", _CASES, ids=[c.stem for c in _CASES])
+KNOWN = {
+    "rc04": (
+        "The reviewer expected the transplant template (or none) and then found it incomplete "
+        "in the same review: the sources presuppose a second remission before HCT (fact sheet "
+        "5.5.6/5.5.7 [S1][S2]). ALLPath now lays out nelarabine to a second remission "
+        "(rr-t-nelarabine, label doses [NELARABINE-LABEL]) with HCT as the alternative."),
+}
+
+
+def _marks(case: Path) -> list[pytest.MarkDecorator]:
+    reason = next((r for k, r in KNOWN.items() if case.stem.startswith(k)), None)
+    return [pytest.mark.xfail(strict=True, reason=reason)] if reason else []
+
+
+@pytest.mark.parametrize("case", [pytest.param(c, id=c.stem, marks=_marks(c)) for c in _CASES])
 def test_review_c_roadmap_case(case: Path) -> None:
     doc = yaml.safe_load(case.read_text(encoding="utf-8"))
     result = assess(parse_record(doc["record"], source=str(case))).to_dict()
@@ -64,3 +78,20 @@ def test_s1_echocardiogram_comes_before_the_first_anthracycline_even_per_protoco
     first_phase = min(p["start"] for p in rm["phases"]
                       if any(c["class"] == "anthracycline" for c in p["components"]))
     assert echo["date"] <= first_phase
+
+
+def test_nelarabine_label_relapsed_t_all_goes_to_a_second_remission_then_hct() -> None:
+    """rc04: relapsed T-ALL gets a regimen to a second remission - nelarabine 650 mg/m2/day on
+    days 1-5 under 16 years (label) - with HCT after it and as the alternative; no B-cell
+    agent (blinatumomab, inotuzumab, CAR-T) is offered."""
+    rm = _assessed("rc04")["roadmap"]
+    assert (rm["setting"], rm["template"]["id"]) == ("relapsed", "rr-t-nelarabine")
+    assert rm["alternatives"] == ["hsct"]
+    first = rm["phases"][0]
+    nel = [c for c in first["components"] if c["drug"] == "nelarabine" and c["applies"]["decided"]]
+    assert [c["days"] for c in nel] == [[1, 2, 3, 4, 5]]
+    assert nel[0]["dose"]["prescribed"].startswith("650 mg/m2")
+    nexts = [o["next"] for d in first["decisions"] for o in d["options"]]
+    assert "template:hsct" in nexts
+    drugs = {c["drug"] for p in rm["phases"] for c in p["components"]}
+    assert not drugs & {"blinatumomab", "inotuzumab ozogamicin", "tisagenlecleucel"}
