@@ -22,3 +22,20 @@ def test_a_yaml_alias_bomb_in_a_maintenance_log_is_refused_at_once(tmp_path: Pat
         read_log(bomb)
     assert time.perf_counter() - start < 5  # refused before anything expands
     assert "anchors and aliases" in str(err.value)
+
+
+def test_a_decimal_comma_in_a_log_is_never_read_as_ten_times_the_value(tmp_path: Path) -> None:
+    """'1,5' is 1.5 in much of the world: dropping the comma would read an ANC of 1.5 as 15
+    and could suggest a higher dose. Only 1,500-style thousands separators are read."""
+    log = tmp_path / "log.csv"
+    log.write_text("# counts in 10^9/L, hemoglobin in g/dL\n"
+                   "date,wbc,anc,platelets,hemoglobin,mp,mtx\n"
+                   '2025-03-03,3.1,"1,5",210,11.8,350,14\n'
+                   '2025-03-17,3.8,2.1,"1,230",12.0,350,14\n', encoding="utf-8")
+    try:
+        visits = read_log(log).visits
+    except RecordError as err:  # refused, naming the field: also safe
+        assert "anc" in str(err).lower()
+        return
+    assert visits[0].anc != 15.0 and visits[0].anc is None
+    assert visits[1].platelets == 1230.0  # a thousands separator still reads

@@ -298,3 +298,17 @@ def test_cdc_2013_chickenpox_contact_on_treatment_says_why_today() -> None:
     assert result["urgency"] == "urgent"
     off = triage({**doc, "on_treatment": False, "central_line": False}).to_dict()
     assert not [s for s in off["next_steps"] if s["code"] == "varicella_prophylaxis"]
+
+
+def test_a_decimal_comma_is_refused_never_read_as_ten_times_the_value() -> None:
+    """Review C: '38,2 Cel' was reported as 382; worse, 'ANC 1,5 10*9/L' would read as 15 and
+    hide neutropenia. A comma is read only as a thousands separator (1,500)."""
+    from allpath.errors import RecordError
+
+    base = {"format": "allpath.triage/1", "age_years": 5, "sex": "male", "on_treatment": True}
+    for field, text in (("temperature", "38,2 Cel"), ("cbc", {"anc": "1,5 10*9/L"})):
+        with pytest.raises(RecordError) as err:
+            triage({**base, field: text})
+        assert "decimal point" in str(err.value)
+    ok = triage({**base, "cbc": {"anc": "1,500 /uL"}}).to_dict()
+    assert "neutropenia" in ok["findings"]  # 1,500 /uL = 1.5 x10^9/L, below this age's range

@@ -186,8 +186,10 @@ def _number(text: Any) -> float | str | None:
     if s.lower() in _MISSING:
         return None
     try:
-        value = float(s.replace(",", "")) if re.fullmatch(r"-?[0-9][0-9,]*(\.[0-9]*)?", s) \
-            else float(s)
+        # a comma only between groups of three digits (1,500); "1,5" (a decimal comma) is
+        # not a number here, never 15
+        value = float(s.replace(",", "")) if re.fullmatch(
+            r"-?[0-9]{1,3}(?:,[0-9]{3})+(?:\.[0-9]*)?", s) else float(s)
     except ValueError:
         return s
     return value if math.isfinite(value) else s

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -198,11 +199,21 @@ def on_treatment_from_record(record: PatientRecord, on: dt.date | None) -> bool 
     return any(t.start <= on and (t.end is None or t.end >= on) for t in record.treatment)
 
 
+# a number with thousands separators: 1,500 or 12,345.6 (never a decimal comma)
+_THOUSANDS = re.compile(r"[+-]?\d{1,3}(?:,\d{3})+(?:\.\d+)?")
+
+
 def _quantity(raw: Any, path: str, problems: list[Problem]) -> tuple[Any, Any] | None:
     if isinstance(raw, Mapping):
         return raw.get("value"), raw.get("unit")
     if isinstance(raw, str):
         parts = raw.strip().split(None, 1)
+        if len(parts) == 2 and "," in parts[0] and not _THOUSANDS.fullmatch(parts[0]):
+            # "1,5" is 1.5 in much of the world and 15 if the comma is dropped: never guess
+            problems.append(Problem(path, "write the number with a decimal point (38.2, not "
+                                    "38,2); a comma is read only between groups of three "
+                                    "digits (1,500)", got=repr(raw)[:60]))
+            return None
         if len(parts) == 2:
             try:
                 return float(parts[0].replace(",", "")), parts[1]
