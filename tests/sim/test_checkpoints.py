@@ -94,7 +94,8 @@ def test_detection_day_uses_the_visit_schedule_on_and_after_therapy() -> None:
 
 def test_relapse_pack_classifies_site_timing_and_salvage_template() -> None:
     """On therapy at 14 months (visit day 420) and 3 years after therapy: very early and late
-    marrow relapses; B lineage gets the blinatumomab roadmap, T lineage transplant."""
+    marrow relapses; B lineage gets the blinatumomab roadmap, T lineage nelarabine to a second
+    remission (then transplant)."""
     t = np.array([400.0, 2000.0])
     u = np.full((2, N_UNIFORM - 2), 0.5)
     call = relapse_call(
@@ -104,7 +105,7 @@ def test_relapse_pack_classifies_site_timing_and_salvage_template() -> None:
     assert call.day.tolist() == [420.0, 2000.0]
     assert [SITES[s] for s in call.site] == ["marrow", "marrow"]
     assert [TIMING[s] for s in call.timing_cog] == ["very_early", "late"]
-    assert [TEMPLATES[s] for s in call.template] == ["rr-blinatumomab", "hsct"]
+    assert [TEMPLATES[s] for s in call.template] == ["rr-blinatumomab", "rr-t-nelarabine"]
     # 20 days of growth at 0.05/day from 5 %: about 12 % blasts on the visit-day marrow
     assert 8.0 < call.marrow_pct[0] < 18.0
 

@@ -24,7 +24,8 @@ relapse from the day the burden crosses 5 %. With a :class:`CheckpointPolicy` (c
   schemes); a marrow the pack cannot call yet is repeated at the next visit. Survival after
   relapse then follows the pack's **COG timing class** (very early / early / late, parameters
   ``post_relapse_os5_*``), and the **roadmap pack** names the salvage template (relapsed
-  setting: ``rr-blinatumomab`` for B lineage, ``hsct`` otherwise), kept as a column.
+  setting: ``rr-blinatumomab`` for B lineage, ``rr-t-nelarabine`` for T lineage), kept as a
+  column.
 
 Every threshold (5 % blasts, 18 and 36 months, ANC and platelet recovery) is read from the
 packs; nothing here re-types one. The checkpoint draws come from their own random stream
@@ -72,7 +73,7 @@ RESPONSE = ("CR", "CRi", "PD", "refractory", "not_assessable")
 REMISSION = ("CR", "CRi")
 SITES = ("combined", "marrow", "isolated_cns", "isolated_testicular", "suspected", "none")
 TIMING = ("very_early", "early", "late", "not_applicable")
-TEMPLATES = ("rr-blinatumomab", "hsct")
+TEMPLATES = ("rr-blinatumomab", "hsct", "rr-t-nelarabine")
 #: Repeat marrows at most this many visits when the pack cannot yet call a relapse.
 MAX_REPEATS = 6
 #: Checkpoint uniforms per patient.

@@ -465,7 +465,7 @@ def _chunk_from_blob(blob: bytes, start: int, stop: int, seed: int) -> pa.Table:
 FIVE_YEARS = 5 * 365.25
 CHECKPOINT_TIMING = ("very_early", "early", "late")
 EOI_RESPONSES = ("CR", "CRi", "refractory", "PD")
-SALVAGE_TEMPLATES = ("rr-blinatumomab", "hsct")
+SALVAGE_TEMPLATES = ("rr-blinatumomab", "hsct", "rr-t-nelarabine")
 
 
 class _Median:

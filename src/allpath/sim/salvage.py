@@ -19,7 +19,8 @@ vectorised over the relapsed patients, with the treatment read from
 3. **End of block 1**: CR2 is B < 5 %; flow MRD by the Poisson assay of the frontline
    (:func:`allpath.sim.outcomes.assay`). The **relapse pack** then gives ``relapse.risk.cog``
    (low / intermediate / high; it needs that MRD) and the **roadmap pack** the salvage
-   template (``rr-blinatumomab`` for B lineage, ``hsct`` for T lineage).
+   template (``rr-blinatumomab`` for B lineage; ``rr-t-nelarabine`` for T lineage, a course
+   to a second remission and then HSCT, which block 1 and step 5 stand for).
 4. **Consolidation** of the template for patients in CR2 (blinatumomab cycles, the immune kill
    of immunotherapy.yaml with the effector-to-target saturation; a CD19-negative minor clone is
    spared), stepped daily; a burden back at B >= 5 % is a second relapse.
