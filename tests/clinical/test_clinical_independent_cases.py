@@ -18,7 +18,8 @@ from expectations import check
 
 _DIR = Path(__file__).parent / "independent_cases"
 _CASES = (sorted(_DIR.glob("ic*.yaml")) + sorted(_DIR.glob("rb*.yaml"))  # rb: review B
-          + sorted(_DIR.glob("rp*.yaml")))  # rp: review D
+          + sorted(_DIR.glob("rp*.yaml"))  # rp: review D
+          + sorted(_DIR.glob("re*.yaml")))  # re: review E
 
 _STEROIDS = (
     "The record does not state steroid pretreatment, which COG counts for B-ALL as it does for "

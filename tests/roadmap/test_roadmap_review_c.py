@@ -95,3 +95,35 @@ def test_nelarabine_label_relapsed_t_all_goes_to_a_second_remission_then_hct() -
     assert "template:hsct" in nexts
     drugs = {c["drug"] for p in rm["phases"] for c in p["components"]}
     assert not drugs & {"blinatumomab", "inotuzumab ozogamicin", "tisagenlecleucel"}
+
+
+def _clinical_e(prefix: str) -> dict[str, Any]:
+    folder = Path(__file__).parent.parent / "clinical" / "independent_cases"
+    path = next(folder.glob(f"{prefix}*.yaml"))
+    doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    out: dict[str, Any] = assess(parse_record(doc["record"], source=str(path))).to_dict()
+    return out
+
+
+def test_t_all_not_in_remission_is_routed_to_nelarabine_never_to_blinatumomab() -> None:
+    """Review E (re08): adult T-ALL on hyper-CVAD - the 'less than CR' option leads to the
+    T-ALL relapsed plan; the B-lineage (blinatumomab) option is ruled out by the record."""
+    rm = _clinical_e("re08")["roadmap"]
+    opts = [o for p in rm["phases"] for d in p["decisions"] for o in d["options"]
+            if o["next"] in ("template:rr-blinatumomab", "template:rr-t-nelarabine")]
+    by_next = {o["next"]: o["settled_by_record"] for o in opts}
+    assert by_next["template:rr-blinatumomab"] is False
+    assert by_next["template:rr-t-nelarabine"] is None  # waits on the response, never followed
+    assert [p["template"] for p in rm["phases"]] == ["adult-hyper-cvad"] * len(rm["phases"])
+
+
+def test_blincyto_label_premedicates_adults_before_every_cycle() -> None:
+    """Review E (re04): adults get dexamethasone 20 mg before the first dose of each cycle,
+    consolidation and continued cycles included."""
+    rm = _clinical_e("re04")["roadmap"]
+    for p in rm["phases"]:
+        pre = [c for c in p["components"] if c["drug"] == "dexamethasone (premedication)"
+               and c["applies"]["decided"]]
+        assert pre and 1 in pre[0]["days"], p["id"]  # day 1 of the phase or of each cycle
+        cycles = p["length_days"] // (p["cycle_days"] or p["length_days"])
+        assert pre[0]["doses"] >= cycles, p["id"]

@@ -55,8 +55,9 @@ def _cases(name: str) -> list[dict[str, Any]]:
 OWN = _cases("family_situations.yaml")
 INDEPENDENT = _cases("independent_cases.yaml")
 REVIEW_C = _cases("review_c.yaml")  # review C (2026-12-07), written before running
+REVIEW_E = _cases("review_e.yaml")  # review E (2026-12-07), written before running
 ALL = [("own", c) for c in OWN] + [("independent", c) for c in INDEPENDENT] + \
-    [("review_c", c) for c in REVIEW_C]
+    [("review_c", c) for c in REVIEW_C] + [("review_e", c) for c in REVIEW_E]
 
 
 def _doc(case: dict[str, Any]) -> dict[str, Any]:
@@ -312,3 +313,12 @@ def test_a_decimal_comma_is_refused_never_read_as_ten_times_the_value() -> None:
         assert "decimal point" in str(err.value)
     ok = triage({**base, "cbc": {"anc": "1,500 /uL"}}).to_dict()
     assert "neutropenia" in ok["findings"]  # 1,500 /uL = 1.5 x10^9/L, below this age's range
+
+
+def test_cdc_2013_chickenpox_contact_says_it_can_be_serious_during_treatment() -> None:
+    """Review E: the family is told why a chickenpox contact matters, not only the generic
+    blood-count text."""
+    doc = {"format": "allpath.triage/1", "age_years": 6, "sex": "female", "on_treatment": True,
+           "central_line": False, "symptoms": ["chickenpox_exposure"]}
+    meaning = triage(doc).to_dict()["plain_language"]["what_it_can_mean"]
+    assert "Chickenpox can be much more serious" in meaning

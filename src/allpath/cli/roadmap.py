@@ -157,12 +157,16 @@ def _render(rm: Roadmap, on: dt.date | None, width: int | None = None) -> None:
         for dp in p["decisions"]:
             con.print(f"  > {dp['date']} {dp['title']}")
             for o in dp["options"]:
+                if o.get("settled_by_record") is False:
+                    continue  # ruled out by the record (another lineage, say): not offered
                 nxt = _next_step(str(o["next"]))
                 con.print(escape(f"      - {o['when']} - next: {nxt}"))
     an = d["anthracyclines"]
     if an["by_phase"]:
         con.print(f"Cumulative anthracycline (as planned): {an['cumulative_mg_m2']:g} mg/m2"
-                  + (f" ({an['cumulative_mg']:g} mg)" if an["cumulative_mg"] is not None else ""))
+                  + (f" ({an['cumulative_mg']:g} mg)" if an["cumulative_mg"] is not None else "")
+                  + (f"; not counted (dose per protocol): {', '.join(an['not_counted'])}"
+                     if an["not_counted"] else ""))
         if an["echo"]:
             con.print(f"  {an['echo']['text']}: {an['echo']['date']}")
     con.print(d["modifications"]["text"])
@@ -173,6 +177,9 @@ def _render(rm: Roadmap, on: dt.date | None, width: int | None = None) -> None:
     elif tr["decision"] and tr["decision"]["status"] == "unknown":
         con.print(escape("Transplant indication pending: needs "
                          + "; ".join(_tests(tr["decision"]["missing"]))))
+    elif d["setting"] != "frontline":
+        con.print("First-remission transplant indications do not apply after a relapse; the "
+                  "plan's decisions above name transplant in a second remission.")
     else:
         con.print("No transplant indication in first remission found.")
     for e in d["eligibility"]:

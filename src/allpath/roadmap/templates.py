@@ -181,9 +181,10 @@ class Procedure(_Cited):
 class Option(_Cited):
     when: str
     next: str  # a phase id of this template, "template:<id>" or "end"
-    # where the record already settles the choice (assessment facts only), the dated plan
-    # follows this option: with "template:<id>" it continues on that template's phases from
-    # ``from_phase`` (default: its first phase) instead of this template's remaining ones
+    # where the record already settles the choice (assessment facts; a ``check`` keeps it
+    # unsettled but the facts can still rule it out), the dated plan follows this option:
+    # with "template:<id>" it continues on that template's phases from ``from_phase``
+    # (default: its first phase) instead of this template's remaining ones
     applies_if: Applies | None = None
     from_phase: str | None = None
 
@@ -400,10 +401,10 @@ def check_templates(folder: Path | None = None) -> tuple[dict[str, Template], li
                         problems.append(Problem(f"{where}.from_phase",
                                                 f"no phase {o.from_phase!r} in {target.id}",
                                                 source=source))
-                    if o.applies_if is not None and (
-                            o.applies_if.check is not None or not o.applies_if.facts):
-                        problems.append(Problem(f"{where}.applies_if", "an option is followed "
-                                                "only on assessment facts (facts:, no check)",
+                    if o.applies_if is not None and not o.applies_if.facts:
+                        problems.append(Problem(f"{where}.applies_if", "an option's condition "
+                                                "reads assessment facts (facts:); a check the "
+                                                "record cannot settle may come with them",
                                                 source=source))
         if t.intrathecal_dosing is not None and dosing is not None \
                 and t.intrathecal_dosing not in schemes:

@@ -259,6 +259,8 @@ class TriageResult:
             meaning = texts.MEANING_ON_TREATMENT_FEVER if self.fever else \
                 texts.MEANING_ON_TREATMENT + (f" {texts.MEANING_ON_TREATMENT_SIGNS}"
                                               if noticed or found else "")
+            if "chickenpox_exposure" in self.symptoms:
+                meaning += f" {texts.MEANING_CHICKENPOX}"
         elif self.fever and self.on_treatment_or_line is None:
             meaning = texts.MEANING_FEVER_STATUS_UNKNOWN
         elif urgency == "emergency":

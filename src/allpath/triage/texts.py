@@ -13,6 +13,7 @@ __all__ = [
     "HEADLINE",
     "HEADLINE_BY_URGENCY",
     "MEANING",
+    "MEANING_CHICKENPOX",
     "MEANING_EMERGENCY",
     "MEANING_FEVER_STATUS_UNKNOWN",
     "MEANING_ON_TREATMENT",
@@ -78,6 +79,10 @@ MEANING_ON_TREATMENT = (
     "Cancer treatment can lower blood counts. That can make bleeding, bruising and infections "
     "more likely."
 )
+# added after a chickenpox contact during treatment (CDC 2013: immunocompromised people are at
+# high risk of severe varicella)
+MEANING_CHICKENPOX = ("Chickenpox can be much more serious when cancer treatment has weakened "
+                      "the body's defenses.")
 # added to MEANING_ON_TREATMENT only when signs or results were given
 MEANING_ON_TREATMENT_SIGNS = "The care team needs to know about these signs."
 # instead of a reassuring MEANING when the advice is to see a doctor today or now
