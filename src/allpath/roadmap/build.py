@@ -611,7 +611,8 @@ class Roadmap:
             "age_years_at_start": None if act.age is None else round(act.age, 2),
             "cite": list(p.cite), "evidence": p.evidence, "note": p.note,
             "components": comps,
-            "not_given": [{"drug": c.drug, "because_not": label} for c, label in act.skipped],
+            "not_given": [{"drug": d, "because_not": label} for d, label in dict.fromkeys(
+                (c.drug, label) for c, label in act.skipped)],  # once each (step-up lines)
             "procedures": procs, "decisions": decs,
         }
 
