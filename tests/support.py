@@ -12,6 +12,12 @@ import yaml
 REPO = Path(__file__).resolve().parents[1]
 
 
+def load_yaml(stream: Any) -> Any:
+    """Safe YAML with libyaml's loader where PyYAML has it (the same documents as
+    ``yaml.safe_load``, about eight times faster: the suite reads hundreds of case files)."""
+    return yaml.load(stream, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+
+
 def shared_dir() -> Path | None:
     """The shared folder beside the repository (or $ALLPATH_SHARED), if present."""
     env = os.environ.get("ALLPATH_SHARED")
@@ -29,7 +35,7 @@ def example_docs() -> list[dict[str, Any]]:
 
     out = []
     for p in example_paths():
-        doc = yaml.safe_load(p.read_text(encoding="utf-8"))
+        doc = load_yaml(p.read_text(encoding="utf-8"))
         out.append(json.loads(json.dumps(doc, default=str)))
     return out
 

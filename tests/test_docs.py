@@ -19,12 +19,11 @@ from typing import Any
 
 import jsonschema
 import pytest
-import yaml
 
 from allpath.examples import example_paths
 from allpath.pipeline import assess
 from allpath.record.load import parse_record
-from support import shared_dir
+from support import load_yaml, shared_dir
 
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMAS = ROOT / "docs" / "schema"
@@ -60,7 +59,7 @@ def _errors(validator: Any, doc: Any) -> list[str]:
 
 def _example_docs() -> list[tuple[str, Any]]:
     return [
-        (p.name, yaml.safe_load(p.read_text(encoding="utf-8"))) for p in example_paths()
+        (p.name, load_yaml(p.read_text(encoding="utf-8"))) for p in example_paths()
     ]
 
 
@@ -69,7 +68,7 @@ def _vignette_records() -> list[tuple[str, Any]]:
         return []
     out = []
     for p in sorted(VIGNETTES.glob("*.yaml")):
-        doc = yaml.safe_load(p.read_text(encoding="utf-8"))
+        doc = load_yaml(p.read_text(encoding="utf-8"))
         if isinstance(doc, dict) and "record" in doc:
             out.append((p.name, doc["record"]))
     return out

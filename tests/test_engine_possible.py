@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 import allpath
 from allpath.examples import example_paths
@@ -28,7 +27,7 @@ from allpath.rules.facts import Fact
 from allpath.rules.loader import _given_fact, load_knowledge
 from allpath.rules.schema import Decision
 from engine_oracle import possible_by_enumeration, referenced
-from support import shared_dir
+from support import load_yaml, shared_dir
 
 HERE = Path(__file__).resolve().parent
 
@@ -43,14 +42,14 @@ class Site:
 
 
 def _record_docs() -> list[tuple[str, dict[str, Any]]]:
-    docs = [(p.stem, yaml.safe_load(p.read_text(encoding="utf-8"))) for p in example_paths()]
+    docs = [(p.stem, load_yaml(p.read_text(encoding="utf-8"))) for p in example_paths()]
     folders = [HERE / "clinical" / "independent_cases"]
     shared = shared_dir()
     if shared is not None:
         folders.append(shared / "vignettes" / "pathway")
     for folder in folders:
         for p in sorted(folder.glob("*.yaml")):
-            docs.append((p.stem, yaml.safe_load(p.read_text(encoding="utf-8"))["record"]))
+            docs.append((p.stem, load_yaml(p.read_text(encoding="utf-8"))["record"]))
     return docs
 
 

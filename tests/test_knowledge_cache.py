@@ -6,9 +6,9 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
-import yaml
 
 from allpath.knowledge import CACHE_ENV, cache_dir, parse_yaml
+from support import load_yaml
 
 PACK = "id: demo\nthresholds: {wbc: 50.0, age: 10, inf: .inf}\nlist: [a, 1, true, null]\n"
 
@@ -23,7 +23,7 @@ def test_a_cached_document_reads_back_exactly_as_yaml_parses_it(cache: Path) -> 
     first = parse_yaml(PACK)
     assert len(list(cache.glob("*.json"))) == 1
     again = parse_yaml(PACK)  # from the cache
-    assert again == first == yaml.safe_load(PACK)
+    assert again == first == load_yaml(PACK)
     assert isinstance(again["thresholds"]["age"], int)
     assert isinstance(again["thresholds"]["wbc"], float)
 
@@ -39,8 +39,8 @@ def test_an_unreadable_entry_is_parsed_again_and_replaced(cache: Path) -> None:
     parse_yaml(PACK)
     (entry,) = cache.glob("*.json")
     entry.write_text('{"id": "dem', encoding="utf-8")  # a truncated file
-    assert parse_yaml(PACK) == yaml.safe_load(PACK)
-    assert parse_yaml(PACK) == yaml.safe_load(PACK)
+    assert parse_yaml(PACK) == load_yaml(PACK)
+    assert parse_yaml(PACK) == load_yaml(PACK)
 
 
 def test_a_document_json_cannot_hold_exactly_is_not_cached(cache: Path) -> None:
@@ -52,7 +52,7 @@ def test_a_document_json_cannot_hold_exactly_is_not_cached(cache: Path) -> None:
 def test_off_turns_the_cache_off(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(CACHE_ENV, "off")
     assert cache_dir() is None
-    assert parse_yaml(PACK) == yaml.safe_load(PACK)
+    assert parse_yaml(PACK) == load_yaml(PACK)
 
 
 def test_a_cache_folder_that_cannot_be_written_only_means_no_cache(
@@ -60,4 +60,4 @@ def test_a_cache_folder_that_cannot_be_written_only_means_no_cache(
     blocker = tmp_path / "file"
     blocker.write_text("not a folder", encoding="utf-8")
     monkeypatch.setenv(CACHE_ENV, str(blocker))
-    assert parse_yaml(PACK) == yaml.safe_load(PACK)
+    assert parse_yaml(PACK) == load_yaml(PACK)

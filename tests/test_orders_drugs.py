@@ -6,10 +6,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-import yaml
 
 from allpath.knowledge import load_yaml
 from allpath.orders import identify_name, identify_order, load_drugs
+from support import load_yaml as safe_yaml
 
 RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
 
@@ -74,15 +74,13 @@ def test_r4_code_r4_reference_and_r5_codeable_reference() -> None:
 def test_malformed_orders_give_info_cards_never_a_crash() -> None:
     import datetime as dt
 
-    import yaml
-
     from allpath.examples import example_paths
     from allpath.orders import check_orders
     from allpath.pipeline import assess
     from allpath.record import parse_record
 
     path = next(p for p in example_paths() if p.name == "example-001.yaml")
-    a = assess(parse_record(yaml.safe_load(path.read_text(encoding="utf-8"))))
+    a = assess(parse_record(safe_yaml(path.read_text(encoding="utf-8"))))
     weird: list[dict[str, Any]] = [
         {"resourceType": "MedicationRequest", "medicationCodeableConcept": "x",
          "dosageInstruction": "y"},
@@ -112,7 +110,7 @@ def _asparaginase_findings(grade: str | None, drug: str = "pegaspargase") -> lis
     from allpath.record import parse_record
 
     path = next(p for p in example_paths() if p.stem == "example-001")
-    rec: dict[str, Any] = yaml.safe_load(path.read_text("utf-8"))
+    rec: dict[str, Any] = safe_yaml(path.read_text("utf-8"))
     rec["observations"] = [{**o, "time": str(o["time"])} for o in rec["observations"]]
     if grade is not None:
         rec["observations"].append({"code": "asparaginase_reaction", "value": grade,

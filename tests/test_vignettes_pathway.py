@@ -5,11 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-import yaml
 
 from allpath import assess, parse_record
 from expectations import check
-from support import shared_dir
+from support import load_yaml, shared_dir
 
 _SHARED = shared_dir()
 _CASES = sorted((_SHARED / "vignettes" / "pathway").glob("*.yaml")) if _SHARED else []
@@ -29,7 +28,7 @@ RECORD_PATCHES: dict[str, dict[str, tuple[object, str]]] = {
 @pytest.mark.skipif(not _CASES, reason="../shared/vignettes/pathway is not present")
 @pytest.mark.parametrize("case", _CASES, ids=[c.stem for c in _CASES])
 def test_pathway_vignette_expectations_hold(case: Path) -> None:
-    doc = yaml.safe_load(case.read_text(encoding="utf-8"))
+    doc = load_yaml(case.read_text(encoding="utf-8"))
     record = dict(doc["record"])
     for field, (value, _why) in RECORD_PATCHES.get(case.stem, {}).items():
         assert field not in record, f"{case.name} now states {field}; drop the patch"

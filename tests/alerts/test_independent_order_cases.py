@@ -16,13 +16,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from fastapi.testclient import TestClient
 
 from allpath.api import Settings, create_app
 from allpath.db import Database, create_token
+from support import load_yaml
 
-_CASES: list[dict[str, Any]] = yaml.safe_load(
+_CASES: list[dict[str, Any]] = load_yaml(
     (Path(__file__).parent / "independent_order_cases.yaml").read_text("utf-8"))["cases"]
 URL = "/cds-services/allpath-order-sign"
 GENERIC = "asparaginase Erwinia chrysanthemi (recombinant)"

@@ -13,6 +13,7 @@ from clinical_records import assess_doc, b_all_record, risk
 
 from allpath.knowledge import knowledge_dir
 from allpath.rules.loader import load_packs
+from support import load_yaml
 
 _MRD_NEGATIVE = [
     {"code": "mrd_blood", "value": 0.005, "unit": "%", "time": "2024-03-09"},
@@ -60,7 +61,7 @@ def _copy_packs(tmp: Path) -> Path:
 
 
 def _bfm_pack(folder: Path) -> dict:  # type: ignore[type-arg]
-    doc = yaml.safe_load((folder / "74-relapse.yaml").read_text(encoding="utf-8"))
+    doc = load_yaml((folder / "74-relapse.yaml").read_text(encoding="utf-8"))
     return doc  # type: ignore[no-any-return]
 
 

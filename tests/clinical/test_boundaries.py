@@ -14,15 +14,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from allpath.rules.engine import CompiledPack, Tri, _iter_conditions, evaluate_condition
 from allpath.rules.facts import Fact
 from allpath.rules.loader import load_knowledge
 from allpath.rules.schema import Compare
 from allpath.units import convert
+from support import load_yaml
 
-_REGISTRY = yaml.safe_load((Path(__file__).parent / "boundaries.yaml").read_text("utf-8"))
+_REGISTRY = load_yaml((Path(__file__).parent / "boundaries.yaml").read_text("utf-8"))
 _ENTRIES = {(e["pack"], e["fact"], float(e["value"]), str(e["unit"])): e
             for e in _REGISTRY["thresholds"]}
 

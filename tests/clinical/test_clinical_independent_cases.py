@@ -11,10 +11,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-import yaml
 
 from allpath import assess, parse_record
 from expectations import check
+from support import load_yaml
 
 _DIR = Path(__file__).parent / "independent_cases"
 _CASES = (sorted(_DIR.glob("ic*.yaml")) + sorted(_DIR.glob("rb*.yaml"))  # rb: review B
@@ -104,7 +104,7 @@ _NAMED_KEYS = {"ic39-ds-boy-51-with-constitutional-21": ("diagnosis.subtype.key"
 @pytest.mark.parametrize("stem", sorted(NAMING))
 def test_naming_only_disputes_hold_in_allpath_words(stem: str) -> None:
     case = _DIR / f"{stem}.yaml"
-    doc = yaml.safe_load(case.read_text(encoding="utf-8"))
+    doc = load_yaml(case.read_text(encoding="utf-8"))
     result = assess(parse_record(doc["record"], source=str(case))).to_dict()
     replaced = _NAMED_KEYS.get(stem, ("relapse.detected",))
     expected = {k: v for k, v in (doc.get("expected") or {}).items() if k not in replaced}
@@ -124,7 +124,7 @@ def test_the_independent_cases_are_present() -> None:
 
 
 def _run(case: Path) -> list[str]:
-    doc = yaml.safe_load(case.read_text(encoding="utf-8"))
+    doc = load_yaml(case.read_text(encoding="utf-8"))
     result = assess(parse_record(doc["record"], source=str(case))).to_dict()
     failures = check(result, doc.get("expected") or {})
     return [f"{case.name} ({doc['description']}):"] + failures if failures else []
@@ -156,7 +156,7 @@ def test_disputed_steroid_cases_give_the_case_answer_once_steroids_are_ruled_out
         case: Path) -> None:
     """Without the steroid history the group is pending and asks for it; with 'no steroids'
     added, every expectation of the case holds."""
-    doc = yaml.safe_load(case.read_text(encoding="utf-8"))
+    doc = load_yaml(case.read_text(encoding="utf-8"))
     pending = assess(parse_record(doc["record"], source=str(case))).to_dict()
     assert any(m["fact"] == "steroid_pretreatment" for m in pending["missing"])
     record = dict(doc["record"], steroid_pretreatment=False)

@@ -16,11 +16,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import yaml
 from clinical_records import assess_doc, b_all_record
 
 from allpath import assess, parse_record
 from expectations import check
+from support import load_yaml
 
 
 def _adult_nccn(alterations: list[str], fusions: tuple[str, ...] = ("BCR::ABL1",)
@@ -64,7 +64,7 @@ def test_nccn_2_3_19_ph_adult_with_derived_ikzf1plus_is_poor_by_the_ph_rule() ->
 def test_ic114_case_expectations_hold() -> None:
     case = (Path(__file__).parent / "independent_cases"
             / "ic114-woman-45-ph-ikzf1-pax5-with-erg.yaml")
-    doc = yaml.safe_load(case.read_text(encoding="utf-8"))
+    doc = load_yaml(case.read_text(encoding="utf-8"))
     result = assess(parse_record(doc["record"], source=str(case))).to_dict()
     assert check(result, doc["expected"]) == []
     group = next(r for r in result["risk"] if r["scheme"] == "nccn_adult_genetics")["group"]

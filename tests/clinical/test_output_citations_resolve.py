@@ -12,11 +12,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-import yaml
 
 from allpath import assess, parse_record
 from allpath.rules.loader import load_knowledge
-from support import REPO, example_docs, shared_dir
+from support import REPO, example_docs, load_yaml, shared_dir
 
 _SHARED = shared_dir()
 _VIGNETTES = sorted((_SHARED / "vignettes").rglob("*.yaml")) if _SHARED else []
@@ -48,7 +47,7 @@ def _ids_in(node: Any, path: str = "") -> dict[str, str]:
 def _records() -> list[tuple[str, dict[str, Any]]]:
     out = [(f"example:{d['id']}", d) for d in example_docs()]
     for p in _VIGNETTES + _REVIEWED:
-        doc = yaml.safe_load(p.read_text(encoding="utf-8"))
+        doc = load_yaml(p.read_text(encoding="utf-8"))
         record = doc.get("record") if isinstance(doc, dict) else None
         if isinstance(record, dict) and "format" in record:
             out.append((p.stem, record))
@@ -86,7 +85,7 @@ def test_buchmann2022_and_schrappe2012_reach_the_citations_of_a_child_in_remissi
     """ic119 (girl, 3 y, M1 marrow, platelets 60): the response cites the Ponte di Legno
     consensus and Schrappe 2012; both are looked up in the top-level map."""
     [path] = [p for p in _REVIEWED if p.name.startswith("ic119")]
-    record = yaml.safe_load(path.read_text(encoding="utf-8"))["record"]
+    record = load_yaml(path.read_text(encoding="utf-8"))["record"]
     doc = assess(parse_record(record)).to_dict()
     [eoi] = [r for r in doc["response"] if r["checkpoint"] == "end_of_induction"]
     assert eoi["status"] == "CR"

@@ -19,13 +19,12 @@ from typing import Any
 
 import jsonschema
 import pytest
-import yaml
 
 from allpath import assess, parse_record
 from allpath.rules.engine import evaluate_pack
 from allpath.rules.facts import Fact
 from allpath.rules.loader import load_knowledge
-from support import REPO
+from support import REPO, load_yaml
 
 _CASES = REPO / "tests/clinical/independent_cases"
 _SCHEMA = json.loads((REPO / "docs/schema/assessment.schema.json").read_text(encoding="utf-8"))
@@ -34,7 +33,7 @@ _CHILD_SOURCES = {"INDUCTION-FAILURE-2012", "TF-CONSENSUS-2022", "PDL-CR-2022"}
 
 def _doc(case: str) -> dict[str, Any]:
     [path] = list(_CASES.glob(f"{case}-*.yaml"))
-    record = yaml.safe_load(path.read_text(encoding="utf-8"))["record"]
+    record = load_yaml(path.read_text(encoding="utf-8"))["record"]
     out: dict[str, Any] = assess(parse_record(record)).to_dict()
     jsonschema.Draft202012Validator(_SCHEMA).validate(out)
     return out
@@ -167,7 +166,7 @@ def test_the_18th_birthday_boundary_is_still_named_an_unconfirmed_allpath_choice
     pack = load_knowledge().pack("response")
     [cri] = [r for d in pack.pack.decisions for r in d.rules if r.id == "response.cri"]
     assert cri.note is not None and "18th birthday" in cri.note and "unconfirmed" in cri.note
-    boundaries = yaml.safe_load((REPO / "tests/clinical/boundaries.yaml").read_text())
+    boundaries = load_yaml((REPO / "tests/clinical/boundaries.yaml").read_text())
     [age] = [b for b in boundaries["thresholds"]
              if b["pack"] == "response" and b["fact"] == "age.years"]
     assert "unconfirmed" in age["source"]

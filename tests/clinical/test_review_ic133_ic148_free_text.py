@@ -7,17 +7,17 @@ import re
 from pathlib import Path
 from typing import Any
 
-import yaml
 from clinical_records import assess_doc, risk
 
 from allpath.rules.loader import load_knowledge
+from support import load_yaml
 
 _DIR = Path(__file__).parent / "independent_cases"
 
 
 def _case(stem: str) -> dict[str, Any]:
     (path,) = _DIR.glob(f"{stem}-*.yaml")
-    case = yaml.safe_load(path.read_text(encoding="utf-8"))
+    case = load_yaml(path.read_text(encoding="utf-8"))
     return assess_doc(case["record"])
 
 
@@ -113,7 +113,7 @@ def test_settled_cog_relapse_group_orders_nothing_more_ic147() -> None:
 def test_front_line_time_points_are_still_ordered_without_a_relapse_ic82() -> None:
     """Control: at diagnosis, with no relapse, the day-8 and end-of-induction MRD are still
     the tests that settle the provisional COG group."""
-    case = yaml.safe_load(next(_DIR.glob("ic82-*.yaml")).read_text(encoding="utf-8"))
+    case = load_yaml(next(_DIR.glob("ic82-*.yaml")).read_text(encoding="utf-8"))
     result = assess_doc(case["record"])
     assert result["relapse"]["detected"] is not True
     day8 = next(m for m in result["missing"] if m["fact"] == "mrd.day8_blood")

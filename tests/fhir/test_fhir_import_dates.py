@@ -7,7 +7,6 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
-import yaml
 from fhir_import_helpers import all_condition, bundle, lab, medication
 
 from allpath.errors import RecordError
@@ -16,6 +15,7 @@ from allpath.interop.fhir.read import import_settings, parse_when
 from allpath.knowledge import knowledge_dir
 from allpath.observations.normalise import normalise
 from allpath.pipeline import assess
+from support import load_yaml
 
 PEDIATRIC = Path(__file__).parent / "data" / "mcode_pediatric_all_bundle.json"
 
@@ -114,8 +114,8 @@ def test_a_count_on_or_before_the_diagnosis_date_stays_the_diagnostic_one() -> N
 
 
 def test_workup_window_is_cited_and_marked_unconfirmed() -> None:
-    doc = yaml.safe_load((knowledge_dir() / "fhir_import.yaml").read_text(encoding="utf-8"))
-    cites = yaml.safe_load((knowledge_dir() / "citations.yaml").read_text(encoding="utf-8"))
+    doc = load_yaml((knowledge_dir() / "fhir_import.yaml").read_text(encoding="utf-8"))
+    cites = load_yaml((knowledge_dir() / "citations.yaml").read_text(encoding="utf-8"))
     known = {c["id"] for c in (cites["citations"] if isinstance(cites, dict) else cites)}
     for section in ("diagnostic_workup", "observation_status", "medication_status",
                     "leukaemia_evidence"):

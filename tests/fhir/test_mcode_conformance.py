@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from allpath import assess, parse_record
 from allpath.examples import example_paths
@@ -24,7 +23,7 @@ from allpath.interop.fhir import assessment_to_bundle, load_any, read_bundle
 from allpath.interop.fhir.codes import CS, EXT, MCODE
 from allpath.interop.fhir.profiles import PackageSet, check_bundle
 from allpath.record.models import PatientRecord
-from support import shared_dir
+from support import load_yaml, shared_dir
 
 NOW = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
 _SHARED = shared_dir()
@@ -34,7 +33,7 @@ _CASES = [*example_paths(), *_VIGNETTES]
 
 def _record(path: Path) -> PatientRecord:
     if path in _VIGNETTES:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+        doc = load_yaml(path.read_text(encoding="utf-8"))
         return parse_record(doc["record"], source=str(path))
     return load_any(path)[0]
 

@@ -19,6 +19,7 @@ from allpath.guide import NO_PHONE, general_guide, load_guide, personal_guide, r
 from allpath.guide.core import family_sources, section_text
 from allpath.knowledge import load_yaml
 from allpath.rules.loader import load_knowledge
+from support import load_yaml as safe_yaml
 
 INTERNAL_KEY = re.compile(r"\b[a-z0-9]+_[a-z0-9_]+\b")
 
@@ -258,7 +259,7 @@ def test_review_7_a_recorded_prednisone_response_means_the_steroid_prophase_has_
 
 
 def test_phase_comes_from_the_treatment_dates(tmp_path: Path) -> None:
-    doc = yaml.safe_load(_example("example-001.yaml").read_text(encoding="utf-8"))
+    doc = safe_yaml(_example("example-001.yaml").read_text(encoding="utf-8"))
     doc["treatment"] = [
         {"phase": "induction", "start": "2024-05-04", "end": "2024-05-31"},
         {"phase": "consolidation", "start": "2024-06-01"},

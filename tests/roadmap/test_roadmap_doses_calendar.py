@@ -22,6 +22,7 @@ from allpath.record.load import parse_record
 from allpath.roadmap import bsa, build_roadmap, load_templates
 from allpath.roadmap.calendar import plan_phases
 from allpath.roadmap.doses import VERIFY, compute_dose
+from support import load_yaml
 
 TEMPLATES = load_templates()
 EX1 = next(p for p in example_paths() if p.stem == "example-001")
@@ -89,9 +90,8 @@ def test_vincristine_is_capped_at_2_mg_for_a_large_patient() -> None:
 
 
 def _record_without_body_size() -> dict[str, object]:
-    import yaml
 
-    doc = yaml.safe_load(EX1.read_text(encoding="utf-8"))
+    doc = load_yaml(EX1.read_text(encoding="utf-8"))
     doc["observations"] = [o for o in doc["observations"] if o["code"] not in ("height",
                                                                              "weight")]
     return doc

@@ -17,15 +17,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from allpath.pipeline import assess
 from allpath.record.load import parse_record
 from allpath.roadmap import build_roadmap
 from allpath.roadmap.build import Roadmap
+from support import load_yaml
 
 CASES_FILE = Path(__file__).with_name("independent_cases.yaml")
-DOC = yaml.safe_load(CASES_FILE.read_text(encoding="utf-8"))
+DOC = load_yaml(CASES_FILE.read_text(encoding="utf-8"))
 CASES: dict[str, dict[str, Any]] = {c["id"]: c for c in DOC["cases"]}
 
 #: The reviewer names regimens in words; this is the ALLPath template each name denotes.

@@ -12,10 +12,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from allpath import assess, parse_record
 from expectations import check
+from support import load_yaml
 
 _DIR = Path(__file__).parent / "independent_cases_b"
 _CASES = sorted(_DIR.glob("rd*.yaml"))
@@ -30,7 +30,7 @@ KNOWN = {"rd07-adult-relapse-blinatumomab-fixed-dose": _NO_REMISSION,
 
 
 def _doc(stem: str) -> dict[str, Any]:
-    doc: dict[str, Any] = yaml.safe_load((_DIR / f"{stem}.yaml").read_text(encoding="utf-8"))
+    doc: dict[str, Any] = load_yaml((_DIR / f"{stem}.yaml").read_text(encoding="utf-8"))
     return doc
 
 

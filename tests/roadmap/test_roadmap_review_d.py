@@ -8,11 +8,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-import yaml
 
 from allpath import assess, parse_record
 from allpath.outputs.assessment import Assessment
 from expectations import check
+from support import load_yaml
 
 _DIR = Path(__file__).parent / "independent_cases_d"
 _CASES = sorted(_DIR.glob("rs*.yaml"))
@@ -20,7 +20,7 @@ _CASES = sorted(_DIR.glob("rs*.yaml"))
 
 @pytest.mark.parametrize("case", _CASES, ids=[c.stem for c in _CASES])
 def test_review_d_roadmap_case(case: Path) -> None:
-    doc = yaml.safe_load(case.read_text(encoding="utf-8"))
+    doc = load_yaml(case.read_text(encoding="utf-8"))
     result = assess(parse_record(doc["record"], source=str(case))).to_dict()
     assert check(result, doc.get("expected") or {}) == []
 
@@ -33,7 +33,7 @@ def test_angiolillo_2021_aall0932_twelve_week_pulses_are_named_in_maintenance() 
     """rs08: the standard-risk maintenance keeps the cited every-4-week pulses and names
     AALL0932's every-12-week pulses (5-year DFS 95.1% vs 94.1%) for the protocol in use."""
     path = next(p for p in _CASES if p.stem.startswith("rs08"))
-    doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    doc = load_yaml(path.read_text(encoding="utf-8"))
     rm = assess(parse_record(doc["record"])).to_dict()["roadmap"]
     maint = next(p for p in rm["phases"] if p["id"] == "maintenance")
     assert "AALL0932-PULSES" in maint["cite"]
@@ -43,7 +43,7 @@ def test_angiolillo_2021_aall0932_twelve_week_pulses_are_named_in_maintenance() 
 def _clinical(prefix: str) -> Assessment:
     folder = Path(__file__).parent.parent / "clinical" / "independent_cases"
     path = next(folder.glob(f"{prefix}*.yaml"))
-    return assess(parse_record(yaml.safe_load(path.read_text(encoding="utf-8"))["record"]))
+    return assess(parse_record(load_yaml(path.read_text(encoding="utf-8"))["record"]))
 
 
 def test_a_recorded_end_of_induction_marrow_is_not_due_next() -> None:

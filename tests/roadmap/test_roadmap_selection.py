@@ -6,13 +6,12 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
-import yaml
 
 from allpath import assess, parse_record
 from allpath.examples import example_paths
 from allpath.pipeline import assess_file
 from allpath.roadmap import build_roadmap, load_templates
-from support import shared_dir
+from support import load_yaml, shared_dir
 
 EXAMPLES = {
     "example-001": "cog-b-sr",
@@ -53,7 +52,7 @@ def test_bundled_example_gets_its_template(path: Path) -> None:
 @pytest.mark.skipif(not _CASES, reason="../shared/vignettes/pathway is not present")
 @pytest.mark.parametrize("case", _CASES, ids=[c.stem for c in _CASES])
 def test_vignette_gets_its_template(case: Path) -> None:
-    doc = yaml.safe_load(case.read_text(encoding="utf-8"))
+    doc = load_yaml(case.read_text(encoding="utf-8"))
     rm = build_roadmap(assess(parse_record(doc["record"], source=str(case))))
     want = VIGNETTES.get(case.stem, "unlisted")
     if want == "unlisted":
@@ -66,7 +65,7 @@ def test_genetics_pending_is_provisional() -> None:
     if not _CASES:
         pytest.skip("vignettes absent")
     case = next(c for c in _CASES if c.stem.startswith("p10"))
-    doc = yaml.safe_load(case.read_text(encoding="utf-8"))
+    doc = load_yaml(case.read_text(encoding="utf-8"))
     d = build_roadmap(assess(parse_record(doc["record"]))).to_dict()
     assert d["selection"]["provisional"] is True
     assert "genetics.fusions" in d["selection"]["missing"]

@@ -9,6 +9,7 @@ import pytest
 from allpath.errors import KnowledgeError
 from allpath.knowledge import knowledge_dir
 from allpath.roadmap.templates import check_templates, expand_days, load_templates
+from support import load_yaml
 
 GOOD = """\
 format: allpath.protocol/1
@@ -48,9 +49,8 @@ def test_bundled_templates_load_without_problems() -> None:
 
 
 def test_every_pack_template_value_has_a_template_file() -> None:
-    import yaml
 
-    pack = yaml.safe_load((knowledge_dir() / "packs" / "70-roadmap.yaml").read_text())
+    pack = load_yaml((knowledge_dir() / "packs" / "70-roadmap.yaml").read_text())
     values = set(pack["decisions"][0]["values"])
     alt = {r["then"] for r in pack["decisions"][1]["rules"]}
     assert values | alt <= set(load_templates())

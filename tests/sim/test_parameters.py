@@ -6,16 +6,16 @@ import copy
 from typing import Any
 
 import pytest
-import yaml
 
 from allpath.errors import KnowledgeError
 from allpath.sim import load_parameters, load_protocols
 from allpath.sim.params import knowledge_path, parse_parameters
+from support import load_yaml
 
 
 def _raw() -> dict[str, Any]:
     with knowledge_path("parameters.yaml").open(encoding="utf-8") as fh:
-        data: dict[str, Any] = yaml.safe_load(fh)
+        data: dict[str, Any] = load_yaml(fh)
     return data
 
 

@@ -38,9 +38,10 @@ from allpath.orders import check_orders
 from allpath.pipeline import assess
 from allpath.record import parse_record
 from allpath.units import convert
+from support import load_yaml
 
 HERE = Path(__file__).parent
-DOC: Any = yaml.safe_load((HERE / "independent_cases.yaml").read_text(encoding="utf-8"))
+DOC: Any = load_yaml((HERE / "independent_cases.yaml").read_text(encoding="utf-8"))
 REF = dt.date(2026, 12, 7)
 
 
@@ -412,8 +413,8 @@ def _order_run(record: dict[str, Any], orders: list[dict[str, Any]],
 
 def _record(extra_obs: list[dict[str, Any]] | None = None,
             pgx: dict[str, Any] | None = None) -> dict[str, Any]:
-    rec: dict[str, Any] = yaml.safe_load(_EXAMPLE.read_text(encoding="utf-8"))
-    rec = yaml.safe_load(yaml.safe_dump(rec, default_flow_style=False))
+    rec: dict[str, Any] = load_yaml(_EXAMPLE.read_text(encoding="utf-8"))
+    rec = load_yaml(yaml.safe_dump(rec, default_flow_style=False))
     rec["observations"] = [{**o, "time": str(o["time"])} for o in rec["observations"]]
     rec["observations"] += extra_obs or []
     if pgx:

@@ -23,6 +23,7 @@ from allpath.cli.app import app as cli_app
 from allpath.cli.commands import app as _registered  # noqa: F401
 from allpath.triage import triage
 from allpath.web import create_web_app
+from support import load_yaml
 
 HERE = Path(__file__).parent
 URGENCY = ("routine", "soon", "urgent", "emergency")
@@ -47,7 +48,7 @@ DIFFERS: dict[str, tuple[str, str]] = {
 
 
 def _cases(name: str) -> list[dict[str, Any]]:
-    doc = yaml.safe_load((HERE / name).read_text(encoding="utf-8"))
+    doc = load_yaml((HERE / name).read_text(encoding="utf-8"))
     assert doc["format"] == "allpath.triage-cases/1"
     return list(doc["cases"])
 

@@ -7,7 +7,6 @@ import re
 from pathlib import Path
 
 import pytest
-import yaml
 from typer.testing import CliRunner
 
 from allpath.cli.app import app
@@ -18,7 +17,7 @@ from allpath.rules.loader import load_knowledge
 from allpath.triage import triage
 from allpath.triage.texts import ALLOWED_PHRASES, FORBIDDEN_WORDS
 from expectations import check
-from support import shared_dir
+from support import load_yaml, shared_dir
 
 _SHARED = shared_dir()
 _CASES = sorted((_SHARED / "vignettes" / "triage").glob("*.yaml")) if _SHARED else []
@@ -31,7 +30,7 @@ def _plain_text(doc: dict[str, object]) -> str:
 @pytest.mark.skipif(not _CASES, reason="../shared/vignettes/triage is not present")
 @pytest.mark.parametrize("case", _CASES, ids=[c.stem for c in _CASES])
 def test_triage_vignette_expectations_hold(case: Path) -> None:
-    doc = yaml.safe_load(case.read_text(encoding="utf-8"))
+    doc = load_yaml(case.read_text(encoding="utf-8"))
     result = triage(parse_record(doc["record"], source=str(case))).to_dict()
     failures = check(result, doc["expected"])
     assert not failures, f"{case.name} ({doc['description']}):\n" + "\n".join(failures)
@@ -40,7 +39,7 @@ def test_triage_vignette_expectations_hold(case: Path) -> None:
 @pytest.mark.skipif(not _CASES, reason="../shared/vignettes/triage is not present")
 @pytest.mark.parametrize("case", _CASES, ids=[c.stem for c in _CASES])
 def test_every_reason_has_a_rule_and_resolving_citations(case: Path) -> None:
-    doc = yaml.safe_load(case.read_text(encoding="utf-8"))
+    doc = load_yaml(case.read_text(encoding="utf-8"))
     result = triage(parse_record(doc["record"])).to_dict()
     rules = load_knowledge().rules()
     citations = load_knowledge().citations
@@ -57,7 +56,7 @@ def test_every_reason_has_a_rule_and_resolving_citations(case: Path) -> None:
 @pytest.mark.skipif(not _CASES, reason="../shared/vignettes/triage is not present")
 @pytest.mark.parametrize("case", _CASES, ids=[c.stem for c in _CASES])
 def test_family_text_never_names_a_diagnosis(case: Path) -> None:
-    doc = yaml.safe_load(case.read_text(encoding="utf-8"))
+    doc = load_yaml(case.read_text(encoding="utf-8"))
     text = _plain_text(triage(parse_record(doc["record"])).to_dict())
     for phrase in ALLOWED_PHRASES:
         text = re.sub(phrase, "", text, flags=re.IGNORECASE)

@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from types import ModuleType
 
-import yaml
+from support import load_yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -28,7 +28,7 @@ def _bench() -> ModuleType:
 
 
 def test_labelled_set_is_real_studies_and_patients_with_deciding_sentences() -> None:
-    doc = yaml.safe_load((ROOT / "tests" / "trials" / "data" / "labels.yaml").read_text())
+    doc = load_yaml((ROOT / "tests" / "trials" / "data" / "labels.yaml").read_text())
     rows = {**doc["labels"], **doc["holdout_labels"], **doc["holdout2_labels"]}
     assert set(doc["holdout"]) == set(doc["holdout_labels"])
     assert set(doc["holdout2"]) == set(doc["holdout2_labels"])

@@ -11,12 +11,13 @@ from allpath.errors import KnowledgeError
 from allpath.knowledge import knowledge_dir
 from allpath.rules.loader import load_citations
 from allpath.trials.criteria import load_criteria, read_criteria
+from support import load_yaml
 
 BUNDLED = knowledge_dir() / "trials" / "criteria.yaml"
 
 
 def _write(tmp_path: Path, edit: object) -> Path:
-    doc = yaml.safe_load(BUNDLED.read_text(encoding="utf-8"))
+    doc = load_yaml(BUNDLED.read_text(encoding="utf-8"))
     edit(doc)  # type: ignore[operator]
     path = tmp_path / "criteria.yaml"
     path.write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
@@ -100,7 +101,7 @@ def test_bad_text_facet_fails_naming_its_path(tmp_path: Path) -> None:
         relapse["values"]["first"]["met"] = ["third"]
         doc["text_reading"]["negation_after"][0] = "(unclosed"
 
-    ids = [f["id"] for f in yaml.safe_load(BUNDLED.read_text(encoding="utf-8"))["text_facets"]]
+    ids = [f["id"] for f in load_yaml(BUNDLED.read_text(encoding="utf-8"))["text_facets"]]
     with pytest.raises(KnowledgeError) as err:
         read_criteria(_write(tmp_path, edit))
     paths = sorted(p.path for p in err.value.problems)
@@ -120,7 +121,7 @@ def test_text_facet_pattern_matching_everything_contradiction_and_empty_settle_f
 
     with pytest.raises(KnowledgeError) as err:
         read_criteria(_write(tmp_path, edit))
-    value = next(iter(yaml.safe_load(BUNDLED.read_text(encoding="utf-8"))
+    value = next(iter(load_yaml(BUNDLED.read_text(encoding="utf-8"))
                       ["text_facets"][0]["values"]))
     paths = {p.path for p in err.value.problems}
     assert f"text_facets[0].values.{value}.patterns[0]" in paths

@@ -6,12 +6,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-import yaml
 from trial_helpers import assessed, example_doc, trial
 
 from allpath import assess, parse_record
 from allpath.trials import TRIALS_DISCLAIMER, bundled_trials, match_trials, profile_from_assessment
 from allpath.trials.match import screen_trial, study_requirements
+from support import load_yaml
 
 
 def _reqs(t: object) -> dict[str, str]:
@@ -73,7 +73,7 @@ def test_example_patient_profile_comes_from_pathway_decisions() -> None:
 
 def test_relapse_and_refractory_vignettes_set_the_treatment_setting(shared: Path) -> None:
     def profile(name: str) -> dict[str, object]:
-        doc = yaml.safe_load((shared / "vignettes" / "monitoring" / name).read_text())
+        doc = load_yaml((shared / "vignettes" / "monitoring" / name).read_text())
         p = profile_from_assessment(assess(parse_record(doc["record"])))
         return {k: v.value for k, v in p.items.items()}
 
@@ -173,7 +173,7 @@ def test_specific_matches_come_first() -> None:
 
 
 def test_bundled_snapshot_for_a_relapsed_b_all_child(shared: Path) -> None:
-    doc = yaml.safe_load((shared / "vignettes" / "monitoring" /
+    doc = load_yaml((shared / "vignettes" / "monitoring" /
                           "m04-very-early-marrow-relapse.yaml").read_text())
     r = match_trials(assess(parse_record(doc["record"])), bundled_trials(),
                      include_excluded=True)

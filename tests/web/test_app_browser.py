@@ -23,6 +23,8 @@ from typing import Any
 import pytest
 from axe_helpers import ARTIFACTS, _axe, _screenshot
 
+from support import load_yaml
+
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 DRIVER = shutil.which("chromedriver")
 pytestmark = pytest.mark.skipif(not (CHROMIUM and DRIVER),
@@ -409,7 +411,7 @@ def test_maintenance_titration_table_on_the_dashboard(base_url: str, browser: An
     import yaml
     from selenium.webdriver.common.by import By
 
-    record = yaml.safe_load(_example("example-001").read_text(encoding="utf-8"))
+    record = load_yaml(_example("example-001").read_text(encoding="utf-8"))
     record["id"] = "maintenance-1"
     record["treatment"].append({"phase": "maintenance", "start": "2025-01-01"})
     for day, anc, mp in (("2025-01-01", 1.2, 75), ("2025-01-29", 0.6, 75),

@@ -15,6 +15,8 @@ from typing import Any
 
 import pytest
 
+from support import load_yaml
+
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 DRIVER = shutil.which("chromedriver")
 pytestmark = pytest.mark.skipif(not (CHROMIUM and DRIVER),
@@ -197,12 +199,11 @@ def test_family_situations_through_the_real_form(base_url: str, browser: object)
     """Issue 21's table of family situations typed into the family page in Chromium."""
     from pathlib import Path
 
-    import yaml
     from selenium.webdriver.common.by import By
 
     from triage.test_family_situations import check  # the same expectations as the API
 
-    cases = yaml.safe_load((Path(__file__).parent.parent / "triage" /
+    cases = load_yaml((Path(__file__).parent.parent / "triage" /
                             "family_situations.yaml").read_text(encoding="utf-8"))["cases"]
     d: Any = browser
     for case in cases:
