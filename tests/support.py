@@ -105,3 +105,23 @@ def postgres_url() -> str | None:
     finally:
         engine.dispose()
     return url
+
+
+CLINICAL_CASES = REPO / "tests" / "clinical" / "independent_cases"
+
+
+def assessed_case(case: Path) -> Any:
+    """The ``Assessment`` of a worked case file's ``record``."""
+    from allpath import assess, parse_record
+
+    doc = load_yaml(case.read_text(encoding="utf-8"))
+    return assess(parse_record(doc["record"], source=str(case)))
+
+
+def case_failures(case: Path) -> list[str]:
+    """A worked case file (``record`` + ``expected`` paths) run through ``assess``: one message
+    per expectation the assessment does not meet (empty when it meets them all)."""
+    from expectations import check
+
+    doc = load_yaml(case.read_text(encoding="utf-8"))
+    return check(assessed_case(case).to_dict(), doc.get("expected") or {})

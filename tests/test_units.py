@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from allpath.units import UnitError, convert, parse_unit
+from allpath.units import UnitError, convert, parse_unit, registry
 
 
 @pytest.mark.parametrize(
@@ -96,7 +96,7 @@ _PAIRS = [(62000.0, "/uL", "10*9/L", None), (100.4, "[degF]", "Cel", None),
 
 def _pint_answer(value: float, a: str, b: str, mw: float | None) -> float:
     """The conversion worked out by pint directly, without the remembered factors."""
-    reg = parse_unit(a)._REGISTRY
+    reg = registry()
     src, dst = parse_unit(a), parse_unit(b)
     q = reg.Quantity(value * src.magnitude, src.units)
     if mw is None:

@@ -9,18 +9,15 @@ from typing import Any
 
 import pytest
 
-from allpath import assess, parse_record
-from expectations import check
-from support import load_yaml
+from support import CLINICAL_CASES, assessed_case, case_failures
 
 _DIR = Path(__file__).parent / "independent_cases_c"
 _CASES = sorted(_DIR.glob("rc*.yaml"))
 
 
 def _assessed(stem_prefix: str) -> dict[str, Any]:
-    path = next(p for p in _CASES if p.stem.startswith(stem_prefix))
-    doc = load_yaml(path.read_text(encoding="utf-8"))
-    out: dict[str, Any] = assess(parse_record(doc["record"], source=str(path))).to_dict()
+    out: dict[str, Any] = assessed_case(
+        next(p for p in _CASES if p.stem.startswith(stem_prefix))).to_dict()
     return out
 
 
@@ -40,9 +37,7 @@ def _marks(case: Path) -> list[pytest.MarkDecorator]:
 
 @pytest.mark.parametrize("case", [pytest.param(c, id=c.stem, marks=_marks(c)) for c in _CASES])
 def test_review_c_roadmap_case(case: Path) -> None:
-    doc = load_yaml(case.read_text(encoding="utf-8"))
-    result = assess(parse_record(doc["record"], source=str(case))).to_dict()
-    assert check(result, doc.get("expected") or {}) == []
+    assert case_failures(case) == []
 
 
 def test_the_ten_review_c_cases_are_present() -> None:
@@ -98,10 +93,7 @@ def test_nelarabine_label_relapsed_t_all_goes_to_a_second_remission_then_hct() -
 
 
 def _clinical_e(prefix: str) -> dict[str, Any]:
-    folder = Path(__file__).parent.parent / "clinical" / "independent_cases"
-    path = next(folder.glob(f"{prefix}*.yaml"))
-    doc = load_yaml(path.read_text(encoding="utf-8"))
-    out: dict[str, Any] = assess(parse_record(doc["record"], source=str(path))).to_dict()
+    out: dict[str, Any] = assessed_case(next(CLINICAL_CASES.glob(f"{prefix}*.yaml"))).to_dict()
     return out
 
 

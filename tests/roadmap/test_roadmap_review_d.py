@@ -11,8 +11,7 @@ import pytest
 
 from allpath import assess, parse_record
 from allpath.outputs.assessment import Assessment
-from expectations import check
-from support import load_yaml
+from support import CLINICAL_CASES, assessed_case, case_failures, load_yaml
 
 _DIR = Path(__file__).parent / "independent_cases_d"
 _CASES = sorted(_DIR.glob("rs*.yaml"))
@@ -20,9 +19,7 @@ _CASES = sorted(_DIR.glob("rs*.yaml"))
 
 @pytest.mark.parametrize("case", _CASES, ids=[c.stem for c in _CASES])
 def test_review_d_roadmap_case(case: Path) -> None:
-    doc = load_yaml(case.read_text(encoding="utf-8"))
-    result = assess(parse_record(doc["record"], source=str(case))).to_dict()
-    assert check(result, doc.get("expected") or {}) == []
+    assert case_failures(case) == []
 
 
 def test_the_ten_review_d_cases_are_present() -> None:
@@ -41,9 +38,8 @@ def test_angiolillo_2021_aall0932_twelve_week_pulses_are_named_in_maintenance() 
 
 
 def _clinical(prefix: str) -> Assessment:
-    folder = Path(__file__).parent.parent / "clinical" / "independent_cases"
-    path = next(folder.glob(f"{prefix}*.yaml"))
-    return assess(parse_record(load_yaml(path.read_text(encoding="utf-8"))["record"]))
+    a: Assessment = assessed_case(next(CLINICAL_CASES.glob(f"{prefix}*.yaml")))
+    return a
 
 
 def test_a_recorded_end_of_induction_marrow_is_not_due_next() -> None:
