@@ -13,6 +13,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
+import orjson
 import yaml
 from fastapi import APIRouter, Body, Query, Request
 from fastapi import Path as PathParam
@@ -42,12 +43,12 @@ _OBJECT = {"type": "object", "additionalProperties": True}
 
 
 def json_document(doc: Any) -> Response:
-    """A library JSON document as the response, encoded once: the same bytes FastAPI's
-    ``JSONResponse`` writes (compact, UTF-8, no NaN), without validating and re-encoding a
-    large document that the library already made JSON-ready (an assessment is ~100 kB)."""
-    return Response(json.dumps(doc, ensure_ascii=False, allow_nan=False, indent=None,
-                               separators=(",", ":")).encode("utf-8"),
-                    media_type="application/json")
+    """A library JSON document as the response, encoded once with orjson (compact UTF-8, as
+    FastAPI's ``JSONResponse`` writes it, in a tenth of the time of the standard library's
+    encoder), without validating and re-encoding a large document that the library already
+    made JSON-ready (an assessment is ~100 kB). Records refuse NaN and infinities at the
+    edge (``check_values``), so none reaches a document."""
+    return Response(orjson.dumps(doc), media_type="application/json")
 
 
 class Output(StrEnum):

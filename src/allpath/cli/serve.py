@@ -71,13 +71,19 @@ def serve(
         raise typer.Exit(code=2) from None
     logging.basicConfig(level=log_level.upper(),
                         format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    # uvicorn's C parts are named rather than left to "auto", so that a missing one fails at
+    # start instead of quietly serving slower: httptools parses HTTP (llhttp), uvloop runs
+    # the event loop (libuv); together about a third less server CPU per assessment than h11
+    # and asyncio's own loop (benchmarks/api.py, docs/api.md)
     if workers > 1:
         os.environ["ALLPATH_DATABASE_URL"] = url
         uvicorn.run("allpath.cli.serve:_factory", factory=True, host=host, port=port,
-                    workers=workers, access_log=False, log_level=log_level)
+                    workers=workers, access_log=False, log_level=log_level,
+                    http="httptools", loop="uvloop")
         return
     uvicorn.run(create_app(url, migrate=False), host=host, port=port, access_log=False,
-                log_level=log_level)
+                log_level=log_level,
+                http="httptools", loop="uvloop")
 
 
 def _factory() -> object:

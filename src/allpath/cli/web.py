@@ -20,4 +20,5 @@ def web(
     from allpath.web import create_web_app
 
     typer.echo(f"ALLPath web page on http://{host}:{port}/ (family page: /family)")
-    uvicorn.run(create_web_app(), host=host, port=port, log_level="warning")
+    uvicorn.run(create_web_app(), host=host, port=port, log_level="warning", http="httptools",
+                loop="uvloop")
