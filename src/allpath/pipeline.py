@@ -94,12 +94,13 @@ def roadmap_setting(
     date of a confirmed relapse, which dates a relapsed or refractory plan.
 
     ``auto``: a relapse confirmed at a site (not suspected, not unsettled) calls for the
-    relapsed plan; anything else for the front-line one. Refractory disease keeps the
+    relapsed plan, dated from the latest confirmed one (a second relapse dates it anew);
+    anything else for the front-line one. Refractory disease keeps the
     front-line plan under ``auto``; asking for the refractory setting lays that one out.
     """
     relapse = monitoring.relapse if monitoring is not None else None
-    relapse_date = (relapse.relapse_date if relapse is not None and relapse.confirmed
-                    else None)
+    # the latest confirmed relapse: a new relapse only suspected after it keeps its plan
+    relapse_date = relapse.latest_confirmed_date if relapse is not None else None
     if asked == "auto":
         return ("relapsed" if relapse_date is not None else "frontline"), relapse_date
     return _SETTINGS[asked], relapse_date

@@ -7,13 +7,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from allpath.monitoring.snapshots import fact_of, load_windows, nearest, window_series
-from allpath.observations.normalise import Timeline
+from allpath.observations.normalise import NormalObservation, Timeline
 from allpath.record.models import PatientRecord
 from allpath.rules.engine import DecisionResult, evaluate_pack
 from allpath.rules.facts import Fact
 from allpath.rules.loader import Knowledge
 
-__all__ = ["CheckpointResponse", "assess_checkpoints", "checkpoint_facts"]
+__all__ = ["CheckpointResponse", "assess_checkpoints", "checkpoint_facts", "marrow_response_facts"]
 
 
 @dataclass(frozen=True)
@@ -92,12 +92,31 @@ def checkpoint_facts(
     if not marrows:
         return facts, None
     marrow = marrows[0]
-    when = marrow.time
-    facts["cp.marrow_blasts"] = Fact(marrow.value or 0.0, "%", (marrow.ref,))
     dx = base.get("marrow_blasts.dx")
-    if dx is not None and isinstance(dx.value, float) and dx.value > 0:
+    baseline = dx.value if dx is not None and isinstance(dx.value, float) else None
+    facts.update(marrow_response_facts(marrow, timeline, base, baseline,
+                                       dx.inputs if dx is not None else ()))
+    return facts, marrow.time
+
+
+def marrow_response_facts(
+    marrow: NormalObservation, timeline: Timeline, base: dict[str, Fact],
+    baseline: float | None, baseline_refs: tuple[str, ...] = (), *,
+    cns1_fallback: bool = True,
+) -> dict[str, Fact]:
+    """The ``cp.*`` facts the response pack reads for one marrow: its blasts, their ratio to
+    ``baseline`` (the blasts before this treatment: at diagnosis, or at a relapse), the blood
+    blasts, ANC and platelets nearest to it, and extramedullary disease (the CSF nearest to
+    it, clinical CNS signs). Without a CSF there, CNS1 at diagnosis means no known
+    extramedullary disease only where ``cns1_fallback`` (not after a relapse that involved
+    the CNS)."""
+    win = load_windows()
+    when = marrow.time
+    facts: dict[str, Fact] = {"cp.marrow_blasts": Fact(marrow.value or 0.0, "%",
+                                                        (marrow.ref,))}
+    if baseline is not None and baseline > 0:
         facts["cp.marrow_blast_ratio"] = Fact(
-            (marrow.value or 0.0) / dx.value, "1", (marrow.ref, *dx.inputs)
+            (marrow.value or 0.0) / baseline, "1", (marrow.ref, *baseline_refs)
         )
     for code, name_ in (("blood_blasts", "cp.blood_blasts"), ("anc", "cp.anc"),
                         ("platelets", "cp.platelets")):
@@ -112,12 +131,12 @@ def checkpoint_facts(
         )
     elif signs is not None and signs.value is True:
         facts["cp.emd"] = Fact(True, inputs=signs.inputs)
-    else:
+    elif cns1_fallback:
         group = base.get("cns.group")
         if group is not None and group.value == "CNS1" and signs is not None:
             # No CSF at the checkpoint: no known extramedullary disease if CNS1 at diagnosis.
             facts["cp.emd"] = Fact(False, inputs=group.inputs + signs.inputs)
-    return facts, when
+    return facts
 
 
 def assess_checkpoints(

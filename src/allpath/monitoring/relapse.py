@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
-from allpath.monitoring.checkpoints import CheckpointResponse
+from allpath.monitoring.checkpoints import CheckpointResponse, marrow_response_facts
 from allpath.monitoring.snapshots import fact_of, load_windows, months_between, nearest
 from allpath.observations.catalogue import load_catalogue
 from allpath.observations.normalise import NormalObservation, Timeline
@@ -23,7 +23,9 @@ CONFIRMED_SITES = ("marrow", "combined", "isolated_cns", "isolated_testicular",
 
 @dataclass(frozen=True)
 class RelapseFinding:
-    """The first relapse found after remission (or that none was found)."""
+    """The latest relapse found after a remission (or that none was found), with the earlier
+    ones: a relapse, a remission after it (a marrow in CR or CRi), then a new relapse is a
+    second relapse, read on its own work-up."""
 
     remission_date: dt.date | None
     relapse_date: dt.date | None
@@ -40,6 +42,20 @@ class RelapseFinding:
     # for a suspected relapse: the facts the deciding rule read that the work-up has not
     # settled (not done or not recorded) - their settled_by tests confirm or refute it
     open_facts: tuple[str, ...] = ()
+    # which relapse this is (1 = the first after the first remission); None when none found
+    number: int | None = None
+    # the earlier confirmed relapses, each followed by a remission, oldest first
+    previous: tuple[RelapseFinding, ...] = ()
+    # the date of the remission reached after this relapse (a marrow in CR or CRi), if any
+    remission_after: dt.date | None = None
+
+    @property
+    def latest_confirmed_date(self) -> dt.date | None:
+        """The date of the latest confirmed relapse: this one, else the last earlier one (a
+        relapse after which a new relapse is only suspected still sets the relapsed plan)."""
+        if self.confirmed:
+            return self.relapse_date
+        return self.previous[-1].relapse_date if self.previous else None
 
     @property
     def confirmed(self) -> bool:
@@ -47,6 +63,14 @@ class RelapseFinding:
         site = next((r for r in self.results if r.output == "relapse.site"), None)
         return (not self.unsettled and site is not None and site.status == "decided"
                 and site.value in CONFIRMED_SITES)
+
+    @property
+    def pending(self) -> bool:
+        """A relapse suspected, or leukaemia found outside the marrow with the site open: not
+        confirmed, and never 'no relapse'."""
+        site = next((r for r in self.results if r.output == "relapse.site"), None)
+        return self.unsettled or (site is not None and site.status == "decided"
+                                  and site.value == "suspected")
 
     def notes(self) -> list[str]:
         site = next((r for r in self.results if r.output == "relapse.site"), None)
@@ -62,6 +86,14 @@ class RelapseFinding:
             out.append("Testis enlarged in this work-up without a biopsy: testicular involvement "
                        "(a combined relapse) is not settled; scrotal ultrasound and biopsy "
                        "settle it.")
+        if self.number is not None and self.number > 1 and self.confirmed:
+            out.append(f"Relapse number {self.number} (after a remission on "
+                       f"{_iso(self.remission_date)}): the timing and risk groups classify a "
+                       "first relapse (COG, BFM, NCCN, IntReALL, UK) and are not given for it; "
+                       "the first relapse's are under previous.")
+        if self.remission_after is not None:
+            out.append(f"In remission again since {self.remission_after.isoformat()} (marrow "
+                       "in CR or CRi after this relapse); no later relapse found.")
         if site is not None and site.value in CONFIRMED_SITES \
                 and site.inputs.get("rel.csf_blasts") == "not_done":
             out.append("CNS not assessed in this work-up: a lumbar puncture tells a marrow "
@@ -78,8 +110,8 @@ class RelapseFinding:
 
         def val(key: str) -> Any:
             r = by.get(key)
-            if r is None:
-                return None
+            if r is None or r.status == "not_applicable":  # a later relapse: first-relapse
+                return None                                # schemes do not classify it
             return r.value if r.status == "decided" else "unknown"
 
         return {
@@ -115,6 +147,10 @@ class RelapseFinding:
                 # (evidence unconfirmed: see the pack)
                 "uk": val("relapse.risk.uk") if detected else None,
             },
+            # 1 for the first relapse, 2 for a relapse after a second remission, ...
+            "number": self.number if (detected or suspected or unsettled) else None,
+            "remission_after": _iso(self.remission_after),
+            "previous": [p.summary() for p in self.previous],
             "notes": self.notes(),
             "trace": [
                 {"output": r.output, "value": r.value if r.status != "unknown" else "unknown",
@@ -123,6 +159,19 @@ class RelapseFinding:
                 for r in self.results
             ] if self.results else [],
         }
+
+
+    def summary(self) -> dict[str, Any]:
+        """An earlier relapse in a few fields (``previous`` of a later one)."""
+        full = self.to_dict()
+        return {"number": self.number, "date": full["date"], "site": full["site"],
+                "remission_date": full["remission_date"],
+                "remission_after": _iso(self.remission_after),
+                "timing": full["timing"], "risk": full["risk"]}
+
+
+def _iso(d: dt.date | None) -> str | None:
+    return d.isoformat() if d is not None else None
 
 
 def _remission_date(
@@ -289,15 +338,43 @@ def find_relapse(
     remission = _remission_date(timeline, responses)
     if remission is None:
         return RelapseFinding(None, None, ())
+    timeline = _with_reported_findings(record, timeline, remission)
+    earlier: list[RelapseFinding] = []
+    while True:
+        number = len(earlier) + 1
+        found = _scan(record, timeline, base, kb, remission, number)
+        if not found.confirmed:
+            if not found.pending and earlier:
+                # no new relapse since the last remission: the latest relapse is still the
+                # one in effect, with the remission reached after it
+                last = earlier.pop()
+                return replace(last, previous=tuple(earlier), remission_after=remission)
+            return replace(found, previous=tuple(earlier),
+                           number=number if found.pending else None)
+        found = replace(found, number=number, previous=tuple(earlier))
+        again = _remission_after(found, timeline, base, kb)
+        if again is None:
+            return found
+        earlier.append(replace(found, previous=(), remission_after=again))
+        remission = again
+
+
+def _scan(record: PatientRecord, timeline: Timeline, base: dict[str, Fact], kb: Knowledge,
+          remission: dt.date, number: int) -> RelapseFinding:
+    """The first relapse work-up after ``remission`` that meets a site rule (else the first
+    suspected or unsettled one, else the last work-up read); ``number`` tells the pack a
+    first relapse from a later one (fact ``rel.episode``)."""
     pack = kb.pack("relapse")
     window = workup_window_days(kb)
-    timeline = _with_reported_findings(record, timeline, remission)
     dates = sorted({o.time for o in timeline
                     if o.time > remission and o.code in _WORKUP_CODES})
     last: RelapseFinding = RelapseFinding(remission, None, ())
     suspected: RelapseFinding | None = None
+    episode_fact = Fact("first" if number == 1 else "later",
+                        inputs=(f"relapse number {number}",))
     for when in dates:
         facts, episode = _facts_on(when, record, timeline, base, window, remission)
+        facts["rel.episode"] = episode_fact
         results = tuple(evaluate_pack(pack, facts))
         site = next(r for r in results if r.output == "relapse.site")
         em = tuple(name for fact, name in (("rel.csf_blasts", "cns"),
@@ -329,6 +406,34 @@ def find_relapse(
         if datable or last.relapse_date is None:
             last = found
     return suspected if suspected is not None else last
+
+
+def _remission_after(found: RelapseFinding, timeline: Timeline, base: dict[str, Fact],
+                     kb: Knowledge) -> dt.date | None:
+    """The first marrow after a confirmed relapse's work-up that the response pack reads as
+    CR or CRi (the same criteria as at the front-line checkpoints; progression is measured
+    against the relapse marrow), or None. After a relapse that reached the CNS a clear CSF
+    near that marrow is needed: CNS1 at diagnosis no longer stands for it."""
+    assert found.relapse_date is not None
+    end = found.workup[1] if found.workup is not None else found.relapse_date
+    at_relapse = next((o for o in timeline.series("marrow_blasts")
+                       if found.workup is not None
+                       and found.workup[0] <= o.time <= found.workup[1]), None)
+    pack = kb.pack("response")
+    for marrow in timeline.series("marrow_blasts"):
+        if marrow.time <= end:
+            continue
+        facts: dict[str, Fact] = {"cp.name": Fact("after_relapse")}
+        if "age.years" in base:
+            facts["age.years"] = base["age.years"]
+        facts.update(marrow_response_facts(
+            marrow, timeline, base, at_relapse.value if at_relapse is not None else None,
+            (at_relapse.ref,) if at_relapse is not None else (),
+            cns1_fallback="cns" not in found.extramedullary))
+        response = evaluate_pack(pack, facts)[0]
+        if response.status == "decided" and response.value in ("CR", "CRi"):
+            return marrow.time
+    return None
 
 
 def _with_reported_findings(record: PatientRecord, timeline: Timeline,

@@ -228,11 +228,18 @@ def relapse_call(t_cross: Array, ln_x_cross: Array, r_post: Array, ln_x_max: Arr
             "rel.months_after_end_of_therapy": Column.number((t - therapy_end)
                                                              / days_per_month),
             "rel.on_therapy": term_column((t < therapy_end).astype(np.int64), (False, True)),
+            # the simulator follows a patient to the first relapse after remission
+            "rel.episode": term_column(np.zeros(n, dtype=np.int64), ("first", "later")),
         }
         res = evaluate_pack_columns(cp, facts, n, ("relapse.site", "relapse.timing.cog"))
         s = res["relapse.site"].value_codes(SITES)
+        tm = res["relapse.timing.cog"].value_codes(TIMING)
+        if (s < 0).any() or (tm < 0).any():  # -1 would index from the end: fail instead
+            raise ValueError("relapse pack: the site or COG timing of a simulated relapse "
+                             "work-up is unknown; the pack reads a fact the simulator does "
+                             "not give (see decisions site and timing_cog)")
         site[todo] = s
-        timing[todo] = res["relapse.timing.cog"].value_codes(TIMING)
+        timing[todo] = tm
         marrow_pct[todo] = pct
         repeats[todo] = k
         # An unconfirmed (suspected) relapse is re-examined at the next marrow, like none.

@@ -384,9 +384,16 @@ def _pack_risk(b0: Array, mrd: Array, t0: Array, therapy_end: float, lineage_t: 
         "rel.on_therapy": term_column((t0 < therapy_end).astype(np.int64), (False, True)),
         "rel.lineage": term_column(np.asarray(lineage_t, dtype=np.int64), ("B", "T")),
         "rel.mrd_end_block1": Column.number(100.0 * mrd),
+        # the salvage model treats the first relapse after remission
+        "rel.episode": term_column(np.zeros(m, dtype=np.int64), ("first", "later")),
     }
     res = evaluate_pack_columns(load_pack("relapse"), facts, m, ("relapse.risk.cog",))
-    return res["relapse.risk.cog"].value_codes(RISK)
+    codes = res["relapse.risk.cog"].value_codes(RISK)
+    if (codes < 0).any():  # -1 would index RISK from the end: fail, never read it as "high"
+        raise ValueError("relapse pack: the COG relapse risk group is unknown for "
+                         f"{int((codes < 0).sum())} simulated relapse(s); the pack reads a "
+                         "fact the salvage model does not give (see decision risk_cog)")
+    return codes
 
 
 def treat_relapses(

@@ -1,0 +1,90 @@
+"""Review F (2026-12-07): twelve journey cases, one patient followed over several dated time
+points (second relapse, maintenance, MRD at two time points, induction failure then
+remission, Ph+ PCR MRD, febrile neutropenia and recovery, T-ALL boundaries), written from the
+sources by a reviewer who had not read ALLPath (tests/clinical/review_f/), run as committed.
+A case ALLPath does not meet is a strict xfail whose reason says why."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from support import assessed_case, case_failures
+
+_DIR = Path(__file__).parent / "review_f"
+_CASES = sorted(_DIR.glob("rf*.yaml"))
+
+DISPUTED: dict[str, str] = {
+    "rf04-girl-sr-high-eoc-marrow-missing": (
+        "Not built yet: the overdue end-of-consolidation marrow of an SR-High child is shown "
+        "in where_now.overdue (the roadmap schedules it; AALL1731 [S5] randomises SR-High "
+        "only when it is under 0.1%, fact sheet 3.3.5), but the response list reports a "
+        "checkpoint only once its marrow exists, and missing/tests_to_order do not name it."),
+    "rf10-boy-t-all-d29-m3-eoc-mrd-exactly-0-1": (
+        "Boundary side, sources disagree (as rp13): AALL1231 reads T-ALL very high risk as "
+        "end-of-consolidation MRD >= 0.1% [AALL1231]; the NCCN Pediatric wording in the fact "
+        "sheet (3.5.3) is '> 0.1%' [S1]. ALLPath keeps the AALL1231 side, marked unconfirmed; "
+        "the choice is listed among the decisions asked of the user."),
+}
+
+
+@pytest.mark.parametrize("case", [
+    pytest.param(c, id=c.stem, marks=pytest.mark.xfail(reason=DISPUTED[c.stem], strict=True))
+    if c.stem in DISPUTED else pytest.param(c, id=c.stem) for c in _CASES])
+def test_review_f_journey_case(case: Path) -> None:
+    assert case_failures(case) == []
+
+
+def test_the_twelve_review_f_cases_are_present() -> None:
+    assert len(_CASES) == 12
+    assert set(DISPUTED) <= {c.stem for c in _CASES}
+
+
+def _case(prefix: str) -> Path:
+    return next(c for c in _CASES if c.stem.startswith(prefix))
+
+
+def test_ponte_di_legno_second_marrow_relapse_is_dated_and_the_first_is_kept_as_previous(
+) -> None:
+    """rf01: relapse, second remission (block-1 marrow 0.5%), then 62% marrow blasts: the
+    relapse in effect is the second, dated on its marrow [S31]; the first-relapse timing and
+    risk schemes do not classify it and the first relapse keeps its groups under previous."""
+    doc = assessed_case(_case("rf01")).to_dict()
+    rel = doc["relapse"]
+    assert (rel["number"], rel["date"], rel["site"]) == (2, "2023-11-06", "marrow")
+    assert rel["remission_date"] == "2021-10-14"
+    assert rel["timing"] == {"cog": None, "bfm": None, "nccn": None}
+    assert set(rel["risk"].values()) == {None}
+    [first] = rel["previous"]
+    assert (first["number"], first["date"], first["remission_after"]) == (
+        1, "2021-09-14", "2021-10-14")
+    assert first["timing"]["cog"] == "early" and first["risk"]["cog"] == "high"
+    assert doc["roadmap"]["setting"] == "relapsed"
+    assert doc["roadmap"]["start"]["date"] == "2023-11-07"  # dated from the second relapse
+
+
+def test_isolated_cns_first_relapse_then_marrow_second_relapse_reads_the_marrow() -> None:
+    """rf12: the site of the relapse in effect is the marrow of the second one, not the CNS of
+    the first (the CSF was clear on the second work-up)."""
+    rel = assessed_case(_case("rf12")).to_dict()["relapse"]
+    assert (rel["number"], rel["date"], rel["site"]) == (2, "2023-09-18", "marrow")
+    assert rel["previous"][0]["site"] == "isolated_cns"
+
+
+def test_a_remission_after_the_first_relapse_without_a_new_one_keeps_the_first(
+) -> None:
+    """rf01 cut before the second relapse: the first relapse is still the one in effect, with
+    the date of the remission reached after it."""
+    from allpath import assess, parse_record
+    from support import load_yaml
+
+    doc = load_yaml(_case("rf01").read_text(encoding="utf-8"))
+    record = dict(doc["record"])
+    record["observations"] = [o for o in record["observations"]
+                              if str(o["time"]) < "2023-01-01"]
+    rel = assess(parse_record(record)).to_dict()["relapse"]
+    assert (rel["number"], rel["date"], rel["remission_after"]) == (
+        1, "2021-09-14", "2021-10-14")
+    assert rel["previous"] == []
+    assert rel["timing"]["cog"] == "early"
