@@ -131,6 +131,18 @@ SETTLED_BASIS = {
     "ukallxii_e2993": "the first white cell count",
 }
 PH_POSITIVE = ("BCR::ABL1", "BCR-ABL1", "Ph+")
+# where a confirmed relapse was found (the assessment's relapse.site), in family words
+RELAPSE_SITE_WORDS = {
+    "marrow": "the bone marrow",
+    "combined": "the bone marrow and another part of the body",
+    "isolated_cns": "the spinal fluid (the brain and spinal cord)",
+    "isolated_testicular": "a testicle",
+    "isolated_extramedullary": "outside the bone marrow (the spinal fluid and a testicle)",
+}
+_ORDINALS = {2: "second", 3: "third", 4: "fourth"}
+# guide topics (by their phases) that speak to treatment after a relapse: immunotherapy and
+# CAR-T, and stem cell transplant (NCCN [S1, S2]; fact sheet 5.5)
+AFTER_RELAPSE_PHASES = ("immunotherapy", "car_t", "transplant")
 _MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
            "September", "October", "November", "December")
 
@@ -419,8 +431,9 @@ def phase_now(record: Any, doc: Mapping[str, Any]) -> PhaseNow:
     basis = "the record: no treatment dates or test checkpoints are recorded yet"
     if started:
         last = started[-1]
+        since = last.start  # a checkpoint before it belongs to an earlier phase
         if last.end is None or on is None or last.end >= on:
-            current, since = last.phase, last.start
+            current = last.phase
             basis = (f"the treatment dates: {phase_word(last.phase)} started "
                      f"{family_date(last.start)}")
         else:
@@ -471,10 +484,13 @@ def _missing_words(missing: list[str], adult: bool) -> list[str]:
     return out
 
 
-def risk_lines(doc: Mapping[str, Any], adult: bool = False) -> list[str]:
+def risk_lines(doc: Mapping[str, Any], adult: bool = False,
+               relapsed: bool = False) -> list[str]:
     """One risk group in plain words: the grouping a treatment protocol for this patient
     uses (``MAIN_SCHEMES``), or, while that one is open, the most settled one for now; what
-    is still missing in plain words and what it can change; and what a risk group means."""
+    is still missing in plain words and what it can change; and what a risk group means.
+    After a relapse (``relapsed``) the group is named as the one set at diagnosis, and the
+    front-line results still missing are not listed (they no longer change the plan)."""
     by_scheme = {str(r.get("scheme")): r for r in doc.get("risk") or []}
     applicable = [by_scheme[s] for s in MAIN_SCHEMES
                   if s in by_scheme and by_scheme[s].get("group") not in
@@ -483,7 +499,11 @@ def risk_lines(doc: Mapping[str, Any], adult: bool = False) -> list[str]:
         return []
     main = applicable[0]
     lines: list[str] = []
-    if main.get("group") != "unknown":
+    if relapsed:
+        if main.get("group") != "unknown":
+            lines.append(f"At diagnosis, the risk group was {_group_words(str(main['group']))}."
+                         " After a relapse, the team looks at the risk again.")
+    elif main.get("group") != "unknown":
         lines.append(f"Risk group: {_group_words(str(main['group']))}.")
     else:
         settled = next((r for r in applicable[1:] if r.get("group") != "unknown"), None)
@@ -506,6 +526,54 @@ def risk_lines(doc: Mapping[str, Any], adult: bool = False) -> list[str]:
     who = "you are" if adult else "your child is"
     lines.append("A risk group tells how strong the treatment needs to be. It is not a "
                  f"grade of how sick {who}. Ask the team what it means for the plan.")
+    return lines
+
+
+def _relapse_on(doc: Mapping[str, Any]) -> dt.date | None:
+    """The date of the latest confirmed relapse (this one, else the last earlier one)."""
+    rel = doc.get("relapse") or {}
+    if rel.get("detected") is True:
+        return _date(rel.get("date"))
+    previous = rel.get("previous") or []
+    return _date(previous[-1].get("date")) if previous else None
+
+
+def relapse_lines(doc: Mapping[str, Any], adult: bool = False) -> list[str]:
+    """A relapse in plain words: found (when, where, which time), suspected (more tests
+    needed), or over (remission reached again)."""
+    rel = doc.get("relapse") or {}
+    who = "you" if adult else "your child"
+    lines: list[str] = []
+    when = _date(rel.get("date"))
+    number = rel.get("number")
+    if rel.get("detected") is True and when is not None:
+        where = RELAPSE_SITE_WORDS.get(str(rel.get("site")), "the body")
+        text = (f"The leukemia has come back. This is called a relapse. Tests found it on "
+                f"{family_date(when)}, in {where}.")
+        if isinstance(number, int) and number > 1:
+            text += (f" This is the {_ORDINALS.get(number, str(number) + 'th')} time it has "
+                     "come back.")
+        lines.append(text)
+        again = _date(rel.get("remission_after"))
+        if again is not None:
+            lines.append("Then it was under control again. A marrow test showed this on "
+                         f"{family_date(again)}. This is called remission.")
+        else:
+            lines.append("Treatment after a relapse is not the same as the first treatment. "
+                         "It may use new medicines, immunotherapy or a stem cell transplant. "
+                         "Your team will talk with you about the plan. Ask what comes "
+                         "next, and when.")
+        lines.append("After a relapse, the outlook depends on when and where the leukemia "
+                     "came back, and on how it responds to treatment. The numbers for first "
+                     f"treatment do not apply. Ask your team what it means for {who}.")
+    elif when is not None and (rel.get("suspected") or rel.get("detected") is None):
+        lines.append(f"A test on {family_date(when)} may show that the leukemia has come "
+                     "back (a relapse). More tests are needed to be sure. Ask your team "
+                     "which test comes next, and when you will know.")
+        previous = rel.get("previous") or []
+        first = _date(previous[-1].get("date")) if previous else None
+        if first is not None:
+            lines.append(f"The leukemia came back once before, on {family_date(first)}.")
     return lines
 
 
@@ -601,12 +669,24 @@ def personal_guide(record: Any, team_phone: str | None = None) -> Guide:
     else:
         intro.append("The tests are not finished yet, so the team cannot be sure of the "
                      "diagnosis.")
-    intro.extend(risk_lines(doc, adult=adult))
+    relapse_on = _relapse_on(doc)
+    intro.extend(relapse_lines(doc, adult=adult))
+    intro.extend(risk_lines(doc, adult=adult, relapsed=relapse_on is not None))
     intro.extend(pending_lines(doc))
+    # after a relapse, the front-line phases in progress are over unless the record has
+    # treatment that started after it
+    since_relapse = relapse_on is None or any(
+        e.start > relapse_on for e in getattr(assessment.record, "treatment", ()) or ())
     if status == "ALL":
         intro.append(_studies_line(assessment))
-        intro.append(where.sentence(adult))
-    wanted = {p for p in (where.current, where.next) if p}
+        if relapse_on is None or since_relapse:
+            intro.append(where.sentence(adult))
+        else:
+            intro.append("The record shows no treatment since the relapse yet. This is as "
+                         f"of {family_date(where.on or relapse_on)}.")
+    wanted = {p for p in (where.current, where.next) if p} if since_relapse else set()
+    if relapse_on is not None:
+        wanted.update(AFTER_RELAPSE_PHASES)
     if _ph_positive(doc):
         wanted.add("targeted_therapy")
     under_way = where.current is not None or where.finished is not None
@@ -625,6 +705,8 @@ def personal_guide(record: Any, team_phone: str | None = None) -> Guide:
                 continue
             if _skip(t, s, status, age, adult):
                 continue
+            if t.id == "outlook" and relapse_on is not None:
+                continue  # the figures describe first treatment; said in words instead
             picked.append(s)
         if picked:
             chosen.append(Topic(t.id, t.title, tuple(picked), t.phases))
