@@ -88,3 +88,33 @@ def test_a_remission_after_the_first_relapse_without_a_new_one_keeps_the_first(
         1, "2021-09-14", "2021-10-14")
     assert rel["previous"] == []
     assert rel["timing"]["cog"] == "early"
+
+
+def test_nccn_ph_adult_rising_mrd_prompts_abl1_kinase_domain_testing() -> None:
+    """rf06: BCR::ABL1 PCR MRD rising from 0.001% to 0.06% in maintenance: NCCN adult ALL
+    [S2] (fact sheet 5.4.1) asks for ABL1 kinase-domain mutation testing."""
+    alerts = assessed_case(_case("rf06")).to_dict()["alerts"]
+    [kd] = [a for a in alerts if a["id"] == "abl1_kinase_domain_testing"]
+    assert kd["trace"]["inputs"]["now.mrd_latest"] == 0.06
+    assert kd["trace"]["inputs"]["now.mrd_rise"] > 0
+    assert "S2" in kd["trace"]["citations"]
+
+
+def test_a_falling_or_other_method_mrd_is_not_read_as_rising() -> None:
+    """The rise is read between results of the same specimen and method: a lower latest PCR
+    result is no rise, and a flow result is not compared with the earlier PCR results."""
+    from allpath import assess, parse_record
+    from support import load_yaml
+
+    record = dict(load_yaml(_case("rf06").read_text(encoding="utf-8"))["record"])
+    latest = max((o for o in record["observations"] if o["code"] == "mrd_marrow"),
+                 key=lambda o: str(o["time"]))
+    assert latest["method"] == "pcr"
+    others = [o for o in record["observations"] if o is not latest]
+
+    def ids(last: dict[str, object]) -> list[str]:
+        doc = assess(parse_record(dict(record, observations=[*others, last]))).to_dict()
+        return [a["id"] for a in doc["alerts"]]
+
+    assert "abl1_kinase_domain_testing" not in ids(dict(latest, value=0.0005))
+    assert "abl1_kinase_domain_testing" not in ids(dict(latest, method="flow"))

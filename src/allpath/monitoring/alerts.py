@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from allpath.knowledge import load_yaml
+from allpath.monitoring.checkpoints import CheckpointResponse
 from allpath.monitoring.snapshots import (
     Windows,
     fact_of,
@@ -186,17 +187,24 @@ def _tls_day_facts(in_window: list[NormalObservation], facts: dict[str, Fact],
 
 def alert_facts(
     record: PatientRecord, timeline: Timeline, base: dict[str, Fact],
-    kb: Knowledge | None = None,
+    kb: Knowledge | None = None, responses: Sequence[CheckpointResponse] = (),
 ) -> dict[str, Fact]:
-    """The ``now.*`` and ``tls.*`` facts on the record's reference date."""
+    """The ``now.*`` and ``tls.*`` facts on the record's reference date (and the latest
+    decided checkpoint response, ``response.latest``)."""
     kb = kb if kb is not None else load_knowledge()
     facts: dict[str, Fact] = {k: base[k] for k in
                               ("age.years", "symptoms", "extramedullary.mediastinal_mass",
-                               "ploidy.who_haem5_icc", "ploidy.safavi_paulsson_2017")
+                               "ploidy.who_haem5_icc", "ploidy.safavi_paulsson_2017",
+                               "genetics.fusions")
                               if k in base}
+    decided = [r for r in responses if r.result.status == "decided"]
+    if decided:
+        last = decided[-1].result
+        facts["response.latest"] = Fact(last.value, inputs=last.input_refs)  # type: ignore[arg-type]
     ref = timeline.reference
     if ref is None:
         return facts
+    facts.update(_mrd_facts(timeline, ref))
     win = load_windows()
     for code in ("temperature", "anc", "wbc", "platelets", "hemoglobin"):
         f = fact_of(_latest(timeline, code, ref, win.alert_window_days))
@@ -341,11 +349,32 @@ def _values_text(used: Mapping[str, Any], facts: Mapping[str, Fact],
     return f"[{'; '.join(parts)}]" if parts else ""
 
 
+def _mrd_facts(timeline: Timeline, ref: dt.date) -> dict[str, Fact]:
+    """``now.mrd_latest`` and ``now.mrd_rise``: the latest MRD result on or before ``ref``,
+    and how much higher it is than the one before it from the same specimen (and method,
+    where both record one)."""
+    series = [o for o in timeline if o.code in ("mrd_marrow", "mrd_blood")
+              and o.value is not None and o.time <= ref]
+    if not series:
+        return {}
+    latest = series[-1]
+    assert latest.value is not None
+    out = {"now.mrd_latest": Fact(latest.value, "%", (latest.ref,))}
+    before = [o for o in series if o.code == latest.code and o.time < latest.time
+              and (o.method is None or latest.method is None or o.method == latest.method)]
+    if before and before[-1].value is not None:
+        prev = before[-1]
+        out["now.mrd_rise"] = Fact(latest.value - (prev.value or 0.0), "%",
+                                   (prev.ref, latest.ref))
+    return out
+
+
 def alerts(
-    record: PatientRecord, timeline: Timeline, base: dict[str, Fact], kb: Knowledge
+    record: PatientRecord, timeline: Timeline, base: dict[str, Fact], kb: Knowledge,
+    responses: Sequence[CheckpointResponse] = (),
 ) -> tuple[list[dict[str, Any]], list[DecisionResult]]:
     """Alerts as ``{id, severity, message, trace}``, and the decision results behind them."""
-    facts = alert_facts(record, timeline, base, kb)
+    facts = alert_facts(record, timeline, base, kb, responses)
     results = list(evaluate_pack(kb.pack("alerts"), facts))
     by = {r.output: r for r in results}
     main = by["alerts"]

@@ -72,7 +72,7 @@ def monitor(
     """Run every monitoring step on an assessed record."""
     responses = assess_checkpoints(record, timeline, facts, kb)
     relapse = find_relapse(record, timeline, facts, responses, kb)
-    alert_list, alert_results = alerts(record, timeline, facts, kb)
+    alert_list, alert_results = alerts(record, timeline, facts, kb, responses)
     return Monitoring(
         responses=tuple(responses),
         mrd=tuple(mrd_series(timeline, kb)),
