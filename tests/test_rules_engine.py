@@ -6,6 +6,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
 from allpath.knowledge import knowledge_dir
@@ -152,3 +153,26 @@ def test_an_earlier_decisive_rule_does_not_need_the_missing_fact() -> None:
     assert result.inputs == {"age.years": 12.0, "diagnosis.lineage": "B",
                              "diagnosis.status": "ALL"}
     assert result.cite == ("S4",)
+
+
+def test_provisional_reason_names_only_the_assumptions_the_record_needed() -> None:
+    """Review F, rf08: with day-8 MRD and the steroid history recorded, the reason must not
+    say they were assumed; it names the end-of-induction MRD alone."""
+    from allpath.rules.schema import Provisional
+
+    p = Provisional(assume={"a": 0, "b": False, "c": "x"},
+                    says={"a": "A were negative", "b": "no B", "c": "C were absent"},
+                    reason="the groups still possible come first.")
+    assert p.text(["b"]) == "Shown as if no B; the groups still possible come first."
+    assert p.text(["c", "a"]) == ("Shown as if A were negative and C were absent; the groups "
+                                  "still possible come first.")
+    assert p.text(["a", "b", "c"]).startswith("Shown as if A were negative, no B and C were")
+
+
+def test_provisional_says_must_name_every_assumed_fact() -> None:
+    import pydantic
+
+    from allpath.rules.schema import Provisional
+
+    with pytest.raises(pydantic.ValidationError, match="one clause for each assumed fact"):
+        Provisional(assume={"a": 0, "b": 1}, says={"a": "A"}, reason="r")

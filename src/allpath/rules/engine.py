@@ -815,14 +815,12 @@ def evaluate_decision(
             trial.update(assumed)
             again = _raw_decide(decision, trial, cp)
             possible = _possible(decision, facts, cp, missing)
+            provisional = True
+            provisional_reason = decision.provisional.text(assumed)
             if again.status != "unknown":
                 raw = again
-                provisional = True
-                provisional_reason = decision.provisional.reason
                 missing |= {n for n in assumed if n in again.used}
             else:
-                provisional = True
-                provisional_reason = decision.provisional.reason
                 missing |= again.missing
     elif raw.status == "unknown" and missing:
         possible = _possible(decision, facts, cp, missing)

@@ -29,7 +29,7 @@ fact names its analyte, the window in days from diagnosis and which value to pic
 from __future__ import annotations
 
 import operator
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, model_validator
@@ -217,10 +217,36 @@ class Otherwise(_Strict):
 
 
 class Provisional(_Strict):
-    """Assumptions under which a provisional answer is given while facts are missing."""
+    """Assumptions under which a provisional answer is given while facts are missing.
+
+    ``reason`` says what was assumed. With ``says`` (one clause per assumed fact, "day-8
+    blood MRD were negative") the reason names only the facts this record lacks: "Shown as
+    if " + the clauses of the assumptions made + "; " + ``reason`` (then the rest of the
+    sentence, "the groups still possible come first."), so that it never claims to assume a
+    result the record has."""
 
     assume: dict[str, Scalar | dict[str, Scalar]]
     reason: str
+    says: dict[str, str] | None = None
+
+    @model_validator(mode="after")
+    def _one_clause_per_assumption(self) -> Provisional:
+        if self.says is not None and set(self.says) != set(self.assume):
+            raise ValueError("provisional.says needs one clause for each assumed fact; "
+                             f"assume has {sorted(self.assume)}, says has {sorted(self.says)}")
+        return self
+
+    def text(self, assumed: Iterable[str]) -> str:
+        """The reason for the assumptions actually made (``assumed``: facts absent here)."""
+        if self.says is None:
+            return self.reason
+        made = set(assumed)
+        clauses = [self.says[name] for name in self.assume if name in made]
+        if not clauses:
+            return self.reason
+        listed = clauses[0] if len(clauses) == 1 else \
+            ", ".join(clauses[:-1]) + " and " + clauses[-1]
+        return f"Shown as if {listed}; {self.reason}"
 
 
 class Decision(_Strict):
