@@ -17,10 +17,11 @@ _CASES = sorted(_DIR.glob("rf*.yaml"))
 
 DISPUTED: dict[str, str] = {
     "rf04-girl-sr-high-eoc-marrow-missing": (
-        "Not built yet: the overdue end-of-consolidation marrow of an SR-High child is shown "
-        "in where_now.overdue (the roadmap schedules it; AALL1731 [S5] randomises SR-High "
-        "only when it is under 0.1%, fact sheet 3.3.5), but the response list reports a "
-        "checkpoint only once its marrow exists, and missing/tests_to_order do not name it."),
+        "Half built: the overdue end-of-consolidation marrow of an SR-High child is in "
+        "where_now.overdue, and mrd.eoc_marrow is in missing with its test in tests_to_order "
+        "(AALL1731 [S5] randomises SR-High only when it is under 0.1%, fact sheet 3.3.5); the "
+        "response list still reports a checkpoint only once its marrow exists (whether the "
+        "protocol schedules that marrow is the roadmap's, which runs after monitoring)."),
     "rf10-boy-t-all-d29-m3-eoc-mrd-exactly-0-1": (
         "Boundary side, sources disagree (as rp13): AALL1231 reads T-ALL very high risk as "
         "end-of-consolidation MRD >= 0.1% [AALL1231]; the NCCN Pediatric wording in the fact "
@@ -118,3 +119,15 @@ def test_a_falling_or_other_method_mrd_is_not_read_as_rising() -> None:
 
     assert "abl1_kinase_domain_testing" not in ids(dict(latest, value=0.0005))
     assert "abl1_kinase_domain_testing" not in ids(dict(latest, method="flow"))
+
+
+def test_aall1731_overdue_end_of_consolidation_marrow_is_missing_with_its_test() -> None:
+    """rf04: SR-High girl at day 130 with no end-of-consolidation marrow: the time point the
+    roadmap schedules has passed, so its MRD is missing and its test is to be ordered
+    (AALL1731 [S5]: SR-High randomised only with EOC MRD under 0.1%; fact sheet 3.3.5)."""
+    doc = assessed_case(_case("rf04")).to_dict()
+    [entry] = [m for m in doc["missing"] if m["fact"] == "mrd.eoc_marrow"]
+    assert entry["needed_for"] == ["roadmap.consolidation"] and entry["order"] is True
+    assert "bone-marrow MRD at the end of consolidation" in doc["tests_to_order"]
+    [late] = doc["where_now"]["overdue"]
+    assert (late["phase"], late["timepoint"]) == ("consolidation", "end_of_consolidation")

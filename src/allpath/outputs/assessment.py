@@ -309,10 +309,12 @@ class Assessment:
             return any(status.get(o, "decided") != "not_applicable"
                        and applies(o, seen | {output}) for o in read_by)
 
+        for fact, phase in self._overdue_mrd():
+            needed.setdefault(fact, []).append(f"roadmap.{phase}")
         out = []
         for fact, outputs in sorted(needed.items()):
             spec = self.knowledge.registry.get(fact)
-            shown = sorted({o for o in outputs if applies(o)})
+            shown = sorted({o for o in outputs if o.startswith("roadmap.") or applies(o)})
             out.append(
                 {
                     "fact": fact,
@@ -321,6 +323,25 @@ class Assessment:
                     "order": not (confirmed and self._front_line_time_point(fact)),
                 }
             )
+        return out
+
+    def _overdue_mrd(self) -> list[tuple[str, str]]:
+        """(fact, roadmap phase) of each MRD time point the roadmap schedules that has passed
+        without a result (``where_now.overdue``): the fact of the registry read from that
+        time point (``mrd.eoc_marrow`` for the end-of-consolidation marrow)."""
+        if self.roadmap is None or self.as_of is None:
+            return []
+        by_timepoint: dict[str, str] = {}
+        for name, spec in self.knowledge.registry.specs.items():
+            point = spec.source.get("timepoint")
+            if name.startswith("mrd.") and isinstance(point, str):
+                by_timepoint.setdefault(point, name)
+        out = []
+        for item in self.roadmap.where_now(self.as_of)["overdue"]:
+            fact = by_timepoint.get(str(item.get("timepoint")))
+            if item.get("kind") == "procedure" and fact is not None \
+                    and fact not in self.facts:
+                out.append((fact, str(item["phase"])))
         return out
 
     def _unconfirmed_evidence(self) -> list[str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
@@ -474,7 +475,16 @@ class Roadmap:
         return False
 
     def where_now(self, on: dt.date) -> dict[str, Any]:
-        """Current phase and day, what is due next and what is overdue on a given date."""
+        """Current phase and day, what is due next and what is overdue on a given date
+        (worked out once per date: the assessment reads it for its output and for the MRD
+        time points it lists as missing)."""
+        key = ("where_now", on)
+        hit: dict[str, Any] | None = self._memo.get(key)
+        if hit is None:
+            hit = self._memo[key] = self._where_now(on)
+        return copy.deepcopy(hit)
+
+    def _where_now(self, on: dt.date) -> dict[str, Any]:
         out: dict[str, Any] = {"date": on.isoformat(), "phase": None, "phase_day": None,
                                "status": None, "due_next": [], "overdue": []}
         if not self.phases:
@@ -520,7 +530,8 @@ class Roadmap:
                 if it.date < on and it.kind == "procedure" and it.extra.get("mrd") \
                         and not self._mrd_done(pd, it):
                     overdue.append({"date": it.date.isoformat(), "kind": "procedure",
-                                    "title": it.title,
+                                    "title": it.title, "phase": pd.phase.id,
+                                    "timepoint": it.extra.get("timepoint"),
                                     "reason": "no MRD result in the record for this time point"})
         out["overdue"] = overdue
         out["note"] = ("Lumbar punctures and drug doses are not recorded in the patient record, "
