@@ -54,17 +54,19 @@ def _record_docs() -> list[tuple[str, dict[str, Any]]]:
 
 
 def _sites() -> Iterator[Site]:
-    """Every call the stages make to ``_possible`` for the records, then for the examples."""
-    real = engine._possible
+    """Every question the stages put to ``_possible`` for the records, then for the
+    examples: each call to ``_deferred``, which binds the search for when the answers are
+    first read (whether or not an output reads them)."""
+    real = engine._deferred
     calls: list[Site] = []
     where = ""
 
     def spy(decision: Decision, facts: Mapping[str, Fact], cp: CompiledPack,
-            missing: set[str]) -> tuple[Any, ...]:
+            missing: set[str]) -> Any:
         calls.append(Site(where, decision, dict(facts), cp, frozenset(missing)))
         return real(decision, facts, cp, missing)
 
-    engine._possible = spy  # type: ignore[assignment]
+    engine._deferred = spy  # type: ignore[assignment]
     try:
         for name, doc in _record_docs():
             where = name
@@ -76,7 +78,7 @@ def _sites() -> Iterator[Site]:
                 facts = {k: _given_fact(kb.registry, k, v) for k, v in ex.given.items()}
                 engine.evaluate_pack(cp, facts)
     finally:
-        engine._possible = real  # type: ignore[assignment]
+        engine._deferred = real  # type: ignore[assignment]
     yield from calls
 
 
@@ -140,3 +142,18 @@ def test_possible_answers_equal_the_enumeration_with_facts_taken_away(seed: int)
                     wrong.append(f"{where} {cp.id}/{decision.id}: {new} != {old}")
     assert not wrong, "\n".join(wrong[:20])
     assert informative >= 10, (checked, informative)
+
+
+def test_the_deferred_search_reads_a_copy_of_the_facts_of_that_moment() -> None:
+    """The answers still possible are worked out when first read, from the facts as they
+    were when the decision was made: facts stored later (by the decisions after it, or by
+    the caller) change nothing."""
+    s = next(s for s in _distinct_sites()
+             if engine._possible(s.decision, s.facts, s.cp, set(s.missing)))
+    store = dict(s.facts)
+    result = engine.evaluate_decision(s.decision, store, s.cp)
+    expected = engine._possible(s.decision, s.facts, s.cp, set(s.missing))
+    for name in engine.decision_reads(s.decision):
+        store[name] = Fact("__changed__")
+    assert result.possible == expected
+    assert result.possible is result.possible  # worked out once, then kept

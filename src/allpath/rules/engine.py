@@ -125,17 +125,31 @@ class DecisionResult:
     provisional: bool = False
     provisional_reason: str | None = None
     missing: tuple[str, ...] = ()
-    possible: tuple[Any, ...] = ()
     inputs: Mapping[str, Any] = field(default_factory=dict)
     input_refs: tuple[str, ...] = ()
     note: str | None = None
     hits: tuple[tuple[str, tuple[str, ...], str], ...] = ()  # mode all: (rule, cite, evidence)
     hit_inputs: tuple[Mapping[str, Any], ...] = ()  # mode all: the facts each hit read
     hit_refs: tuple[tuple[str, ...], ...] = ()  # mode all: the record fields behind each hit
+    # the answers still possible (see :attr:`possible`): the search over the missing facts,
+    # bound to a copy of the facts it reads, run on first use and then kept
+    search: Callable[[], tuple[Any, ...]] | tuple[Any, ...] = field(
+        default=(), repr=False, compare=False)
 
     @property
     def display_value(self) -> OutputValue:
         return self.value if self.status != "unknown" else "unknown"
+
+    @property
+    def possible(self) -> tuple[Any, ...]:
+        """Every answer the decision could still give over its missing facts (empty when it
+        is decided). Worked out when first read: it is the costliest part of a decision, and
+        most decisions' (findings, genetics, an intermediate group) are never shown."""
+        found = self.search
+        if callable(found):
+            found = found()
+            object.__setattr__(self, "search", found)  # frozen: kept once, never changed
+        return found
 
 
 # --------------------------------------------------------------------------- conditions
@@ -726,6 +740,19 @@ def _possible(
     return tuple(sorted(seen, key=lambda v: (order.get(v, len(order)), str(v))))
 
 
+def _deferred(
+    decision: Decision, facts: Mapping[str, Fact], cp: CompiledPack, missing: set[str]
+) -> Callable[[], tuple[Any, ...]]:
+    """:func:`_possible` for later: bound to copies of the facts the decision reads (the
+    store goes on growing as later decisions are stored) and of ``missing``."""
+    reads = decision_reads(decision)
+    tables = {f for c in decision_conditions(decision) if isinstance(c, Compare)
+              and c.table is not None for f in (cp.tables[c.table].age_fact, "sex")}
+    kept = {k: facts[k] for k in reads | tables if k in facts}
+    wanted = frozenset(missing)
+    return lambda: _possible(decision, kept, cp, set(wanted))
+
+
 def _reachable(
     decision: Decision, store: Mapping[str, Fact], cp: CompiledPack, varied: AbstractSet[str]
 ) -> set[Any]:
@@ -803,7 +830,7 @@ def evaluate_decision(
     provisional = raw.provisional
     provisional_reason = None
     missing = set(raw.missing)
-    possible: tuple[Any, ...] = ()
+    possible: Callable[[], tuple[Any, ...]] | tuple[Any, ...] = ()
     if raw.status == "unknown" and decision.provisional is not None:
         assumed = {
             name: _assumed_fact(cp, name, spec)
@@ -814,7 +841,7 @@ def evaluate_decision(
             trial = dict(facts)
             trial.update(assumed)
             again = _raw_decide(decision, trial, cp)
-            possible = _possible(decision, facts, cp, missing)
+            possible = _deferred(decision, facts, cp, missing)
             provisional = True
             provisional_reason = decision.provisional.text(assumed)
             if again.status != "unknown":
@@ -823,7 +850,7 @@ def evaluate_decision(
             else:
                 missing |= again.missing
     elif raw.status == "unknown" and missing:
-        possible = _possible(decision, facts, cp, missing)
+        possible = _deferred(decision, facts, cp, missing)
     base_missing: set[str] = set()
     for name in missing:
         base_missing |= set((why_unknown or {}).get(name, (name,)))
@@ -862,7 +889,7 @@ def evaluate_decision(
         provisional=provisional and raw.status != "not_applicable",
         provisional_reason=provisional_reason,
         missing=tuple(sorted(base_missing)),
-        possible=possible,
+        search=possible,
         inputs=inputs,
         input_refs=tuple(dict.fromkeys(refs)),
         note=rule.note if rule is not None else None,
