@@ -331,11 +331,7 @@ class Assessment:
         time point (``mrd.eoc_marrow`` for the end-of-consolidation marrow)."""
         if self.roadmap is None or self.as_of is None:
             return []
-        by_timepoint: dict[str, str] = {}
-        for name, spec in self.knowledge.registry.specs.items():
-            point = spec.source.get("timepoint")
-            if name.startswith("mrd.") and isinstance(point, str):
-                by_timepoint.setdefault(point, name)
+        by_timepoint = _mrd_time_points(self.knowledge)
         out = []
         for item in self.roadmap.where_now(self.as_of)["overdue"]:
             fact = by_timepoint.get(str(item.get("timepoint")))
@@ -476,6 +472,27 @@ class Assessment:
 # id(knowledge) -> (knowledge, fact -> reading outputs); the object is kept so that a reused id
 # never answers for another knowledge base
 _READERS: dict[int, tuple[Knowledge, Mapping[str, frozenset[str]]]] = {}
+
+
+# id(knowledge) -> (knowledge, time point -> the MRD fact read there)
+_MRD_POINTS: dict[int, tuple[Knowledge, Mapping[str, str]]] = {}
+
+
+def _mrd_time_points(kb: Knowledge) -> Mapping[str, str]:
+    """Each protocol time point of the fact registry and the MRD fact read at it
+    (``end_of_consolidation`` -> ``mrd.eoc_marrow``), worked out once per knowledge base."""
+    hit = _MRD_POINTS.get(id(kb))
+    if hit is not None and hit[0] is kb:
+        return hit[1]
+    points: dict[str, str] = {}
+    for name, spec in kb.registry.specs.items():
+        point = spec.source.get("timepoint")
+        if name.startswith("mrd.") and isinstance(point, str):
+            points.setdefault(point, name)
+    if len(_MRD_POINTS) > 64:  # knowledge bases built again and again (tests)
+        _MRD_POINTS.clear()
+    _MRD_POINTS[id(kb)] = (kb, points)
+    return points
 
 
 def _cited_ids(node: Any) -> set[str]:

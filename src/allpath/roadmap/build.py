@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import datetime as dt
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
@@ -482,7 +481,8 @@ class Roadmap:
         hit: dict[str, Any] | None = self._memo.get(key)
         if hit is None:
             hit = self._memo[key] = self._where_now(on)
-        return copy.deepcopy(hit)
+        # the caller's own top level and lists (the items in them are not changed by anyone)
+        return {k: list(v) if isinstance(v, list) else v for k, v in hit.items()}
 
     def _where_now(self, on: dt.date) -> dict[str, Any]:
         out: dict[str, Any] = {"date": on.isoformat(), "phase": None, "phase_day": None,

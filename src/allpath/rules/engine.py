@@ -745,12 +745,27 @@ def _deferred(
 ) -> Callable[[], tuple[Any, ...]]:
     """:func:`_possible` for later: bound to copies of the facts the decision reads (the
     store goes on growing as later decisions are stored) and of ``missing``."""
-    reads = decision_reads(decision)
-    tables = {f for c in decision_conditions(decision) if isinstance(c, Compare)
-              and c.table is not None for f in (cp.tables[c.table].age_fact, "sex")}
-    kept = {k: facts[k] for k in reads | tables if k in facts}
+    kept = {k: facts[k] for k in _search_reads(decision, cp) if k in facts}
     wanted = frozenset(missing)
     return lambda: _possible(decision, kept, cp, set(wanted))
+
+
+_SEARCH_READS: dict[tuple[int, int], tuple[Decision, CompiledPack, frozenset[str]]] = {}
+
+
+def _search_reads(decision: Decision, cp: CompiledPack) -> frozenset[str]:
+    """The facts the search for a decision's possible answers reads: those its conditions
+    test, and the age and sex that pick a reference-table row (worked out once)."""
+    hit = _SEARCH_READS.get((id(decision), id(cp)))
+    if hit is not None and hit[0] is decision and hit[1] is cp:
+        return hit[2]
+    tables = {f for c in decision_conditions(decision) if isinstance(c, Compare)
+              and c.table is not None for f in (cp.tables[c.table].age_fact, "sex")}
+    names = decision_reads(decision) | tables
+    if len(_SEARCH_READS) > 20_000:
+        _SEARCH_READS.clear()
+    _SEARCH_READS[(id(decision), id(cp))] = (decision, cp, names)
+    return names
 
 
 def _reachable(
