@@ -117,6 +117,8 @@ MISSING_WORDS: tuple[tuple[str, str], ...] = (
 PENDING_WORDS: tuple[tuple[tuple[str, ...], str], ...] = (
     (("medication history", "steroid"), "the question about medicines taken before the "
                                         "diagnosis"),
+    (("second bone-marrow",), "a second bone marrow test"),
+    (("on the same marrow",), "more tests on the same marrow sample"),
     (("csf", "lumbar puncture", "spinal"), "the spinal fluid test (spinal tap)"),
     (("fish", "karyotype", "rt-pcr", "ngs", "dna index", "copy-number", "fusion",
       "cytogenetic"), "gene tests on the leukemia cells"),
@@ -546,6 +548,16 @@ def relapse_lines(doc: Mapping[str, Any], adult: bool = False) -> list[str]:
     lines: list[str] = []
     when = _date(rel.get("date"))
     number = rel.get("number")
+    # the B-cell immunotherapies (blinatumomab, inotuzumab, CAR-T) do not treat T-cell ALL
+    means = ("new medicines or a stem cell transplant"
+             if (doc.get("diagnosis") or {}).get("lineage") == "T"
+             else "new medicines, immunotherapy or a stem cell transplant")
+    plan = (f"Treatment after a relapse is not the same as the first treatment. It may use "
+            f"{means}. Your team will talk with you about the plan. Ask what comes next, and "
+            "when.")
+    outlook = ("After a relapse, the outlook depends on when and where the leukemia came "
+               "back, and on how it responds to treatment. The numbers for first treatment "
+               f"do not apply. Ask your team what it means for {who}.")
     if rel.get("detected") is True and when is not None:
         where = RELAPSE_SITE_WORDS.get(str(rel.get("site")), "the body")
         text = (f"The leukemia has come back. This is called a relapse. Tests found it on "
@@ -558,23 +570,42 @@ def relapse_lines(doc: Mapping[str, Any], adult: bool = False) -> list[str]:
         if again is not None:
             lines.append("Then it was under control again. A marrow test showed this on "
                          f"{family_date(again)}. This is called remission.")
-        else:
-            lines.append("Treatment after a relapse is not the same as the first treatment. "
-                         "It may use new medicines, immunotherapy or a stem cell transplant. "
-                         "Your team will talk with you about the plan. Ask what comes "
-                         "next, and when.")
-        lines.append("After a relapse, the outlook depends on when and where the leukemia "
-                     "came back, and on how it responds to treatment. The numbers for first "
-                     f"treatment do not apply. Ask your team what it means for {who}.")
+        persisting = rel.get("not_in_remission") or []
+        last = _date(persisting[-1].get("date")) if persisting and again is None else None
+        if last is not None:
+            lines.append(f"A marrow test on {family_date(last)}, after the relapse, still "
+                         "found leukemia cells. This means it is not in remission yet.")
+        following = rel.get("suspected_next") or {}
+        later = _date(following.get("date"))
+        if later is not None:
+            lines.append(f"A test on {family_date(later)} may show that the leukemia has "
+                         "come back again. More tests are needed to be sure. Ask your team "
+                         "which test comes next, and when you will know.")
+        if again is None or later is not None:
+            lines.append(plan)
+        lines.append(outlook)
     elif when is not None and (rel.get("suspected") or rel.get("detected") is None):
         lines.append(f"A test on {family_date(when)} may show that the leukemia has come "
                      "back (a relapse). More tests are needed to be sure. Ask your team "
                      "which test comes next, and when you will know.")
-        previous = rel.get("previous") or []
-        first = _date(previous[-1].get("date")) if previous else None
-        if first is not None:
-            lines.append(f"The leukemia came back once before, on {family_date(first)}.")
     return lines
+
+
+def refractory_line(doc: Mapping[str, Any]) -> str | None:
+    """Less than remission at the latest front-line checkpoint, in plain words (the first
+    treatment did not clear the leukemia: the plan changes, NCCN [S1, S2]; fact sheet
+    4.1.7), or None."""
+    if (doc.get("relapse") or {}).get("detected"):
+        return None
+    decided = [r for r in doc.get("response") or [] if r.get("status") not in
+               (None, "unknown", "not_assessable")]
+    if not decided or decided[-1].get("status") not in ("refractory", "PD"):
+        return None
+    when = _date(decided[-1].get("date"))
+    on = f" on {family_date(when)}" if when else ""
+    return (f"The marrow test{on} still found leukemia cells. This means the leukemia is not "
+            "in remission yet. The plan will change. Your team will talk with you about the "
+            "next treatment.")
 
 
 def pending_lines(doc: Mapping[str, Any]) -> list[str]:
@@ -677,16 +708,20 @@ def personal_guide(record: Any, team_phone: str | None = None) -> Guide:
     # treatment that started after it
     since_relapse = relapse_on is None or any(
         e.start > relapse_on for e in getattr(assessment.record, "treatment", ()) or ())
+    refractory = refractory_line(doc)
     if status == "ALL":
         intro.append(_studies_line(assessment))
-        if relapse_on is None or since_relapse:
+        if refractory is not None:
+            intro.append(refractory)  # not "the next phase is usually ..."
+        elif relapse_on is None or since_relapse:
             intro.append(where.sentence(adult))
         else:
             intro.append("The record shows no treatment since the relapse yet. This is as "
                          f"of {family_date(where.on or relapse_on)}.")
     wanted = {p for p in (where.current, where.next) if p} if since_relapse else set()
-    if relapse_on is not None:
-        wanted.update(AFTER_RELAPSE_PHASES)
+    if relapse_on is not None or refractory is not None:
+        wanted.update(AFTER_RELAPSE_PHASES if doc["diagnosis"].get("lineage") != "T"
+                      else ("transplant",))
     if _ph_positive(doc):
         wanted.add("targeted_therapy")
     under_way = where.current is not None or where.finished is not None

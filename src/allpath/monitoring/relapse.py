@@ -48,6 +48,12 @@ class RelapseFinding:
     previous: tuple[RelapseFinding, ...] = ()
     # the date of the remission reached after this relapse (a marrow in CR or CRi), if any
     remission_after: dt.date | None = None
+    # a new relapse suspected (or unsettled) after that remission, pending its confirmation:
+    # this confirmed relapse stays the one described (detected), the new one rides along
+    suspected_next: RelapseFinding | None = None
+    # marrows after this relapse's work-up not in remission (date, blasts %), before any
+    # remission: disease persisting on relapse treatment
+    not_in_remission: tuple[tuple[dt.date, float], ...] = ()
 
     @property
     def latest_confirmed_date(self) -> dt.date | None:
@@ -91,9 +97,16 @@ class RelapseFinding:
                        f"{_iso(self.remission_date)}): the timing and risk groups classify a "
                        "first relapse (COG, BFM, NCCN, IntReALL, UK) and are not given for it; "
                        "the first relapse's are under previous.")
+        for day, blasts in self.not_in_remission:
+            out.append(f"Marrow on {day.isoformat()} after this relapse not in remission "
+                       f"({blasts:g}% blasts): disease persisting on relapse treatment.")
         if self.remission_after is not None:
+            later = ("a new relapse is suspected (below)" if self.suspected_next is not None
+                     else "no later relapse found")
             out.append(f"In remission again since {self.remission_after.isoformat()} (marrow "
-                       "in CR or CRi after this relapse); no later relapse found.")
+                       f"in CR or CRi after this relapse); {later}.")
+        if self.suspected_next is not None:
+            out.extend(self.suspected_next.notes())
         if site is not None and site.value in CONFIRMED_SITES \
                 and site.inputs.get("rel.csf_blasts") == "not_done":
             out.append("CNS not assessed in this work-up: a lumbar puncture tells a marrow "
@@ -107,6 +120,7 @@ class RelapseFinding:
                     and site.value in CONFIRMED_SITES)
         suspected = site is not None and site.status == "decided" and site.value == "suspected"
         unsettled = self.unsettled
+        following = self.suspected_next.to_dict() if self.suspected_next is not None else None
 
         def val(key: str) -> Any:
             r = by.get(key)
@@ -121,8 +135,11 @@ class RelapseFinding:
             "remission_date": self.remission_date.isoformat() if self.remission_date else None,
             "date": self.relapse_date.isoformat()
             if (detected or suspected or unsettled) and self.relapse_date else None,
-            "suspected": suspected,
-            "confirm_with": site.note if suspected and site is not None else None,
+            # a relapse suspected now: this one, or a new one after the remission that
+            # followed this confirmed relapse (suspected_next)
+            "suspected": suspected or bool(following and following["suspected"]),
+            "confirm_with": site.note if suspected and site is not None
+            else following["confirm_with"] if following else None,
             "site": val("relapse.site") if detected else None,
             # the extramedullary sites with leukaemia found in the work-up (CSF blasts: cns; a
             # positive testicular biopsy: testis), e.g. both for an isolated extramedullary
@@ -150,7 +167,16 @@ class RelapseFinding:
             # 1 for the first relapse, 2 for a relapse after a second remission, ...
             "number": self.number if (detected or suspected or unsettled) else None,
             "remission_after": _iso(self.remission_after),
+            # marrows after this relapse not in remission (before any remission after it)
+            "not_in_remission": [{"date": d.isoformat(), "marrow_blasts": b}
+                                 for d, b in self.not_in_remission],
             "previous": [p.summary() for p in self.previous],
+            # a new relapse suspected after the remission that followed this one (pending)
+            "suspected_next": None if self.suspected_next is None else {
+                "number": self.suspected_next.number,
+                "date": _iso(self.suspected_next.relapse_date),
+                "confirm_with": following["confirm_with"] if following else None,
+                "site_unsettled": self.suspected_next.unsettled},
             "notes": self.notes(),
             "trace": [
                 {"output": r.output, "value": r.value if r.status != "unknown" else "unknown",
@@ -344,15 +370,18 @@ def find_relapse(
         number = len(earlier) + 1
         found = _scan(record, timeline, base, kb, remission, number)
         if not found.confirmed:
-            if not found.pending and earlier:
-                # no new relapse since the last remission: the latest relapse is still the
-                # one in effect, with the remission reached after it
+            if earlier:
+                # no new confirmed relapse since the last remission: the latest confirmed
+                # relapse is still the one in effect (detected), with the remission reached
+                # after it and any new relapse only suspected since
                 last = earlier.pop()
-                return replace(last, previous=tuple(earlier), remission_after=remission)
-            return replace(found, previous=tuple(earlier),
-                           number=number if found.pending else None)
-        found = replace(found, number=number, previous=tuple(earlier))
-        again = _remission_after(found, timeline, base, kb)
+                pending = replace(found, number=number) if found.pending else None
+                return replace(last, previous=tuple(earlier), remission_after=remission,
+                               suspected_next=pending)
+            return replace(found, number=number if found.pending else None)
+        again, persisting = _remission_after(found, timeline, base, kb)
+        found = replace(found, number=number, previous=tuple(earlier),
+                        not_in_remission=persisting)
         if again is None:
             return found
         earlier.append(replace(found, previous=(), remission_after=again))
@@ -409,17 +438,19 @@ def _scan(record: PatientRecord, timeline: Timeline, base: dict[str, Fact], kb: 
 
 
 def _remission_after(found: RelapseFinding, timeline: Timeline, base: dict[str, Fact],
-                     kb: Knowledge) -> dt.date | None:
+                     kb: Knowledge) -> tuple[dt.date | None, tuple[tuple[dt.date, float], ...]]:
     """The first marrow after a confirmed relapse's work-up that the response pack reads as
     CR or CRi (the same criteria as at the front-line checkpoints; progression is measured
-    against the relapse marrow), or None. After a relapse that reached the CNS a clear CSF
-    near that marrow is needed: CNS1 at diagnosis no longer stands for it."""
+    against the relapse marrow), or None; and the marrows before it that the pack reads as
+    refractory or progressive (date, blasts). After a relapse that reached the CNS a clear
+    CSF near that marrow is needed: CNS1 at diagnosis no longer stands for it."""
     assert found.relapse_date is not None
     end = found.workup[1] if found.workup is not None else found.relapse_date
     at_relapse = next((o for o in timeline.series("marrow_blasts")
                        if found.workup is not None
                        and found.workup[0] <= o.time <= found.workup[1]), None)
     pack = kb.pack("response")
+    persisting: list[tuple[dt.date, float]] = []
     for marrow in timeline.series("marrow_blasts"):
         if marrow.time <= end:
             continue
@@ -432,8 +463,10 @@ def _remission_after(found: RelapseFinding, timeline: Timeline, base: dict[str, 
             cns1_fallback="cns" not in found.extramedullary))
         response = evaluate_pack(pack, facts)[0]
         if response.status == "decided" and response.value in ("CR", "CRi"):
-            return marrow.time
-    return None
+            return marrow.time, tuple(persisting)
+        if response.status == "decided" and response.value in ("refractory", "PD"):
+            persisting.append((marrow.time, marrow.value or 0.0))
+    return None, tuple(persisting)
 
 
 def _with_reported_findings(record: PatientRecord, timeline: Timeline,

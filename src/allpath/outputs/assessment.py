@@ -15,6 +15,7 @@ from typing import Any
 from allpath import __version__
 from allpath.disclaimer import DISCLAIMER
 from allpath.monitoring.monitor import Monitoring
+from allpath.monitoring.relapse import RelapseFinding
 from allpath.monitoring.titration import TitrationRun
 from allpath.observations.normalise import Timeline
 from allpath.record.models import PatientRecord
@@ -176,17 +177,24 @@ class Assessment:
         misses the facts its site decision names."""
         if self.monitoring is None:
             return []
-        site = next((r for r in self.monitoring.relapse.results
-                     if r.output == "relapse.site"), None)
+        relapse = self.monitoring.relapse
+        tests = self._tests_settling(relapse)
+        if relapse.suspected_next is not None:  # a new relapse suspected after a remission
+            tests += [t for t in self._tests_settling(relapse.suspected_next)
+                      if t not in tests]
+        return tests
+
+    def _tests_settling(self, relapse: RelapseFinding) -> list[str]:
+        site = next((r for r in relapse.results if r.output == "relapse.site"), None)
         if site is None:
             return []
-        if self.monitoring.relapse.unsettled:
+        if relapse.unsettled:
             wanted = list(site.missing)
         elif site.status == "decided" and site.value == "suspected":
-            if self.monitoring.relapse.open_facts:
+            if relapse.open_facts:
                 # what the suspecting rule read and the work-up left open (an enlarged
                 # testis: biopsy, marrow, lumbar puncture)
-                wanted = list(self.monitoring.relapse.open_facts)
+                wanted = list(relapse.open_facts)
             elif site.rule_id == "relapse.suspected.one_test":
                 wanted = ["rel.other_test_second"]
             elif "rel.other_test_highest" in site.inputs:
@@ -196,10 +204,10 @@ class Assessment:
                         "or FISH)"]
             else:
                 wanted = ["rel.other_test_highest"]
-        elif self.monitoring.relapse.open_facts:
+        elif relapse.open_facts:
             # a confirmed relapse with a question left open (an enlarged testis not biopsied:
             # isolated marrow or combined)
-            wanted = list(self.monitoring.relapse.open_facts)
+            wanted = list(relapse.open_facts)
         else:
             return []
         tests = []
