@@ -176,3 +176,46 @@ def test_provisional_says_must_name_every_assumed_fact() -> None:
 
     with pytest.raises(pydantic.ValidationError, match="one clause for each assumed fact"):
         Provisional(assume={"a": 0, "b": 1}, says={"a": "A"}, reason="r")
+
+
+def test_evaluate_pack_fills_not_applicable_facts_as_refilling_before_every_decision() -> None:
+    """evaluate_pack fills the facts that cannot apply once, and again only after a decision
+    writes a fact some applicability reads; the results and stores equal those of filling
+    before every decision, on every pack's worked examples and on the bundled records."""
+    from allpath import parse_record
+    from allpath.examples import example_paths
+    from allpath.findings.base import base_facts
+    from allpath.observations.normalise import normalise
+    from allpath.rules.engine import evaluate_pack, fill_not_applicable, store_result
+    from allpath.rules.loader import _given_fact
+    from allpath.rules.schema import PATHWAY_STAGES
+    from support import load_yaml
+
+    kb = load_knowledge()
+
+    def reference(cp: Any, facts: dict[str, Fact]) -> tuple[list[Any], dict[str, Fact]]:
+        store, why, out = dict(facts), {}, []  # type: ignore[var-annotated]
+        for d in cp.pack.decisions:
+            fill_not_applicable(cp, store)
+            r = evaluate_decision(d, store, cp, why)
+            store_result(r, store, why)
+            out.append(r)
+        return out, store
+
+    def same(cp: Any, facts: dict[str, Fact]) -> None:
+        run = evaluate_pack(cp, facts)
+        want, store = reference(cp, facts)
+        assert [(r.status, r.value, r.missing) for r in run] == \
+            [(r.status, r.value, r.missing) for r in want], cp.id
+        assert dict(run.facts) == store, cp.id
+
+    for cp in kb.packs:
+        for ex in cp.pack.examples:
+            same(cp, {k: _given_fact(kb.registry, k, v) for k, v in ex.given.items()})
+    for path in example_paths():
+        record = parse_record(load_yaml(path.read_text(encoding="utf-8")))
+        timeline = normalise(record)
+        facts = dict(base_facts(record, timeline, kb.registry).facts)
+        for cp in kb.stage(*PATHWAY_STAGES):
+            same(cp, facts)
+            facts = dict(evaluate_pack(cp, facts).facts)

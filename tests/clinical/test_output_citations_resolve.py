@@ -44,6 +44,22 @@ def _ids_in(node: Any, path: str = "") -> dict[str, str]:
     return out
 
 
+def _subclassed_containers(node: Any, path: str = "") -> list[str]:
+    """Paths of dicts and lists that are subclasses, not plain ``dict``/``list`` (the
+    document's citation walk, ``outputs.assessment._cited_ids``, tells containers by exact
+    type, so a subclass would hide the citations under it)."""
+    out: list[str] = []
+    if isinstance(node, dict | list) and type(node) not in (dict, list):
+        out.append(f"{path or '(root)'}: {type(node).__name__}")
+    if isinstance(node, dict):
+        for key, value in node.items():
+            out += _subclassed_containers(value, f"{path}.{key}")
+    elif isinstance(node, list):
+        for i, item in enumerate(node):
+            out += _subclassed_containers(item, f"{path}[{i}]")
+    return out
+
+
 def _records() -> list[tuple[str, dict[str, Any]]]:
     out = [(f"example:{d['id']}", d) for d in example_docs()]
     for p in _VIGNETTES + _REVIEWED:
@@ -79,6 +95,7 @@ def test_every_cited_id_is_in_the_top_level_citations_and_resolves(
     assert not absent, f"{name}: cited but not in the top-level citations: {absent}"
     unresolved = {c: where for c, where in cited.items() if c not in bibliography}
     assert not unresolved, f"{name}: cited ids missing from citations.yaml: {unresolved}"
+    assert _subclassed_containers(doc) == []
 
 
 def test_buchmann2022_and_schrappe2012_reach_the_citations_of_a_child_in_remission() -> None:

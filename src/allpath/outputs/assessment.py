@@ -508,24 +508,30 @@ def _cited_ids(node: Any) -> set[str]:
 
     One walk with an explicit stack that holds only dicts and lists (a document has
     thousands of nodes: a recursive walk merging a set per node cost more than the rest of
-    ``to_dict``)."""
+    ``to_dict``). Containers are told by their exact type (``type(x) is dict``), about three
+    times faster than ``isinstance`` here: the document is plain JSON-ready dicts, lists and
+    scalars (tests/clinical/test_output_citations_resolve.py checks that no subclass of
+    either appears in it)."""
     found: set[str] = set()
     stack: list[Any] = [node]
     pop, push = stack.pop, stack.append
+    dict_, list_, str_ = dict, list, str
     while stack:
         item = pop()
-        if isinstance(item, dict):
+        if type(item) is dict_:
             for key, value in item.items():
-                if isinstance(value, list):
+                kind = type(value)
+                if kind is list_:
                     if key == "citations" or key == "cite":
-                        found.update(c for c in value if isinstance(c, str))
+                        found.update([c for c in value if type(c) is str_])
                     else:
                         push(value)
-                elif isinstance(value, dict):
+                elif kind is dict_:
                     push(value)
         else:  # a list
             for x in item:
-                if isinstance(x, dict | list):
+                kind = type(x)
+                if kind is dict_ or kind is list_:
                     push(x)
     return found
 

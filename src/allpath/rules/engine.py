@@ -89,6 +89,9 @@ class CompiledPack:
     # id cannot be reused by another object while the entry lives (see :func:`_evaluator`).
     evaluators: dict[int, tuple[Condition, _Evaluator, frozenset[str] | None]] = field(
         default_factory=dict, compare=False, repr=False)
+    # (registry size) -> the facts that applicability conditions read (evaluate_pack)
+    applicability_reads: dict[int, frozenset[str]] = field(
+        default_factory=dict, compare=False, repr=False)
     # (registry size) -> the facts that declare a not-applicable value (fill_not_applicable)
     conditional_facts: dict[int, tuple[tuple[str, FactSpec, Condition, FactValue], ...]] = field(
         default_factory=dict, compare=False, repr=False)
@@ -926,15 +929,16 @@ def _plain_value(value: FactValue) -> Any:
 
 def store_result(
     result: DecisionResult, facts: FactStore, why_unknown: dict[str, tuple[str, ...]]
-) -> None:
-    """Write a decision's output into the fact store (unknown outputs stay absent)."""
+) -> list[str]:
+    """Write a decision's output into the fact store (unknown outputs stay absent); returns
+    the names of the facts written."""
     targets: dict[str, FactValue | int | None] = {}
     if result.status == "unknown":
         why_unknown[result.output] = result.missing
         if isinstance(result.value, dict):  # a field decision: each field is unknown too
             for k in result.value:
                 why_unknown[f"{result.output}.{k}"] = result.missing
-        return
+        return []
     value = result.value
     if isinstance(value, dict):
         for k, field_value in value.items():
@@ -944,6 +948,7 @@ def store_result(
         targets[result.output] = frozenset(str(v) for v in scalars)
     else:
         targets[result.output] = value
+    written = []
     for name, v in targets.items():
         if v is None:
             why_unknown[name] = result.missing
@@ -953,6 +958,8 @@ def store_result(
             inputs=result.input_refs,
             provisional=result.provisional,
         )
+        written.append(name)
+    return written
 
 
 def fill_not_applicable(cp: CompiledPack, facts: FactStore) -> list[str]:
@@ -1028,9 +1035,32 @@ def evaluate_pack(
     store: dict[str, Fact] = dict(facts)
     why: dict[str, tuple[str, ...]] = dict(why_unknown) if why_unknown is not None else {}
     results = []
+    fill_not_applicable(cp, store)
+    watched = _applicability_reads(cp)
     for decision in cp.pack.decisions:
-        fill_not_applicable(cp, store)  # earlier decisions may settle an applicability
         res = evaluate_decision(decision, store, cp, why)
-        store_result(res, store, why)
+        written = store_result(res, store, why)
+        if not watched.isdisjoint(written):  # it may settle whether a fact applies
+            fill_not_applicable(cp, store)
         results.append(res)
     return PackRun(tuple(results), store, why)
+
+
+def _applicability_reads(cp: CompiledPack) -> frozenset[str]:
+    """The facts that the applicability of the registry's conditional facts reads (a
+    decision writing one of them may make a fact not applicable); once per registry size."""
+    specs = cp.registry.specs
+    hit = cp.applicability_reads.get(len(specs))
+    if hit is None:
+        names: set[str] = set()
+        for spec in specs.values():
+            if spec.if_not_applicable is not None and spec.applies_when is not None:
+                for c in _iter_conditions(spec.applies_when):
+                    if isinstance(c, Compare | Match):
+                        names.add(c.fact)
+                    elif isinstance(c, Known):
+                        names.add(c.known)
+        hit = frozenset(names)
+        cp.applicability_reads.clear()
+        cp.applicability_reads[len(specs)] = hit
+    return hit
