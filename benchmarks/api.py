@@ -16,9 +16,11 @@ load average.
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import http.client
 import json
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -36,9 +38,35 @@ import allpath
 from allpath.examples import example_paths
 
 
-def _docs() -> list[dict[str, Any]]:
-    return [json.loads(json.dumps(yaml.safe_load(p.read_text(encoding="utf-8")), default=str))
-            for p in example_paths()]
+def _docs(variants: int = 40, seed: int = 20261207) -> list[dict[str, Any]]:
+    """The bundled example records, each in ``variants`` versions: every numeric result
+    scaled by its own random factor in [0.8, 1.25] (percentages at most 100) and the birth
+    date moved by up to 90 days
+    either way (seeded), so that no cache of identical inputs flatters the figures (the
+    bundled records repeated would answer the same questions every time)."""
+    rng = random.Random(seed)
+    base = [json.loads(json.dumps(yaml.safe_load(p.read_text(encoding="utf-8")),
+                                  default=str)) for p in example_paths()]
+    out = []
+    for k in range(max(1, variants)):
+        for doc in base:
+            if k == 0:
+                out.append(doc)
+                continue
+            v = json.loads(json.dumps(doc))
+            v["id"] = f"{doc['id']}-v{k}"
+            if v.get("birth_date"):
+                born = dt.date.fromisoformat(str(v["birth_date"])[:10])
+                v["birth_date"] = (born + dt.timedelta(days=rng.randint(-90, 90))).isoformat()
+            for obs in v.get("observations") or []:
+                if isinstance(obs.get("value"), int | float) and not isinstance(obs["value"],
+                                                                                bool):
+                    scaled = obs["value"] * rng.uniform(0.8, 1.25)
+                    obs["value"] = round(min(scaled, 100.0) if obs.get("unit") == "%"
+                                         else scaled, 4)
+            out.append(v)
+    rng.shuffle(out)
+    return out
 
 
 def _pct(values: list[float], q: float) -> float:
@@ -142,8 +170,10 @@ def main() -> None:
     ap.add_argument("--clients", default="1,4,8")
     ap.add_argument("--seconds", type=float, default=10.0)
     ap.add_argument("--workers", type=int, default=1)
+    ap.add_argument("--variants", type=int, default=40,
+                    help="versions of each bundled record (1: the records as bundled)")
     args = ap.parse_args()
-    docs = _docs()
+    docs = _docs(args.variants)
     exe = str(Path(sys.executable).with_name("allpath"))
     with tempfile.TemporaryDirectory(prefix="allpath-bench-") as tmp:
         url = f"sqlite:///{Path(tmp) / 'bench.db'}"
@@ -163,7 +193,8 @@ def main() -> None:
                     time.sleep(0.1)
             local = in_process(docs, args.seconds)
             print(f"cpu cores: {os.cpu_count()}; server workers: {args.workers}; records: "
-                  f"{len(docs)} bundled examples; {args.seconds:g} s per run")
+                  f"{len(docs)} ({args.variants} versions of each bundled example); "
+                  f"{args.seconds:g} s per run")
             print(f"in-process   : {local['per_s']:7.1f} assessments/s  p50 "
                   f"{local['p50_ms']:6.1f} ms  p99 {local['p99_ms']:6.1f} ms  (1 thread; "
                   f"CPU {local['cpu_ms']:.1f} ms/assessment)")

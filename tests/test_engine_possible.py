@@ -157,3 +157,35 @@ def test_the_deferred_search_reads_a_copy_of_the_facts_of_that_moment() -> None:
         store[name] = Fact("__changed__")
     assert result.possible == expected
     assert result.possible is result.possible  # worked out once, then kept
+
+
+def test_the_shared_answers_equal_the_search_for_every_question_asked() -> None:
+    """The answers are kept under what the decision can tell apart in the facts (which side
+    of each threshold, which tested value) and shared between assessments: every question
+    the stages ask, answered through that memo in one shared run (so that questions with
+    the same signature meet), equals the search run on its own facts; and on variants with
+    every number moved by a hair, which changes no threshold side but every value."""
+    sites = _distinct_sites()
+    engine._ANSWERS.clear()
+    wrong = []
+    for s in sites:
+        shared = engine._deferred(s.decision, s.facts, s.cp, set(s.missing))()
+        alone = engine._possible(s.decision, s.facts, s.cp, set(s.missing))
+        if shared != alone:
+            wrong.append(f"{s.where} {s.cp.id}/{s.decision.id}: {shared} != {alone}")
+    hits_before = len(engine._ANSWERS)
+    for s in sites:
+        nudged = {k: Fact(v.value * (1 + 1e-9), v.unit, v.inputs, v.provisional)
+                  if isinstance(v.value, float) and v.value not in _thresholds(s) else v
+                  for k, v in s.facts.items()}
+        shared = engine._deferred(s.decision, nudged, s.cp, set(s.missing))()
+        alone = engine._possible(s.decision, nudged, s.cp, set(s.missing))
+        if shared != alone:
+            wrong.append(f"nudged {s.where} {s.cp.id}/{s.decision.id}: {shared} != {alone}")
+    assert not wrong, "\n".join(wrong)
+    assert len(engine._ANSWERS) < 2 * hits_before  # the nudged questions mostly met again
+
+
+def _thresholds(s: Site) -> set[float]:
+    return {s.cp.thresholds[id(c)] for c in engine.decision_conditions(s.decision)
+            if isinstance(c, engine.Compare) and c.table is None}

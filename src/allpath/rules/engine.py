@@ -747,10 +747,78 @@ def _deferred(
     decision: Decision, facts: Mapping[str, Fact], cp: CompiledPack, missing: set[str]
 ) -> Callable[[], tuple[Any, ...]]:
     """:func:`_possible` for later: bound to copies of the facts the decision reads (the
-    store goes on growing as later decisions are stored) and of ``missing``."""
+    store goes on growing as later decisions are stored) and of ``missing``.
+
+    The answers are a function of what the decision can tell apart in those facts (which
+    side of each threshold a number falls on, which tested value a term equals) and of the
+    facts missing, so they are kept under that signature (:func:`_signature`) and shared by
+    every assessment that asks the same question: two children whose ages and counts fall
+    in the same bands while the same results are pending."""
     kept = {k: facts[k] for k in _search_reads(decision, cp) if k in facts}
     wanted = frozenset(missing)
-    return lambda: _possible(decision, kept, cp, set(wanted))
+
+    def search() -> tuple[Any, ...]:
+        key = (id(cp), id(decision), len(cp.registry.specs), wanted,
+               _signature(decision, cp, kept))
+        hit = _ANSWERS.get(key)
+        if hit is not None and hit[0] is cp and hit[1] is decision:
+            return hit[2]
+        found = _possible(decision, kept, cp, set(wanted))
+        if len(_ANSWERS) > 20_000:  # a bounded memo
+            _ANSWERS.clear()
+        _ANSWERS[key] = (cp, decision, found)
+        return found
+
+    return search
+
+
+# (id(pack), id(decision), registry size, missing facts, signature) -> (pack, decision,
+# answers still possible); the objects are kept so that a reused id never answers for another
+_ANSWERS: dict[tuple[Any, ...], tuple[CompiledPack, Decision, tuple[Any, ...]]] = {}
+_LEAVES: dict[tuple[int, int, str], tuple[Decision, CompiledPack,
+                                          tuple[Compare | Match, ...] | None]] = {}
+
+
+def _fact_leaves(decision: Decision, cp: CompiledPack,
+                 name: str) -> tuple[Compare | Match, ...] | None:
+    """The tests of ``name`` in a decision, or None when a value is read whole (the fact
+    picks a reference-table row, or is compared with a table threshold)."""
+    key = (id(decision), id(cp), name)
+    hit = _LEAVES.get(key)
+    if hit is not None and hit[0] is decision and hit[1] is cp:
+        return hit[2]
+    leaves: list[Compare | Match] | None = []
+    for c in decision_conditions(decision):
+        if (isinstance(c, Compare) and c.table is not None
+                and name in (c.fact, cp.tables[c.table].age_fact, "sex")):
+            leaves = None
+            break
+        if isinstance(c, Compare | Match) and c.fact == name:
+            assert leaves is not None
+            leaves.append(c)
+    found = None if leaves is None else tuple(leaves)
+    if len(_LEAVES) > 20_000:
+        _LEAVES.clear()
+    _LEAVES[key] = (decision, cp, found)
+    return found
+
+
+def _signature(decision: Decision, cp: CompiledPack,
+               facts: Mapping[str, Fact]) -> tuple[Any, ...]:
+    """What a decision can tell apart in the facts present: per fact, the truth of each of
+    its tests (the value itself where it is read whole). Two stores with the same signature
+    give every condition of the decision the same truth, whatever the facts still open."""
+    out: list[Any] = []
+    for name in sorted(facts):
+        leaves = _fact_leaves(decision, cp, name)
+        value = facts[name].value
+        if leaves is None:
+            out.append((name, value))
+        else:
+            probe = {name: Fact(value)}
+            out.append((name, tuple(evaluate_condition(c, probe, cp).truth.value
+                                    for c in leaves)))
+    return tuple(out)
 
 
 _SEARCH_READS: dict[tuple[int, int], tuple[Decision, CompiledPack, frozenset[str]]] = {}
