@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import tempfile
+from collections.abc import Callable, Coroutine
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
@@ -19,6 +20,7 @@ from fastapi import APIRouter, Body, Query, Request
 from fastapi import Path as PathParam
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse, Response
+from fastapi.routing import APIRoute
 
 from allpath.api.deps import CallerDep, trial_registry
 from allpath.api.inputs import check_date, check_values, read_record
@@ -30,7 +32,37 @@ from allpath.rules.loader import load_knowledge
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/v1", responses=PROBLEM_RESPONSES)
+class _FastJSONRequest(Request):
+    """A request whose JSON body is read by orjson (several times faster than the standard
+    library). A body orjson refuses goes to the standard library exactly as before: it also
+    reads NaN, Infinity and integers past 64 bits, which the record checks then refuse field
+    by field, and it raises the same JSONDecodeError (FastAPI's 422) for what is not JSON."""
+
+    async def json(self) -> Any:
+        if not hasattr(self, "_json"):
+            body = await self.body()
+            try:
+                parsed = orjson.loads(body)
+            except orjson.JSONDecodeError:
+                parsed = json.loads(body)
+            self._json = parsed
+        return self._json
+
+
+class _FastJSONRoute(APIRoute):
+    """Routes of this router read their JSON bodies through :class:`_FastJSONRequest` (the
+    custom request class pattern of FastAPI's documentation)."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def route(request: Request) -> Response:
+            return await handler(_FastJSONRequest(request.scope, request.receive))
+
+        return route
+
+
+router = APIRouter(prefix="/v1", responses=PROBLEM_RESPONSES, route_class=_FastJSONRoute)
 
 RecordBody = Annotated[dict[str, Any], Body(
     description="A patient record (`allpath.record/1`, see docs/record-format.md) or a FHIR "
