@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from typing import Any, Literal, Protocol
 
 from allpath.disclaimer import DISCLAIMER
@@ -51,21 +52,35 @@ def _iso(d: dt.date | None) -> str | None:
 def _offset_ranges(start: dt.date, offsets: list[int]) -> list[dict[str, str]]:
     """The dates ``start + offset`` folded into ``{from, to}`` ranges of consecutive days
     (folded on the offsets: no date is made for every day of a long daily schedule)."""
-    out: list[dict[str, str]] = []
     if not offsets:
-        return out
+        return []
+    day0 = start.toordinal()
+    return [{"from": _iso_day(day0 + lo), "to": _iso_day(day0 + hi)}
+            for lo, hi in _runs(tuple(offsets))]
+
+
+@lru_cache(maxsize=4096)
+def _runs(offsets: tuple[int, ...]) -> tuple[tuple[int, int], ...]:
+    """Runs of consecutive offsets as (first, last) pairs (a template's schedules repeat
+    from patient to patient: weekly methotrexate over two years is over a hundred runs)."""
     os_ = sorted(set(offsets))
+    out: list[tuple[int, int]] = []
     lo = prev = os_[0]
     for o in os_[1:]:
         if o - prev == 1:
             prev = o
             continue
-        out.append({"from": (start + dt.timedelta(days=lo)).isoformat(),
-                    "to": (start + dt.timedelta(days=prev)).isoformat()})
+        out.append((lo, prev))
         lo = prev = o
-    out.append({"from": (start + dt.timedelta(days=lo)).isoformat(),
-                "to": (start + dt.timedelta(days=prev)).isoformat()})
-    return out
+    out.append((lo, prev))
+    return tuple(out)
+
+
+@lru_cache(maxsize=65536)
+def _iso_day(ordinal: int) -> str:
+    """The ISO date of a proleptic Gregorian ordinal (the days of one plan repeat across its
+    drugs and lumbar punctures)."""
+    return dt.date.fromordinal(ordinal).isoformat()
 
 
 def _norm(text: str) -> str:

@@ -261,8 +261,11 @@ def load_dosing() -> Dosing:
     return _bundled()
 
 
+@lru_cache(maxsize=8192)
 def age_years_on(birth: dt.date, on: dt.date) -> float:
-    """Calendar-exact age in years: completed months / 12 plus the fraction of the month."""
+    """Calendar-exact age in years: completed months / 12 plus the fraction of the month
+    (kept for recent pairs: a roadmap asks for the same dates again and again, for each
+    lumbar puncture's dose and for its phase)."""
     months = (on.year - birth.year) * 12 + (on.month - birth.month)
     if on.day < birth.day:
         months -= 1
