@@ -123,8 +123,24 @@ def _cycle_offsets(pd: PhaseDates) -> list[int]:
     return list(range(0, pd.length_days, step))
 
 
+# (id(component), id(phase), phase length) -> (component, phase, offsets): a template's
+# schedules are the same for every patient whose phase has that length; the objects are kept
+# so that a reused id never answers for another
+_OFFSETS: dict[tuple[int, int, int], tuple[Component, Phase, tuple[int, ...]]] = {}
+
+
 def component_offsets(pd: PhaseDates, c: Component) -> list[int]:
     """Phase offsets on which a component is given (its cycles and dose limit applied)."""
+    key = (id(c), id(pd.phase), pd.length_days)
+    hit = _OFFSETS.get(key)
+    if hit is None or hit[0] is not c or hit[1] is not pd.phase:
+        if len(_OFFSETS) > 20_000:  # templates built again and again (tests)
+            _OFFSETS.clear()
+        hit = _OFFSETS[key] = (c, pd.phase, tuple(_component_offsets(pd, c)))
+    return list(hit[2])
+
+
+def _component_offsets(pd: PhaseDates, c: Component) -> list[int]:
     out: list[int] = []
     length = pd.length_days
     days = expand_days(c.days)  # sorted
