@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 import typer
 
@@ -81,15 +81,35 @@ def serve(
                     workers=workers, access_log=False, log_level=log_level,
                     http="httptools", loop="uvloop")
         return
-    uvicorn.run(create_app(url, migrate=False), host=host, port=port, access_log=False,
-                log_level=log_level,
-                http="httptools", loop="uvloop")
+    uvicorn.run(_settled(create_app(url, migrate=False)), host=host, port=port,
+                access_log=False, log_level=log_level, http="httptools", loop="uvloop")
 
 
 def _factory() -> object:
     from allpath.api import create_app
 
-    return create_app(None, migrate=False)
+    return _settled(create_app(None, migrate=False))
+
+
+_App = TypeVar("_App")
+
+
+def _settled(app: _App) -> _App:
+    """The service ready to answer: every cache the first assessments fill (knowledge,
+    catalogues, templates, dosing) warmed on the bundled examples, then everything alive
+    moved out of the garbage collector's sight (``gc.freeze``). The knowledge base is some
+    hundred thousand long-lived objects; a full collection that walked them put 100-200 ms
+    pauses into single requests (CDS Hooks p99, benchmarks/cds_hooks.py)."""
+    import gc
+
+    from allpath.examples import example_paths
+    from allpath.pipeline import assess_file
+
+    for path in example_paths():
+        assess_file(path).to_dict()
+    gc.collect()
+    gc.freeze()
+    return app
 
 
 @tokens_app.command("create")
