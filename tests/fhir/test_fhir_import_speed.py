@@ -37,3 +37,27 @@ def test_a_date_is_checked_even_on_a_result_that_is_not_used() -> None:
     with pytest.raises(RecordError) as err:
         read_bundle(bundle(unknown))
     assert err.value.problems[0].path == "Bundle.entry[1].resource.issued"
+
+
+def test_a_shape_checked_in_one_call_is_not_checked_again_and_a_bad_one_still_is(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The shapes that passed the fhir.resources check are kept across calls (an EHR sends
+    the same shapes chart after chart): a later bundle of the same shapes is not validated
+    again, while a resource of a new, invalid shape is still validated and reported."""
+    from allpath.interop.fhir import read as read_mod
+
+    read_bundle(bundle(lab("6690-2", 5.0, "10*9/L", "2024-05-01")))
+    calls: list[str] = []
+    real = read_mod.validate_resource
+
+    def counted(resource: dict[str, object]) -> object:
+        calls.append(str(resource.get("resourceType")))
+        return real(resource)
+
+    monkeypatch.setattr(read_mod, "validate_resource", counted)
+    read_bundle(bundle(lab("6690-2", 6.5, "10*9/L", "2024-06-02")))
+    assert "Observation" not in calls
+    bad = lab("6690-2", 6.0, "10*9/L", "2024-05-11") | {"unknownElement": 1}
+    imp = read_bundle(bundle(bad))
+    assert "Observation" in calls
+    assert any("does not validate" in w.message for w in imp.warnings)

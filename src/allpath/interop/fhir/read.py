@@ -13,6 +13,7 @@ The mapping is documented in ``docs/fhir.md``.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import math
 import re
@@ -1080,6 +1081,13 @@ def _masked(value: Any, key: str = "", parent: str = "") -> Any:
     return value
 
 
+# digests of the shapes (:func:`_shape_key`) that passed the fhir.resources check, kept
+# across calls: an EHR sends the same shapes again and again (every chart it opens, every
+# blood count), and a shape that validated once validates again; bounded
+_VALID_SHAPES: set[bytes] = set()
+_MAX_SHAPES = 20_000
+
+
 def _shape_key(res: dict[str, Any]) -> str:
     """Resources with the same key are alike for the fhir.resources check: they differ only
     in elements ALLPath checks itself (:data:`_OWN_DATES`, ids, quantities). A Bundle of
@@ -1097,16 +1105,18 @@ def read_resources(items: Iterable[tuple[str, dict[str, Any], str | None]],
     owners: dict[str, str] = {}  # reference key -> patient key
     patients: dict[str, _Patient] = {}
     patient_key: dict[int, str] = {}
-    valid: set[str] = set()  # shapes that passed the fhir.resources check (_shape_key)
     invalid: set[int] = set()  # entries that did not validate as FHIR R4
     for n, it in enumerate(entries):
         if it.resource.get("resourceType") not in READ_TYPES:
             continue  # not read: one warning per type below, no need to parse it
-        shape = _shape_key(it.resource)
+        shape = hashlib.blake2b(_shape_key(it.resource).encode("utf-8"),
+                                digest_size=16).digest()
         try:
-            if shape not in valid:
+            if shape not in _VALID_SHAPES:
                 validate_resource(it.resource)
-                valid.add(shape)
+                if len(_VALID_SHAPES) >= _MAX_SHAPES:
+                    _VALID_SHAPES.clear()
+                _VALID_SHAPES.add(shape)
         except ValueError as exc:  # pydantic's ValidationError, or an unknown resourceType
             invalid.add(n)
             first = str(exc).splitlines()
