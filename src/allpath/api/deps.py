@@ -116,7 +116,12 @@ def _registry(path: str | None) -> tuple[Any, ...]:
 
 def trial_registry(request: Request) -> tuple[Any, ...]:
     """The studies the trial endpoints pre-screen (read once per path)."""
-    path = settings_of(request).trials_path
+    return registry_of(request.app)
+
+
+def registry_of(app: Any) -> tuple[Any, ...]:
+    """The studies an app's trial endpoints and CDS cards pre-screen (read once per path)."""
+    path = app.state.settings.trials_path
     return _registry(None if path is None else str(path))
 
 

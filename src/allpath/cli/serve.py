@@ -95,18 +95,27 @@ _App = TypeVar("_App")
 
 
 def _settled(app: _App) -> _App:
-    """The service ready to answer: every cache the first assessments fill (knowledge,
-    catalogues, templates, dosing) warmed on the bundled examples, then everything alive
-    moved out of the garbage collector's sight (``gc.freeze``). The knowledge base is some
-    hundred thousand long-lived objects; a full collection that walked them put 100-200 ms
-    pauses into single requests (CDS Hooks p99, benchmarks/cds_hooks.py)."""
+    """The service ready to answer: every cache the first requests would fill warmed on
+    the bundled examples (knowledge, catalogues, templates, dosing; the trial registry and
+    its pre-screen; the FHIR models of an export read back), then everything alive moved
+    out of the garbage collector's sight (``gc.freeze``). Without it each worker's first
+    CDS call paid for loading the trial registry and the FHIR models, and a full collection
+    walking the knowledge base's long-lived objects put 100-200 ms pauses into single
+    requests (CDS Hooks p99, benchmarks/cds_hooks.py)."""
     import gc
 
+    from allpath.api.deps import registry_of
     from allpath.examples import example_paths
+    from allpath.interop.fhir import assessment_to_bundle, read_bundle
     from allpath.pipeline import assess_file
+    from allpath.trials import match_trials
 
+    registry = registry_of(app)
     for path in example_paths():
-        assess_file(path).to_dict()
+        a = assess_file(path)
+        a.to_dict()
+        match_trials(a, registry, limit=3)
+        read_bundle(assessment_to_bundle(a))
     gc.collect()
     gc.freeze()
     return app
