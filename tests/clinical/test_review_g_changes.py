@@ -92,3 +92,19 @@ def test_t_all_relapse_guide_does_not_offer_b_cell_immunotherapy() -> None:
     assert "new medicines or a stem cell transplant" in intro
     assert "immunotherapy" not in intro
     assert "targeted-and-immunotherapy" not in {t.id for t in guide.topics}
+
+
+def test_a_treatment_event_under_a_name_the_plan_does_not_use_stands_for_its_phases() -> None:
+    """rg02: relapse treatment recorded as 'relapse_therapy' from 12 Jan 2022 (still under way):
+    the blinatumomab cycles planned while it ran are not listed as starts no event records,
+    nor as moved; a phase named like a planned one is still matched by its name."""
+    where = assessed_case(_case("rg02")).to_dict()["where_now"]
+    assert [o for o in where["overdue"] if o["kind"] == "phase"] == []
+    assert "shifted" not in where
+    doc = _doc(_case("rg02"))
+    record = dict(doc["record"], treatment=[
+        t for t in doc["record"]["treatment"] if t["phase"] != "relapse_therapy"])
+    from allpath import assess
+
+    late = assess(parse_record(record)).to_dict()["where_now"]["overdue"]
+    assert any(o["kind"] == "phase" and "Blinatumomab cycle 1" in o["title"] for o in late)

@@ -470,8 +470,21 @@ class Roadmap:
 
     # ------------------------------------------------------------------ status
     def _recorded(self, pd: PhaseDates) -> list[dt.date]:
+        """Recorded starts of a planned phase: treatment events named like it (its id, kind
+        or title). Failing those, an event under a name none of the plan's phases has
+        ("relapse_therapy") that was under way on the planned start stands for it: the
+        record says treatment was given then, in words the plan does not use, so the phase
+        is not reported as missing (nor as moved: the date is the planned one)."""
+        treatment = self.assessment.record.treatment
         keys = {_norm(pd.phase.id), _norm(pd.phase.kind), _norm(pd.phase.title)}
-        return [ev.start for ev in self.assessment.record.treatment if _norm(ev.phase) in keys]
+        named = [ev.start for ev in treatment if _norm(ev.phase) in keys]
+        if named:
+            return named
+        plan = {_norm(x) for p in self.phases for x in (p.phase.id, p.phase.kind,
+                                                          p.phase.title)}
+        covering = any(_norm(ev.phase) not in plan and ev.start <= pd.start
+                       and (ev.end is None or ev.end >= pd.start) for ev in treatment)
+        return [pd.start] if covering else []
 
     def _phase_of(self, item: CalendarItem) -> PhaseDates:
         """The laid-out phase a calendar item belongs to (by phase id and date)."""
