@@ -610,13 +610,9 @@ def _representatives(
     alike: a number matters only by which side of each threshold it falls on, a term only by
     which tested values it equals. A fact that also picks a reference-table row (the table's
     age fact, sex) or is compared with a table threshold is kept whole."""
-    leaves: list[Compare | Match] = []
-    for c in decision_conditions(decision):
-        if (isinstance(c, Compare) and c.table is not None
-                and name in (c.fact, cp.tables[c.table].age_fact, "sex")):
-            return tuple(pool)
-        if isinstance(c, Compare | Match) and c.fact == name:
-            leaves.append(c)
+    leaves = _fact_leaves(decision, cp, name)
+    if leaves is None:
+        return tuple(pool)
     classes: dict[tuple[Tri, ...], FactValue] = {}
     for value in pool:
         probe = {name: Fact(value)}
