@@ -162,8 +162,9 @@ def roadmap(
     if template is not None and template not in mod.load_templates():
         raise ApiProblem(422, f"no template {template!r}", type_="invalid-request")
     chosen, relapse_date = roadmap_setting(a.monitoring, setting.value)
-    doc: dict[str, Any] = mod.build_roadmap(a, start, setting=chosen, template=template,
-                                            relapse_date=relapse_date).to_dict()
+    doc: dict[str, Any] = mod.build_roadmap(
+        a, start, setting=chosen, template=template, relapse_date=relapse_date,
+        readings=mod.marrow_readings(a.monitoring)).to_dict()
     return json.loads(json.dumps(doc, default=str))  # type: ignore[no-any-return]
 
 

@@ -221,7 +221,7 @@ def roadmap(
 ) -> None:
     """Treatment roadmap: protocol template, dated phases, doses, checkpoints, .ics."""
     from allpath.pipeline import assess_file, roadmap_setting
-    from allpath.roadmap import FORMULAS, build_roadmap
+    from allpath.roadmap import FORMULAS, build_roadmap, marrow_readings
 
     if bsa_formula not in FORMULAS:
         typer.echo(f"error: unknown BSA formula {bsa_formula!r}; choose one of "
@@ -238,7 +238,8 @@ def roadmap(
         on_date = assessment.as_of
         chosen, relapse_date = roadmap_setting(assessment.monitoring, setting.value)
         rm = build_roadmap(assessment, start_date, bsa_formula, setting=chosen,
-                           template=template, relapse_date=relapse_date)
+                           template=template, relapse_date=relapse_date,
+                           readings=marrow_readings(assessment.monitoring))
         if ics is not None:
             from allpath.io import write_bytes_atomic
 

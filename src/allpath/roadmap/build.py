@@ -24,11 +24,12 @@ from allpath.roadmap.calendar import (
 )
 from allpath.roadmap.doses import compute_dose, vinca_warning
 from allpath.roadmap.dosing import Dosing, age_years_on, applies, load_dosing
+from allpath.roadmap.responses import MarrowReading, reading_for
 from allpath.roadmap.templates import (
     Applies,
     Component,
+    DecisionPoint,
     Option,
-    Phase,
     Procedure,
     Template,
     expand_days,
@@ -157,6 +158,9 @@ class Roadmap:
     phases: tuple[PhaseDates, ...]
     extra: tuple[CalendarItem, ...]
     bsa_formula: str = "mosteller"
+    #: the dated marrow responses of the monitoring stage (roadmap/responses.py) that
+    #: settle the options naming a ``response``
+    readings: tuple[MarrowReading, ...] = ()
     #: per-instance memo of what a phase's layout computes (applicability, dated items):
     #: the roadmap is immutable, and serialising it reads each phase several times
     _memo: dict[Any, Any] = field(default_factory=dict, init=False, repr=False,
@@ -491,15 +495,35 @@ class Roadmap:
         return next((pd for pd in self.phases if pd.phase.id == item.phase_id
                      and pd.start <= item.date <= pd.end), self.phases[0])
 
+    @staticmethod
+    def _mrd_code(pd: PhaseDates, item: CalendarItem) -> str:
+        """``mrd_blood`` for a blood MRD procedure, else ``mrd_marrow``."""
+        return "mrd_blood" if any(r.id == item.extra.get("procedure") and r.kind == "blood_mrd"
+                                  for r in pd.phase.procedures) else "mrd_marrow"
+
     def _mrd_done(self, pd: PhaseDates, item: CalendarItem) -> bool:
-        code = "mrd_blood" if pd.phase.procedures and any(
-            r.id == item.extra.get("procedure") and r.kind == "blood_mrd"
-            for r in pd.phase.procedures) else "mrd_marrow"
+        code = self._mrd_code(pd, item)
         tp = item.extra.get("timepoint")
         for o in self.assessment.timeline.series(code):
             if (tp is not None and o.timepoint == tp) or pd.start <= o.time <= pd.end:
                 return True
-        return False
+        # a marrow whose morphology already shows the leukaemia is not in remission settles
+        # the time point: MRD measures what morphology cannot see
+        return code == "mrd_marrow" and any(
+            m.state == "not_in_remission"
+            and (m.checkpoint == tp if tp is not None and m.checkpoint is not None
+                 else pd.start <= m.date <= pd.end)
+            for m in self.readings)
+
+    def _marrow_without_mrd(self, pd: PhaseDates, item: CalendarItem) -> dt.date | None:
+        """The date of a marrow examined in the phase (or at the item's time point) that has
+        no MRD result, for the overdue reason."""
+        if self._mrd_code(pd, item) != "mrd_marrow":
+            return None
+        tp = item.extra.get("timepoint")
+        return next((o.time for o in self.assessment.timeline.series("marrow_blasts")
+                     if (tp is not None and o.timepoint == tp)
+                     or pd.start <= o.time <= pd.end), None)
 
     def where_now(self, on: dt.date) -> dict[str, Any]:
         """Current phase and day, what is due next and what is overdue on a given date
@@ -557,19 +581,24 @@ class Roadmap:
             for it in self.phase_calendar(pd, drugs=False):
                 if it.date < on and it.kind == "procedure" and it.extra.get("mrd") \
                         and not self._mrd_done(pd, it):
-                    overdue.append({"date": it.date.isoformat(), "kind": "procedure",
-                                    "title": it.title, "phase": pd.phase.id,
-                                    "timepoint": it.extra.get("timepoint"),
-                                    "reason": "no MRD result in the record for this time point"})
+                    marrow = self._marrow_without_mrd(pd, it)
+                    overdue.append({
+                        "date": it.date.isoformat(), "kind": "procedure", "title": it.title,
+                        "phase": pd.phase.id, "timepoint": it.extra.get("timepoint"),
+                        "reason": ("no MRD result in the record for this time point"
+                                   if marrow is None else
+                                   f"the marrow of {marrow.isoformat()} has no MRD result "
+                                   "in the record")})
         out["overdue"] = overdue
         out["note"] = ("Lumbar punctures and drug doses are not recorded in the patient record, "
                        "so only phase starts and MRD time points are checked.")
         return out
 
-    def _settled(self, o: Option) -> bool | None:
-        """An option the record settles (its ``applies_if`` on assessment facts): True when
-        the plan follows it, False when the record rules it out, None when not settled."""
-        return settled_option(o, self.sex, self._facts())
+    def _settled(self, o: Option, reading: MarrowReading | None = None) -> bool | None:
+        """An option the record settles (its ``applies_if`` on assessment facts, its
+        ``response`` on the marrow its decision reads): True when the plan follows it, False
+        when the record rules it out, None when not settled."""
+        return settled_option(o, self.sex, self._facts(), reading)
 
     # ------------------------------------------------------------------ output
     def _phase_dict(self, pd: PhaseDates) -> dict[str, Any]:
@@ -622,12 +651,16 @@ class Roadmap:
         decs = []
         for dp in p.decisions:
             day = pd.length_days - 1 if dp.day == "end" else min(dp.day, pd.length_days - 1)
+            reading = decision_reading(pd, dp, self.readings)
             decs.append({
                 "id": dp.id, "title": dp.title, "day": day + 1,
                 "date": (pd.start + dt.timedelta(days=day)).isoformat(),
                 "options": [{"when": o.when, "next": o.next, "cite": list(o.cite),
-                             "evidence": o.evidence,
-                             "settled_by_record": self._settled(o)} for o in dp.options],
+                             "evidence": o.evidence, "response": o.response,
+                             "settled_by_record": self._settled(o, reading)}
+                            for o in dp.options],
+                "response_read": (reading.to_dict() if reading is not None
+                                  and any(o.response for o in dp.options) else None),
                 "cite": list(dp.cite), "evidence": dp.evidence,
             })
         sex_rule: dict[str, Any] | None = None
@@ -725,24 +758,52 @@ def _default_start(
     return None, "unknown (no treatment event and no diagnosis date; give a start date)"
 
 
-def settled_option(o: Option, sex: str | None, facts: dict[str, object]) -> bool | None:
-    """Whether the record settles a decision option (None: it has no such condition, or a
-    fact it reads is missing)."""
-    if o.applies_if is None:
+def decision_reading(pd: PhaseDates, dp: DecisionPoint,
+                     readings: tuple[MarrowReading, ...]) -> MarrowReading | None:
+    """The marrow reading a decision of a dated phase reads (roadmap/responses.py): the
+    phase's checkpoint response when its MRD procedure names a checkpoint, else the latest
+    reading within the phase."""
+    if not readings or not any(o.response for o in dp.options):
         return None
-    ok, _needs = applies(o.applies_if, age=None, weight=None, bsa=None, sex=sex, facts=facts)
-    return ok
+    checkpoint = next((r.timepoint for r in pd.phase.procedures
+                       if r.mrd and r.timepoint is not None), None)
+    return reading_for(readings, checkpoint, pd.start, pd.end)
 
 
-def _follow(catalogue: Mapping[str, Template], sex: str | None, facts: dict[str, object]
-            ) -> Callable[[Phase], tuple[Template, str] | None]:
-    """For :func:`plan_phases`: the template a phase's settled decision continues on."""
-    def follow(p: Phase) -> tuple[Template, str] | None:
-        for dp in p.decisions:
+def settled_option(o: Option, sex: str | None, facts: dict[str, object],
+                   reading: MarrowReading | None = None) -> bool | None:
+    """Whether the record settles a decision option: False when its facts or the marrow
+    reading rule it out, True when every condition it names holds, None when it names none
+    or one is not settled (a fact missing, no marrow read yet, a ``check``)."""
+    parts: list[bool | None] = []
+    if o.applies_if is not None:
+        parts.append(applies(o.applies_if, age=None, weight=None, bsa=None, sex=sex,
+                             facts=facts)[0])
+    if o.response is not None:
+        parts.append(None if reading is None else reading.state == o.response)
+    if not parts:
+        return None
+    if False in parts:
+        return False
+    return True if all(p is True for p in parts) else None
+
+
+def _follow(catalogue: Mapping[str, Template], sex: str | None, facts: dict[str, object],
+            readings: tuple[MarrowReading, ...] = ()
+            ) -> Callable[[PhaseDates], tuple[Template | None, str] | None]:
+    """For :func:`plan_phases`: the template a dated phase's settled decision continues on,
+    or ``(None, "end")`` when the settled option ends the plan."""
+    def follow(pd: PhaseDates) -> tuple[Template | None, str] | None:
+        for dp in pd.phase.decisions:
+            reading = decision_reading(pd, dp, readings)
             for o in dp.options:
-                if o.next.startswith("template:") and settled_option(o, sex, facts) is True:
+                if settled_option(o, sex, facts, reading) is not True:
+                    continue
+                if o.next.startswith("template:"):
                     other = catalogue[o.next.split(":", 1)[1]]
                     return other, o.from_phase or other.phases[0].id
+                if o.next == "end":
+                    return None, "end"
         return None
 
     return follow
@@ -757,11 +818,14 @@ def build_roadmap(
     template: str | None = None,
     templates: Mapping[str, Template] | None = None,
     relapse_date: dt.date | None = None,
+    readings: tuple[MarrowReading, ...] = (),
 ) -> Roadmap:
     """Choose a protocol template by the roadmap rule pack and lay it out on dates.
 
     ``relapse_date`` (a confirmed relapse) dates a relapsed or refractory roadmap from the
-    relapse when no ``start`` is given (:func:`_default_start`).
+    relapse when no ``start`` is given (:func:`_default_start`). ``readings`` (from
+    :func:`allpath.roadmap.responses.marrow_readings`) settle the decision options that name a
+    marrow ``response``: after "no response" the plan goes on with what that option names.
 
     ``template`` overrides the choice (for example to look at an alternative); the selection
     result is still reported. Missing height or weight leaves per-m2 doses missing, with what
@@ -794,7 +858,7 @@ def build_roadmap(
     sex_known = sex_v if sex_v in ("male", "female") else None
     values: dict[str, object] = {k: f.value for k, f in facts.items()}
     phases = (tuple(plan_phases(tpl, start_date, sex_known,
-                                follow=_follow(catalogue, sex_known, values)))
+                                follow=_follow(catalogue, sex_known, values, readings)))
               if tpl is not None and start_date else ())
     transplant = results.get("roadmap.transplant_indications")
     extra: list[CalendarItem] = []
@@ -813,6 +877,7 @@ def build_roadmap(
         alternatives=alternatives, transplant=transplant,
         body=body_size(assessment.timeline, bsa_formula), start=start_date,
         start_source=source, phases=phases, extra=tuple(extra), bsa_formula=bsa_formula,
+        readings=readings,
     )
     echo = rm.anthracyclines()["echo"]
     if echo is not None:

@@ -73,7 +73,9 @@ def _until(p: Phase, sex: str | None) -> Until | None:
     return p.until
 
 
-Follow = Callable[[Phase], tuple[Template, str] | None]
+# for a phase laid out on its dates: the template to continue on and the phase to continue
+# at, or (None, "end") when a settled decision ends the plan there
+Follow = Callable[[PhaseDates], tuple[Template | None, str] | None]
 
 
 def plan_phases(template: Template, start: dt.date, sex: str | None = None,
@@ -108,9 +110,11 @@ def plan_phases(template: Template, start: dt.date, sex: str | None = None,
         out.append(pd)
         by_id[p.id] = pd
         cursor = end + dt.timedelta(days=1)
-        nxt = follow(p) if follow is not None else None
+        nxt = follow(pd) if follow is not None else None
         if nxt is not None:
             other, at = nxt
+            if other is None:  # a settled decision ends the plan after this phase
+                break
             ids = [ph.id for ph in other.phases]
             queue = [(ph, other.id) for ph in other.phases[ids.index(at):]]
     return out

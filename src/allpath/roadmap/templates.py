@@ -187,6 +187,10 @@ class Option(_Cited):
     # (default: its first phase) instead of this template's remaining ones
     applies_if: Applies | None = None
     from_phase: str | None = None
+    # the marrow response this option stands for ("No response: ..." is not_in_remission):
+    # the record settles it from the marrow its phase reads (roadmap/responses.py); a
+    # reading of the other state rules the option out
+    response: Literal["remission", "not_in_remission"] | None = None
 
 
 class DecisionPoint(_Cited):

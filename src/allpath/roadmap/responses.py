@@ -1,0 +1,85 @@
+"""Marrow responses that settle a roadmap decision.
+
+A decision option can name the marrow response it stands for (``response: not_in_remission``
+on "No response: inotuzumab or CAR-T"). Whether a marrow is in remission is not decided here:
+the monitoring stage reads every marrow with the response pack (CR and CRi are remission;
+refractory and progressive disease are not), at the front-line checkpoints and after each
+relapse. This module only gathers those readings, dated, for the roadmap to match against its
+phases:
+
+- a decision in a phase whose MRD procedure names a checkpoint (``timepoint:
+  end_of_induction``) reads the monitoring stage's response at that checkpoint;
+- any other decision (the relapse templates name no checkpoint) reads the latest marrow
+  read within its phase, from the phase's first day to its last: the response at the end of
+  a cycle is the last look at the marrow in that cycle, whether it was taken on the
+  template's day or a day or two either side.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from allpath.monitoring.monitor import Monitoring
+
+__all__ = ["MarrowReading", "marrow_readings", "reading_for"]
+
+State = Literal["remission", "not_in_remission"]
+
+_STATE: dict[str, State] = {"CR": "remission", "CRi": "remission",
+                            "refractory": "not_in_remission", "PD": "not_in_remission"}
+
+
+@dataclass(frozen=True)
+class MarrowReading:
+    """One marrow the monitoring stage read: its date, remission or not, and where it came
+    from (``response[end_of_induction]``, ``relapse.not_in_remission``,
+    ``relapse.remission_after``)."""
+
+    date: dt.date
+    state: State
+    status: str
+    checkpoint: str | None
+    source: str
+    marrow_blasts: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"date": self.date.isoformat(), "state": self.state, "status": self.status,
+                "checkpoint": self.checkpoint, "source": self.source,
+                "marrow_blasts": self.marrow_blasts}
+
+
+def marrow_readings(monitoring: Monitoring | None) -> tuple[MarrowReading, ...]:
+    """The dated marrow readings of a monitoring result, oldest first: the response at each
+    front-line checkpoint (CR, CRi, refractory, PD; not assessable ones are left out), and,
+    after the relapse in effect, the marrows not in remission and the remission reached."""
+    if monitoring is None:
+        return ()
+    out: list[MarrowReading] = []
+    for r in monitoring.responses:
+        state = _STATE.get(str(r.result.value)) if r.result.status == "decided" else None
+        if state is not None and r.date is not None:
+            out.append(MarrowReading(r.date, state, str(r.result.value), r.checkpoint,
+                                     f"response[{r.checkpoint}]"))
+    rel = monitoring.relapse
+    if rel.confirmed:
+        for day, blasts in rel.not_in_remission:
+            out.append(MarrowReading(day, "not_in_remission", "refractory", None,
+                                     "relapse.not_in_remission", blasts))
+        if rel.remission_after is not None:
+            out.append(MarrowReading(rel.remission_after, "remission", "CR", None,
+                                     "relapse.remission_after"))
+    return tuple(sorted(out, key=lambda m: m.date))
+
+
+def reading_for(readings: tuple[MarrowReading, ...], checkpoint: str | None,
+                phase_start: dt.date, phase_end: dt.date) -> MarrowReading | None:
+    """The reading a decision reads: the one at its phase's checkpoint when the phase names
+    one, else the latest within the phase (``phase_start`` to ``phase_end``)."""
+    if checkpoint is not None:
+        return next((m for m in readings if m.checkpoint == checkpoint), None)
+    inside = [m for m in readings if m.checkpoint is None
+              and phase_start <= m.date <= phase_end]
+    return inside[-1] if inside else None
