@@ -18,6 +18,7 @@ from allpath.roadmap.calendar import (
     PhaseDates,
     component_offsets,
     day_by_day,
+    norm_name,
     phase_items,
     plan_phases,
     to_ics,
@@ -82,10 +83,6 @@ def _iso_day(ordinal: int) -> str:
     """The ISO date of a proleptic Gregorian ordinal (the days of one plan repeat across its
     drugs and lumbar punctures)."""
     return dt.date.fromordinal(ordinal).isoformat()
-
-
-def _norm(text: str) -> str:
-    return text.strip().lower().replace("-", "_").replace(" ", "_")
 
 
 def _result_dict(r: DecisionResult | None) -> dict[str, Any] | None:
@@ -480,13 +477,13 @@ class Roadmap:
         record says treatment was given then, in words the plan does not use, so the phase
         is not reported as missing (nor as moved: the date is the planned one)."""
         treatment = self.assessment.record.treatment
-        keys = {_norm(pd.phase.id), _norm(pd.phase.kind), _norm(pd.phase.title)}
-        named = [ev.start for ev in treatment if _norm(ev.phase) in keys]
+        keys = {norm_name(pd.phase.id), norm_name(pd.phase.kind), norm_name(pd.phase.title)}
+        named = [ev.start for ev in treatment if norm_name(ev.phase) in keys]
         if named:
             return named
-        plan = {_norm(x) for p in self.phases for x in (p.phase.id, p.phase.kind,
+        plan = {norm_name(x) for p in self.phases for x in (p.phase.id, p.phase.kind,
                                                           p.phase.title)}
-        covering = any(_norm(ev.phase) not in plan and ev.start <= pd.start
+        covering = any(norm_name(ev.phase) not in plan and ev.start <= pd.start
                        and (ev.end is None or ev.end >= pd.start) for ev in treatment)
         return [pd.start] if covering else []
 
@@ -573,11 +570,16 @@ class Roadmap:
                                 "title": f"Start of {pd.phase.title}",
                                 "reason": "planned start has passed and no treatment event "
                                           "records it"})
+            elif pd.planned_start is not None:  # the plan moved to the recorded start
+                out.setdefault("shifted", []).append({
+                    "phase": pd.phase.id, "planned": pd.planned_start.isoformat(),
+                    "recorded": pd.start.isoformat(),
+                    "days": (pd.start - pd.planned_start).days, "replanned": True})
             elif min(recorded) != pd.start:
                 out.setdefault("shifted", []).append({
                     "phase": pd.phase.id, "planned": pd.start.isoformat(),
                     "recorded": min(recorded).isoformat(),
-                    "days": (min(recorded) - pd.start).days})
+                    "days": (min(recorded) - pd.start).days, "replanned": False})
             for it in self.phase_calendar(pd, drugs=False):
                 if it.date < on and it.kind == "procedure" and it.extra.get("mrd") \
                         and not self._mrd_done(pd, it):
@@ -857,8 +859,14 @@ def build_roadmap(
     sex_v = str(getattr(assessment.record.sex, "value", assessment.record.sex))
     sex_known = sex_v if sex_v in ("male", "female") else None
     values: dict[str, object] = {k: f.value for k, f in facts.items()}
+    # the record's treatment events from the plan's first day move each phase to the day it
+    # really began (not when a start date is given: that lays out the template as asked)
+    recorded = (sorted(((norm_name(ev.phase), ev.start) for ev in assessment.record.treatment
+                        if ev.start >= start_date), key=lambda e: e[1])
+                if start is None and start_date is not None else [])
     phases = (tuple(plan_phases(tpl, start_date, sex_known,
-                                follow=_follow(catalogue, sex_known, values, readings)))
+                                follow=_follow(catalogue, sex_known, values, readings),
+                                recorded=recorded))
               if tpl is not None and start_date else ())
     transplant = results.get("roadmap.transplant_indications")
     extra: list[CalendarItem] = []

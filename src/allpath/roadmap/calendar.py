@@ -16,15 +16,15 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from bisect import bisect_left
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field, replace
 
 from icalendar import Calendar, Event
 
 from allpath.roadmap.templates import Component, Phase, Procedure, Template, Until, expand_days
 
-__all__ = ["CalendarItem", "PhaseDates", "component_offsets", "day_by_day", "opaque_uid",
-           "plan_phases", "to_ics"]
+__all__ = ["CalendarItem", "PhaseDates", "component_offsets", "day_by_day", "norm_name",
+           "opaque_uid", "phase_names", "plan_phases", "to_ics"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +35,8 @@ class PhaseDates:
     end: dt.date  # inclusive
     # the template the phase comes from when a settled decision continued on another one
     template_id: str | None = None
+    # where the template alone would have started it, when a recorded start moved it
+    planned_start: dt.date | None = None
 
     @property
     def length_days(self) -> int:
@@ -78,23 +80,55 @@ def _until(p: Phase, sex: str | None) -> Until | None:
 Follow = Callable[[PhaseDates], tuple[Template | None, str] | None]
 
 
+def phase_names(p: Phase) -> frozenset[str]:
+    """The names a treatment event may give a phase: its id, kind or title, normalised."""
+    return frozenset(norm_name(x) for x in (p.id, p.kind, p.title))
+
+
+def norm_name(text: str) -> str:
+    """A phase name as the record and the templates compare them."""
+    return text.strip().lower().replace("-", "_").replace(" ", "_")
+
+
 def plan_phases(template: Template, start: dt.date, sex: str | None = None,
-                follow: Follow | None = None) -> list[PhaseDates]:
+                follow: Follow | None = None,
+                recorded: Sequence[tuple[str, dt.date]] = ()) -> list[PhaseDates]:
     """Start and end dates of every phase, in order, never overlapping.
 
     ``sex`` (male/female) picks a phase's sex-specific length; unknown uses the default.
     ``follow`` gives, for a phase whose decision the record already settles towards another
     template, that template and the phase to continue at: the plan then goes on with those
     phases instead of this template's remaining ones.
+
+    ``recorded`` (normalised phase name, start), oldest first: the treatment events of the
+    record. A phase starts on the recorded start of the next event, in order, that names it
+    (after the previous phase's start), so a phase begun late or early moves the rest of the
+    plan with it and its days count from the day it really began; the template's own date is
+    kept as ``planned_start``. An earlier phase that the recorded start cuts short ends the
+    day before.
     """
     out: list[PhaseDates] = []
     by_id: dict[str, PhaseDates] = {}
     cursor = start
     queue: list[tuple[Phase, str | None]] = [(p, None) for p in template.phases]
+    events = list(recorded)
+    next_event = 0
     i = -1
     while queue:
         p, source = queue.pop(0)
         i += 1
+        planned: dt.date | None = None
+        names = phase_names(p)
+        hit = next((k for k in range(next_event, len(events)) if events[k][0] in names
+                    and (not out or events[k][1] > out[-1].start)), None)
+        if hit is not None:
+            next_event = hit + 1
+            if events[hit][1] != cursor:
+                planned, cursor = cursor, events[hit][1]
+                if out and out[-1].end >= cursor:  # begun before the last one ended
+                    prev = out[-1]
+                    out[-1] = by_id[prev.phase.id] = replace(
+                        prev, end=cursor - dt.timedelta(days=1))
         until = _until(p, sex)
         if p.length_days is not None:
             end = cursor + dt.timedelta(days=p.length_days - 1)
@@ -106,7 +140,7 @@ def plan_phases(template: Template, start: dt.date, sex: str | None = None,
                 a = by_id[until.anchor]
                 anchor_day = a.start if until.at == "start" else a.end + dt.timedelta(days=1)
             end = max(cursor, _add_years(anchor_day, until.years) - dt.timedelta(days=1))
-        pd = PhaseDates(p, i, cursor, end, source)
+        pd = PhaseDates(p, i, cursor, end, source, planned)
         out.append(pd)
         by_id[p.id] = pd
         cursor = end + dt.timedelta(days=1)
