@@ -72,3 +72,12 @@ def test_events_are_matched_to_phases_in_order() -> None:
     assert phases["interim_maintenance"][0] == "2025-12-01"
     assert phases["delayed_intensification"][0] == "2026-02-01"
     assert phases["interim_maintenance_2"][0] == "2026-04-06"
+
+
+def test_an_induction_prolonged_until_its_recorded_end_moves_the_next_phase() -> None:
+    """An induction event that ends later than the template's 29 days (the marrow taken when
+    the counts recovered) ends the phase then; the next phase begins the day after."""
+    phases = _phases(_record([{"phase": "induction", "start": "2025-09-02",
+                               "end": "2025-10-10"}]))
+    assert phases["induction"] == ("2025-09-02", "2025-10-10")
+    assert phases["consolidation"][0] == "2025-10-11"

@@ -861,7 +861,8 @@ def build_roadmap(
     values: dict[str, object] = {k: f.value for k, f in facts.items()}
     # the record's treatment events from the plan's first day move each phase to the day it
     # really began (not when a start date is given: that lays out the template as asked)
-    recorded = (sorted(((norm_name(ev.phase), ev.start) for ev in assessment.record.treatment
+    recorded = (sorted(((norm_name(ev.phase), ev.start, ev.end)
+                        for ev in assessment.record.treatment
                         if ev.start >= start_date), key=lambda e: e[1])
                 if start is None and start_date is not None else [])
     phases = (tuple(plan_phases(tpl, start_date, sex_known,

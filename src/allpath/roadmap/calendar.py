@@ -92,7 +92,8 @@ def norm_name(text: str) -> str:
 
 def plan_phases(template: Template, start: dt.date, sex: str | None = None,
                 follow: Follow | None = None,
-                recorded: Sequence[tuple[str, dt.date]] = ()) -> list[PhaseDates]:
+                recorded: Sequence[tuple[str, dt.date, dt.date | None]] = ()
+                ) -> list[PhaseDates]:
     """Start and end dates of every phase, in order, never overlapping.
 
     ``sex`` (male/female) picks a phase's sex-specific length; unknown uses the default.
@@ -100,12 +101,13 @@ def plan_phases(template: Template, start: dt.date, sex: str | None = None,
     template, that template and the phase to continue at: the plan then goes on with those
     phases instead of this template's remaining ones.
 
-    ``recorded`` (normalised phase name, start), oldest first: the treatment events of the
-    record. A phase starts on the recorded start of the next event, in order, that names it
-    (after the previous phase's start), so a phase begun late or early moves the rest of the
-    plan with it and its days count from the day it really began; the template's own date is
-    kept as ``planned_start``. An earlier phase that the recorded start cuts short ends the
-    day before.
+    ``recorded`` (normalised phase name, start, end or None), oldest first: the treatment
+    events of the record. A phase starts on the recorded start of the next event, in order,
+    that names it (after the previous phase's start), so a phase begun late or early moves the
+    rest of the plan with it and its days count from the day it really began; the template's
+    own date is kept as ``planned_start``. An earlier phase that the recorded start cuts short
+    ends the day before. A fixed-length phase whose event gives an end ends then (an
+    induction prolonged until the marrow recovered), and the next phase follows it.
     """
     out: list[PhaseDates] = []
     by_id: dict[str, PhaseDates] = {}
@@ -140,6 +142,10 @@ def plan_phases(template: Template, start: dt.date, sex: str | None = None,
                 a = by_id[until.anchor]
                 anchor_day = a.start if until.at == "start" else a.end + dt.timedelta(days=1)
             end = max(cursor, _add_years(anchor_day, until.years) - dt.timedelta(days=1))
+        if hit is not None and p.length_days is not None:
+            ended = events[hit][2]
+            if ended is not None and ended >= cursor:
+                end = ended
         pd = PhaseDates(p, i, cursor, end, source, planned)
         out.append(pd)
         by_id[p.id] = pd
