@@ -319,6 +319,7 @@ class Assessment:
 
         for fact, phase in self._overdue_mrd():
             needed.setdefault(fact, []).append(f"roadmap.{phase}")
+        overtaken = self._overtaken_time_points()
         out = []
         for fact, outputs in sorted(needed.items()):
             spec = self.knowledge.registry.get(fact)
@@ -328,10 +329,29 @@ class Assessment:
                     "fact": fact,
                     "needed_for": shown or sorted(set(outputs)),
                     "test": spec.settled_by if spec and spec.settled_by else None,
-                    "order": not (confirmed and self._front_line_time_point(fact)),
+                    "order": not ((confirmed and self._front_line_time_point(fact))
+                                  or fact in overtaken),
                 }
             )
         return out
+
+    def _overtaken_time_points(self) -> frozenset[str]:
+        """Facts read at a roadmap MRD time point that a later MRD time point of the plan has
+        already overtaken (its date has passed too): the day-8 blood MRD cannot be measured on
+        day 44, after the end-of-induction marrow was due."""
+        if self.roadmap is None or self.as_of is None:
+            return frozenset()
+        by_timepoint = _mrd_time_points(self.knowledge)
+        points = sorted((i.date, str(i.extra.get("timepoint"))) for i in self.roadmap.items()
+                        if i.kind == "procedure" and i.extra.get("mrd")
+                        and i.extra.get("timepoint") is not None)
+        out: set[str] = set()
+        for day, point in points:
+            fact = by_timepoint.get(point)
+            if fact is not None and any(day < later < self.as_of and other != point
+                                        for later, other in points):
+                out.add(fact)
+        return frozenset(out)
 
     def _overdue_mrd(self) -> list[tuple[str, str]]:
         """(fact, roadmap phase) of each MRD time point the roadmap schedules that has passed
