@@ -55,11 +55,25 @@ Basis = Literal["auto", "anc"]
 Status = Literal["recommended", "check_counts", "undetermined", "not_assessable"]
 
 _MISSING_TEXT = {
-    "visit.weeks_since_change": "time since the last dose change (no change seen in the log "
-                                "yet; give last_change in the log header)",
     "visit.anc": "ANC", "visit.wbc": "WBC", "visit.platelets": "platelets",
     "tpmt.phenotype": "TPMT phenotype", "nudt15.phenotype": "NUDT15 phenotype",
 }
+
+
+def _missing_text(log: MaintenanceLog, name: str) -> str:
+    """A missing fact in words, in the terms of where the visits came from: a log can give
+    ``last_change`` in its header; a record has no header, so the dose observations it
+    lacks are named instead."""
+    if name != "visit.weeks_since_change":
+        return _MISSING_TEXT.get(name, name)
+    if log.format == "record":
+        since = (f" on {log.maintenance_start.isoformat()}"
+                 if log.maintenance_start is not None else "")
+        return ("time since the last dose change (the record gives no 6-MP dose from the day "
+                f"maintenance started{since} or from a dose change before this visit: record "
+                "mercaptopurine_dose and methotrexate_dose on the day each dose was set)")
+    return ("time since the last dose change (no change seen in the log yet; give last_change "
+            "in the log header)")
 
 
 def _pack() -> Any:
@@ -69,6 +83,14 @@ def _pack() -> Any:
 def assumed_mp_protocol_dose() -> float:
     """The 6-MP protocol dose (mg/m2/day) the titration pack assumes when none is given."""
     return _assumed_dose("mp_start", "titration.mp_protocol_dose")[0]
+
+
+def _decision(decision_id: str) -> Any:
+    """A decision of the titration pack, by id."""
+    for d in _pack().pack.decisions:
+        if d.id == decision_id:
+            return d
+    raise LookupError(f"titration pack: no decision {decision_id!r}")
 
 
 def _assumed_dose(decision_id: str, fact: str) -> tuple[float, str, str]:
@@ -259,21 +281,33 @@ def start_doses(log: MaintenanceLog) -> StartDose:
     mtx = res["titration.mtx_start"]
     ss = res["titration.steady_state"]
     assumed: list[str] = []
-    reasons: list[str] = []
     if log.mp_start is None:
-        mp_dose, _, why = _assumed_dose("mp_start", "titration.mp_protocol_dose")
+        mp_dose, _, _ = _assumed_dose("mp_start", "titration.mp_protocol_dose")
         assumed.append("mp_start")
-        reasons.append(why)
     else:
         mp_dose = log.mp_start
     if log.mtx_start is None:
-        mtx_dose, _, why = _assumed_dose("mtx_start", "titration.mtx_protocol_dose")
+        mtx_dose, _, _ = _assumed_dose("mtx_start", "titration.mtx_protocol_dose")
         assumed.append("mtx_start")
-        reasons.append(why)
     else:
         mtx_dose = log.mtx_start
-    if mp.provisional and mp.provisional_reason and mp.provisional_reason not in reasons:
-        reasons.insert(0, mp.provisional_reason)
+    # the reason names only what was assumed: a phenotype the start needed and lacked, a
+    # protocol dose not given (the pack's provisional.says clauses)
+    reasons: list[str] = []
+    for start, name, given in ((mp, "titration.mp_protocol_dose", log.mp_start),
+                               (mtx, "titration.mtx_protocol_dose", log.mtx_start)):
+        prov = _decision(start.decision).provisional
+        assert prov is not None, f"titration pack: {start.decision} assumes nothing"
+        made = {n for n in prov.assume if n not in facts} if start.provisional else set()
+        if given is None:
+            made.add(name)
+        if made:
+            reasons.append(prov.text(made))
+    if assumed:  # how to give a protocol dose, in the terms of where the visits came from
+        reasons.append(
+            "A record has no field for the protocol's doses, so they stay assumed."
+            if log.format == "record" else
+            f"Give {' and '.join(assumed)} in the log header to make the start final.")
     lo, hi = _field(mp, "percent_low"), _field(mp, "percent_high")
     percent = (float(lo), float(hi)) if lo is not None and hi is not None else None
     used = [r for r in (mp, mtx, ss) if r.status != "unknown"]
@@ -399,8 +433,8 @@ def _fmt(x: float | None) -> str:
     return NOT_KNOWN if x is None else f"{x:g}"
 
 
-def _reason(res: dict[str, DecisionResult], facts: dict[str, Fact], weeks: float | None,
-            minimum: bool) -> str:
+def _reason(log: MaintenanceLog, res: dict[str, DecisionResult], facts: dict[str, Fact],
+            weeks: float | None, minimum: bool) -> str:
     """Why: the counts that were read, then the pack's own note of the rule that decided."""
     action = res["titration.action"]
     parts: list[str] = []
@@ -419,7 +453,7 @@ def _reason(res: dict[str, DecisionResult], facts: dict[str, Fact], weeks: float
             since += f", steady state {str(ss.value).replace('_', ' ')}"
         parts.append(since)
     if action.status == "unknown":
-        missing = [_MISSING_TEXT.get(m, m) for m in action.missing]
+        missing = [_missing_text(log, m) for m in action.missing]
         parts.append("no suggestion: missing " + ", ".join(missing) if missing
                      else "no suggestion: no rule covers this case")
     elif action.note:
@@ -435,13 +469,14 @@ def _val(facts: dict[str, Fact], name: str) -> Any:
 _PER_M2_DAY = ("mg/m2/d", "mg/m2/day", "mg/m2")
 
 
-def _percent_of_protocol(log: MaintenanceLog, v: LogVisit) -> float | None:
-    """The visit's 6-MP dose as % of the protocol dose, when both are known per m2 per day."""
-    if v.mp is None or log.mp_start is None or log.dose_unit is None:
+def _percent_of_protocol(log: MaintenanceLog, v: LogVisit, start: StartDose) -> float | None:
+    """The visit's 6-MP dose as % of the protocol dose (the one given, else the dose the
+    pack assumes, see :attr:`StartDose.assumed`), when the dose is known per m2 per day."""
+    if v.mp is None or log.dose_unit is None:
         return None
     if log.dose_unit.replace(" ", "").replace("²", "2").lower() not in _PER_M2_DAY:
         return None
-    return round(100 * v.mp / log.mp_start, 1)
+    return round(100 * v.mp / start.mp_protocol_dose, 1)
 
 
 def _message(res: DecisionResult, values: dict[str, float | None]) -> str | None:
@@ -469,12 +504,18 @@ def _message(res: DecisionResult, values: dict[str, float | None]) -> str | None
     return text.format(**filled)
 
 
-def _visit_facts(log: MaintenanceLog, v: LogVisit, basis: Basis, weeks: float | None,
-                 on_hold: bool, streak: int, first: bool) -> dict[str, Fact]:
+def _visit_facts(log: MaintenanceLog, start: StartDose, v: LogVisit, basis: Basis,
+                 weeks: float | None, on_hold: bool, streak: int, first: bool
+                 ) -> dict[str, Fact]:
     facts = _base_facts(log)
-    percent = _percent_of_protocol(log, v) if first else None
+    percent = _percent_of_protocol(log, v, start) if first else None
     if percent is not None:
-        facts["visit.mp_percent_of_protocol"] = Fact(percent, "%")
+        # against an assumed protocol dose the start check is provisional, like the start
+        assumed = "mp_start" in start.assumed
+        facts["visit.mp_percent_of_protocol"] = Fact(percent, "%", provisional=assumed)
+        if assumed:
+            facts["titration.mp_protocol_dose"] = Fact(start.mp_protocol_dose, "mg/m2/d",
+                                                        provisional=True)
     if v.anc is not None:
         facts["visit.anc"] = Fact(v.anc, "10*9/L")
     if v.wbc is not None and basis == "auto":
@@ -538,7 +579,7 @@ def run_titration(log: MaintenanceLog, *, basis: Basis = "auto") -> TitrationRun
             continue
         weeks, minimum = _weeks_since_change(visits, i, log.last_change)
         on_hold = before == (0.0, 0.0)
-        facts = _visit_facts(log, v, basis, weeks, on_hold, streak, first=i == 0)
+        facts = _visit_facts(log, start, v, basis, weeks, on_hold, streak, first=i == 0)
         if basis == "anc" and v.wbc is not None:
             # the ANC basis ignores the WBC for the target, never for plausibility
             probe = dict(facts)
@@ -553,9 +594,12 @@ def run_titration(log: MaintenanceLog, *, basis: Basis = "auto") -> TitrationRun
         change = _field(action, "change")
         pct = _field(action, "change_percent")
         change_percent = float(pct) if isinstance(pct, int | float) else None
-        mp_text, mp_val = _drug_text(_field(action, "mp"), before[0] if before else None,
+        # the start check judges the dose recorded at the first visit: it is the reference
+        ref = now if before is None and action.rule_id == "action.decrease.above_cpic_start" \
+            else before
+        mp_text, mp_val = _drug_text(_field(action, "mp"), ref[0] if ref else None,
                                      pre_hold[0] if pre_hold else None, change, change_percent)
-        mtx_text, mtx_val = _drug_text(_field(action, "mtx"), before[1] if before else None,
+        mtx_text, mtx_val = _drug_text(_field(action, "mtx"), ref[1] if ref else None,
                                        pre_hold[1] if pre_hold else None, change,
                                        change_percent)
         counts = res["titration.counts"]
@@ -566,7 +610,7 @@ def run_titration(log: MaintenanceLog, *, basis: Basis = "auto") -> TitrationRun
         values = {"wbc": v.wbc, "anc": v.anc,
                   "wbc_per_ul": None if v.wbc is None else v.wbc / 1000,
                   "anc_per_ul": None if v.anc is None else v.anc / 1000,
-                  "percent": _percent_of_protocol(log, v)}
+                  "percent": _percent_of_protocol(log, v, start)}
         values["glucose"] = v.glucose
         values["alt"] = v.alt
         values["tgn"] = v.tgn
@@ -619,7 +663,7 @@ def run_titration(log: MaintenanceLog, *, basis: Basis = "auto") -> TitrationRun
             steady_state=str(ss.value) if ss.status == "decided" else None,
             agrees=(recorded in _EXPECTED_RECORD[act]) if act in _EXPECTED_RECORD and
             recorded not in ("first", "unknown") else None,
-            reason=_reason(res, given, weeks, minimum),
+            reason=_reason(log, res, given, weeks, minimum),
             rules=tuple(r.rule_id for r in used if r.rule_id),
             cite=tuple(dict.fromkeys(c for r in used for c in r.cite)),
             evidence="unconfirmed" if any(r.evidence == "unconfirmed" for r in used)

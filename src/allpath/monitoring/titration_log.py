@@ -51,9 +51,12 @@ __all__ = [
     "normalise_phenotype",
     "parse_dose_per_m2",
     "read_log",
+    "read_rows",
 ]
 
-LogFormat = Literal["allmt_processed", "allmt_external", "native"]
+#: ``record``: the maintenance visits of a patient record (``allpath assess``), read by the
+#: same row reader as a log file
+LogFormat = Literal["allmt_processed", "allmt_external", "native", "record"]
 COUNT_FIELDS: tuple[str, ...] = ("anc", "wbc", "platelets", "hemoglobin")
 # read, never blocking (a rejected value is reported, the visit stays assessable)
 BODY_FIELDS: tuple[str, ...] = ("weight", "height", "glucose", "alt", "bilirubin", "tgn", "memp")
@@ -128,6 +131,9 @@ class MaintenanceLog:
     last_change: dt.date | None = None
     allopurinol: bool | None = None  # allopurinol given with 6-MP (header)
     problems: tuple[Problem, ...] = field(default=())  # file-level (header) problems
+    # format "record": the start of the maintenance phase of the first visit (a record has no
+    # header, so what dates the first wait is said in the record's terms)
+    maintenance_start: dt.date | None = None
 
     @property
     def rejected_visits(self) -> tuple[LogVisit, ...]:
@@ -207,13 +213,18 @@ class _RowReader:
     units: Mapping[str, str]  # field -> unit of the file
     columns: Mapping[str, str]  # field -> column name as written (for messages)
 
-    def read(self, line: int, cells: Mapping[str, Any]) -> LogVisit:
+    def read(self, line: int, cells: Mapping[str, Any],
+             places: Mapping[str, str] | None = None) -> LogVisit:
+        """One visit from its cells; ``places`` (field -> where the value was written, such
+        as ``observations[12]`` of a record) replaces "line N, column X" in the problems."""
         cat = load_catalogue()
         problems: list[Problem] = []
         rejected: list[str] = []
         values: dict[str, float | None] = {}
 
         def where(fname: str) -> str:
+            if places is not None:
+                return places.get(fname, fname)
             return f"line {line}, column {self.columns.get(fname, fname)}"
 
         for fname in (*COUNT_FIELDS, *BODY_FIELDS):
@@ -252,6 +263,7 @@ class _RowReader:
         anc, wbc = values.get("anc"), values.get("wbc")
         if anc is not None and wbc is not None and anc > wbc:
             problems.append(Problem(
+                f"{where('anc')} and {where('wbc')}" if places is not None else
                 f"line {line}, columns {self.columns.get('anc', 'anc')} and "
                 f"{self.columns.get('wbc', 'wbc')}",
                 "ANC exceeds WBC: a neutrophil count greater than the white count cannot be right "
@@ -293,6 +305,16 @@ class _RowReader:
             tgn=values["tgn"], memp=values["memp"],
             problems=tuple(problems), rejected=tuple(dict.fromkeys(rejected)),
         )
+
+
+def read_rows(source: str,
+              rows: Sequence[tuple[int, Mapping[str, Any], Mapping[str, str]]]) -> list[LogVisit]:
+    """Visits from rows already split into fields, in catalogue units (a record's
+    maintenance visits): each row is ``(line, cells, places)``, ``places`` naming where each
+    value was written. The rows go through the same reader, checks and rejections as a log
+    file's rows, so a record and a log of the same visits are read alike."""
+    reader = _RowReader(source, {}, {})
+    return [reader.read(line, cells, places) for line, cells, places in rows]
 
 
 def _split_unit(column: str) -> tuple[str, str | None]:
