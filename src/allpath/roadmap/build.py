@@ -370,8 +370,16 @@ class Roadmap:
         possible: list[dict[str, Any]] = []
         for m in t.modifications:
             ok, needs = self._applies(m.applies_if, on, self.body)
-            row = {"label": m.label, "text": m.text, "cite": list(m.cite),
-                   "evidence": m.evidence, "needs": list(needs)}
+            row: dict[str, Any] = {"label": m.label, "text": m.text, "cite": list(m.cite),
+                                   "evidence": m.evidence, "needs": list(needs), "from": None}
+            if ok is not True:
+                # one that comes to apply later (a 59-year-old who turns 60 before course 3B)
+                # applies from that phase on, as its doses do
+                later = next((pd for pd in self.phases[1:] if self._applies(
+                    m.applies_if, pd.start, self.active(pd).body)[0] is True), None)
+                if later is not None:
+                    ok, row["needs"] = True, []
+                    row["from"] = {"phase": later.phase.id, "date": later.start.isoformat()}
             if ok:
                 applies_.append(row)
             elif ok is None:
@@ -379,7 +387,9 @@ class Roadmap:
         if not t.modifications:
             text = "This template names no population modifications."
         elif applies_:
-            text = "Modifications that apply: " + "; ".join(r["label"] for r in applies_) + "."
+            text = "Modifications that apply: " + "; ".join(
+                r["label"] + (f" (from {r['from']['phase']}, {r['from']['date']})"
+                              if r["from"] else "") for r in applies_) + "."
         elif possible:
             text = ("No modification is known to apply; still open: "
                     + "; ".join(f"{r['label']} (needs {', '.join(r['needs'])})"
