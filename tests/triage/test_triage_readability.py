@@ -12,18 +12,25 @@ import pytest
 from allpath.guide.readability import cmu_syllables, score
 from allpath.triage import texts
 
-SIGNS = ["trouble breathing", "bluish skin or lips", "a swollen face", "a seizure",
-         "bleeding that does not stop"]
+SIGNS = [text for _, text in texts.EMERGENCY_ITEMS] + [texts.EMERGENCY_HEAD_INJURY]
 FAMILY_TEXTS = {
     **{f"headline.{k}": v for k, v in texts.HEADLINE.items()},
     **{f"what_to_do.{k}": v.format(fever="38.0 °C (100.4 °F)")
        for k, v in texts.NEXT_STEP_PLAIN.items() if v},
     **{f"meaning.{k}": v for k, v in texts.MEANING.items()},
-    "meaning.on_treatment_fever": texts.MEANING_ON_TREATMENT_FEVER,
+    "meaning.on_treatment_fever": texts.MEANING_ON_TREATMENT_FEVER.format(who="the child"),
+    "meaning.on_treatment_fever_adult": texts.MEANING_ON_TREATMENT_FEVER.format(
+        who="the person"),
+    **{f"meaning.{k}": v for k, v in texts.MEANING_BY_SYMPTOM.items()},
+    **{f"headline.other_concern.{k}": v for k, v in texts.HEADLINE_OTHER_CONCERN.items()},
     "meaning.on_treatment": texts.MEANING_ON_TREATMENT,
     "meaning.fever_status_unknown": texts.MEANING_FEVER_STATUS_UNKNOWN,
     "meaning.emergency": texts.MEANING_EMERGENCY,
-    "when_to_get_help": texts.when_to_get_help(SIGNS, "38.0 °C (100.4 °F)"),
+    # each line of the list ends a sentence when read aloud
+    "when_to_get_help": " ".join(line.removeprefix("- ") + ("" if line.endswith(".") or
+                                                             line.endswith(":") else ".")
+                                 for line in texts.when_to_get_help(SIGNS,
+                                                                    "38.0 °C (100.4 °F)")),
     "disclaimer": texts.PLAIN_DISCLAIMER,
 }
 

@@ -16,6 +16,11 @@ from allpath.outputs.readable import words, wrap_text
 __all__ = ["render_triage_markdown", "render_triage_text"]
 
 
+def _lines(value: str | list[str]) -> list[str]:
+    """The emergency list is a list of short lines (a single text in results before 2.4)."""
+    return [value] if isinstance(value, str) else list(value)
+
+
 def render_triage_text(doc: dict[str, Any]) -> str:
     """Plain text: the family-facing part first, then the clinician's reasons."""
     plain = doc["plain_language"]
@@ -29,7 +34,7 @@ def render_triage_text(doc: dict[str, Any]) -> str:
         lines += [f"  - {t}" for t in plain["what_the_blood_test_shows"]]
     lines += ["", plain["what_it_can_mean"], "", "What to do:"]
     lines += [f"  - {t}" for t in plain["what_to_do"]]
-    lines += ["", plain["when_to_get_help_at_once"], "", plain["disclaimer"], "",
+    lines += ["", *_lines(plain["when_to_get_help_at_once"]), "", plain["disclaimer"], "",
               "--- for the clinician ---",
               f"urgency: {doc['urgency']}   leukemia suspicion: {doc['leukemia_suspicion']}"
               f"   CBC suspicion: {doc['cbc_suspicion']}", "reasons:"]
@@ -56,7 +61,8 @@ def render_triage_markdown(doc: dict[str, Any]) -> str:
         out.append(f"- {t}")
     out += ["", plain["what_it_can_mean"], "", "**What to do**", ""]
     out += [f"- {t}" for t in plain["what_to_do"]]
-    out += ["", f"> {plain['when_to_get_help_at_once']}", "", f"*{plain['disclaimer']}*", "",
+    out += ["", *(f"> {line}  " for line in _lines(plain["when_to_get_help_at_once"])), "",
+            f"*{plain['disclaimer']}*", "",
             "### For the clinician", "",
             f"Urgency **{doc['urgency']}**, leukemia suspicion **{doc['leukemia_suspicion']}**.",
             "", "| rule | reason | sources |", "|---|---|---|"]

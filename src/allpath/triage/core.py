@@ -238,13 +238,50 @@ class TriageResult:
         raise KnowledgeError([Problem("triage.fever.measured",
                                       "the fever rule has no temperature threshold")])
 
-    def emergency_signs(self) -> list[str]:
-        """The signs that always mean emergency help, read from the pack's own rule."""
+    def emergency_sign_codes(self) -> list[str]:
+        """The symptom codes that always mean the emergency number, read from the pack's own
+        rule (``triage.advice.emergency_services``)."""
         _, _, rule = self.knowledge.rule("triage.advice.emergency_services")
         codes: list[str] = []
         for node in getattr(getattr(rule, "when", None), "all", ()) or ():
             codes.extend(getattr(node, "contains_any", None) or ())
-        return [texts.SYMPTOM_PLAIN.get(c, c.replace("_", " ")) for c in codes]
+        return codes
+
+    def emergency_signs(self) -> list[str]:
+        """The short items of "get emergency help at once": each item of
+        :data:`texts.EMERGENCY_ITEMS` with a code in the pack's emergency rule, then any code of
+        the rule no item covers (never dropped), then a hit to the head with low platelets when
+        the pack has that rule."""
+        codes = self.emergency_sign_codes()
+        items = [text for group, text in texts.EMERGENCY_ITEMS if set(group) & set(codes)]
+        covered = {c for group, _ in texts.EMERGENCY_ITEMS for c in group}
+        items += [texts.SYMPTOM_PLAIN.get(c, c.replace("_", " ")).capitalize()
+                  for c in codes if c not in covered]
+        if "triage.urgency.emergency.head_injury_low_platelets" in self.knowledge.rules():
+            items.append(texts.EMERGENCY_HEAD_INJURY)
+        return items
+
+    def _adult(self) -> bool:
+        age = self.facts.get("age.years")
+        return age is not None and float(age.value) >= 18  # type: ignore[arg-type]
+
+    def _meaning_on_treatment(self, noticed: list[str], found: list[str]) -> str:
+        """What it can mean during treatment: the blood-count text only for blood-count signs
+        or findings (or nothing given), a text that fits each other sign that has one, and
+        "the team needs to know" when anything was given (review J)."""
+        specific: list[str] = []
+        for s in self.symptoms:
+            text = texts.MEANING_BY_SYMPTOM.get(s)
+            if text is not None and text not in specific:
+                specific.append(text)
+        blood = bool(found) or any(s in texts.BLOOD_COUNT_SIGNS for s in self.symptoms)
+        parts = [texts.MEANING_ON_TREATMENT] if blood or not (noticed or found) else []
+        parts += specific
+        if noticed or found:
+            parts.append(texts.MEANING_ON_TREATMENT_SIGNS)
+        if "chickenpox_exposure" in self.symptoms:
+            parts.append(texts.MEANING_CHICKENPOX)
+        return " ".join(parts)
 
     def plain_language(self) -> dict[str, Any]:
         urgency = self.urgency
@@ -255,12 +292,19 @@ class TriageResult:
         suspicion = self.leukemia_suspicion
         has_cbc = any(f in self.facts for f in CBC_FACTS)
         advice = self.advice
+        off_treatment = [texts.MEANING_BY_SYMPTOM[s] for s in self.symptoms
+                         if s in texts.MEANING_OFF_TREATMENT_SIGNS]
         if self.on_treatment_or_line:
-            meaning = texts.MEANING_ON_TREATMENT_FEVER if self.fever else \
-                texts.MEANING_ON_TREATMENT + (f" {texts.MEANING_ON_TREATMENT_SIGNS}"
-                                              if noticed or found else "")
-            if "chickenpox_exposure" in self.symptoms:
-                meaning += f" {texts.MEANING_CHICKENPOX}"
+            if self.fever:
+                who = "the person" if self._adult() or "age.years" not in self.facts \
+                    else "the child"
+                meaning = texts.MEANING_ON_TREATMENT_FEVER.format(who=who)
+                if "chickenpox_exposure" in self.symptoms:
+                    meaning += f" {texts.MEANING_CHICKENPOX}"
+            else:
+                meaning = self._meaning_on_treatment(noticed, found)
+        elif off_treatment and not self.fever:
+            meaning = " ".join(dict.fromkeys(off_treatment))
         elif self.fever and self.on_treatment_or_line is None:
             meaning = texts.MEANING_FEVER_STATUS_UNKNOWN
         elif urgency == "emergency":
@@ -276,7 +320,11 @@ class TriageResult:
             meaning = texts.MEANING.get(suspicion, "")
         temperature = _temperature(self._record) if self._record is not None else None
         return {
-            "headline": texts.HEADLINE.get(advice, texts.HEADLINE_BY_URGENCY.get(urgency, "")),
+            "headline": (texts.HEADLINE_OTHER_CONCERN[advice]
+                         if "other_concern" in self.symptoms
+                         and advice in texts.HEADLINE_OTHER_CONCERN
+                         else texts.HEADLINE.get(advice,
+                                                 texts.HEADLINE_BY_URGENCY.get(urgency, ""))),
             "temperature": temperature["text"] if temperature else None,
             "what_was_noticed": noticed,
             "what_the_blood_test_shows": found if has_cbc else [],

@@ -8,14 +8,20 @@ from __future__ import annotations
 
 __all__ = [
     "ALLOWED_PHRASES",
+    "BLOOD_COUNT_SIGNS",
+    "EMERGENCY_HEAD_INJURY",
+    "EMERGENCY_ITEMS",
     "FINDING_PLAIN",
     "FORBIDDEN_WORDS",
     "HEADLINE",
     "HEADLINE_BY_URGENCY",
+    "HEADLINE_OTHER_CONCERN",
     "MEANING",
+    "MEANING_BY_SYMPTOM",
     "MEANING_CHICKENPOX",
     "MEANING_EMERGENCY",
     "MEANING_FEVER_STATUS_UNKNOWN",
+    "MEANING_OFF_TREATMENT_SIGNS",
     "MEANING_ON_TREATMENT",
     "MEANING_ON_TREATMENT_FEVER",
     "MEANING_ON_TREATMENT_SIGNS",
@@ -56,10 +62,19 @@ HEADLINE = {
                           "things get worse.",
     "within_two_days": "See a doctor within the next day or two. Go sooner if things get "
                        "worse.",
-    "routine_on_treatment": "Nothing here needs a call right now. Keep the next visit with the "
-                            "cancer care team. Call them if anything changes.",
-    "routine": "This does not look urgent. Talk to your doctor at a routine visit, or sooner "
-               "if things change.",
+    "routine_on_treatment": "Nothing you entered needs a call right now. But if you are "
+                            "worried, call the cancer care team anyway. Call them if anything "
+                            "changes.",
+    "routine": "Nothing you entered looks urgent. Talk to your doctor at a routine visit. Go "
+               "sooner if things change or you are worried.",
+}
+# The headline when "something else worries me" (other_concern) was ticked: the tool cannot
+# judge what it was not told, so it says so first (review J).
+HEADLINE_OTHER_CONCERN = {
+    "oncology_team_today": "This tool cannot judge what worries you. Call the cancer care team "
+                           "today and tell them about it.",
+    "within_two_days": "This tool cannot judge what worries you. See a doctor in the next day "
+                       "or two. Go sooner if things get worse.",
 }
 # Used only when the advice decision could not answer (never expected with the bundled pack).
 HEADLINE_BY_URGENCY = {
@@ -72,13 +87,65 @@ HEADLINE_BY_URGENCY = {
 MEANING_ON_TREATMENT_FEVER = (
     "Cancer treatment lowers the body's germ-fighting cells. A fever can be the first sign of "
     "a serious infection, and it can get worse within hours. It needs a doctor right away, even "
-    "if the child seems well. Do not give fever medicine before you call, unless your team told "
+    "if {who} seems well. Do not give fever medicine before you call, unless your team told "
     "you to. Take the temperature by mouth or under the arm, never in the bottom."
 )
 MEANING_ON_TREATMENT = (
     "Cancer treatment can lower blood counts. That can make bleeding, bruising and infections "
     "more likely."
 )
+# "What it can mean" for signs that are not about blood counts (review J: a clot, stroke
+# signs, a change in vision, measles or little pee were all explained as low blood counts).
+# The first sign of the person's list that has a text gives it; signs with none fall back to
+# the blood-count text only when a blood-count sign or finding was given.
+MEANING_BY_SYMPTOM = {
+    "limb_swelling": "A swollen, sore arm or leg can be a blood clot. Some medicines used in "
+                     "cancer treatment make clots more likely.",
+    "chest_pain": "Chest pain can be serious, like a blood clot in the lungs or a heart "
+                  "problem. It needs help right away.",
+    "one_sided_weakness": "These signs can mean a problem in the brain, like a clot or a "
+                          "bleed. Every minute counts.",
+    "slurred_speech": "These signs can mean a problem in the brain, like a clot or a bleed. "
+                      "Every minute counts.",
+    "vision_changes": "A change in vision needs a doctor to check the eyes and the brain soon. "
+                      "With a headache it can be a sign of a clot or swelling in the brain.",
+    "measles_exposure": "Measles can be very serious when treatment has weakened the body's "
+                        "defenses. Medicine can still protect, but only for a few days.",
+    "low_urine": "Much less pee can mean the body is low on water, or that the kidneys need "
+                 "help. In the first week of treatment it can be a sign of a serious problem.",
+    "dark_urine": "Dark pee can mean the body is low on water. It can also be a sign that the "
+                  "liver is upset by a medicine.",
+    "jaundice": "Yellow skin or eyes can mean the liver is upset, sometimes by a medicine. A "
+                "blood test can check the liver.",
+    "hard_to_wake": "A person who cannot be woken needs help right away.",
+    "drowsy": "Being very sleepy or hard to wake can be a sign of a bad illness. It may be "
+              "an infection, or a problem in the brain.",
+    "suicidal_thoughts": "Thoughts of suicide are an emergency. Help is there, day or night. "
+                         "These feelings can be treated.",
+    "behaviour_change": "Some medicines, like steroids, can change mood. A sudden change can "
+                        "also have other causes. The team needs to hear about it today.",
+    "head_injury": "With few platelets, a hit to the head can bleed inside, even if the person "
+                   "seems fine at first.",
+    "constipation": "Some medicines used in cancer treatment, like vincristine, slow the "
+                    "bowels. Hard poop can hurt and can lead to other problems.",
+    "jaw_pain": "Some medicines used in cancer treatment, like vincristine, can cause jaw "
+                "pain. The team may change the dose.",
+    "not_drinking": "Not drinking can quickly lead to low water in the body, mostly in young "
+                    "children.",
+    "mouth_sores": "Mouth sores are common during cancer treatment. They can make eating "
+                   "and drinking hard.",
+    "other_concern": "This tool only knows the signs on its list. It cannot judge what "
+                     "worries you, so a nurse or doctor should hear about it.",
+}
+# the signs whose MEANING_BY_SYMPTOM text also fits a person not on treatment
+MEANING_OFF_TREATMENT_SIGNS = ("chest_pain", "suicidal_thoughts", "hard_to_wake", "drowsy",
+                               "jaundice", "one_sided_weakness", "slurred_speech",
+                               "other_concern")
+# the blood-count signs that MEANING_ON_TREATMENT explains
+BLOOD_COUNT_SIGNS = frozenset({"fatigue", "pallor", "easy_bruising", "petechiae",
+                               "bleeding_gums", "nosebleeds", "heavy_periods",
+                               "frequent_infections", "active_bleeding"})
+
 # added after a chickenpox contact during treatment (CDC 2013: immunocompromised people are at
 # high risk of severe varicella)
 MEANING_CHICKENPOX = ("Chickenpox can be much more serious when cancer treatment has weakened "
@@ -140,7 +207,8 @@ SYMPTOM_PLAIN = {
     "neck_swelling": "a swollen neck", "distended_neck_veins": "bulging neck veins",
     "cyanosis": "bluish skin or lips", "syncope": "fainting", "headache": "headache",
     "vomiting": "vomiting", "confusion": "confusion", "seizure": "a seizure",
-    "cranial_nerve_palsy": "a drooping or weak face", "vision_changes": "blurred vision",
+    "cranial_nerve_palsy": "a drooping or weak face",
+    "vision_changes": "a change in vision, like blurred or double vision",
     "testicular_swelling": "a swollen testicle", "rash": "a rash",
     "active_bleeding": "bleeding that does not stop", "runny_nose": "runny nose",
     "sore_throat": "sore throat", "flu_like_symptoms": "flu-like illness",
@@ -156,7 +224,36 @@ SYMPTOM_PLAIN = {
     "chickenpox_exposure": "contact with chickenpox or shingles",
     "measles_exposure": "contact with measles", "low_urine": "peeing much less than usual",
     "constipation": "no poop for 2 days or more",
+    "jaw_pain": "jaw pain that pain medicine does not help",
+    "jaundice": "yellow skin or yellow whites of the eyes",
+    "dark_urine": "dark pee, like tea or cola",
+    "chest_pain": "chest pain",
+    "hard_to_wake": "cannot be woken, or does not respond",
+    "drowsy": "very sleepy, floppy or hard to wake",
+    "head_injury": "a fall or a hit to the head",
+    "not_drinking": "not drinking, or cannot swallow",
+    "mouth_sores": "mouth sores",
+    "behaviour_change": "a sudden change in mood or behavior",
+    "suicidal_thoughts": "thoughts of suicide or self-harm",
+    "other_concern": "something else that worries me",
 }
+
+# "Get emergency help at once": short items, each shown when one of its symptom codes is in
+# the pack's emergency rule (triage.advice.emergency_services), in this order.
+EMERGENCY_ITEMS: tuple[tuple[tuple[str, ...], str], ...] = (
+    (("shortness_of_breath", "orthopnea", "stridor", "cyanosis"),
+     "Trouble breathing, noisy breathing, or blue lips"),
+    (("chest_pain",), "Chest pain"),
+    (("facial_swelling", "neck_swelling", "distended_neck_veins"),
+     "A swollen face or neck"),
+    (("hard_to_wake", "syncope"), "Fainting, or cannot be woken"),
+    (("seizure", "confusion"), "A seizure or new confusion"),
+    (("one_sided_weakness", "slurred_speech"), "Weakness on one side, or slurred speech"),
+    (("active_bleeding",), "Bleeding that does not stop"),
+    (("suicidal_thoughts",), "Talk of suicide or self-harm"),
+)
+# shown after them: from the rule triage.urgency.emergency.head_injury_low_platelets
+EMERGENCY_HEAD_INJURY = "A hit to the head when platelets are low"
 
 NEXT_STEP_PLAIN = {
     "emergency_care": "Call your emergency number or go to the emergency room now. Do not "
@@ -188,6 +285,22 @@ NEXT_STEP_PLAIN = {
                            "or more, call the cancer care team now, day or night.",
     "watch_and_return": "Watch for new or worse signs. See a doctor if things do not get "
                         "better as expected, or sooner if you are worried.",
+    "watch_and_call_team": "Watch for new or worse signs. Call the cancer care team if things "
+                           "get worse, or if you are worried.",
+    "measles_prophylaxis": "Call the cancer care team today about the measles contact. A shot "
+                           "that can protect (immune globulin) works only if it is given "
+                           "within 6 days of the contact.",
+    "constipation_care": "Do not use an enema or a suppository (medicine put in the bottom). "
+                         "Ask the team before you give any medicine for it.",
+    "head_injury_watch": "Watch closely for 2 days after a hit to the head. Get emergency help "
+                         "at once if the person gets very sleepy or hard to wake. The same if "
+                         "they throw up 3 times or more, get confused, have a seizure, or have "
+                         "new trouble talking or seeing.",
+    "crisis_help": "Do not leave the person alone. Call 911 now, or call or text 988 (the "
+                   "Suicide and Crisis Lifeline in the US). Keep medicines and weapons out of "
+                   "reach.",
+    "tell_the_concern": "Say what worries you, even if it is not on any list. This tool cannot "
+                        "judge it. If you are worried, you are right to call.",
 }
 
 SMEAR_REVIEW_CLINICAL = "Peripheral smear review of the blood count given."
@@ -215,16 +328,28 @@ NEXT_STEP_CLINICAL = {
     "recheck_temperature": "Borderline temperature on treatment: recheck within the hour; "
                            "manage as febrile if {fever} or more (CCLG).",
     "watch_and_return": "Safety-net advice; review if symptoms persist or worsen.",
+    "watch_and_call_team": "Safety-net advice on treatment: call the oncology team if worse or "
+                           "worried.",
+    "measles_prophylaxis": "Measles exposure on treatment: immune globulin within 6 days of "
+                           "the first exposure (CDC).",
+    "constipation_care": "Constipation on treatment: no enemas or suppositories; laxatives "
+                         "as the team directs (COG, Cincinnati Children's).",
+    "head_injury_watch": "Head injury: 48-hour red-flag safety net (NHS Healthier Together); "
+                         "check the platelet count.",
+    "crisis_help": "Suicidal thoughts or self-harm: emergency services or crisis line (988 in "
+                   "the US) now; do not leave the person alone; remove means.",
+    "tell_the_concern": "Family concern the symptom check cannot classify: clinical review.",
 }
 
-def when_to_get_help(signs: list[str], fever: str) -> str:
-    """The emergency list, built from the signs of the pack's emergency rule; ``fever`` is the
-    pack's fever threshold in both scales (:meth:`TriageResult.fever_threshold`)."""
-    listed = ", ".join(signs[:-1]) + (f" or {signs[-1]}" if len(signs) > 1 else "".join(signs))
-    return (f"Get emergency help at once for any of these: {listed}. Call your emergency "
-            "number. Does the person have cancer treatment or a central line? Then a fever of "
-            f"{fever} or more is an emergency too. Call the cancer care team now, day "
-            "or night, or go to the emergency room.")
+def when_to_get_help(items: list[str], fever: str) -> list[str]:
+    """The emergency list as short lines: the items (:data:`EMERGENCY_ITEMS` read from the
+    pack's emergency rule), then the fever line; ``fever`` is the pack's fever threshold in
+    both scales (:meth:`TriageResult.fever_threshold`)."""
+    return ["Call your emergency number at once for any of these:",
+            *[f"- {item}" for item in items],
+            f"With cancer treatment or a central line, a fever of {fever} or more is an "
+            "emergency too. Call the cancer care team now, day or night, or go to the "
+            "emergency room."]
 
 
 PLAIN_DISCLAIMER = (
