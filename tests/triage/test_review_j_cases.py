@@ -50,7 +50,8 @@ XFAIL: dict[str, str] = {
         "Alabama calls the nurse immediately only after no pee for 10-12 hours at 3 years and "
         "older (ALABAMA-ONC-EMERG), and this child peed within 8 hours. The emergency in the "
         "reviewer's reading is the tumour-lysis window (first week of induction, fact sheet "
-        "7.2/7.4), which the triage input cannot show: it has no treatment-start date"),
+        "7.2/7.4), which this input cannot show: with the new answer treatment_start it is "
+        "an emergency (S36): test_cairo_bishop_window_little_pee_in_the_first_week_is_now"),
     "rj-vincristine-jaw-pain-no-poo-3-days": (
         "the reviewer's input has constipation but no jaw pain (no code then); 'no poop for 2 "
         "days or more' alone stays a call within a day or two, as in the family guide "
@@ -242,6 +243,33 @@ def test_cdc_measles_contact_on_treatment_says_6_days_and_not_the_chickenpox_tim
     assert "4 days" not in text and "10 days" not in text
     assert "Measles" in result["plain_language"]["what_it_can_mean"]
     assert "blood counts" not in result["plain_language"]["what_it_can_mean"]
+
+
+def test_cairo_bishop_window_little_pee_in_the_first_week_is_now() -> None:
+    """Fact sheet 7.2/7.4 (S36): tumour lysis is counted up to 7 days after therapy starts and
+    too little urine is a clinical sign; with the start day given, much less pee on days 0-7
+    is a call now. Without it the answer is today and the start day is listed as missing."""
+    case = BY_ID["rj-little-dark-urine-day-3-of-induction"]
+    plain = triage(_doc(case)).to_dict()
+    assert plain["urgency"] == "urgent"
+    assert "triage.days_since_treatment_start" in [m["fact"] for m in plain["missing"]]
+    for start, want in (("2026-12-04", "emergency"), ("2026-12-07", "emergency"),
+                        ("2026-11-30", "emergency"), ("2026-11-29", "urgent"),
+                        ("2026-12-09", "urgent")):
+        result = triage(_doc(case, date="2026-12-07", treatment_start=start)).to_dict()
+        assert result["urgency"] == want, (start, result["urgency"])
+        assert "triage.days_since_treatment_start" not in [m["fact"] for m in
+                                                           result["missing"]]
+    now = triage(_doc(case, date="2026-12-07", treatment_start="2026-12-04")).to_dict()
+    assert now["advice"] == "oncology_team_now"
+    assert now["reasons"][0]["rule_id"] == \
+        "triage.urgency.emergency.low_urine_tumour_lysis_window"
+    assert "S36" in now["reasons"][0]["citations"]
+    from allpath.errors import RecordError
+
+    with pytest.raises(RecordError) as err:
+        triage(_doc(case, treatment_start="yesterday"))
+    assert [p.path for p in err.value.problems] == ["treatment_start"]
 
 
 # ------------------------------------------------------------------ "something else worries me"

@@ -82,6 +82,10 @@ def triage_facts(inp: TriageInput, knowledge: Knowledge) -> tuple[dict[str, Fact
         facts["triage.on_treatment"] = Fact(inp.on_treatment, inputs=("on_treatment",))
     if inp.central_line is not None:
         facts["triage.central_line"] = Fact(inp.central_line, inputs=("central_line",))
+    if inp.treatment_start is not None:
+        day = as_of or dt.date.today()
+        facts["triage.days_since_treatment_start"] = Fact(
+            float((day - inp.treatment_start).days), "d", ("treatment_start", "date"))
     return facts, as_of
 
 
@@ -221,6 +225,12 @@ class TriageResult:
 
     def missing(self) -> list[dict[str, str]]:
         out = [{"fact": f, "test": t} for f, t in _CBC_TESTS.items() if f not in self.facts]
+        start = "triage.days_since_treatment_start"
+        if "low_urine" in self.symptoms and self.on_treatment_or_line and start not in self.facts:
+            # the first week of treatment is the tumour-lysis window (rule
+            # triage.urgency.emergency.low_urine_tumour_lysis_window)
+            spec = self.knowledge.registry.get(start)
+            out.append({"fact": start, "test": spec.settled_by or "" if spec else ""})
         if self.on_treatment_or_line is None:
             for fact in ("triage.on_treatment", "triage.central_line"):
                 if fact not in self.facts:
