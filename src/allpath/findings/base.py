@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from allpath.classification.karyotype import masked_hypodiploidy_limits, read_karyotype
+from allpath.findings.mrd import is_mrd_fact, read_mrd_facts
 from allpath.knowledge import load_yaml
 from allpath.observations.normalise import NormalObservation, Timeline
 from allpath.record.models import PatientRecord
@@ -127,7 +128,7 @@ def base_facts(record: PatientRecord, timeline: Timeline, registry: Registry) ->
                 facts[f"marker.{marker}"] = Fact("not_reported", inputs=("immunophenotype",))
 
     _genetics(record, facts, out)
-    _observations(timeline, registry, facts)
+    _observations(timeline, registry, facts, out.notes)
     _plausibility(record, timeline, facts, out)
 
     # Computed facts.
@@ -323,10 +324,18 @@ def _genetics(record: PatientRecord, facts: dict[str, Fact], out: BaseFacts) -> 
         facts["genetics.chromosome_count"] = Fact(float(count), "1", tuple(refs))
 
 
-def _observations(timeline: Timeline, registry: Registry, facts: dict[str, Fact]) -> None:
+def _observations(timeline: Timeline, registry: Registry, facts: dict[str, Fact],
+                  notes: list[str]) -> None:
+    # MRD facts are read with their assay sensitivity and same-day results of other methods
+    # (allpath.findings.mrd); one they cannot settle is left out with a note saying why
+    for name, reading in read_mrd_facts(timeline, registry).items():
+        if reading.fact is not None:
+            facts[name] = reading.fact
+        if reading.note is not None:
+            notes.append(reading.note)
     for name, spec in registry.specs.items():
         source = spec.source
-        if "from" not in source:
+        if "from" not in source or is_mrd_fact(source):
             continue
         obs = _select(timeline, source)
         if obs is None:

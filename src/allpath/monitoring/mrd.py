@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from allpath.findings.mrd import MRD_ANALYTES, read_mrd_facts
 from allpath.observations.normalise import Timeline
 from allpath.rules.engine import DecisionResult, evaluate_pack
 from allpath.rules.facts import Fact, Registry
@@ -12,7 +13,7 @@ from allpath.rules.loader import Knowledge
 
 __all__ = ["mrd_series", "restratification"]
 
-_SPECIMEN = {"mrd_blood": "blood", "mrd_marrow": "marrow"}
+_SPECIMEN = MRD_ANALYTES
 
 
 def _timepoint_of(registry: Registry, code: str, day: int, label: str | None) -> str | None:
@@ -33,13 +34,28 @@ def _timepoint_of(registry: Registry, code: str, day: int, label: str | None) ->
 
 
 def mrd_series(timeline: Timeline, kb: Knowledge) -> list[dict[str, Any]]:
-    """Every MRD result with its specimen, method, sensitivity, time point and level."""
+    """Every MRD result with its specimen, method, sensitivity, time point and level.
+
+    The level and positivity come from the MRD pack, which reads the result's assay
+    sensitivity where the record gives it. ``fact`` names the protocol time-point fact the
+    result counts for (``mrd.eoi_marrow``) and ``used`` says whether the rules read its value
+    (false: too insensitive for a threshold, another result of the same day used, or same-day
+    results that disagree; the assessment's notes say which); both are null for a result
+    that counts for no time point."""
     pack = kb.pack("mrd")
+    counted: dict[str, tuple[str, bool]] = {}
+    for name, reading in read_mrd_facts(timeline, kb.registry, kb).items():
+        for o in reading.results:
+            counted[o.ref] = (name, reading.used == o.ref)
     out = []
     for obs in timeline:
         if obs.code not in _SPECIMEN or obs.value is None:
             continue
-        level, positive = evaluate_pack(pack, {"mrd.value": Fact(obs.value, "%", (obs.ref,))})
+        given = {"mrd.value": Fact(obs.value, "%", (obs.ref,))}
+        if obs.sensitivity is not None:
+            given["mrd.sensitivity"] = Fact(obs.sensitivity * 100.0, "%", (obs.ref,))
+        level, positive = evaluate_pack(pack, given)
+        fact, used = counted.get(obs.ref, (None, None))
         out.append({
             "date": obs.time.isoformat(),
             "day": obs.day,
@@ -51,8 +67,11 @@ def mrd_series(timeline: Timeline, kb: Knowledge) -> list[dict[str, Any]]:
             "sensitivity": obs.sensitivity,
             "timepoint": _timepoint_of(kb.registry, obs.code, obs.day, obs.timepoint),
             "level": level.value,
-            "positive": positive.value,
+            "positive": positive.value if positive.status == "decided" else None,
             "rule_id": level.rule_id,
+            "positive_rule_id": positive.rule_id,
+            "fact": fact,
+            "used": used,
             "citations": sorted(set(level.cite) | set(positive.cite)),
             "input_ref": obs.ref,
         })

@@ -1,0 +1,240 @@
+"""The MRD facts the rule packs read (``mrd.day8_blood``, ``mrd.eoi_marrow``, ...).
+
+An MRD fact is read from the results of its time point (``knowledge/facts.yaml``: analyte,
+window, label), like any observation fact, with two checks the rules cannot make themselves:
+
+* **Assay sensitivity.** A result below a threshold says only that the level is below the
+  assay's sensitivity. When the sensitivity recorded with it is coarser than (numerically
+  above) a threshold some rule compares the fact with, the result cannot say on which side of
+  that threshold the level lies ("MRD-negative with insufficient sensitivity" is not an
+  MRD-negative result: ASH 2021 MRD reporting table, citation MRD-REPORT-ASH2021). A result at
+  or above the threshold was detected there, so it still counts.
+* **Same-day results that disagree.** Two results of the same specimen on the same day for
+  the same time point (flow and PCR on one marrow) that fall on different sides of a threshold
+  a rule uses are not resolved by list order: none of the sources read (NCCN, COG, the ASH
+  reporting table) says which method rules, so the fact is left unknown.
+
+The thresholds are not restated here: they are the ones the loaded packs compare each MRD
+fact with. A fact that a result cannot settle is left out of the fact store (the rules that
+read it give their possible groups and name its test in ``missing``) and a note says why.
+A result without a recorded sensitivity is read as it is written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from allpath.observations.normalise import NormalObservation, Timeline
+from allpath.rules.engine import decision_conditions
+from allpath.rules.facts import Fact, Registry
+from allpath.rules.loader import Knowledge, load_knowledge
+from allpath.rules.schema import OPERATORS, Compare
+
+__all__ = [
+    "MRD_ANALYTES",
+    "MrdReading",
+    "compared_thresholds",
+    "is_mrd_fact",
+    "read_mrd_fact",
+    "read_mrd_facts",
+]
+
+#: The analytes MRD facts are read from, and the specimen each one is.
+MRD_ANALYTES: Mapping[str, str] = {"mrd_blood": "blood", "mrd_marrow": "marrow"}
+
+#: Citation of the rule that a negative result needs enough sensitivity, and of the need to
+#: report a result's sensitivity with it (bibliography id).
+SENSITIVITY_CITE = "MRD-REPORT-ASH2021"
+
+_NAMES = {
+    "day8": "day-8 blood MRD",
+    "end_of_induction": "end-of-induction marrow MRD",
+    "end_of_consolidation": "end-of-consolidation marrow MRD",
+}
+
+
+@dataclass(frozen=True)
+class MrdReading:
+    """How one MRD fact was read from its time point's results.
+
+    ``fact`` is None when the results cannot settle every threshold the rules compare it
+    with; ``insufficient`` maps the input reference of each result too insensitive for some
+    threshold to those thresholds (%); ``discordant`` lists (threshold, input references)
+    where same-day results fall on both sides; ``note`` explains a fact left unknown."""
+
+    name: str
+    results: tuple[NormalObservation, ...]
+    fact: Fact | None
+    used: str | None = None
+    insufficient: Mapping[str, tuple[float, ...]] = field(default_factory=dict)
+    discordant: tuple[tuple[float, tuple[str, ...]], ...] = ()
+    note: str | None = None
+
+
+def is_mrd_fact(source: Mapping[str, object]) -> bool:
+    """True for an observation fact read from an MRD analyte."""
+    return str(source.get("from")) in MRD_ANALYTES
+
+
+def _compared(kb: Knowledge) -> dict[str, tuple[tuple[str, float], ...]]:
+    found: dict[str, set[tuple[str, float]]] = {}
+    for cp in kb.packs:
+        for decision in cp.pack.decisions:
+            for cond in decision_conditions(decision):
+                if not isinstance(cond, Compare) or not cond.fact.startswith("mrd."):
+                    continue
+                if cond.table is not None:
+                    raise ValueError(f"{cp.id}/{decision.id}: MRD fact {cond.fact} compared "
+                                     "through a table; its assay-sensitivity check needs a "
+                                     "fixed threshold")
+                threshold = cp.thresholds.get(id(cond))
+                if threshold is not None:
+                    found.setdefault(cond.fact, set()).add((cond.op, threshold))
+    return {k: tuple(sorted(v, key=lambda ot: (ot[1], ot[0]))) for k, v in found.items()}
+
+
+_CACHE: dict[int, tuple[Knowledge, dict[str, tuple[tuple[str, float], ...]]]] = {}
+
+
+def compared_thresholds(kb: Knowledge | None = None) -> dict[str, tuple[tuple[str, float], ...]]:
+    """For each ``mrd.*`` fact, the (operator, threshold in the fact's unit) pairs the packs
+    of ``kb`` (default: the bundled knowledge) compare it with (worked out once per
+    knowledge base)."""
+    kb = kb if kb is not None else load_knowledge()
+    hit = _CACHE.get(id(kb))
+    if hit is not None and hit[0] is kb:
+        return hit[1]
+    if len(_CACHE) > 16:  # knowledge bases built again and again (tests)
+        _CACHE.clear()
+    found = _compared(kb)
+    _CACHE[id(kb)] = (kb, found)
+    return found
+
+
+def _percent(sensitivity: float | None) -> float | None:
+    """A recorded sensitivity (a fraction, 1e-4) in percent of cells (0.01)."""
+    return None if sensitivity is None else sensitivity * 100.0
+
+
+def _verdict(obs: NormalObservation, op: str, threshold: float) -> bool | None:
+    """The side of ``threshold`` the result puts the level on; None when a result below it
+    comes from an assay whose sensitivity is coarser than the threshold."""
+    assert obs.value is not None
+    sens = _percent(obs.sensitivity)
+    if obs.value < threshold and sens is not None and sens > threshold:
+        return None
+    return bool(OPERATORS[op](obs.value, threshold))
+
+
+def _time_point_results(timeline: Timeline, source: Mapping[str, object]
+                        ) -> tuple[NormalObservation, ...]:
+    """The results one MRD fact is read from: the chosen result (labelled for the time point
+    first, else the first or last in its window, as ``facts.yaml`` says) and every other
+    result of the same specimen on the same day counted for the same time point."""
+    code = str(source["from"])
+    label = source.get("timepoint")
+    series = [o for o in timeline.series(code) if o.value is not None]
+    labelled = [o for o in series if label is not None and o.timepoint == label]
+    if labelled:
+        chosen, pool = labelled[0], labelled
+    else:
+        window = source.get("window") or [None, None]
+        assert isinstance(window, list)
+        lo, hi = window
+        pool = [o for o in series
+                if (lo is None or o.day >= int(lo)) and (hi is None or o.day <= int(hi))
+                and o.timepoint in (None, label)]
+        if not pool:
+            return ()
+        chosen = pool[-1] if source.get("pick") == "last" else pool[0]
+    same_day = tuple(o for o in pool if o.time == chosen.time)
+    return (chosen, *(o for o in same_day if o is not chosen))
+
+
+def _pct(value: float) -> str:
+    return f"{value:g}%"
+
+
+def _result_text(obs: NormalObservation) -> str:
+    method = f" by {obs.method}" if obs.method else ""
+    sens = (f", assay sensitivity {obs.sensitivity:g} ({_pct(_percent(obs.sensitivity) or 0)})"
+            if obs.sensitivity is not None else "")
+    assert obs.value is not None
+    return f"{_pct(obs.value)}{method} ({obs.ref}{sens})"
+
+
+def read_mrd_fact(name: str, source: Mapping[str, object], timeline: Timeline,
+                  thresholds: Sequence[tuple[str, float]]) -> MrdReading:
+    """Read one MRD fact from its time point's results (see the module docstring)."""
+    results = _time_point_results(timeline, source)
+    if not results:
+        return MrdReading(name, (), None)
+    verdicts = {o.ref: {(op, t): _verdict(o, op, t) for op, t in thresholds} for o in results}
+    insufficient = {ref: tuple(sorted({t for (_, t), v in vs.items() if v is None}))
+                    for ref, vs in verdicts.items() if any(v is None for v in vs.values())}
+    settled: dict[tuple[str, float], bool] = {}
+    open_at: list[float] = []
+    discordant: dict[float, set[str]] = {}
+    for key in thresholds:
+        seen = {verdicts[o.ref][key] for o in results} - {None}
+        if len(seen) > 1:
+            discordant.setdefault(key[1], set()).update(o.ref for o in results
+                                                        if verdicts[o.ref][key] is not None)
+        elif seen:
+            settled[key] = seen.pop() is True
+        else:
+            open_at.append(key[1])
+    # the value used: the first result that settles every threshold as the results do
+    chosen = None if discordant or open_at else next(
+        (o for o in results if all(verdicts[o.ref][k] is settled[k] for k in thresholds)), None)
+    where = _NAMES.get(str(source.get("timepoint")), name)
+    where = where[:1].upper() + where[1:]
+    date = results[0].time.isoformat()
+    if chosen is not None:
+        note = None
+        if len(results) > 1:
+            note = (f"{where} ({name}) of {date}: "
+                    + "; ".join(_result_text(o) for o in results)
+                    + f". They agree at every threshold the rules use; {chosen.ref} is used.")
+        return MrdReading(name, results, Fact(chosen.value or 0.0, chosen.unit, (chosen.ref,)),
+                          chosen.ref, insufficient, (), note)
+    if discordant:
+        at = ", ".join(_pct(t) for t in sorted(discordant))
+        note = (f"{where} ({name}) of {date}: the results of the same specimen "
+                f"disagree across the {at} threshold the rules compare it with: "
+                + "; ".join(_result_text(o) for o in results)
+                + ". ALLPath does not pick one: the sources read (NCCN, COG, the ASH MRD "
+                "reporting table [MRD-REPORT-ASH2021]) do not say which method rules. The fact "
+                "is left unknown, so the groups that read it are given as possible groups; "
+                "the treating team decides which result stands.")
+        return MrdReading(name, results, None, None, insufficient,
+                          tuple((t, tuple(sorted(r))) for t, r in sorted(discordant.items())),
+                          note)
+    lowest = min(open_at) if open_at else min(t for _, t in thresholds)
+    needed = lowest / 100.0
+    specimen = MRD_ANALYTES[str(source["from"])]
+    note = (f"{where} ({name}) of {date}: "
+            + "; ".join(_result_text(o) for o in results)
+            + f". A result below {_pct(lowest)} from an assay less sensitive than "
+            f"{_pct(lowest)} cannot show that the level is below {_pct(lowest)}, the threshold "
+            "the rules compare it with (MRD-negative with insufficient sensitivity is not "
+            f"MRD-negative [{SENSITIVITY_CITE}]). The fact is left unknown; it is settled by a "
+            f"{specimen} MRD of this time point by an assay with a sensitivity of {needed:g} "
+            f"({_pct(lowest)}) or better.")
+    return MrdReading(name, results, None, None, insufficient, (), note)
+
+
+def read_mrd_facts(timeline: Timeline, registry: Registry,
+                   kb: Knowledge | None = None) -> dict[str, MrdReading]:
+    """Every MRD fact of the registry read from the timeline (those with results)."""
+    thresholds = compared_thresholds(kb)
+    out: dict[str, MrdReading] = {}
+    for name, spec in registry.specs.items():
+        if not is_mrd_fact(spec.source):
+            continue
+        reading = read_mrd_fact(name, spec.source, timeline, thresholds.get(name, ()))
+        if reading.results:
+            out[name] = reading
+    return out
+
