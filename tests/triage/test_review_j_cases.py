@@ -295,8 +295,11 @@ def test_kidshealth_nz_other_concern_off_treatment_is_never_routine() -> None:
     assert result["urgency"] == "soon" and result["advice"] == "within_two_days"
     assert result["plain_language"]["headline"].startswith("This tool cannot judge")
     unknown = triage({k: v for k, v in doc.items() if k not in ("on_treatment",
-                                                                  "central_line")})
-    assert unknown.urgency == "soon"
+                                                                  "central_line")}).to_dict()
+    # not answered: read the safe way (as for a fever), and the question is asked
+    assert unknown["urgency"] == "urgent" and unknown["advice"] == "same_day"
+    assert unknown["plain_language"]["headline"].startswith("This tool cannot judge")
+    assert "triage.on_treatment" in [m["fact"] for m in unknown["missing"]]
 
 
 def test_other_concern_never_lowers_a_real_emergency() -> None:

@@ -73,6 +73,8 @@ HEADLINE = {
 HEADLINE_OTHER_CONCERN = {
     "oncology_team_today": "This tool cannot judge what worries you. Call the cancer care team "
                            "today and tell them about it.",
+    "same_day": "This tool cannot judge what worries you. See a doctor today. With cancer "
+                "treatment, call the cancer care team.",
     "within_two_days": "This tool cannot judge what worries you. See a doctor in the next day "
                        "or two. Go sooner if things get worse.",
 }
