@@ -24,7 +24,7 @@ from allpath.outputs.assessment import Assessment
 from allpath.record.load import load_record
 from allpath.record.models import PatientRecord
 from allpath.roadmap.build import Setting, build_roadmap
-from allpath.roadmap.responses import marrow_readings
+from allpath.roadmap.responses import course_of
 from allpath.rules.engine import DecisionResult, evaluate_pack
 from allpath.rules.facts import Fact
 from allpath.rules.loader import Knowledge, load_knowledge
@@ -67,7 +67,7 @@ def assess(
     # after a confirmed relapse the relapse plan, dated from the relapse
     setting, relapse_date = roadmap_setting(monitoring)
     roadmap = build_roadmap(_Basis(record, timeline, facts, kb), setting=setting,
-                            relapse_date=relapse_date, readings=marrow_readings(monitoring))
+                            relapse_date=relapse_date, course=course_of(monitoring, record))
     # 6. titration: the titration pack over the record's maintenance visits
     titration = titration_run(record, timeline)
     return Assessment(

@@ -139,7 +139,8 @@ def test_default_start_is_first_treatment_event_else_diagnosis_plus_one() -> Non
 # ------------------------------------------------------------------ ics
 def test_ics_parses_back_with_all_day_events_and_stable_uids() -> None:
     rm = build_roadmap(assess_file(EX1))
-    raw = rm.ics()
+    stamp = dt.datetime(2024, 5, 1, 12, 0, tzinfo=dt.UTC)  # DTSTAMP is the export time
+    raw = rm.ics(stamp)
     cal = Calendar.from_ical(raw)
     events = list(cal.walk("VEVENT"))
     phases = rm.to_dict()["phases"]
@@ -155,7 +156,7 @@ def test_ics_parses_back_with_all_day_events_and_stable_uids() -> None:
     assert len(uids) == len(set(uids))
     assert any("Lumbar puncture" in s for s in summaries)
     assert any(s.startswith("Decision:") for s in summaries)
-    assert rm.ics() == raw  # the same input gives the same file (stable UIDs)
+    assert rm.ics(stamp) == raw  # the same input and export time give the same file
     later = build_roadmap(assess_file(EX1), start=dt.date(2024, 6, 1)).ics()
     assert {str(e["UID"]) for e in Calendar.from_ical(later).walk("VEVENT")} == set(uids)
 

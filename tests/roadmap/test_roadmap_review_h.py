@@ -19,14 +19,6 @@ KNOWN: dict[str, str] = {
         "The reviewer's own slip (report): T-ALL NCCN very high risk reads the end-of-"
         "consolidation MRD (AALL1231 [S1]), which this record does not have yet, so the group "
         "stays unknown with high and very high still possible; the case wanted 'high'."),
-    "rh06-woman-51-ph-positive-eoi-bcr-abl1-exactly-0-01-ponatinib-15": (
-        "Boundary side: PhALLCON counts BCR::ABL1 <= 0.01% as MRD-negative (Iclusig HCP "
-        "page); the template still steps ponatinib down only below 0.01%."),
-    "rh07-man-58-ph-positive-mrd-positive-eoi-negative-after-consolidation": (
-        "Source wording: the reviewer reads PhALLCON as stepping ponatinib down on an "
-        "MRD-negative CR at or after the end of induction; the template reads the end-of-"
-        "induction value only (the trial's composite endpoint). Not settled by a source "
-        "read; asked of the user."),
 }
 
 
@@ -70,3 +62,17 @@ def test_hd_mtx_leucovorin_counts_three_rescue_doses_per_infusion() -> None:
     rm = _roadmap("rh04")
     [lv] = [c for p in rm["phases"] for c in p["components"] if c["drug"] == "leucovorin"]
     assert (lv["doses"], lv["doses_per_day"]) == (12, 3)
+
+
+@pytest.mark.parametrize(("prefix", "indication"), [
+    ("rh02", "child_early_first_relapse"), ("rh12", "adult_cr2_consolidative")])
+def test_nccn_relapse_hct_indication_puts_donor_search_on_the_relapsed_plan(
+        prefix: str, indication: str) -> None:
+    """rh02 (girl of 9, early first relapse) and rh12 (woman of 45, late relapse in MRD-
+    negative CR2): NCCN Pediatric sends an early first relapse to HCT in CR2 [S1] and NCCN
+    adult a CR2 without an earlier transplant to a consolidative HCT [S2], so the relapsed
+    plan carries the indication and the HLA typing and donor search checkpoint."""
+    rm = _roadmap(prefix)
+    assert rm["transplant"]["indications"] == [indication]
+    assert rm["transplant"]["donor_search"] is not None
+    assert rm["transplant"]["decision"]["rule_id"].startswith("roadmap.hct_relapse.")

@@ -164,7 +164,18 @@ def test_phallcon_ponatinib_15_mg_only_after_mrd_negative_cr_otherwise_30_mg() -
             ["30 mg/day"]
     both = _comps(unk, "consolidation", "ponatinib")
     assert len(both) == 2 and all(not c["applies"]["decided"] for c in both)
-    assert all("mrd.eoi_marrow" in c["applies"]["needs"] for c in both)
+    assert all("roadmap.marrow_mrd_by_phase_start" in c["applies"]["needs"] for c in both)
+
+
+def test_phallcon_mrd_negativity_is_bcr_abl1_at_most_0_01_percent() -> None:
+    """[ICLUSIG-HCP-MRD]: MRD-negative in PhALLCON is BCR::ABL1 0.01% or less, so exactly
+    0.01% steps ponatinib down to 15 mg (review H, rh06)."""
+    at = _rm(age_years=51, ph="positive", height_cm=165, weight_kg=68, mrd_eoi=0.01)
+    above = _rm(age_years=51, ph="positive", height_cm=165, weight_kg=68, mrd_eoi=0.011)
+    assert [c["dose"]["prescribed"] for c in _comps(at, "consolidation", "ponatinib")] == \
+        ["15 mg/day"]
+    assert [c["dose"]["prescribed"] for c in _comps(above, "consolidation", "ponatinib")] == \
+        ["30 mg/day"]
 
 
 def test_aall0232_era_calgb_10403_men_3_years_women_2_years_from_interim_maintenance() -> None:

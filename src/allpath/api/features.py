@@ -164,7 +164,7 @@ def roadmap(
     chosen, relapse_date = roadmap_setting(a.monitoring, setting.value)
     doc: dict[str, Any] = mod.build_roadmap(
         a, start, setting=chosen, template=template, relapse_date=relapse_date,
-        readings=mod.marrow_readings(a.monitoring)).to_dict()
+        course=mod.course_of(a.monitoring, a.record)).to_dict()
     return json.loads(json.dumps(doc, default=str))  # type: ignore[no-any-return]
 
 

@@ -221,7 +221,7 @@ def roadmap(
 ) -> None:
     """Treatment roadmap: protocol template, dated phases, doses, checkpoints, .ics."""
     from allpath.pipeline import assess_file, roadmap_setting
-    from allpath.roadmap import FORMULAS, build_roadmap, marrow_readings
+    from allpath.roadmap import FORMULAS, build_roadmap, course_of
 
     if bsa_formula not in FORMULAS:
         typer.echo(f"error: unknown BSA formula {bsa_formula!r}; choose one of "
@@ -239,7 +239,7 @@ def roadmap(
         chosen, relapse_date = roadmap_setting(assessment.monitoring, setting.value)
         rm = build_roadmap(assessment, start_date, bsa_formula, setting=chosen,
                            template=template, relapse_date=relapse_date,
-                           readings=marrow_readings(assessment.monitoring))
+                           course=course_of(assessment.monitoring, assessment.record))
         if ics is not None:
             from allpath.io import write_bytes_atomic
 

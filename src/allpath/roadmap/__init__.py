@@ -11,18 +11,20 @@ from __future__ import annotations
 
 from allpath.roadmap.bsa import FORMULAS, bsa
 from allpath.roadmap.build import ROADMAP_FORMAT, Roadmap, build_roadmap
-from allpath.roadmap.responses import MarrowReading, marrow_readings
+from allpath.roadmap.responses import Course, MarrowReading, course_of, marrow_readings
 from allpath.roadmap.templates import Template, check_templates, load_templates
 
 __all__ = [
     "FORMULAS",
     "ROADMAP_FORMAT",
+    "Course",
     "MarrowReading",
     "Roadmap",
     "Template",
     "bsa",
     "build_roadmap",
     "check_templates",
+    "course_of",
     "load_templates",
     "marrow_readings",
 ]

@@ -25,7 +25,7 @@ from allpath.roadmap.calendar import (
 )
 from allpath.roadmap.doses import compute_dose, vinca_warning
 from allpath.roadmap.dosing import Dosing, age_years_on, applies, load_dosing
-from allpath.roadmap.responses import MarrowReading, reading_for
+from allpath.roadmap.responses import Course, MarrowReading, reading_for
 from allpath.roadmap.templates import (
     Applies,
     Component,
@@ -43,6 +43,8 @@ from allpath.rules.loader import Knowledge
 __all__ = ["ROADMAP_FORMAT", "Assessed", "Roadmap", "build_roadmap"]
 
 ROADMAP_FORMAT = "allpath.roadmap/1"
+#: a dated fact the roadmap works out for each phase (declared in facts.d/roadmap.yaml)
+MRD_BY_PHASE_START = "roadmap.marrow_mrd_by_phase_start"
 Setting = Literal["frontline", "relapsed", "refractory"]
 _NOTE = "Planned from a protocol template; " + DISCLAIMER
 
@@ -196,8 +198,18 @@ class Roadmap:
                  ) -> tuple[bool | None, tuple[str, ...]]:
         if a is None:
             return True, ()
+        facts = self._facts()
+        if any(fc.fact == MRD_BY_PHASE_START for fc in a.facts):
+            facts = {**facts, MRD_BY_PHASE_START: self._mrd_by(on)}
         return applies(a, age=self.age_on(on), weight=body.weight_kg, bsa=body.bsa_m2,
-                       sex=self.sex, facts=self._facts())
+                       sex=self.sex, facts=facts)
+
+    def _mrd_by(self, on: dt.date) -> float | None:
+        """The latest marrow MRD result (%) dated on or before ``on`` (fact
+        ``roadmap.marrow_mrd_by_phase_start``): a TKI stepped down "once MRD-negative CR is
+        reached" reads the result in hand when each phase begins."""
+        before = [o for o in self.assessment.timeline.series("mrd_marrow") if o.time <= on]
+        return before[-1].value if before else None
 
     def active(self, pd: PhaseDates) -> _Active:
         """Components and procedures that apply, with the body size at the phase start."""
@@ -830,14 +842,16 @@ def build_roadmap(
     template: str | None = None,
     templates: Mapping[str, Template] | None = None,
     relapse_date: dt.date | None = None,
-    readings: tuple[MarrowReading, ...] = (),
+    course: Course | None = None,
 ) -> Roadmap:
     """Choose a protocol template by the roadmap rule pack and lay it out on dates.
 
     ``relapse_date`` (a confirmed relapse) dates a relapsed or refractory roadmap from the
-    relapse when no ``start`` is given (:func:`_default_start`). ``readings`` (from
-    :func:`allpath.roadmap.responses.marrow_readings`) settle the decision options that name a
-    marrow ``response``: after "no response" the plan goes on with what that option names.
+    relapse when no ``start`` is given (:func:`_default_start`). ``course`` (from
+    :func:`allpath.roadmap.responses.course_of`) gives the marrow readings that settle the
+    decision options naming a marrow ``response`` (after "no response" the plan goes on with
+    what that option names) and the facts of a confirmed relapse that the relapse HCT
+    indications read.
 
     ``template`` overrides the choice (for example to look at an alternative); the selection
     result is still reported. Missing height or weight leaves per-m2 doses missing, with what
@@ -848,6 +862,11 @@ def build_roadmap(
     catalogue = dict(templates) if templates is not None else load_templates()
     facts: dict[str, Fact] = dict(assessment.facts)
     facts["roadmap.setting"] = Fact(setting)
+    course = course or Course()
+    readings = course.readings
+    if setting == "relapsed":
+        for name, value in course.relapse_facts:
+            facts[name] = Fact(value, inputs=("relapse",))
     results = {r.output: r for r in evaluate_pack(kb.pack("roadmap"), facts)}
     selection = results.get("roadmap.template")
     alt_res = results.get("roadmap.alternatives")
@@ -879,7 +898,8 @@ def build_roadmap(
                                 follow=_follow(catalogue, sex_known, values, readings),
                                 recorded=recorded))
               if tpl is not None and start_date else ())
-    transplant = results.get("roadmap.transplant_indications")
+    transplant = results.get("roadmap.transplant_indications_relapse" if setting == "relapsed"
+                             else "roadmap.transplant_indications")
     extra: list[CalendarItem] = []
     indications = (tuple(v for v in transplant.value if v != "none")
                    if transplant is not None and transplant.status == "decided"

@@ -23,8 +23,9 @@ from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
     from allpath.monitoring.monitor import Monitoring
+    from allpath.record.models import PatientRecord
 
-__all__ = ["MarrowReading", "marrow_readings", "reading_for"]
+__all__ = ["Course", "MarrowReading", "course_of", "marrow_readings", "reading_for"]
 
 State = Literal["remission", "not_in_remission"]
 
@@ -83,3 +84,34 @@ def reading_for(readings: tuple[MarrowReading, ...], checkpoint: str | None,
     inside = [m for m in readings if m.checkpoint is None
               and phase_start <= m.date <= phase_end]
     return inside[-1] if inside else None
+
+
+@dataclass(frozen=True)
+class Course:
+    """What the monitoring stage found that a roadmap reads: the dated marrow readings (for
+    decision options naming a ``response``) and, after a confirmed relapse, the facts of that
+    relapse the roadmap pack's relapse HCT decision reads (``roadmap.relapse_episode``,
+    ``roadmap.relapse_timing_nccn``, ``roadmap.prior_hct``; facts.d/roadmap.yaml)."""
+
+    readings: tuple[MarrowReading, ...] = ()
+    relapse_facts: tuple[tuple[str, str | bool], ...] = ()
+
+
+def course_of(monitoring: Monitoring | None, record: PatientRecord) -> Course:
+    """The :class:`Course` of a monitoring result and its record."""
+    if monitoring is None:
+        return Course()
+    facts: list[tuple[str, str | bool]] = []
+    rel = monitoring.relapse
+    if rel.confirmed and rel.relapse_date is not None:
+        when = rel.relapse_date
+        facts.append(("roadmap.relapse_episode", "first" if rel.number == 1 else "later"))
+        timing = next((r for r in rel.results if r.output == "relapse.timing.nccn"), None)
+        if timing is not None and timing.status == "decided" \
+                and timing.value in ("early", "late"):
+            facts.append(("roadmap.relapse_timing_nccn", timing.value))
+        facts.append(("roadmap.prior_hct", any(
+            str(getattr(ev.phase, "value", ev.phase)) == "transplant" and ev.start < when
+            for ev in record.treatment)))
+    return Course(marrow_readings(monitoring), tuple(facts))
+
