@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
 REPO = Path(__file__).resolve().parents[1]
@@ -125,3 +126,13 @@ def case_failures(case: Path) -> list[str]:
 
     doc = load_yaml(case.read_text(encoding="utf-8"))
     return check(assessed_case(case).to_dict(), doc.get("expected") or {})
+
+
+def case_params(cases: list[Path], known: dict[str, str]) -> list[Any]:
+    """One pytest parameter per worked case file, named by its stem; a case named in
+    ``known`` is a strict xfail whose reason is the text given (it fails loudly once it
+    passes)."""
+    return [pytest.param(c, id=c.stem, marks=pytest.mark.xfail(reason=known[c.stem],
+                                                               strict=True))
+            if c.stem in known else pytest.param(c, id=c.stem) for c in cases]
+

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from support import assessed_case, case_failures
+from support import assessed_case, case_failures, case_params
 
 _DIR = Path(__file__).parent / "review_f"
 _CASES = sorted(_DIR.glob("rf*.yaml"))
@@ -30,9 +30,7 @@ DISPUTED: dict[str, str] = {
 }
 
 
-@pytest.mark.parametrize("case", [
-    pytest.param(c, id=c.stem, marks=pytest.mark.xfail(reason=DISPUTED[c.stem], strict=True))
-    if c.stem in DISPUTED else pytest.param(c, id=c.stem) for c in _CASES])
+@pytest.mark.parametrize("case", case_params(_CASES, DISPUTED))
 def test_review_f_journey_case(case: Path) -> None:
     assert case_failures(case) == []
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from support import assessed_case, case_failures
+from support import assessed_case, case_failures, case_params
 
 _DIR = Path(__file__).parent / "review_h"
 _CASES = sorted(_DIR.glob("rh*.yaml"))
@@ -22,9 +22,7 @@ KNOWN: dict[str, str] = {
 }
 
 
-@pytest.mark.parametrize("case", [
-    pytest.param(c, id=c.stem, marks=pytest.mark.xfail(reason=KNOWN[c.stem], strict=True))
-    if c.stem in KNOWN else pytest.param(c, id=c.stem) for c in _CASES])
+@pytest.mark.parametrize("case", case_params(_CASES, KNOWN))
 def test_review_h_roadmap_case(case: Path) -> None:
     assert case_failures(case) == []
 
