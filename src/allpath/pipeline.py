@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from allpath.findings.base import base_facts
+from allpath.findings.mrd import reword_provisional, unsettled_mrd
 from allpath.monitoring.monitor import Monitoring, current_phase, monitor
 from allpath.monitoring.titration_record import titration_run
 from allpath.observations.normalise import Timeline, normalise
@@ -53,6 +54,8 @@ def assess(
         run = evaluate_pack(pack, facts, why_unknown)
         results.extend(run.results)
         facts, why_unknown = dict(run.facts), dict(run.why_unknown)
+    # a provisional answer never claims an MRD result the record has but cannot read
+    results = reword_provisional(results, facts, unsettled_mrd(timeline, kb.registry, kb), kb)
     monitoring = monitor(record, timeline, facts, results, kb)  # 4. monitoring
     notes = list(base.notes)
     if as_of is not None and as_of != timeline.reference:

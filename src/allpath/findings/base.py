@@ -232,6 +232,21 @@ def _plausibility(record: PatientRecord, timeline: Timeline, facts: dict[str, Fa
                 withhold = True
     if withhold:
         facts.pop("wbc.dx", None)
+    # any other count with the ANC above the WBC of the same day (a maintenance visit) is
+    # named too, with both values and the date; the diagnostic pair is named above
+    shown = set(anc.inputs + wbc.inputs) if withhold and wbc and anc else set()
+    for a in timeline.series("anc"):
+        for w in timeline.series("wbc"):
+            if (w.time != a.time or a.value is None or w.value is None or a.unit is None
+                    or w.unit is None or {a.ref, w.ref} <= shown):
+                continue
+            anc_g = convert(float(a.value), a.unit, "10*9/L")
+            wbc_g = convert(float(w.value), w.unit, "10*9/L")
+            if anc_g > wbc_g:
+                out.notes.append(
+                    f"Implausible: ANC {anc_g:g} x10^9/L is above WBC {wbc_g:g} x10^9/L "
+                    f"on {a.time.isoformat()} ({a.ref}, {w.ref}); check both before acting on "
+                    "the counts of that day.")
     maintenance = [ev for ev in record.treatment if ev.phase == "maintenance"]
     level, level_unit = _limits()["wbc_in_maintenance_from"]
     for o in timeline.series("wbc"):

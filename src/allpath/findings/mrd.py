@@ -23,25 +23,34 @@ A result without a recorded sensitivity is read as it is written.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from allpath.observations.normalise import NormalObservation, Timeline
-from allpath.rules.engine import decision_conditions
+from allpath.rules.engine import DecisionResult, decision_conditions
 from allpath.rules.facts import Fact, Registry
 from allpath.rules.loader import Knowledge, load_knowledge
 from allpath.rules.schema import OPERATORS, Compare
 
 __all__ = [
+    "MONITORING_MRD_FACTS",
     "MRD_ANALYTES",
     "MrdReading",
     "compared_thresholds",
     "is_mrd_fact",
     "read_mrd_fact",
     "read_mrd_facts",
+    "read_mrd_results",
+    "reword_provisional",
+    "unsettled_mrd",
 ]
 
 #: The analytes MRD facts are read from, and the specimen each one is.
 MRD_ANALYTES: Mapping[str, str] = {"mrd_blood": "blood", "mrd_marrow": "marrow"}
+
+#: MRD facts computed by the monitoring stage (not read from a time point's window) that the
+#: monitoring packs compare with thresholds: the relapse pack's end-of-block-1 marrow MRD and
+#: the alerts' latest MRD. They are read from their results with the same checks.
+MONITORING_MRD_FACTS: tuple[str, ...] = ("rel.mrd_end_block1", "now.mrd_latest")
 
 #: Citation of the rule that a negative result needs enough sensitivity, and of the need to
 #: report a result's sensitivity with it (bibliography id).
@@ -51,6 +60,8 @@ _NAMES = {
     "day8": "day-8 blood MRD",
     "end_of_induction": "end-of-induction marrow MRD",
     "end_of_consolidation": "end-of-consolidation marrow MRD",
+    "rel.mrd_end_block1": "end-of-block-1 marrow MRD",
+    "now.mrd_latest": "latest MRD",
 }
 
 
@@ -70,6 +81,37 @@ class MrdReading:
     insufficient: Mapping[str, tuple[float, ...]] = field(default_factory=dict)
     discordant: tuple[tuple[float, tuple[str, ...]], ...] = ()
     note: str | None = None
+    needed: float | None = None
+    label: str | None = None
+    """``needed``: the assay sensitivity (a fraction, 1e-4) that would settle a fact left
+    unknown because its results are too insensitive, else None; ``label``: what the
+    measurement is called (end-of-induction marrow MRD)."""
+
+    @property
+    def why_unknown(self) -> str | None:
+        """``insufficient_sensitivity`` or ``discordant`` for a fact its results cannot
+        settle; None when the fact is read (or has no result)."""
+        if self.fact is not None or not self.results:
+            return None
+        return "discordant" if self.discordant else "insufficient_sensitivity"
+
+    @property
+    def clause(self) -> str | None:
+        """A short clause saying why the fact is unknown although it was measured (for a
+        provisional answer's reason); None when it is read."""
+        kind = self.why_unknown
+        if kind is None:
+            return None
+        what = self.label or self.name
+        date = self.results[0].time.isoformat()
+        if kind == "discordant":
+            at = ", ".join(_pct(t) for t, _ in self.discordant)
+            return (f"{what} of {date} is unknown: the same-day results fall on both sides of "
+                    f"{at} (" + ", ".join(_short(o) for o in self.results)
+                    + "), and the treating team decides which stands")
+        return (f"{what} of {date} is unknown: " + ", ".join(_short(o) for o in self.results)
+                + f" cannot show a level below {_pct((self.needed or 0) * 100.0)} (an assay with "
+                f"a sensitivity of {self.needed:g} or better settles it)")
 
 
 def is_mrd_fact(source: Mapping[str, object]) -> bool:
@@ -82,7 +124,8 @@ def _compared(kb: Knowledge) -> dict[str, tuple[tuple[str, float], ...]]:
     for cp in kb.packs:
         for decision in cp.pack.decisions:
             for cond in decision_conditions(decision):
-                if not isinstance(cond, Compare) or not cond.fact.startswith("mrd."):
+                if not isinstance(cond, Compare) or not (
+                        cond.fact.startswith("mrd.") or cond.fact in MONITORING_MRD_FACTS):
                     continue
                 if cond.table is not None:
                     raise ValueError(f"{cp.id}/{decision.id}: MRD fact {cond.fact} compared "
@@ -156,6 +199,13 @@ def _pct(value: float) -> str:
     return f"{value:g}%"
 
 
+def _short(obs: NormalObservation) -> str:
+    assert obs.value is not None
+    method = f" by {obs.method}" if obs.method else ""
+    sens = f" at sensitivity {obs.sensitivity:g}" if obs.sensitivity is not None else ""
+    return f"{_pct(obs.value)}{method}{sens}"
+
+
 def _result_text(obs: NormalObservation) -> str:
     method = f" by {obs.method}" if obs.method else ""
     sens = (f", assay sensitivity {obs.sensitivity:g} ({_pct(_percent(obs.sensitivity) or 0)})"
@@ -168,6 +218,19 @@ def read_mrd_fact(name: str, source: Mapping[str, object], timeline: Timeline,
                   thresholds: Sequence[tuple[str, float]]) -> MrdReading:
     """Read one MRD fact from its time point's results (see the module docstring)."""
     results = _time_point_results(timeline, source)
+    where = _NAMES.get(str(source.get("timepoint")), name)
+    return read_mrd_results(name, results, thresholds, where,
+                            MRD_ANALYTES[str(source["from"])])
+
+
+def read_mrd_results(name: str, results: Sequence[NormalObservation],
+                     thresholds: Sequence[tuple[str, float]], where: str | None = None,
+                     specimen: str | None = None) -> MrdReading:
+    """Read one MRD fact from ``results``: the chosen result first, then the other results
+    of the same specimen on the same day (see the module docstring). ``where`` names the
+    measurement in the note (default: the fact's name), ``specimen`` the specimen of the
+    test that would settle it (default: the first result's)."""
+    results = tuple(o for o in results if o.value is not None)
     if not results:
         return MrdReading(name, (), None)
     verdicts = {o.ref: {(op, t): _verdict(o, op, t) for op, t in thresholds} for o in results}
@@ -188,8 +251,8 @@ def read_mrd_fact(name: str, source: Mapping[str, object], timeline: Timeline,
     # the value used: the first result that settles every threshold as the results do
     chosen = None if discordant or open_at else next(
         (o for o in results if all(verdicts[o.ref][k] is settled[k] for k in thresholds)), None)
-    where = _NAMES.get(str(source.get("timepoint")), name)
-    where = where[:1].upper() + where[1:]
+    label = where or _NAMES.get(name, name)
+    where = label[:1].upper() + label[1:]
     date = results[0].time.isoformat()
     if chosen is not None:
         note = None
@@ -198,7 +261,7 @@ def read_mrd_fact(name: str, source: Mapping[str, object], timeline: Timeline,
                     + "; ".join(_result_text(o) for o in results)
                     + f". They agree at every threshold the rules use; {chosen.ref} is used.")
         return MrdReading(name, results, Fact(chosen.value or 0.0, chosen.unit, (chosen.ref,)),
-                          chosen.ref, insufficient, (), note)
+                          chosen.ref, insufficient, (), note, label=label)
     if discordant:
         at = ", ".join(_pct(t) for t in sorted(discordant))
         note = (f"{where} ({name}) of {date}: the results of the same specimen "
@@ -210,10 +273,10 @@ def read_mrd_fact(name: str, source: Mapping[str, object], timeline: Timeline,
                 "the treating team decides which result stands.")
         return MrdReading(name, results, None, None, insufficient,
                           tuple((t, tuple(sorted(r))) for t, r in sorted(discordant.items())),
-                          note)
+                          note, label=label)
     lowest = min(open_at) if open_at else min(t for _, t in thresholds)
     needed = lowest / 100.0
-    specimen = MRD_ANALYTES[str(source["from"])]
+    specimen = specimen or MRD_ANALYTES.get(results[0].code, "marrow")
     note = (f"{where} ({name}) of {date}: "
             + "; ".join(_result_text(o) for o in results)
             + f". A result below {_pct(lowest)} from an assay less sensitive than "
@@ -222,7 +285,7 @@ def read_mrd_fact(name: str, source: Mapping[str, object], timeline: Timeline,
             f"MRD-negative [{SENSITIVITY_CITE}]). The fact is left unknown; it is settled by a "
             f"{specimen} MRD of this time point by an assay with a sensitivity of {needed:g} "
             f"({_pct(lowest)}) or better.")
-    return MrdReading(name, results, None, None, insufficient, (), note)
+    return MrdReading(name, results, None, None, insufficient, (), note, needed, label)
 
 
 def read_mrd_facts(timeline: Timeline, registry: Registry,
@@ -238,3 +301,47 @@ def read_mrd_facts(timeline: Timeline, registry: Registry,
             out[name] = reading
     return out
 
+
+
+def unsettled_mrd(timeline: Timeline, registry: Registry,
+                  kb: Knowledge | None = None) -> dict[str, MrdReading]:
+    """The MRD time-point facts that were measured but that their results cannot settle
+    (too insensitive for a threshold, or same-day results on both sides of one)."""
+    return {name: r for name, r in read_mrd_facts(timeline, registry, kb).items()
+            if r.why_unknown is not None}
+
+
+def reword_provisional(results: Sequence[DecisionResult], facts: Mapping[str, Fact],
+                       readings: Mapping[str, MrdReading], kb: Knowledge
+                       ) -> list[DecisionResult]:
+    """``results`` with the reason of each provisional answer that assumed an MRD fact the
+    record measured but cannot settle (``readings``: :func:`unsettled_mrd`) saying so, in
+    place of the pack's "Shown as if ... MRD were negative" clause, which the record may
+    contradict (ri12: both same-day results positive). The provisional group still takes
+    the pack's best case for that fact; the reason says that too. Reasons passed on to
+    later decisions are reworded alike."""
+    if not readings:
+        return list(results)
+    decisions = {(cp.id, d.id): d for cp in kb.packs for d in cp.pack.decisions}
+    reworded: dict[str, str] = {}
+    out = []
+    for r in results:
+        new = None
+        decision = decisions.get((r.pack, r.decision))
+        prov = decision.provisional if decision is not None else None
+        if r.provisional_reason is not None and prov is not None and prov.says is not None:
+            assumed = [n for n in prov.assume if n not in facts]
+            unsettled = [n for n in assumed if n in readings]
+            if unsettled:
+                clauses = [str(readings[n].clause) for n in unsettled]
+                text = "; ".join(c[:1].upper() + c[1:] if i == 0 else c
+                                 for i, c in enumerate(clauses))
+                text += ("; the provisional group takes the best case for "
+                         + ("it" if len(unsettled) == 1 else "them"))
+                rest = prov.text([n for n in assumed if n not in readings])
+                new = f"{text}; {rest[:1].lower() + rest[1:]}"
+                reworded[r.provisional_reason] = new
+        elif r.provisional_reason in reworded:
+            new = reworded[r.provisional_reason]
+        out.append(r if new is None else replace(r, provisional_reason=new))
+    return out

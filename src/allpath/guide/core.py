@@ -21,6 +21,7 @@ from functools import lru_cache
 from typing import Any
 
 from allpath.errors import Problem, RecordError, UnknownRuleError
+from allpath.findings.mrd import unsettled_mrd
 from allpath.knowledge import load_yaml
 from allpath.outputs.assessment import DISCLAIMER
 from allpath.rules.loader import load_knowledge
@@ -113,6 +114,23 @@ MISSING_WORDS: tuple[tuple[str, str], ...] = (
     ("prednisone_response", "The blood test after the first steroid week is not back yet. "
                             "It can change the group."),
 )
+# an MRD time point that was measured but whose result cannot settle the group, in family
+# words: the test by its time point, then why (allpath.findings.mrd: too insensitive, or two
+# lab methods on the same sample that disagree)
+MRD_TEST_WORDS = {
+    "mrd.day8_blood": "The blood test on day 8 of treatment",
+    "mrd.eoi_marrow": "The marrow test at the end of induction",
+    "mrd.eoc_marrow": "The marrow test at the end of consolidation",
+}
+UNSETTLED_WORDS = {
+    "insufficient_sensitivity": "{test} was done. But the lab test could not measure low "
+                                "enough to tell if a very small number of leukemia cells "
+                                "was left. The team may repeat it with a more sensitive test. "
+                                "That result can change the group.",
+    "discordant": "{test} was done. Two lab methods checked the same sample and gave "
+                  "different answers. The team will decide which answer to use. This can "
+                  "change the group.",
+}
 # pending tests (the care team's list) in family words, by what they are
 PENDING_WORDS: tuple[tuple[tuple[str, ...], str], ...] = (
     (("medication history", "steroid"), "the question about medicines taken before the "
@@ -122,6 +140,7 @@ PENDING_WORDS: tuple[tuple[tuple[str, ...], str], ...] = (
     (("csf", "lumbar puncture", "spinal"), "the spinal fluid test (spinal tap)"),
     (("fish", "karyotype", "rt-pcr", "ngs", "dna index", "copy-number", "fusion",
       "cytogenetic"), "gene tests on the leukemia cells"),
+    (("sensitivity",), "a more sensitive test for leftover leukemia cells (MRD)"),
     (("mrd",), "the test for leftover leukemia cells (MRD)"),
     (("marrow",), "a bone marrow test"),
     (("tpmt", "nudt15"), "a gene test that helps set the dose of 6-MP"),
@@ -469,10 +488,19 @@ def _group_words(group: str) -> str:
     return GROUP_WORDS.get(group, group.replace("_", " "))
 
 
-def _missing_words(missing: list[str], adult: bool) -> list[str]:
-    """Each missing input in family words, once, with what it can change."""
+def _missing_words(missing: list[str], adult: bool,
+                   unsettled: Mapping[str, str] | None = None) -> list[str]:
+    """Each missing input in family words, once, with what it can change. An MRD test that
+    was done but cannot settle the group (``unsettled``: fact -> why) is said to be done,
+    with why it cannot, never "still to come"."""
     out: list[str] = []
     for m in missing:
+        why = (unsettled or {}).get(m)
+        if why in UNSETTLED_WORDS and m in MRD_TEST_WORDS:
+            line = UNSETTLED_WORDS[why].format(test=MRD_TEST_WORDS[m])
+            if line not in out:
+                out.append(line)
+            continue
         for key, words in MISSING_WORDS:
             if m.startswith(key):
                 line = words.format(who="you" if adult else "your child")
@@ -487,12 +515,15 @@ def _missing_words(missing: list[str], adult: bool) -> list[str]:
 
 
 def risk_lines(doc: Mapping[str, Any], adult: bool = False,
-               relapsed: bool = False) -> list[str]:
+               relapsed: bool = False, unsettled: Mapping[str, str] | None = None
+               ) -> list[str]:
     """One risk group in plain words: the grouping a treatment protocol for this patient
     uses (``MAIN_SCHEMES``), or, while that one is open, the most settled one for now; what
     is still missing in plain words and what it can change; and what a risk group means.
     After a relapse (``relapsed``) the group is named as the one set at diagnosis, and the
-    front-line results still missing are not listed (they no longer change the plan)."""
+    front-line results still missing are not listed (they no longer change the plan).
+    ``unsettled`` maps an MRD fact that was measured but cannot be read to why
+    (``insufficient_sensitivity`` or ``discordant``, :attr:`MrdReading.why_unknown`)."""
     by_scheme = {str(r.get("scheme")): r for r in doc.get("risk") or []}
     applicable = [by_scheme[s] for s in MAIN_SCHEMES
                   if s in by_scheme and by_scheme[s].get("group") not in
@@ -515,7 +546,7 @@ def risk_lines(doc: Mapping[str, Any], adult: bool = False,
             first += f" So far, from {basis}, it is {_group_words(str(settled['group']))}."
         lines.append(first)
         missing = [str(m) for m in main.get("missing") or []]
-        lines.extend(_missing_words(missing, adult))
+        lines.extend(_missing_words(missing, adult, unsettled))
         expected = main.get("provisional_group")
         options = [_group_words(str(g)) for g in main.get("possible_groups") or []
                    if g not in _NOT_A_GROUP]
@@ -608,10 +639,17 @@ def refractory_line(doc: Mapping[str, Any]) -> str | None:
             "next treatment.")
 
 
-def pending_lines(doc: Mapping[str, Any]) -> list[str]:
-    """The tests still missing, grouped in family words, each once."""
+def pending_lines(doc: Mapping[str, Any], decided_by_team: frozenset[str] = frozenset()
+                  ) -> list[str]:
+    """The tests still missing, grouped in family words, each once. The tests of the facts
+    in ``decided_by_team`` (an MRD whose two lab methods disagree: the team decides which
+    stands) are not "still to come"."""
     groups: list[str] = []
-    for test in (str(t) for t in doc.get("tests_to_order") or []):
+    skip = {str(m.get("test")) for m in doc.get("missing") or []
+            if m.get("fact") in decided_by_team} - {
+        str(m.get("test")) for m in doc.get("missing") or []
+        if m.get("fact") not in decided_by_team}
+    for test in (str(t) for t in doc.get("tests_to_order") or [] if str(t) not in skip):
         low = test.lower()
         words = next((w for keys, w in PENDING_WORDS if any(k in low for k in keys)),
                      "another test the team has asked for")
@@ -702,8 +740,12 @@ def personal_guide(record: Any, team_phone: str | None = None) -> Guide:
                      "diagnosis.")
     relapse_on = _relapse_on(doc)
     intro.extend(relapse_lines(doc, adult=adult))
-    intro.extend(risk_lines(doc, adult=adult, relapsed=relapse_on is not None))
-    intro.extend(pending_lines(doc))
+    unsettled = {name: str(reading.why_unknown) for name, reading in unsettled_mrd(
+        assessment.timeline, assessment.knowledge.registry, assessment.knowledge).items()}
+    intro.extend(risk_lines(doc, adult=adult, relapsed=relapse_on is not None,
+                            unsettled=unsettled))
+    intro.extend(pending_lines(doc, frozenset(n for n, why in unsettled.items()
+                                              if why == "discordant")))
     # after a relapse, the front-line phases in progress are over unless the record has
     # treatment that started after it
     since_relapse = relapse_on is None or any(

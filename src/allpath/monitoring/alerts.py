@@ -7,6 +7,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from allpath.findings.mrd import compared_thresholds, read_mrd_results
 from allpath.knowledge import load_yaml
 from allpath.monitoring.checkpoints import CheckpointResponse
 from allpath.monitoring.snapshots import (
@@ -204,7 +205,7 @@ def alert_facts(
     ref = timeline.reference
     if ref is None:
         return facts
-    facts.update(_mrd_facts(timeline, ref))
+    facts.update(_mrd_facts(timeline, ref, kb))
     win = load_windows()
     for code in ("temperature", "anc", "wbc", "platelets", "hemoglobin"):
         f = fact_of(_latest(timeline, code, ref, win.alert_window_days))
@@ -349,7 +350,8 @@ def _values_text(used: Mapping[str, Any], facts: Mapping[str, Fact],
     return f"[{'; '.join(parts)}]" if parts else ""
 
 
-def _mrd_facts(timeline: Timeline, ref: dt.date) -> dict[str, Fact]:
+def _mrd_facts(timeline: Timeline, ref: dt.date, kb: Knowledge | None = None
+               ) -> dict[str, Fact]:
     """``now.mrd_latest`` and ``now.mrd_rise``: the latest MRD result on or before ``ref``,
     and how much higher it is than the one before it from the same specimen (and method,
     where both record one)."""
@@ -358,6 +360,17 @@ def _mrd_facts(timeline: Timeline, ref: dt.date) -> dict[str, Fact]:
     if not series:
         return {}
     latest = series[-1]
+    assert latest.value is not None
+    # read with its assay sensitivity and the other results of that specimen and day against
+    # the alerts pack's threshold (allpath.findings.mrd): a result too insensitive for it,
+    # or same-day results on both sides of it, leave the latest MRD (and its rise) unknown
+    same_day = [latest, *(o for o in series if o is not latest and o.code == latest.code
+                          and o.time == latest.time)]
+    reading = read_mrd_results("now.mrd_latest", same_day,
+                               compared_thresholds(kb).get("now.mrd_latest", ()))
+    if reading.fact is None:
+        return {}
+    latest = next(o for o in same_day if o.ref == reading.used)
     assert latest.value is not None
     out = {"now.mrd_latest": Fact(latest.value, "%", (latest.ref,))}
     before = [o for o in series if o.code == latest.code and o.time < latest.time

@@ -6,6 +6,7 @@ import datetime as dt
 from dataclasses import dataclass, replace
 from typing import Any
 
+from allpath.findings.mrd import MrdReading, compared_thresholds, read_mrd_results
 from allpath.monitoring.checkpoints import CheckpointResponse, marrow_response_facts
 from allpath.monitoring.snapshots import fact_of, load_windows, months_between, nearest
 from allpath.observations.catalogue import load_catalogue
@@ -54,6 +55,9 @@ class RelapseFinding:
     # marrows after this relapse's work-up not in remission (date, blasts %), before any
     # remission: disease persisting on relapse treatment
     not_in_remission: tuple[tuple[dt.date, float], ...] = ()
+    # why the end-of-block-1 marrow MRD was measured but left unknown (too insensitive for
+    # the pack's threshold, or same-day results on both sides of it: allpath.findings.mrd)
+    mrd_note: str | None = None
 
     @property
     def latest_confirmed_date(self) -> dt.date | None:
@@ -105,6 +109,8 @@ class RelapseFinding:
                      else "no later relapse found")
             out.append(f"In remission again since {self.remission_after.isoformat()} (marrow "
                        f"in CR or CRi after this relapse); {later}.")
+        if self.mrd_note is not None:
+            out.append(self.mrd_note)
         if self.suspected_next is not None:
             out.extend(self.suspected_next.notes())
         if site is not None and site.value in CONFIRMED_SITES \
@@ -267,9 +273,21 @@ def _episode(when: dt.date, timeline: Timeline, window: int,
     return picked
 
 
+def _block1_mrd(timeline: Timeline, when: dt.date, kb: Knowledge | None) -> MrdReading:
+    """The end-of-block-1 marrow MRD after the relapse on ``when``: the first marrow MRD
+    labelled ``end_of_block1`` and the other results of that day, read with their assay
+    sensitivity against the relapse pack's threshold (allpath.findings.mrd)."""
+    block1 = [o for o in timeline.series("mrd_marrow")
+              if o.time > when and o.timepoint == "end_of_block1" and o.value is not None]
+    same_day = [o for o in block1 if block1 and o.time == block1[0].time]
+    return read_mrd_results("rel.mrd_end_block1", same_day,
+                            compared_thresholds(kb).get("rel.mrd_end_block1", ()),
+                            specimen="marrow")
+
+
 def _facts_on(
     when: dt.date, record: PatientRecord, timeline: Timeline, base: dict[str, Fact],
-    window: int, after: dt.date,
+    window: int, after: dt.date, kb: Knowledge | None = None,
 ) -> tuple[dict[str, Fact], dict[str, NormalObservation]]:
     win = load_windows()
     facts: dict[str, Fact] = {}
@@ -312,12 +330,9 @@ def _facts_on(
     lineage = base.get("diagnosis.lineage")
     if lineage is not None:
         facts["rel.lineage"] = Fact(lineage.value, inputs=lineage.inputs)
-    block1 = [o for o in timeline.series("mrd_marrow")
-              if o.time > when and o.timepoint == "end_of_block1"]
-    if block1:
-        f1 = fact_of(block1[0])
-        if f1 is not None:
-            facts["rel.mrd_end_block1"] = f1
+    f1 = _block1_mrd(timeline, when, kb).fact
+    if f1 is not None:
+        facts["rel.mrd_end_block1"] = f1
     smear_day = marrow.time if marrow is not None else when
     f = fact_of(nearest(timeline.series("blood_blasts"), smear_day, win.count_window_days))
     if f is not None:
@@ -402,7 +417,8 @@ def _scan(record: PatientRecord, timeline: Timeline, base: dict[str, Fact], kb: 
     episode_fact = Fact("first" if number == 1 else "later",
                         inputs=(f"relapse number {number}",))
     for when in dates:
-        facts, episode = _facts_on(when, record, timeline, base, window, remission)
+        facts, episode = _facts_on(when, record, timeline, base, window, remission, kb)
+        mrd_note = _block1_mrd(timeline, when, kb).note
         facts["rel.episode"] = episode_fact
         results = tuple(evaluate_pack(pack, facts))
         site = next(r for r in results if r.output == "relapse.site")
@@ -416,7 +432,8 @@ def _scan(record: PatientRecord, timeline: Timeline, base: dict[str, Fact], kb: 
                        and _value(facts, "rel.testicular_blasts") == "not_done")
         found = RelapseFinding(remission, when, results, workup=_span(episode), window=window,
                                extramedullary=em,
-                               open_facts=("rel.testicular_blasts",) if testis_open else ())
+                               open_facts=("rel.testicular_blasts",) if testis_open else (),
+                               mrd_note=mrd_note)
         datable = _can_date(when, episode, site.value if site.status == "decided" else None)
         if datable and site.status == "decided" and site.value in CONFIRMED_SITES:
             return found

@@ -14,6 +14,7 @@ from typing import Any
 
 from allpath import __version__
 from allpath.disclaimer import DISCLAIMER
+from allpath.findings.mrd import unsettled_mrd
 from allpath.monitoring.monitor import Monitoring
 from allpath.monitoring.relapse import RelapseFinding
 from allpath.monitoring.titration import TitrationRun
@@ -320,15 +321,24 @@ class Assessment:
         for fact, phase in self._overdue_mrd():
             needed.setdefault(fact, []).append(f"roadmap.{phase}")
         overtaken = self._overtaken_time_points()
+        # an MRD time point measured by an assay too insensitive for a threshold the rules
+        # use is missing too; its test names the sensitivity that settles it
+        unsettled = unsettled_mrd(self.timeline, self.knowledge.registry, self.knowledge) \
+            if needed else {}
         out = []
         for fact, outputs in sorted(needed.items()):
             spec = self.knowledge.registry.get(fact)
             shown = sorted({o for o in outputs if o.startswith("roadmap.") or applies(o)})
+            test = spec.settled_by if spec and spec.settled_by else None
+            reading = unsettled.get(fact)
+            if test is not None and reading is not None and reading.needed is not None:
+                test = (f"{test} by an assay with a sensitivity of {reading.needed:g} "
+                        f"({reading.needed * 100:g}%) or better")
             out.append(
                 {
                     "fact": fact,
                     "needed_for": shown or sorted(set(outputs)),
-                    "test": spec.settled_by if spec and spec.settled_by else None,
+                    "test": test,
                     "order": not ((confirmed and self._front_line_time_point(fact))
                                   or fact in overtaken),
                 }

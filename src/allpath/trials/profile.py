@@ -143,17 +143,43 @@ def _setting(a: Assessment, doc: Mapping[str, Any]) -> ProfileItem:
 
 def _mrd(doc: Mapping[str, Any]) -> ProfileItem:
     """The latest MRD result from the end of induction on (day-8/15 results are early
-    response measurements, not the residual disease a trial's "MRD-positive" means)."""
+    response measurements, not the residual disease a trial's "MRD-positive" means), with
+    the other results of the same specimen on the same day.
+
+    Positive or negative is the MRD pack's call by the standard threshold for each result
+    (``positive``). A result the pack leaves open (below 0.01% from an assay less sensitive
+    than that: MRD-negative with insufficient sensitivity) is unknown, never negative,
+    unless a same-day result of the same specimen settles it; same-day results that disagree
+    (one positive, one negative) are unknown too: no source read says which method rules."""
     series = [m for m in (doc.get("mrd") or {}).get("series") or []
               if not str(m.get("timepoint") or "").startswith("day")]
     if not series:
         return ProfileItem(None, note="no MRD result from the end of induction or later")
     last = series[-1]
-    value = "positive" if last.get("positive") else "negative"
-    return ProfileItem(value, last.get("rule_id"), (str(last.get("input_ref")),),
-                       tuple(last.get("citations") or ()),
-                       note=f"{last.get('timepoint') or 'MRD'} on {last.get('date')}: "
-                            f"{last.get('level')}")
+    same_day = [m for m in series if m.get("date") == last.get("date")
+                and m.get("specimen") == last.get("specimen")]
+    calls = {m.get("positive") for m in same_day}
+    refs = tuple(str(m.get("input_ref")) for m in same_day)
+    cite = tuple(dict.fromkeys(c for m in same_day for c in m.get("citations") or ()))
+    where = f"{last.get('timepoint') or 'MRD'} on {last.get('date')}"
+    results = "; ".join(f"{m.get('value')}% by {m.get('method') or 'an unnamed method'}"
+                        + (f" (sensitivity {m.get('sensitivity'):g})"
+                           if m.get("sensitivity") is not None else "")
+                        + f": {m.get('level')}" for m in same_day)
+    if True in calls and False in calls:
+        return ProfileItem(None, last.get("positive_rule_id") or last.get("rule_id"), refs, cite,
+                           note=f"{where}: same-day results disagree ({results}); unknown until "
+                                "the treating team says which result stands")
+    decided = calls - {None}
+    if not decided:
+        return ProfileItem(None, last.get("positive_rule_id") or last.get("rule_id"), refs, cite,
+                           note=f"{where}: {results}; not detected by an assay not sensitive "
+                                "enough to call it negative, so unknown, not negative")
+    call = decided.pop()
+    used = next(m for m in same_day if m.get("positive") is call)
+    return ProfileItem("positive" if call else "negative", used.get("rule_id"),
+                       (str(used.get("input_ref")),), tuple(used.get("citations") or ()),
+                       note=f"{where}: {used.get('level')}")
 
 
 def _infant(a: Assessment) -> ProfileItem:
