@@ -21,6 +21,7 @@ from allpath.roadmap.calendar import (
     norm_name,
     phase_items,
     plan_phases,
+    procedure_offsets,
     to_ics,
 )
 from allpath.roadmap.doses import compute_dose, vinca_warning
@@ -622,7 +623,8 @@ class Roadmap:
         """An option the record settles (its ``applies_if`` on assessment facts, its
         ``response`` on the marrow its decision reads): True when the plan follows it, False
         when the record rules it out, None when not settled."""
-        return settled_option(o, self.sex, self._facts(), reading)
+        return settled_option(o, self.sex, self._facts(), reading,
+                              _marrow_mrd(self.assessment.timeline, reading))
 
     # ------------------------------------------------------------------ output
     def _phase_dict(self, pd: PhaseDates) -> dict[str, Any]:
@@ -656,7 +658,7 @@ class Roadmap:
             })
         procs = []
         for r, ok, needs in act.procedures:
-            ds = dates(r.days, r.cycles)
+            ds = [pd.start + dt.timedelta(days=day) for _ci, _d, day in procedure_offsets(pd, r)]
             procs.append({
                 "id": r.id, "kind": r.kind, "title": r.title, "intrathecal": list(r.intrathecal),
                 "mrd": r.mrd, "timepoint": r.timepoint,
@@ -675,7 +677,8 @@ class Roadmap:
         decs = []
         for dp in p.decisions:
             day = pd.length_days - 1 if dp.day == "end" else min(dp.day, pd.length_days - 1)
-            reading = decision_reading(pd, dp, self.readings)
+            reading = decision_reading(pd, dp, self.readings,
+                                       self.phases[0].start if self.phases else None)
             decs.append({
                 "id": dp.id, "title": dp.title, "day": day + 1,
                 "date": (pd.start + dt.timedelta(days=day)).isoformat(),
@@ -782,29 +785,50 @@ def _default_start(
     return None, "unknown (no treatment event and no diagnosis date; give a start date)"
 
 
-def decision_reading(pd: PhaseDates, dp: DecisionPoint,
-                     readings: tuple[MarrowReading, ...]) -> MarrowReading | None:
+def decision_reading(pd: PhaseDates, dp: DecisionPoint, readings: tuple[MarrowReading, ...],
+                     since: dt.date | None = None) -> MarrowReading | None:
     """The marrow reading a decision of a dated phase reads (roadmap/responses.py): the
     phase's checkpoint response when its MRD procedure names a checkpoint, else the latest
-    reading within the phase."""
+    reading within the phase; failing that, a remission reached earlier in the plan (from
+    ``since``, its first day), which lasts until a later marrow says otherwise (a second
+    remission after nelarabine course 1 still stands at the end of course 2)."""
     if not readings or not any(o.response for o in dp.options):
         return None
     checkpoint = next((r.timepoint for r in pd.phase.procedures
                        if r.mrd and r.timepoint is not None), None)
-    return reading_for(readings, checkpoint, pd.start, pd.end)
+    found = reading_for(readings, checkpoint, pd.start, pd.end)
+    if found is None and checkpoint is None and since is not None:
+        earlier = [m for m in readings if m.checkpoint is None and since <= m.date < pd.start]
+        if earlier and earlier[-1].state == "remission":
+            found = earlier[-1]
+    return found
+
+
+def _marrow_mrd(timeline: Timeline, reading: MarrowReading | None) -> float | None:
+    """The marrow MRD (%) measured on the day of a marrow reading, if any (the highest when
+    several methods were used)."""
+    if reading is None:
+        return None
+    values = [o.value for o in timeline.series("mrd_marrow")
+              if o.time == reading.date and o.value is not None]
+    return max(values) if values else None
 
 
 def settled_option(o: Option, sex: str | None, facts: dict[str, object],
-                   reading: MarrowReading | None = None) -> bool | None:
+                   reading: MarrowReading | None = None,
+                   mrd: float | None = None) -> bool | None:
     """Whether the record settles a decision option: False when its facts or the marrow
     reading rule it out, True when every condition it names holds, None when it names none
-    or one is not settled (a fact missing, no marrow read yet, a ``check``)."""
+    or one is not settled (a fact missing, no marrow read yet, no MRD on that marrow for an
+    option that needs an MRD-negative remission, a ``check``)."""
     parts: list[bool | None] = []
     if o.applies_if is not None:
         parts.append(applies(o.applies_if, age=None, weight=None, bsa=None, sex=sex,
                              facts=facts)[0])
     if o.response is not None:
         parts.append(None if reading is None else reading.state == o.response)
+    if o.mrd_below is not None and reading is not None and reading.state == "remission":
+        parts.append(None if mrd is None else mrd < o.mrd_below)
     if not parts:
         return None
     if False in parts:
@@ -813,15 +837,20 @@ def settled_option(o: Option, sex: str | None, facts: dict[str, object],
 
 
 def _follow(catalogue: Mapping[str, Template], sex: str | None, facts: dict[str, object],
-            readings: tuple[MarrowReading, ...] = ()
+            readings: tuple[MarrowReading, ...] = (), timeline: Timeline | None = None
             ) -> Callable[[PhaseDates], tuple[Template | None, str] | None]:
     """For :func:`plan_phases`: the template a dated phase's settled decision continues on,
     or ``(None, "end")`` when the settled option ends the plan."""
+    first: list[dt.date] = []  # the plan's first day (the first phase laid out)
+
     def follow(pd: PhaseDates) -> tuple[Template | None, str] | None:
+        if not first:
+            first.append(pd.start)
         for dp in pd.phase.decisions:
-            reading = decision_reading(pd, dp, readings)
+            reading = decision_reading(pd, dp, readings, first[0])
+            mrd = _marrow_mrd(timeline, reading) if timeline is not None else None
             for o in dp.options:
-                if settled_option(o, sex, facts, reading) is not True:
+                if settled_option(o, sex, facts, reading, mrd) is not True:
                     continue
                 if o.next.startswith("template:"):
                     other = catalogue[o.next.split(":", 1)[1]]
@@ -895,7 +924,8 @@ def build_roadmap(
                         if ev.start >= start_date), key=lambda e: e[1])
                 if start is None and start_date is not None else [])
     phases = (tuple(plan_phases(tpl, start_date, sex_known,
-                                follow=_follow(catalogue, sex_known, values, readings),
+                                follow=_follow(catalogue, sex_known, values, readings,
+                                               assessment.timeline),
                                 recorded=recorded))
               if tpl is not None and start_date else ())
     transplant = results.get("roadmap.transplant_indications_relapse" if setting == "relapsed"

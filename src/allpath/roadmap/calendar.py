@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import re
 from bisect import bisect_left
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
@@ -24,7 +25,7 @@ from icalendar import Calendar, Event
 from allpath.roadmap.templates import Component, Phase, Procedure, Template, Until, expand_days
 
 __all__ = ["CalendarItem", "PhaseDates", "component_offsets", "day_by_day", "norm_name",
-           "opaque_uid", "phase_names", "plan_phases", "to_ics"]
+           "opaque_uid", "phase_names", "plan_phases", "procedure_offsets", "to_ics"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,8 +82,12 @@ Follow = Callable[[PhaseDates], tuple[Template | None, str] | None]
 
 
 def phase_names(p: Phase) -> frozenset[str]:
-    """The names a treatment event may give a phase: its id, kind or title, normalised."""
-    return frozenset(norm_name(x) for x in (p.id, p.kind, p.title))
+    """The names a treatment event may give a phase: its id, the id without a trailing cycle
+    number (``blinatumomab`` for ``blinatumomab-1``), its kind or its title, normalised."""
+    return frozenset(norm_name(x) for x in (p.id, _NUMBERED.sub("", p.id), p.kind, p.title))
+
+
+_NUMBERED = re.compile(r"[-_ ]\d+$")
 
 
 def norm_name(text: str) -> str:
@@ -121,8 +126,14 @@ def plan_phases(template: Template, start: dt.date, sex: str | None = None,
         i += 1
         planned: dt.date | None = None
         names = phase_names(p)
+        # the next event naming this phase, after the previous phase began and before this
+        # phase's planned span is over (a later one is taken to be a later phase of the same
+        # name or kind: cycle 2 of an immunotherapy recorded under its kind never moves cycle 1)
+        span_end = (cursor + dt.timedelta(days=p.length_days - 1)
+                    if p.length_days is not None else None)
         hit = next((k for k in range(next_event, len(events)) if events[k][0] in names
-                    and (not out or events[k][1] > out[-1].start)), None)
+                    and (not out or events[k][1] > out[-1].start)
+                    and (span_end is None or events[k][1] <= span_end)), None)
         if hit is not None:
             next_event = hit + 1
             if events[hit][1] != cursor:
@@ -157,6 +168,31 @@ def plan_phases(template: Template, start: dt.date, sex: str | None = None,
                 break
             ids = [ph.id for ph in other.phases]
             queue = [(ph, other.id) for ph in other.phases[ids.index(at):]]
+    return out
+
+
+def procedure_offsets(pd: PhaseDates, r: Procedure) -> list[tuple[int, int, int]]:
+    """(cycle index, template day, phase offset) of each day a procedure falls on.
+
+    A phase the next one cut short (it began early) keeps its MRD time points: one that would
+    fall after the new last day falls on that day instead, since the marrow that closes a
+    phase is taken before the next one starts (review L, rl07: an end-of-consolidation
+    marrow vanished from the plan, the overdue list and the tests to order)."""
+    cut_short = pd.phase.length_days is not None and pd.length_days < pd.phase.length_days
+    out: list[tuple[int, int, int]] = []
+    seen: set[tuple[int, int]] = set()
+    for ci, offset in enumerate(_cycle_offsets(pd)):
+        if r.cycles and ci + 1 not in r.cycles:
+            continue
+        for d in expand_days(r.days):
+            day = offset + d
+            if day >= pd.length_days:
+                if not (r.mrd and cut_short):
+                    continue
+                day = pd.length_days - 1
+            if (ci, day) not in seen:
+                seen.add((ci, day))
+                out.append((ci, d, day))
     return out
 
 
@@ -215,20 +251,15 @@ def phase_items(pd: PhaseDates, drugs: bool = True,
                 items.append(CalendarItem(
                     pd.start + dt.timedelta(days=day), "drug", f"{c.drug} ({c.route})",
                     p.id, day, f"{p.id}/drug{ki}/d{day}", detail=c.schedule or ""))
-    for ci, offset in enumerate(_cycle_offsets(pd)):
-        cyc = f" (cycle {ci + 1})" if p.cycle_days else ""
-        for r in p.procedures:
-            if procedures is not None and r not in procedures:
-                continue
-            if r.cycles and ci + 1 not in r.cycles:
-                continue
-            for d in expand_days(r.days):
-                day = offset + d
-                if day < pd.length_days:
-                    items.append(CalendarItem(
-                        pd.start + dt.timedelta(days=day), "procedure", r.title + cyc, p.id,
-                        day, f"{p.id}/{r.id}/c{ci}/d{d}",
-                        extra={"procedure": r.id, "mrd": r.mrd, "timepoint": r.timepoint}))
+    for r in p.procedures:
+        if procedures is not None and r not in procedures:
+            continue
+        for ci, d, day in procedure_offsets(pd, r):
+            cyc = f" (cycle {ci + 1})" if p.cycle_days else ""
+            items.append(CalendarItem(
+                pd.start + dt.timedelta(days=day), "procedure", r.title + cyc, p.id,
+                day, f"{p.id}/{r.id}/c{ci}/d{d}",
+                extra={"procedure": r.id, "mrd": r.mrd, "timepoint": r.timepoint}))
     for dp in p.decisions:
         day = pd.length_days - 1 if dp.day == "end" else min(dp.day, pd.length_days - 1)
         items.append(CalendarItem(pd.start + dt.timedelta(days=day), "checkpoint",

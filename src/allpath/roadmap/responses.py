@@ -70,7 +70,8 @@ def marrow_readings(monitoring: Monitoring | None) -> tuple[MarrowReading, ...]:
             out.append(MarrowReading(day, "not_in_remission", "refractory", None,
                                      "relapse.not_in_remission", blasts))
         if rel.remission_after is not None:
-            out.append(MarrowReading(rel.remission_after, "remission", "CR", None,
+            # the relapse stage records the day of the remission (CR or CRi), not which
+            out.append(MarrowReading(rel.remission_after, "remission", "CR or CRi", None,
                                      "relapse.remission_after"))
     return tuple(sorted(out, key=lambda m: m.date))
 

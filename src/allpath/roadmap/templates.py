@@ -191,6 +191,9 @@ class Option(_Cited):
     # the record settles it from the marrow its phase reads (roadmap/responses.py); a
     # reading of the other state rules the option out
     response: Literal["remission", "not_in_remission"] | None = None
+    # with ``response: remission``: the marrow MRD (%) of that same marrow must also be below
+    # this (an MRD-negative remission); no MRD result on that day leaves the option open
+    mrd_below: float | None = Field(default=None, gt=0)
 
 
 class DecisionPoint(_Cited):
