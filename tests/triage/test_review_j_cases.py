@@ -139,7 +139,7 @@ def test_nhs_head_injury_with_low_platelets_is_an_emergency() -> None:
     assert result["reasons"][0]["rule_id"] == \
         "triage.urgency.emergency.head_injury_low_platelets"
     watch = [s for s in result["next_steps"] if s["code"] == "head_injury_watch"]
-    assert watch and watch[0]["citations"] == ["NHS-HT-HEAD-INJURY"]
+    assert watch and watch[0]["citations"][0] == "NHS-HT-HEAD-INJURY"
     for sign in ("very sleepy", "throw up", "seizure"):
         assert sign in watch[0]["plain"], sign
 
@@ -288,11 +288,17 @@ def test_ccs_bwc_other_concern_on_treatment_is_a_call_today_never_nothing_needed
     assert any(s["code"] == "tell_the_concern" for s in result["next_steps"])
 
 
-def test_kidshealth_nz_other_concern_off_treatment_is_never_routine() -> None:
+def test_just_one_norfolk_other_concern_off_treatment_is_today_never_routine() -> None:
+    """Review K: a worry the tool cannot see, off treatment, is a talk with a doctor or nurse
+    today (JUST-ONE-NORFOLK: trust your instincts; one warning sign - advice today); it was a
+    day or two before review K."""
     doc = {"format": "allpath.triage/1", "age_years": 30, "sex": "female",
            "on_treatment": False, "central_line": False, "symptoms": ["other_concern"]}
     result = triage(doc).to_dict()
-    assert result["urgency"] == "soon" and result["advice"] == "within_two_days"
+    assert result["urgency"] == "urgent" and result["advice"] == "same_day"
+    assert result["reasons"][0]["rule_id"] == \
+        "triage.urgency.urgent.other_concern_off_treatment"
+    assert "JUST-ONE-NORFOLK" in result["reasons"][0]["citations"]
     assert result["plain_language"]["headline"].startswith("This tool cannot judge")
     unknown = triage({k: v for k, v in doc.items() if k not in ("on_treatment",
                                                                   "central_line")}).to_dict()

@@ -226,9 +226,11 @@ class TriageResult:
     def missing(self) -> list[dict[str, str]]:
         out = [{"fact": f, "test": t} for f, t in _CBC_TESTS.items() if f not in self.facts]
         start = "triage.days_since_treatment_start"
-        if "low_urine" in self.symptoms and self.on_treatment_or_line and start not in self.facts:
-            # the first week of treatment is the tumour-lysis window (rule
-            # triage.urgency.emergency.low_urine_tumour_lysis_window)
+        if {"low_urine", "dark_urine"} & set(self.symptoms) and self.on_treatment_or_line \
+                and start not in self.facts:
+            # the first week of treatment is the tumour-lysis window (rules
+            # triage.urgency.emergency.low_urine_tumour_lysis_window and
+            # triage.next.dark_urine_tumour_lysis_window)
             spec = self.knowledge.registry.get(start)
             out.append({"fact": start, "test": spec.settled_by or "" if spec else ""})
         if self.on_treatment_or_line is None:
@@ -260,16 +262,30 @@ class TriageResult:
     def emergency_signs(self) -> list[str]:
         """The short items of "get emergency help at once": each item of
         :data:`texts.EMERGENCY_ITEMS` with a code in the pack's emergency rule, then any code of
-        the rule no item covers (never dropped), then a hit to the head with low platelets when
-        the pack has that rule."""
+        the rule no item covers (never dropped). A hit to the head with low platelets is a line
+        of its own (:meth:`head_injury_line`), since its headline is the care team now."""
         codes = self.emergency_sign_codes()
         items = [text for group, text in texts.EMERGENCY_ITEMS if set(group) & set(codes)]
         covered = {c for group, _ in texts.EMERGENCY_ITEMS for c in group}
         items += [texts.SYMPTOM_PLAIN.get(c, c.replace("_", " ")).capitalize()
                   for c in codes if c not in covered]
-        if "triage.urgency.emergency.head_injury_low_platelets" in self.knowledge.rules():
-            items.append(texts.EMERGENCY_HEAD_INJURY)
         return items
+
+    def head_injury_line(self) -> bool:
+        """Whether the pack makes a hit to the head with low platelets an emergency."""
+        return "triage.urgency.emergency.head_injury_low_platelets" in self.knowledge.rules()
+
+    def _platelets(self) -> str:
+        """``low``, ``normal`` or ``unknown``: what the platelet count given shows."""
+        if "platelets.dx" not in self.facts:
+            return "unknown"
+        low = {"thrombocytopenia", "severe_thrombocytopenia"} & set(self.cbc_findings)
+        return "low" if low else "normal"
+
+    def _normal_counts(self) -> list[str]:
+        """The counts that were measured and are not low (never leave a count given out)."""
+        return [text for fact, text in texts.FINDING_NORMAL_PLAIN.items()
+                if fact in self.facts and self.facts[fact].value is False]
 
     def _adult(self) -> bool:
         age = self.facts.get("age.years")
@@ -282,6 +298,10 @@ class TriageResult:
         specific: list[str] = []
         for s in self.symptoms:
             text = texts.MEANING_BY_SYMPTOM.get(s)
+            if s == "head_injury":
+                text = texts.MEANING_HEAD_INJURY[self._platelets()]
+            if s == "not_drinking" and "vomiting" in self.symptoms:
+                text = texts.MEANING_VOMITING_NOT_DRINKING
             if text is not None and text not in specific:
                 specific.append(text)
         blood = bool(found) or any(s in texts.BLOOD_COUNT_SIGNS for s in self.symptoms)
@@ -319,11 +339,16 @@ class TriageResult:
             meaning = texts.MEANING_FEVER_STATUS_UNKNOWN
         elif urgency == "emergency":
             meaning = texts.MEANING_EMERGENCY
+        elif not (self.symptoms or found or has_cbc):
+            # nothing ticked and nothing measured: no hint of illness, no test (review K)
+            meaning = texts.MEANING_NOTHING_GIVEN
         elif urgency == "urgent" and suspicion in ("low", "none"):
             # never "these signs are common" beside "see a doctor today" (NICE NG12 asks for
-            # immediate assessment of unexplained petechiae, for example)
-            meaning = texts.MEANING_SEE_TODAY
-        elif not has_cbc:
+            # immediate assessment of unexplained petechiae, for example); the blood test only
+            # for signs a blood count would explain
+            meaning = texts.MEANING_SEE_TODAY + (" A blood test is the first step."
+                                                 if suspicion == "low" else "")
+        elif not has_cbc and suspicion != "none":
             meaning = (texts.MEANING.get(suspicion, "") + " No blood test has been done yet; "
                        "a blood test is the first step.").strip()
         else:
@@ -337,11 +362,12 @@ class TriageResult:
                                                  texts.HEADLINE_BY_URGENCY.get(urgency, ""))),
             "temperature": temperature["text"] if temperature else None,
             "what_was_noticed": noticed,
-            "what_the_blood_test_shows": found if has_cbc else [],
+            "what_the_blood_test_shows": [*found, *self._normal_counts()] if has_cbc else [],
             "what_it_can_mean": meaning,
             "what_to_do": [s["plain"] for s in self.next_steps() if s["plain"]],
             "when_to_get_help_at_once": texts.when_to_get_help(self.emergency_signs(),
-                                                               self.fever_threshold()),
+                                                               self.fever_threshold(),
+                                                               self.head_injury_line()),
             "disclaimer": texts.PLAIN_DISCLAIMER,
         }
 

@@ -11,6 +11,7 @@ __all__ = [
     "BLOOD_COUNT_SIGNS",
     "EMERGENCY_HEAD_INJURY",
     "EMERGENCY_ITEMS",
+    "FINDING_NORMAL_PLAIN",
     "FINDING_PLAIN",
     "FORBIDDEN_WORDS",
     "HEADLINE",
@@ -21,11 +22,14 @@ __all__ = [
     "MEANING_CHICKENPOX",
     "MEANING_EMERGENCY",
     "MEANING_FEVER_STATUS_UNKNOWN",
+    "MEANING_HEAD_INJURY",
+    "MEANING_NOTHING_GIVEN",
     "MEANING_OFF_TREATMENT_SIGNS",
     "MEANING_ON_TREATMENT",
     "MEANING_ON_TREATMENT_FEVER",
     "MEANING_ON_TREATMENT_SIGNS",
     "MEANING_SEE_TODAY",
+    "MEANING_VOMITING_NOT_DRINKING",
     "NEXT_STEP_CLINICAL",
     "NEXT_STEP_PLAIN",
     "PLAIN_DISCLAIMER",
@@ -65,6 +69,11 @@ HEADLINE = {
     "routine_on_treatment": "Nothing you entered needs a call right now. But if you are "
                             "worried, call the cancer care team anyway. Call them if anything "
                             "changes.",
+    "routine_ask_treatment": "Two questions first. Is this person having cancer treatment, "
+                             "like chemo? Do they have a central line, like a port? If yes to "
+                             "either, call the cancer care team about any new sign, and call "
+                             "them now for a fever. If not, see a doctor if anything changes "
+                             "or you are worried.",
     "routine": "Nothing you entered looks urgent. Talk to your doctor at a routine visit. Go "
                "sooner if things change or you are worried.",
 }
@@ -73,8 +82,9 @@ HEADLINE = {
 HEADLINE_OTHER_CONCERN = {
     "oncology_team_today": "This tool cannot judge what worries you. Call the cancer care team "
                            "today and tell them about it.",
-    "same_day": "This tool cannot judge what worries you. See a doctor today. With cancer "
-                "treatment, call the cancer care team.",
+    "same_day": "This tool cannot judge what worries you. Talk to a doctor or nurse about it "
+                "today, like your family doctor or a nurse advice line. With cancer treatment "
+                "or a central line, call the cancer care team.",
     "within_two_days": "This tool cannot judge what worries you. See a doctor in the next day "
                        "or two. Go sooner if things get worse.",
 }
@@ -118,16 +128,14 @@ MEANING_BY_SYMPTOM = {
     "dark_urine": "Dark pee can mean the body is low on water. It can also be a sign that the "
                   "liver is upset by a medicine.",
     "jaundice": "Yellow skin or eyes can mean the liver is upset, sometimes by a medicine. A "
-                "blood test can check the liver.",
+                "doctor can check the liver with a blood test.",
     "hard_to_wake": "A person who cannot be woken needs help right away.",
     "drowsy": "Being very sleepy or hard to wake can be a sign of a bad illness. It may be "
               "an infection, or a problem in the brain.",
     "suicidal_thoughts": "Thoughts of suicide are an emergency. Help is there, day or night. "
                          "These feelings can be treated.",
     "behaviour_change": "Some medicines, like steroids, can change mood. A sudden change can "
-                        "also have other causes. The team needs to hear about it today.",
-    "head_injury": "With few platelets, a hit to the head can bleed inside, even if the person "
-                   "seems fine at first.",
+                        "also have other causes.",
     "constipation": "Some medicines used in cancer treatment, like vincristine, slow the "
                     "bowels. Hard poop can hurt and can lead to other problems.",
     "jaw_pain": "Some medicines used in cancer treatment, like vincristine, can cause jaw "
@@ -139,6 +147,22 @@ MEANING_BY_SYMPTOM = {
     "other_concern": "This tool only knows the signs on its list. It cannot judge what "
                      "worries you, so a nurse or doctor should hear about it.",
 }
+# "What it can mean" after a hit to the head during treatment, by what the platelet count
+# given shows (review K: "with few platelets" was shown beside a normal count)
+MEANING_HEAD_INJURY = {
+    "low": "With few platelets, a hit to the head can bleed inside, even if the person seems "
+           "fine at first.",
+    "unknown": "Treatment can lower platelets, the cells that help stop bleeding, and no "
+               "platelet count was given. With few platelets, a hit to the head can bleed "
+               "inside, even if the person seems fine at first.",
+    "normal": "The platelet count you gave is not low, so bleeding is less likely. Counts "
+              "can change during treatment, so keep watching for the signs below.",
+}
+# vomiting and not drinking together (SCHN: call the hospital immediately)
+MEANING_VOMITING_NOT_DRINKING = (
+    "Throwing up and not drinking can quickly lead to low water in the body, mostly in young "
+    "children."
+)
 # the signs whose MEANING_BY_SYMPTOM text also fits a person not on treatment
 MEANING_OFF_TREATMENT_SIGNS = ("chest_pain", "suicidal_thoughts", "hard_to_wake", "drowsy",
                                "jaundice", "one_sided_weakness", "slurred_speech",
@@ -155,8 +179,10 @@ MEANING_CHICKENPOX = ("Chickenpox can be much more serious when cancer treatment
 # added to MEANING_ON_TREATMENT only when signs or results were given
 MEANING_ON_TREATMENT_SIGNS = "The care team needs to know about these signs."
 # instead of a reassuring MEANING when the advice is to see a doctor today or now
-MEANING_SEE_TODAY = (
-    "These signs need a doctor to check them today. A blood test is the first step."
+MEANING_SEE_TODAY = "These signs need a doctor to check them today."
+# nothing ticked and no result given: no hint of illness and no test (review K)
+MEANING_NOTHING_GIVEN = (
+    "You did not enter any sign. This check can only judge the signs you give it."
 )
 MEANING_FEVER_STATUS_UNKNOWN = (
     "A fever is often from an everyday illness. But with cancer treatment or a central line, a "
@@ -192,6 +218,15 @@ FINDING_PLAIN = {
     "circulating_blasts": "young, unfinished blood cells in the blood, which are not usually "
                           "seen there",
     "hyperleukocytosis": "a very high white cell count",
+}
+
+# a count that was measured and is not low, shown so that a count given is never left out
+FINDING_NORMAL_PLAIN = {
+    "findings.anemia": "the red blood cell level (hemoglobin) is not low for this age",
+    "findings.neutropenia": "the infection-fighting white cells (neutrophils) are not low for "
+                            "this age",
+    "findings.thrombocytopenia": "the platelet count is not low for this age (platelets help "
+                                 "blood clot)",
 }
 
 SYMPTOM_PLAIN = {
@@ -254,8 +289,13 @@ EMERGENCY_ITEMS: tuple[tuple[tuple[str, ...], str], ...] = (
     (("active_bleeding",), "Bleeding that does not stop"),
     (("suicidal_thoughts",), "Talk of suicide or self-harm"),
 )
-# shown after them: from the rule triage.urgency.emergency.head_injury_low_platelets
-EMERGENCY_HEAD_INJURY = "A hit to the head when platelets are low"
+# a line of its own after the fever line, when the pack has the rule
+# triage.urgency.emergency.head_injury_low_platelets: the headline for it is the care team now
+# or the emergency department, not the emergency number (review K)
+EMERGENCY_HEAD_INJURY = (
+    "A hit to the head when platelets are low, or not known during cancer treatment, is an "
+    "emergency too. Call the care team now, day or night, or go to the emergency room."
+)
 
 NEXT_STEP_PLAIN = {
     "emergency_care": "Call your emergency number or go to the emergency room now. Do not "
@@ -297,7 +337,21 @@ NEXT_STEP_PLAIN = {
     "head_injury_watch": "Watch closely for 2 days after a hit to the head. Get emergency help "
                          "at once if the person gets very sleepy or hard to wake. The same if "
                          "they throw up 3 times or more, get confused, have a seizure, or have "
-                         "new trouble talking or seeing.",
+                         "new trouble talking or seeing. If a headache gets worse or does not "
+                         "go away, talk to a doctor or nurse today. With cancer treatment, call "
+                         "the team now for a bad headache.",
+    "drinks_watch": "Watch if even small sips stay down, and how much the person pees. If they "
+                    "throw up and cannot drink, call the cancer care team now, day or night. "
+                    "Much less pee than usual is a sign the body is low on water.",
+    "dark_urine_watch": "Call the cancer care team now, day or night, if drinks do not stay "
+                        "down. Tell them if the eyes or skin turn yellow, or if there is much "
+                        "less pee.",
+    "dark_urine_tumour_lysis_window": "In the first week of treatment, much less pee means "
+                                      "calling the cancer care team now, day or night. Do not "
+                                      "wait to see how much comes.",
+    "mouth_sores_watch": "Call the cancer care team today if the sores stop the person from "
+                         "drinking, or from swallowing, even their own spit. Call now, day or "
+                         "night, for a fever.",
     "crisis_help": "Do not leave the person alone. Call 911 now, or call or text 988 (the "
                    "Suicide and Crisis Lifeline in the US). Keep medicines and weapons out of "
                    "reach.",
@@ -337,21 +391,33 @@ NEXT_STEP_CLINICAL = {
     "constipation_care": "Constipation on treatment: no enemas or suppositories; laxatives "
                          "as the team directs (COG, Cincinnati Children's).",
     "head_injury_watch": "Head injury: 48-hour red-flag safety net (NHS Healthier Together); "
-                         "check the platelet count.",
+                         "worsening or persistent headache the same day (amber); check the "
+                         "platelet count.",
+    "drinks_watch": "Poor oral intake on treatment: vomiting with no fluids tolerated needs "
+                    "assessment now (SCHN); monitor urine output for dehydration.",
+    "dark_urine_watch": "Dark urine on treatment: check hydration and liver tests "
+                        "(mercaptopurine); escalate if fluids not tolerated.",
+    "dark_urine_tumour_lysis_window": "Dark urine within 7 days of starting therapy "
+                                      "(tumour-lysis window, Cairo-Bishop): reduced urine output "
+                                      "means assessment now; consider TLS laboratory tests.",
+    "mouth_sores_watch": "Mucositis on treatment: review the same day if oral intake or "
+                         "swallowing is impaired (BWC, KidsHealth NZ).",
     "crisis_help": "Suicidal thoughts or self-harm: emergency services or crisis line (988 in "
                    "the US) now; do not leave the person alone; remove means.",
     "tell_the_concern": "Family concern the symptom check cannot classify: clinical review.",
 }
 
-def when_to_get_help(items: list[str], fever: str) -> list[str]:
+def when_to_get_help(items: list[str], fever: str, head_injury: bool = False) -> list[str]:
     """The emergency list as short lines: the items (:data:`EMERGENCY_ITEMS` read from the
     pack's emergency rule), then the fever line; ``fever`` is the pack's fever threshold in
-    both scales (:meth:`TriageResult.fever_threshold`)."""
+    both scales (:meth:`TriageResult.fever_threshold`). ``head_injury`` adds the line of
+    :data:`EMERGENCY_HEAD_INJURY` (the care team now, like the fever line)."""
     return ["Call your emergency number at once for any of these:",
             *[f"- {item}" for item in items],
             f"With cancer treatment or a central line, a fever of {fever} or more is an "
             "emergency too. Call the cancer care team now, day or night, or go to the "
-            "emergency room."]
+            "emergency room.",
+            *([EMERGENCY_HEAD_INJURY] if head_injury else [])]
 
 
 PLAIN_DISCLAIMER = (
