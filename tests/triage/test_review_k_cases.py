@@ -240,3 +240,11 @@ def test_mood_change_text_says_the_team_needs_to_know_once() -> None:
     meaning = _run("rk-teen-mood-change-on-dexamethasone")["plain_language"][
         "what_it_can_mean"]
     assert meaning.count("team") == 1, meaning
+
+
+def test_mayo_mood_change_says_talk_of_suicide_means_911_or_988_at_once() -> None:
+    result = _run("rk-teen-mood-change-on-dexamethasone")
+    assert result["urgency"] == "urgent"
+    step = _steps(result)["mood_watch"]
+    assert "MAYO-TEEN-SUICIDE" in step["citations"]
+    assert "988" in step["plain"] and "at once" in step["plain"]

@@ -352,6 +352,9 @@ NEXT_STEP_PLAIN = {
     "mouth_sores_watch": "Call the cancer care team today if the sores stop the person from "
                          "drinking, or from swallowing, even their own spit. Call now, day or "
                          "night, for a fever.",
+    "mood_watch": "If the person talks about suicide or hurting themselves, get help at once. "
+                  "Call 911, or call or text 988 (the Suicide and Crisis Lifeline in the US). "
+                  "Do not leave them alone.",
     "crisis_help": "Do not leave the person alone. Call 911 now, or call or text 988 (the "
                    "Suicide and Crisis Lifeline in the US). Keep medicines and weapons out of "
                    "reach.",
@@ -402,6 +405,8 @@ NEXT_STEP_CLINICAL = {
                                       "means assessment now; consider TLS laboratory tests.",
     "mouth_sores_watch": "Mucositis on treatment: review the same day if oral intake or "
                          "swallowing is impaired (BWC, KidsHealth NZ).",
+    "mood_watch": "Behaviour change: safety-net for suicidal talk or self-harm (emergency "
+                  "services or 988).",
     "crisis_help": "Suicidal thoughts or self-harm: emergency services or crisis line (988 in "
                    "the US) now; do not leave the person alone; remove means.",
     "tell_the_concern": "Family concern the symptom check cannot classify: clinical review.",
