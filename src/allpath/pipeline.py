@@ -18,6 +18,7 @@ from pathlib import Path
 
 from allpath.findings.base import base_facts
 from allpath.findings.mrd import reword_provisional, unsettled_mrd
+from allpath.monitoring.checkpoints import due_checkpoints
 from allpath.monitoring.monitor import Monitoring, current_phase, monitor
 from allpath.monitoring.titration_record import titration_run
 from allpath.observations.normalise import Timeline, normalise
@@ -71,6 +72,13 @@ def assess(
     setting, relapse_date = roadmap_setting(monitoring)
     roadmap = build_roadmap(_Basis(record, timeline, facts, kb), setting=setting,
                             relapse_date=relapse_date, course=course_of(monitoring, record))
+    if when is not None and roadmap is not None and roadmap.phases:  # None: tests stub it
+        # a checkpoint marrow the plan scheduled that is overdue is reported, not assessable
+        overdue = {str(i["timepoint"]) for i in roadmap.where_now(when)["overdue"]
+                   if i.get("kind") == "procedure" and i.get("timepoint")}
+        due = due_checkpoints(overdue, monitoring.responses, record, timeline, facts, kb)
+        if due:
+            monitoring = dataclasses.replace(monitoring, responses=monitoring.responses + due)
     # 6. titration: the titration pack over the record's maintenance visits
     titration = titration_run(record, timeline)
     return Assessment(

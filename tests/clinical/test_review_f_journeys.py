@@ -16,12 +16,6 @@ _DIR = Path(__file__).parent / "review_f"
 _CASES = sorted(_DIR.glob("rf*.yaml"))
 
 DISPUTED: dict[str, str] = {
-    "rf04-girl-sr-high-eoc-marrow-missing": (
-        "Half built: the overdue end-of-consolidation marrow of an SR-High child is in "
-        "where_now.overdue, and mrd.eoc_marrow is in missing with its test in tests_to_order "
-        "(AALL1731 [S5] randomises SR-High only when it is under 0.1%, fact sheet 3.3.5); the "
-        "response list still reports a checkpoint only once its marrow exists (whether the "
-        "protocol schedules that marrow is the roadmap's, which runs after monitoring)."),
     "rf10-boy-t-all-d29-m3-eoc-mrd-exactly-0-1": (
         "Boundary side, sources disagree (as rp13): AALL1231 reads T-ALL very high risk as "
         "end-of-consolidation MRD >= 0.1% [AALL1231]; the NCCN Pediatric wording in the fact "

@@ -13,7 +13,8 @@ from allpath.rules.engine import DecisionResult, evaluate_pack
 from allpath.rules.facts import Fact
 from allpath.rules.loader import Knowledge
 
-__all__ = ["CheckpointResponse", "assess_checkpoints", "checkpoint_facts", "marrow_response_facts"]
+__all__ = ["CheckpointResponse", "assess_checkpoints", "checkpoint_facts", "due_checkpoints",
+           "marrow_response_facts"]
 
 
 @dataclass(frozen=True)
@@ -155,3 +156,23 @@ def assess_checkpoints(
         result, sites = evaluate_pack(pack, facts)
         out.append(CheckpointResponse(name, when, result, sites))
     return out
+
+
+def due_checkpoints(
+    overdue: set[str], responses: tuple[CheckpointResponse, ...], record: PatientRecord,
+    timeline: Timeline, base: dict[str, Fact], kb: Knowledge,
+) -> tuple[CheckpointResponse, ...]:
+    """The checkpoints the treatment plan scheduled whose day has passed without their marrow
+    (``overdue``: time point names from the roadmap), not yet among ``responses``: each is
+    reported as its marrow's absence reads, as the end of induction is once due (review F,
+    rf04: an SR-High child's missing end-of-consolidation marrow was not in the list)."""
+    pack = kb.pack("response")
+    have = {r.checkpoint for r in responses}
+    out: list[CheckpointResponse] = []
+    for name in load_windows().checkpoints:
+        if name in overdue and name not in have:
+            facts, when = checkpoint_facts(name, record, timeline, base)
+            result, sites = evaluate_pack(pack, facts)
+            out.append(CheckpointResponse(name, when, result, sites))
+    return tuple(out)
+
