@@ -342,6 +342,8 @@ def test_family_page_symptom_check_reaches_an_emergency_on_a_phone(base_url: str
     assert badge.text.strip()  # the urgency in words, not by colour alone
     shown = d.find_element(By.TAG_NAME, "main").text
     assert not re.findall(r"\b[a-z0-9]+_[a-z0-9_]+\b", shown)  # no internal keys
+    items = [li.text for li in d.find_elements(By.CSS_SELECTOR, "#triage li")]
+    assert items and not [t for t in items if t.startswith("- ")]  # one bullet per item
     assert d.execute_script("return document.documentElement.scrollWidth <= window.innerWidth")
     assert _axe(d, "11-family-emergency-phone") == []
     # age in years and months; months outside 0-11 are asked again in words

@@ -384,7 +384,9 @@ const ALLPath = (() => {
         out.appendChild(el("h3", title.charAt(0).toUpperCase() + title.slice(1)));
         const lines = Array.isArray(v) ? v : [v];
         if (lines.length > 1) {
-          const ul = el("ul"); lines.forEach((line) => ul.appendChild(el("li", line)));
+          // a line the text marks as a list item ("- ...") is one here already: no second bullet
+          const ul = el("ul");
+          lines.forEach((line) => ul.appendChild(el("li", line.replace(/^- /, ""))));
           out.appendChild(ul);
         } else { out.appendChild(el("p", lines[0])); }
       });
