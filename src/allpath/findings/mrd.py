@@ -288,15 +288,30 @@ def read_mrd_results(name: str, results: Sequence[NormalObservation],
     return MrdReading(name, results, None, None, insufficient, (), note, needed, label)
 
 
+# id(registry) -> (registry, its MRD facts as (name, source)): the registry holds hundreds of
+# facts and every assessment reads the few MRD ones several times; the registry is kept so
+# that a reused id never answers for another
+_MRD_SPECS: dict[int, tuple[Registry, tuple[tuple[str, Mapping[str, object]], ...]]] = {}
+
+
+def _mrd_specs(registry: Registry) -> tuple[tuple[str, Mapping[str, object]], ...]:
+    hit = _MRD_SPECS.get(id(registry))
+    if hit is None or hit[0] is not registry:
+        if len(_MRD_SPECS) > 64:  # registries built again and again (tests)
+            _MRD_SPECS.clear()
+        hit = _MRD_SPECS[id(registry)] = (registry, tuple(
+            (name, spec.source) for name, spec in registry.specs.items()
+            if is_mrd_fact(spec.source)))
+    return hit[1]
+
+
 def read_mrd_facts(timeline: Timeline, registry: Registry,
                    kb: Knowledge | None = None) -> dict[str, MrdReading]:
     """Every MRD fact of the registry read from the timeline (those with results)."""
     thresholds = compared_thresholds(kb)
     out: dict[str, MrdReading] = {}
-    for name, spec in registry.specs.items():
-        if not is_mrd_fact(spec.source):
-            continue
-        reading = read_mrd_fact(name, spec.source, timeline, thresholds.get(name, ()))
+    for name, source in _mrd_specs(registry):
+        reading = read_mrd_fact(name, source, timeline, thresholds.get(name, ()))
         if reading.results:
             out[name] = reading
     return out
