@@ -469,14 +469,15 @@ def _val(facts: dict[str, Fact], name: str) -> Any:
 _PER_M2_DAY = ("mg/m2/d", "mg/m2/day", "mg/m2")
 
 
-def _percent_of_protocol(log: MaintenanceLog, v: LogVisit, start: StartDose) -> float | None:
-    """The visit's 6-MP dose as % of the protocol dose (the one given, else the dose the
-    pack assumes, see :attr:`StartDose.assumed`), when the dose is known per m2 per day."""
-    if v.mp is None or log.dose_unit is None:
+def _percent_of_protocol(log: MaintenanceLog, mp: float | None,
+                         start: StartDose) -> float | None:
+    """A 6-MP dose as % of the protocol dose (the one given, else the dose the pack
+    assumes, see :attr:`StartDose.assumed`), when the dose is known per m2 per day."""
+    if mp is None or log.dose_unit is None:
         return None
     if log.dose_unit.replace(" ", "").replace("²", "2").lower() not in _PER_M2_DAY:
         return None
-    return round(100 * v.mp / start.mp_protocol_dose, 1)
+    return round(100 * mp / start.mp_protocol_dose, 1)
 
 
 def _message(res: DecisionResult, values: dict[str, float | None]) -> str | None:
@@ -505,10 +506,12 @@ def _message(res: DecisionResult, values: dict[str, float | None]) -> str | None
 
 
 def _visit_facts(log: MaintenanceLog, start: StartDose, v: LogVisit, basis: Basis,
-                 weeks: float | None, on_hold: bool, streak: int, first: bool
+                 weeks: float | None, on_hold: bool, streak: int, checked_mp: float | None
                  ) -> dict[str, Fact]:
+    """The pack's facts for visit ``v``; ``checked_mp`` is the 6-MP dose the CPIC start
+    check judges at this visit (None: no check)."""
     facts = _base_facts(log)
-    percent = _percent_of_protocol(log, v, start) if first else None
+    percent = _percent_of_protocol(log, checked_mp, start)
     if percent is not None:
         # against an assumed protocol dose the start check is provisional, like the start
         assumed = "mp_start" in start.assumed
@@ -553,6 +556,11 @@ def run_titration(log: MaintenanceLog, *, basis: Basis = "auto") -> TitrationRun
     out: list[VisitResult] = []
     streak = 0
     pre_hold: tuple[float, float] | None = None
+    # the CPIC start check runs at every visit until a 6-MP dose at or below the CPIC start
+    # has been in effect: a dose kept above it is still the start (fact sheet 6.8-6.10),
+    # while a later rise made by titrating to the counts is not (6.8: "adjust to
+    # myelosuppression")
+    at_cpic_start = False
     for i, v in enumerate(visits):
         before = _dose(visits[i - 1]) if i > 0 else None
         now = _dose(v)
@@ -579,7 +587,12 @@ def run_titration(log: MaintenanceLog, *, basis: Basis = "auto") -> TitrationRun
             continue
         weeks, minimum = _weeks_since_change(visits, i, log.last_change)
         on_hold = before == (0.0, 0.0)
-        facts = _visit_facts(log, start, v, basis, weeks, on_hold, streak, first=i == 0)
+        # the dose judged: the one in effect before the visit (what the suggestion starts
+        # from), or at the first visit the dose recorded at it; a hold (0) is not a dose
+        judged = before if before is not None else now
+        checked_mp = (judged[0] if judged is not None and judged[0] and not at_cpic_start
+                      else None)
+        facts = _visit_facts(log, start, v, basis, weeks, on_hold, streak, checked_mp)
         if basis == "anc" and v.wbc is not None:
             # the ANC basis ignores the WBC for the target, never for plausibility
             probe = dict(facts)
@@ -594,6 +607,8 @@ def run_titration(log: MaintenanceLog, *, basis: Basis = "auto") -> TitrationRun
         change = _field(action, "change")
         pct = _field(action, "change_percent")
         change_percent = float(pct) if isinstance(pct, int | float) else None
+        if _field(res["titration.start_check"], "status") == "within_cpic_start":
+            at_cpic_start = True
         # the start check judges the dose recorded at the first visit: it is the reference
         ref = now if before is None and action.rule_id == "action.decrease.above_cpic_start" \
             else before
@@ -610,7 +625,7 @@ def run_titration(log: MaintenanceLog, *, basis: Basis = "auto") -> TitrationRun
         values = {"wbc": v.wbc, "anc": v.anc,
                   "wbc_per_ul": None if v.wbc is None else v.wbc / 1000,
                   "anc_per_ul": None if v.anc is None else v.anc / 1000,
-                  "percent": _percent_of_protocol(log, v, start)}
+                  "percent": _percent_of_protocol(log, checked_mp, start)}
         values["glucose"] = v.glucose
         values["alt"] = v.alt
         values["tgn"] = v.tgn
