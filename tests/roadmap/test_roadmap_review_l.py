@@ -73,3 +73,14 @@ def test_nccn_mrd_positive_second_remission_gets_another_course_before_hct() -> 
     ids = [(p["template"], p["id"]) for p in out["roadmap"]["phases"]]
     assert ids[:2] == [("rr-t-nelarabine", "nelarabine-1"), ("rr-t-nelarabine", "nelarabine-2")]
     assert ids[2][0] == "hsct"
+
+
+def test_a_cns_relapse_names_cns_directed_therapy_beside_the_systemic_plan() -> None:
+    """rl04: a child's isolated CNS relapse got a blinatumomab plan whose only lumbar
+    puncture read 'prophylaxis'. An isolated extramedullary relapse still needs systemic
+    therapy [S1, S2] (fact sheet 4.3.9) and CNS-directed therapy goes with it (fact sheet
+    5.6.4, cranial radiotherapy dose unconfirmed): the relapse modification says so."""
+    mods = _roadmap("rl04")["roadmap"]["modifications"]
+    [cns] = mods["applies"]
+    assert cns["label"] == "Relapse in the central nervous system"
+    assert "intrathecal" in cns["text"] and cns["evidence"] == "unconfirmed"

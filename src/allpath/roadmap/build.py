@@ -161,6 +161,8 @@ class Roadmap:
     #: the dated marrow responses of the monitoring stage (roadmap/responses.py) that
     #: settle the options naming a ``response``
     readings: tuple[MarrowReading, ...] = ()
+    #: the facts of the relapse the plan is for (relapsed setting), as the templates read them
+    relapse_facts: tuple[tuple[str, str | bool], ...] = ()
     #: per-instance memo of what a phase's layout computes (applicability, dated items):
     #: the roadmap is immutable, and serialising it reads each phase several times
     _memo: dict[Any, Any] = field(default_factory=dict, init=False, repr=False,
@@ -193,6 +195,8 @@ class Roadmap:
         if facts is None:
             facts = self._memo["facts"] = {k: f.value for k, f in
                                            self.assessment.facts.items()}
+            if self.setting == "relapsed":  # the relapse's facts (roadmap/responses.Course)
+                facts.update(self.relapse_facts)
         return facts
 
     def _applies(self, a: Applies | None, on: dt.date, body: BodySize
@@ -946,7 +950,7 @@ def build_roadmap(
         alternatives=alternatives, transplant=transplant,
         body=body_size(assessment.timeline, bsa_formula), start=start_date,
         start_source=source, phases=phases, extra=tuple(extra), bsa_formula=bsa_formula,
-        readings=readings,
+        readings=readings, relapse_facts=course.relapse_facts,
     )
     echo = rm.anthracyclines()["echo"]
     if echo is not None:

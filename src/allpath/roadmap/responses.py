@@ -111,6 +111,10 @@ def course_of(monitoring: Monitoring | None, record: PatientRecord) -> Course:
         if timing is not None and timing.status == "decided" \
                 and timing.value in ("early", "late"):
             facts.append(("roadmap.relapse_timing_nccn", timing.value))
+        site = next((r.value for r in rel.results if r.output == "relapse.site"
+                     and r.status == "decided"), None)
+        facts.append(("roadmap.relapse_cns", site == "isolated_cns"
+                      or "cns" in rel.extramedullary))
         facts.append(("roadmap.prior_hct", any(
             str(getattr(ev.phase, "value", ev.phase)) == "transplant" and ev.start < when
             for ev in record.treatment)))
