@@ -15,7 +15,7 @@ from allpath.triage import texts
 SIGNS = [text for _, text in texts.EMERGENCY_ITEMS] + [texts.EMERGENCY_HEAD_INJURY]
 FAMILY_TEXTS = {
     **{f"headline.{k}": v for k, v in texts.HEADLINE.items()},
-    **{f"what_to_do.{k}": v.format(fever="38.0 °C (100.4 °F)")
+    **{f"what_to_do.{k}": v.format(fever="38.0 °C (100.4 °F)", who="the child")
        for k, v in texts.NEXT_STEP_PLAIN.items() if v},
     **{f"meaning.{k}": v for k, v in texts.MEANING.items()},
     "meaning.on_treatment_fever": texts.MEANING_ON_TREATMENT_FEVER.format(who="the child"),
@@ -26,6 +26,10 @@ FAMILY_TEXTS = {
     "meaning.on_treatment": texts.MEANING_ON_TREATMENT,
     "meaning.fever_status_unknown": texts.MEANING_FEVER_STATUS_UNKNOWN,
     "meaning.emergency": texts.MEANING_EMERGENCY,
+    "meaning.after_transplant": texts.MEANING_AFTER_TRANSPLANT,
+    "meaning.low_urine_first_week": texts.MEANING_LOW_URINE_FIRST_WEEK,
+    "blood_test.platelets_on_treatment": texts.FINDING_NORMAL_PLATELETS_ON_TREATMENT.format(
+        when="from 8 days ago") + ".",
     # each line of the list ends a sentence when read aloud
     "when_to_get_help": " ".join(line.removeprefix("- ") + ("" if line.endswith(".") or
                                                              line.endswith(":") else ".")

@@ -82,6 +82,9 @@ def triage_facts(inp: TriageInput, knowledge: Knowledge) -> tuple[dict[str, Fact
         facts["triage.on_treatment"] = Fact(inp.on_treatment, inputs=("on_treatment",))
     if inp.central_line is not None:
         facts["triage.central_line"] = Fact(inp.central_line, inputs=("central_line",))
+    if inp.recent_transplant is not None:
+        facts["triage.recent_transplant"] = Fact(inp.recent_transplant,
+                                                 inputs=("recent_transplant",))
     if inp.treatment_start is not None:
         day = as_of or dt.date.today()
         facts["triage.days_since_treatment_start"] = Fact(
@@ -123,6 +126,7 @@ class TriageResult:
     knowledge: Knowledge
     symptoms: tuple[str, ...]
     _record: PatientRecord | None = None
+    _cbc_time: dt.date | None = None  # the day of the blood count, when the input gave it
 
     def result(self, output: str) -> DecisionResult | None:
         for r in self.results:
@@ -212,9 +216,12 @@ class TriageResult:
             return []
         has_cbc = all(f in self.facts for f in CBC_FACTS)
         out = []
+        who = self._who()
         for (rid, cite, _), code in zip(r.hits, r.value, strict=False):
             fever = self.fever_threshold()
-            plain = texts.NEXT_STEP_PLAIN.get(str(code), "").format(fever=fever)
+            key = "drinks_watch_baby" if code == "drinks_watch" and who == "the baby" \
+                else str(code)
+            plain = texts.NEXT_STEP_PLAIN.get(key, "").format(fever=fever, who=who)
             clinical = texts.NEXT_STEP_CLINICAL.get(str(code), "").format(fever=fever)
             if code == "cbc_with_smear" and has_cbc:
                 # the family gave a full count: never ask them for it again
@@ -284,12 +291,50 @@ class TriageResult:
 
     def _normal_counts(self) -> list[str]:
         """The counts that were measured and are not low (never leave a count given out)."""
-        return [text for fact, text in texts.FINDING_NORMAL_PLAIN.items()
-                if fact in self.facts and self.facts[fact].value is False]
+        out = [text for fact, text in texts.FINDING_NORMAL_PLAIN.items()
+               if fact in self.facts and self.facts[fact].value is False]
+        platelets = texts.FINDING_NORMAL_PLAIN["findings.thrombocytopenia"]
+        if platelets in out and self.on_treatment_or_line:
+            # review N: never reassure on a count without saying how old it is
+            days = self._count_age_days()
+            when = ("from today" if days == 0 else "from yesterday" if days == 1
+                    else f"from {days} days ago" if days is not None and days > 1
+                    else "you entered")
+            out[out.index(platelets)] = texts.FINDING_NORMAL_PLATELETS_ON_TREATMENT.format(
+                when=when)
+        return out
+
+    def _who(self) -> str:
+        """How the family text names the person: the baby (under 1 year), the child, or the
+        person (an adult, or no age given). Wording only, never a clinical threshold."""
+        age = self.facts.get("age.years")
+        if age is None:
+            return "the person"
+        years = float(age.value)  # type: ignore[arg-type]
+        return "the baby" if years < 1 else "the child" if years < 18 else "the person"
+
+    def _count_age_days(self) -> int | None:
+        """Days from the blood count to the day of the triage (None when the input gave no day
+        for the count, or no triage day)."""
+        if self._cbc_time is None or self.as_of is None:
+            return None
+        return (self.as_of - self._cbc_time).days
 
     def _adult(self) -> bool:
         age = self.facts.get("age.years")
         return age is not None and float(age.value) >= 18  # type: ignore[arg-type]
+
+    def _first_week(self) -> bool | None:
+        """Whether the triage day is in the first 7 days of treatment (None: start unknown);
+        the same window as rule triage.urgency.emergency.low_urine_tumour_lysis_window."""
+        start = self.facts.get("triage.days_since_treatment_start")
+        if start is None:
+            return None
+        return 0 <= float(start.value) <= 7  # type: ignore[arg-type]
+
+    def _recent_transplant(self) -> bool:
+        fact = self.facts.get("triage.recent_transplant")
+        return fact is not None and fact.value is True
 
     def _meaning_on_treatment(self, noticed: list[str], found: list[str]) -> str:
         """What it can mean during treatment: the blood-count text only for blood-count signs
@@ -302,6 +347,10 @@ class TriageResult:
                 text = texts.MEANING_HEAD_INJURY[self._platelets()]
             if s == "not_drinking" and "vomiting" in self.symptoms:
                 text = texts.MEANING_VOMITING_NOT_DRINKING
+            if s == "low_urine" and self._first_week() is not False:
+                text = f"{text} {texts.MEANING_LOW_URINE_FIRST_WEEK}"
+            if s in texts.AFTER_TRANSPLANT_SIGNS and self._recent_transplant():
+                text = texts.MEANING_AFTER_TRANSPLANT
             if text is not None and text not in specific:
                 specific.append(text)
         blood = bool(found) or any(s in texts.BLOOD_COUNT_SIGNS for s in self.symptoms)
@@ -315,8 +364,10 @@ class TriageResult:
 
     def plain_language(self) -> dict[str, Any]:
         urgency = self.urgency
+        # a severe finding replaces its plain one (review N: low platelets said twice)
         found = [texts.FINDING_PLAIN[c] for c in self.cbc_findings
-                 if c in texts.FINDING_PLAIN and not c.startswith("severe_")]
+                 if c in texts.FINDING_PLAIN and not c.startswith("severe_")
+                 and f"severe_{c}" not in self.cbc_findings]
         found += [texts.FINDING_PLAIN[c] for c in self.cbc_findings if c.startswith("severe_")]
         noticed = [texts.SYMPTOM_PLAIN.get(s, s.replace("_", " ")) for s in self.symptoms]
         suspicion = self.leukemia_suspicion
@@ -431,4 +482,7 @@ def triage(source: TriageInput | PatientRecord | Mapping[str, Any] | str | Path,
     facts = dict(triaged.facts)
     results: list[DecisionResult] = [*findings.results, *triaged.results]
     symptoms = tuple(s if isinstance(s, str) else s.code for s in inp.record.symptoms)
-    return TriageResult(inp.record.id, as_of, facts, tuple(results), kb, symptoms, inp.record)
+    return TriageResult(inp.record.id, as_of, facts, tuple(results), kb, symptoms, inp.record,
+                        # the count's age needs the triage day too (without it the day is
+                        # the count's own)
+                        inp.cbc_time if inp.date is not None else None)

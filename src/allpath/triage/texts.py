@@ -7,22 +7,26 @@ general terms, and what to do. Clinician-facing reason texts live beside the rul
 from __future__ import annotations
 
 __all__ = [
+    "AFTER_TRANSPLANT_SIGNS",
     "ALLOWED_PHRASES",
     "BLOOD_COUNT_SIGNS",
     "EMERGENCY_HEAD_INJURY",
     "EMERGENCY_ITEMS",
     "FINDING_NORMAL_PLAIN",
+    "FINDING_NORMAL_PLATELETS_ON_TREATMENT",
     "FINDING_PLAIN",
     "FORBIDDEN_WORDS",
     "HEADLINE",
     "HEADLINE_BY_URGENCY",
     "HEADLINE_OTHER_CONCERN",
     "MEANING",
+    "MEANING_AFTER_TRANSPLANT",
     "MEANING_BY_SYMPTOM",
     "MEANING_CHICKENPOX",
     "MEANING_EMERGENCY",
     "MEANING_FEVER_STATUS_UNKNOWN",
     "MEANING_HEAD_INJURY",
+    "MEANING_LOW_URINE_FIRST_WEEK",
     "MEANING_NOTHING_GIVEN",
     "MEANING_OFF_TREATMENT_SIGNS",
     "MEANING_ON_TREATMENT",
@@ -55,10 +59,11 @@ HEADLINE = {
     "emergency_department": "Go to the emergency department now, or call the doctor now, day "
                             "or night. Do not wait for an appointment.",
     "fever_ask_treatment": "A fever can be an emergency. Is this person having cancer "
-                           "treatment, like chemo? Or do they have a central line? Then call "
-                           "the cancer care team now, day or night, or go to the emergency "
-                           "room. If not, see a doctor in the next day or two. Go sooner if "
-                           "they get worse.",
+                           "treatment, like chemo, CAR-T cells or a transplant? Or do they have "
+                           "a central line? Then call the cancer care team now, day or night, "
+                           "or go to the emergency department. If you are not sure, act as if "
+                           "the answer is yes. Only if you are sure it is no: see a doctor in "
+                           "the next day or two, sooner if they get worse.",
     "oncology_team_today": "Call the cancer care team today, as soon as you can.",
     "same_day": "See a doctor today. Call your doctor's office now. If they cannot see you "
                 "today, go to urgent care or the emergency department.",
@@ -124,7 +129,7 @@ MEANING_BY_SYMPTOM = {
     "measles_exposure": "Measles can be very serious when treatment has weakened the body's "
                         "defenses. Medicine can still protect, but only for a few days.",
     "low_urine": "Much less pee can mean the body is low on water, or that the kidneys need "
-                 "help. In the first week of treatment it can be a sign of a serious problem.",
+                 "help.",
     "dark_urine": "Dark pee can mean the body is low on water. It can also be a sign that the "
                   "liver is upset by a medicine.",
     "jaundice": "Yellow skin or eyes can mean the liver is upset, sometimes by a medicine. A "
@@ -144,9 +149,29 @@ MEANING_BY_SYMPTOM = {
                     "children.",
     "mouth_sores": "Mouth sores are common during cancer treatment. They can make eating "
                    "and drinking hard.",
+    "diarrhoea": "Diarrhea is common with some cancer medicines, and after a transplant. It "
+                 "can make the body low on water fast, mostly in young children.",
+    "very_thirsty": "Steroids can raise blood sugar. Being very thirsty and peeing a lot can "
+                    "be a sign of high blood sugar.",
+    "dizzy": "Feeling dizzy can be a sign of germs in the blood. It can also mean the body is "
+             "low on water or has few red cells.",
+    "rash": "A rash during treatment can come from a medicine or an infection. After a stem "
+            "cell transplant, it can also be a reaction to the new cells.",
+    "chills": "Shaking chills can be a sign of germs in the blood. With a central line, chills "
+              "soon after the line is flushed can mean the line is infected.",
     "other_concern": "This tool only knows the signs on its list. It cannot judge what "
                      "worries you, so a nurse or doctor should hear about it.",
 }
+# added to the low_urine text in the first week of treatment, or when its start day is unknown
+MEANING_LOW_URINE_FIRST_WEEK = ("In the first week of treatment it can be a sign of a serious "
+                                "problem.")
+# a new rash, diarrhea, belly pain or yellow skin within 100 days of a stem cell transplant
+# (AAMDS-GVHD): the sign is explained as the transplant, never as a blood count
+MEANING_AFTER_TRANSPLANT = (
+    "In the first 100 days after a stem cell transplant, a new rash, diarrhea, belly cramps or "
+    "yellow skin can mean the new cells are attacking the body (graft-versus-host disease). "
+    "A rash often starts on the hands and feet. Found early, it is easier to treat."
+)
 # "What it can mean" after a hit to the head during treatment, by what the platelet count
 # given shows (review K: "with few platelets" was shown beside a normal count)
 MEANING_HEAD_INJURY = {
@@ -186,7 +211,8 @@ MEANING_NOTHING_GIVEN = (
 )
 MEANING_FEVER_STATUS_UNKNOWN = (
     "A fever is often from an everyday illness. But with cancer treatment or a central line, a "
-    "fever can be the first sign of a bad infection."
+    "fever can be the first sign of a bad infection. If you are not sure, treat it as an "
+    "emergency."
 )
 MEANING_EMERGENCY = (
     "These signs need a doctor right away. Get help first; the cause can be found later."
@@ -229,6 +255,15 @@ FINDING_NORMAL_PLAIN = {
                                  "blood clot)",
 }
 
+# the platelet count during treatment, with how old it is (review N: an 8-day-old count was
+# shown as "not low" with no date)
+FINDING_NORMAL_PLATELETS_ON_TREATMENT = (
+    "the platelet count {when} is not low for this age. Counts change during treatment, so a "
+    "new count may be different"
+)
+# signs explained by MEANING_AFTER_TRANSPLANT when a transplant was in the last 100 days
+AFTER_TRANSPLANT_SIGNS = frozenset({"rash", "diarrhoea", "abdominal_pain", "jaundice"})
+
 SYMPTOM_PLAIN = {
     "fever": "fever", "fatigue": "tiredness", "pallor": "pale skin",
     "easy_bruising": "easy bruising", "petechiae": "tiny red or purple dots on the skin",
@@ -259,7 +294,8 @@ SYMPTOM_PLAIN = {
     "line_redness": "redness, swelling or pain where the central line goes in",
     "limb_swelling": "a swollen, sore arm or leg",
     "chickenpox_exposure": "contact with chickenpox or shingles",
-    "measles_exposure": "contact with measles", "low_urine": "peeing much less than usual",
+    "measles_exposure": "contact with measles",
+    "low_urine": "peeing much less than usual, or fewer wet nappies (diapers)",
     "constipation": "no poop for 2 days or more",
     "jaw_pain": "jaw pain that pain medicine does not help",
     "jaundice": "yellow skin or yellow whites of the eyes",
@@ -273,6 +309,9 @@ SYMPTOM_PLAIN = {
     "behaviour_change": "a sudden change in mood or behavior",
     "suicidal_thoughts": "thoughts of suicide or self-harm",
     "other_concern": "something else that worries me",
+    "diarrhoea": "diarrhea (runny or watery poop)",
+    "very_thirsty": "very thirsty and peeing a lot",
+    "dizzy": "dizzy or light-headed",
 }
 
 # "Get emergency help at once": short items, each shown when one of its symptom codes is in
@@ -294,11 +333,12 @@ EMERGENCY_ITEMS: tuple[tuple[tuple[str, ...], str], ...] = (
 # or the emergency department, not the emergency number (review K)
 EMERGENCY_HEAD_INJURY = (
     "A hit to the head when platelets are low, or not known during cancer treatment, is an "
-    "emergency too. Call the care team now, day or night, or go to the emergency room."
+    "emergency too. Call the care team now, day or night, or go to the emergency "
+    "department."
 )
 
 NEXT_STEP_PLAIN = {
-    "emergency_care": "Call your emergency number or go to the emergency room now. Do not "
+    "emergency_care": "Call your emergency number or go to the emergency department now. Do not "
                       "wait for an appointment.",
     "cbc_with_smear": "Ask for a blood test called a complete blood count (CBC). Ask that an "
                       "expert look at the blood under a microscope too.",
@@ -319,8 +359,10 @@ NEXT_STEP_PLAIN = {
                   "whatever the blood count. Take the temperature by mouth or under the arm, "
                   "never in the bottom.",
     "oncology_team_now": "Call the cancer care team now, day or night, or go to the emergency "
-                         "room. Tell them what you see, the temperature, and the treatment. "
-                         "Follow your hospital's rule if it is different.",
+                         "department. Tell them what you see, the temperature, and the "
+                         "treatment. Away from home, go to the closest hospital and say the "
+                         "person is on cancer treatment. Follow your hospital's rule if it is "
+                         "different.",
     "ask_treatment": "Tell the doctor if the person gets cancer treatment. Also say if they "
                      "have a central line, like a port.",
     "recheck_temperature": "Check the temperature again in one hour. If it is {fever} "
@@ -340,9 +382,31 @@ NEXT_STEP_PLAIN = {
                          "new trouble talking or seeing. If a headache gets worse or does not "
                          "go away, talk to a doctor or nurse today. With cancer treatment, call "
                          "the team now for a bad headache.",
-    "drinks_watch": "Watch if even small sips stay down, and how much the person pees. If they "
+    "drinks_watch": "Watch if even small sips stay down, and how much {who} pees. If they "
                     "throw up and cannot drink, call the cancer care team now, day or night. "
                     "Much less pee than usual is a sign the body is low on water.",
+    # drinks_watch for a baby (review N): nappies, and a floppy baby (SCHN, drowsy) is now
+    "drinks_watch_baby": "Offer the bottle or breast often, and count the wet nappies "
+                         "(diapers). Call the cancer care team right away if a nappy stays dry "
+                         "for 6 hours or more. Call now, day or night, if the baby gets very "
+                         "sleepy or floppy, or throws up and cannot drink.",
+    "rash_today": "Call the cancer care team today about the rash. Tell them if there was a "
+                  "stem cell transplant in the last 100 days. With a fever, call now, day or "
+                  "night.",
+    "transplant_signs_today": "Call the transplant or cancer care team today. Tell them how "
+                              "long ago the transplant was. With a fever, call now, day or "
+                              "night.",
+    "diarrhoea_watch": "Give small drinks often. Do not give medicine to stop diarrhea unless "
+                       "the team says it is OK. Call the cancer care team now, day or night, "
+                       "if {who} cannot drink, pees much less (fewer wet nappies), or gets a "
+                       "fever.",
+    "bleeding_signs_today": "Call the cancer care team today about the bruises or bleeding. "
+                            "Counts change during treatment, so they may want a new blood "
+                            "count. Call now, day or night, for bleeding that does not stop "
+                            "after 10 minutes of pressure.",
+    "blood_sugar_today": "Call the cancer care team today. Say if the person is taking a "
+                         "steroid, like dexamethasone or prednisone. Never stop a steroid on "
+                         "your own.",
     "dark_urine_watch": "Call the cancer care team now, day or night, if drinks do not stay "
                         "down. Tell them if the eyes or skin turn yellow, or if there is much "
                         "less pee.",
@@ -405,6 +469,18 @@ NEXT_STEP_CLINICAL = {
                                       "means assessment now; consider TLS laboratory tests.",
     "mouth_sores_watch": "Mucositis on treatment: review the same day if oral intake or "
                          "swallowing is impaired (BWC, KidsHealth NZ).",
+    "rash_today": "New rash on treatment: same-day review (drug reaction, infection; acute "
+                  "GVHD within 100 days of a transplant).",
+    "transplant_signs_today": "Within 100 days of a stem cell transplant: rash, diarrhoea, "
+                              "abdominal pain or jaundice - same-day review for acute GVHD "
+                              "(AAMDS, NMDP).",
+    "diarrhoea_watch": "Diarrhoea on treatment: assess hydration; stool infection tests as "
+                       "needed; no antidiarrhoeals unless the team advises (CHOP); unable to "
+                       "drink means assessment now (SCHN).",
+    "bleeding_signs_today": "Bleeding or bruising on treatment: same-day review; repeat the "
+                            "platelet count if the last one is not current.",
+    "blood_sugar_today": "Polydipsia and polyuria on treatment: check blood glucose (steroid "
+                         "hyperglycaemia).",
     "mood_watch": "Behaviour change: safety-net for suicidal talk or self-harm (emergency "
                   "services or 988).",
     "crisis_help": "Suicidal thoughts or self-harm: emergency services or crisis line (988 in "
@@ -421,7 +497,7 @@ def when_to_get_help(items: list[str], fever: str, head_injury: bool = False) ->
             *[f"- {item}" for item in items],
             f"With cancer treatment or a central line, a fever of {fever} or more is an "
             "emergency too. Call the cancer care team now, day or night, or go to the "
-            "emergency room.",
+            "emergency department.",
             *([EMERGENCY_HEAD_INJURY] if head_injury else [])]
 
 
