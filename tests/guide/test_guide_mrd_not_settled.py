@@ -40,7 +40,8 @@ def test_ri09_guide_says_the_eoi_marrow_test_was_done_but_could_not_measure_low_
     assert "could not measure low enough" in about
     assert "more sensitive test" in about
     assert "end of induction is still to come" not in about
-    assert "Still to come: a more sensitive test for leftover leukemia cells (MRD)." in about
+    assert ("Still to come: a repeat of the marrow test at the end of induction with a more "
+            "sensitive lab test.") in about
 
 
 def test_ri12_guide_says_two_lab_methods_disagree_and_the_team_decides() -> None:
@@ -51,12 +52,24 @@ def test_ri12_guide_says_two_lab_methods_disagree_and_the_team_decides() -> None
     assert "still to come" not in about.lower()
 
 
-def test_an_eoi_mrd_not_done_is_still_to_come_in_the_guide() -> None:
+def test_an_eoi_mrd_not_recorded_is_still_to_come_during_induction() -> None:
     record = _record("ri09")
     record["observations"] = [o for o in record["observations"]
                               if o.get("timepoint") != "end_of_induction"]
+    record["treatment"] = [e for e in record["treatment"] if e["phase"] == "induction"]
     about = _about_now(record)
     assert "The marrow test at the end of induction is still to come." in about
+    assert "was done" not in about
+
+
+def test_an_eoi_mrd_not_recorded_once_consolidation_started_is_not_in_the_record() -> None:
+    record = _record("ri09")  # consolidation started 6 May 2025 (review N finding 6)
+    record["observations"] = [o for o in record["observations"]
+                              if o.get("timepoint") != "end_of_induction"]
+    about = _about_now(record)
+    assert ("The result of the marrow test at the end of induction is not in the record. Ask "
+            "the team for it.") in about
+    assert "end of induction is still to come" not in about
     assert "was done" not in about
 
 

@@ -69,8 +69,29 @@ def _signs() -> list[tuple[str, Sign]]:
     return [(s.id, g) for s in load_guide()[0].sections for g in s.signs]
 
 
-def _triage_advice(sign: Sign) -> str:
-    doc: dict[str, object] = {"format": "allpath.triage/1", "age_years": 5, "sex": "female",
+def _age(section_id: str, sign: Sign) -> float:
+    """The age the sign is written for: its own, else the first year of its section's age
+    group (a baby's section is checked for a baby), else 5."""
+    if sign.age_years is not None:
+        return sign.age_years
+    section = next(s for s in load_guide()[0].sections if s.id == section_id)
+    if section.for_ages is not None and section.for_ages[0] is not None:
+        return section.for_ages[0] + 0.5
+    return 5.0
+
+
+# Signs where the guide is knowingly stricter than the committed symptom check, each with the
+# source; strict, so the test fails once the symptom check gives the same advice.
+STRICTER_THAN_TRIAGE = {
+    ("pee-baby", "No wet diaper for 6 hours"): (
+        "Children's of Alabama (ALABAMA-ONC-EMERG): under 2 years, no urine within 6 hours -"
+        " call the nurse immediately; the symptom check has no dry-nappy code and gives"
+        " low_urine a same-day call at every age (review N rn-infant-not-drinking)"),
+}
+
+
+def _triage_advice(sign: Sign, age: float = 5.0) -> str:
+    doc: dict[str, object] = {"format": "allpath.triage/1", "age_years": age, "sex": "female",
                               "on_treatment": True, "central_line": False, "symptoms": []}
     if sign.symptom:
         doc["symptoms"] = [sign.symptom]
@@ -89,7 +110,11 @@ def test_every_when_to_call_sign_names_a_symptom_code_or_a_temperature() -> None
     for code in ("chills", "one_sided_weakness", "slurred_speech", "wheeze",
                  "severe_abdominal_pain", "cannot_keep_fluids_down", "line_damage",
                  "line_redness", "limb_swelling", "chickenpox_exposure", "measles_exposure",
-                 "low_urine", "constipation", "nosebleeds", "active_bleeding"):
+                 "low_urine", "constipation", "nosebleeds", "active_bleeding",
+                 # review N: signs the symptom check gained (review J) that the guide lacked
+                 "chest_pain", "hard_to_wake", "suicidal_thoughts", "drowsy", "head_injury",
+                 "jaundice", "dark_urine", "not_drinking", "jaw_pain", "behaviour_change",
+                 "mouth_sores", "limp"):
         assert code in codes, code
 
 
@@ -100,13 +125,27 @@ def test_every_sign_is_worded_with_its_sections_urgency() -> None:
         assert section.advice is not None, section.id
         for text in (section.text, section.adult or section.text):
             assert any(w in text for w in URGENCY_WORDS[section.advice]), section.id
+            for sign in section.signs:  # a sign with its own urgency says it too
+                assert any(w in text for w in URGENCY_WORDS[sign.advice]), (section.id, sign)
         for sign in section.signs:
-            assert sign.advice == section.advice, (section.id, sign)
+            assert sign.advice == section.advice or sign.age_years is not None, \
+                (section.id, sign)
             assert sign.text in section.text, (section.id, sign.text)
 
 
-@pytest.mark.parametrize("section_id,sign", _signs(),
-                         ids=[f"{s}:{g.symptom or g.temperature}" for s, g in _signs()])
+def _cases() -> list[object]:
+    out: list[object] = []
+    for section_id, sign in _signs():
+        reason = STRICTER_THAN_TRIAGE.get((section_id, sign.text))
+        marks = [pytest.mark.xfail(strict=True, reason=reason)] if reason else []
+        out.append(pytest.param(section_id, sign, marks=marks,
+                                id=f"{section_id}:{sign.symptom or sign.temperature}:"
+                                   f"{sign.text[:24]}"))
+    return out
+
+
+@pytest.mark.parametrize("section_id,sign", _cases())
 def test_guide_urgency_of_each_sign_equals_the_symptom_checks_advice(section_id: str,
                                                                      sign: Sign) -> None:
-    assert _triage_advice(sign) == sign.advice, (section_id, sign.text)
+    assert _triage_advice(sign, _age(section_id, sign)) == sign.advice, \
+        (section_id, sign.text)

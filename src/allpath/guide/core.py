@@ -28,8 +28,8 @@ from allpath.rules.loader import load_knowledge
 
 __all__ = ["ADULT_AGE", "GUIDE_DISCLAIMER", "NO_PHONE", "Guide", "PhaseNow", "Section", "Sign",
            "Topic", "all_text", "check_team_phone", "family_sources", "general_guide", "load_guide",
-           "pending_lines", "personal_guide", "phase_now", "phase_word", "render", "risk_lines",
-           "section_text", "topic"]
+           "passed_time_points", "pending_lines", "personal_guide", "phase_now", "phase_word",
+           "render", "risk_lines", "section_text", "topic"]
 
 ADULT_AGE = 18.0  # from this age the personal guide speaks to the patient ("you")
 GUIDE_DISCLAIMER = (
@@ -131,20 +131,50 @@ UNSETTLED_WORDS = {
                   "different answers. The team will decide which answer to use. This can "
                   "change the group.",
 }
-# pending tests (the care team's list) in family words, by what they are
+# pending tests (the care team's list) in family words, by what they are (first match wins;
+# an MRD or marrow test is named by its time point, so the same test is listed once)
 PENDING_WORDS: tuple[tuple[tuple[str, ...], str], ...] = (
     (("medication history", "steroid"), "the question about medicines taken before the "
                                         "diagnosis"),
     (("second bone-marrow",), "a second bone marrow test"),
     (("on the same marrow",), "more tests on the same marrow sample"),
+    (("sensitivity",), "a repeat of the marrow test at the end of induction with a more "
+                       "sensitive lab test"),
+    (("day 8",), "the blood test on day 8 of treatment"),
+    (("end of induction",), "the marrow test at the end of induction"),
+    (("end of consolidation",), "the marrow test at the end of consolidation"),
+    (("relapse block",), "the marrow test after the first block of relapse treatment"),
     (("csf", "lumbar puncture", "spinal"), "the spinal fluid test (spinal tap)"),
     (("fish", "karyotype", "rt-pcr", "ngs", "dna index", "copy-number", "fusion",
       "cytogenetic"), "gene tests on the leukemia cells"),
-    (("sensitivity",), "a more sensitive test for leftover leukemia cells (MRD)"),
+    (("prednisone prophase",), "the blood test after the first steroid week"),
+    (("cbc", "complete blood count", "blood smear"), "a check of the blood count"),
+    (("imaging", "lymphoblastic mass"), "an exam and scans to look for lumps"),
+    (("scrotal", "testicular"), "an ultrasound of the testicles and a small sample "
+                                "(biopsy)"),
     (("mrd",), "the test for leftover leukemia cells (MRD)"),
     (("marrow",), "a bone marrow test"),
     (("tpmt", "nudt15"), "a gene test that helps set the dose of 6-MP"),
 )
+PENDING_OTHER = "one more test (ask your team which one)"
+# a time-point test that a more exact one of the same time point replaces in the list
+PENDING_REPLACED_BY = {
+    "the marrow test at the end of induction": "a repeat of the marrow test at the end of "
+                                               "induction with a more sensitive lab test",
+}
+# MRD time points by missing fact (or words of the test), and when the time point has
+# passed: its result is then "not in the record", never "still to come". (phase, 1): once
+# that phase has ended; (phase, 2): once the phase after it is under way
+TIME_POINTS: tuple[tuple[str, tuple[str, ...], tuple[str, int]], ...] = (
+    ("day8", ("mrd.day8", "day 8"), ("induction", 1)),
+    ("eoi", ("mrd.eoi", "end of induction"), ("induction", 2)),
+    ("eoc", ("mrd.eoc", "end of consolidation"), ("consolidation", 2)),
+)
+TIME_POINT_WORDS = {
+    "day8": "the blood test on day 8 of treatment",
+    "eoi": "the marrow test at the end of induction",
+    "eoc": "the marrow test at the end of consolidation",
+}
 SETTLED_BASIS = {
     "nci_rome": "age and the first white cell count",
     "nci_treatment": "age and the first white cell count",
@@ -171,12 +201,14 @@ _MONTHS = ("January", "February", "March", "April", "May", "June", "July", "Augu
 @dataclass(frozen=True)
 class Sign:
     """One "When to call" sign: its words in the section, the triage symptom code (or the
-    temperature in °C) it corresponds to, and the advice the guide gives for it."""
+    temperature in °C) it corresponds to, and the advice the guide gives for it
+    (``age_years``: the age the advice is written for, when it is one age group's)."""
 
     text: str
     advice: str
     symptom: str | None = None
     temperature: float | None = None
+    age_years: float | None = None
 
 
 @dataclass(frozen=True)
@@ -192,6 +224,7 @@ class Section:
     audience: str | None = None  # "child": not for an adult patient
     advice: str | None = None  # the urgency a "when to call" section gives
     signs: tuple[Sign, ...] = ()
+    for_ages: tuple[float | None, float | None] | None = None  # only for this age group
 
 
 @dataclass(frozen=True)
@@ -290,9 +323,11 @@ def _ages(value: Any) -> tuple[float | None, float | None] | None:
 
 def _sign(value: Mapping[str, Any], section_advice: str | None) -> Sign:
     temp = value.get("temperature")
+    age = value.get("age_years")
     return Sign(text=str(value["text"]), advice=str(value.get("advice") or section_advice),
                 symptom=str(value["symptom"]) if value.get("symptom") else None,
-                temperature=float(temp) if temp is not None else None)
+                temperature=float(temp) if temp is not None else None,
+                age_years=float(age) if age is not None else None)
 
 
 def _flat(value: Any) -> str | None:
@@ -312,7 +347,8 @@ def load_guide() -> tuple[Topic, ...]:
                     as_of=str(s["as_of"]) if s.get("as_of") is not None else None,
                     adult=_flat(s.get("adult")), audience=s.get("audience"),
                     advice=s.get("advice"),
-                    signs=tuple(_sign(g, s.get("advice")) for g in s.get("signs") or ()))
+                    signs=tuple(_sign(g, s.get("advice")) for g in s.get("signs") or ()),
+                    for_ages=_ages(s.get("for_ages")))
             for i, s in enumerate(t["sections"]))
         topics.append(Topic(t["id"], t["title"], sections, tuple(t.get("phases", ()))))
     return tuple(topics)
@@ -380,6 +416,26 @@ class PhaseNow:
         if self.next:
             out += f" The next phase is usually {phase_word(self.next)}."
         return out[0].upper() + out[1:] + f" This comes from {self.basis}."
+
+
+def passed_time_points(where: PhaseNow) -> frozenset[str]:
+    """The MRD time points (``TIME_POINTS`` keys) whose time has passed, from where
+    treatment stands: the day-8 test once induction has ended, the end-of-induction test
+    once consolidation is under way, the end-of-consolidation test once a later phase is."""
+    rank = {p: i for i, p in enumerate(PHASE_ORDER)}
+    if where.current in rank:
+        progress = 2 * rank[str(where.current)]
+    elif where.finished in rank:
+        progress = 2 * rank[str(where.finished)] + 1
+    else:
+        return frozenset()
+    return frozenset(key for key, _, (phase, step) in TIME_POINTS
+                     if progress >= 2 * rank[phase] + step)
+
+
+def _time_point(text: str) -> str | None:
+    low = text.lower()
+    return next((key for key, marks, _ in TIME_POINTS if any(m in low for m in marks)), None)
 
 
 def phase_word(phase: str) -> str:
@@ -489,41 +545,42 @@ def _group_words(group: str) -> str:
 
 
 def _missing_words(missing: list[str], adult: bool,
-                   unsettled: Mapping[str, str] | None = None) -> list[str]:
+                   unsettled: Mapping[str, str] | None = None,
+                   passed: frozenset[str] = frozenset()) -> list[str]:
     """Each missing input in family words, once, with what it can change. An MRD test that
     was done but cannot settle the group (``unsettled``: fact -> why) is said to be done,
-    with why it cannot, never "still to come"."""
+    with why it cannot, never "still to come"; a test whose time point has passed
+    (``passed``, :func:`passed_time_points`) is said to be missing from the record."""
     out: list[str] = []
     for m in missing:
         why = (unsettled or {}).get(m)
+        point = _time_point(m)
         if why in UNSETTLED_WORDS and m in MRD_TEST_WORDS:
             line = UNSETTLED_WORDS[why].format(test=MRD_TEST_WORDS[m])
-            if line not in out:
-                out.append(line)
-            continue
-        for key, words in MISSING_WORDS:
-            if m.startswith(key):
-                line = words.format(who="you" if adult else "your child")
-                if line not in out:
-                    out.append(line)
-                break
+        elif point in passed:
+            line = (f"The result of {TIME_POINT_WORDS[str(point)]} is not in the record. "
+                    "Ask the team for it. It can change the group.")
         else:
-            line = "Some test results are not back yet. They can change the group."
-            if line not in out:
-                out.append(line)
+            who = "you" if adult else "your child"
+            line = next((words.format(who=who) for key, words in MISSING_WORDS
+                         if m.startswith(key)),
+                        "Some test results are not back yet. They can change the group.")
+        if line not in out:
+            out.append(line)
     return out
 
 
 def risk_lines(doc: Mapping[str, Any], adult: bool = False,
-               relapsed: bool = False, unsettled: Mapping[str, str] | None = None
-               ) -> list[str]:
+               relapsed: bool = False, unsettled: Mapping[str, str] | None = None,
+               passed: frozenset[str] = frozenset()) -> list[str]:
     """One risk group in plain words: the grouping a treatment protocol for this patient
     uses (``MAIN_SCHEMES``), or, while that one is open, the most settled one for now; what
     is still missing in plain words and what it can change; and what a risk group means.
     After a relapse (``relapsed``) the group is named as the one set at diagnosis, and the
     front-line results still missing are not listed (they no longer change the plan).
     ``unsettled`` maps an MRD fact that was measured but cannot be read to why
-    (``insufficient_sensitivity`` or ``discordant``, :attr:`MrdReading.why_unknown`)."""
+    (``insufficient_sensitivity`` or ``discordant``, :attr:`MrdReading.why_unknown`);
+    ``passed`` holds the MRD time points whose time has passed (:func:`passed_time_points`)."""
     by_scheme = {str(r.get("scheme")): r for r in doc.get("risk") or []}
     applicable = [by_scheme[s] for s in MAIN_SCHEMES
                   if s in by_scheme and by_scheme[s].get("group") not in
@@ -546,7 +603,7 @@ def risk_lines(doc: Mapping[str, Any], adult: bool = False,
             first += f" So far, from {basis}, it is {_group_words(str(settled['group']))}."
         lines.append(first)
         missing = [str(m) for m in main.get("missing") or []]
-        lines.extend(_missing_words(missing, adult, unsettled))
+        lines.extend(_missing_words(missing, adult, unsettled, passed))
         expected = main.get("provisional_group")
         options = [_group_words(str(g)) for g in main.get("possible_groups") or []
                    if g not in _NOT_A_GROUP]
@@ -639,28 +696,43 @@ def refractory_line(doc: Mapping[str, Any]) -> str | None:
             "next treatment.")
 
 
-def pending_lines(doc: Mapping[str, Any], decided_by_team: frozenset[str] = frozenset()
-                  ) -> list[str]:
-    """The tests still missing, grouped in family words, each once. The tests of the facts
-    in ``decided_by_team`` (an MRD whose two lab methods disagree: the team decides which
-    stands) are not "still to come"."""
+def pending_lines(doc: Mapping[str, Any], decided_by_team: frozenset[str] = frozenset(),
+                  passed: frozenset[str] = frozenset()) -> list[str]:
+    """The tests still missing, grouped in family words, each once (an MRD or marrow test by
+    its time point; a more sensitive repeat replaces the plain test of that time point).
+    The tests of an MRD time point in ``decided_by_team`` (two lab methods on one sample
+    disagree: the team decides which stands) are not "still to come"; nor is a test whose
+    time point has passed (``passed``): its result is "not in the record"."""
+    decided = {_time_point(f) for f in decided_by_team} - {None}
     groups: list[str] = []
-    skip = {str(m.get("test")) for m in doc.get("missing") or []
-            if m.get("fact") in decided_by_team} - {
-        str(m.get("test")) for m in doc.get("missing") or []
-        if m.get("fact") not in decided_by_team}
-    for test in (str(t) for t in doc.get("tests_to_order") or [] if str(t) not in skip):
+    absent: list[str] = []
+    for test in (str(t) for t in doc.get("tests_to_order") or []):
         low = test.lower()
+        point = _time_point(test)
+        if point in decided and "sensitivity" not in low:
+            continue
+        if point in passed and "sensitivity" not in low:
+            words = TIME_POINT_WORDS[str(point)]
+            if words not in absent:
+                absent.append(words)
+            continue
         words = next((w for keys, w in PENDING_WORDS if any(k in low for k in keys)),
-                     "another test the team has asked for")
+                     PENDING_OTHER)
         if words not in groups:
             groups.append(words)
-    if not groups:
-        return []
-    listed = groups[0] if len(groups) == 1 else \
-        ", ".join(groups[:-1]) + " and " + groups[-1]
-    return ["Some results are not in yet. Until they are, the plan or the risk group may "
-            f"change. Still to come: {listed}."]
+    groups = [w for w in groups if PENDING_REPLACED_BY.get(w) not in groups]
+    lines: list[str] = []
+    if groups:
+        lines.append("Some results are not in yet. Until they are, the plan or the risk "
+                     f"group may change. Still to come: {_listed(groups)}.")
+    if absent:
+        lines.append(f"Not in the record: the result of {_listed(absent)}. Ask your team "
+                     "for it.")
+    return lines
+
+
+def _listed(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
 def _studies_line(assessment: Any) -> str:
@@ -681,9 +753,15 @@ def _studies_line(assessment: Any) -> str:
 
 
 def _fits_age(s: Section, age: float | None) -> bool:
-    if s.ages is None or age is None:
+    return _in_ages(s.ages, age)
+
+
+def _in_ages(ages: tuple[float | None, float | None] | None, age: float | None) -> bool:
+    """Whether ``age`` falls in ``[first, last]`` years (the last year included); an open
+    end or an unknown age fits."""
+    if ages is None or age is None:
         return True
-    lo, hi = s.ages
+    lo, hi = ages
     return (lo is None or age >= lo) and (hi is None or age < hi + 1)
 
 
@@ -700,6 +778,8 @@ def _skip(t: Topic, s: Section, status: str, age: float | None, adult: bool) -> 
         return True
     if adult and s.audience == "child":
         return True
+    if not _in_ages(s.for_ages, age):
+        return True  # advice written for another age group (a baby's temperature, nappies)
     if s.ages is None:
         return False
     if age is None:
@@ -742,10 +822,11 @@ def personal_guide(record: Any, team_phone: str | None = None) -> Guide:
     intro.extend(relapse_lines(doc, adult=adult))
     unsettled = {name: str(reading.why_unknown) for name, reading in unsettled_mrd(
         assessment.timeline, assessment.knowledge.registry, assessment.knowledge).items()}
+    passed = passed_time_points(where)
     intro.extend(risk_lines(doc, adult=adult, relapsed=relapse_on is not None,
-                            unsettled=unsettled))
+                            unsettled=unsettled, passed=passed))
     intro.extend(pending_lines(doc, frozenset(n for n, why in unsettled.items()
-                                              if why == "discordant")))
+                                              if why == "discordant"), passed))
     # after a relapse, the front-line phases in progress are over unless the record has
     # treatment that started after it
     since_relapse = relapse_on is None or any(
