@@ -17,6 +17,7 @@ from allpath.disclaimer import DISCLAIMER
 from allpath.findings.mrd import unsettled_mrd
 from allpath.monitoring.monitor import Monitoring
 from allpath.monitoring.relapse import RelapseFinding
+from allpath.monitoring.relapse import _block1_mrd as block1_mrd  # the relapse reader itself
 from allpath.monitoring.titration import TitrationRun
 from allpath.observations.normalise import Timeline
 from allpath.record.models import PatientRecord
@@ -285,9 +286,10 @@ class Assessment:
     def missing(self) -> list[dict[str, Any]]:
         """Facts whose absence left a conclusion unknown or provisional, with the test.
 
-        ``order`` is false for a front-line response time point (day 8, end of induction or
-        consolidation, a checkpoint count) once a relapse is confirmed: that time point has
-        passed, so its test is not among ``tests_to_order``. An intermediate output (one that
+        ``order`` is false, and ``note`` says why, for a time point that has passed (see
+        :meth:`_time_point_passed`: a front-line response time point once a relapse is
+        confirmed, an overtaken MRD time point, a diagnosis fact after its window): its test
+        is not among ``tests_to_order``. An intermediate output (one that
         other decisions read, e.g. ``genetics.cog_bucket``) is named in ``needed_for`` only
         while a decision that reads it applies to the patient (not an adult's COG group)."""
         needed: dict[str, list[str]] = {}
@@ -325,6 +327,12 @@ class Assessment:
         # use is missing too; its test names the sensitivity that settles it
         unsettled = unsettled_mrd(self.timeline, self.knowledge.registry, self.knowledge) \
             if needed else {}
+        # so is the end-of-block-1 MRD of a confirmed relapse, read by the relapse reader
+        when = self.monitoring.relapse.relapse_date if self.monitoring is not None else None
+        if confirmed and when is not None and "rel.mrd_end_block1" in needed:
+            block1 = block1_mrd(self.timeline, when, self.knowledge)
+            if block1.why_unknown is not None:
+                unsettled = {**unsettled, "rel.mrd_end_block1": block1}
         out = []
         for fact, outputs in sorted(needed.items()):
             spec = self.knowledge.registry.get(fact)
@@ -334,16 +342,41 @@ class Assessment:
             if test is not None and reading is not None and reading.needed is not None:
                 test = (f"{test} by an assay with a sensitivity of {reading.needed:g} "
                         f"({reading.needed * 100:g}%) or better")
+            passed = self._time_point_passed(fact, confirmed, overtaken)
             out.append(
                 {
                     "fact": fact,
                     "needed_for": shown or sorted(set(outputs)),
                     "test": test,
-                    "order": not ((confirmed and self._front_line_time_point(fact))
-                                  or fact in overtaken),
+                    "order": passed is None,
+                    "note": passed,
                 }
             )
         return out
+
+    def _time_point_passed(self, fact: str, relapsed: bool,
+                           overtaken: frozenset[str]) -> str | None:
+        """Why a missing fact's time point has passed, so that a new test cannot stand for
+        it (its test is then not ordered), or None: a front-line response time point once a
+        relapse is confirmed, an MRD time point a later one has overtaken, or a diagnosis
+        fact (``timepoint: diagnosis``) once the registry's window for it has closed (a
+        count seven months into maintenance is not the count at diagnosis)."""
+        if relapsed and self._front_line_time_point(fact):
+            return ("A front-line time point that has passed (a relapse is confirmed): not "
+                    "ordered again.")
+        if fact in overtaken:
+            return ("Its time point has passed (a later MRD time point was due): not ordered "
+                    "again; check whether the result exists.")
+        spec = self.knowledge.registry.get(fact)
+        source = spec.source if spec is not None else {}
+        window = source.get("window") or [None, None]
+        last = window[1] if len(window) > 1 else None
+        day0 = self.timeline.day0
+        if (source.get("timepoint") == "diagnosis" and last is not None and day0 is not None
+                and self.as_of is not None and (self.as_of - day0).days > int(last)):
+            return ("The diagnostic time point has passed: a new test cannot stand for the "
+                    "result at diagnosis. Check the diagnostic lab report for it.")
+        return None
 
     def _overtaken_time_points(self) -> frozenset[str]:
         """Facts read at a roadmap MRD time point that a later MRD time point of the plan has
