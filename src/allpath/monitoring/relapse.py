@@ -17,7 +17,7 @@ from allpath.rules.facts import Fact
 from allpath.rules.loader import Knowledge
 from allpath.rules.schema import AllOf, AnyOf, AtLeast, Compare, Known, Match, Not
 
-__all__ = ["CONFIRMED_SITES", "RelapseFinding", "find_relapse"]
+__all__ = ["CONFIRMED_SITES", "RelapseFinding", "block1_mrd", "find_relapse"]
 
 CONFIRMED_SITES = ("marrow", "combined", "isolated_cns", "isolated_testicular",
                    "isolated_extramedullary")
@@ -273,7 +273,7 @@ def _episode(when: dt.date, timeline: Timeline, window: int,
     return picked
 
 
-def _block1_mrd(timeline: Timeline, when: dt.date, kb: Knowledge | None) -> MrdReading:
+def block1_mrd(timeline: Timeline, when: dt.date, kb: Knowledge | None) -> MrdReading:
     """The end-of-block-1 marrow MRD after the relapse on ``when``: the first marrow MRD
     labelled ``end_of_block1`` and the other results of that day, read with their assay
     sensitivity against the relapse pack's threshold (allpath.findings.mrd)."""
@@ -330,7 +330,7 @@ def _facts_on(
     lineage = base.get("diagnosis.lineage")
     if lineage is not None:
         facts["rel.lineage"] = Fact(lineage.value, inputs=lineage.inputs)
-    f1 = _block1_mrd(timeline, when, kb).fact
+    f1 = block1_mrd(timeline, when, kb).fact
     if f1 is not None:
         facts["rel.mrd_end_block1"] = f1
     smear_day = marrow.time if marrow is not None else when
@@ -418,7 +418,7 @@ def _scan(record: PatientRecord, timeline: Timeline, base: dict[str, Fact], kb: 
                         inputs=(f"relapse number {number}",))
     for when in dates:
         facts, episode = _facts_on(when, record, timeline, base, window, remission, kb)
-        mrd_note = _block1_mrd(timeline, when, kb).note
+        mrd_note = block1_mrd(timeline, when, kb).note
         facts["rel.episode"] = episode_fact
         results = tuple(evaluate_pack(pack, facts))
         site = next(r for r in results if r.output == "relapse.site")

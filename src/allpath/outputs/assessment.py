@@ -16,8 +16,10 @@ from allpath import __version__
 from allpath.disclaimer import DISCLAIMER
 from allpath.findings.mrd import unsettled_mrd
 from allpath.monitoring.monitor import Monitoring
-from allpath.monitoring.relapse import RelapseFinding
-from allpath.monitoring.relapse import _block1_mrd as block1_mrd  # the relapse reader itself
+from allpath.monitoring.relapse import (
+    RelapseFinding,
+    block1_mrd,  # the relapse reader itself
+)
 from allpath.monitoring.titration import TitrationRun
 from allpath.observations.normalise import Timeline
 from allpath.record.models import PatientRecord
