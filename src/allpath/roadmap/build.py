@@ -32,6 +32,7 @@ from allpath.roadmap.templates import (
     Component,
     DecisionPoint,
     Option,
+    Phase,
     Procedure,
     Template,
     expand_days,
@@ -539,6 +540,18 @@ class Roadmap:
                  else pd.start <= m.date <= pd.end)
             for m in self.readings)
 
+    def _until(self, pd: PhaseDates) -> dt.date | None:
+        """For :func:`decision_reading`: the day before the next laid-out phase's first MRD
+        marrow, when it is of the same template."""
+        own = self._template_of(pd)
+        return None if own is None else next_mrd_day(own.phases, pd.phase, pd.end)
+
+    def _template_of(self, pd: PhaseDates) -> Template | None:
+        if pd.template_id is None or (self.template is not None
+                                      and pd.template_id == self.template.id):
+            return self.template
+        return load_templates().get(pd.template_id)
+
     def _marrow_without_mrd(self, pd: PhaseDates, item: CalendarItem) -> dt.date | None:
         """The date of a marrow examined in the phase (or at the item's time point) that has
         no MRD result, for the overdue reason."""
@@ -681,8 +694,9 @@ class Roadmap:
         decs = []
         for dp in p.decisions:
             day = pd.length_days - 1 if dp.day == "end" else min(dp.day, pd.length_days - 1)
-            reading = decision_reading(pd, dp, self.readings,
-                                       self.phases[0].start if self.phases else None)
+            reading = decision_reading(
+                pd, dp, self.readings, self.phases[0].start if self.phases else None,
+                self._until(pd))
             decs.append({
                 "id": dp.id, "title": dp.title, "day": day + 1,
                 "date": (pd.start + dt.timedelta(days=day)).isoformat(),
@@ -790,22 +804,42 @@ def _default_start(
 
 
 def decision_reading(pd: PhaseDates, dp: DecisionPoint, readings: tuple[MarrowReading, ...],
-                     since: dt.date | None = None) -> MarrowReading | None:
+                     since: dt.date | None = None, until: dt.date | None = None
+                     ) -> MarrowReading | None:
     """The marrow reading a decision of a dated phase reads (roadmap/responses.py): the
     phase's checkpoint response when its MRD procedure names a checkpoint, else the latest
-    reading within the phase; failing that, a remission reached earlier in the plan (from
-    ``since``, its first day), which lasts until a later marrow says otherwise (a second
-    remission after nelarabine course 1 still stands at the end of course 2)."""
+    reading within the phase; else the first one after the phase ended and before
+    ``until``, the day before the next phase's own response marrow (:func:`next_mrd_day`:
+    a marrow taken the day after nelarabine course 1 ended is course 1's response, not
+    course 2's, whose marrow comes at its end; review P, rpx04); failing those, a remission
+    reached earlier in the plan (from ``since``, its first day), which lasts until a later
+    marrow says otherwise (a second remission after course 1 still stands at the end of
+    course 2)."""
     if not readings or not any(o.response for o in dp.options):
         return None
     checkpoint = next((r.timepoint for r in pd.phase.procedures
                        if r.mrd and r.timepoint is not None), None)
     found = reading_for(readings, checkpoint, pd.start, pd.end)
+    if found is None and checkpoint is None and until is not None:
+        found = next((m for m in readings if m.checkpoint is None
+                      and pd.end < m.date <= until), None)
     if found is None and checkpoint is None and since is not None:
         earlier = [m for m in readings if m.checkpoint is None and since <= m.date < pd.start]
         if earlier and earlier[-1].state == "remission":
             found = earlier[-1]
     return found
+
+
+def next_mrd_day(phases: tuple[Phase, ...], phase: Phase, end: dt.date) -> dt.date | None:
+    """The day before the next phase's own response marrow would fall, were that phase to
+    start the day after ``end`` (the first MRD procedure day of the phase after ``phase`` in
+    ``phases``); None when there is no next phase or it schedules no MRD marrow."""
+    ids = [p.id for p in phases]
+    if phase.id not in ids or ids.index(phase.id) + 1 >= len(phases):
+        return None
+    nxt = phases[ids.index(phase.id) + 1]
+    days = [min(expand_days(r.days)) for r in nxt.procedures if r.mrd and r.days]
+    return end + dt.timedelta(days=min(days)) if days else None
 
 
 def _marrow_mrd(timeline: Timeline, reading: MarrowReading | None) -> float | None:
@@ -841,7 +875,8 @@ def settled_option(o: Option, sex: str | None, facts: dict[str, object],
 
 
 def _follow(catalogue: Mapping[str, Template], sex: str | None, facts: dict[str, object],
-            readings: tuple[MarrowReading, ...] = (), timeline: Timeline | None = None
+            readings: tuple[MarrowReading, ...] = (), timeline: Timeline | None = None,
+            main: Template | None = None
             ) -> Callable[[PhaseDates], tuple[Template | None, str] | None]:
     """For :func:`plan_phases`: the template a dated phase's settled decision continues on,
     or ``(None, "end")`` when the settled option ends the plan."""
@@ -850,8 +885,10 @@ def _follow(catalogue: Mapping[str, Template], sex: str | None, facts: dict[str,
     def follow(pd: PhaseDates) -> tuple[Template | None, str] | None:
         if not first:
             first.append(pd.start)
+        own = catalogue.get(pd.template_id) if pd.template_id else main
+        until = None if own is None else next_mrd_day(own.phases, pd.phase, pd.end)
         for dp in pd.phase.decisions:
-            reading = decision_reading(pd, dp, readings, first[0])
+            reading = decision_reading(pd, dp, readings, first[0], until)
             mrd = _marrow_mrd(timeline, reading) if timeline is not None else None
             for o in dp.options:
                 if settled_option(o, sex, facts, reading, mrd) is not True:
@@ -929,7 +966,7 @@ def build_roadmap(
                 if start is None and start_date is not None else [])
     phases = (tuple(plan_phases(tpl, start_date, sex_known,
                                 follow=_follow(catalogue, sex_known, values, readings,
-                                               assessment.timeline),
+                                               assessment.timeline, tpl),
                                 recorded=recorded))
               if tpl is not None and start_date else ())
     transplant = results.get("roadmap.transplant_indications_relapse" if setting == "relapsed"
