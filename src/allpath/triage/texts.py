@@ -56,6 +56,12 @@ HEADLINE = {
                           "number for help there.",
     "oncology_team_now": "Call the cancer care team now, day or night, or go to the emergency "
                          "department. Do not wait for the clinic to open.",
+    "now_ask_treatment": "This sign can be an emergency. Is this person having cancer "
+                         "treatment, like chemo, CAR-T cells or a transplant? Or do they have "
+                         "a central line? Then call the cancer care team now, day or night, "
+                         "or go to the emergency department. If you are not sure, act as if "
+                         "the answer is yes. Only if you are sure it is no: see a doctor if it "
+                         "does not get better, sooner if you are worried.",
     "emergency_department": "Go to the emergency department now, or call the doctor now, day "
                             "or night. Do not wait for an appointment.",
     "fever_ask_treatment": "A fever can be an emergency. Is this person having cancer "

@@ -1,0 +1,94 @@
+"""Review O (2026-12-07): 10 family phone-line situations written from cited sources before
+ALLPath was run (``review_o.yaml``), and the rules and wording changed for them: the
+unanswered treatment question read the safe way for every sign that is a call now during
+treatment (not only a fever), a transplant at any time, a baby's wet-nappy instruction, and
+wording fixes.
+
+Every case runs through the library with the same ``check`` as the other reviewers' tables. A
+case ALLPath and its sources disagree with is a strict xfail with the cited reason.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from test_family_situations import check
+from test_review_j_cases import _doc, _family_text
+
+from allpath.triage import triage
+from support import load_yaml
+
+HERE = Path(__file__).parent
+CASES: list[dict[str, Any]] = list(load_yaml((HERE / "review_o.yaml").read_text(
+    encoding="utf-8"))["cases"])
+BY_ID = {c["id"]: c for c in CASES}
+BASE: dict[str, Any] = {"format": "allpath.triage/1", "age_years": 8, "sex": "male",
+                        "on_treatment": "unknown", "central_line": "unknown"}
+XFAIL = {
+    "ro-dizzy-on-standing-three-years-off-treatment": (
+        "Feeling dizzy off treatment has no rule of its own: the sources the reviewer quotes "
+        "(NHS 'Dizziness' - see your GP if you are worried; NICE NG127 - postural dizziness in "
+        "older children is often postural hypotension) give no time, and the reviewer called "
+        "routine an acceptable difference ('a day or two (or routine) is my reading')."),
+    "ro-rash-120-days-after-transplant": "open: the transplant answer covers only 100 days",
+    "ro-dry-nappy-8-hours-10-month-old-maintenance": "open: no wet-nappy instruction yet",
+}
+
+
+def _run(case_id: str, **change: Any) -> dict[str, Any]:
+    return triage(_doc(BY_ID[case_id], **change)).to_dict()
+
+
+def _steps(result: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {s["code"]: s for s in result["next_steps"]}
+
+
+@pytest.mark.parametrize("case", [
+    pytest.param(c, id=c["id"], marks=[pytest.mark.xfail(strict=True, reason=XFAIL[c["id"]])]
+                 if c["id"] in XFAIL else []) for c in CASES])
+def test_review_o_case(case: dict[str, Any]) -> None:
+    check(case, triage(_doc(case)).to_dict())
+
+
+def test_review_o_table_is_whole() -> None:
+    assert len(CASES) == 10
+    for case in CASES:
+        assert case["source"] and case["expect"]["urgency"] in (
+            "routine", "soon", "urgent", "emergency")
+
+
+# ------------------------------------------------------------------ 1. unsure about treatment
+@pytest.mark.parametrize("sign", ["chills", "dizzy", "severe_headache", "severe_abdominal_pain",
+                                  "cannot_keep_fluids_down", "wheeze"])
+def test_schn_call_now_sign_with_treatment_unanswered_is_read_the_safe_way(sign: str) -> None:
+    result = triage({**BASE, "symptoms": [sign], "temperature": "37.4 Cel"}).to_dict()
+    assert result["urgency"] == "emergency"
+    assert result["advice"] in ("now_ask_treatment", "emergency_services")
+    urgency_rules = [r["rule_id"] for r in result["reasons"] if r["kind"] == "urgency"]
+    assert urgency_rules and all(".emergency." in r for r in urgency_rules)
+    missing = {m["fact"] for m in result["missing"]}
+    assert {"triage.on_treatment", "triage.central_line"} <= missing
+
+
+def test_chills_unsure_headline_asks_both_questions_and_says_act_as_if_yes() -> None:
+    result = _run("ro-unsure-treatment-chills-no-fever")
+    assert result["advice"] == "now_ask_treatment"
+    headline = result["plain_language"]["headline"]
+    for words in ("cancer treatment", "central line", "now, day or night",
+                  "act as if the answer is yes"):
+        assert words in headline
+    assert "cbc_with_smear" not in _steps(result)
+    assert "38.0" in _family_text(result)
+
+
+def test_chills_with_both_answers_no_stays_routine() -> None:
+    result = triage({**BASE, "on_treatment": False, "central_line": False,
+                     "symptoms": ["chills"]}).to_dict()
+    assert result["urgency"] == "routine" and result["advice"] == "routine"
+
+
+def test_fever_unsure_keeps_its_own_fever_headline() -> None:
+    result = triage({**BASE, "symptoms": ["chills", "fever"]}).to_dict()
+    assert result["advice"] == "fever_ask_treatment"
