@@ -35,3 +35,14 @@ def test_a_response_marrow_the_day_after_a_course_ended_is_that_courses_response
     read = first["decisions"][0]["response_read"]
     assert read["state"] == "remission" and read["date"] > first["end"]
     assert [p["template"] for p in phases][1] == "hsct"
+
+
+def test_testicular_disease_at_diagnosis_is_not_ordered_as_an_exam_after_induction() -> None:
+    """rpx06: the record lacks the diagnosis testicular finding; seven months into
+    maintenance an examination cannot tell what it was at diagnosis, so it stays missing with
+    order false and a note (the guide no longer tells the family an ultrasound and biopsy are
+    coming)."""
+    out = assessed_case(next(c for c in _CASES if c.stem.startswith("rpx06"))).to_dict()
+    [exam] = [m for m in out["missing"] if m["fact"] == "extramedullary.testicular"]
+    assert exam["order"] is False and "diagnostic" in exam["note"]
+    assert not any("testicular" in t for t in out["tests_to_order"])

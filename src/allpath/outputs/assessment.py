@@ -378,7 +378,20 @@ class Assessment:
                 and self.as_of is not None and (self.as_of - day0).days > int(last)):
             return ("The diagnostic time point has passed: a new test cannot stand for the "
                     "result at diagnosis. Check the diagnostic lab report for it.")
+        if (source.get("timepoint") == "diagnosis" and "from" not in source
+                and self._induction_over()):
+            # a finding at diagnosis the record states (testicular disease), asked for after
+            # induction: an examination now cannot tell what it was at diagnosis
+            return ("The diagnostic time point has passed (induction is over): an examination "
+                    "now cannot stand for the finding at diagnosis. Check the diagnostic "
+                    "notes for it.")
         return None
+
+    def _induction_over(self) -> bool:
+        """Whether the assessment date is after the first phase of the front-line plan."""
+        rm = self.roadmap
+        return (rm is not None and rm.setting == "frontline" and bool(rm.phases)
+                and self.as_of is not None and self.as_of > rm.phases[0].end)
 
     def _overtaken_time_points(self) -> frozenset[str]:
         """Facts read at a roadmap MRD time point that a later MRD time point of the plan has
