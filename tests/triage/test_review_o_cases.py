@@ -32,7 +32,11 @@ XFAIL = {
         "(NHS 'Dizziness' - see your GP if you are worried; NICE NG127 - postural dizziness in "
         "older children is often postural hypotension) give no time, and the reviewer called "
         "routine an acceptable difference ('a day or two (or routine) is my reading')."),
-    "ro-rash-120-days-after-transplant": "open: the transplant answer covers only 100 days",
+    "ro-rash-120-days-after-transplant": (
+        "The case answers recent_transplant: false (more than 100 days) and, written before the "
+        "answer existed, not the new answer transplant; nothing in it tells the tool about the "
+        "transplant. With transplant: true it is a call today (NMDP-GVHD-CHRONIC - chronic GVHD "
+        "after 100 days, rashes; test_nmdp_chronic_gvhd_rash_any_time_after_transplant_is_today)."),
     "ro-dry-nappy-8-hours-10-month-old-maintenance": "open: no wet-nappy instruction yet",
 }
 
@@ -92,3 +96,44 @@ def test_chills_with_both_answers_no_stays_routine() -> None:
 def test_fever_unsure_keeps_its_own_fever_headline() -> None:
     result = triage({**BASE, "symptoms": ["chills", "fever"]}).to_dict()
     assert result["advice"] == "fever_ask_treatment"
+
+
+# ------------------------------------------------------------------ 2. transplant at any time
+def test_nmdp_chronic_gvhd_rash_any_time_after_transplant_is_today() -> None:
+    result = _run("ro-rash-120-days-after-transplant", transplant=True)
+    assert result["urgency"] == "urgent"
+    rules = [r["rule_id"] for r in result["reasons"] if r["kind"] == "urgency"]
+    assert "triage.urgency.urgent.gvhd_signs_any_time_after_transplant" in rules
+    assert any("NMDP-GVHD-CHRONIC" in r["citations"] for r in result["reasons"])
+    assert "transplant_signs_today" in _steps(result)
+    meaning = result["plain_language"]["what_it_can_mean"]
+    assert "graft-versus-host" in meaning and "100 days or later" in meaning
+
+
+@pytest.mark.parametrize("sign", ["diarrhoea", "abdominal_pain", "jaundice"])
+def test_other_gvhd_signs_any_time_after_transplant_are_today(sign: str) -> None:
+    result = triage({**BASE, "age_years": 9, "on_treatment": False, "central_line": False,
+                     "transplant": True, "symptoms": [sign]}).to_dict()
+    assert result["urgency"] == "urgent"
+
+
+def test_recent_transplant_still_works_and_implies_transplant() -> None:
+    result = triage({**BASE, "on_treatment": False, "central_line": False,
+                     "recent_transplant": True, "symptoms": ["rash"]}).to_dict()
+    assert result["urgency"] == "urgent" and result["on_treatment_or_line"] is True
+    assert "transplant_signs_today" in _steps(result)
+
+
+def test_transplant_answer_must_be_yes_no_or_unknown() -> None:
+    from allpath.errors import RecordError
+    with pytest.raises(RecordError, match="transplant"):
+        triage({**BASE, "transplant": "years ago", "symptoms": []})
+
+
+def test_no_blood_count_never_says_nothing_points_to_a_problem_with_the_blood() -> None:
+    for case in CASES:
+        result = triage(_doc(case)).to_dict()
+        if "cbc" not in case["input"]:
+            assert "Nothing here points" not in _family_text(result), case["id"]
+    result = _run("ro-rash-120-days-after-transplant")
+    assert "No blood count was entered" in result["plain_language"]["what_it_can_mean"]

@@ -85,6 +85,9 @@ def triage_facts(inp: TriageInput, knowledge: Knowledge) -> tuple[dict[str, Fact
     if inp.recent_transplant is not None:
         facts["triage.recent_transplant"] = Fact(inp.recent_transplant,
                                                  inputs=("recent_transplant",))
+    if inp.transplant is not None:
+        facts["triage.transplant"] = Fact(inp.transplant, inputs=(
+            ("recent_transplant",) if inp.recent_transplant else ("transplant",)))
     if inp.treatment_start is not None:
         day = as_of or dt.date.today()
         facts["triage.days_since_treatment_start"] = Fact(
@@ -332,8 +335,9 @@ class TriageResult:
             return None
         return 0 <= float(start.value) <= 7  # type: ignore[arg-type]
 
-    def _recent_transplant(self) -> bool:
-        fact = self.facts.get("triage.recent_transplant")
+    def _transplant(self) -> bool:
+        """A stem cell transplant at any time (a recent one included)."""
+        fact = self.facts.get("triage.transplant") or self.facts.get("triage.recent_transplant")
         return fact is not None and fact.value is True
 
     def _meaning_on_treatment(self, noticed: list[str], found: list[str]) -> str:
@@ -349,7 +353,7 @@ class TriageResult:
                 text = texts.MEANING_VOMITING_NOT_DRINKING
             if s == "low_urine" and self._first_week() is not False:
                 text = f"{text} {texts.MEANING_LOW_URINE_FIRST_WEEK}"
-            if s in texts.AFTER_TRANSPLANT_SIGNS and self._recent_transplant():
+            if s in texts.AFTER_TRANSPLANT_SIGNS and self._transplant():
                 text = texts.MEANING_AFTER_TRANSPLANT
             if text is not None and text not in specific:
                 specific.append(text)
@@ -384,6 +388,9 @@ class TriageResult:
                     meaning += f" {texts.MEANING_CHICKENPOX}"
             else:
                 meaning = self._meaning_on_treatment(noticed, found)
+        elif self._transplant() and any(s in texts.AFTER_TRANSPLANT_SIGNS
+                                        for s in self.symptoms) and not self.fever:
+            meaning = texts.MEANING_AFTER_TRANSPLANT
         elif off_treatment and not self.fever:
             meaning = " ".join(dict.fromkeys(off_treatment))
         elif self.fever and self.on_treatment_or_line is None:
@@ -399,6 +406,9 @@ class TriageResult:
             # for signs a blood count would explain
             meaning = texts.MEANING_SEE_TODAY + (" A blood test is the first step."
                                                  if suspicion == "low" else "")
+        elif not has_cbc and suspicion == "none":
+            # no count entered: never "nothing points to a problem with the blood" (review O)
+            meaning = texts.MEANING_NO_COUNT
         elif not has_cbc and suspicion != "none":
             meaning = (texts.MEANING.get(suspicion, "") + " No blood test has been done yet; "
                        "a blood test is the first step.").strip()

@@ -12,6 +12,8 @@ The triage file (documented in ``docs/triage.md``)::
     central_line: false          # has a central line (port, PICC, Hickman): true | false | unknown
     treatment_start: 2024-05-29  # optional: the first day of induction (or of relapse treatment)
     recent_transplant: false     # optional: stem cell transplant in the last 100 days (or unknown)
+    transplant: false            # optional: a stem cell transplant at any time, still followed
+                                 # by the transplant team (or unknown); implied by recent_transplant
     temperature: {value: 101.3, unit: "[degF]"}  # optional; Cel or [degF] (also C, F, °C, °F)
     cbc:                                          # optional; any unit the catalogue accepts
       time: 2024-06-01
@@ -52,7 +54,8 @@ __all__ = ["TRIAGE_FORMAT", "TriageInput", "age_days_from_years", "load_triage_i
 TRIAGE_FORMAT = "allpath.triage/1"
 _DAYS_PER_YEAR = 365.25
 _FIELDS = {"format", "id", "age_years", "birth_date", "sex", "date", "symptoms", "temperature",
-           "cbc", "on_treatment", "central_line", "treatment_start", "recent_transplant"}
+           "cbc", "on_treatment", "central_line", "treatment_start", "recent_transplant",
+           "transplant"}
 # Counts that families copy from lab reports, in x10^9/L or per microlitre (1 x10^9/L = 1000/uL).
 _COUNTS = ("wbc", "anc", "platelets", "lymphocytes", "monocytes")
 _ALTERNATE_UNITS = {"10*9/L": "/uL", "10*3/uL": "/uL", "/uL": "10*9/L", "/mm3": "10*9/L",
@@ -80,7 +83,9 @@ class TriageInput:
     check (``None`` = not answered). For a record they come from its treatment phases.
     ``treatment_start`` is the first day of induction (or of relapse treatment), when given:
     the first week is the tumour-lysis window (fact sheet 7.2). ``recent_transplant`` is the
-    answer to "a stem cell transplant in the last 100 days?" (acute graft-versus-host disease).
+    answer to "a stem cell transplant in the last 100 days?" (acute graft-versus-host disease);
+    ``transplant`` to "a stem cell transplant at any time, still followed by the transplant
+    team?" (chronic graft-versus-host disease comes after 100 days); a recent transplant is one.
     """
 
     record: PatientRecord
@@ -91,6 +96,7 @@ class TriageInput:
     treatment_start: dt.date | None = None
     recent_transplant: bool | None = None
     cbc_time: dt.date | None = None  # the day of the blood count, only when it was given
+    transplant: bool | None = None
 
 
 def _yes_no(data: Mapping[str, Any], key: str, problems: list[Problem]) -> bool | None:
@@ -288,6 +294,7 @@ def parse_triage_input(data: Any, source: str | None = None) -> TriageInput:
     on_treatment = _yes_no(data, "on_treatment", problems)
     central_line = _yes_no(data, "central_line", problems)
     recent_transplant = _yes_no(data, "recent_transplant", problems)
+    transplant = True if recent_transplant else _yes_no(data, "transplant", problems)
     cbc_time = _date_of(cbc.get("time"), "cbc.time", problems)
     treatment_start = _date_of(data.get("treatment_start"), "treatment_start", problems)
     when = cbc_time or day or dt.date.today()
@@ -349,7 +356,7 @@ def parse_triage_input(data: Any, source: str | None = None) -> TriageInput:
                                     hint=p.hint))
         raise RecordError(remapped, source) from None
     return TriageInput(record, float(age) if age is not None else None, day, on_treatment,
-                       central_line, treatment_start, recent_transplant, cbc_time)
+                       central_line, treatment_start, recent_transplant, cbc_time, transplant)
 
 
 def _anc_above_wbc(observations: list[dict[str, Any]], problems: list[Problem]) -> None:

@@ -28,6 +28,7 @@ __all__ = [
     "MEANING_HEAD_INJURY",
     "MEANING_LOW_URINE_FIRST_WEEK",
     "MEANING_NOTHING_GIVEN",
+    "MEANING_NO_COUNT",
     "MEANING_OFF_TREATMENT_SIGNS",
     "MEANING_ON_TREATMENT",
     "MEANING_ON_TREATMENT_FEVER",
@@ -174,10 +175,14 @@ MEANING_LOW_URINE_FIRST_WEEK = ("In the first week of treatment it can be a sign
 # a new rash, diarrhea, belly pain or yellow skin within 100 days of a stem cell transplant
 # (AAMDS-GVHD): the sign is explained as the transplant, never as a blood count
 MEANING_AFTER_TRANSPLANT = (
-    "In the first 100 days after a stem cell transplant, a new rash, diarrhea, belly cramps or "
-    "yellow skin can mean the new cells are attacking the body (graft-versus-host disease). "
-    "A rash often starts on the hands and feet. Found early, it is easier to treat."
+    "After a stem cell transplant, a new rash, diarrhea, belly cramps or yellow skin can mean "
+    "the new cells are attacking the body (graft-versus-host disease). It can start in the "
+    "first 100 days or later. A rash often starts on the hands and feet. Found early, it is "
+    "easier to treat."
 )
+# "What it can mean" when no blood count was entered and nothing points to one (review O:
+# "nothing here points to a problem with the blood" was said with no count at all)
+MEANING_NO_COUNT = "No blood count was entered, so this tool cannot say anything about the blood."
 # "What it can mean" after a hit to the head during treatment, by what the platelet count
 # given shows (review K: "with few platelets" was shown beside a normal count)
 MEANING_HEAD_INJURY = {
@@ -396,8 +401,8 @@ NEXT_STEP_PLAIN = {
                          "(diapers). Call the cancer care team right away if a nappy stays dry "
                          "for 6 hours or more. Call now, day or night, if the baby gets very "
                          "sleepy or floppy, or throws up and cannot drink.",
-    "rash_today": "Call the cancer care team today about the rash. Tell them if there was a "
-                  "stem cell transplant in the last 100 days. With a fever, call now, day or "
+    "rash_today": "Call the cancer care team today about the rash. Tell them if there was ever a "
+                  "stem cell transplant. With a fever, call now, day or "
                   "night.",
     "transplant_signs_today": "Call the transplant or cancer care team today. Tell them how "
                               "long ago the transplant was. With a fever, call now, day or "
@@ -475,11 +480,11 @@ NEXT_STEP_CLINICAL = {
                                       "means assessment now; consider TLS laboratory tests.",
     "mouth_sores_watch": "Mucositis on treatment: review the same day if oral intake or "
                          "swallowing is impaired (BWC, KidsHealth NZ).",
-    "rash_today": "New rash on treatment: same-day review (drug reaction, infection; acute "
-                  "GVHD within 100 days of a transplant).",
-    "transplant_signs_today": "Within 100 days of a stem cell transplant: rash, diarrhoea, "
-                              "abdominal pain or jaundice - same-day review for acute GVHD "
-                              "(AAMDS, NMDP).",
+    "rash_today": "New rash on treatment: same-day review (drug reaction, infection; GVHD "
+                  "after a transplant).",
+    "transplant_signs_today": "After a stem cell transplant: rash, diarrhoea, abdominal pain "
+                              "or jaundice - same-day review for acute GVHD (first 100 days) "
+                              "or chronic GVHD (later) (AAMDS, NMDP).",
     "diarrhoea_watch": "Diarrhoea on treatment: assess hydration; stool infection tests as "
                        "needed; no antidiarrhoeals unless the team advises (CHOP); unable to "
                        "drink means assessment now (SCHN).",
