@@ -137,3 +137,49 @@ def test_no_blood_count_never_says_nothing_points_to_a_problem_with_the_blood() 
             assert "Nothing here points" not in _family_text(result), case["id"]
     result = _run("ro-rash-120-days-after-transplant")
     assert "No blood count was entered" in result["plain_language"]["what_it_can_mean"]
+
+
+# ------------------------------------------------------------------ 4. wording
+def test_baby_fever_text_takes_the_temperature_under_the_arm_only() -> None:
+    text = _family_text(_run("ro-baby-2-months-fever-infant-all-induction"))
+    assert "under the arm" in text and "by mouth" not in text
+    older = _family_text(_run("ro-diarrhoea-fever-neutropenic-consolidation"))
+    assert "by mouth or under the arm" in older
+
+
+def test_teen_answering_for_himself_gets_no_nappy_words() -> None:
+    text = _family_text(_run("ro-teen-self-diarrhoea-and-dizzy-maintenance"))
+    assert "napp" not in text.lower() and "diaper" not in text.lower()
+    teen = triage({**BASE, "age_years": 15, "on_treatment": True, "central_line": False,
+                   "symptoms": ["low_urine"]}).to_dict()
+    assert "napp" not in _family_text(teen).lower()
+
+
+def test_toddler_keeps_the_nappy_words() -> None:
+    result = triage({**BASE, "age_years": 1.5, "on_treatment": True, "central_line": False,
+                     "symptoms": ["diarrhoea"]}).to_dict()
+    assert "wet nappies" in _family_text(result)
+
+
+def test_no_step_says_call_today_under_a_now_headline() -> None:
+    for case in CASES:
+        result = triage(_doc(case)).to_dict()
+        if result["urgency"] == "emergency":
+            for step in result["next_steps"]:
+                first = step["plain"].partition(". ")[0]
+                assert " today" not in first, (case["id"], step["code"])
+
+
+def test_count_taken_today_is_not_said_to_have_changed() -> None:
+    text = _family_text(_run("ro-rash-with-petechiae-platelets-12-maintenance"))
+    assert "Counts change" not in text and "new blood count" not in text
+    older = _family_text(_run("ro-rash-with-petechiae-platelets-12-maintenance",
+                              cbc={"time": "2026-12-01", "platelets": "12 10*9/L"}))
+    assert "Counts change during treatment" in older
+
+
+def test_no_call_now_if_a_fever_comes_when_the_fever_is_there() -> None:
+    for case_id in ("ro-fever-day-40-after-transplant-chemo-finished",
+                    "ro-diarrhoea-fever-neutropenic-consolidation"):
+        text = _family_text(_run(case_id))
+        assert "gets a fever" not in text and "With a fever, call now" not in text, case_id

@@ -224,7 +224,8 @@ class TriageResult:
             fever = self.fever_threshold()
             key = "drinks_watch_baby" if code == "drinks_watch" and who == "the baby" \
                 else str(code)
-            plain = texts.NEXT_STEP_PLAIN.get(key, "").format(fever=fever, who=who)
+            plain = self._fit_text(texts.NEXT_STEP_PLAIN.get(key, "").format(fever=fever,
+                                                                            who=who))
             clinical = texts.NEXT_STEP_CLINICAL.get(str(code), "").format(fever=fever)
             if code == "cbc_with_smear" and has_cbc:
                 # the family gave a full count: never ask them for it again
@@ -307,6 +308,35 @@ class TriageResult:
                 when=when)
         return out
 
+    def _nappy_age(self) -> bool:
+        """Whether the family text may speak of nappies (a baby or toddler, under 3 years).
+        Wording only, never a clinical threshold (review O: nappy words for a 15-year-old)."""
+        age = self.facts.get("age.years")
+        return age is not None and float(age.value) < 3  # type: ignore[arg-type]
+
+    def _fit_text(self, plain: str) -> str:
+        """A family text fitted to this person and this result (review O): the temperature
+        under the arm for a baby, nappy words only for a baby or toddler, no "call now if a
+        fever comes" when a fever is already there, no "call today" under a "now" headline,
+        and no "counts may have changed" beside a count taken today."""
+        if self._who() == "the baby":
+            plain = plain.replace("by mouth or under the arm", "under the arm")
+        if not self._nappy_age():
+            plain = plain.replace(" (fewer wet nappies)", "").replace(
+                ", or fewer wet nappies (diapers)", "")
+        if self.fever:
+            plain = (plain.replace(" With a fever, call now, day or night.", "")
+                     .replace(" Call now, day or night, for a fever.", "")
+                     .replace("cannot drink, pees much less", "cannot drink or pees much less")
+                     .replace(", or gets a fever.", "."))
+        if self.urgency == "emergency" and plain.startswith("Call "):
+            first, dot, rest = plain.partition(". ")
+            plain = first.replace(" today", "", 1) + dot + rest
+        if self._count_age_days() == 0:
+            plain = plain.replace(" Counts change during treatment, so they may want a new "
+                                  "blood count.", "")
+        return plain
+
     def _who(self) -> str:
         """How the family text names the person: the baby (under 1 year), the child, or the
         person (an adult, or no age given). Wording only, never a clinical threshold."""
@@ -373,7 +403,8 @@ class TriageResult:
                  if c in texts.FINDING_PLAIN and not c.startswith("severe_")
                  and f"severe_{c}" not in self.cbc_findings]
         found += [texts.FINDING_PLAIN[c] for c in self.cbc_findings if c.startswith("severe_")]
-        noticed = [texts.SYMPTOM_PLAIN.get(s, s.replace("_", " ")) for s in self.symptoms]
+        noticed = [self._fit_text(texts.SYMPTOM_PLAIN.get(s, s.replace("_", " ")))
+                   for s in self.symptoms]
         suspicion = self.leukemia_suspicion
         has_cbc = any(f in self.facts for f in CBC_FACTS)
         advice = self.advice
@@ -383,7 +414,7 @@ class TriageResult:
             if self.fever:
                 who = "the person" if self._adult() or "age.years" not in self.facts \
                     else "the child"
-                meaning = texts.MEANING_ON_TREATMENT_FEVER.format(who=who)
+                meaning = self._fit_text(texts.MEANING_ON_TREATMENT_FEVER.format(who=who))
                 if "chickenpox_exposure" in self.symptoms:
                     meaning += f" {texts.MEANING_CHICKENPOX}"
             else:
