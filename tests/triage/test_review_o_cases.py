@@ -37,7 +37,12 @@ XFAIL = {
         "answer existed, not the new answer transplant; nothing in it tells the tool about the "
         "transplant. With transplant: true it is a call today (NMDP-GVHD-CHRONIC - chronic GVHD "
         "after 100 days, rashes; test_nmdp_chronic_gvhd_rash_any_time_after_transplant_is_today)."),
-    "ro-dry-nappy-8-hours-10-month-old-maintenance": "open: no wet-nappy instruction yet",
+    "ro-dry-nappy-8-hours-10-month-old-maintenance": (
+        "dry_nappy is a name of low_urine (much less pee), which is a call today outside the "
+        "first week (CCS-CALL - report decreased urine right away; COG-DEHYDRATION), and the "
+        "input has no hours; the 6-hour rule of ALABAMA-ONC-EMERG (under 2, no urine within 6 "
+        "hours: call immediately) is given as the what-to-do step wet_nappy_watch, not as the "
+        "urgency (test_alabama_wet_nappy_step_for_a_child_under_2)."),
 }
 
 
@@ -183,3 +188,26 @@ def test_no_call_now_if_a_fever_comes_when_the_fever_is_there() -> None:
                     "ro-diarrhoea-fever-neutropenic-consolidation"):
         text = _family_text(_run(case_id))
         assert "gets a fever" not in text and "With a fever, call now" not in text, case_id
+
+
+# ------------------------------------------------------------------ 3. wet nappies
+@pytest.mark.parametrize("code", ["dry_nappy", "fewer_wet_nappies"])
+def test_alabama_wet_nappy_step_for_a_child_under_2(code: str) -> None:
+    result = _run("ro-dry-nappy-8-hours-10-month-old-maintenance", symptoms=[code])
+    todo = " ".join(result["plain_language"]["what_to_do"])
+    assert "no wet nappy for 6 hours needs a call now" in todo
+    assert "very sleepy or floppy" in todo
+    step = _steps(result)["wet_nappy_watch"]
+    assert "ALABAMA-ONC-EMERG" in step["citations"]
+
+
+def test_wet_nappy_step_off_treatment_toddler_names_a_doctor() -> None:
+    result = triage({**BASE, "age_years": 1.5, "on_treatment": False, "central_line": False,
+                     "symptoms": ["dry_nappy"]}).to_dict()
+    assert "6 hours" in " ".join(result["plain_language"]["what_to_do"])
+
+
+def test_no_wet_nappy_step_for_a_school_child() -> None:
+    result = triage({**BASE, "age_years": 9, "on_treatment": True, "central_line": False,
+                     "symptoms": ["low_urine"]}).to_dict()
+    assert "napp" not in _family_text(result).lower()

@@ -226,6 +226,8 @@ class TriageResult:
                 else str(code)
             plain = self._fit_text(texts.NEXT_STEP_PLAIN.get(key, "").format(fever=fever,
                                                                             who=who))
+            if code == "wet_nappy_watch" and not self._nappy_age():
+                plain = ""
             clinical = texts.NEXT_STEP_CLINICAL.get(str(code), "").format(fever=fever)
             if code == "cbc_with_smear" and has_cbc:
                 # the family gave a full count: never ask them for it again

@@ -401,6 +401,11 @@ NEXT_STEP_PLAIN = {
                          "(diapers). Call the cancer care team right away if a nappy stays dry "
                          "for 6 hours or more. Call now, day or night, if the baby gets very "
                          "sleepy or floppy, or throws up and cannot drink.",
+    # given to a baby or toddler only (core: nappy age); empty for older people
+    "wet_nappy_watch": "Count the wet nappies (diapers). A child under 2 with no wet nappy for "
+                       "6 hours needs a call now, day or night: to the cancer care team during "
+                       "treatment, or else a doctor or the emergency department. Call now "
+                       "too if {who} gets very sleepy or floppy.",
     "rash_today": "Call the cancer care team today about the rash. Tell them if there was ever a "
                   "stem cell transplant. With a fever, call now, day or "
                   "night.",
@@ -480,6 +485,8 @@ NEXT_STEP_CLINICAL = {
                                       "means assessment now; consider TLS laboratory tests.",
     "mouth_sores_watch": "Mucositis on treatment: review the same day if oral intake or "
                          "swallowing is impaired (BWC, KidsHealth NZ).",
+    "wet_nappy_watch": "Under 2 years: no urine for 6 hours is a call now (Children's of "
+                       "Alabama); hours not recorded.",
     "rash_today": "New rash on treatment: same-day review (drug reaction, infection; GVHD "
                   "after a transplant).",
     "transplant_signs_today": "After a stem cell transplant: rash, diarrhoea, abdominal pain "
