@@ -72,6 +72,10 @@ HEADLINE = {
                            "the answer is yes. Only if you are sure it is no: see a doctor in "
                            "the next day or two, sooner if they get worse.",
     "oncology_team_today": "Call the cancer care team today, as soon as you can.",
+    "today_ask_treatment": "Is this person having cancer treatment, like chemo, CAR-T cells or "
+                           "a transplant? Or do they have a central line? Then call the cancer "
+                           "care team today. If you are not sure, act as if the answer is yes. "
+                           "If you are sure it is no: see a doctor today.",
     "same_day": "See a doctor today. Call your doctor's office now. If they cannot see you "
                 "today, go to urgent care or the emergency department.",
     "oncology_team_soon": "Call the cancer care team in the next day or two. Call sooner if "
