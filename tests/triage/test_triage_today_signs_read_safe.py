@@ -30,3 +30,19 @@ def test_the_same_sign_off_treatment_keeps_its_own_timing() -> None:
     out = _run(["headache"], on_treatment=False, central_line=False)
     assert out["advice"] != "today_ask_treatment"
     assert out["urgency"] in ("soon", "routine")
+
+
+def test_the_headline_promises_nothing_the_answered_path_does_not_give() -> None:
+    """Review Q: the headline told a family sure the answer is no to see a doctor today, but
+    a rash off treatment is not a same-day sign; it now sends them to answer the question."""
+    headline = str(_run(["rash"])["plain_language"]["headline"])  # type: ignore[index]
+    assert "see a doctor today" not in headline
+    off = _run(["rash"], on_treatment=False, central_line=False)
+    assert off["urgency"] != "urgent"
+
+
+def test_unanswered_with_any_other_new_sign_gives_the_on_treatment_time_in_words() -> None:
+    """Review Q: a cough with the question unanswered said 'call about any new sign' with no
+    time; during treatment any other new sign is a call within a day or two (docs)."""
+    headline = str(_run(["cough"])["plain_language"]["headline"])  # type: ignore[index]
+    assert "within a day or two" in headline and "now for a fever" in headline

@@ -75,7 +75,8 @@ HEADLINE = {
     "today_ask_treatment": "Is this person having cancer treatment, like chemo, CAR-T cells or "
                            "a transplant? Or do they have a central line? Then call the cancer "
                            "care team today. If you are not sure, act as if the answer is yes. "
-                           "If you are sure it is no: see a doctor today.",
+                           "Only if you are sure it is no: answer the question here to see how "
+                           "soon to see a doctor, and go sooner if you are worried.",
     "same_day": "See a doctor today. Call your doctor's office now. If they cannot see you "
                 "today, go to urgent care or the emergency department.",
     "oncology_team_soon": "Call the cancer care team in the next day or two. Call sooner if "
@@ -86,10 +87,10 @@ HEADLINE = {
                             "worried, call the cancer care team anyway. Call them if anything "
                             "changes.",
     "routine_ask_treatment": "Two questions first. Is this person having cancer treatment, "
-                             "like chemo? Do they have a central line, like a port? If yes to "
-                             "either, call the cancer care team about any new sign, and call "
-                             "them now for a fever. If not, see a doctor if anything changes "
-                             "or you are worried.",
+                             "like chemo, CAR-T cells or a transplant? Do they have a central "
+                             "line, like a port? If yes to either, call the cancer care team "
+                             "about any new sign within a day or two, and now for a fever. If "
+                             "not, see a doctor if anything changes or you are worried.",
     "routine": "Nothing you entered looks urgent. Talk to your doctor at a routine visit. Go "
                "sooner if things change or you are worried.",
 }
