@@ -136,3 +136,11 @@ def case_params(cases: list[Path], known: dict[str, str]) -> list[Any]:
                                                                strict=True))
             if c.stem in known else pytest.param(c, id=c.stem) for c in cases]
 
+
+def table_params(cases: list[dict[str, Any]], known: dict[str, str]) -> list[Any]:
+    """One pytest parameter per case of a case table (``allpath.triage-cases/1``), named by
+    its ``id``; a case named in ``known`` is a strict xfail whose reason is the text given."""
+    return [pytest.param(c, id=c["id"], marks=pytest.mark.xfail(reason=known[c["id"]],
+                                                                strict=True))
+            if c["id"] in known else pytest.param(c, id=c["id"]) for c in cases]
+

@@ -19,7 +19,7 @@ from test_family_situations import check
 from allpath.cli.triage import render_triage_markdown, render_triage_text
 from allpath.triage import texts, triage
 from allpath.web import create_web_app
-from support import load_yaml
+from support import load_yaml, table_params
 
 HERE = Path(__file__).parent
 CASES: list[dict[str, Any]] = list(load_yaml((HERE / "review_j.yaml").read_text(
@@ -71,13 +71,7 @@ def _family_text(result: dict[str, Any]) -> str:
                     for v in result["plain_language"].values())
 
 
-def _param(case: dict[str, Any]) -> Any:
-    marks = [pytest.mark.xfail(strict=True, reason=XFAIL[case["id"]])] \
-        if case["id"] in XFAIL else []
-    return pytest.param(case, id=case["id"], marks=marks)
-
-
-@pytest.mark.parametrize("case", [_param(c) for c in CASES])
+@pytest.mark.parametrize("case", table_params(CASES, XFAIL))
 def test_review_j_case(case: dict[str, Any]) -> None:
     check(case, triage(_doc(case)).to_dict())
 

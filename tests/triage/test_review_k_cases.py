@@ -17,7 +17,7 @@ from test_family_situations import check
 from test_review_j_cases import _doc, _family_text
 
 from allpath.triage import texts, triage
-from support import load_yaml
+from support import load_yaml, table_params
 
 HERE = Path(__file__).parent
 CASES: list[dict[str, Any]] = list(load_yaml((HERE / "review_k.yaml").read_text(
@@ -46,12 +46,6 @@ XFAIL: dict[str, str] = {
 }
 
 
-def _param(case: dict[str, Any]) -> Any:
-    marks = [pytest.mark.xfail(strict=True, reason=XFAIL[case["id"]])] \
-        if case["id"] in XFAIL else []
-    return pytest.param(case, id=case["id"], marks=marks)
-
-
 def _run(case_id: str, **change: Any) -> dict[str, Any]:
     return triage(_doc(BY_ID[case_id], **change)).to_dict()
 
@@ -60,7 +54,7 @@ def _steps(result: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {s["code"]: s for s in result["next_steps"]}
 
 
-@pytest.mark.parametrize("case", [_param(c) for c in CASES])
+@pytest.mark.parametrize("case", table_params(CASES, XFAIL))
 def test_review_k_case(case: dict[str, Any]) -> None:
     check(case, triage(_doc(case)).to_dict())
 

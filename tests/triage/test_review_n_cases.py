@@ -18,7 +18,7 @@ from test_family_situations import check
 from test_review_j_cases import _doc, _family_text
 
 from allpath.triage import triage
-from support import load_yaml
+from support import load_yaml, table_params
 
 HERE = Path(__file__).parent
 CASES: list[dict[str, Any]] = list(load_yaml((HERE / "review_n.yaml").read_text(
@@ -36,7 +36,7 @@ def _steps(result: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {s["code"]: s for s in result["next_steps"]}
 
 
-@pytest.mark.parametrize("case", [pytest.param(c, id=c["id"]) for c in CASES])
+@pytest.mark.parametrize("case", table_params(CASES, {}))
 def test_review_n_case(case: dict[str, Any]) -> None:
     check(case, triage(_doc(case)).to_dict())
 

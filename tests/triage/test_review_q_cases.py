@@ -14,7 +14,7 @@ from test_family_situations import check
 from test_review_j_cases import _doc
 
 from allpath.triage import triage
-from support import load_yaml
+from support import load_yaml, table_params
 
 HERE = Path(__file__).parent
 CASES: list[dict[str, Any]] = list(load_yaml((HERE / "review_q.yaml").read_text(
@@ -30,9 +30,7 @@ XFAIL = {
 }
 
 
-@pytest.mark.parametrize("case", [
-    pytest.param(c, id=c["id"], marks=[pytest.mark.xfail(strict=True, reason=XFAIL[c["id"]])]
-                 if c["id"] in XFAIL else []) for c in CASES])
+@pytest.mark.parametrize("case", table_params(CASES, XFAIL))
 def test_review_q_case(case: dict[str, Any]) -> None:
     check(case, triage(_doc(case)).to_dict())
 
