@@ -25,9 +25,10 @@ from allpath.findings.base import base_facts
 from allpath.observations.normalise import normalise
 from allpath.outputs.assessment import DISCLAIMER
 from allpath.record.models import PatientRecord
-from allpath.rules.engine import DecisionResult, evaluate_pack
+from allpath.rules.engine import DecisionResult, Tri, evaluate_condition, evaluate_pack
 from allpath.rules.facts import Fact
 from allpath.rules.loader import Knowledge, load_knowledge
+from allpath.rules.schema import AllOf, Compare, Rule
 from allpath.triage import texts
 from allpath.triage.inputs import (
     TriageInput,
@@ -360,12 +361,22 @@ class TriageResult:
         return age is not None and float(age.value) >= 18  # type: ignore[arg-type]
 
     def _first_week(self) -> bool | None:
-        """Whether the triage day is in the first 7 days of treatment (None: start unknown);
-        the same window as rule triage.urgency.emergency.low_urine_tumour_lysis_window."""
-        start = self.facts.get("triage.days_since_treatment_start")
+        """Whether the triage day is in the first week of treatment (None: start unknown): the
+        window of rule triage.urgency.emergency.low_urine_tumour_lysis_window, read from the
+        pack (its conditions on the days since the start), not written here again."""
+        name = "triage.days_since_treatment_start"
+        start = self.facts.get(name)
         if start is None:
             return None
-        return 0 <= float(start.value) <= 7  # type: ignore[arg-type]
+        cp, _, rule = self.knowledge.rule("triage.urgency.emergency.low_urine_tumour_lysis_window")
+        when = rule.when if isinstance(rule, Rule) else None
+        window = [c for c in (when.all if isinstance(when, AllOf) else ())
+                  if isinstance(c, Compare) and c.fact == name]
+        if not window:  # the pack must say where the window is
+            raise ValueError("rule triage.urgency.emergency.low_urine_tumour_lysis_window "
+                             f"names no window on {name}")
+        probe = {name: start}
+        return all(evaluate_condition(c, probe, cp).truth is Tri.TRUE for c in window)
 
     def _transplant(self) -> bool:
         """A stem cell transplant at any time (a recent one included)."""
