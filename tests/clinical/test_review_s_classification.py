@@ -110,3 +110,15 @@ def test_an_unconfirmed_18_percent_marrow_relapse_asks_for_the_confirming_test()
     assert rel["confirm_with"]
     text = " ".join(out["tests_to_order"]).lower()
     assert any(w in text for w in ("flow", "pcr", "fish")), out["tests_to_order"]
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "Seen after the first run (rs2-11): a girl of 2 with 4% marrow blasts (haematogones), no mass, "
+    "platelets 35 x10^9/L is not ALL (fact sheet 1.1.1-1.1.2), yet tests_to_order offers the "
+    "diagnostic lumbar puncture (and the ALL genetics panel). The diagnostic LP belongs to the ALL "
+    "work-up, timed with the first intrathecal chemotherapy (fact sheet 1.5), and an elective LP "
+    "needs platelets of at least 50 x10^9/L (fact sheet 7.6, 7.12 [S37][S9])."))
+def test_a_marrow_that_is_not_all_does_not_offer_a_diagnostic_lumbar_puncture() -> None:
+    out = _out("rs2-11")
+    assert out["diagnosis"]["status"] == "not_ALL"
+    assert not any("lumbar puncture" in t for t in out["tests_to_order"]), out["tests_to_order"]
