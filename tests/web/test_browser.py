@@ -263,3 +263,89 @@ def test_paste_page_and_family_page_pass_axe(base_url: str, browser: object) -> 
     d.get(base_url + "/family")
     _wait_text(d, "#symptoms", "trouble breathing")
     assert _axe(d, "22-family-page") == []
+
+
+def test_family_form_sends_the_start_day_and_transplant_answers(base_url: str,
+                                                                browser: object) -> None:
+    """The optional answers typed into the family page reach the triage: the answer shown is
+    the library's for the same answers (the first-week window and the graft-versus-host rule
+    come from the triage pack), "Not sure" reads as not answered, and a date the browser
+    cannot read is asked again, naming the field. axe-core passes with the answers shown."""
+    import datetime as dt
+
+    from axe_helpers import _axe
+    from selenium.webdriver.common.by import By
+
+    from allpath.rules.loader import load_knowledge
+    from allpath.triage import triage
+
+    d: Any = browser
+    rule = load_knowledge().rule("triage.urgency.emergency.low_urine_tumour_lysis_window")[2]
+    days = [int(c.value) for c in rule.when.all
+            if getattr(c, "fact", None) == "triage.days_since_treatment_start"]
+    # the middle of the first week, so a check run near midnight still lands in it
+    start = dt.date.today() - dt.timedelta(days=(min(days) + max(days)) // 2)
+
+    def check(answers: dict[str, Any], symptoms: list[str]) -> tuple[str, str, str]:
+        d.get(base_url + "/family")
+        _wait_text(d, "#symptoms", "trouble breathing")
+        for question, answer in answers.items():
+            if question == "treatment_start":
+                d.execute_script("arguments[0].value = arguments[1]",  # the field's own
+                                 d.find_element(By.ID, "treatment-start"), answer)  # format
+                continue                                                # varies by locale
+            choice = {True: "yes", False: "no"}.get(answer, "unknown")
+            d.find_element(By.CSS_SELECTOR,
+                           f"input[name='{question}'][value='{choice}']").click()
+        for code in symptoms:
+            box = d.find_element(By.CSS_SELECTOR, f"input[name='symptom'][value='{code}']")
+            d.execute_script("arguments[0].scrollIntoView({block: 'center'})", box)
+            box.click()
+        d.find_element(By.ID, "check").click()
+        badge = _wait_text(d, "#triage .badge", "").strip()
+        headline = d.find_element(By.CSS_SELECTOR, "#triage p.headline").text
+        return badge, headline.removeprefix(badge).strip(), d.find_element(By.ID, "triage").text
+
+    def library(answers: dict[str, Any], symptoms: list[str]) -> dict[str, Any]:
+        doc = {"format": "allpath.triage/1", "age_years": 5, "sex": "female",
+               "symptoms": symptoms, **answers}
+        if "treatment_start" in answers:
+            doc["date"] = dt.date.today().isoformat()
+        return triage(doc).to_dict()
+
+    first_week = {"on_treatment": True, "central_line": False,
+                  "treatment_start": start.isoformat()}
+    badge, headline, _ = check(first_week, ["low_urine"])
+    want = library(first_week, ["low_urine"])
+    assert want["reasons"][0]["rule_id"] == rule.id and badge == want["urgency"] == rule.then
+    assert headline == want["plain_language"]["headline"]
+
+    after_transplant = {"on_treatment": False, "central_line": False,
+                        "recent_transplant": True}
+    badge, headline, text = check(after_transplant, ["rash"])
+    want = library(after_transplant, ["rash"])
+    assert "triage.urgency.urgent.gvhd_signs_after_transplant" in \
+        [r["rule_id"] for r in want["reasons"]]
+    assert (badge, headline) == (want["urgency"], want["plain_language"]["headline"])
+    assert "graft-versus-host" in text
+    assert _axe(d, "23-family-page-transplant-answer") == []
+
+    not_sure = {"on_treatment": True, "central_line": False, "recent_transplant": "unknown",
+                "transplant": "unknown"}
+    _, _, text = check(not_sure, ["rash"])
+    unanswered = library({"on_treatment": True, "central_line": False}, ["rash"])
+    assert library(not_sure, ["rash"]) == unanswered
+    assert " ".join(unanswered["plain_language"]["what_to_do"]) in text
+    assert "graft-versus-host" not in text
+
+    # part of a date typed (the rest missing): asked again, naming the field, nothing sent
+    d.get(base_url + "/family")
+    _wait_text(d, "#symptoms", "trouble breathing")
+    field = d.find_element(By.ID, "treatment-start")
+    d.execute_script("arguments[0].scrollIntoView({block: 'center'})", field)
+    field.send_keys("02")
+    d.find_element(By.ID, "check").click()
+    assert "treatment_start" in _wait_text(d, "#errors", "treatment_start")
+    assert field.get_attribute("aria-invalid") == "true"
+    assert not d.find_element(By.ID, "triage").text
+    assert _axe(d, "24-family-page-bad-start-day") == []

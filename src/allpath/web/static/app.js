@@ -61,6 +61,12 @@ const ALLPath = (() => {
       list.appendChild(el("li", t));
     });
   }
+  // a field with a problem: marked for screen readers, with a short note beside it
+  function markField(input, note) {
+    input.setAttribute("aria-invalid", "true");
+    const box = $(input.getAttribute("aria-describedby"));
+    if (box) box.textContent = note;
+  }
   function ruleButton(ruleId) {
     if (!ruleId) return el("span", "-");
     const b = el("button", ruleId, "link");
@@ -356,10 +362,31 @@ const ALLPath = (() => {
       }
       const body = {age_years: Number($("age").value) + months / 12, sex: $("sex").value,
         symptoms: [...document.querySelectorAll("input[name=symptom]:checked")].map((b) => b.value)};
-      ["on_treatment", "central_line"].forEach((q) => {
+      // yes, no or not sure ("unknown", the same as not answered); each is optional
+      ["on_treatment", "central_line", "recent_transplant", "transplant"].forEach((q) => {
         const picked = document.querySelector(`input[name=${q}]:checked`);
         if (picked) body[q] = picked.value === "yes" ? true : picked.value === "no" ? false : "unknown";
       });
+      const start = $("treatment-start");
+      start.removeAttribute("aria-invalid"); $("treatment-start-error").textContent = "";
+      if (start.validity.badInput) {
+        // a date the browser could not read (part of it missing, or a day that does not
+        // exist) sends nothing: say so, never drop it in silence
+        $("triage").replaceChildren();
+        showErrors($("errors"), {errors: [{path: "treatment_start", message:
+          "type the whole date (day, month and year) of a day that exists, or leave it empty",
+          got: "a date that is not complete or does not exist"}]});
+        markField(start, "Type the whole date, or leave it empty.");
+        return;
+      }
+      if (start.value) {
+        body.treatment_start = start.value;  // YYYY-MM-DD, checked again by the service
+        // the day of the check in the family's own time zone, so the days since the start
+        // are counted as the family counts them
+        const now = new Date();
+        body.date = [now.getFullYear(), now.getMonth() + 1, now.getDate()]
+          .map((n, i) => String(n).padStart(i ? 2 : 4, "0")).join("-");
+      }
       const num = (id) => $(id).value === "" ? null : Number($(id).value);
       if (num("temp") !== null) body.temperature = {value: num("temp"), unit: $("temp-unit").value};
       const cbc = {};
@@ -373,7 +400,12 @@ const ALLPath = (() => {
       $("errors").replaceChildren();
       const r = await post("/web/triage", body), out = $("triage");
       out.replaceChildren();
-      if (!r.ok) { showErrors($("errors"), r.body); return; }
+      if (!r.ok) {
+        showErrors($("errors"), r.body);
+        if ((r.body.errors || []).some((p) => p.path === "treatment_start"))
+          markField(start, "Check this date.");
+        return;
+      }
       const t = r.body, plain = t.plain_language || {};
       const head = el("p", null, "headline " + t.urgency);
       head.appendChild(el("span", t.urgency, "badge " + t.urgency));
