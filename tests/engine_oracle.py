@@ -2,7 +2,9 @@
 
 Kept here, unchanged in what it computes, as the oracle for
 ``tests/test_engine_possible.py``: it tries every combination of every absent fact's
-candidate values (up to 4,096) and collects the answers the decision gives.
+candidate values (up to 4,096) and collects the answers the decision gives. The one
+addition since: a number known only to lie among some values (``Among``, an MRD time point
+whose same-day results disagree) is varied too, over those values.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from allpath.rules.engine import CompiledPack, _raw_decide, decision_conditions
-from allpath.rules.facts import Fact, FactValue
+from allpath.rules.facts import Among, Fact, FactValue
 from allpath.rules.schema import Compare, Decision, Known, Match
 
 MAX_COMBINATIONS = 4096
@@ -76,8 +78,10 @@ def possible_by_enumeration(
     limit: int = MAX_COMBINATIONS,
 ) -> tuple[Any, ...]:
     """Every answer the decision could still give, trying each absent fact's boundaries."""
-    names = sorted((referenced(decision) - set(facts)) | missing)
-    pools = [candidates(decision, cp, n) for n in names]
+    among = {n: list(f.value.values) for n, f in facts.items()
+             if n in referenced(decision) and isinstance(f.value, Among)}
+    names = sorted((referenced(decision) - set(facts)) | missing | set(among))
+    pools = [among[n] if n in among else candidates(decision, cp, n) for n in names]
     if any(not p for p in pools):
         return ()
     total = 1

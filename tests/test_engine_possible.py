@@ -44,6 +44,9 @@ class Site:
 def _record_docs() -> list[tuple[str, dict[str, Any]]]:
     docs = [(p.stem, load_yaml(p.read_text(encoding="utf-8"))) for p in example_paths()]
     folders = [HERE / "clinical" / "independent_cases"]
+    # review I's cases hold MRD time points their results cannot settle (Among facts)
+    for p in sorted((HERE / "clinical" / "review_i").glob("ri*.yaml")):
+        docs.append((p.stem, load_yaml(p.read_text(encoding="utf-8"))["record"]))
     shared = shared_dir()
     if shared is not None:
         folders.append(shared / "vignettes" / "pathway")

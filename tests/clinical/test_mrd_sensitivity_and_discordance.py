@@ -164,3 +164,62 @@ def test_sensitivity_is_checked_against_each_threshold(
     reading = read_mrd_fact("mrd.eoi_marrow", source, normalise(record), thresholds)
     assert (reading.fact is not None) is settled
     assert (reading.note is None) is settled
+
+
+def _ri09_with_pcr(flow: float, pcr: float) -> dict[str, Any]:
+    """ri09 with its end-of-induction marrow read by flow (``flow`` %, sensitivity 1e-5)
+    and by PCR on the same day (``pcr`` %, sensitivity 1e-5)."""
+    record = _ri09(value=flow, sensitivity=1e-5)
+    record["observations"].append({"code": "mrd_marrow", "value": pcr, "unit": "%",
+                                   "time": "2025-05-05", "method": "pcr",
+                                   "sensitivity": 1e-5, "timepoint": "end_of_induction"})
+    return record
+
+
+def test_cog_high_when_flow_and_pcr_disagree_only_at_0_1_percent_both_at_or_above_0_01() -> None:
+    """Flow 0.06% and PCR 0.15% on one EOI marrow disagree across 0.1% but are both at or
+    above 0.01%, the COG threshold for EOI MRD [S4]: COG is high whichever method rules
+    (before, 'low' was offered as still possible, which both results rule out). The note
+    still names the open 0.1% threshold and neither result is read as the level."""
+    doc = _assess(_ri09_with_pcr(0.06, 0.15))
+    cog = _risk(doc, "cog_pdq")
+    assert (cog["group"], cog["provisional"], cog["missing"]) == ("high", False, [])
+    [note] = [n for n in doc["notes"] if "mrd.eoi_marrow" in n]
+    assert "across the 0.1% threshold the" in note and "left unknown at 0.1%" in note
+    eoi = [m for m in doc["mrd"]["series"] if m["timepoint"] == "end_of_induction"]
+    assert [m["used"] for m in eoi] == [False, False]
+
+
+def test_results_on_both_sides_of_0_01_percent_leave_the_groups_open_with_the_lower_as_best_case(
+) -> None:
+    """Flow 0.005% and PCR 0.15% fall on both sides of 0.01% [S4][S5]: COG stays open
+    between low and high; the provisional group is the best case the results allow (the
+    flow result: low) and its reason says so, naming both thresholds."""
+    doc = _assess(_ri09_with_pcr(0.005, 0.15))
+    cog = _risk(doc, "cog_pdq")
+    assert cog["group"] == "unknown" and cog["possible_groups"] == ["low", "high"]
+    assert cog["provisional_group"] == "low" and cog["missing"] == ["mrd.eoi_marrow"]
+    reason = cog["provisional_reason"]
+    assert "both sides of 0.01%, 0.1%" in reason and "best case the results allow" in reason
+    [note] = [n for n in doc["notes"] if "mrd.eoi_marrow" in n]
+    assert "across the 0.01%, 0.1% thresholds the" in note
+
+
+def _double_trisomy(record: dict[str, Any]) -> dict[str, Any]:
+    """The record with a high-hyperdiploid karyotype carrying trisomies 4 and 10."""
+    record["genetics"].update(karyotype="55,XX,+X,+4,+6,+10,+14,+17,+18,+21,+21[20]",
+                              chromosome_count=55, fusions=[])
+    return record
+
+
+def test_possible_groups_are_drawn_from_the_values_the_results_allow() -> None:
+    """With double trisomy 4 and 10, AALL1731 compares EOI MRD with 0.01% (SR-Favourable)
+    and 0.1% (SR-High) [S5]. Same-day results of 0.005% and 0.05% are both below 0.1%, so
+    SR-High may not be offered (before, it was): the groups still possible are those of
+    the two values read one at a time."""
+    both = _risk(_assess(_double_trisomy(_ri09_with_pcr(0.005, 0.05))), "aall1731")
+    one_by_one = [_risk(_assess(_double_trisomy(_ri09(value=v, sensitivity=1e-5))), "aall1731")
+                  ["group"] for v in (0.005, 0.05)]
+    assert one_by_one == ["sr_favorable", "sr_average"]
+    assert both["group"] == "unknown"
+    assert both["possible_groups"] == ["sr_favorable", "sr_average"]

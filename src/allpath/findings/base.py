@@ -344,8 +344,8 @@ def _observations(timeline: Timeline, registry: Registry, facts: dict[str, Fact]
     # MRD facts are read with their assay sensitivity and same-day results of other methods
     # (allpath.findings.mrd); one they cannot settle is left out with a note saying why
     for name, reading in read_mrd_facts(timeline, registry).items():
-        if reading.fact is not None:
-            facts[name] = reading.fact
+        if reading.stored is not None:
+            facts[name] = reading.stored
         if reading.note is not None:
             notes.append(reading.note)
     for name, spec in registry.specs.items():

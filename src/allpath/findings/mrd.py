@@ -12,11 +12,19 @@ window, label), like any observation fact, with two checks the rules cannot make
 * **Same-day results that disagree.** Two results of the same specimen on the same day for
   the same time point (flow and PCR on one marrow) that fall on different sides of a threshold
   a rule uses are not resolved by list order: none of the sources read (NCCN, COG, the ASH
-  reporting table) says which method rules, so the fact is left unknown.
+  reporting table) says which method rules, so the fact is left unknown at that threshold.
+
+A fact that its results cannot settle is not unbounded: the level is one of the same-day
+results, or lies below an insensitive assay's limit. It goes into the fact store as an
+:class:`~allpath.rules.facts.Among` fact (the values it can still take), so a rule that
+compares it only with thresholds every result agrees on reads it, and the groups that hang
+on a threshold the results leave open are given as possible groups drawn from those values
+only (flow 0.06% and PCR 0.15% on one marrow both rule out "below 0.01%").
 
 The thresholds are not restated here: they are the ones the loaded packs compare each MRD
-fact with. A fact that a result cannot settle is left out of the fact store (the rules that
-read it give their possible groups and name its test in ``missing``) and a note says why.
+fact with. A fact that its results cannot settle is stored as the values it can still take (the
+rules that hang on an open threshold give their possible groups and name its test in
+``missing``) and a note says why.
 A result without a recorded sensitivity is read as it is written.
 """
 
@@ -27,7 +35,7 @@ from dataclasses import dataclass, field, replace
 
 from allpath.observations.normalise import NormalObservation, Timeline
 from allpath.rules.engine import DecisionResult, decision_conditions
-from allpath.rules.facts import Fact, Registry
+from allpath.rules.facts import Among, Fact, Registry
 from allpath.rules.loader import Knowledge, load_knowledge
 from allpath.rules.schema import OPERATORS, Compare
 
@@ -83,9 +91,16 @@ class MrdReading:
     note: str | None = None
     needed: float | None = None
     label: str | None = None
+    among: Fact | None = None
     """``needed``: the assay sensitivity (a fraction, 1e-4) that would settle a fact left
     unknown because its results are too insensitive, else None; ``label``: what the
-    measurement is called (end-of-induction marrow MRD)."""
+    measurement is called (end-of-induction marrow MRD); ``among``: for a fact the results
+    cannot settle, the values it can still take (an :class:`Among` fact), else None."""
+
+    @property
+    def stored(self) -> Fact | None:
+        """What goes into the fact store: the fact, or the values it can still take."""
+        return self.fact if self.fact is not None else self.among
 
     @property
     def why_unknown(self) -> str | None:
@@ -214,6 +229,28 @@ def _result_text(obs: NormalObservation) -> str:
     return f"{_pct(obs.value)}{method} ({obs.ref}{sens})"
 
 
+def _possible_levels(results: Sequence[NormalObservation],
+                     verdicts: Mapping[str, Mapping[tuple[str, float], bool | None]],
+                     thresholds: Sequence[tuple[str, float]]) -> tuple[float, ...]:
+    """The levels the results leave possible, as one point per class of values the rules'
+    thresholds tell apart: a result that settles every threshold stands for its own value;
+    one below an insensitive assay's limit for every level from 0 up to that limit (0, its
+    value, and each threshold under the limit with a point just either side of it)."""
+    points: set[float] = set()
+    for o in results:
+        assert o.value is not None
+        points.add(o.value)
+        if all(v is not None for v in verdicts[o.ref].values()):
+            continue
+        limit = _percent(o.sensitivity)
+        assert limit is not None  # only a result with a sensitivity is ever unsettled
+        points.add(0.0)
+        for _, t in thresholds:
+            eps = max(abs(t), 1.0) * 1e-6
+            points |= {p for p in (t - eps, t, t + eps) if 0.0 <= p < limit}
+    return tuple(sorted(points))
+
+
 def read_mrd_fact(name: str, source: Mapping[str, object], timeline: Timeline,
                   thresholds: Sequence[tuple[str, float]]) -> MrdReading:
     """Read one MRD fact from its time point's results (see the module docstring)."""
@@ -254,6 +291,9 @@ def read_mrd_results(name: str, results: Sequence[NormalObservation],
     label = where or _NAMES.get(name, name)
     where = label[:1].upper() + label[1:]
     date = results[0].time.isoformat()
+    among = None if chosen is not None else Fact(
+        Among(_possible_levels(results, verdicts, thresholds)), results[0].unit,
+        tuple(o.ref for o in results))
     if chosen is not None:
         note = None
         if len(results) > 1:
@@ -265,15 +305,18 @@ def read_mrd_results(name: str, results: Sequence[NormalObservation],
     if discordant:
         at = ", ".join(_pct(t) for t in sorted(discordant))
         note = (f"{where} ({name}) of {date}: the results of the same specimen "
-                f"disagree across the {at} threshold the rules compare it with: "
+                f"disagree across the {at} threshold{'s' if len(discordant) > 1 else ''} the "
+                "rules compare it with: "
                 + "; ".join(_result_text(o) for o in results)
                 + ". ALLPath does not pick one: the sources read (NCCN, COG, the ASH MRD "
                 "reporting table [MRD-REPORT-ASH2021]) do not say which method rules. The fact "
-                "is left unknown, so the groups that read it are given as possible groups; "
-                "the treating team decides which result stands.")
+                f"is left unknown at {at}, so the groups that hang on it are given as possible "
+                "groups (only those the results allow); a rule that compares it with a "
+                "threshold every result agrees on still reads it. The treating team decides "
+                "which result stands.")
         return MrdReading(name, results, None, None, insufficient,
                           tuple((t, tuple(sorted(r))) for t, r in sorted(discordant.items())),
-                          note, label=label)
+                          note, label=label, among=among)
     lowest = min(open_at) if open_at else min(t for _, t in thresholds)
     needed = lowest / 100.0
     specimen = specimen or MRD_ANALYTES.get(results[0].code, "marrow")
@@ -282,10 +325,11 @@ def read_mrd_results(name: str, results: Sequence[NormalObservation],
             + f". A result below {_pct(lowest)} from an assay less sensitive than "
             f"{_pct(lowest)} cannot show that the level is below {_pct(lowest)}, the threshold "
             "the rules compare it with (MRD-negative with insufficient sensitivity is not "
-            f"MRD-negative [{SENSITIVITY_CITE}]). The fact is left unknown; it is settled by a "
-            f"{specimen} MRD of this time point by an assay with a sensitivity of {needed:g} "
-            f"({_pct(lowest)}) or better.")
-    return MrdReading(name, results, None, None, insufficient, (), note, needed, label)
+            f"MRD-negative [{SENSITIVITY_CITE}]). Whether the level is below "
+            f"{_pct(lowest)} is left unknown (a threshold the result does settle still reads "
+            f"it); it is settled by a {specimen} MRD of this time point by an assay with a "
+            f"sensitivity of {needed:g} ({_pct(lowest)}) or better.")
+    return MrdReading(name, results, None, None, insufficient, (), note, needed, label, among)
 
 
 # id(registry) -> (registry, its MRD facts as (name, source)): the registry holds hundreds of
@@ -333,7 +377,8 @@ def reword_provisional(results: Sequence[DecisionResult], facts: Mapping[str, Fa
     record measured but cannot settle (``readings``: :func:`unsettled_mrd`) saying so, in
     place of the pack's "Shown as if ... MRD were negative" clause, which the record may
     contradict (ri12: both same-day results positive). The provisional group still takes
-    the pack's best case for that fact; the reason says that too. Reasons passed on to
+    the best case the results allow for that fact (the level nearest the pack's assumption,
+    :class:`Among`); the reason says that too. Reasons passed on to
     later decisions are reworded alike."""
     if not readings:
         return list(results)
@@ -345,13 +390,14 @@ def reword_provisional(results: Sequence[DecisionResult], facts: Mapping[str, Fa
         decision = decisions.get((r.pack, r.decision))
         prov = decision.provisional if decision is not None else None
         if r.provisional_reason is not None and prov is not None and prov.says is not None:
-            assumed = [n for n in prov.assume if n not in facts]
+            assumed = [n for n in prov.assume
+                       if n not in facts or isinstance(facts[n].value, Among)]
             unsettled = [n for n in assumed if n in readings]
             if unsettled:
                 clauses = [str(readings[n].clause) for n in unsettled]
                 text = "; ".join(c[:1].upper() + c[1:] if i == 0 else c
                                  for i, c in enumerate(clauses))
-                text += ("; the provisional group takes the best case for "
+                text += ("; the provisional group takes the best case the results allow for "
                          + ("it" if len(unsettled) == 1 else "them"))
                 rest = prov.text([n for n in assumed if n not in readings])
                 new = f"{text}; {rest[:1].lower() + rest[1:]}"

@@ -330,7 +330,7 @@ def _facts_on(
     lineage = base.get("diagnosis.lineage")
     if lineage is not None:
         facts["rel.lineage"] = Fact(lineage.value, inputs=lineage.inputs)
-    f1 = block1_mrd(timeline, when, kb).fact
+    f1 = block1_mrd(timeline, when, kb).stored
     if f1 is not None:
         facts["rel.mrd_end_block1"] = f1
     smear_day = marrow.time if marrow is not None else when

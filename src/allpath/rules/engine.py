@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, Literal, overload
 
-from allpath.rules.facts import Fact, FactSpec, FactValue, Registry
+from allpath.rules.facts import Among, Fact, FactSpec, FactValue, Registry
 from allpath.rules.schema import (
     OPERATORS,
     AllOf,
@@ -262,7 +262,8 @@ def _compile(cond: Condition, cp: CompiledPack) -> tuple[_Evaluator, frozenset[s
 
         def is_known(facts: Mapping[str, Fact], varied: AbstractSet[str]) -> Eval:
             fact = facts.get(known)
-            present = fact is not None or known in varied
+            # a number known only to lie among some values (Among) is not known
+            present = (fact is not None and fact.value.__class__ is not Among) or known in varied
             return outcomes[present, bool(fact and fact.provisional)]
 
         return is_known, read
@@ -342,7 +343,13 @@ def _compile_compare(cond: Compare, cp: CompiledPack) -> _Evaluator:
             # A condition the pack did not compile has no threshold: that fails here, when
             # a value must be compared, as it always did (a missing fact is still unknown).
             threshold = cp.thresholds[key] if known_threshold is None else known_threshold
-            ok = op(float(fact.value), threshold)  # type: ignore[arg-type]
+            value = fact.value
+            if value.__class__ is Among:  # settled only where every value it can take agrees
+                sides = {bool(op(x, threshold)) for x in value.values}
+                if len(sides) > 1:
+                    return lacking
+                return results[sides.pop(), fact.provisional]
+            ok = op(float(value), threshold)  # type: ignore[arg-type]
             return results[bool(ok), fact.provisional]
 
         return compare
@@ -351,7 +358,7 @@ def _compile_compare(cond: Compare, cp: CompiledPack) -> _Evaluator:
 
     def compare_table(facts: Mapping[str, Fact], varied: AbstractSet[str]) -> Eval:
         fact = facts.get(name)
-        if fact is None:
+        if fact is None or fact.value.__class__ is Among:
             return lacking_fact
         limit, needs = _table_threshold(cp, table, facts)
         used = {name} | (needs & set(facts))
@@ -402,7 +409,7 @@ def _compile_match(cond: Match) -> _Evaluator:
 
     def match(facts: Mapping[str, Fact], varied: AbstractSet[str]) -> Eval:
         fact = facts.get(name)
-        if fact is None:
+        if fact is None or fact.value.__class__ is Among:
             return lacking
         return results[test(fact.value), fact.provisional]
 
@@ -580,7 +587,9 @@ def _candidates(decision: Decision, cp: CompiledPack, name: str) -> list[FactVal
                 t = cp.thresholds[id(c)]
                 eps = max(abs(t), 1.0) * 1e-6
                 points |= {t - eps, t, t + eps}
-        return sorted(points)
+        out: list[FactValue] = []
+        out.extend(sorted(points))
+        return out
     if kind == "set":
         members: list[FactValue] = [frozenset()]
         for c in decision_conditions(decision):
@@ -720,11 +729,18 @@ def _possible(
     depends on the facts still open settles every completion of it at once
     (:func:`_search`).
     """
-    names = sorted((decision_reads(decision) - set(facts)) | missing)
+    # absent facts, and numbers known only to lie among some values (Among), are varied
+    names = sorted({n for n in decision_reads(decision)
+                    if n not in facts or isinstance(facts[n].value, Among)} | missing)
     total = 1
     classes: dict[str, tuple[FactValue, ...]] = {}
     for n in names:
-        size, reps = _value_classes(decision, cp, n)
+        held = facts.get(n)
+        if held is not None and isinstance(held.value, Among):  # only the values it can take
+            pool: list[FactValue] = list(held.value.values)
+            size, reps = len(pool), _representatives(decision, cp, n, pool)
+        else:
+            size, reps = _value_classes(decision, cp, n)
         if size == 0:
             return ()
         total *= size
@@ -810,6 +826,10 @@ def _signature(decision: Decision, cp: CompiledPack,
         value = facts[name].value
         if leaves is None:
             out.append((name, value))
+        elif isinstance(value, Among):  # the classes of the values it can still take
+            out.append((name, frozenset(
+                tuple(evaluate_condition(c, {name: Fact(x)}, cp).truth.value for c in leaves)
+                for x in value.values)))
         else:
             probe = {name: Fact(value)}
             out.append((name, tuple(evaluate_condition(c, probe, cp).truth.value
@@ -915,9 +935,9 @@ def evaluate_decision(
     possible: Callable[[], tuple[Any, ...]] | tuple[Any, ...] = ()
     if raw.status == "unknown" and decision.provisional is not None:
         assumed = {
-            name: _assumed_fact(cp, name, spec)
+            name: _assumed_within(facts.get(name), _assumed_fact(cp, name, spec))
             for name, spec in decision.provisional.assume.items()
-            if name not in facts
+            if name not in facts or isinstance(facts[name].value, Among)
         }
         if assumed:
             trial = dict(facts)
@@ -987,7 +1007,21 @@ def evaluate_decision(
     )
 
 
+def _assumed_within(held: Fact | None, assumed: Fact) -> Fact:
+    """The provisional assumption for a fact: the pack's value for an absent fact; for a
+    number known only to lie among some values (:class:`Among`), the one of those values
+    nearest the pack's (its best case among what the results allow)."""
+    if held is None or not isinstance(held.value, Among) or isinstance(assumed.value, bool) \
+            or not isinstance(assumed.value, int | float):
+        return assumed
+    target = float(assumed.value)
+    nearest = min(held.value.values, key=lambda x: (abs(x - target), x))
+    return Fact(nearest, held.unit, held.inputs, provisional=True)
+
+
 def _plain_value(value: FactValue) -> Any:
+    if isinstance(value, Among):
+        return sorted(value.values)
     return sorted(value) if isinstance(value, frozenset) else value
 
 

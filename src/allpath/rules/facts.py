@@ -9,10 +9,31 @@ from typing import Any, Literal
 
 from allpath.knowledge import knowledge_dir, load_yaml
 
-__all__ = ["Fact", "FactSpec", "FactType", "FactValue", "Registry", "load_registry"]
+__all__ = ["Among", "Fact", "FactSpec", "FactType", "FactValue", "Registry", "load_registry"]
 
 FactType = Literal["number", "term", "bool", "set"]
-FactValue = float | str | bool | frozenset[str]
+
+
+@dataclass(frozen=True, slots=True)
+class Among:
+    """The values a measured number can still take when its results do not settle it.
+
+    Two same-day MRD results on both sides of a threshold, or a negative result from an
+    assay too coarse for a threshold (``allpath.findings.mrd``), leave the level unknown but
+    not unbounded: it is one of ``values`` (points standing for every class of values the
+    results allow). A test of the fact is TRUE or FALSE when every value agrees, else
+    unknown; ``known`` is FALSE for it; the search for the answers still possible tries only
+    these values.
+    """
+
+    values: tuple[float, ...]
+
+    def __post_init__(self) -> None:
+        if not self.values:
+            raise ValueError("Among needs at least one value")
+
+
+FactValue = float | str | bool | frozenset[str] | Among
 
 
 @dataclass(frozen=True, slots=True)
