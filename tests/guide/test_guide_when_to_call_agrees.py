@@ -155,17 +155,19 @@ def test_a_babys_guide_speaks_of_wet_diapers_and_a_dry_diaper_for_6_hours_is_a_c
         ) -> None:
     baby = _when_to_call(personal_guide(_example(3)))
     assert "pee" not in baby and "pee-baby" in baby
-    assert "Fewer wet diapers (nappies) than usual? Call your team the same day." \
-        in baby["pee-baby"]
-    assert "No wet diaper for 6 hours? Call your team now, day or night." in baby["pee-baby"]
+    # review Q: under 2 years the sources' safer reading (ALABAMA-ONC-EMERG - no urine within
+    # 6 hours, call the nurse immediately) is a call now for fewer wet diapers too, as in the
+    # symptom check, which cannot ask the hours
+    assert "Fewer wet diapers (nappies) than usual? No wet diaper for 6 hours? Call your team " \
+        "now, day or night." in baby["pee-baby"]
+    assert "same day" not in baby["pee-baby"]
     assert "Very sleepy or floppy" in baby["team-now"]
     assert "ALABAMA-ONC-EMERG" in _section("pee-baby").cite  # under 2: none in 6 hours
     older = _when_to_call(personal_guide(_example(1)))
     assert "pee-baby" not in older
     assert "Much less pee than usual, or none? Call your team the same day." in older["pee"]
-    # the first-week rule of the symptom check (tumour-lysis window) is said in both
-    assert all("In the first week of treatment, call them now." in t
-               for t in (baby["pee-baby"], older["pee"]))
+    # the first-week rule of the symptom check (tumour-lysis window), for 2 years and older
+    assert "In the first week of treatment, call them now." in older["pee"]
 
 
 # ------------------------------------------------------------------ finding 6

@@ -108,12 +108,22 @@ def test_cincinnati_6mp_yellow_skin_or_eyes_is_a_call_today() -> None:
     assert off.urgency == "urgent"  # ALTRU-JAUNDICE: see a professional right away
 
 
+def _same_day_sign_reason(result: dict[str, Any]) -> dict[str, Any]:
+    """The reason right after the urgency when a same-day sign of treatment made it a call
+    today: the sign's own rule and sources (decision triage_call_today_signs, review Q)."""
+    assert result["reasons"][0]["rule_id"] == \
+        "triage.urgency.urgent.call_today_sign_on_treatment"
+    reason: dict[str, Any] = result["reasons"][1]
+    assert reason["kind"] == "call_today_sign"
+    return reason
+
+
 def test_micromedex_dark_urine_on_treatment_is_a_call_today() -> None:
     doc = {"format": "allpath.triage/1", "age_years": 7, "sex": "male", "on_treatment": True,
            "central_line": False, "symptoms": ["dark_pee"]}
     result = triage(doc).to_dict()
     assert result["urgency"] == "urgent"
-    assert "MICROMEDEX-6MP" in result["reasons"][0]["citations"]
+    assert "MICROMEDEX-6MP" in _same_day_sign_reason(result)["citations"]
 
 
 def test_hse_and_nhs_chest_pain_is_the_emergency_number() -> None:
@@ -204,7 +214,7 @@ def test_vincristine_sheet_jaw_pain_with_constipation_is_a_call_today() -> None:
     result = triage(_doc(case, symptoms=["constipation", "jaw_pain",
                                          "loss_of_appetite"])).to_dict()
     assert result["urgency"] == "urgent" and result["advice"] == "oncology_team_today"
-    assert "VINCRISTINE-FAMILY" in result["reasons"][0]["citations"]
+    assert "VINCRISTINE-FAMILY" in _same_day_sign_reason(result)["citations"]
 
 
 def test_cog_constipation_on_treatment_warns_against_enemas_and_suppositories() -> None:
@@ -222,7 +232,7 @@ def test_ccs_not_drinking_on_treatment_is_a_call_today_and_mouth_sores_are_never
     both = triage({**base, "symptoms": ["mucositis", "refuses_to_drink"]}).to_dict()
     assert both["symptoms"] == ["mouth_sores", "not_drinking"]
     assert both["urgency"] == "urgent"
-    assert {"CCS-CALL", "BWC-UNWELL"} <= set(both["reasons"][0]["citations"])
+    assert {"CCS-CALL", "BWC-UNWELL"} <= set(_same_day_sign_reason(both)["citations"])
     sores = triage({**base, "symptoms": ["mouth_sores"]}).to_dict()
     assert sores["urgency"] == "soon" and "next visit" not in _family_text(sores).lower()
 

@@ -4,8 +4,9 @@ treatment (and the optional answer ``recent_transplant``), the codes diarrhoea, 
 dizzy and the nappy words of low_urine, a fever with the treatment question unanswered, the age
 of a platelet count, baby wording and small wording fixes.
 
-Every case runs through the library with the same ``check`` as the other reviewers' tables; all
-12 pass, so there is no xfail.
+Every case runs through the library with the same ``check`` as the other reviewers' tables; 11
+pass and one is a strict xfail with its source (since review Q a baby under 2 on treatment with
+much less pee is a call now).
 """
 
 from __future__ import annotations
@@ -36,7 +37,18 @@ def _steps(result: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {s["code"]: s for s in result["next_steps"]}
 
 
-@pytest.mark.parametrize("case", table_params(CASES, {}))
+XFAIL = {
+    "rn-infant-not-drinking-fewer-wet-nappies-induction": (
+        "The reviewer (medium confidence) expects today for a 10-month-old on treatment with 2 "
+        "wet nappies in 12 hours, reading BWC-UNWELL and CCS-CALL. ALLPath says now: Children's "
+        "of Alabama (ALABAMA-ONC-EMERG) says to call the nurse immediately for dehydration or "
+        "decreased urine, which under 2 years is no urine within 6 hours; the sources differ, "
+        "so the safer one is followed, and the check has no hours answer, so a child under 2 "
+        "with much less pee is read the safe way (review Q; the family guide says the same)."),
+}
+
+
+@pytest.mark.parametrize("case", table_params(CASES, XFAIL))
 def test_review_n_case(case: dict[str, Any]) -> None:
     check(case, triage(_doc(case)).to_dict())
 

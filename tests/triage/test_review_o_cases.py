@@ -37,12 +37,6 @@ XFAIL = {
         "answer existed, not the new answer transplant; nothing in it tells the tool about the "
         "transplant. With transplant: true it is a call today (NMDP-GVHD-CHRONIC - chronic GVHD "
         "after 100 days, rashes; test_nmdp_chronic_gvhd_rash_any_time_after_transplant_is_today)."),
-    "ro-dry-nappy-8-hours-10-month-old-maintenance": (
-        "dry_nappy is a name of low_urine (much less pee), which is a call today outside the "
-        "first week (CCS-CALL - report decreased urine right away; COG-DEHYDRATION), and the "
-        "input has no hours; the 6-hour rule of ALABAMA-ONC-EMERG (under 2, no urine within 6 "
-        "hours: call immediately) is given as the what-to-do step wet_nappy_watch, not as the "
-        "urgency (test_alabama_wet_nappy_step_for_a_child_under_2)."),
 }
 
 

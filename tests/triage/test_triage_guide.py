@@ -81,13 +81,11 @@ def _age(section_id: str, sign: Sign) -> float:
 
 
 # Signs where the guide is knowingly stricter than the committed symptom check, each with the
-# source; strict, so the test fails once the symptom check gives the same advice.
-STRICTER_THAN_TRIAGE = {
-    ("pee-baby", "No wet diaper for 6 hours"): (
-        "Children's of Alabama (ALABAMA-ONC-EMERG): under 2 years, no urine within 6 hours -"
-        " call the nurse immediately; the symptom check has no dry-nappy code and gives"
-        " low_urine a same-day call at every age (review N rn-infant-not-drinking)"),
-}
+# source; strict, so the test fails once the symptom check gives the same advice. Empty since
+# review Q: a baby's dry nappy (pee-baby, "No wet diaper for 6 hours") is a call now in both,
+# as Children's of Alabama says (ALABAMA-ONC-EMERG: under 2 years, no urine within 6 hours -
+# call the nurse immediately; rule triage.urgency.emergency.low_urine_under_2_on_treatment).
+STRICTER_THAN_TRIAGE: dict[tuple[str, str], str] = {}
 
 
 def _triage_advice(sign: Sign, age: float = 5.0) -> str:

@@ -193,10 +193,19 @@ class TriageResult:
     def reasons(self) -> list[dict[str, Any]]:
         out: list[dict[str, Any]] = []
         for kind, output in (("urgency", "triage.urgency"),
+                             ("call_today_sign", "triage.call_today_on_treatment"),
                              ("suspicion", "triage.leukemia_suspicion"),
                              ("cbc_suspicion", "triage.cbc_suspicion")):
+            if kind == "call_today_sign" and self.value(output) is not True:
+                continue
             reason = self._rule_reason(kind, output)
             if reason is not None:
+                if kind == "call_today_sign":
+                    # the same-day sign with its own sources (decision triage_call_today_signs,
+                    # read by rule triage.urgency.urgent.call_today_sign_on_treatment)
+                    r = self.result(output)
+                    reason["text"] = f"{r.title}. {r.note}" if r and r.note else \
+                        str(r.title if r else output)
                 out.append(reason)
         cbc = self.result("triage.cbc_findings")
         if cbc is not None and isinstance(cbc.value, list):

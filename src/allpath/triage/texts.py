@@ -81,6 +81,11 @@ HEADLINE = {
                 "today, go to urgent care or the emergency department.",
     "oncology_team_soon": "Call the cancer care team in the next day or two. Call sooner if "
                           "things get worse.",
+    "soon_ask_treatment": "Two questions first. Is this person having cancer treatment, like "
+                          "chemo, CAR-T cells or a transplant? Do they have a central line, "
+                          "like a port? If yes to either, call the cancer care team within a "
+                          "day or two, and now for a fever. If not, see a doctor within the "
+                          "next day or two. Go sooner if things get worse.",
     "within_two_days": "See a doctor within the next day or two. Go sooner if things get "
                        "worse.",
     "routine_on_treatment": "Nothing you entered needs a call right now. But if you are "
@@ -425,6 +430,10 @@ NEXT_STEP_PLAIN = {
                             "Counts change during treatment, so they may want a new blood "
                             "count. Call now, day or night, for bleeding that does not stop "
                             "after 10 minutes of pressure.",
+    "headache_watch": "Call the cancer care team now, day or night, if the headache gets "
+                      "bad, or if {who} has a change in vision with it.",
+    "vomiting_watch": "Call the cancer care team now, day or night, if {who} cannot keep "
+                      "drinks or medicine down.",
     "blood_sugar_today": "Call the cancer care team today. Say if the person is taking a "
                          "steroid, like dexamethasone or prednisone. Never stop a steroid on "
                          "your own.",
@@ -502,6 +511,10 @@ NEXT_STEP_CLINICAL = {
                        "drink means assessment now (SCHN).",
     "bleeding_signs_today": "Bleeding or bruising on treatment: same-day review; repeat the "
                             "platelet count if the last one is not current.",
+    "headache_watch": "Headache on treatment: same-day review; a severe headache or visual "
+                      "change with it means assessment now (SCHN, CCS).",
+    "vomiting_watch": "Vomiting on treatment: same-day review; no fluids or medicine kept "
+                      "down, or not drinking, means assessment now (SCHN, CCS).",
     "blood_sugar_today": "Polydipsia and polyuria on treatment: check blood glucose (steroid "
                          "hyperglycaemia).",
     "mood_watch": "Behaviour change: safety-net for suicidal talk or self-harm (emergency "
