@@ -14,7 +14,8 @@ from functools import lru_cache
 
 from allpath.knowledge import load_yaml
 
-__all__ = ["KaryotypeReading", "masked_hypodiploidy_limits", "read_karyotype"]
+__all__ = ["KaryotypeReading", "masked_hypodiploidy_limits", "masked_hypodiploidy_test",
+           "read_karyotype"]
 
 _COUNT = re.compile(r"^\s*(\d{2,3})(?:\s*[~-]\s*(\d{2,3}))?\s*(?:<\dn>)?\s*$")
 _TRANSLOCATION = re.compile(r"t\((\w+);(\w+)\)(?:\(([pq][\d.]+);([pq][\d.]+)\))?")
@@ -47,6 +48,12 @@ def masked_hypodiploidy_limits() -> tuple[int, int, int]:
     block = load_yaml("karyotype.yaml")["masked_hypodiploidy"]
     low, high = block["hypodiploid_clone"]
     return int(low), int(high), int(block["doubled_clone_above"])
+
+
+@lru_cache(maxsize=1)
+def masked_hypodiploidy_test() -> str:
+    """The test that settles a possible masked hypodiploidy (knowledge/karyotype.yaml)."""
+    return str(load_yaml("karyotype.yaml")["masked_hypodiploidy"]["settled_by"])
 
 
 def read_karyotype(text: str) -> KaryotypeReading:

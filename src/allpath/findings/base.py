@@ -19,7 +19,7 @@ from allpath.findings.mrd import is_mrd_fact, read_mrd_facts
 from allpath.knowledge import load_yaml
 from allpath.observations.normalise import NormalObservation, Timeline
 from allpath.record.models import PatientRecord
-from allpath.rules.facts import Fact, Registry
+from allpath.rules.facts import Among, Fact, Registry
 from allpath.units import UnitError, convert
 
 __all__ = ["BaseFacts", "base_facts", "calendar_age"]
@@ -278,6 +278,8 @@ def _genetics(record: PatientRecord, facts: dict[str, Fact], out: BaseFacts) -> 
     alterations: set[str] = set(g.alterations or ())
     count = g.chromosome_count
     refs: list[str] = ["genetics"]
+    doubled_only = False  # the karyotype shows only a possibly doubled hypodiploid clone
+    among: Fact | None = None
     if g.karyotype:
         reading = read_karyotype(g.karyotype)
         refs.append("genetics.karyotype")
@@ -299,18 +301,27 @@ def _genetics(record: PatientRecord, facts: dict[str, Fact], out: BaseFacts) -> 
                     f"possible masked hypodiploidy: a {min(low)}-chromosome clone beside a "
                     f"{max(high)}-chromosome clone (likely its doubled form); the hypodiploid "
                     "count is used - confirm with DNA index or SNP array")
-            elif count > doubled and reading.gains and all(
-                    reading.gains.count(g) == 2 for g in reading.gains):
-                out.notes.append(
-                    "possible masked hypodiploidy: every gain is a tetrasomy and none a "
-                    "trisomy, the pattern of a doubled near-haploid or low-hypodiploid clone; "
-                    "ask for DNA index or SNP array before relying on hyperdiploidy")
+        if count is not None and count > masked_hypodiploidy_limits()[2] and reading.gains \
+                and all(reading.gains.count(x) == 2 for x in reading.gains):
+            # Every gain a tetrasomy, none a trisomy: the pattern of a doubled near-haploid or
+            # low-hypodiploid clone seen alone (Carroll et al., COG AALL03B1; Stark et al.).
+            # The count is then either this one or half of it: both are kept (Among), so the
+            # ploidy band and what hangs on it stay open until a DNA index or SNP array
+            # settles it, and the tetrasomies are not read as trisomies.
+            doubled_only = True
+            among = Fact(Among((count / 2, float(count))), "1", ("genetics.karyotype",))
+            out.notes.append(
+                f"possible masked hypodiploidy: every gain is a tetrasomy and none a trisomy, "
+                f"the pattern of a doubled near-haploid or low-hypodiploid clone; the "
+                f"chromosome count is read as {count} or {count / 2:g} (the clone it may "
+                "double) and the ploidy band is left open - ask for DNA index or SNP array "
+                "before relying on hyperdiploidy")
         for f in reading.implied_fusions:
             if f not in fusions:
                 out.notes.append(f"{f} implied by the karyotype translocation")
             fusions.add(f)
         for gain in reading.gains:
-            if gain in ("4", "10", "17"):
+            if gain in ("4", "10", "17") and not doubled_only:
                 alterations.add(f"trisomy_{gain}")
         if reading.unread:
             out.notes.append("karyotype parts not interpreted: " + ", ".join(reading.unread))
@@ -335,7 +346,9 @@ def _genetics(record: PatientRecord, facts: dict[str, Fact], out: BaseFacts) -> 
                    "the record does not say" if zygosity else "") + ")")
     if g.alterations is not None or alterations:
         facts["genetics.alterations"] = Fact(frozenset(alterations), inputs=tuple(refs))
-    if count is not None:
+    if among is not None:
+        facts["genetics.chromosome_count"] = among
+    elif count is not None:
         facts["genetics.chromosome_count"] = Fact(float(count), "1", tuple(refs))
 
 

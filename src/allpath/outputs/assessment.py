@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from allpath import __version__
+from allpath.classification.karyotype import masked_hypodiploidy_test
 from allpath.disclaimer import DISCLAIMER
 from allpath.findings.mrd import unsettled_mrd
 from allpath.monitoring.monitor import Monitoring
@@ -25,7 +26,7 @@ from allpath.observations.normalise import Timeline
 from allpath.record.models import PatientRecord
 from allpath.roadmap.build import Roadmap
 from allpath.rules.engine import DecisionResult, decision_reads
-from allpath.rules.facts import Fact
+from allpath.rules.facts import Among, Fact
 from allpath.rules.loader import Knowledge
 
 __all__ = ["ASSESSMENT_FORMAT", "DISCLAIMER", "Assessment"]
@@ -335,16 +336,31 @@ class Assessment:
             block1 = block1_mrd(self.timeline, when, self.knowledge)
             if block1.why_unknown is not None:
                 unsettled = {**unsettled, "rel.mrd_end_block1": block1}
+        # a marrow and work-up that found no leukaemia or lymphoma (fewer blasts than ALL
+        # needs, no mass): the CNS and genetic work-up of ALL is not asked for
+        presentation = self.facts.get("diagnosis.presentation")
+        no_leukaemia = presentation is not None and presentation.value == "insufficient_blasts"
+        producers = {d.output: cp.id for cp in self.knowledge.packs for d in cp.pack.decisions} \
+            if no_leukaemia else {}
         out = []
         for fact, outputs in sorted(needed.items()):
             spec = self.knowledge.registry.get(fact)
             shown = sorted({o for o in outputs if o.startswith("roadmap.") or applies(o)})
             test = spec.settled_by if spec and spec.settled_by else None
             reading = unsettled.get(fact)
+            held = self.facts.get(fact)
+            if fact == "genetics.chromosome_count" and held is not None \
+                    and isinstance(held.value, Among):  # a possibly doubled hypodiploid clone
+                test = masked_hypodiploidy_test()
             if test is not None and reading is not None and reading.needed is not None:
                 test = (f"{test} by an assay with a sensitivity of {reading.needed:g} "
                         f"({reading.needed * 100:g}%) or better")
             passed = self._time_point_passed(fact, confirmed, overtaken)
+            if passed is None and no_leukaemia and all(
+                    producers.get(o) in _ALL_WORKUP_PACKS for o in outputs):
+                passed = ("No leukaemia or lymphoma was found (not ALL): the ALL work-up "
+                          "(diagnostic lumbar puncture, genetic tests of the blasts) is not "
+                          "ordered.")
             out.append(
                 {
                     "fact": fact,
@@ -558,6 +574,13 @@ class Assessment:
 # id(knowledge) -> (knowledge, fact -> reading outputs); the object is kept so that a reused id
 # never answers for another knowledge base
 _READERS: dict[int, tuple[Knowledge, Mapping[str, frozenset[str]]]] = {}
+
+
+#: The packs whose conclusions only an ALL (or lymphoblastic lymphoma) work-up needs: CNS
+#: status from the diagnostic lumbar puncture (timed with the first intrathecal dose, fact
+#: sheet 1.5) and the genetic subtype of the blasts. A patient found not to have leukaemia or
+#: lymphoma is not asked for their tests.
+_ALL_WORKUP_PACKS = frozenset({"cns", "genetics"})
 
 
 # id(knowledge) -> (knowledge, time point -> the MRD fact read there)
