@@ -441,6 +441,8 @@ def test_nhs_england_dose_banding_single_container_table_bands_adult_vincristine
     assert compute_dose(vcr, 0.96, 40.0, age_years=30).band.startswith(  # type: ignore[union-attr]
         "dose band 1.4 mg (-2.8%")  # 1.44 mg
     assert compute_dose(vcr, 1.29, 60.0, age_years=17).band is None  # not an adult
+    # review R: the difference is given from the calculated dose, not the one shown
+    assert "(+3.4% of the calculated 1.935 mg)" in adult.band
     # the boundary: 18 years belongs to the adults (the table is for adult therapy)
     assert compute_dose(vcr, 1.29, 60.0, age_years=18.0).band is not None
     assert compute_dose(vcr, 1.29, 60.0, age_years=17.99).band is None
@@ -617,3 +619,16 @@ def test_cta_regimens_cog_aall0031_imatinib_is_340_mg_m2_day_in_the_ph_positive_
     assert "CTA-ALL-REGIMENS" in ima.cite and ima.evidence == "unconfirmed"
     line = compute_dose(ima, 1.0, 30.0, age_years=8)
     assert line.amount == pytest.approx(340.0)
+
+
+def test_review_r_weekly_methotrexate_tablets_give_their_difference_from_the_calculated_dose(
+) -> None:
+    """Review R (rvr01): a once-weekly oral methotrexate dose in whole 2.5 mg tablets says how
+    far it is from the calculated dose, as the daily 6-MP and thioguanine weekly totals do:
+    20 mg/m2 x 0.83 m2 = 16.6 mg -> 7 x 2.5 mg = 17.5 mg (+5%)."""
+    tpl = load_templates()["cog-b-hr"]
+    mtx = next(c for p in tpl.phases for c in p.components
+               if c.drug == "methotrexate" and c.route == "PO")
+    line = compute_dose(mtx, 0.83, 25.0, age_years=6)
+    assert line.amount == 17.5
+    assert line.tablets == "7 x 2.5 mg tablet(s) = 17.5 mg (+5% of the calculated 16.6 mg)"

@@ -94,7 +94,9 @@ def _tablet_plan(amount_mg: float, strength: float, per_day: bool) -> tuple[floa
     """Whole tablets: a daily dose becomes a weekly total spread over 7 days."""
     if not per_day:
         n = max(1, round(amount_mg / strength))
-        return n * strength, f"{n} x {_fmt(strength)} mg tablet(s) = {_fmt(n * strength)} mg"
+        dev = (n * strength - amount_mg) / amount_mg * 100 if amount_mg else 0.0
+        return n * strength, (f"{n} x {_fmt(strength)} mg tablet(s) = {_fmt(n * strength)} mg "
+                              f"({dev:+.0f}% of the calculated {_fmt(amount_mg)} mg)")
     weekly = amount_mg * 7
     n = max(1, round(weekly / strength))
     base, extra = divmod(n, 7)
@@ -206,11 +208,11 @@ def compute_dose(c: Component, bsa_m2: float | None, weight_kg: float | None, *,
         text += f", cap {_fmt(c.cap.amount)} {c.cap.unit}"
     if tablets:
         text += f"; {tablets}"
-    band_text = _band_text(c, d, value, age_years, rules)
+    calculated = min(raw, c.cap.amount) if c.cap is not None else raw
+    band_text = _band_text(c, d, calculated, age_years, rules)
     if band_text is not None:
         text += f"; {band_text}"
         cites.extend(_banding_cites(c, rules))
-    calculated = min(raw, c.cap.amount) if c.cap is not None else raw
     window = _rounding_window(c, d, calculated, tab is not None, rules)
     if window is not None and rules.rounding_tolerance is not None:
         t = rules.rounding_tolerance
@@ -253,7 +255,9 @@ def _banding_cites(c: Component, rules: Dosing) -> tuple[str, ...]:
 
 def _band_text(c: Component, d: Dose, value: float, age_years: float | None,
                rules: Dosing) -> str | None:
-    """The national dose band of an adult's BSA-calculated dose, when it differs from it."""
+    """The national dose band of an adult's BSA-calculated dose (``value``: the calculated,
+    capped dose, not the one shown to 2 decimals), when it differs from it; the difference
+    is given from the calculated dose (review R: 1.9748 mg -> 2 mg is +1.3%, not +1.5%)."""
     t = rules.banding(c.drug)
     if t is None or d.basis != "m2" or d.unit != "mg" or age_years is None:
         return None
@@ -263,7 +267,8 @@ def _band_text(c: Component, d: Dose, value: float, age_years: float | None,
     if row is None or abs(row.band_mg - value) < 0.005:
         return None
     dev = (row.band_mg - value) / value * 100
-    return (f"dose band {_fmt(row.band_mg)} mg ({dev:+.1f}% of {_fmt(value)} mg) where the "
+    return (f"dose band {_fmt(row.band_mg)} mg ({dev:+.1f}% of the calculated "
+            f"{_fmt(value, 3)} mg) where the "
             f"{t.title} is used")
 
 
