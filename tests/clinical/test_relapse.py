@@ -6,9 +6,12 @@ ALL [S1]; first-relapse risk table (COG, BFM S1-S4) [RELAPSE-RISK-TABLE].
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from clinical_records import assess_doc, b_all_record
+
+from support import load_yaml
 
 _DX = "2024-03-01"
 
@@ -494,7 +497,7 @@ def test_uk_group_of_a_suspected_relapse_says_no_confirmed_relapse() -> None:
                                "time": "2026-09-01"}]))
     uk = _uk(result)
     assert uk["value"] == "not_applicable"
-    assert uk["rule_id"] == "relapse.risk.uk.no_confirmed_relapse"
+    assert uk["rule_id"] == "relapse.risk.uk.outside_scheme"
 
 
 def test_s31b_marrow_the_day_before_a_positive_biopsy_is_read_with_it() -> None:
@@ -522,3 +525,19 @@ def test_a_clear_marrow_does_not_date_a_later_cns_relapse() -> None:
     rel = result["relapse"]
     assert rel["detected"] is True and rel["site"] == "isolated_cns"
     assert rel["date"] == "2026-05-11"
+
+
+def test_intreall_and_all_r3_ages_an_adult_relapse_gets_no_paediatric_scheme() -> None:
+    """rpx02 (review P): a man of 42 at relapse. IntReALL enrols under 18 [INTREALL-SR-2010],
+    ALL R3 children of 1-18 years [PARKER-2010-ALLR3], and the BFM scheme is for childhood
+    relapse [RELAPSE-RISK-TABLE]: none gives him a group or timing, and the end date of
+    front-line therapy, which only they read, is not asked for."""
+    case = next((Path(__file__).parent / "review_p").glob("rpx02-*.yaml"))
+    doc = assess_doc(load_yaml(case.read_text(encoding="utf-8"))["record"])
+    rel = doc["relapse"]
+    assert rel["risk"]["bfm"] is None and rel["risk"]["intreall"] is None
+    assert rel["risk"]["uk"] is None and rel["timing"]["bfm"] is None
+    assert rel["timing"]["nccn"] == "late"
+    facts = {m["fact"] for m in doc["missing"]}
+    assert not facts & {"rel.on_therapy", "rel.months_after_end_of_therapy"}
+    assert "end date of front-line therapy" not in doc["tests_to_order"]

@@ -6,6 +6,7 @@ import datetime as dt
 from dataclasses import dataclass, replace
 from typing import Any
 
+from allpath.findings.base import calendar_age
 from allpath.findings.mrd import MrdReading, compared_thresholds, read_mrd_results
 from allpath.monitoring.checkpoints import CheckpointResponse, marrow_response_facts
 from allpath.monitoring.snapshots import fact_of, load_windows, months_between, nearest
@@ -340,6 +341,9 @@ def _facts_on(
     if record.diagnosis_date is not None:
         facts["rel.months_from_diagnosis"] = Fact(
             months_between(record.diagnosis_date, when), "mo", ("diagnosis_date",))
+    if record.birth_date is not None:  # the paediatric relapse schemes' populations
+        facts["rel.age_years"] = Fact(calendar_age(record.birth_date, when)[0], "a",
+                                      ("birth_date",))
     on_therapy, end = _therapy_status(record, when)
     if on_therapy is not None:
         facts["rel.on_therapy"] = Fact(on_therapy, inputs=("treatment",))
