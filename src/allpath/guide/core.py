@@ -23,7 +23,7 @@ from typing import Any
 from allpath.errors import Problem, RecordError, UnknownRuleError
 from allpath.findings.mrd import unsettled_mrd
 from allpath.knowledge import load_yaml
-from allpath.outputs.assessment import DISCLAIMER
+from allpath.outputs.assessment import DISCLAIMER, OVERTAKEN_NOTE
 from allpath.rules.loader import load_knowledge
 
 __all__ = ["ADULT_AGE", "GUIDE_DISCLAIMER", "NO_PHONE", "Guide", "PhaseNow", "Section", "Sign",
@@ -720,6 +720,15 @@ def pending_lines(doc: Mapping[str, Any], decided_by_team: frozenset[str] = froz
                      PENDING_OTHER)
         if words not in groups:
             groups.append(words)
+    # an MRD time point the assessment no longer orders because it has passed (a later one
+    # was measured or came due): its result is not in the record either
+    for m in doc.get("missing") or []:
+        point = (_time_point(str(m.get("test") or ""))
+                 if m.get("order") is False and m.get("note") == OVERTAKEN_NOTE else None)
+        if point is not None and point not in decided:
+            words = TIME_POINT_WORDS[str(point)]
+            if words not in absent:
+                absent.append(words)
     groups = [w for w in groups if PENDING_REPLACED_BY.get(w) not in groups]
     lines: list[str] = []
     if groups:

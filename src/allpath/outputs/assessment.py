@@ -29,7 +29,7 @@ from allpath.rules.engine import DecisionResult, decision_reads
 from allpath.rules.facts import Among, Fact
 from allpath.rules.loader import Knowledge
 
-__all__ = ["ASSESSMENT_FORMAT", "DISCLAIMER", "Assessment"]
+__all__ = ["ASSESSMENT_FORMAT", "DISCLAIMER", "OVERTAKEN_NOTE", "Assessment"]
 
 ASSESSMENT_FORMAT = "allpath.assessment/1"
 
@@ -356,6 +356,11 @@ class Assessment:
                 test = (f"{test} by an assay with a sensitivity of {reading.needed:g} "
                         f"({reading.needed * 100:g}%) or better")
             passed = self._time_point_passed(fact, confirmed, overtaken)
+            if passed is None and reading is not None and reading.why_unknown == "discordant":
+                # a new sample cannot stand for the time point, nor settle which method rules
+                passed = (f"Measured on {reading.results[0].time.isoformat()}: the same-day "
+                          "results disagree (see notes). A new sample cannot stand for that "
+                          "time point; the treating team decides which result stands.")
             if passed is None and no_leukaemia and all(
                     producers.get(o) in _ALL_WORKUP_PACKS for o in outputs):
                 passed = ("No leukaemia or lymphoma was found (not ALL): the ALL work-up "
@@ -383,8 +388,7 @@ class Assessment:
             return ("A front-line time point that has passed (a relapse is confirmed): not "
                     "ordered again.")
         if fact in overtaken:
-            return ("Its time point has passed (a later MRD time point was due): not ordered "
-                    "again; check whether the result exists.")
+            return OVERTAKEN_NOTE
         spec = self.knowledge.registry.get(fact)
         source = spec.source if spec is not None else {}
         window = source.get("window") or [None, None]
@@ -411,8 +415,9 @@ class Assessment:
 
     def _overtaken_time_points(self) -> frozenset[str]:
         """Facts read at a roadmap MRD time point that a later MRD time point of the plan has
-        already overtaken (its date has passed too): the day-8 blood MRD cannot be measured on
-        day 44, after the end-of-induction marrow was due."""
+        already overtaken (its date has passed too, or its result is in the record): the day-8
+        blood MRD cannot be measured on day 44, after the end-of-induction marrow was due, nor
+        once the end-of-induction marrow MRD was measured (review T, rvt02)."""
         if self.roadmap is None or self.as_of is None:
             return frozenset()
         by_timepoint = _mrd_time_points(self.knowledge)
@@ -422,8 +427,10 @@ class Assessment:
         out: set[str] = set()
         for day, point in points:
             fact = by_timepoint.get(point)
-            if fact is not None and any(day < later < self.as_of and other != point
-                                        for later, other in points):
+            if fact is not None and any(day < later and other != point and (
+                    later < self.as_of  # the later time point was due
+                    or by_timepoint.get(other, "") in self.facts)  # or it was measured
+                    for later, other in points):
                 out.add(fact)
         return frozenset(out)
 
@@ -575,6 +582,10 @@ class Assessment:
 # never answers for another knowledge base
 _READERS: dict[int, tuple[Knowledge, Mapping[str, frozenset[str]]]] = {}
 
+
+#: The note of a missing MRD time point that a later one has overtaken (not ordered).
+OVERTAKEN_NOTE = ("Its time point has passed (a later MRD time point was due or measured): not "
+                  "ordered again; check whether the result exists.")
 
 #: The packs whose conclusions only an ALL (or lymphoblastic lymphoma) work-up needs: CNS
 #: status from the diagnostic lumbar puncture (timed with the first intrathecal dose, fact

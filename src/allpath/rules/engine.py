@@ -951,6 +951,8 @@ def evaluate_decision(
                 missing |= {n for n in assumed if n in again.used}
             else:
                 missing |= again.missing
+        elif missing:  # nothing to assume: the answers still possible are searched all the same
+            possible = _deferred(decision, facts, cp, missing)
     elif raw.status == "unknown" and missing:
         possible = _deferred(decision, facts, cp, missing)
     base_missing: set[str] = set()
