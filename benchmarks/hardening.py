@@ -41,11 +41,11 @@ the URL passed as ``@FILE``) with a read/write/admin token, then:
    baseline of each path. The API routes run once per database; the CLI once.
 
 Every figure is printed, including the ones that could not be had (and why). Uses the
-machine's cores lightly (defaults: 8 clients x 15 writes, 5 generated examples per operation
-and mode); a few minutes per database on a shared two-core machine.
+machine's cores lightly (defaults: 8 clients x 15 writes, 25 generated examples per
+operation and mode); about a minute and a half per database on a shared two-core machine.
 
     .venv/bin/python benchmarks/hardening.py [--postgres URL] [--clients 8] [--writes 15]
-        [--generated 5] [--kill-clients 4] [--kill-after 5]
+        [--generated 25] [--kill-clients 4] [--kill-after 5]
 """
 
 from __future__ import annotations
@@ -302,6 +302,7 @@ def generated(base: str, headers: dict[str, str], examples: int) -> tuple[Tally,
     import requests
     import schemathesis
     from hypothesis.errors import HypothesisException
+    from schemathesis.core import NotSet
     from schemathesis.core.result import Ok
     from schemathesis.generation import GenerationMode
 
@@ -317,6 +318,9 @@ def generated(base: str, headers: dict[str, str], examples: int) -> tuple[Tally,
             # a request the HTTP client itself refuses to send (e.g. a bad header)
             tally.unexpected.append(f"{label}: not sent ({type(exc).__name__})")
             return
+        if r.status_code >= 500:  # name the generated values, shortened, to reproduce it
+            label = (f"{label}: path {case.path_parameters!r:.80}, query {case.query!r:.80}, "
+                     f"body {None if isinstance(case.body, NotSet) else case.body!r:.80}")
         tally.add(r.status_code, label)
 
     for result in schema.get_all_operations():
@@ -731,7 +735,7 @@ def main() -> None:
                     help=f"PostgreSQL server URL (default ${POSTGRES_ENV})")
     ap.add_argument("--clients", type=int, default=8)
     ap.add_argument("--writes", type=int, default=15)
-    ap.add_argument("--generated", type=int, default=5,
+    ap.add_argument("--generated", type=int, default=25,
                     help="Schemathesis examples per operation and mode")
     ap.add_argument("--kill-clients", type=int, default=4)
     ap.add_argument("--kill-after", type=int, default=5)
