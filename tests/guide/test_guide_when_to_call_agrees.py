@@ -165,7 +165,11 @@ def test_a_babys_guide_speaks_of_wet_diapers_and_a_dry_diaper_for_6_hours_is_a_c
     assert "ALABAMA-ONC-EMERG" in _section("pee-baby").cite  # under 2: none in 6 hours
     older = _when_to_call(personal_guide(_example(1)))
     assert "pee-baby" not in older
-    assert "Much less pee than usual, or none? Call your team the same day." in older["pee"]
+    assert "Much less pee than usual? Call your team the same day." in older["pee"]
+    # review U: CCS-CALL - much less pee or none for 6 to 8 hours, right away (its lower end,
+    # the safer reading; Children's of Alabama gives 10-12 hours from 3 years), as the symptom
+    # check's step low_urine_hours says
+    assert "Much less pee, or none, for 6 hours? Call them now, day or night." in older["pee"]
     # the first-week rule of the symptom check (tumour-lysis window), for 2 years and older
     assert "In the first week of treatment, call them now." in older["pee"]
 

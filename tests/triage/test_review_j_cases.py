@@ -205,8 +205,14 @@ def test_schn_change_in_vision_with_headache_on_treatment_is_an_emergency() -> N
     assert result["reasons"][0]["rule_id"] == \
         "triage.urgency.emergency.vision_with_headache_on_treatment"
     alone = triage(_doc(case, symptoms=["double_vision"])).to_dict()
-    assert alone["urgency"] == "urgent"  # the family guide's "changes in how your child sees"
+    # SCHN: "has a change in vision" - call the hospital immediately, headache or not (it was
+    # a call today until the citation check of 2026-12-07)
+    assert alone["urgency"] == "emergency" and alone["advice"] == "oncology_team_now"
+    assert alone["reasons"][0]["rule_id"] == "triage.urgency.emergency.call_team_now_signs"
     assert "vision" in alone["plain_language"]["what_it_can_mean"]
+    off = triage(_doc(case, symptoms=["double_vision"], on_treatment=False,
+                      central_line=False)).to_dict()
+    assert off["urgency"] == "urgent"  # off treatment SCHN does not apply: a doctor today
 
 
 def test_vincristine_sheet_jaw_pain_with_constipation_is_a_call_today() -> None:
@@ -277,16 +283,18 @@ def test_cairo_bishop_window_little_pee_in_the_first_week_is_now() -> None:
 
 
 # ------------------------------------------------------------------ "something else worries me"
-def test_ccs_bwc_other_concern_on_treatment_is_a_call_today_never_nothing_needed() -> None:
-    """CCS: call whenever worried; BWC: even with a normal temperature; NCI: in any doubt."""
+def test_bwc_other_concern_on_treatment_is_a_call_now_never_nothing_needed() -> None:
+    """BWC: feels or looks unwell even with a normal temperature, "just not quite right" -
+    telephone straight away (the safer source; CCS, KidsHealth NZ and NCI give no time). It
+    was a call today until review U."""
     doc = {"format": "allpath.triage/1", "age_years": 7, "sex": "male", "on_treatment": True,
            "central_line": False, "symptoms": ["something_else"],
            "temperature": {"value": 36.8, "unit": "Cel"}}
     result = triage(doc).to_dict()
     assert result["symptoms"] == ["other_concern"]
-    assert result["urgency"] == "urgent" and result["advice"] == "oncology_team_today"
+    assert result["urgency"] == "emergency" and result["advice"] == "oncology_team_now"
     headline = result["plain_language"]["headline"]
-    assert headline.startswith("This tool cannot judge") and "today" in headline
+    assert headline.startswith("This tool cannot judge") and "now, day or night" in headline
     assert "nothing" not in _family_text(result).lower()
     assert {"CCS-CALL", "BWC-UNWELL"} <= set(result["reasons"][0]["citations"])
     assert any(s["code"] == "tell_the_concern" for s in result["next_steps"])
@@ -306,9 +314,12 @@ def test_just_one_norfolk_other_concern_off_treatment_is_today_never_routine() -
     assert result["plain_language"]["headline"].startswith("This tool cannot judge")
     unknown = triage({k: v for k, v in doc.items() if k not in ("on_treatment",
                                                                   "central_line")}).to_dict()
-    # not answered: read the safe way (as for a fever), and the question is asked
-    assert unknown["urgency"] == "urgent" and unknown["advice"] == "same_day"
-    assert unknown["plain_language"]["headline"].startswith("This tool cannot judge")
+    # not answered: read the safe way (BWC - during treatment, straight away; review U), the
+    # question is asked, and a family sure the answer is no is told what "no" gives (today)
+    assert unknown["urgency"] == "emergency" and unknown["advice"] == "now_ask_treatment"
+    headline = unknown["plain_language"]["headline"]
+    assert headline.startswith("This tool cannot judge")
+    assert headline.endswith("Only if you are sure it is no: " + texts.IF_NO["same_day"])
     assert "triage.on_treatment" in [m["fact"] for m in unknown["missing"]]
 
 

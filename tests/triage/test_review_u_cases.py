@@ -3,9 +3,10 @@ was run (``review_u.yaml``), on the day's symptom-check changes: the treatment q
 unanswered with the signs that are a call today during treatment (the "call now if" steps must
 be those given during treatment), wet nappies under 2, much less pee from 2 years on and in the
 first week, a transplant recent or long ago, "something else worries me", and two situations
-that should not be urgent. A case ALLPath and its sources disagree with is a strict xfail with
-the cited reason; so is each ``expected_text`` item the full output was read against and did
-not meet, and two probes made after the run from these cases."""
+that should not be urgent. A case ALLPath and its sources disagree with would be a strict xfail
+with the cited reason; the one case, the three ``expected_text`` items the full output did not
+meet and the two probes made after the run were strict xfails until triage 2.12.0 and now pass
+(the tests of the other fixes of that day are in ``test_triage_review_u_fixes.py``)."""
 
 from __future__ import annotations
 
@@ -23,15 +24,9 @@ HERE = Path(__file__).parent
 CASES: list[dict[str, Any]] = list(load_yaml((HERE / "review_u.yaml").read_text(
     encoding="utf-8"))["cases"])
 BY_ID = {c["id"]: c for c in CASES}
-KNOWN = {
-    "ru-other-concern-on-treatment-not-himself": (
-        "The reviewer expected a call now (low confidence): Birmingham Women's and Children's "
-        "('feels or looks unwell ... just not quite right' - telephone straight away) and SCHN "
-        "Westmead ('worried about your child for any reason' - call the hospital immediately). "
-        "ALLPath gives today (triage.urgency.urgent.other_concern_on_treatment, docs/triage.md); "
-        "CCS-CALL and KidsHealth NZ say to call when worried without a time, so the sources "
-        "differ."),
-}
+# Emptied by the fixes of review U (triage 2.12.0): ru-other-concern-on-treatment-not-himself
+# passes since "something else worries me" during treatment is a call now (BWC-UNWELL).
+KNOWN: dict[str, str] = {}
 UNANSWERED = [c["id"] for c in CASES if "on_treatment" not in c["input"]
               or c["input"]["on_treatment"] == "unknown"]
 
@@ -91,47 +86,25 @@ def test_off_treatment_tummy_bug_has_no_cancer_team_words() -> None:
     assert "cbc_with_smear" not in _steps(result)
 
 
-# ------------------------------------------------ expected_text not met (strict xfails)
-@pytest.mark.xfail(strict=True, reason=(
-    "ru-transplant-3-years-ago-rash: the headline (advice same_day) says 'See a doctor today. "
-    "Call your doctor's office now ... go to urgent care', while its own step says the "
-    "transplant or cancer care team. NMDP 'GVHD signs and symptoms': chronic GVHD after 100 "
-    "days, rashes - 'Call your transplant team immediately'; 'Sometimes your primary care "
-    "physician or oncologist may not know the signs of GVHD'."))
+# ------------------------------------------------ expected_text not met on the first run
+# (strict xfails until triage 2.12.0; the sources are in review_u.yaml and the pack notes)
 def test_nmdp_chronic_gvhd_rash_headline_names_the_transplant_team() -> None:
     headline = _run("ru-transplant-3-years-ago-rash")["plain_language"]["headline"]
     assert "transplant" in headline and "urgent care" not in headline
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "ru-2-and-a-half-year-old-peeing-less-maintenance: the wet-nappy step gives hours only for "
-    "'a child under 2', so a family of a child of 2 to 3 is told no time after which a dry "
-    "nappy is a call now. CCS-CALL: 'decreased urine or no urine for 6-8 hours' - report right "
-    "away; Children's of Alabama: under 2, 6 hours; 3 and older, 10-12 hours (immediately)."))
 def test_ccs_hours_without_a_wet_nappy_for_a_child_of_2_to_3() -> None:
     todo = _run("ru-2-and-a-half-year-old-peeing-less-maintenance")["plain_language"]["what_to_do"]
     sentences = [s for step in todo for s in step.split(". ")]
     assert any("hours" in s and "under 2" not in s for s in sentences)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "ru-unanswered-rash-6-year-old (expected_text 'ideally'): no line says a rash that does not "
-    "fade when a glass is pressed on it is an emergency. NHS Healthier Together 'Diarrhoea and "
-    "vomiting' (what0-18.nhs.uk, nenc-healthiertogether.nhs.uk): a rash that does not disappear "
-    "with pressure (the Glass Test) - urgent help, A&E or 999; Meningitis Now 'Glass test': "
-    "fever with a rash that does not fade under pressure is a medical emergency."))
 def test_nhs_glass_test_named_for_a_rash() -> None:
     assert "glass" in _family_text(_run("ru-unanswered-rash-6-year-old")).lower()
 
 
-# ------------------------------------------------ probes made after the run (strict xfails)
-@pytest.mark.xfail(strict=True, reason=(
-    "Probe from ru-unanswered-headache-vomiting-not-drinking-5-year-old: the now_ask_treatment "
-    "headline tells a family sure the answer is no to 'see a doctor if it does not get "
-    "better', while the answered path (on_treatment and central_line false) gives today "
-    "(same_day; docs/triage.md: headache with vomiting is urgent for anyone). Just One Norfolk: "
-    "more than one headache warning sign (being sick) - GP or 111 straight away. Review Q fixed "
-    "the same gap for today_ask_treatment ('answer the question here')."))
+# ------------------------------------------------ probes made after the run (strict xfails
+# until triage 2.12.0)
 def test_just_one_norfolk_now_ask_headline_does_not_promise_less_than_the_answer_no() -> None:
     unsure = _run("ru-unanswered-headache-vomiting-not-drinking-5-year-old")
     answered = _run("ru-unanswered-headache-vomiting-not-drinking-5-year-old",
@@ -140,14 +113,13 @@ def test_just_one_norfolk_now_ask_headline_does_not_promise_less_than_the_answer
     assert "if it does not get better" not in unsure["plain_language"]["headline"]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "Probe: a 5-year-old off treatment who vomits and will not drink gets routine ('Nothing "
-    "you entered looks urgent'). NICE CG84 information for the public: seek advice for signs of "
-    "dehydration (passing less urine, lethargic); NHS Healthier Together: 'vomiting and unable "
-    "to keep down any fluids' needs a doctor; docs/triage.md: off treatment not_drinking has no "
-    "rule of its own. The time (today) is the reviewer's reading; 'nothing urgent' is not."))
-def test_nice_cg84_vomiting_and_not_drinking_off_treatment_is_not_nothing_urgent() -> None:
+def test_nhs_healthier_together_vomiting_and_not_drinking_off_treatment_is_a_doctor_today(
+        ) -> None:
+    """NHS Healthier Together (NHS-HT-DV): vomiting and unable to keep down any fluids, or
+    drinking much less than normal - contact a doctor or nurse today (NICE CG84 information for
+    the public, the reviewer's source, gives no time)."""
     result = _run("ru-unanswered-headache-vomiting-not-drinking-5-year-old",
                   on_treatment=False, central_line=False, symptoms=["vomiting", "not_drinking"])
-    assert result["urgency"] != "routine"
+    assert result["urgency"] == "urgent" and result["advice"] == "same_day"
     assert "Nothing you entered looks urgent" not in result["plain_language"]["headline"]
+    assert "NHS-HT-DV" in result["reasons"][0]["citations"]

@@ -131,6 +131,9 @@ class TriageResult:
     symptoms: tuple[str, ...]
     _record: PatientRecord | None = None
     _cbc_time: dt.date | None = None  # the day of the blood count, when the input gave it
+    # with the treatment and line questions unanswered: the advice the same input gets when
+    # both are answered "no" (the "if you are sure it is no" part of the headline reads it)
+    _if_no_advice: str | None = None
 
     def result(self, output: str) -> DecisionResult | None:
         for r in self.results:
@@ -233,11 +236,10 @@ class TriageResult:
         for (rid, cite, _), code in zip(r.hits, r.value, strict=False):
             fever = self.fever_threshold()
             key = "drinks_watch_baby" if code == "drinks_watch" and who == "the baby" \
-                else str(code)
+                else "watch_and_return_soon" if code == "watch_and_return" \
+                and self.urgency == "soon" else str(code)
             plain = self._fit_text(texts.NEXT_STEP_PLAIN.get(key, "").format(fever=fever,
                                                                             who=who))
-            if code == "wet_nappy_watch" and not self._nappy_age():
-                plain = ""
             clinical = texts.NEXT_STEP_CLINICAL.get(str(code), "").format(fever=fever)
             if code == "cbc_with_smear" and has_cbc:
                 # the family gave a full count: never ask them for it again
@@ -334,17 +336,20 @@ class TriageResult:
         if self._who() == "the baby":
             plain = plain.replace("by mouth or under the arm", "under the arm")
         if not self._nappy_age():
-            plain = plain.replace(" (fewer wet nappies)", "").replace(
-                ", or fewer wet nappies (diapers)", "")
+            plain = (plain.replace(" (fewer wet nappies)", "")
+                     .replace(", or fewer wet nappies (diapers)", "")
+                     .replace(" (or no wet nappy)", "").replace(" (or each wet nappy)", ""))
         if self.fever:
             plain = (plain.replace(" With a fever, call now, day or night.", "")
                      .replace(" Call now, day or night, for a fever.", "")
-                     .replace("cannot drink, pees much less", "cannot drink or pees much less")
+                     .replace("cannot drink, gets a fever, or pees", "cannot drink or pees")
                      .replace(", or gets a fever.", "."))
         if self.urgency == "emergency" and plain.startswith("Call "):
             first, dot, rest = plain.partition(". ")
             plain = first.replace(" today", "", 1) + dot + rest
-        if self._count_age_days() == 0:
+        if self._count_age_days() == 0 or "platelets.dx" not in self.facts:
+            # no "a new count" beside a count taken today, nor when no count was given
+            # (review U)
             plain = plain.replace(" Counts change during treatment, so they may want a new "
                                   "blood count.", "")
         return plain
@@ -468,12 +473,16 @@ class TriageResult:
         else:
             meaning = texts.MEANING.get(suspicion, "")
         temperature = _temperature(self._record) if self._record is not None else None
+        headline = (texts.HEADLINE_OTHER_CONCERN[advice]
+                    if "other_concern" in self.symptoms and advice in texts.HEADLINE_OTHER_CONCERN
+                    else texts.HEADLINE.get(advice, texts.HEADLINE_BY_URGENCY.get(urgency, "")))
+        if "{if_no}" in headline:
+            # what answering "no" gives, read from that result (review U: the headline said
+            # "see a doctor if it does not get better" where "no" gives today)
+            headline = headline.format(if_no=texts.IF_NO.get(self._if_no_advice or "",
+                                                             texts.IF_NO["emergency_department"]))
         return {
-            "headline": (texts.HEADLINE_OTHER_CONCERN[advice]
-                         if "other_concern" in self.symptoms
-                         and advice in texts.HEADLINE_OTHER_CONCERN
-                         else texts.HEADLINE.get(advice,
-                                                 texts.HEADLINE_BY_URGENCY.get(urgency, ""))),
+            "headline": headline,
             "temperature": temperature["text"] if temperature else None,
             "what_was_noticed": noticed,
             "what_the_blood_test_shows": [*found, *self._normal_counts()] if has_cbc else [],
@@ -542,10 +551,20 @@ def triage(source: TriageInput | PatientRecord | Mapping[str, Any] | str | Path,
     facts, as_of = triage_facts(inp, kb)
     findings = evaluate_pack(kb.pack("findings"), facts)
     triaged = evaluate_pack(kb.pack("triage"), findings.facts, findings.why_unknown)
+    if_no: str | None = None
+    if "triage.on_treatment_or_line" not in triaged.facts:
+        # both questions answered "no": the advice the headline's "if you are sure it is no"
+        # part gives (review U)
+        answered = {**facts, "triage.on_treatment": Fact(False, inputs=("on_treatment",)),
+                    "triage.central_line": Fact(False, inputs=("central_line",))}
+        found_no = evaluate_pack(kb.pack("findings"), answered)
+        no = evaluate_pack(kb.pack("triage"), found_no.facts, found_no.why_unknown)
+        advice_no = no.facts.get("triage.advice")
+        if_no = str(advice_no.value) if advice_no is not None else None
     facts = dict(triaged.facts)
     results: list[DecisionResult] = [*findings.results, *triaged.results]
     symptoms = tuple(s if isinstance(s, str) else s.code for s in inp.record.symptoms)
     return TriageResult(inp.record.id, as_of, facts, tuple(results), kb, symptoms, inp.record,
                         # the count's age needs the triage day too (without it the day is
                         # the count's own)
-                        inp.cbc_time if inp.date is not None else None)
+                        inp.cbc_time if inp.date is not None else None, if_no)

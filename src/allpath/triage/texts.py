@@ -19,6 +19,7 @@ __all__ = [
     "HEADLINE",
     "HEADLINE_BY_URGENCY",
     "HEADLINE_OTHER_CONCERN",
+    "IF_NO",
     "MEANING",
     "MEANING_AFTER_TRANSPLANT",
     "MEANING_BY_SYMPTOM",
@@ -61,16 +62,17 @@ HEADLINE = {
                          "treatment, like chemo, CAR-T cells or a transplant? Or do they have "
                          "a central line? Then call the cancer care team now, day or night, "
                          "or go to the emergency department. If you are not sure, act as if "
-                         "the answer is yes. Only if you are sure it is no: see a doctor if it "
-                         "does not get better, sooner if you are worried.",
+                         "the answer is yes. Only if you are sure it is no: {if_no}",
     "emergency_department": "Go to the emergency department now, or call the doctor now, day "
                             "or night. Do not wait for an appointment.",
     "fever_ask_treatment": "A fever can be an emergency. Is this person having cancer "
                            "treatment, like chemo, CAR-T cells or a transplant? Or do they have "
                            "a central line? Then call the cancer care team now, day or night, "
                            "or go to the emergency department. If you are not sure, act as if "
-                           "the answer is yes. Only if you are sure it is no: see a doctor in "
-                           "the next day or two, sooner if they get worse.",
+                           "the answer is yes. Only if you are sure it is no: {if_no}",
+    "transplant_team_today": "Call the transplant team today, as soon as you can. After a "
+                             "transplant, they know these signs best. Other doctors may not. "
+                             "With a fever, call now, day or night.",
     "oncology_team_today": "Call the cancer care team today, as soon as you can.",
     "today_ask_treatment": "Is this person having cancer treatment, like chemo, CAR-T cells or "
                            "a transplant? Or do they have a central line? Then call the cancer "
@@ -99,9 +101,29 @@ HEADLINE = {
     "routine": "Nothing you entered looks urgent. Talk to your doctor at a routine visit. Go "
                "sooner if things change or you are worried.",
 }
+# The end of the fever_ask_treatment and now_ask_treatment headlines, for a family sure the
+# answer is no: what the same answers with "no" give (core reads the advice of that result, so
+# the headline never promises less than answering "no" does; review U).
+IF_NO = {
+    "emergency_services": "call 911 now, or the number for help where you are.",
+    "emergency_department": "go to the emergency department now, or call the doctor now, day "
+                            "or night.",
+    "transplant_team_today": "call the transplant team today.",
+    "same_day": "see a doctor today. If your doctor cannot see you today, go to urgent care.",
+    "within_two_days": "see a doctor in the next day or two, sooner if they get worse.",
+    "routine": "see a doctor if it does not get better, sooner if you are worried.",
+}
 # The headline when "something else worries me" (other_concern) was ticked: the tool cannot
 # judge what it was not told, so it says so first (review J).
 HEADLINE_OTHER_CONCERN = {
+    "oncology_team_now": "This tool cannot judge what worries you. Call the cancer care team "
+                         "now, day or night, and tell them about it. They will tell you what "
+                         "to do.",
+    "now_ask_treatment": "This tool cannot judge what worries you. Is this person having "
+                         "cancer treatment, like chemo, CAR-T cells or a transplant? Or do they "
+                         "have a central line? Then call the cancer care team now, day or "
+                         "night, and tell them about it. If you are not sure, act as if the "
+                         "answer is yes. Only if you are sure it is no: {if_no}",
     "oncology_team_today": "This tool cannot judge what worries you. Call the cancer care team "
                            "today and tell them about it.",
     "same_day": "This tool cannot judge what worries you. Talk to a doctor or nurse about it "
@@ -390,6 +412,10 @@ NEXT_STEP_PLAIN = {
                            "or more, call the cancer care team now, day or night.",
     "watch_and_return": "Watch for new or worse signs. See a doctor if things do not get "
                         "better as expected, or sooner if you are worried.",
+    # watch_and_return under a "within a day or two" headline (review U: "see a doctor if things
+    # do not get better" read as less than the headline)
+    "watch_and_return_soon": "Watch for new or worse signs. Do not wait the day or two if "
+                             "things get worse, or if you are worried.",
     "watch_and_call_team": "Watch for new or worse signs. Call the cancer care team if things "
                            "get worse, or if you are worried.",
     "measles_prophylaxis": "Call the cancer care team today about the measles contact. A shot "
@@ -416,6 +442,18 @@ NEXT_STEP_PLAIN = {
                        "6 hours needs a call now, day or night: to the cancer care team during "
                        "treatment, or else a doctor or the emergency department. Call now "
                        "too if {who} gets very sleepy or floppy.",
+    # not drinking off treatment (NHS Healthier Together, diarrhoea and vomiting)
+    "fluids_watch_off_treatment": "Give small drinks often. Get emergency help now if {who} "
+                                  "gets very sleepy, hard to wake, or confused.",
+    # during treatment from 2 years on (or no age): CCS 6-8 hours read at 6; Alabama 3+ 10-12
+    "low_urine_hours": "Keep track of each time {who} pees (or each wet nappy). Call the "
+                       "cancer care team now, day or night, if there is much less pee, or "
+                       "none, for 6 hours.",
+    # any rash (NHS Healthier Together, Meningitis Now)
+    "glass_test": "Press the side of a clear glass firmly on the rash. If the spots do not "
+                  "fade under the glass, get emergency help now: call 911 or go to the "
+                  "emergency department. Spots may fade at first, so keep checking. On dark "
+                  "skin, look at the palms and soles.",
     "rash_today": "Call the cancer care team today about the rash. Tell them if there was ever a "
                   "stem cell transplant. With a fever, call now, day or "
                   "night.",
@@ -424,8 +462,8 @@ NEXT_STEP_PLAIN = {
                               "night.",
     "diarrhoea_watch": "Give small drinks often. Do not give medicine to stop diarrhea unless "
                        "the team says it is OK. Call the cancer care team now, day or night, "
-                       "if {who} cannot drink, pees much less (fewer wet nappies), or gets a "
-                       "fever.",
+                       "if {who} cannot drink, gets a fever, or pees much less (fewer wet "
+                       "nappies) or not at all for 6 hours.",
     "bleeding_signs_today": "Call the cancer care team today about the bruises or bleeding. "
                             "Counts change during treatment, so they may want a new blood "
                             "count. Call now, day or night, for bleeding that does not stop "
@@ -438,8 +476,8 @@ NEXT_STEP_PLAIN = {
                          "steroid, like dexamethasone or prednisone. Never stop a steroid on "
                          "your own.",
     "dark_urine_watch": "Call the cancer care team now, day or night, if drinks do not stay "
-                        "down. Tell them if the eyes or skin turn yellow, or if there is much "
-                        "less pee.",
+                        "down, or if there is much less pee, or none, for 6 hours. Tell them "
+                        "if the eyes or skin turn yellow.",
     "dark_urine_tumour_lysis_window": "In the first week of treatment, much less pee means "
                                       "calling the cancer care team now, day or night. Do not "
                                       "wait to see how much comes.",
@@ -501,6 +539,14 @@ NEXT_STEP_CLINICAL = {
                          "swallowing is impaired (BWC, KidsHealth NZ).",
     "wet_nappy_watch": "Under 2 years: no urine for 6 hours is a call now (Children's of "
                        "Alabama); hours not recorded.",
+    "fluids_watch_off_treatment": "Poor oral intake off treatment: same-day review; "
+                                  "reduced consciousness means emergency care (NHS Healthier "
+                                  "Together).",
+    "low_urine_hours": "Oliguria on treatment, 2 years and older: no urine for 6 hours is a "
+                       "call now (CCS 6-8 hours, lower end; Children's of Alabama 10-12 hours "
+                       "from 3 years); hours not recorded.",
+    "glass_test": "Rash: a non-blanching rash (glass test) means emergency assessment (NHS "
+                  "Healthier Together; Meningitis Now, with fever).",
     "rash_today": "New rash on treatment: same-day review (drug reaction, infection; GVHD "
                   "after a transplant).",
     "transplant_signs_today": "After a stem cell transplant: rash, diarrhoea, abdominal pain "
