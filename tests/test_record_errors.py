@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,7 @@ from typer.testing import CliRunner
 from allpath import RecordError, load_record, parse_record
 from allpath.cli import app
 from allpath.cli.commands import app as _registered  # noqa: F401
+from allpath.record.load import MAX_OBSERVATIONS, load_yaml_text
 
 GOOD: dict[str, Any] = {
     "format": "allpath.record/1",
@@ -158,3 +160,32 @@ def test_undated_observation_is_rejected_not_placed_on_a_guessed_day() -> None:
     [(path, text)] = _problems(_with("observations[0].time", None))
     assert path == "observations[0].time"
     assert "date" in text
+
+
+def test_a_record_over_the_observation_cap_is_refused_before_any_is_checked(
+        tmp_path: Path) -> None:
+    """The 3,000-observation cap is the record layer's: the CLI (and the web page) refuse
+    what the API refuses, quickly (benchmarks/hardening.py: a 1 MB YAML record of 15,601
+    observations took 3-4 s through ``allpath assess`` before)."""
+    row = {"code": "wbc", "value": 4.2, "unit": "10*9/L", "time": "2024-05-10"}
+    over = {**GOOD, "observations": [row] * (MAX_OBSERVATIONS + 1)}
+    [(path, text)] = _problems(over)
+    assert path == "observations" and f"at most {MAX_OBSERVATIONS}" in text
+    assert str(MAX_OBSERVATIONS + 1) in text
+    at_cap = {**GOOD, "observations": [row] * MAX_OBSERVATIONS}
+    assert len(parse_record(at_cap).observations) == MAX_OBSERVATIONS
+    f = tmp_path / "big.json"
+    f.write_text(json.dumps(over), encoding="utf-8")
+    result = CliRunner().invoke(app, ["assess", str(f)])
+    assert result.exit_code != 0 and "too many observations" in result.output
+
+
+def test_yaml_anchors_are_refused_even_beside_text_with_ampersands() -> None:
+    """The anchor check is skipped only for a text with no '&' or '*' at all (neither can be
+    written without them); a record with an ampersand in a note is still read, and one with
+    an anchor is still refused."""
+    assert load_yaml_text("note: A&E visit\nvalue: 2 * 3\n") == {"note": "A&E visit",
+                                                                  "value": "2 * 3"}
+    with pytest.raises(RecordError, match="anchors and aliases"):
+        load_yaml_text("a: &x [1, 2]\nb: *x\n")
+    assert load_yaml_text("a: [1, 2]\n") == {"a": [1, 2]}

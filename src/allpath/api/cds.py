@@ -200,7 +200,9 @@ def _check_signed(request: Request, path: str, exp: int, sig: str) -> None:
     """403 unless ``sig`` is this path's HMAC for ``exp`` and ``exp`` has not passed."""
     if exp < time.time():
         raise ApiProblem(403, "this link has expired; open the card again for a fresh link")
-    if not hmac.compare_digest(sig, _sign(request, path, exp)):
+    # compared as bytes: compare_digest raises TypeError on a str that is not ASCII
+    if not hmac.compare_digest(sig.encode("utf-8", "surrogateescape"),
+                               _sign(request, path, exp).encode()):
         raise ApiProblem(403, "this link's signature does not match")
 
 

@@ -14,6 +14,7 @@ from fastapi import Request
 from allpath.api.problems import ApiProblem, FieldError
 from allpath.errors import Problem, RecordError
 from allpath.record import PatientRecord, parse_record
+from allpath.record.load import MAX_OBSERVATIONS
 
 __all__ = ["MAX_BUNDLE_ENTRIES", "MAX_OBSERVATIONS", "ParsedRecord", "check_date", "check_size",
            "check_values", "read_record", "refuse_nul",
@@ -114,9 +115,9 @@ def check_values(value: Any, path: str = "") -> None:
         raise RecordError(problems)
 
 
-#: the most observations one record may hold, and FHIR entries one Bundle: a few years of
-#: weekly counts are well under them, and they keep one request under about a second
-MAX_OBSERVATIONS = 3000
+#: the most observations one record may hold (the record layer's cap, so the CLI and the web
+#: page refuse what the API refuses), and FHIR entries one Bundle: a few years of weekly
+#: counts are well under them, and they keep one request under about a second
 MAX_BUNDLE_ENTRIES = 1000
 
 
