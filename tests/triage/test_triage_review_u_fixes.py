@@ -141,7 +141,19 @@ def test_ccs_first_week_8_year_old_has_the_hours_and_no_empty_step() -> None:
     steps = _steps(result)
     assert "wet_nappy_watch" not in steps
     assert all(s["plain"] for s in result["next_steps"])
-    assert "6 hours" in steps["low_urine_hours"]["plain"]
+    # under the call-now headline no step says to wait 6 hours
+    assert "low_urine_hours" not in steps and "6 hours" not in _todo(result)
+
+
+@pytest.mark.parametrize("symptoms", [["dark_urine"], ["diarrhoea", "dark_urine"]])
+def test_cairo_bishop_first_week_pee_steps_never_say_wait_6_hours(symptoms: list[str]) -> None:
+    """In the first 7 days much less pee is a call now at once (S36, ALABAMA-ONC-EMERG): the
+    dark-pee and diarrhoea steps drop CCS's 6 hours then, so they agree with the first-week
+    step ("do not wait to see how much comes")."""
+    result = _run(symptoms, age_years=8, date="2026-12-07", treatment_start="2026-12-04", **ON)
+    todo = _todo(result)
+    assert "Do not wait" in todo and "6 hours" not in todo
+    assert "much less pee" in _steps(result)["dark_urine_watch"]["plain"]
 
 
 # family texts that are empty by design: tests the clinician orders (and a count the family gave)

@@ -347,6 +347,13 @@ class TriageResult:
         if self.urgency == "emergency" and plain.startswith("Call "):
             first, dot, rest = plain.partition(". ")
             plain = first.replace(" today", "", 1) + dot + rest
+        if self.on_treatment_or_line and self._first_week():
+            # in the first week much less pee is a call now at once (rule
+            # triage.urgency.emergency.low_urine_tumour_lysis_window): no "for 6 hours"
+            plain = (plain.replace("much less pee, or none, for 6 hours", "much less pee")
+                     .replace("pees much less (fewer wet nappies) or not at all for 6 hours",
+                              "pees much less (fewer wet nappies)")
+                     .replace("pees much less or not at all for 6 hours", "pees much less"))
         if self._count_age_days() == 0 or "platelets.dx" not in self.facts:
             # no "a new count" beside a count taken today, nor when no count was given
             # (review U)
