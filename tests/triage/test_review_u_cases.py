@@ -89,23 +89,34 @@ def test_off_treatment_tummy_bug_has_no_cancer_team_words() -> None:
 # ------------------------------------------------ expected_text not met on the first run
 # (strict xfails until triage 2.12.0; the sources are in review_u.yaml and the pack notes)
 def test_nmdp_chronic_gvhd_rash_headline_names_the_transplant_team() -> None:
+    """NMDP (BTM-GVHD-CALL): call your transplant team immediately; your primary care
+    physician or oncologist may not know the signs of GVHD. The headline said "See a doctor
+    today ... go to urgent care"."""
     headline = _run("ru-transplant-3-years-ago-rash")["plain_language"]["headline"]
     assert "transplant" in headline and "urgent care" not in headline
 
 
 def test_ccs_hours_without_a_wet_nappy_for_a_child_of_2_to_3() -> None:
+    """CCS-CALL: much less pee or none for 6 to 8 hours - right away; Children's of Alabama:
+    under 2, 6 hours; 3 and older, 10-12 hours. The step gave hours for under 2 only."""
     todo = _run("ru-2-and-a-half-year-old-peeing-less-maintenance")["plain_language"]["what_to_do"]
     sentences = [s for step in todo for s in step.split(". ")]
     assert any("hours" in s and "under 2" not in s for s in sentences)
 
 
 def test_nhs_glass_test_named_for_a_rash() -> None:
+    """NHS Healthier Together (NHS-HT-DV): a rash that does not disappear with pressure (the
+    Glass Test) - 999 or the emergency department; Meningitis Now: with a fever, a medical
+    emergency."""
     assert "glass" in _family_text(_run("ru-unanswered-rash-6-year-old")).lower()
 
 
 # ------------------------------------------------ probes made after the run (strict xfails
 # until triage 2.12.0)
 def test_just_one_norfolk_now_ask_headline_does_not_promise_less_than_the_answer_no() -> None:
+    """The now_ask_treatment headline told a family sure the answer is no to "see a doctor if
+    it does not get better", while the answer "no" gives today (Just One Norfolk: more than one
+    headache warning sign - GP or 111 straight away)."""
     unsure = _run("ru-unanswered-headache-vomiting-not-drinking-5-year-old")
     answered = _run("ru-unanswered-headache-vomiting-not-drinking-5-year-old",
                     on_treatment=False, central_line=False)
