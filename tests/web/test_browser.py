@@ -335,7 +335,8 @@ def test_family_form_sends_the_start_day_and_transplant_answers(base_url: str,
     _, _, text = check(not_sure, ["rash"])
     unanswered = library({"on_treatment": True, "central_line": False}, ["rash"])
     assert library(not_sure, ["rash"]) == unanswered
-    assert " ".join(unanswered["plain_language"]["what_to_do"]) in text
+    for step in unanswered["plain_language"]["what_to_do"]:  # each step, one per list item
+        assert step in text, step
     assert "graft-versus-host" not in text
 
     # part of a date typed (the rest missing): asked again, naming the field, nothing sent
