@@ -21,10 +21,10 @@ _CASES = sorted(_DIR.glob("rvr*.yaml"))
 KNOWN: dict[str, str] = {
     "rvr10-woman-58-ph-negative-b-cd20-positive-older-adult-and-rituximab": (
         "Boundary of what a flow report says: the record format carries CD20 only as "
-        "positive/negative/dim/partial, and no source read gives the percentage at which a "
-        "laboratory calls a marker positive, so ALLPath lists the rituximab item (CD20 on 20% "
-        "or more of blasts [THOMAS2010-HCVAD]) as possible, needing the percentage, where the "
-        "reviewer reads 'CD20 positive' as meeting it. Asked of the user."),
+        "positive/negative/dim/partial. The fact sheet says CD20-positive 'usually' means more "
+        "than 20% of blasts (1.4.7 [S1]), not always, so ALLPath lists the rituximab item (CD20 "
+        "on 20% or more of blasts [THOMAS2010-HCVAD]) as possible, needing the percentage, "
+        "where the reviewer reads 'CD20 positive' as meeting it. Asked of the user."),
 }
 
 
