@@ -185,14 +185,17 @@ def test_headline_always_agrees_with_the_emergency_list() -> None:
     from allpath.triage.texts import EMERGENCY_HEAD_INJURY, EMERGENCY_ITEMS
 
     codes = quiet.emergency_sign_codes()
-    # every item shown stands for codes of the pack's emergency rule (or the head-injury rule)
+    with_fever = quiet.fever_emergency_sign_codes()  # tiny spots with a fever (review V)
+    assert with_fever == ["petechiae"]
+    # every item shown stands for codes of the pack's emergency rules (or the head-injury rule)
     for item in listed:
         if item == EMERGENCY_HEAD_INJURY:
             continue
         group = next((g for g, text in EMERGENCY_ITEMS if text == item), ())
-        assert set(group) & set(codes), item
-    for code in codes:
-        out = triage({**base, "symptoms": [code]}).to_dict()
+        assert set(group) & {*codes, *with_fever}, item
+    for code, temperature in [*((c, 36.8) for c in codes), *((c, 38.5) for c in with_fever)]:
+        out = triage({**base, "symptoms": [code],
+                      "temperature": {"value": temperature, "unit": "Cel"}}).to_dict()
         assert out["urgency"] == "emergency", code
         assert out["plain_language"]["headline"].startswith("Get emergency help now"), code
     # the head-injury item: a hit to the head with a low measured platelet count

@@ -24,17 +24,10 @@ HERE = Path(__file__).parent
 CASES: list[dict[str, Any]] = list(load_yaml((HERE / "review_v.yaml").read_text(
     encoding="utf-8"))["cases"])
 BY_ID = {c["id"]: c for c in CASES}
-# case id -> why ALLPath and the reviewer's sources disagree (first run, 2026-12-08)
+# case id -> why ALLPath and the reviewer's sources disagree (first run, 2026-12-08);
+# rv-s-petechiae-and-fever-off-treatment-5-year-old was one (unsafe: "See a doctor today"),
+# fixed in triage pack 2.13.0 (rule triage.urgency.emergency.spots_with_fever)
 KNOWN: dict[str, str] = {
-    "rv-s-petechiae-and-fever-off-treatment-5-year-old": (
-        "Unsafe under-triage: ALLPath says 'See a doctor today ... urgent care or the emergency "
-        "department' (rule triage.urgency.urgent.petechiae_young, NICE-NG12 only) and its only "
-        "step is a blood count; the fever is not used and no glass test or meningitis warning "
-        "is given. Meningitis Now (MENINGITIS-NOW-GLASS): fever with spots that do not fade "
-        "under pressure is a medical emergency; NHS Healthier Together (NHS-HT-DV, 'Fever' red): "
-        "a rash that does not disappear with pressure - A&E or 999; NICE NG143: a non-blanching "
-        "rash is a red feature. Petechiae do not blanch by definition. With 'rash' added the "
-        "glass-test step says 'get emergency help now' under a 'today' headline."),
     "rv-o-blurry-board-for-a-month-off-treatment-19-year-old": (
         "Over-triage: a slow, painless blur of a month (duration_days: 30) off treatment gets "
         "'See a doctor today ... urgent care or the emergency department' (rule "
@@ -43,7 +36,10 @@ KNOWN: dict[str, str] = {
         "optician as soon as possible; A&E only for a blur that comes on very suddenly with "
         "pain, headache, vomiting or loss of sight; Sight Advice FAQ: immediate attention for a "
         "sudden change. Reviewer expected a day or two (low confidence; routine with an eye "
-        "test as defensible)."),
+        "test as defensible). Left as is in triage pack 2.13.0: Boots gives the time for "
+        "'ongoing' blurring and A&E for one that 'comes on very suddenly', but no source read "
+        "gives a number of days (or another answer the form has) that tells a slow blur from a "
+        "sudden one that goes on, so a duration cut-off would be invented."),
 }
 RANK = {"routine": 0, "soon": 1, "urgent": 2, "emergency": 3}
 
@@ -141,13 +137,9 @@ UNSURE_SIGNS = [["other_concern"], ["vision_changes"], ["headache", "vomiting"],
                 ["diarrhoea"], ["fatigue"], ["vomiting", "cannot_keep_fluids_down"]]
 # tightened after the first run: the first version looked for "today" anywhere in the
 # headline, which its "call the cancer care team today" (the yes part) always satisfied
-SURE_NO_KNOWN = {
-    "headache+vomiting": (
-        "Answered no, headache with vomiting is a doctor today (same_day; Just One Norfolk: more "
-        "than one headache warning sign - GP or 111 straight away), but the today_ask_treatment "
-        "headline's no part says only 'answer the question here to see how soon to see a "
-        "doctor, and go sooner if you are worried' - no time, where now_ask_treatment states "
-        "'see a doctor today' (docs/triage.md documents the deferral, review Q)."),
+SURE_NO_KNOWN: dict[str, str] = {
+    # headache+vomiting was a strict xfail (the today_ask_treatment "no" part gave no time);
+    # fixed in triage pack 2.13.0: the part reads the "no" result, as now_ask_treatment does
 }
 
 

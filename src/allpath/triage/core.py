@@ -199,7 +199,7 @@ class TriageResult:
                              ("call_today_sign", "triage.call_today_on_treatment"),
                              ("suspicion", "triage.leukemia_suspicion"),
                              ("cbc_suspicion", "triage.cbc_suspicion")):
-            if kind == "call_today_sign" and self.value(output) is not True:
+            if kind == "call_today_sign" and not self._call_today_sign_read():
                 continue
             reason = self._rule_reason(kind, output)
             if reason is not None:
@@ -225,6 +225,19 @@ class TriageResult:
                     "evidence": evidence,
                 })
         return out
+
+    def _call_today_sign_read(self) -> bool:
+        """Whether the same-day sign list (decision triage_call_today_signs) decided this
+        answer: a sign of the list, and a rule that reads it fired (the urgency rule for
+        treatment, or the today_ask_treatment headline). Off treatment the list is evaluated
+        but read by no rule, so the clinician reasons never name it (review V)."""
+        if self.value("triage.call_today_on_treatment") is not True:
+            return False
+        urgency = self.result("triage.urgency")
+        advice = self.result("triage.advice")
+        return (urgency is not None and urgency.rule_id ==
+                "triage.urgency.urgent.call_today_sign_on_treatment") or \
+            (advice is not None and advice.rule_id == "triage.advice.today_ask_treatment")
 
     def next_steps(self) -> list[dict[str, Any]]:
         r = self.result("triage.next_steps")
@@ -275,21 +288,37 @@ class TriageResult:
         raise KnowledgeError([Problem("triage.fever.measured",
                                       "the fever rule has no temperature threshold")])
 
+    def _rule_symptom_codes(self, rule_id: str) -> list[str]:
+        """The symptom codes a pack rule names (``contains`` and ``contains_any`` on
+        ``symptoms`` in its ``all`` list); none when the pack has no such rule."""
+        if rule_id not in self.knowledge.rules():
+            return []
+        _, _, rule = self.knowledge.rule(rule_id)
+        codes: list[str] = []
+        for node in getattr(getattr(rule, "when", None), "all", ()) or ():
+            if getattr(node, "fact", None) != "symptoms":
+                continue
+            contains = getattr(node, "contains", None)
+            codes.extend([*(getattr(node, "contains_any", None) or ()),
+                          *([str(contains)] if contains else [])])
+        return codes
+
     def emergency_sign_codes(self) -> list[str]:
         """The symptom codes that always mean the emergency number, read from the pack's own
         rule (``triage.advice.emergency_services``)."""
-        _, _, rule = self.knowledge.rule("triage.advice.emergency_services")
-        codes: list[str] = []
-        for node in getattr(getattr(rule, "when", None), "all", ()) or ():
-            codes.extend(getattr(node, "contains_any", None) or ())
-        return codes
+        return self._rule_symptom_codes("triage.advice.emergency_services")
+
+    def fever_emergency_sign_codes(self) -> list[str]:
+        """The symptom codes that mean the emergency number with a fever (tiny red or purple
+        spots, rule ``triage.advice.emergency_services_spots_with_fever``; review V)."""
+        return self._rule_symptom_codes("triage.advice.emergency_services_spots_with_fever")
 
     def emergency_signs(self) -> list[str]:
         """The short items of "get emergency help at once": each item of
         :data:`texts.EMERGENCY_ITEMS` with a code in the pack's emergency rule, then any code of
         the rule no item covers (never dropped). A hit to the head with low platelets is a line
         of its own (:meth:`head_injury_line`), since its headline is the care team now."""
-        codes = self.emergency_sign_codes()
+        codes = [*self.emergency_sign_codes(), *self.fever_emergency_sign_codes()]
         items = [text for group, text in texts.EMERGENCY_ITEMS if set(group) & set(codes)]
         covered = {c for group, _ in texts.EMERGENCY_ITEMS for c in group}
         items += [texts.SYMPTOM_PLAIN.get(c, c.replace("_", " ")).capitalize()
@@ -354,6 +383,10 @@ class TriageResult:
                      .replace("pees much less (fewer wet nappies) or not at all for 6 hours",
                               "pees much less (fewer wet nappies)")
                      .replace("pees much less or not at all for 6 hours", "pees much less"))
+        if self.on_treatment_or_line is False:
+            # both treatment questions answered "no": no on-treatment line (review V)
+            plain = plain.replace(" With cancer treatment, call the team now for a bad "
+                                  "headache.", "")
         if self._count_age_days() == 0 or "platelets.dx" not in self.facts:
             # no "a new count" beside a count taken today, nor when no count was given
             # (review U)
@@ -404,6 +437,11 @@ class TriageResult:
         fact = self.facts.get("triage.transplant") or self.facts.get("triage.recent_transplant")
         return fact is not None and fact.value is True
 
+    def _when_words(self) -> str:
+        """How soon, in the words of "what it can mean", agreeing with the headline (review V:
+        "soon" under a call-now headline)."""
+        return {"emergency": "right away", "urgent": "today"}.get(self.urgency, "soon")
+
     def _meaning_on_treatment(self, noticed: list[str], found: list[str]) -> str:
         """What it can mean during treatment: the blood-count text only for blood-count signs
         or findings (or nothing given), a text that fits each other sign that has one, and
@@ -419,6 +457,8 @@ class TriageResult:
                 text = f"{text} {texts.MEANING_LOW_URINE_FIRST_WEEK}"
             if s in texts.AFTER_TRANSPLANT_SIGNS and self._transplant():
                 text = texts.MEANING_AFTER_TRANSPLANT
+            if text is not None:
+                text = text.format(when=self._when_words())
             if text is not None and text not in specific:
                 specific.append(text)
         blood = bool(found) or any(s in texts.BLOOD_COUNT_SIGNS for s in self.symptoms)
@@ -479,6 +519,11 @@ class TriageResult:
                        "a blood test is the first step.").strip()
         else:
             meaning = texts.MEANING.get(suspicion, "")
+        if "spots_with_fever" in self.next_step_codes():
+            # tiny spots with a fever (review V): never "a fever is often from an everyday
+            # illness"; during treatment its first sentence, then the fever text
+            meaning = (texts.MEANING_SPOTS_WITH_FEVER.split(". ", 1)[0] + f". {meaning}"
+                       if self.on_treatment_or_line else texts.MEANING_SPOTS_WITH_FEVER)
         temperature = _temperature(self._record) if self._record is not None else None
         headline = (texts.HEADLINE_OTHER_CONCERN[advice]
                     if "other_concern" in self.symptoms and advice in texts.HEADLINE_OTHER_CONCERN
@@ -495,9 +540,10 @@ class TriageResult:
             "what_the_blood_test_shows": [*found, *self._normal_counts()] if has_cbc else [],
             "what_it_can_mean": meaning,
             "what_to_do": [s["plain"] for s in self.next_steps() if s["plain"]],
-            "when_to_get_help_at_once": texts.when_to_get_help(self.emergency_signs(),
-                                                               self.fever_threshold(),
-                                                               self.head_injury_line()),
+            # a sure "no" to both treatment questions: no on-treatment lines (review V)
+            "when_to_get_help_at_once": texts.when_to_get_help(
+                self.emergency_signs(), self.fever_threshold(), self.head_injury_line(),
+                treatment_lines=self.on_treatment_or_line is not False),
             "disclaimer": texts.PLAIN_DISCLAIMER,
         }
 

@@ -35,6 +35,7 @@ __all__ = [
     "MEANING_ON_TREATMENT_FEVER",
     "MEANING_ON_TREATMENT_SIGNS",
     "MEANING_SEE_TODAY",
+    "MEANING_SPOTS_WITH_FEVER",
     "MEANING_VOMITING_NOT_DRINKING",
     "NEXT_STEP_CLINICAL",
     "NEXT_STEP_PLAIN",
@@ -77,8 +78,7 @@ HEADLINE = {
     "today_ask_treatment": "Is this person having cancer treatment, like chemo, CAR-T cells or "
                            "a transplant? Or do they have a central line? Then call the cancer "
                            "care team today. If you are not sure, act as if the answer is yes. "
-                           "Only if you are sure it is no: answer the question here to see how "
-                           "soon to see a doctor, and go sooner if you are worried.",
+                           "Only if you are sure it is no: {if_no}",
     "same_day": "See a doctor today. Call your doctor's office now. If they cannot see you "
                 "today, go to urgent care or the emergency department.",
     "oncology_team_soon": "Call the cancer care team in the next day or two. Call sooner if "
@@ -101,9 +101,9 @@ HEADLINE = {
     "routine": "Nothing you entered looks urgent. Talk to your doctor at a routine visit. Go "
                "sooner if things change or you are worried.",
 }
-# The end of the fever_ask_treatment and now_ask_treatment headlines, for a family sure the
-# answer is no: what the same answers with "no" give (core reads the advice of that result, so
-# the headline never promises less than answering "no" does; review U).
+# The end of the fever_ask_treatment, now_ask_treatment and today_ask_treatment headlines, for
+# a family sure the answer is no: what the same answers with "no" give (core reads the advice
+# of that result, so the headline never promises less than answering "no" does; review U, V).
 IF_NO = {
     "emergency_services": "call 911 now, or the number for help where you are.",
     "emergency_department": "go to the emergency department now, or call the doctor now, day "
@@ -111,7 +111,8 @@ IF_NO = {
     "transplant_team_today": "call the transplant team today.",
     "same_day": "see a doctor today. If your doctor cannot see you today, go to urgent care.",
     "within_two_days": "see a doctor in the next day or two, sooner if they get worse.",
-    "routine": "see a doctor if it does not get better, sooner if you are worried.",
+    "routine": "nothing you entered looks urgent. See a doctor if things change or you are "
+               "worried.",
 }
 # The headline when "something else worries me" (other_concern) was ticked: the tool cannot
 # judge what it was not told, so it says so first (review J).
@@ -127,8 +128,7 @@ HEADLINE_OTHER_CONCERN = {
     "oncology_team_today": "This tool cannot judge what worries you. Call the cancer care team "
                            "today and tell them about it.",
     "same_day": "This tool cannot judge what worries you. Talk to a doctor or nurse about it "
-                "today, like your family doctor or a nurse advice line. With cancer treatment "
-                "or a central line, call the cancer care team.",
+                "today, like your family doctor or a nurse advice line.",
     "within_two_days": "This tool cannot judge what worries you. See a doctor in the next day "
                        "or two. Go sooner if things get worse.",
 }
@@ -163,8 +163,9 @@ MEANING_BY_SYMPTOM = {
                           "bleed. Every minute counts.",
     "slurred_speech": "These signs can mean a problem in the brain, like a clot or a bleed. "
                       "Every minute counts.",
-    "vision_changes": "A change in vision needs a doctor to check the eyes and the brain soon. "
-                      "With a headache it can be a sign of a clot or swelling in the brain.",
+    "vision_changes": "A change in vision needs a doctor to check the eyes and the brain "
+                      "{when}. With a headache it can be a sign of a clot or swelling in the "
+                      "brain.",
     "measles_exposure": "Measles can be very serious when treatment has weakened the body's "
                         "defenses. Medicine can still protect, but only for a few days.",
     "low_urine": "Much less pee can mean the body is low on water, or that the kidneys need "
@@ -256,6 +257,13 @@ MEANING_FEVER_STATUS_UNKNOWN = (
     "A fever is often from an everyday illness. But with cancer treatment or a central line, a "
     "fever can be the first sign of a bad infection. If you are not sure, treat it as an "
     "emergency."
+)
+# tiny red or purple spots with a fever (rule triage.urgency.emergency.spots_with_fever;
+# Meningitis Now, NHS Healthier Together): never "a fever is often from an everyday illness"
+MEANING_SPOTS_WITH_FEVER = (
+    "Tiny red or purple spots that do not fade under a pressed glass, with a fever, can be a "
+    "sign of a serious infection in the blood. It can get worse within hours. Get help first; "
+    "the cause can be found later."
 )
 MEANING_EMERGENCY = (
     "These signs need a doctor right away. Get help first; the cause can be found later."
@@ -369,6 +377,8 @@ EMERGENCY_ITEMS: tuple[tuple[tuple[str, ...], str], ...] = (
     (("seizure", "confusion"), "A seizure or new confusion"),
     (("one_sided_weakness", "slurred_speech"), "Weakness on one side, or slurred speech"),
     (("active_bleeding",), "Bleeding that does not stop"),
+    (("petechiae",), "A fever with tiny red or purple spots, or with a rash that does not fade "
+                     "when you press a glass on it"),
     (("suicidal_thoughts",), "Talk of suicide or self-harm"),
 )
 # a line of its own after the fever line, when the pack has the rule
@@ -444,7 +454,25 @@ NEXT_STEP_PLAIN = {
                        "too if {who} gets very sleepy or floppy.",
     # not drinking off treatment (NHS Healthier Together, diarrhoea and vomiting)
     "fluids_watch_off_treatment": "Give small drinks often. Get emergency help now if {who} "
-                                  "gets very sleepy, hard to wake, or confused.",
+                                  "gets very sleepy, hard to wake, or confused. The same if "
+                                  "there is no pee (or no wet nappy) for 12 hours, or a rash "
+                                  "that does not fade when you press a glass on it.",
+    # vomiting or diarrhea off treatment, still drinking (NHS Healthier Together, Health for
+    # Under 5s): small drinks often, and when it becomes today or emergency help
+    "drinks_little_and_often": "Give small drinks often. See a doctor today if {who} cannot "
+                               "keep drinks down, or has no pee (or no wet nappy) for 8 "
+                               "hours. Get emergency help now if {who} gets very sleepy, hard "
+                               "to wake, or confused, or if the vomit is green or has blood "
+                               "in it.",
+    # tiny red or purple spots with a fever (Meningitis Now, NHS Healthier Together)
+    "spots_with_fever": "Tiny red or purple spots with a fever are an emergency, even if {who} "
+                        "seems well. These spots do not fade when you press a glass on them. "
+                        "Do not wait for a doctor's visit or a blood test.",
+    # tiny red or purple spots without a fever: they do not fade by nature, so the glass test
+    # line would contradict a "today" headline (review V)
+    "spots_watch": "Tiny red or purple spots do not fade when you press a glass on them. If "
+                   "{who} gets a fever or seems more unwell, get emergency help now: call 911 "
+                   "or go to the emergency department.",
     # during treatment from 2 years on (or no age): CCS 6-8 hours read at 6; Alabama 3+ 10-12
     "low_urine_hours": "Keep track of each time {who} pees (or each wet nappy). Call the "
                        "cancer care team now, day or night, if there is much less pee, or "
@@ -540,8 +568,19 @@ NEXT_STEP_CLINICAL = {
     "wet_nappy_watch": "Under 2 years: no urine for 6 hours is a call now (Children's of "
                        "Alabama); hours not recorded.",
     "fluids_watch_off_treatment": "Poor oral intake off treatment: same-day review; "
-                                  "reduced consciousness means emergency care (NHS Healthier "
-                                  "Together).",
+                                  "reduced consciousness, no urine for 12 hours or a "
+                                  "non-blanching rash means emergency care (NHS Healthier "
+                                  "Together, what0-18 and South Yorkshire).",
+    "drinks_little_and_often": "Vomiting or diarrhoea off treatment, fluids kept down: small "
+                               "frequent drinks; same-day review if fluids are not kept down "
+                               "or no urine for 8 hours; emergency care for reduced "
+                               "consciousness or bilious or bloody vomit (NHS Healthier "
+                               "Together).",
+    "spots_with_fever": "Fever with petechiae (non-blanching): emergency assessment now for "
+                        "possible invasive bacterial infection (Meningitis Now, NHS Healthier "
+                        "Together red, NICE NG143 red feature).",
+    "spots_watch": "Petechiae without fever: safety-net - fever or clinical deterioration means "
+                   "emergency assessment (Meningitis Now, NHS Healthier Together).",
     "low_urine_hours": "Oliguria on treatment, 2 years and older: no urine for 6 hours is a "
                        "call now (CCS 6-8 hours, lower end; Children's of Alabama 10-12 hours "
                        "from 3 years); hours not recorded.",
@@ -570,17 +609,20 @@ NEXT_STEP_CLINICAL = {
     "tell_the_concern": "Family concern the symptom check cannot classify: clinical review.",
 }
 
-def when_to_get_help(items: list[str], fever: str, head_injury: bool = False) -> list[str]:
+def when_to_get_help(items: list[str], fever: str, head_injury: bool = False,
+                     treatment_lines: bool = True) -> list[str]:
     """The emergency list as short lines: the items (:data:`EMERGENCY_ITEMS` read from the
     pack's emergency rule), then the fever line; ``fever`` is the pack's fever threshold in
     both scales (:meth:`TriageResult.fever_threshold`). ``head_injury`` adds the line of
-    :data:`EMERGENCY_HEAD_INJURY` (the care team now, like the fever line)."""
+    :data:`EMERGENCY_HEAD_INJURY` (the care team now, like the fever line).
+    ``treatment_lines`` False (both treatment questions answered "no") leaves out the lines
+    about cancer treatment (review V)."""
     return ["Call your emergency number at once for any of these:",
             *[f"- {item}" for item in items],
-            f"With cancer treatment or a central line, a fever of {fever} or more is an "
-            "emergency too. Call the cancer care team now, day or night, or go to the "
-            "emergency department.",
-            *([EMERGENCY_HEAD_INJURY] if head_injury else [])]
+            *([f"With cancer treatment or a central line, a fever of {fever} or more is an "
+               "emergency too. Call the cancer care team now, day or night, or go to the "
+               "emergency department.",
+               *([EMERGENCY_HEAD_INJURY] if head_injury else [])] if treatment_lines else [])]
 
 
 PLAIN_DISCLAIMER = (
