@@ -193,10 +193,15 @@ def test_alabama_wet_nappy_step_for_a_child_under_2(code: str) -> None:
     assert "ALABAMA-ONC-EMERG" in step["citations"]
 
 
-def test_wet_nappy_step_off_treatment_toddler_names_a_doctor() -> None:
+def test_wet_nappy_step_off_treatment_toddler_gives_the_nhs_hours() -> None:
+    """Off treatment a toddler's dry nappy gets a step with when to get help, from the
+    off-treatment sources (review W: NHS-HT-SYB-DV, 12 hours - emergency help; the 6-hour call
+    now is Children's of Alabama's, an oncology source, and named the cancer care team)."""
     result = triage({**BASE, "age_years": 1.5, "on_treatment": False, "central_line": False,
                      "symptoms": ["dry_nappy"]}).to_dict()
-    assert "6 hours" in " ".join(result["plain_language"]["what_to_do"])
+    todo = " ".join(result["plain_language"]["what_to_do"])
+    assert "12 hours" in todo and "emergency help now" in todo.lower()
+    assert "cancer" not in todo.lower()
 
 
 def test_no_wet_nappy_step_for_a_school_child() -> None:

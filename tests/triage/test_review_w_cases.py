@@ -7,7 +7,11 @@ down (the 12-hour pee line) and with drinks kept down (the 8-hour line); a sure 
 treatment questions against unanswered ones. A case ALLPath and its sources disagree with is a
 strict xfail with the cited reason. The first probes below were written from the same sources
 before the run; the last four (strict xfails) after it, from reading the full family text.
-First run (2026-12-08, triage pack 2.13.0): 8 of 8 cases and every pre-run probe pass."""
+First run (2026-12-08, triage pack 2.13.0): 8 of 8 cases and every pre-run probe pass.
+Triage pack 2.14.0 meets three of the four post-run probes (their strict xfails removed:
+the dry nappy off treatment, much less pee alone off treatment, 911 during treatment;
+tests/triage/test_triage_review_w_fixes.py); the purple-blotch line for bruises with a
+fever stays a strict xfail (no cited source says it in words the pack can use)."""
 
 from __future__ import annotations
 
@@ -98,8 +102,8 @@ def test_sure_no_shows_no_on_treatment_line_and_unanswered_keeps_it(signs: list[
 
 
 # ------------------------------------------------ probes written AFTER the first run
-# (reading the full family text of the table and of nearby inputs; each is a strict xfail
-# whose reason says what ALLPath said and what the source says)
+# (reading the full family text of the table and of nearby inputs; each was a strict xfail
+# whose reason said what ALLPath said and what the source says; three are met in 2.14.0)
 def _steps(result: dict[str, Any]) -> str:
     return " ".join(result["plain_language"]["what_to_do"]).lower()
 
@@ -118,15 +122,11 @@ def test_meningitis_now_new_bruises_with_a_fever_get_the_purple_blotch_line() ->
     assert "bruis" in steps and ("fade" in steps or "glass" in steps)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "Two steps disagree and a sure 'no' shows treatment wording: a 1-year-old off treatment "
-    "(both questions 'no') with a dry nappy and vomiting gets 'See a doctor today ... no wet "
-    "nappy for 8 hours' (drinks_little_and_often) and 'no wet nappy for 6 hours needs a call "
-    "now, day or night: to the cancer care team during treatment, or else a doctor or the "
-    "emergency department' (wet_nappy_watch, Children's of Alabama, an oncology source). NHS "
-    "Healthier Together (NENC, South Yorkshire): no wee or wet nappy for 8 hours - a doctor or "
-    "nurse today; 12 hours - A&E or 999."))
 def test_nhs_ht_dry_nappy_off_treatment_steps_agree_and_name_no_cancer_team() -> None:
+    """Strict xfail on 2.13.0: a 1-year-old off treatment with a dry nappy and vomiting got
+    "8 hours today" and "6 hours now ... to the cancer care team" (Children's of Alabama, an
+    oncology source). NHS Healthier Together (NENC, South Yorkshire): 8 hours - a doctor or
+    nurse today; 12 hours - A&E or 999. Met in 2.14.0."""
     result = _triage(age_years=1, sex="male", on_treatment=False, central_line=False,
                      transplant=False, symptoms=["dry_nappy", "vomiting"],
                      temperature={"value": 37.0, "unit": "Cel"})
@@ -135,13 +135,10 @@ def test_nhs_ht_dry_nappy_off_treatment_steps_agree_and_name_no_cancer_team() ->
     assert not ("6 hours" in steps and "8 hours" in steps)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "Text gap: much less pee alone in a 4-year-old off treatment (both questions 'no') is 'See "
-    "a doctor today' with no step at all - nothing says how long without pee means emergency "
-    "help. NHS South Yorkshire and Bassetlaw Healthier Together 'Diarrhoea and vomiting': no "
-    "wee or wet nappy for 8 hours - a doctor today; for 12 hours - A&E or 999 (the same line "
-    "ALLPath gives for fluids not kept down, fluids_watch_off_treatment)."))
 def test_nhs_syb_much_less_pee_off_treatment_gives_the_12_hours() -> None:
+    """Strict xfail on 2.13.0: much less pee alone off treatment was "See a doctor today" with
+    no step. NHS South Yorkshire and Bassetlaw Healthier Together: no wee or wet nappy for 12
+    hours - A&E or 999. Met in 2.14.0 (step low_urine_off_treatment)."""
     result = _triage(age_years=4, sex="female", on_treatment=False, central_line=False,
                      transplant=False, symptoms=["low_urine"],
                      temperature={"value": 37.0, "unit": "Cel"})
@@ -149,14 +146,11 @@ def test_nhs_syb_much_less_pee_off_treatment_gives_the_12_hours() -> None:
     assert "12 hours" in _steps(result)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "Text gap: an adult on treatment with a PICC, tiny spots and 38.3 C gets 'Get emergency "
-    "help now. Call 911' and steps that never say to tell the emergency team about the cancer "
-    "treatment and the line (the oncology_team_now step does: 'say the person is on cancer "
-    "treatment'; the unanswered case gets 'Tell the doctor if the person gets cancer "
-    "treatment'). COG / SCHN (docs/triage.md): a fever on treatment needs the hospital at once; "
-    "the team that knows him should hear of it."))
 def test_spots_and_fever_on_treatment_tell_the_emergency_team_about_the_treatment() -> None:
+    """Strict xfail on 2.13.0: "Call 911" for an adult on treatment with a PICC, spots and
+    38.3 C, and no step said to tell them about the treatment and the line (SCHN: tell the
+    triage nurse the child is an oncology patient; COG). Met in 2.14.0 (step
+    tell_emergency_team_treatment)."""
     result = triage(_doc(BY_ID["rw-s-petechiae-and-fever-on-treatment-28-year-old-picc"])).to_dict()
     steps = _steps(result)
     assert ("tell" in steps or "say" in steps) and "treatment" in steps

@@ -49,10 +49,13 @@ def test_from_2_years_much_less_pee_on_treatment_stays_a_call_today() -> None:
     assert out["urgency"] == "urgent" and out["advice"] == "oncology_team_today"
 
 
-def test_a_baby_not_on_treatment_keeps_the_same_day_urgency_and_the_6_hour_step() -> None:
+def test_a_baby_not_on_treatment_keeps_the_same_day_urgency_and_gets_the_nhs_12_hours() -> None:
+    """Off treatment (a sure "no") the Alabama oncology step is not given; the NHS Healthier
+    Together hours are (NHS-HT-SYB-DV: 12 hours - A&E or 999; review W)."""
     out = _run(0.83, on_treatment=False, central_line=False)
     assert out["urgency"] == "urgent"
-    assert "6 hours" in " ".join(out["plain_language"]["what_to_do"])
+    todo = " ".join(out["plain_language"]["what_to_do"])
+    assert "12 hours" in todo and "6 hours" not in todo and "cancer" not in todo.lower()
 
 
 def test_the_guide_baby_section_says_now_for_a_dry_nappy_and_fewer_wet_nappies() -> None:

@@ -15,7 +15,10 @@ from allpath.triage import texts
 SIGNS = [text for _, text in texts.EMERGENCY_ITEMS] + [texts.EMERGENCY_HEAD_INJURY]
 FAMILY_TEXTS = {
     **{f"headline.{k}": v for k, v in texts.HEADLINE.items()},
-    **{f"what_to_do.{k}": v.format(fever="38.0 °C (100.4 °F)", who="the child")
+    **{f"what_to_do.{k}": v.format(fever="38.0 °C (100.4 °F)", who="the child",
+                                   signs="the tiny red or purple spots and the bruises",
+                                   treatment="is on cancer treatment and has a central line, "
+                                             "like a port")
        for k, v in texts.NEXT_STEP_PLAIN.items() if v},
     **{f"meaning.{k}": v for k, v in texts.MEANING.items()},
     "meaning.on_treatment_fever": texts.MEANING_ON_TREATMENT_FEVER.format(who="the child"),

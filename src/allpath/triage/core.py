@@ -111,6 +111,11 @@ def _temperature(record: PatientRecord) -> dict[str, Any] | None:
             "text": f"{celsius:.1f} °C ({fahrenheit:.1f} °F)"}
 
 
+def _and_list(parts: list[str]) -> str:
+    """``a``, ``a and b``, ``a, b and c``."""
+    return ", ".join(parts[:-1]) + f" and {parts[-1]}" if len(parts) > 1 else "".join(parts)
+
+
 def _plain(value: Any) -> Any:
     if isinstance(value, frozenset):
         return sorted(value)
@@ -251,8 +256,9 @@ class TriageResult:
             key = "drinks_watch_baby" if code == "drinks_watch" and who == "the baby" \
                 else "watch_and_return_soon" if code == "watch_and_return" \
                 and self.urgency == "soon" else str(code)
-            plain = self._fit_text(texts.NEXT_STEP_PLAIN.get(key, "").format(fever=fever,
-                                                                            who=who))
+            plain = self._fit_text(texts.NEXT_STEP_PLAIN.get(key, "").format(
+                fever=fever, who=who, signs=self._bleeding_sign_words(),
+                treatment=self._treatment_words()))
             clinical = texts.NEXT_STEP_CLINICAL.get(str(code), "").format(fever=fever)
             if code == "cbc_with_smear" and has_cbc:
                 # the family gave a full count: never ask them for it again
@@ -260,6 +266,18 @@ class TriageResult:
             out.append({"code": code, "rule_id": rid, "text": clinical, "plain": plain,
                         "citations": list(cite)})
         return out
+
+    def _bleeding_sign_words(self) -> str:
+        """The bleeding signs the family entered, as the bleeding_signs_today step names them
+        (review W: "the bruises or bleeding" for tiny spots alone)."""
+        return _and_list([words for group, words in texts.BLEEDING_SIGN_WORDS
+                          if set(group) & set(self.symptoms)]) or "the bleeding signs"
+
+    def _treatment_words(self) -> str:
+        """What was answered "yes" of the treatment questions, for the step that tells the
+        emergency team (review W); never an answer that was "no" or left blank."""
+        return _and_list([words for fact, words in texts.TREATMENT_WORDS.items()
+                          if fact in self.facts and self.facts[fact].value is True])
 
     def missing(self) -> list[dict[str, str]]:
         out = [{"fact": f, "test": t} for f, t in _CBC_TESTS.items() if f not in self.facts]

@@ -9,6 +9,7 @@ from __future__ import annotations
 __all__ = [
     "AFTER_TRANSPLANT_SIGNS",
     "ALLOWED_PHRASES",
+    "BLEEDING_SIGN_WORDS",
     "BLOOD_COUNT_SIGNS",
     "EMERGENCY_HEAD_INJURY",
     "EMERGENCY_ITEMS",
@@ -42,6 +43,7 @@ __all__ = [
     "PLAIN_DISCLAIMER",
     "SMEAR_REVIEW_CLINICAL",
     "SYMPTOM_PLAIN",
+    "TREATMENT_WORDS",
     "when_to_get_help",
 ]
 
@@ -381,6 +383,18 @@ EMERGENCY_ITEMS: tuple[tuple[tuple[str, ...], str], ...] = (
                      "when you press a glass on it"),
     (("suicidal_thoughts",), "Talk of suicide or self-harm"),
 )
+# how the bleeding_signs_today step names the signs the family entered, in this order (review W)
+BLEEDING_SIGN_WORDS: tuple[tuple[tuple[str, ...], str], ...] = (
+    (("petechiae",), "the tiny red or purple spots"),
+    (("easy_bruising",), "the bruises"),
+    (("bleeding_gums", "nosebleeds", "heavy_periods"), "the bleeding"),
+)
+# what the tell_emergency_team_treatment step names, by the answer that was "yes" (review W)
+TREATMENT_WORDS = {
+    "triage.on_treatment": "is on cancer treatment",
+    "triage.central_line": "has a central line, like a port",
+    "triage.recent_transplant": "had a stem cell transplant in the last 100 days",
+}
 # a line of its own after the fever line, when the pack has the rule
 # triage.urgency.emergency.head_injury_low_platelets: the headline for it is the care team now
 # or the emergency department, not the emergency number (review K)
@@ -455,7 +469,8 @@ NEXT_STEP_PLAIN = {
     # not drinking off treatment (NHS Healthier Together, diarrhoea and vomiting)
     "fluids_watch_off_treatment": "Give small drinks often. Get emergency help now if {who} "
                                   "gets very sleepy, hard to wake, or confused. The same if "
-                                  "there is no pee (or no wet nappy) for 12 hours, or a rash "
+                                  "there is no pee (or no wet nappy) for 12 hours, if the "
+                                  "vomit is green or has blood in it, or if there is a rash "
                                   "that does not fade when you press a glass on it.",
     # vomiting or diarrhea off treatment, still drinking (NHS Healthier Together, Health for
     # Under 5s): small drinks often, and when it becomes today or emergency help
@@ -463,7 +478,14 @@ NEXT_STEP_PLAIN = {
                                "keep drinks down, or has no pee (or no wet nappy) for 8 "
                                "hours. Get emergency help now if {who} gets very sleepy, hard "
                                "to wake, or confused, or if the vomit is green or has blood "
-                               "in it.",
+                               "in it. The same if there is no pee (or no wet nappy) for 12 "
+                               "hours.",
+    # much less pee off treatment with no vomiting, diarrhea or drinking sign (NHS Healthier
+    # Together, South Yorkshire: 12 hours is red; Health for Under 5s: drinks little and often)
+    "low_urine_off_treatment": "Give small drinks often, and keep track of each time {who} "
+                               "pees (or each wet nappy). Get emergency help now if there is "
+                               "no pee (or no wet nappy) for 12 hours, or if {who} gets very "
+                               "sleepy, hard to wake, or confused.",
     # tiny red or purple spots with a fever (Meningitis Now, NHS Healthier Together)
     "spots_with_fever": "Tiny red or purple spots with a fever are an emergency, even if {who} "
                         "seems well. These spots do not fade when you press a glass on them. "
@@ -492,7 +514,8 @@ NEXT_STEP_PLAIN = {
                        "the team says it is OK. Call the cancer care team now, day or night, "
                        "if {who} cannot drink, gets a fever, or pees much less (fewer wet "
                        "nappies) or not at all for 6 hours.",
-    "bleeding_signs_today": "Call the cancer care team today about the bruises or bleeding. "
+    # {signs}: the bleeding signs the family entered (core; review W: "the bruises" for spots)
+    "bleeding_signs_today": "Call the cancer care team today about {signs}. "
                             "Counts change during treatment, so they may want a new blood "
                             "count. Call now, day or night, for bleeding that does not stop "
                             "after 10 minutes of pressure.",
@@ -520,6 +543,10 @@ NEXT_STEP_PLAIN = {
                    "reach.",
     "tell_the_concern": "Say what worries you, even if it is not on any list. This tool cannot "
                         "judge it. If you are worried, you are right to call.",
+    # under the emergency number during treatment (SCHN: tell the triage nurse); {treatment}
+    # names only what was answered "yes" (core)
+    "tell_emergency_team_treatment": "Tell the emergency team that {who} {treatment}. If you "
+                                     "can, call the cancer care team too.",
 }
 
 SMEAR_REVIEW_CLINICAL = "Peripheral smear review of the blood count given."
@@ -568,14 +595,15 @@ NEXT_STEP_CLINICAL = {
     "wet_nappy_watch": "Under 2 years: no urine for 6 hours is a call now (Children's of "
                        "Alabama); hours not recorded.",
     "fluids_watch_off_treatment": "Poor oral intake off treatment: same-day review; "
-                                  "reduced consciousness, no urine for 12 hours or a "
-                                  "non-blanching rash means emergency care (NHS Healthier "
+                                  "reduced consciousness, no urine for 12 hours, bilious or "
+                                  "bloody vomit or a non-blanching rash means emergency care "
+                                  "(NHS Healthier "
                                   "Together, what0-18 and South Yorkshire).",
     "drinks_little_and_often": "Vomiting or diarrhoea off treatment, fluids kept down: small "
                                "frequent drinks; same-day review if fluids are not kept down "
                                "or no urine for 8 hours; emergency care for reduced "
-                               "consciousness or bilious or bloody vomit (NHS Healthier "
-                               "Together).",
+                               "consciousness, bilious or bloody vomit, or no urine for 12 "
+                               "hours (NHS Healthier Together).",
     "spots_with_fever": "Fever with petechiae (non-blanching): emergency assessment now for "
                         "possible invasive bacterial infection (Meningitis Now, NHS Healthier "
                         "Together red, NICE NG143 red feature).",
@@ -607,6 +635,13 @@ NEXT_STEP_CLINICAL = {
     "crisis_help": "Suicidal thoughts or self-harm: emergency services or crisis line (988 in "
                    "the US) now; do not leave the person alone; remove means.",
     "tell_the_concern": "Family concern the symptom check cannot classify: clinical review.",
+    "tell_emergency_team_treatment": "Emergency care on cancer treatment or with a central "
+                                     "line: tell the emergency team and inform the oncology "
+                                     "team (SCHN).",
+    "low_urine_off_treatment": "Reduced urine output off treatment: same-day review; no urine "
+                               "for 12 hours or reduced consciousness means emergency care "
+                               "(NHS Healthier Together, South Yorkshire); small frequent "
+                               "drinks.",
 }
 
 def when_to_get_help(items: list[str], fever: str, head_injury: bool = False,
