@@ -83,11 +83,8 @@ def test_ccs_much_less_pee_on_treatment_gives_the_6_hours(age: int, nappy: bool)
         assert "your child" not in text
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "docs/triage.md says that in the first 100 days the oncology_team_today headline names the "
-    "transplant team (NMDP-GVHD-SIGNS, BTM-GVHD-CALL: other doctors may not know the signs); "
-    "it says 'Call the cancer care team today, as soon as you can.' - only the step names "
-    "'the transplant or cancer care team'."))
+# was a strict xfail on triage 2.14.0 (the headline said "Call the cancer care team today, as
+# soon as you can."; only the step named the transplant team); met in triage pack 2.15.0
 def test_nmdp_rash_40_days_after_transplant_is_the_transplant_team_today() -> None:
     """NMDP / Be The Match: acute GVHD happens within the first 100 days, skin rash - call
     your transplant team immediately (today without fever: docs/triage.md, unconfirmed); the

@@ -26,6 +26,7 @@ FAMILY_TEXTS = {
         who="the person"),
     **{f"meaning.{k}": v for k, v in texts.MEANING_BY_SYMPTOM.items()},
     **{f"headline.other_concern.{k}": v for k, v in texts.HEADLINE_OTHER_CONCERN.items()},
+    **{f"headline.transplant_signs.{k}": v for k, v in texts.HEADLINE_TRANSPLANT_SIGNS.items()},
     "meaning.on_treatment": texts.MEANING_ON_TREATMENT,
     "meaning.fever_status_unknown": texts.MEANING_FEVER_STATUS_UNKNOWN,
     "meaning.emergency": texts.MEANING_EMERGENCY,

@@ -545,6 +545,11 @@ class TriageResult:
         temperature = _temperature(self._record) if self._record is not None else None
         headline = (texts.HEADLINE_OTHER_CONCERN[advice]
                     if "other_concern" in self.symptoms and advice in texts.HEADLINE_OTHER_CONCERN
+                    # a sign of graft-versus-host disease (step transplant_signs_today, rule
+                    # triage.next.transplant_signs_today): the transplant team first (review V)
+                    else texts.HEADLINE_TRANSPLANT_SIGNS[advice]
+                    if "transplant_signs_today" in self.next_step_codes()
+                    and advice in texts.HEADLINE_TRANSPLANT_SIGNS
                     else texts.HEADLINE.get(advice, texts.HEADLINE_BY_URGENCY.get(urgency, "")))
         if "{if_no}" in headline:
             # what answering "no" gives, read from that result (review U: the headline said

@@ -20,6 +20,7 @@ __all__ = [
     "HEADLINE",
     "HEADLINE_BY_URGENCY",
     "HEADLINE_OTHER_CONCERN",
+    "HEADLINE_TRANSPLANT_SIGNS",
     "IF_NO",
     "MEANING",
     "MEANING_AFTER_TRANSPLANT",
@@ -115,6 +116,15 @@ IF_NO = {
     "within_two_days": "see a doctor in the next day or two, sooner if they get worse.",
     "routine": "nothing you entered looks urgent. See a doctor if things change or you are "
                "worried.",
+}
+# The headline when a sign of graft-versus-host disease after a stem cell transplant gets a
+# call to the team today during treatment (step transplant_signs_today; in the first 100 days
+# a transplant counts as on treatment): the transplant team first, as the step says (review V;
+# BTM-GVHD-CALL: call your transplant team, other doctors may not know the signs of GVHD).
+HEADLINE_TRANSPLANT_SIGNS = {
+    "oncology_team_today": "Call the transplant team today, as soon as you can. After a "
+                           "transplant, they know these signs best. If you cannot reach them, "
+                           "call the cancer care team. With a fever, call now, day or night.",
 }
 # The headline when "something else worries me" (other_concern) was ticked: the tool cannot
 # judge what it was not told, so it says so first (review J).
