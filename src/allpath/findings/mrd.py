@@ -34,7 +34,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 from allpath.observations.normalise import NormalObservation, Timeline
-from allpath.rules.engine import DecisionResult, decision_conditions
+from allpath.rules.engine import DecisionResult, decision_conditions, threshold_points
 from allpath.rules.facts import Among, Fact, Registry
 from allpath.rules.loader import Knowledge, load_knowledge
 from allpath.rules.schema import OPERATORS, Compare
@@ -246,8 +246,7 @@ def _possible_levels(results: Sequence[NormalObservation],
         assert limit is not None  # only a result with a sensitivity is ever unsettled
         points.add(0.0)
         for _, t in thresholds:
-            eps = max(abs(t), 1.0) * 1e-6
-            points |= {p for p in (t - eps, t, t + eps) if 0.0 <= p < limit}
+            points |= {p for p in threshold_points(t) if 0.0 <= p < limit}
     return tuple(sorted(points))
 
 

@@ -50,6 +50,7 @@ __all__ = [
     "evaluate_decision",
     "evaluate_pack",
     "fill_not_applicable",
+    "threshold_points",
 ]
 
 FactStore = MutableMapping[str, Fact]
@@ -573,6 +574,13 @@ def _assumed_fact(cp: CompiledPack, name: str, spec: Scalar | dict[str, Scalar])
 _MAX_COMBINATIONS = 4096
 
 
+def threshold_points(t: float) -> tuple[float, float, float]:
+    """A number just below ``t``, ``t`` itself and one just above: a point of each side a
+    comparison with ``t`` can tell apart (``<``, ``<=``, ``>=``, ``>``)."""
+    eps = max(abs(t), 1.0) * 1e-6
+    return (t - eps, t, t + eps)
+
+
 def _candidates(decision: Decision, cp: CompiledPack, name: str) -> list[FactValue]:
     """The values of an absent fact worth trying: each threshold and a hair either side of it
     for a number, each declared or tested value (and one other) for a term."""
@@ -584,9 +592,7 @@ def _candidates(decision: Decision, cp: CompiledPack, name: str) -> list[FactVal
         points: set[float] = set()
         for c in decision_conditions(decision):
             if isinstance(c, Compare) and c.fact == name and c.table is None:
-                t = cp.thresholds[id(c)]
-                eps = max(abs(t), 1.0) * 1e-6
-                points |= {t - eps, t, t + eps}
+                points |= set(threshold_points(cp.thresholds[id(c)]))
         out: list[FactValue] = []
         out.extend(sorted(points))
         return out
