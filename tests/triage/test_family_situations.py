@@ -185,8 +185,9 @@ def test_headline_always_agrees_with_the_emergency_list() -> None:
     from allpath.triage.texts import EMERGENCY_HEAD_INJURY, EMERGENCY_ITEMS
 
     codes = quiet.emergency_sign_codes()
-    with_fever = quiet.fever_emergency_sign_codes()  # tiny spots with a fever (review V)
-    assert with_fever == ["petechiae"]
+    # tiny spots (review V) or new bruises (review AA) with a fever
+    with_fever = quiet.fever_emergency_sign_codes()
+    assert with_fever == ["petechiae", "easy_bruising"]
     # every item shown stands for codes of the pack's emergency rules (or the head-injury rule)
     for item in listed:
         if item == EMERGENCY_HEAD_INJURY:

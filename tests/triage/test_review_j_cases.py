@@ -43,6 +43,14 @@ XFAIL: dict[str, str] = {
     "rj-teen-suicidal-thoughts-on-dexamethasone": _NO_CODE + (
         "with the new code suicidal_thoughts it is the emergency number or 988 "
         "(MAYO-TEEN-SUICIDE): test_mayo_suicidal_thoughts_is_the_emergency_number_or_988"),
+    "rj-mild-cold-no-fever-on-maintenance": (
+        "ALLPath says call the team today, the reviewer (low confidence) within a day or two. "
+        "The reviewer names the sources that differ: CCS-CALL lists signs of infection such as "
+        "a cough or a cold to report right away, and the Paediatric Integrated Cancer Service "
+        "book lists coughing and a runny nose under contact the ward immediately; Cincinnati "
+        "Children's calls only for a cough lasting more than a day or two. The pack follows the "
+        "safer source (triage 2.16.0, rule triage.call_today.infection_signs; review Q asked "
+        "for today): test_ccs_cough_or_cold_on_treatment_is_a_call_today"),
     "rj-little-dark-urine-day-3-of-induction": (
         "ALLPath says call the team today, the reviewer (medium confidence) now. Much less "
         "pee during treatment is reported right away (CCS-CALL; ALLPath reads 'right away' as "
@@ -333,7 +341,8 @@ def test_other_concern_never_lowers_a_real_emergency() -> None:
 
 # ------------------------------------------------------------------ wording
 def test_on_treatment_text_never_says_keep_the_visit_and_see_a_doctor_if_not_better() -> None:
-    for symptoms in ([], ["runny_nose", "cough"], ["mouth_sores"]):
+    # (a cough or a cold during treatment is a call today since triage 2.16.0, CCS-CALL)
+    for symptoms in ([], ["constipation"], ["mouth_sores"]):
         doc = {"format": "allpath.triage/1", "age_years": 7, "sex": "male",
                "on_treatment": True, "central_line": False, "symptoms": symptoms}
         text = _family_text(triage(doc).to_dict())

@@ -30,7 +30,17 @@ CASES: list[dict[str, Any]] = list(load_yaml((HERE / "review_w.yaml").read_text(
     encoding="utf-8"))["cases"])
 BY_ID = {c["id"]: c for c in CASES}
 # case id -> why ALLPath and the reviewer's sources disagree (first run, 2026-12-08: none)
-KNOWN: dict[str, str] = {}
+KNOWN: dict[str, str] = {
+    "rw-s-new-bruises-and-fever-5-year-old-off-treatment": (
+        "Over-triage by the reviewer's reading (low confidence: at least a doctor today). Since "
+        "triage 2.16.0 new bruises with a fever are the emergency number, as tiny spots with a "
+        "fever are: Meningitis Now (MENINGITIS-NOW-RASH) - the septicaemia rash can develop "
+        "into purple bruising, a fever with a rash that does not fade under pressure is a "
+        "medical emergency; NICE NG143 - a non-blanching rash is a red feature; review AA "
+        "(raa-s-fever-purple-bruise-like-rash-2-year-old-off-treatment, medium confidence) "
+        "found the doctor-today answer under-triage. The sources differ, so the safer one is "
+        "followed; the text the reviewer asked for is there (spots_with_fever)."),
+}
 RANK = {"routine": 0, "soon": 1, "urgent": 2, "emergency": 3}
 
 
@@ -108,18 +118,15 @@ def _steps(result: dict[str, Any]) -> str:
     return " ".join(result["plain_language"]["what_to_do"]).lower()
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "Text gap (possible under-triage): new bruises with a fever of 38.6 C off treatment get "
-    "'See a doctor today' with one step, a blood count; no step says that purple bruise-like "
-    "marks or spots that do not fade under a glass, with this fever, mean emergency help. The "
-    "'get emergency help at once' list names only 'tiny red or purple spots' or 'a rash'. "
-    "Meningitis Now 'The meningitis rash': a pin prick rash 'can develop into purple "
-    "bruising'; a fever with a rash that does not disappear with pressure is a medical "
-    "emergency."))
+# A strict xfail until triage 2.16.0: new bruises with a fever of 38.6 C off treatment got "See a
+# doctor today" with one step, a blood count, and no line saying that purple bruise-like marks,
+# with this fever, mean emergency help. They are now the emergency number with that line
+# (step spots_with_fever; MENINGITIS-NOW-RASH).
 def test_meningitis_now_new_bruises_with_a_fever_get_the_purple_blotch_line() -> None:
     result = triage(_doc(BY_ID["rw-s-new-bruises-and-fever-5-year-old-off-treatment"])).to_dict()
     steps = _steps(result)
     assert "bruis" in steps and ("fade" in steps or "glass" in steps)
+    assert result["urgency"] == "emergency"
 
 
 def test_nhs_ht_dry_nappy_off_treatment_steps_agree_and_name_no_cancer_team() -> None:

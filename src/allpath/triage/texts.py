@@ -86,6 +86,13 @@ HEADLINE = {
                 "today, go to urgent care or the emergency department.",
     "oncology_team_soon": "Call the cancer care team in the next day or two. Call sooner if "
                           "things get worse.",
+    "infection_ask_treatment": "Two questions first. Is this person having cancer treatment, "
+                               "like chemo, CAR-T cells or a transplant? Do they have a "
+                               "central line, like a port? If yes to either, call the cancer "
+                               "care team today. During treatment, a cough, a cold, flu or a "
+                               "sore throat can be the start of an infection. With a fever, "
+                               "call now. If you are not sure, act as if the answer is yes. "
+                               "Only if you are sure it is no: {if_no}",
     "soon_ask_treatment": "Two questions first. Is this person having cancer treatment, like "
                           "chemo, CAR-T cells or a transplant? Do they have a central line, "
                           "like a port? If yes to either, call the cancer care team within a "
@@ -273,7 +280,8 @@ MEANING_FEVER_STATUS_UNKNOWN = (
 # tiny red or purple spots with a fever (rule triage.urgency.emergency.spots_with_fever;
 # Meningitis Now, NHS Healthier Together): never "a fever is often from an everyday illness"
 MEANING_SPOTS_WITH_FEVER = (
-    "Tiny red or purple spots that do not fade under a pressed glass, with a fever, can be a "
+    "Tiny red or purple spots or new bruises, which do not fade under a pressed glass, with a "
+    "fever, can be a "
     "sign of a serious infection in the blood. It can get worse within hours. Get help first; "
     "the cause can be found later."
 )
@@ -389,8 +397,8 @@ EMERGENCY_ITEMS: tuple[tuple[tuple[str, ...], str], ...] = (
     (("seizure", "confusion"), "A seizure or new confusion"),
     (("one_sided_weakness", "slurred_speech"), "Weakness on one side, or slurred speech"),
     (("active_bleeding",), "Bleeding that does not stop"),
-    (("petechiae",), "A fever with tiny red or purple spots, or with a rash that does not fade "
-                     "when you press a glass on it"),
+    (("petechiae", "easy_bruising"), "A fever with tiny red or purple spots, new bruises, or "
+                                     "a rash that does not fade when you press a glass on it"),
     (("suicidal_thoughts",), "Talk of suicide or self-harm"),
 )
 # how the bleeding_signs_today step names the signs the family entered, in this order (review W)
@@ -497,14 +505,22 @@ NEXT_STEP_PLAIN = {
                                "no pee (or no wet nappy) for 12 hours, or if {who} gets very "
                                "sleepy, hard to wake, or confused.",
     # tiny red or purple spots with a fever (Meningitis Now, NHS Healthier Together)
-    "spots_with_fever": "Tiny red or purple spots with a fever are an emergency, even if {who} "
-                        "seems well. These spots do not fade when you press a glass on them. "
-                        "Do not wait for a doctor's visit or a blood test.",
+    "spots_with_fever": "Tiny red or purple spots, or new purple marks like bruises, with a "
+                        "fever are an emergency, even if {who} seems well. They do not fade "
+                        "when you press a glass on them. Do not wait for a doctor's visit or "
+                        "a blood test.",
     # tiny red or purple spots without a fever: they do not fade by nature, so the glass test
     # line would contradict a "today" headline (review V)
     "spots_watch": "Tiny red or purple spots do not fade when you press a glass on them. If "
                    "{who} gets a fever or seems more unwell, get emergency help now: call 911 "
                    "or go to the emergency department.",
+    # new or easy bruising (Meningitis Now: the septicaemia rash can develop into purple
+    # bruising; bruises do not fade by nature, so the glass test line would contradict a
+    # "today" headline, as for spots; review W)
+    "bruises_watch": "Bruises do not fade when you press a glass on them. So the glass test "
+                     "does not help here. Get emergency help now if new purple marks or tiny "
+                     "spots show up or spread, or if {who} seems more unwell. If so, call 911 "
+                     "or go to the emergency department.",
     # during treatment from 2 years on (or no age): CCS 6-8 hours read at 6; Alabama 3+ 10-12
     "low_urine_hours": "Keep track of each time {who} pees (or each wet nappy). Call the "
                        "cancer care team now, day or night, if there is much less pee, or "
@@ -614,7 +630,8 @@ NEXT_STEP_CLINICAL = {
                                "or no urine for 8 hours; emergency care for reduced "
                                "consciousness, bilious or bloody vomit, or no urine for 12 "
                                "hours (NHS Healthier Together).",
-    "spots_with_fever": "Fever with petechiae (non-blanching): emergency assessment now for "
+    "spots_with_fever": "Fever with petechiae or new bruising (non-blanching; purpura): "
+                        "emergency assessment now for "
                         "possible invasive bacterial infection (Meningitis Now, NHS Healthier "
                         "Together red, NICE NG143 red feature).",
     "spots_watch": "Petechiae without fever: safety-net - fever or clinical deterioration means "
@@ -622,6 +639,10 @@ NEXT_STEP_CLINICAL = {
     "low_urine_hours": "Oliguria on treatment, 2 years and older: no urine for 6 hours is a "
                        "call now (CCS 6-8 hours, lower end; Children's of Alabama 10-12 hours "
                        "from 3 years); hours not recorded.",
+    "bruises_watch": "Bruising: safety-net - new or spreading purpura or petechiae, or "
+                     "clinical deterioration, means emergency assessment (Meningitis Now: the "
+                     "septicaemia rash can develop into purple bruising; NHS Healthier Together "
+                     "red: non-blanching rash).",
     "glass_test": "Rash: a non-blanching rash (glass test) means emergency assessment (NHS "
                   "Healthier Together; Meningitis Now, with fever).",
     "rash_today": "New rash on treatment: same-day review (drug reaction, infection; GVHD "
