@@ -344,6 +344,11 @@ def _facts_on(
     if record.birth_date is not None:  # the paediatric relapse schemes' populations
         facts["rel.age_years"] = Fact(calendar_age(record.birth_date, when)[0], "a",
                                       ("birth_date",))
+    # a transplant before the relapse (the relapse trials exclude relapse after a transplant;
+    # the record's treatment history is read as complete, as the roadmap's prior_hct is)
+    facts["rel.prior_hct"] = Fact(any(
+        str(getattr(ev.phase, "value", ev.phase)) == "transplant" and ev.start < when
+        for ev in record.treatment), inputs=("treatment",))
     on_therapy, end = _therapy_status(record, when)
     if on_therapy is not None:
         facts["rel.on_therapy"] = Fact(on_therapy, inputs=("treatment",))

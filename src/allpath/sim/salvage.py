@@ -386,6 +386,14 @@ def _pack_risk(b0: Array, mrd: Array, t0: Array, therapy_end: float, lineage_t: 
         "rel.mrd_end_block1": Column.number(100.0 * mrd),
         # the salvage model treats the first relapse after remission
         "rel.episode": term_column(np.zeros(m, dtype=np.int64), ("first", "later")),
+        # The model reads the COG criteria (lineage, site, timing, block-1 MRD) as its risk
+        # covariate at every age. Decision risk_cog also limits the clinical group to
+        # AALL1331's population (1-30 years at relapse, no prior transplant); the model is
+        # not a trial population, so it passes that population check explicitly: age 1 (the
+        # population's lower bound) and no transplant (the model's first relapse follows
+        # front-line chemotherapy).
+        "rel.age_years": Column.number(np.ones(m)),
+        "rel.prior_hct": term_column(np.zeros(m, dtype=np.int64), (False, True)),
     }
     res = evaluate_pack_columns(load_pack("relapse"), facts, m, ("relapse.risk.cog",))
     codes = res["relapse.risk.cog"].value_codes(RISK)
