@@ -31,6 +31,7 @@ from allpath.roadmap.templates import (
     Applies,
     Component,
     DecisionPoint,
+    Eligibility,
     Option,
     Phase,
     Procedure,
@@ -360,22 +361,57 @@ class Roadmap:
         return out
 
     def eligibility(self) -> list[dict[str, Any]]:
-        """Age and line-of-therapy limits of the template's products, checked against age."""
-        if self.template is None:
-            return []
-        age_fact = self.assessment.facts.get("age.years")
-        age = float(age_fact.value) if age_fact is not None else None  # type: ignore[arg-type]
-        out = []
-        for e in self.template.eligibility:
-            if age is None:
-                ok: bool | None = None
-            else:
-                ok = (e.age_min_years is None or age >= e.age_min_years) and (
-                    e.age_max_years is None or age < e.age_max_years + 1)
-            out.append({"label": e.label, "age_min_years": e.age_min_years,
-                        "age_max_years": e.age_max_years, "line_of_therapy": e.line,
-                        "age_ok": ok, "line_of_therapy_check": "confirm with the care team",
-                        "cite": list(e.cite), "evidence": e.evidence, "note": e.note})
+        """Age and line-of-therapy limits of the products of every template in the plan that
+        names them (the chosen one, or one the plan continues on: blinatumomab without
+        remission goes on to CAR-T), each checked against the age on the day that template's
+        first phase starts: a label's "up to 25 years of age" is the age when the product is
+        given, not at diagnosis (review Z, rvz06). Without a dated plan the age is not checked."""
+        out: list[dict[str, Any]] = []
+        for tpl, pd in self._eligibility_templates():
+            age = None if pd is None else self.age_on(pd.start)
+            later = [] if pd is None else [p for p in self.phases[pd.index + 1:]
+                                           if getattr(self._template_of(p), "id", None)
+                                           == tpl.id]
+            for e in tpl.eligibility:
+                ok = None if age is None else _age_ok(e, age)
+                row: dict[str, Any] = {
+                    "label": e.label, "age_min_years": e.age_min_years,
+                    "age_max_years": e.age_max_years, "line_of_therapy": e.line,
+                    "age_ok": ok, "line_of_therapy_check": "confirm with the care team",
+                    "template": tpl.id, "phase": None if pd is None else pd.phase.id,
+                    "on": None if pd is None else pd.start.isoformat(),
+                    "age_years": None if age is None else round(age, 2),
+                    "age_basis": ("age on the first day of " + pd.phase.title
+                                  if pd is not None and age is not None else
+                                  "not checked: " + ("the plan has no dates (give a start "
+                                                     "date)" if pd is None else
+                                                     "no birth date or age at diagnosis")),
+                    "cite": list(e.cite), "evidence": e.evidence, "note": e.note}
+                # a limit crossed before a later phase of the same template starts (25 at
+                # apheresis, 26 at the infusion) is said, not decided
+                crossed = next((p for p in later if ok is not None
+                                and (a := self.age_on(p.start)) is not None
+                                and _age_ok(e, a) is not ok), None)
+                if crossed is not None:
+                    row["age_limit_crossed"] = {
+                        "phase": crossed.phase.id, "date": crossed.start.isoformat(),
+                        "text": f"the age limit is crossed before {crossed.phase.title} "
+                                f"({crossed.start.isoformat()}): confirm with the care team"}
+                out.append(row)
+        return out
+
+    def _eligibility_templates(self) -> list[tuple[Template, PhaseDates | None]]:
+        """Each template of the plan that names product limits, with the first laid-out phase
+        of it (None for the chosen template of an undated plan)."""
+        out: list[tuple[Template, PhaseDates | None]] = []
+        seen: set[str] = set()
+        for pd in self.phases:
+            tpl = self._template_of(pd)
+            if tpl is not None and tpl.eligibility and tpl.id not in seen:
+                seen.add(tpl.id)
+                out.append((tpl, pd))
+        if not self.phases and self.template is not None and self.template.eligibility:
+            out.append((self.template, None))
         return out
 
     def modifications(self) -> dict[str, Any]:
@@ -772,6 +808,13 @@ class Roadmap:
             "unconfirmed": self.unconfirmed(),
             "disclaimer": DISCLAIMER,
         }
+
+
+def _age_ok(e: Eligibility, age: float) -> bool:
+    """An age within a product's limits: ``age_max_years`` is inclusive ("up to and including
+    25 years": eligible until the 26th birthday)."""
+    return (e.age_min_years is None or age >= e.age_min_years) and (
+        e.age_max_years is None or age < e.age_max_years + 1)
 
 
 def _default_start(

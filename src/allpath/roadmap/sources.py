@@ -60,6 +60,14 @@ def _table(t: Template) -> list[str]:
                 days = _days(r.days) if r.days else "per protocol"
                 lines.append(f"| {p.id} | | {item} | | {days} | {when} | {', '.join(r.cite)} "
                              f"| {r.evidence} |")
+    for e in t.eligibility:
+        ages = " and ".join(x for x in (
+            f"from {e.age_min_years:g} y" if e.age_min_years is not None else "",
+            f"up to and including {e.age_max_years:g} y" if e.age_max_years is not None
+            else "") if x)
+        lines.append(f"| (eligibility) | | {e.label} | | | {ages or 'any age'} (age on the "
+                     f"template's first day); {e.line or 'line per label'} | "
+                     f"{', '.join(e.cite)} | {e.evidence} |")
     for m in t.modifications:
         lines.append(f"| (modification) | | {m.label} | | | {m.applies_if.label} | "
                      f"{', '.join(m.cite)} | {m.evidence} |")
