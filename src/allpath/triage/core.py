@@ -52,10 +52,13 @@ _CBC_TESTS = {
 }
 
 
-def _symptom_days(record: PatientRecord, on: dt.date | None) -> float | None:
+def _symptom_days(record: PatientRecord, on: dt.date | None,
+                  code: str | None = None) -> float | None:
+    """The longest duration of the recorded symptoms (of the symptom ``code`` only, when
+    given): ``duration_days`` as given, else days from onset to ``on``."""
     longest: float | None = None
     for s in record.symptoms:
-        if isinstance(s, str):
+        if isinstance(s, str) or (code is not None and s.code != code):
             continue
         days: float | None = s.duration_days
         if days is None and s.onset is not None and on is not None:
@@ -79,6 +82,9 @@ def triage_facts(inp: TriageInput, knowledge: Knowledge) -> tuple[dict[str, Fact
     days = _symptom_days(record, as_of)
     if days is not None:
         facts["triage.symptom_days"] = Fact(days, "d", ("symptoms",))
+    limp_days = _symptom_days(record, as_of, "limp")
+    if limp_days is not None:  # NHS Healthier Together times a limp by its own duration
+        facts["triage.limp_days"] = Fact(limp_days, "d", ("symptoms",))
     if inp.on_treatment is not None:
         facts["triage.on_treatment"] = Fact(inp.on_treatment, inputs=("on_treatment",))
     if inp.central_line is not None:

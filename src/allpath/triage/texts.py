@@ -463,6 +463,10 @@ NEXT_STEP_PLAIN = {
     "measles_prophylaxis": "Call the cancer care team today about the measles contact. A shot "
                            "that can protect (immune globulin) works only if it is given "
                            "within 6 days of the contact.",
+    "exposure_after_treatment": "Chemo keeps the body's defenses low for at least 6 months "
+                                "after it ends. Did {who} finish cancer treatment in the last "
+                                "6 months? Then treat the answer as yes. Call the cancer care "
+                                "team today.",
     "constipation_care": "Do not use an enema or a suppository (medicine put in the bottom). "
                          "Ask the team before you give any medicine for it.",
     "head_injury_watch": "Watch closely for 2 days after a hit to the head. Get emergency help "
@@ -604,6 +608,9 @@ NEXT_STEP_CLINICAL = {
                            "worried.",
     "measles_prophylaxis": "Measles exposure on treatment: immune globulin within 6 days of "
                            "the first exposure (CDC).",
+    "exposure_after_treatment": "Varicella or measles exposure, treatment status not given: "
+                                "immunity stays low for at least 6 months after chemotherapy "
+                                "(PICS); a recent end of treatment counts as on treatment.",
     "constipation_care": "Constipation on treatment: no enemas or suppositories; laxatives "
                          "as the team directs (COG, Cincinnati Children's).",
     "head_injury_watch": "Head injury: 48-hour red-flag safety net (NHS Healthier Together); "
