@@ -75,12 +75,18 @@ def test_nccn_mrd_positive_second_remission_gets_another_course_before_hct() -> 
     assert ids[2][0] == "hsct"
 
 
-def test_a_cns_relapse_names_cns_directed_therapy_beside_the_systemic_plan() -> None:
-    """rl04: a child's isolated CNS relapse got a blinatumomab plan whose only lumbar
-    puncture read 'prophylaxis'. An isolated extramedullary relapse still needs systemic
-    therapy [S1, S2] (fact sheet 4.3.9) and CNS-directed therapy goes with it (fact sheet
-    5.6.4, cranial radiotherapy dose unconfirmed): the relapse modification says so."""
-    mods = _roadmap("rl04")["roadmap"]["modifications"]
-    [cns] = mods["applies"]
-    assert cns["label"] == "Relapse in the central nervous system"
-    assert "intrathecal" in cns["text"] and cns["evidence"] == "unconfirmed"
+def test_a_late_isolated_cns_relapse_gets_no_plan_and_names_cns_directed_therapy() -> None:
+    """rl04: a child's late isolated CNS relapse got a blinatumomab plan whose only lumbar
+    puncture read 'prophylaxis'; then a plan with the CNS modification. Since roadmap pack
+    1.6.0 (review Z, rvz09) no template is laid out: in AALL1331 blinatumomab helped marrow
+    relapses, not isolated extramedullary ones, and the trial's chemotherapy blocks are not a
+    template (HOGAN-2023-AALL1331). The selection still names the CNS-directed therapy that
+    goes with systemic treatment (intrathecal therapy, 18 Gy cranial radiation)."""
+    rm = _roadmap("rl04")["roadmap"]
+    assert rm["template"] is None and rm["phases"] == []
+    sel = rm["selection"]
+    assert sel["rule_id"] == "roadmap.rr.b_late_isolated_extramedullary"
+    assert "HOGAN-2023-AALL1331" in sel["cite"]
+    assert "intrathecal" in sel["note"] and "18 Gy" in sel["note"]
+
+

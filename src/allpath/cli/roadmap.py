@@ -85,6 +85,13 @@ def _render(rm: Roadmap, on: dt.date | None, width: int | None = None) -> None:
     sel = d["selection"] or {}
     if t is None:
         con.print("[bold]No roadmap[/bold]: no protocol template was chosen.")
+        if sel.get("note") and sel.get("rule_id"):
+            # a rule that chose no template says why (e.g. no template fits a late isolated
+            # extramedullary relapse): its words, rule and sources
+            con.print(f"{sel['note']} (rule {sel['rule_id']} "
+                      f"[{', '.join(sel.get('cite', []))}])")
+        if d["alternatives"]:
+            con.print("Alternatives: " + ", ".join(map(str, d["alternatives"])))
         if sel.get("missing"):
             con.print(f"Missing: {', '.join(sel['missing'])}")
         if sel.get("possible"):

@@ -91,8 +91,9 @@ def reading_for(readings: tuple[MarrowReading, ...], checkpoint: str | None,
 class Course:
     """What the monitoring stage found that a roadmap reads: the dated marrow readings (for
     decision options naming a ``response``) and, after a confirmed relapse, the facts of that
-    relapse the roadmap pack's relapse HCT decision reads (``roadmap.relapse_episode``,
-    ``roadmap.relapse_timing_nccn``, ``roadmap.prior_hct``; facts.d/roadmap.yaml)."""
+    relapse the roadmap pack's relapse HCT decision and the relapsed templates read
+    (``roadmap.relapse_episode``, ``roadmap.relapse_timing_nccn``, ``roadmap.relapse_site``,
+    ``roadmap.relapse_cns``, ``roadmap.prior_hct``; facts.d/roadmap.yaml)."""
 
     readings: tuple[MarrowReading, ...] = ()
     relapse_facts: tuple[tuple[str, str | bool], ...] = ()
@@ -113,6 +114,8 @@ def course_of(monitoring: Monitoring | None, record: PatientRecord) -> Course:
             facts.append(("roadmap.relapse_timing_nccn", timing.value))
         site = next((r.value for r in rel.results if r.output == "relapse.site"
                      and r.status == "decided"), None)
+        if isinstance(site, str):
+            facts.append(("roadmap.relapse_site", site))
         facts.append(("roadmap.relapse_cns", site == "isolated_cns"
                       or "cns" in rel.extramedullary))
         facts.append(("roadmap.prior_hct", any(

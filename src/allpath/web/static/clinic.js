@@ -458,8 +458,16 @@
     }
     const rm = $("roadmap-body"); rm.replaceChildren();
     const road = a.roadmap;
-    if (!road || !road.template) rm.appendChild(el("p", "No treatment template was chosen for this record."));
-    else {
+    if (!road || !road.template) {
+      rm.appendChild(el("p", "No treatment template was chosen for this record."));
+      // a rule that chose no template says why (a late isolated extramedullary relapse)
+      const sel = road && road.selection;
+      if (sel && sel.rule_id && sel.note) {
+        const why = el("p", sel.note + " ");
+        why.appendChild(ruleButton(sel.rule_id, "why no template?"));
+        rm.appendChild(why);
+      }
+    } else {
       const head = el("p", road.template.title + " ");
       if (road.selection && road.selection.rule_id) head.appendChild(ruleButton(road.selection.rule_id, "why this template?"));
       rm.appendChild(head);
