@@ -88,3 +88,25 @@ def test_rr_blinatumomab_cns_note_is_no_longer_unconfirmed() -> None:
     [cns] = [m for m in tpl.modifications if m.label == "Relapse in the central nervous system"]
     assert "HOGAN-2023-AALL1331" in cns.cite
     assert cns.evidence != "unconfirmed"
+
+
+def test_cli_roadmap_names_the_age_and_day_each_car_t_limit_was_judged_on(
+        tmp_path: Path) -> None:
+    """rvz06: the text output said only "age fits"; it now gives the age and the day the
+    limit was judged on (the first day of the CAR-T plan, not the diagnosis)."""
+    import yaml
+    from typer.testing import CliRunner
+
+    from allpath.cli.app import app
+    from allpath.cli.commands import app as _registered  # noqa: F401
+
+    case = next(c for c in _CASES if c.stem.startswith("rvz06"))
+    record = tmp_path / "rvz06.yaml"
+    record.write_text(yaml.safe_dump(yaml.safe_load(case.read_text(encoding="utf-8"))["record"]),
+                      encoding="utf-8")
+    out = CliRunner().invoke(app, ["roadmap", str(record), "--setting", "relapsed"],
+                             env={"COLUMNS": "200"})
+    assert out.exit_code == 0, out.output
+    line = next(ln for ln in out.output.splitlines()
+                if ln.startswith("Eligibility tisagenlecleucel"))
+    assert "does not fit (age 26.46 on 2026-08-27)" in line

@@ -191,8 +191,14 @@ def _render(rm: Roadmap, on: dt.date | None, width: int | None = None) -> None:
         con.print("No transplant indication in first remission found.")
     for e in d["eligibility"]:
         fits = {True: "fits", False: "does not fit"}.get(e["age_ok"], "not known")
-        con.print(escape(f"Eligibility {e['label']}: age {fits}; line of therapy: "
+        # the age the limit was judged on, and its day (review Z: age at treatment)
+        when = (f" (age {e['age_years']:g} on {e['on']})"
+                if e.get("age_years") is not None and e.get("on") else
+                f" ({e['age_basis']})" if e.get("age_basis") else "")
+        con.print(escape(f"Eligibility {e['label']}: age {fits}{when}; line of therapy: "
                          f"{words(e['line_of_therapy'])}"))
+        if e.get("age_limit_crossed"):
+            con.print(escape(f"  {e['age_limit_crossed']['text']}"))
     if d["unconfirmed"]:
         con.print(f"[yellow]{len(d['unconfirmed'])} item(s) marked unconfirmed[/yellow] "
                   "(* above); see --format json")
