@@ -71,7 +71,8 @@ def assess(
     # after a confirmed relapse the relapse plan, dated from the relapse
     setting, relapse_date = roadmap_setting(monitoring)
     roadmap = build_roadmap(_Basis(record, timeline, facts, kb), setting=setting,
-                            relapse_date=relapse_date, course=course_of(monitoring, record))
+                            relapse_date=relapse_date,
+                            course=course_of(monitoring, record, timeline))
     if when is not None and roadmap is not None and roadmap.phases:  # None: tests stub it
         # a checkpoint marrow the plan scheduled that is overdue is reported, not assessable
         overdue = {str(i["timepoint"]) for i in roadmap.where_now(when)["overdue"]

@@ -32,10 +32,12 @@ KNOWN: dict[str, str] = {
         "transplant the transplant section names needs that section when a decision is "
         "settled: a design choice for the care team's review, left open."),
     "rvz04-girl-11-cd19-negative-cd22-positive-relapse-after-blinatumomab-inotuzumab-by-bsa": (
-        "Limit of the record format: a record holds one immunophenotype, so a CD19-negative "
-        "relapse makes the diagnosis itself indeterminate and there is no roadmap; antigen loss "
-        "at relapse cannot be recorded beside the diagnostic immunophenotype, so ALLPath cannot "
-        "steer to inotuzumab (CD22) instead of CD19-directed therapy."),
+        "Record as written: the case puts the relapse flow (CD19-negative) in the record's one "
+        "immunophenotype block, which is the diagnostic one, so the diagnosis itself becomes "
+        "indeterminate and there is no roadmap. Since roadmap pack 1.7.0 the relapse flow is "
+        "recorded as dated results (analytes cd19_blasts, cd22_blasts) beside the diagnostic "
+        "immunophenotype, and the plan is the case's answer: "
+        "test_besponsa_label_cd19_negative_relapse_goes_to_inotuzumab_by_bsa."),
     "rvz09-boy-6-late-isolated-cns-relapse-aall1331-low-risk-no-blinatumomab-only-plan-18-gy": (
         "Met in substance since roadmap pack 1.6.0 (no template, with the reason, HOGAN-2023-"
         "AALL1331): the output has roadmap.template = null, so the path roadmap.template.id "
@@ -110,3 +112,51 @@ def test_cli_roadmap_names_the_age_and_day_each_car_t_limit_was_judged_on(
     line = next(ln for ln in out.output.splitlines()
                 if ln.startswith("Eligibility tisagenlecleucel"))
     assert "does not fit (age 26.46 on 2026-08-27)" in line
+
+
+def _rvz04_with_relapse_flow() -> dict[str, Any]:
+    """rvz04 as ALLPath records it: the diagnostic immunophenotype (CD19-positive B-ALL, as
+    at diagnosis in 2023) and the relapse flow as dated results (analytes cd19_blasts,
+    cd22_blasts) on the relapse marrow's day."""
+    import yaml
+
+    case = next(c for c in _CASES if c.stem.startswith("rvz04"))
+    doc: dict[str, Any] = yaml.safe_load(case.read_text(encoding="utf-8"))["record"]
+    doc["immunophenotype"] = {**doc["immunophenotype"], "time": "2023-03-06",
+                              "markers": {**doc["immunophenotype"]["markers"],
+                                          "CD19": "positive"}}
+    doc["observations"] += [
+        {"code": "cd19_blasts", "value": "negative", "time": "2025-12-01"},
+        {"code": "cd22_blasts", "value": "positive", "time": "2025-12-01"}]
+    return doc
+
+
+def test_besponsa_label_cd19_negative_relapse_goes_to_inotuzumab_by_bsa() -> None:
+    """rvz04 (review Z): a relapse that lost CD19 after blinatumomab. Blincyto and the CD19
+    CAR-T products are for CD19-positive B-ALL and Besponsa for CD22-positive B-ALL (labels,
+    S29e), so the plan is inotuzumab, 0.8 mg/m2 on day 1 and 0.5 mg/m2 on days 8 and 15 at
+    1.2 m2 (0.96 mg, 0.6 mg; DeAngelo 2017, S29f), with no CD19-directed alternative."""
+    from allpath import assess, parse_record
+
+    rm = assess(parse_record(_rvz04_with_relapse_flow())).to_dict()["roadmap"]
+    assert rm["template"]["id"] == "rr-inotuzumab"
+    assert rm["selection"]["rule_id"] == "roadmap.rr.b_cd19_negative"
+    assert "rr-car-t" not in rm["alternatives"] and "rr-inotuzumab" not in rm["alternatives"]
+    [cycle1] = [p for p in rm["phases"] if p["id"] == "cycle-1"]
+    amounts = sorted(c["dose"]["amount"] for c in cycle1["components"]
+                     if c["drug"] == "inotuzumab ozogamicin")
+    assert amounts == [0.6, 0.96]
+    assert rm["transplant"]["indications"] == ["child_early_first_relapse"]
+
+
+def test_a_relapse_marker_before_the_relapse_work_up_is_not_read() -> None:
+    """A CD19-negative result dated before the relapse's work-up (a front-line marrow) does
+    not steer the relapse plan."""
+    from allpath import assess, parse_record
+
+    doc = _rvz04_with_relapse_flow()
+    for o in doc["observations"]:
+        if o["code"] in ("cd19_blasts", "cd22_blasts"):
+            o["time"] = "2023-03-06"
+    rm = assess(parse_record(doc)).to_dict()["roadmap"]
+    assert rm["template"]["id"] == "rr-blinatumomab"

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
     from allpath.monitoring.monitor import Monitoring
+    from allpath.observations.normalise import Timeline
     from allpath.record.models import PatientRecord
 
 __all__ = ["Course", "MarrowReading", "course_of", "marrow_readings", "reading_for"]
@@ -99,8 +100,30 @@ class Course:
     relapse_facts: tuple[tuple[str, str | bool], ...] = ()
 
 
-def course_of(monitoring: Monitoring | None, record: PatientRecord) -> Course:
-    """The :class:`Course` of a monitoring result and its record."""
+# dated flow results of the blasts' target antigens (analytes cd19_blasts, cd22_blasts), read
+# from the first day of the relapse work-up: the relapse templates' targets (roadmap pack)
+_ANTIGENS = (("cd19_blasts", "roadmap.relapse_cd19"), ("cd22_blasts", "roadmap.relapse_cd22"))
+
+
+def _antigens(record: PatientRecord, timeline: Timeline | None, since: dt.date,
+              ) -> list[tuple[str, str | bool]]:
+    if timeline is None:
+        from allpath.observations.normalise import normalise
+
+        timeline = normalise(record)
+    out: list[tuple[str, str | bool]] = []
+    for code, name in _ANTIGENS:
+        latest = [o.category for o in timeline.series(code)
+                  if o.time >= since and o.category is not None]
+        if latest:
+            out.append((name, latest[-1]))
+    return out
+
+
+def course_of(monitoring: Monitoring | None, record: PatientRecord,
+              timeline: Timeline | None = None) -> Course:
+    """The :class:`Course` of a monitoring result and its record (``timeline``: the record's
+    normalised results, made here when not given and a relapse needs them)."""
     if monitoring is None:
         return Course()
     facts: list[tuple[str, str | bool]] = []
@@ -118,6 +141,8 @@ def course_of(monitoring: Monitoring | None, record: PatientRecord) -> Course:
             facts.append(("roadmap.relapse_site", site))
         facts.append(("roadmap.relapse_cns", site == "isolated_cns"
                       or "cns" in rel.extramedullary))
+        since = rel.workup[0] if rel.workup is not None else when
+        facts.extend(_antigens(record, timeline, min(since, when)))
         facts.append(("roadmap.prior_hct", any(
             str(getattr(ev.phase, "value", ev.phase)) == "transplant" and ev.start < when
             for ev in record.treatment)))
