@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import sys
+from collections import Counter
 from pathlib import Path
 
 import yaml
@@ -42,6 +43,10 @@ def main() -> None:
     entries = parse(facts.read_text(encoding="utf-8"))
     extra = yaml.safe_load(Path("scripts/citations_extra.yaml").read_text(encoding="utf-8"))
     entries.extend(extra)
+    counts = Counter(str(e["id"]) for e in entries)
+    dups = sorted(i for i, n in counts.items() if n > 1)
+    if dups:  # one id, one source: a second entry would silently replace the first
+        sys.exit(f"duplicate citation id(s): {', '.join(dups)}")
     doc = {
         "format": "allpath.citations/1",
         "note": (

@@ -25,3 +25,17 @@ def test_every_cross_value_plausibility_limit_cites_a_known_source() -> None:
     citations = load_knowledge().citations
     for name, limit in doc["limits"].items():
         assert limit["cite"] and all(c in citations for c in limit["cite"]), name
+
+
+def test_every_citation_id_is_defined_once() -> None:
+    """A second entry with the same id would silently replace the first (CDC-VARIZIG-2013
+    was written twice, with different wording); scripts/build_citations.py now refuses it."""
+    from collections import Counter
+
+    import yaml
+
+    from allpath.rules.loader import knowledge_dir
+
+    doc = yaml.safe_load((knowledge_dir() / "citations.yaml").read_text(encoding="utf-8"))
+    counts = Counter(c["id"] for c in doc["citations"])
+    assert [i for i, n in counts.items() if n > 1] == []

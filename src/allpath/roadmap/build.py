@@ -395,8 +395,11 @@ class Roadmap:
                 if crossed is not None:
                     row["age_limit_crossed"] = {
                         "phase": crossed.phase.id, "date": crossed.start.isoformat(),
-                        "text": f"the age limit is crossed before {crossed.phase.title} "
-                                f"({crossed.start.isoformat()}): confirm with the care team"}
+                        "text": (f"the age limit is no longer met on {crossed.phase.title} "
+                                 if ok else f"the age limit is met only from "
+                                 f"{crossed.phase.title} ")
+                                + f"({crossed.start.isoformat()}): confirm with the care team",
+                        "met_from_then": not ok}
                 out.append(row)
         return out
 

@@ -137,6 +137,10 @@ def course_of(monitoring: Monitoring | None, record: PatientRecord,
             facts.append(("roadmap.relapse_timing_nccn", timing.value))
         site = next((r.value for r in rel.results if r.output == "relapse.site"
                      and r.status == "decided"), None)
+        cog = next((r.value for r in rel.results if r.output == "relapse.risk.cog"
+                    and r.status == "decided"), None)
+        if cog in ("low", "intermediate", "high"):
+            facts.append(("roadmap.relapse_risk_cog", str(cog)))
         if isinstance(site, str):
             facts.append(("roadmap.relapse_site", site))
         facts.append(("roadmap.relapse_cns", site == "isolated_cns"

@@ -556,6 +556,11 @@ class TriageResult:
                     else texts.HEADLINE_TRANSPLANT_SIGNS[advice]
                     if "transplant_signs_today" in self.next_step_codes()
                     and advice in texts.HEADLINE_TRANSPLANT_SIGNS
+                    # a chickenpox or measles contact: a treatment that ended in the last 6
+                    # months counts too (PICS-INFOBOOK; reviews AA, BB)
+                    else texts.HEADLINE_EXPOSURE_ASK
+                    if advice == "today_ask_treatment"
+                    and texts.EXPOSURE_SIGNS & set(self.symptoms)
                     else texts.HEADLINE.get(advice, texts.HEADLINE_BY_URGENCY.get(urgency, "")))
         if "{if_no}" in headline:
             # what answering "no" gives, read from that result (review U: the headline said

@@ -124,6 +124,15 @@ IF_NO = {
     "routine": "nothing you entered looks urgent. See a doctor if things change or you are "
                "worried.",
 }
+# The today_ask_treatment headline for a chickenpox or measles contact: the defences stay low for
+# at least 6 months after chemotherapy ends (PICS-INFOBOOK), so "no" alone is not enough to
+# drop the call (reviews AA, BB: a child a few months off treatment is truthfully "no").
+HEADLINE_EXPOSURE_ASK = (
+    "Is this person having cancer treatment, like chemo, CAR-T cells or a transplant? Or do "
+    "they have a central line? Or did cancer treatment end in the last 6 months? Then call the "
+    "cancer care team today. If you are not sure, act as if the answer is yes. Only if you are "
+    "sure it is no to all three: {if_no}")
+EXPOSURE_SIGNS = frozenset({"chickenpox_exposure", "measles_exposure"})
 # The headline when a sign of graft-versus-host disease after a stem cell transplant gets a
 # call to the team today during treatment (step transplant_signs_today; in the first 100 days
 # a transplant counts as on treatment): the transplant team first, as the step says (review V;
@@ -467,6 +476,14 @@ NEXT_STEP_PLAIN = {
                                 "after it ends. Did {who} finish cancer treatment in the last "
                                 "6 months? Then treat the answer as yes. Call the cancer care "
                                 "team today.",
+    # a limp off treatment (NHS Healthier Together "Limp": amber today, red emergency)
+    "limp_watch": "See a doctor today if {who} cannot put weight on the leg, gets a fever, or "
+                  "has a red, hot or swollen joint. Get emergency help now if {who} looks pale, "
+                  "blue or blotchy, or is very sleepy or hard to wake.",
+    # a cough, cold, flu or sore throat during treatment (SCHN, CCS)
+    "infection_watch": "Check the temperature. Call the cancer care team now, day or night, "
+                       "for a fever of 38 C (100.4 F) or more, shivering or chills, or trouble "
+                       "breathing.",
     "constipation_care": "Do not use an enema or a suppository (medicine put in the bottom). "
                          "Ask the team before you give any medicine for it.",
     "head_injury_watch": "Watch closely for 2 days after a hit to the head. Get emergency help "
@@ -611,6 +628,11 @@ NEXT_STEP_CLINICAL = {
     "exposure_after_treatment": "Varicella or measles exposure, treatment status not given: "
                                 "immunity stays low for at least 6 months after chemotherapy "
                                 "(PICS); a recent end of treatment counts as on treatment.",
+    "limp_watch": "Limp off treatment: same-day review for non-weight-bearing, fever above 38 C "
+                  "or a red, hot or swollen joint; emergency for pallor, mottling or reduced "
+                  "consciousness (NHS Healthier Together).",
+    "infection_watch": "Respiratory or flu-like symptoms on treatment: fever of 38 C or more, "
+                       "rigors or respiratory distress means immediate review (SCHN, CCS).",
     "constipation_care": "Constipation on treatment: no enemas or suppositories; laxatives "
                          "as the team directs (COG, Cincinnati Children's).",
     "head_injury_watch": "Head injury: 48-hour red-flag safety net (NHS Healthier Together); "
