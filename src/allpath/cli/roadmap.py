@@ -181,6 +181,9 @@ def _render(rm: Roadmap, on: dt.date | None, width: int | None = None) -> None:
     if tr["indicated"]:
         con.print(f"[bold]Transplant (HCT) to consider[/bold]: {', '.join(tr['indications'])}; "
                   f"donor search {tr['donor_search']['date'] if tr['donor_search'] else ''}")
+        if tr["decision"] and tr["decision"].get("note"):
+            # the rule's own words ("consider allo-HCT ... when feasible"; review CC)
+            con.print(escape(f"  {tr['decision']['note']}"))
     elif tr["decision"] and tr["decision"]["status"] == "unknown":
         con.print(escape("Transplant indication pending: needs "
                          + "; ".join(_tests(tr["decision"]["missing"]))))

@@ -64,6 +64,13 @@ class BodySize:
         return self.formula.compute(self.height_cm, self.weight_kg)
 
     @property
+    def bmi_kg_m2(self) -> float | None:
+        """Body-mass index: weight (kg) over height (m) squared."""
+        if self.height_cm is None or self.weight_kg is None or self.height_cm <= 0:
+            return None
+        return self.weight_kg / (self.height_cm / 100.0) ** 2
+
+    @property
     def missing(self) -> tuple[str, ...]:
         out = []
         if self.height_cm is None:
@@ -84,6 +91,7 @@ class BodySize:
             "weight_kg": self.weight_kg,
             "weight_date": self.weight_date.isoformat() if self.weight_date else None,
             "bsa_m2": round(b, 3) if b is not None else None,
+            "bmi_kg_m2": round(bmi, 1) if (bmi := self.bmi_kg_m2) is not None else None,
             "missing": list(self.missing),
         }
 

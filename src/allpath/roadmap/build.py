@@ -209,7 +209,7 @@ class Roadmap:
         if any(fc.fact == MRD_BY_PHASE_START for fc in a.facts):
             facts = {**facts, MRD_BY_PHASE_START: self._mrd_by(on)}
         return applies(a, age=self.age_on(on), weight=body.weight_kg, bsa=body.bsa_m2,
-                       sex=self.sex, facts=facts)
+                       sex=self.sex, facts=facts, bmi=body.bmi_kg_m2)
 
     def _mrd_by(self, on: dt.date) -> float | None:
         """The latest marrow MRD result (%) dated on or before ``on`` (fact
@@ -447,6 +447,9 @@ class Roadmap:
             text = "Modifications that apply: " + "; ".join(
                 r["label"] + (f" (from {r['from']['phase']}, {r['from']['date']})"
                               if r["from"] else "") for r in applies_) + "."
+            if possible:  # what is still open is said too (review CC, rcc02)
+                text += " Still open: " + "; ".join(
+                    f"{r['label']} (needs {', '.join(r['needs'])})" for r in possible) + "."
         elif possible:
             text = ("No modification is known to apply; still open: "
                     + "; ".join(f"{r['label']} (needs {', '.join(r['needs'])})"

@@ -300,7 +300,8 @@ def _fact_holds(value: object, op: str | None, target: object, in_: tuple[str, .
 
 
 def applies(a: Applies, *, age: float | None, weight: float | None, bsa: float | None,
-            sex: str | None, facts: dict[str, object]) -> tuple[bool | None, tuple[str, ...]]:
+            sex: str | None, facts: dict[str, object], bmi: float | None = None,
+            ) -> tuple[bool | None, tuple[str, ...]]:
     """Three-valued: True, False or None (unknown) with what is needed to decide.
 
     A ``check`` the record cannot answer keeps the answer unknown when everything else holds.
@@ -319,6 +320,7 @@ def applies(a: Applies, *, age: float | None, weight: float | None, bsa: float |
     num(age, a.age_min_years, a.age_below_years, "age (birth date)")
     num(weight, a.weight_min_kg, a.weight_below_kg, "weight (kg)")
     num(bsa, a.bsa_min_m2, a.bsa_below_m2, "height (cm) and weight (kg)")
+    num(bmi, a.bmi_min, None, "height (cm) and weight (kg)")
     if a.sex is not None:
         if sex in ("male", "female"):
             verdicts.append(sex == a.sex)

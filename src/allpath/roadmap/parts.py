@@ -48,6 +48,7 @@ class Applies(_Strict):
     weight_below_kg: float | None = None
     bsa_min_m2: float | None = None
     bsa_below_m2: float | None = None
+    bmi_min: float | None = None  # body-mass index (kg/m2), from the same height and weight
     sex: Literal["male", "female"] | None = None
     facts: tuple[FactCondition, ...] = ()
     check: str | None = None
