@@ -67,7 +67,8 @@ def test_blinatumomab_label_no_remission_after_two_induction_cycles_goes_to_car_
     assert dec["response_read"]["state"] == "not_in_remission"
     assert dec["response_read"]["source"] == "relapse.not_in_remission"
     settled = {o["next"]: o["settled_by_record"] for o in dec["options"]}
-    assert settled == {"consolidation": False, "template:rr-car-t": True}
+    assert settled == {"template:hsct": False, "consolidation": False,
+                       "template:rr-car-t": True}
 
 
 def test_blinatumomab_label_cycle_one_without_remission_still_gives_cycle_two() -> None:
@@ -87,7 +88,9 @@ def test_blinatumomab_label_remission_after_cycle_two_goes_on_to_consolidation()
     dec = _decision(rm, "blinatumomab-2")
     assert dec["response_read"]["state"] == "remission"
     settled = {o["next"]: o["settled_by_record"] for o in dec["options"]}
-    assert settled == {"consolidation": True, "template:rr-car-t": False}
+    # the HCT option needs an MRD-negative remission: no MRD on that marrow leaves it open
+    assert settled == {"template:hsct": None, "consolidation": True,
+                       "template:rr-car-t": False}
 
 
 def test_a_decision_without_a_marrow_in_its_phase_is_not_settled() -> None:
@@ -140,3 +143,20 @@ def test_nelarabine_t_all_second_remission_goes_to_hct_and_no_remission_ends_the
         assert phases[-1] == ("rr-t-nelarabine", "nelarabine-2")
     else:
         assert after in {t for t, _ in phases}
+
+
+def test_nccn_mrd_negative_second_remission_with_a_transplant_indication_goes_to_hct() -> None:
+    """Review Z, rvz03: an adult's MRD-negative second remission after the blinatumomab
+    induction cycles went on to consolidation cycles 3-9 while the transplant section named a
+    consolidative HCT (NCCN adult: CR2 without an earlier transplant goes to allogeneic HCT;
+    NCCN paediatric: an early first relapse goes to HCT in CR2). The decision after cycle 2
+    now follows that indication (rr-blinatumomab 2.6.0)."""
+    case = next((Path(__file__).parent / "review_z").glob("rvz03*.yaml"))
+    doc = load_yaml(case.read_text(encoding="utf-8"))["record"]
+    rm = _roadmap(doc)["roadmap"]
+    assert rm["transplant"]["indications"] == ["adult_cr2_consolidative"]
+    phases = [(p["template"], p["id"]) for p in rm["phases"]]
+    assert phases[:2] == [("rr-blinatumomab", "blinatumomab-1"),
+                          ("rr-blinatumomab", "blinatumomab-2")]
+    assert phases[2][0] == "hsct"
+    assert ("rr-blinatumomab", "consolidation") not in phases

@@ -23,14 +23,14 @@ _CASES = sorted(_DIR.glob("rvz*.yaml"))
 
 KNOWN: dict[str, str] = {
     "rvz03-man-40-marrow-relapse-blinatumomab-fixed-dose-adult-premed-cr2-consolidative-hct": (
-        "Design of the template, not a matching bug: the label allows two blinatumomab induction "
-        "cycles, so the cycle-1 decision names no marrow response and reads none (a cycle 1 "
-        "without remission still gives cycle 2: "
+        "Design of the template: the label allows two blinatumomab induction cycles, so the "
+        "cycle-1 decision names no marrow response and reads none (a cycle 1 without "
+        "remission still gives cycle 2: "
         "test_blinatumomab_label_cycle_one_without_remission_still_gives_cycle_two); the "
-        "MRD-negative CR2 of day 29 is read at the end of cycle 2. The case asks for the reading "
-        "at cycle 1 and for cycle 2 in the plan. Sending an adult's CR2 to the consolidative "
-        "transplant the transplant section names needs that section when a decision is "
-        "settled: a design choice for the care team's review, left open."),
+        "case asks for the reading at cycle 1. What the case is about is met since "
+        "rr-blinatumomab 2.6.0: the MRD-negative CR2 goes to the consolidative HCT after "
+        "cycle 2 (test_nccn_mrd_negative_second_remission_with_a_transplant_indication_"
+        "goes_to_hct), no longer to consolidation cycles 3-9."),
     "rvz04-girl-11-cd19-negative-cd22-positive-relapse-after-blinatumomab-inotuzumab-by-bsa": (
         "Record as written: the case puts the relapse flow (CD19-negative) in the record's one "
         "immunophenotype block, which is the diagnostic one, so the diagnosis itself becomes "

@@ -1007,6 +1007,11 @@ def build_roadmap(
     sex_v = str(getattr(assessment.record.sex, "value", assessment.record.sex))
     sex_known = sex_v if sex_v in ("male", "female") else None
     values: dict[str, object] = {k: f.value for k, f in facts.items()}
+    relapse_hct = results.get("roadmap.transplant_indications_relapse")
+    if setting == "relapsed" and relapse_hct is not None and relapse_hct.status == "decided":
+        # a relapse template's decision can follow the transplant indication of the second
+        # remission (rr-blinatumomab: CR after the induction cycles goes to HCT; review Z)
+        values["roadmap.transplant_indications_relapse"] = list(relapse_hct.value)
     # the record's treatment events from the plan's first day move each phase to the day it
     # really began (not when a start date is given: that lays out the template as asked)
     recorded = (sorted(((norm_name(ev.phase), ev.start, ev.end)

@@ -287,7 +287,9 @@ def _safe_date(year: int, month: int, day: int) -> dt.date:
 
 def _fact_holds(value: object, op: str | None, target: object, in_: tuple[str, ...] | None
                 ) -> bool:
-    if in_ is not None:
+    if in_ is not None:  # a list fact (transplant indications): any of its values
+        if isinstance(value, (list, tuple, set, frozenset)):
+            return any(str(v) in in_ for v in value)
         return str(value) in in_
     if op == "contains":
         return isinstance(value, (list, tuple, set, frozenset)) and target in value
