@@ -1008,7 +1008,8 @@ def build_roadmap(
     sex_known = sex_v if sex_v in ("male", "female") else None
     values: dict[str, object] = {k: f.value for k, f in facts.items()}
     relapse_hct = results.get("roadmap.transplant_indications_relapse")
-    if setting == "relapsed" and relapse_hct is not None and relapse_hct.status == "decided":
+    if setting == "relapsed" and relapse_hct is not None and relapse_hct.status == "decided" \
+            and isinstance(relapse_hct.value, list):
         # a relapse template's decision can follow the transplant indication of the second
         # remission (rr-blinatumomab: CR after the induction cycles goes to HCT; review Z)
         values["roadmap.transplant_indications_relapse"] = list(relapse_hct.value)
