@@ -38,3 +38,41 @@ def test_tecartus_epar_limit_met_only_at_the_infusion_is_said_so() -> None:
         "the age limit is no longer met")
     ema = rows["brexucabtagene autoleucel (EMA)"]["age_limit_crossed"]
     assert ema["text"].startswith("the age limit is met only from") and ema["met_from_then"]
+
+
+def _rbb05(previous: float, sensitivity: float | None = None) -> list[dict[str, object]]:
+    """rbb05 (flow MRD 0.9% in maintenance, under 1% blasts by morphology) with its
+    end-of-induction MRD changed."""
+    import copy
+
+    from allpath import assess, parse_record
+    from support import load_yaml
+
+    case = next(c for c in _CASES if c.stem.startswith("rbb05"))
+    doc = copy.deepcopy(load_yaml(case.read_text(encoding="utf-8"))["record"])
+    for o in doc["observations"]:
+        if o["code"] == "mrd_marrow" and o["time"] == "2022-05-02":
+            o["value"] = previous
+            if sensitivity is not None:
+                o["sensitivity"] = sensitivity
+    alerts: list[dict[str, object]] = assess(parse_record(doc)).to_dict()["alerts"]
+    return alerts
+
+
+def test_pemmaraju_2017_mrd_back_after_a_negative_result_is_an_alert() -> None:
+    """Review BB: flow MRD 0.9% in maintenance after an MRD-negative end of induction gave no
+    alert (below the Ponte di Legno relapse level). 80% of such recurrences were followed by a
+    relapse after a median of 3 months (Pemmaraju 2017)."""
+    [alert] = [a for a in _rbb05(0.0) if a["id"] == "mrd_recurrence"]
+    trace = alert["trace"]
+    assert isinstance(trace, dict) and "PEMMARAJU-2017-MRD" in trace["citations"]
+    assert alert["severity"] == "high"
+
+
+def test_mrd_that_was_never_negative_is_not_a_recurrence() -> None:
+    assert "mrd_recurrence" not in [a["id"] for a in _rbb05(0.05)]
+
+
+def test_a_negative_from_an_assay_coarser_than_0_01_percent_is_not_a_negative() -> None:
+    """MRD-REPORT-ASH2021: 'not detected' by a 10^-3 assay says nothing about 0.01%."""
+    assert "mrd_recurrence" not in [a["id"] for a in _rbb05(0.0, sensitivity=0.001)]

@@ -58,7 +58,8 @@ MRD_ANALYTES: Mapping[str, str] = {"mrd_blood": "blood", "mrd_marrow": "marrow"}
 #: MRD facts computed by the monitoring stage (not read from a time point's window) that the
 #: monitoring packs compare with thresholds: the relapse pack's end-of-block-1 marrow MRD and
 #: the alerts' latest MRD. They are read from their results with the same checks.
-MONITORING_MRD_FACTS: tuple[str, ...] = ("rel.mrd_end_block1", "now.mrd_latest")
+MONITORING_MRD_FACTS: tuple[str, ...] = ("rel.mrd_end_block1", "now.mrd_latest",
+                                          "now.mrd_previous")
 
 #: Citation of the rule that a negative result needs enough sensitivity, and of the need to
 #: report a result's sensitivity with it (bibliography id).

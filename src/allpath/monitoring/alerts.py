@@ -354,7 +354,8 @@ def _mrd_facts(timeline: Timeline, ref: dt.date, kb: Knowledge | None = None
                ) -> dict[str, Fact]:
     """``now.mrd_latest`` and ``now.mrd_rise``: the latest MRD result on or before ``ref``,
     and how much higher it is than the one before it from the same specimen (and method,
-    where both record one)."""
+    where both record one); ``now.mrd_previous``: that earlier result, read with its own
+    assay sensitivity (a recurrence after an MRD-negative result, alert mrd_recurrence)."""
     series = [o for o in timeline if o.code in ("mrd_marrow", "mrd_blood")
               and o.value is not None and o.time <= ref]
     if not series:
@@ -379,6 +380,13 @@ def _mrd_facts(timeline: Timeline, ref: dt.date, kb: Knowledge | None = None
         prev = before[-1]
         out["now.mrd_rise"] = Fact(latest.value - (prev.value or 0.0), "%",
                                    (prev.ref, latest.ref))
+        # the earlier result against the same thresholds: a "negative" from an assay too
+        # coarse for them, or same-day results on both sides, leaves it unknown
+        prev_day = [prev, *(o for o in before if o is not prev and o.time == prev.time)]
+        earlier = read_mrd_results("now.mrd_previous", prev_day,
+                                   compared_thresholds(kb).get("now.mrd_previous", ()))
+        if earlier.fact is not None:
+            out["now.mrd_previous"] = earlier.fact
     return out
 
 
