@@ -20,6 +20,8 @@ __all__ = ["KaryotypeReading", "masked_hypodiploidy_limits", "masked_hypodiploid
 _COUNT = re.compile(r"^\s*(\d{2,3})(?:\s*[~-]\s*(\d{2,3}))?\s*(?:<\dn>)?\s*$")
 _TRANSLOCATION = re.compile(r"t\((\w+);(\w+)\)(?:\(([pq][\d.]+);([pq][\d.]+)\))?")
 _GAIN = re.compile(r"^\+(\d{1,2}|X|Y)(c?)$")
+# ISCN words that are not abnormalities: clone references and the composite mark
+_NOT_ABNORMALITIES = frozenset({"idem", "sl", "sdl", "sdl1", "sdl2", "inc", "cp"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +35,10 @@ class KaryotypeReading:
     unread: tuple[str, ...]
     constitutional_gains: tuple[str, ...] = ()  # ``+21c``: present in every cell, not acquired
     clone_counts: tuple[int, ...] = ()  # the count of every clone, stemline first
+    # acquired abnormalities of the stemline: each gain, loss, translocation and other
+    # structural change once (``der(13)t(13;20)`` is one), not the sex chromosomes, a
+    # constitutional change (``c``) or a clone reference (``idem``)
+    abnormalities: int = 0
 
 
 @lru_cache(maxsize=1)
@@ -97,5 +103,8 @@ def read_karyotype(text: str) -> KaryotypeReading:
             continue
         unread.append(field)
     fusions = tuple(dict.fromkeys(table[t] for t in translocations if t in table))
+    structural = [u for u in unread if not u.endswith("c")
+                  and u.lower() not in _NOT_ABNORMALITIES]
     return KaryotypeReading(count, tuple(translocations), fusions, tuple(gains), tuple(unread),
-                            tuple(constitutional), tuple(clone_counts))
+                            tuple(constitutional), tuple(clone_counts),
+                            len(gains) + len(translocations) + len(structural))

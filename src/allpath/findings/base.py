@@ -323,6 +323,9 @@ def _genetics(record: PatientRecord, facts: dict[str, Fact], out: BaseFacts) -> 
         for gain in reading.gains:
             if gain in ("4", "10", "17") and not doubled_only:
                 alterations.add(f"trisomy_{gain}")
+        if not doubled_only:  # the count of acquired abnormalities (complex karyotype)
+            facts["genetics.karyotype_abnormalities"] = Fact(
+                float(reading.abnormalities), "1", ("genetics.karyotype",))
         if reading.unread:
             out.notes.append("karyotype parts not interpreted: " + ", ".join(reading.unread))
     if g.fusions is not None or fusions:
@@ -346,6 +349,11 @@ def _genetics(record: PatientRecord, facts: dict[str, Fact], out: BaseFacts) -> 
                    "the record does not say" if zygosity else "") + ")")
     if g.alterations is not None or alterations:
         facts["genetics.alterations"] = Fact(frozenset(alterations), inputs=tuple(refs))
+    if g.alterations is not None:
+        # the same reported list, read for the T-ALL mutations (NOTCH1, FBXW7, RAS, PTEN):
+        # its own fact so that a missing one names the sequencing that settles it
+        facts["genetics.t_all_alterations"] = Fact(frozenset(alterations),
+                                                   inputs=("genetics.alterations",))
     if among is not None:
         facts["genetics.chromosome_count"] = among
     elif count is not None:

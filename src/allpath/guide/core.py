@@ -67,6 +67,7 @@ SCHEME_WORDS = {
     "nci_rome": "the first grouping by age and white cell count",
     "nci_treatment": "the grouping by age and white cell count used for treatment",
     "nccn_adult_genetics": "the adult risk group from the gene changes",
+    "nccn_adult_t_genetics": "the adult T-cell risk group from the gene changes",
     "ukallxii_e2993": "the adult risk group from the first white cell count",
     "cog_pdq": "the Children's Oncology Group risk group",
     "aall1731": "the group used in a recent study of standard-risk B-cell ALL",
@@ -93,7 +94,8 @@ _PHONE = re.compile(r"[0-9+()\-. /]+(?:\s*(?:ext\.?|x)\s*[0-9]+)?", re.IGNORECAS
 # the risk grouping a family is told about, in order of preference: the one a treatment
 # protocol for that patient uses (infant, T-cell, COG B-cell, adult), then the settled ones
 MAIN_SCHEMES = ("infant_interfant06", "infant_nccn", "t_all_nccn_pediatric", "cog_pdq",
-                "adult_risk_factors", "nccn_adult_genetics", "ukallxii_e2993",
+                "adult_risk_factors", "nccn_adult_genetics", "nccn_adult_t_genetics",
+                "ukallxii_e2993",
                 "nci_treatment", "nci_rome")
 # what a missing input is, in family words, and what it can change
 MISSING_WORDS: tuple[tuple[str, str], ...] = (
@@ -179,6 +181,7 @@ SETTLED_BASIS = {
     "nci_rome": "age and the first white cell count",
     "nci_treatment": "age and the first white cell count",
     "nccn_adult_genetics": "the gene changes",
+    "nccn_adult_t_genetics": "the gene changes",
     "ukallxii_e2993": "the first white cell count",
 }
 PH_POSITIVE = ("BCR::ABL1", "BCR-ABL1", "Ph+")
