@@ -4,7 +4,9 @@ run as committed. First run: 3 of 10 (after the reviewer's own path slip). Fixed
 AALL0434's low-risk group is decided (risk.aall0434_low; risk pack 2.10.0), so nelarabine and
 12 Gy cranial radiation are given or not given instead of "if intermediate or high risk"
 (ree02, ree04), and a CNS3 T-ALL gets AALL0434's high-dose methotrexate interim maintenance
-(cog-t-all 3.2.0; ree05)."""
+(cog-t-all 3.2.0; ree05). The roadmap's modifications now include those of a template the
+plan continues on (the Down syndrome note of the standard-risk backbone after Interfant;
+ree10)."""
 
 from __future__ import annotations
 
@@ -37,11 +39,6 @@ KNOWN: dict[str, str] = {
         "confidence) reads AALL0434/AALL1231 and NCCN as treating T-lymphoblastic lymphoma on "
         "the T-ALL backbone; the lymphoma presentation, lineage, M2 marrow and airway alert "
         "are met."),
-    "ree10-girl-11-months-down-syndrome-kmt2a-germline-turns-1-in-induction-it-6-then-8-mg": (
-        "Not built: the roadmap's modifications are those of the chosen template (interfant); "
-        "the Down syndrome modification of the template the plan continues on (cog-b-sr) is "
-        "not shown. The reviewer (low confidence) found no Down syndrome rule specific to "
-        "infants."),
 }
 
 
@@ -92,3 +89,11 @@ def test_aall0434_cns3_t_all_gets_high_dose_methotrexate_interim_maintenance() -
     im = _phase(assess(parse_record(_record("ree05"))).to_dict(), "interim_maintenance")
     drugs = [c["drug"] for c in im["components"]]
     assert "leucovorin" in drugs and "pegaspargase" not in drugs
+
+
+def test_a_continued_templates_down_syndrome_note_is_shown_from_its_first_phase() -> None:
+    out = assess(parse_record(_record("ree10"))).to_dict()
+    rows = [m for m in out["roadmap"]["modifications"]["applies"]
+            if "Down syndrome" in m["label"]]
+    assert rows and rows[0]["template"] == "cog-b-sr"
+    assert rows[0]["from"] is not None

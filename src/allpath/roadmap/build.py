@@ -417,31 +417,62 @@ class Roadmap:
             out.append((self.template, None))
         return out
 
+    def _plan_templates(self) -> list[tuple[Template, list[PhaseDates]]]:
+        """The chosen template, then each template the dated plan continues on, with the
+        phases laid out from it (in plan order)."""
+        out: list[tuple[Template, list[PhaseDates]]] = []
+        if self.template is not None:
+            out.append((self.template, [pd for pd in self.phases
+                                        if self._template_of(pd) is self.template]))
+        for pd in self.phases:
+            tpl = self._template_of(pd)
+            if tpl is None:
+                continue
+            known = next((phases for t, phases in out if t.id == tpl.id), None)
+            if known is None:
+                out.append((tpl, [pd]))
+            elif pd not in known:
+                known.append(pd)
+        return out
+
     def modifications(self) -> dict[str, Any]:
-        """Population adaptations of the template (Down syndrome, older adults) that apply."""
+        """Population adaptations (Down syndrome, older adults) that apply, of the chosen
+        template and of every template the dated plan continues on (an infant plan that goes
+        on to the standard-risk backbone has that backbone's Down syndrome note; review EE)."""
         t = self.template
         if t is None:
             return {"applies": [], "possible": [], "none_apply": True, "text": ""}
-        on = self.phases[0].start if self.phases else (self.start or dt.date.today())
         applies_: list[dict[str, Any]] = []
         possible: list[dict[str, Any]] = []
-        for m in t.modifications:
-            ok, needs = self._applies(m.applies_if, on, self.body)
-            row: dict[str, Any] = {"label": m.label, "text": m.text, "cite": list(m.cite),
-                                   "evidence": m.evidence, "needs": list(needs), "from": None}
-            if ok is not True:
-                # one that comes to apply later (a 59-year-old who turns 60 before course 3B)
-                # applies from that phase on, as its doses do
-                later = next((pd for pd in self.phases[1:] if self._applies(
-                    m.applies_if, pd.start, self.active(pd).body)[0] is True), None)
-                if later is not None:
-                    ok, row["needs"] = True, []
-                    row["from"] = {"phase": later.phase.id, "date": later.start.isoformat()}
-            if ok:
-                applies_.append(row)
-            elif ok is None:
-                possible.append(row)
-        if not t.modifications:
+        for tpl, tpl_phases in self._plan_templates():
+            continued = tpl.id != t.id
+            on = (tpl_phases[0].start if tpl_phases
+                  else self.start or dt.date.today())
+            for m in tpl.modifications:
+                first = tpl_phases[0] if tpl_phases else None
+                ok, needs = self._applies(m.applies_if, on,
+                                          self.active(first).body if first else self.body)
+                row: dict[str, Any] = {"label": m.label, "text": m.text, "cite": list(m.cite),
+                                       "evidence": m.evidence, "needs": list(needs),
+                                       "from": None}
+                if continued:
+                    row["template"] = tpl.id
+                if ok is not True:
+                    # one that comes to apply later (a 59-year-old who turns 60 before course
+                    # 3B) applies from that phase on, as its doses do
+                    later = next((pd for pd in tpl_phases[1:] if self._applies(
+                        m.applies_if, pd.start, self.active(pd).body)[0] is True), None)
+                    if later is not None:
+                        ok, row["needs"] = True, []
+                        row["from"] = {"phase": later.phase.id,
+                                       "date": later.start.isoformat()}
+                if continued and ok and row["from"] is None and first is not None:
+                    row["from"] = {"phase": first.phase.id, "date": first.start.isoformat()}
+                if ok:
+                    applies_.append(row)
+                elif ok is None:
+                    possible.append(row)
+        if not t.modifications and not applies_ and not possible:
             text = "This template names no population modifications."
         elif applies_:
             text = "Modifications that apply: " + "; ".join(
