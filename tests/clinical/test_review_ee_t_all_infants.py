@@ -97,3 +97,13 @@ def test_a_continued_templates_down_syndrome_note_is_shown_from_its_first_phase(
             if "Down syndrome" in m["label"]]
     assert rows and rows[0]["template"] == "cog-b-sr"
     assert rows[0]["from"] is not None
+
+
+def test_a_day_15_marrow_is_not_ordered_once_its_window_has_closed() -> None:
+    """ree01 is assessed after the end of consolidation: the day-15 marrow that AALL0434's
+    low risk needs is named as missing, but not ordered (a marrow now cannot show the day-15
+    response)."""
+    out = assess(parse_record(_record("ree01"))).to_dict()
+    [miss] = [m for m in out["missing"] if m["fact"] == "marrow_blasts.d15"]
+    assert miss["order"] is False and "has passed" in miss["note"]
+    assert not any("day 15" in t for t in out["tests_to_order"])

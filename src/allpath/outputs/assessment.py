@@ -398,6 +398,13 @@ class Assessment:
                 and self.as_of is not None and (self.as_of - day0).days > int(last)):
             return ("The diagnostic time point has passed: a new test cannot stand for the "
                     "result at diagnosis. Check the diagnostic lab report for it.")
+        if (source.get("window_closes") and last is not None and day0 is not None
+                and self.as_of is not None and (self.as_of - day0).days > int(last)):
+            # a response time point that only its own day can show (the day-15 marrow):
+            # once its window has closed, a marrow now cannot stand for it
+            return (f"The time point (days {window[0]}-{last} of treatment) has passed: a "
+                    "test now cannot show the response on that day. Check the record for "
+                    "its result.")
         if (source.get("timepoint") == "diagnosis" and "from" not in source
                 and self._induction_over()):
             # a finding at diagnosis the record states (testicular disease), asked for after
