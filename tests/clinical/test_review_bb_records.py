@@ -76,3 +76,15 @@ def test_mrd_that_was_never_negative_is_not_a_recurrence() -> None:
 def test_a_negative_from_an_assay_coarser_than_0_01_percent_is_not_a_negative() -> None:
     """MRD-REPORT-ASH2021: 'not detected' by a 10^-3 assay says nothing about 0.01%."""
     assert "mrd_recurrence" not in [a["id"] for a in _rbb05(0.0, sensitivity=0.001)]
+
+
+def test_front_line_therapy_of_a_transplant_in_first_remission_ends_with_the_transplant() -> None:
+    """Review BB: after an allogeneic transplant in first remission (no maintenance), the
+    relapse asked for the end date of front-line therapy that the record already gives (the
+    transplant's end), so the BFM timing stayed unknown."""
+    from support import assessed_case
+
+    case = next(c for c in _CASES if c.stem.startswith("rbb03"))
+    out = assessed_case(case).to_dict()
+    assert out["relapse"]["timing"]["bfm"] == "late"
+    assert not any("end of front-line" in t for t in out["tests_to_order"])

@@ -219,15 +219,21 @@ def _remission_date(
 def _therapy_status(record: PatientRecord, when: dt.date) -> tuple[bool | None, dt.date | None]:
     """Whether front-line therapy was still going on at ``when``, and when it ended.
 
-    Front-line therapy ends with the end of the last maintenance event. A treatment phase that
-    had started by ``when`` and has no end date means therapy was still going on; so does a
-    date on or before the end of maintenance. Without any treatment event it is unknown.
+    Front-line therapy ends with the end of the last maintenance event, or, in a record with
+    no maintenance, with the end of a transplant in first remission that ended before
+    ``when`` (the transplant is then the last front-line treatment; review BB). A treatment
+    phase that had started by ``when`` and has no end date means therapy was still going on;
+    so does a date on or before the end of maintenance. Without any treatment event it is
+    unknown.
     """
     events = sorted((ev for ev in record.treatment if ev.start <= when), key=lambda e: e.start)
     # Phases follow one another: only the latest phase begun by then can still be open.
     if events and events[-1].end is None:
         return True, None
     ends = [ev.end for ev in record.treatment if ev.phase == "maintenance" and ev.end]
+    if not ends:
+        ends = [ev.end for ev in events if str(getattr(ev.phase, "value", ev.phase))
+                == "transplant" and ev.end is not None and ev.end <= when]
     if ends:
         end = max(ends)
         return when <= end, end
