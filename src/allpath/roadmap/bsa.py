@@ -68,7 +68,9 @@ class BodySize:
         """Body-mass index: weight (kg) over height (m) squared."""
         if self.height_cm is None or self.weight_kg is None or self.height_cm <= 0:
             return None
-        return self.weight_kg / (self.height_cm / 100.0) ** 2
+        # rounded at 1e-9 so that a BMI of exactly 30 (76.8 kg at 160 cm) is not read as
+        # 29.999999999999993 by a "30 or more" condition (review FF, rff12)
+        return round(self.weight_kg * 10000.0 / (self.height_cm * self.height_cm), 9)
 
     @property
     def missing(self) -> tuple[str, ...]:

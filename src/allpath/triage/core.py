@@ -89,6 +89,8 @@ def triage_facts(inp: TriageInput, knowledge: Knowledge) -> tuple[dict[str, Fact
         facts["triage.on_treatment"] = Fact(inp.on_treatment, inputs=("on_treatment",))
     if inp.central_line is not None:
         facts["triage.central_line"] = Fact(inp.central_line, inputs=("central_line",))
+    if inp.treatment_unsure:
+        facts["triage.treatment_unsure"] = Fact(True, inputs=("on_treatment", "central_line"))
     if inp.recent_transplant is not None:
         facts["triage.recent_transplant"] = Fact(inp.recent_transplant,
                                                  inputs=("recent_transplant",))

@@ -97,6 +97,9 @@ class TriageInput:
     recent_transplant: bool | None = None
     cbc_time: dt.date | None = None  # the day of the blood count, only when it was given
     transplant: bool | None = None
+    # "not sure" given as the answer to the treatment or line question (not left out): the
+    # family does not know whether the person is on treatment (review GG)
+    treatment_unsure: bool = False
 
 
 def _yes_no(data: Mapping[str, Any], key: str, problems: list[Problem]) -> bool | None:
@@ -355,8 +358,11 @@ def parse_triage_input(data: Any, source: str | None = None) -> TriageInput:
             remapped.append(Problem(path, p.message, expected=p.expected, got=p.got,
                                     hint=p.hint))
         raise RecordError(remapped, source) from None
+    unsure = any(isinstance(data.get(k), str) and str(data.get(k)).strip().lower()
+                 in ("unknown", "not_sure", "not sure") for k in ("on_treatment", "central_line"))
     return TriageInput(record, float(age) if age is not None else None, day, on_treatment,
-                       central_line, treatment_start, recent_transplant, cbc_time, transplant)
+                       central_line, treatment_start, recent_transplant, cbc_time, transplant,
+                       unsure)
 
 
 def _anc_above_wbc(observations: list[dict[str, Any]], problems: list[Problem]) -> None:

@@ -478,8 +478,13 @@ NEXT_STEP_PLAIN = {
                                 "team today.",
     # a limp off treatment (NHS Healthier Together "Limp": amber today, red emergency)
     "limp_watch": "See a doctor today if {who} cannot put weight on the leg, gets a fever, or "
-                  "has a red, hot or swollen joint. Get emergency help now if {who} looks pale, "
-                  "blue or blotchy, or is very sleepy or hard to wake.",
+                  "has a red, hot or swollen joint. Do the same if the limp is no better in 48 "
+                  "hours. Get emergency help now if {who} looks pale, blue or blotchy, or is "
+                  "very sleepy or hard to wake.",
+    # a limp during treatment (SCHN: fever is a call now; NHS Healthier Together: amber signs)
+    "limp_watch_on_treatment": "Call the cancer care team now, day or night, for a fever of 38 "
+                               "C (100.4 F) or more. Call them today if {who} cannot put "
+                               "weight on the leg, or has a red, hot or swollen joint.",
     # a cough, cold, flu or sore throat during treatment (SCHN, CCS)
     "infection_watch": "Check the temperature. Call the cancer care team now, day or night, "
                        "for a fever of 38 C (100.4 F) or more, shivering or chills, or trouble "
@@ -631,6 +636,10 @@ NEXT_STEP_CLINICAL = {
     "limp_watch": "Limp off treatment: same-day review for non-weight-bearing, fever above 38 C "
                   "or a red, hot or swollen joint; emergency for pallor, mottling or reduced "
                   "consciousness (NHS Healthier Together).",
+    "limp_watch_on_treatment": "Limp on treatment: fever of 38 C or more means immediate "
+                               "review (SCHN); non-weight-bearing or a red, hot or swollen "
+                               "joint, same-day review (NHS Healthier Together); consider "
+                               "osteonecrosis on steroids.",
     "infection_watch": "Respiratory or flu-like symptoms on treatment: fever of 38 C or more, "
                        "rigors or respiratory distress means immediate review (SCHN, CCS).",
     "constipation_care": "Constipation on treatment: no enemas or suppositories; laxatives "
