@@ -448,6 +448,8 @@ def phase_word(phase: str) -> str:
 def _date(value: Any) -> dt.date | None:
     if value is None:
         return None
+    if isinstance(value, dt.datetime):  # a result timed to the minute (a datetime is a date
+        return value.date()            # too, and cannot be compared with one; review HH)
     if isinstance(value, dt.date):
         return value
     try:
@@ -674,11 +676,30 @@ def relapse_lines(doc: Mapping[str, Any], adult: bool = False) -> list[str]:
                          "which test comes next, and when you will know.")
         if again is None or later is not None:
             lines.append(plan)
+            selection = (doc.get("roadmap") or {}).get("selection") or {}
+            if selection.get("rule_id") == "roadmap.rr.b_cd19_negative":
+                # the relapse lost CD19 (labels: blinatumomab and CAR T-cells need it;
+                # inotuzumab aims at CD22; review HH)
+                lines.append(
+                    "The leukemia cells at relapse no longer carry a marker called CD19. "
+                    "Some medicines aim at that marker (blinatumomab and CAR T-cells), so "
+                    "they may not work now. The plan points to a medicine that aims at "
+                    "another marker, CD22 (inotuzumab). Ask your team about it.")
         lines.append(outlook)
     elif when is not None and (rel.get("suspected") or rel.get("detected") is None):
         lines.append(f"A test on {family_date(when)} may show that the leukemia has come "
                      "back (a relapse). More tests are needed to be sure. Ask your team "
                      "which test comes next, and when you will know.")
+    elif "mrd_recurrence" in {a.get("id") for a in doc.get("alerts") or []}:
+        # MRD back after a negative result, under the relapse level (alert mrd_recurrence,
+        # PEMMARAJU-2017-MRD; review HH)
+        series = (doc.get("mrd") or {}).get("series") or []
+        latest = _date(series[-1].get("date")) if series else None
+        on = f" on {family_date(latest)}" if latest else ""
+        lines.append(f"A test{on} found a few leukemia cells again, after an earlier test "
+                     "found none. This is not called a relapse. Your team will likely do "
+                     "more tests soon, and may change the plan. Ask what comes next, and "
+                     "when you will know.")
     return lines
 
 
