@@ -189,3 +189,17 @@ def test_yaml_anchors_are_refused_even_beside_text_with_ampersands() -> None:
     with pytest.raises(RecordError, match="anchors and aliases"):
         load_yaml_text("a: &x [1, 2]\nb: *x\n")
     assert load_yaml_text("a: [1, 2]\n") == {"a": [1, 2]}
+
+
+def test_a_symptom_onset_with_a_time_of_day_is_read_as_its_day() -> None:
+    """Review II (r13): an onset written as a date-time got two confusing problems (the
+    symptom "should be a valid string", and the validator's own words); it is now read as
+    its day, as an observation time may carry a time of day."""
+    import datetime as dt
+
+    from allpath import parse_record
+
+    rec = parse_record({"format": "allpath.record/1", "id": "x", "sex": "female",
+                        "birth_date": "2015-01-01",
+                        "symptoms": [{"code": "limp", "onset": "2025-12-01T08:00:00+00:00"}]})
+    assert rec.symptoms[0].onset == dt.date(2025, 12, 1)  # type: ignore[union-attr]

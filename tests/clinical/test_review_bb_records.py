@@ -88,3 +88,19 @@ def test_front_line_therapy_of_a_transplant_in_first_remission_ends_with_the_tra
     out = assessed_case(case).to_dict()
     assert out["relapse"]["timing"]["bfm"] == "late"
     assert not any("end of front-line" in t for t in out["tests_to_order"])
+
+
+def test_a_relapse_is_not_missed_when_the_end_of_induction_response_was_not_assessed() -> None:
+    """Review II (r12): a 68% marrow in maintenance after an end-of-induction marrow MRD of
+    0.02%, with no morphology or blood counts recorded at the end of induction, gave
+    'detected: false' with nothing in notes. The relapse is now read from the marrow remission
+    (relapse pack table marrow_remission_below, 5%), and a note names what settles it."""
+    from allpath import assess, parse_record
+    from support import load_yaml
+
+    doc = load_yaml((Path(__file__).parents[1] / "review_ii"
+                     / "r12-relapse-no-eoi-blood-blasts-silent.yaml").read_text("utf-8"))
+    rel = assess(parse_record(doc.get("record", doc))).to_dict()["relapse"]
+    assert rel["detected"] is True and rel["site"] == "marrow"
+    assert rel["notes"] and rel["notes"][0].startswith("Remission at the end of induction is "
+                                                       "not settled")

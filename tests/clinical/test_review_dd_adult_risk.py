@@ -68,3 +68,15 @@ def test_nccn_adult_t_all_without_mutation_results_stays_open_and_names_the_test
     out = _out("rdd11")
     assert _risk(out, "nccn_adult_t_genetics")["group"] == "unknown"
     assert any("NOTCH1" in t and "PTEN" in t for t in out["tests_to_order"])
+
+
+def test_a_subclone_written_with_idem_counts_the_stemline_changes_too() -> None:
+    """Review II (r08): three changes in the stemline and three more in an idem subclone were
+    counted as 3 (the stemline only), so the karyotype was not complex; its most abnormal
+    clone has 6."""
+    from allpath.classification import read_karyotype
+
+    k = ("46,XX,del(6)(q15q23),add(7)(p13),del(9)(p21)[8]"
+         "/47,idem,+8,del(12)(p12),+mar[6]/46,XX[6]")
+    assert read_karyotype(k).abnormalities == 6
+    assert read_karyotype("46,XX,del(6)(q15q23)[10]/46,XX[10]").abnormalities == 1

@@ -103,8 +103,31 @@ def read_karyotype(text: str) -> KaryotypeReading:
             continue
         unread.append(field)
     fusions = tuple(dict.fromkeys(table[t] for t in translocations if t in table))
-    structural = [u for u in unread if not u.endswith("c")
-                  and u.lower() not in _NOT_ABNORMALITIES]
+    stemline = _abnormalities(fields)
+    # a subclone written with idem (or sl) carries the stemline's changes and its own: the
+    # karyotype's complexity is that of its most abnormal clone (review II)
+    most = stemline
+    for c in clones[1:]:
+        sub = [f.strip() for f in re.split(r",(?![^(]*\))", c) if f.strip()]
+        own = _abnormalities(sub)
+        inherits = any(re.sub(r"\[\d+\]$", "", f).lower() in ("idem", "sl") for f in sub)
+        most = max(most, own + (stemline if inherits else 0))
     return KaryotypeReading(count, tuple(translocations), fusions, tuple(gains), tuple(unread),
-                            tuple(constitutional), tuple(clone_counts),
-                            len(gains) + len(translocations) + len(structural))
+                            tuple(constitutional), tuple(clone_counts), most)
+
+
+def _abnormalities(fields: list[str]) -> int:
+    """Acquired abnormalities among a clone's fields: every field but the count, the sex
+    chromosomes, a constitutional change (``c``) and the ISCN words that are not changes."""
+    n = 0
+    for i, field in enumerate(fields):
+        field = re.sub(r"\[\d+\]$", "", field).strip()
+        if not field or (i == 0 and _COUNT.match(field)):
+            continue
+        if i == 1 and re.fullmatch(r"X{1,4}Y{0,2}|XY+|X+", field):
+            continue
+        low = field.lower()
+        if low.endswith("c") or low in _NOT_ABNORMALITIES:
+            continue
+        n += 1
+    return n

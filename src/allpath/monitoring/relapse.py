@@ -59,6 +59,9 @@ class RelapseFinding:
     # why the end-of-block-1 marrow MRD was measured but left unknown (too insensitive for
     # the pack's threshold, or same-day results on both sides of it: allpath.findings.mrd)
     mrd_note: str | None = None
+    # the remission the scan started from was read from the end-of-induction marrow alone
+    # (the response was not settled): the note says so and which results settle it
+    remission_note: str | None = None
 
     @property
     def latest_confirmed_date(self) -> dt.date | None:
@@ -85,7 +88,7 @@ class RelapseFinding:
 
     def notes(self) -> list[str]:
         site = next((r for r in self.results if r.output == "relapse.site"), None)
-        out = []
+        out = [self.remission_note] if self.remission_note else []
         if site is not None and site.status == "decided" and site.value == "suspected":
             out.append("Relapse suspected, not confirmed: " + (site.note or "").strip())
         if self.unsettled and site is not None:
@@ -214,6 +217,40 @@ def _remission_date(
         if cp.result.status == "decided" and cp.result.value in ("CR", "CRi") and cp.date:
             return cp.date
     return None
+
+
+def _marrow_remission(timeline: Timeline, responses: list[CheckpointResponse],
+                      kb: Knowledge) -> tuple[dt.date | None, str | None]:
+    """When no checkpoint settled a remission (the response is not assessable: no marrow
+    morphology, or blood counts missing) and none found the disease persisting: the first
+    end-of-induction marrow result below the relapse pack's morphological-remission level
+    (table ``marrow_remission_below``; morphology or marrow MRD), with the note that says so.
+    A relapse after it is then found, not missed in silence (review II)."""
+    if any(cp.result.status == "decided" and cp.result.value in ("refractory", "PD")
+           for cp in responses):
+        return None, None
+    table = kb.pack("relapse").tables["marrow_remission_below"]
+    if table.unit != "%" or len(table.rows) != 1:
+        raise ValueError("pack relapse: table marrow_remission_below must hold one row in %")
+    below = float(table.rows[0].value)
+    spec = kb.registry.get("mrd.eoi_marrow")
+    window = (spec.source.get("window") if spec is not None else None) or [None, None]
+    lo, hi = window
+    for o in timeline:
+        if o.code not in ("marrow_blasts", "mrd_marrow") or o.value is None:
+            continue
+        labelled = o.timepoint == "end_of_induction"
+        in_window = (o.timepoint is None and lo is not None and hi is not None
+                     and int(lo) <= o.day <= int(hi))
+        if (labelled or in_window) and o.value < below:
+            what = "marrow blasts" if o.code == "marrow_blasts" else "marrow MRD"
+            return o.time, (
+                f"Remission at the end of induction is not settled (the response could not "
+                f"be assessed), so relapse is read from the marrow of {o.time.isoformat()} "
+                f"({what} {o.value:g}%, under the {below:g}% of a morphological remission). "
+                "Record the end-of-induction marrow morphology, blood counts and blood "
+                "blasts to settle the remission.")
+    return None, None
 
 
 def _therapy_status(record: PatientRecord, when: dt.date) -> tuple[bool | None, dt.date | None]:
@@ -392,6 +429,9 @@ def find_relapse(
     biopsy or CSF stays unknown; an enlarged testis without a biopsy is a suspected
     relapse."""
     remission = _remission_date(timeline, responses)
+    assumed: str | None = None
+    if remission is None:
+        remission, assumed = _marrow_remission(timeline, responses, kb)
     if remission is None:
         return RelapseFinding(None, None, ())
     timeline = _with_reported_findings(record, timeline, remission)
@@ -407,13 +447,14 @@ def find_relapse(
                 last = earlier.pop()
                 pending = replace(found, number=number) if found.pending else None
                 return replace(last, previous=tuple(earlier), remission_after=remission,
-                               suspected_next=pending)
-            return replace(found, number=number if found.pending else None)
+                               suspected_next=pending, remission_note=assumed)
+            return replace(found, number=number if found.pending else None,
+                           remission_note=assumed)
         again, persisting = _remission_after(found, timeline, base, kb)
         found = replace(found, number=number, previous=tuple(earlier),
                         not_in_remission=persisting)
         if again is None:
-            return found
+            return replace(found, remission_note=assumed)
         earlier.append(replace(found, previous=(), remission_after=again))
         remission = again
 

@@ -84,6 +84,20 @@ class SymptomDetail(_Frozen):
     onset: dt.date | None = None
     duration_days: float | None = Field(default=None, ge=0)
 
+    @field_validator("onset", mode="before")
+    @classmethod
+    def _onset_day(cls, value: object) -> object:
+        """An onset given with a time of day (as observation times may be) is read as its
+        day; a symptom's onset is kept to the day (review II)."""
+        if isinstance(value, dt.datetime):
+            return value.date()
+        if isinstance(value, str) and "T" in value:
+            try:
+                return dt.datetime.fromisoformat(value.replace("Z", "+00:00")).date()
+            except ValueError:
+                return value
+        return value
+
 
 Symptom = Annotated[str, Field(min_length=1)] | SymptomDetail
 
