@@ -229,28 +229,66 @@ def _marrow_remission(timeline: Timeline, responses: list[CheckpointResponse],
     if any(cp.result.status == "decided" and cp.result.value in ("refractory", "PD")
            for cp in responses):
         return None, None
-    table = kb.pack("relapse").tables["marrow_remission_below"]
-    if table.unit != "%" or len(table.rows) != 1:
-        raise ValueError("pack relapse: table marrow_remission_below must hold one row in %")
-    below = float(table.rows[0].value)
-    spec = kb.registry.get("mrd.eoi_marrow")
-    window = (spec.source.get("window") if spec is not None else None) or [None, None]
-    lo, hi = window
+    below = {"marrow_blasts": _percent_table(kb, "marrow_remission_below"),
+             "mrd_marrow": _percent_table(kb, "marrow_mrd_remission_below")}
+    lo, hi = _eoi_window(kb)
     for o in timeline:
-        if o.code not in ("marrow_blasts", "mrd_marrow") or o.value is None:
+        if o.code not in below or o.value is None:
             continue
         labelled = o.timepoint == "end_of_induction"
         in_window = (o.timepoint is None and lo is not None and hi is not None
-                     and int(lo) <= o.day <= int(hi))
-        if (labelled or in_window) and o.value < below:
-            what = "marrow blasts" if o.code == "marrow_blasts" else "marrow MRD"
+                     and lo <= o.day <= hi)
+        if (labelled or in_window) and o.value < below[o.code]:
+            what = ("marrow blasts {v:g}%, under the {b:g}% of a morphological remission"
+                    if o.code == "marrow_blasts" else
+                    "marrow MRD {v:g}%, under the {b:g}% that stands for a remission when the "
+                    "morphology is not recorded").format(v=o.value, b=below[o.code])
             return o.time, (
                 f"Remission at the end of induction is not settled (the response could not "
                 f"be assessed), so relapse is read from the marrow of {o.time.isoformat()} "
-                f"({what} {o.value:g}%, under the {below:g}% of a morphological remission). "
-                "Record the end-of-induction marrow morphology, blood counts and blood "
-                "blasts to settle the remission.")
+                f"({what}). The end-of-induction results that settle a remission are the "
+                "marrow morphology, the blood counts and blood blasts, and the spinal fluid.")
     return None, None
+
+
+def _percent_table(kb: Knowledge, name: str) -> float:
+    table = kb.pack("relapse").tables[name]
+    if table.unit != "%" or len(table.rows) != 1:
+        raise ValueError(f"pack relapse: table {name} must hold one row in %")
+    return float(table.rows[0].value)
+
+
+def _eoi_window(kb: Knowledge) -> tuple[int | None, int | None]:
+    """The end-of-induction window (days) of the registry's ``mrd.eoi_marrow``."""
+    spec = kb.registry.get("mrd.eoi_marrow")
+    window = (spec.source.get("window") if spec is not None else None) or [None, None]
+    assert isinstance(window, list)
+    lo, hi = window[0], window[1]
+    return (int(lo) if lo is not None else None, int(hi) if hi is not None else None)
+
+
+def _no_remission_documented(timeline: Timeline, kb: Knowledge) -> RelapseFinding | None:
+    """No remission settled and no end-of-induction marrow to read one from, but a marrow at
+    the relapse level after the induction period: relapse cannot be told from disease that
+    never remitted. Not "no relapse": undetermined, with the note that says what settles it
+    (review JJ, rvjj04)."""
+    level = _percent_table(kb, "marrow_remission_below")
+    _, hi = _eoi_window(kb)
+    if hi is None:
+        return None
+    late = [o for o in timeline.series("marrow_blasts")
+            if o.value is not None and o.day > hi and o.value >= level]
+    if not late:
+        return None
+    first = late[0]
+    assert first.value is not None
+    return RelapseFinding(
+        None, first.time, (), unsettled=True,
+        remission_note=(
+            f"No remission is documented (no end-of-induction marrow in the record), so the "
+            f"marrow of {first.time.isoformat()} with {first.value:g}% blasts cannot be told "
+            "apart: a relapse, or disease that never went into remission. The end-of-"
+            "induction marrow report settles it."))
 
 
 def _therapy_status(record: PatientRecord, when: dt.date) -> tuple[bool | None, dt.date | None]:
@@ -433,7 +471,10 @@ def find_relapse(
     if remission is None:
         remission, assumed = _marrow_remission(timeline, responses, kb)
     if remission is None:
-        return RelapseFinding(None, None, ())
+        if any(cp.result.status == "decided" and cp.result.value in ("refractory", "PD")
+               for cp in responses):
+            return RelapseFinding(None, None, ())
+        return _no_remission_documented(timeline, kb) or RelapseFinding(None, None, ())
     timeline = _with_reported_findings(record, timeline, remission)
     earlier: list[RelapseFinding] = []
     while True:
