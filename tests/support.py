@@ -119,6 +119,20 @@ def assessed_case(case: Path) -> Any:
     return assess(parse_record(doc["record"], source=str(case)))
 
 
+def assessed_prefix(cases: list[Path], prefix: str) -> dict[str, Any]:
+    """The assessment (as a dict) of the worked case among ``cases`` whose name starts with
+    ``prefix`` (``rvz03``)."""
+    case = next(c for c in cases if c.stem.startswith(prefix))
+    out: dict[str, Any] = assessed_case(case).to_dict()
+    return out
+
+
+def risk_entry(out: dict[str, Any], scheme: str) -> dict[str, Any]:
+    """The ``risk`` entry of an assessment dict for one scheme."""
+    entry: dict[str, Any] = next(r for r in out["risk"] if r["scheme"] == scheme)
+    return entry
+
+
 def case_failures(case: Path) -> list[str]:
     """A worked case file (``record`` + ``expected`` paths) run through ``assess``: one message
     per expectation the assessment does not meet (empty when it meets them all)."""

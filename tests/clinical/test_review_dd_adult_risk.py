@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from support import assessed_case, case_failures, case_params
+from support import assessed_prefix, case_failures, case_params, risk_entry
 
 _DIR = Path(__file__).parent / "review_dd"
 _CASES = sorted(_DIR.glob("rdd*.yaml"))
@@ -38,14 +38,10 @@ def test_the_twelve_review_dd_cases_are_present() -> None:
 
 
 def _out(prefix: str) -> dict[str, Any]:
-    case = next(c for c in _CASES if c.stem.startswith(prefix))
-    out: dict[str, Any] = assessed_case(case).to_dict()
-    return out
+    return assessed_prefix(_CASES, prefix)
 
 
-def _risk(out: dict[str, Any], scheme: str) -> dict[str, Any]:
-    entry: dict[str, Any] = next(r for r in out["risk"] if r["scheme"] == scheme)
-    return entry
+_risk = risk_entry
 
 
 def test_moorman_2007_five_abnormalities_in_the_karyotype_string_is_complex_poor() -> None:

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from support import assessed_case, case_failures, case_params
+from support import assessed_prefix, case_failures, case_params, risk_entry
 
 _DIR = Path(__file__).parent / "review_t"
 _CASES = sorted(_DIR.glob("rvt*.yaml"))
@@ -25,14 +25,10 @@ KNOWN: dict[str, str] = {}
 
 
 def _out(prefix: str) -> dict[str, Any]:
-    case = next(c for c in _CASES if c.stem.startswith(prefix))
-    out: dict[str, Any] = assessed_case(case).to_dict()
-    return out
+    return assessed_prefix(_CASES, prefix)
 
 
-def _risk(out: dict[str, Any], scheme: str) -> dict[str, Any]:
-    entry: dict[str, Any] = next(r for r in out["risk"] if r["scheme"] == scheme)
-    return entry
+_risk = risk_entry
 
 
 def _trace_value(out: dict[str, Any], output: str) -> Any:

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from support import assessed_case, case_failures, case_params
+from support import assessed_prefix, case_failures, case_params
 
 _DIR = Path(__file__).parent / "review_cc"
 _CASES = sorted(_DIR.glob("rcc*.yaml"))
@@ -41,8 +41,7 @@ def test_the_ten_review_cc_cases_are_present() -> None:
 
 
 def _roadmap(prefix: str) -> dict[str, Any]:
-    case = next(c for c in _CASES if c.stem.startswith(prefix))
-    rm: dict[str, Any] = assessed_case(case).to_dict()["roadmap"]
+    rm: dict[str, Any] = assessed_prefix(_CASES, prefix)["roadmap"]
     return rm
 
 

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from allpath.roadmap.templates import load_templates
-from support import assessed_case, case_failures, case_params
+from support import assessed_case, assessed_prefix, case_failures, case_params
 
 _DIR = Path(__file__).parent / "review_z"
 _CASES = sorted(_DIR.glob("rvz*.yaml"))
@@ -58,8 +58,7 @@ def test_the_ten_review_z_cases_are_present() -> None:
 
 
 def _roadmap(prefix: str) -> dict[str, Any]:
-    case = next(c for c in _CASES if c.stem.startswith(prefix))
-    rm: dict[str, Any] = assessed_case(case).to_dict()["roadmap"]
+    rm: dict[str, Any] = assessed_prefix(_CASES, prefix)["roadmap"]
     return rm
 
 

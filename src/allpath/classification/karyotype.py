@@ -20,6 +20,9 @@ __all__ = ["KaryotypeReading", "masked_hypodiploidy_limits", "masked_hypodiploid
 _COUNT = re.compile(r"^\s*(\d{2,3})(?:\s*[~-]\s*(\d{2,3}))?\s*(?:<\dn>)?\s*$")
 _TRANSLOCATION = re.compile(r"t\((\w+);(\w+)\)(?:\(([pq][\d.]+);([pq][\d.]+)\))?")
 _GAIN = re.compile(r"^\+(\d{1,2}|X|Y)(c?)$")
+# the sex chromosomes of a clone (its second field), and a field's cell count ("[15]")
+_SEX = re.compile(r"X{1,4}Y{0,2}|XY+|X+")
+_CELLS = re.compile(r"\[\d+\]$")
 # ISCN words that are not abnormalities: clone references and the composite mark
 _NOT_ABNORMALITIES = frozenset({"idem", "sl", "sdl", "sdl1", "sdl2", "inc", "cp"})
 
@@ -73,11 +76,11 @@ def read_karyotype(text: str) -> KaryotypeReading:
     clones = [c.strip() for c in text.split("/") if c.strip()]
     clone_counts: list[int] = []
     for c in clones:
-        m0 = _COUNT.match(re.sub(r"\[\d+\]$", "", c.split(",")[0].strip()))
+        m0 = _COUNT.match(_CELLS.sub("", c.split(",")[0].strip()))
         if m0:
             clone_counts.append(int(m0.group(1)))
     clone = clones[0] if clones else ""
-    fields = [f.strip() for f in re.split(r",(?![^(]*\))", clone) if f.strip()]
+    fields = _fields(clone)
     count: int | None = None
     translocations: list[str] = []
     gains: list[str] = []
@@ -85,7 +88,7 @@ def read_karyotype(text: str) -> KaryotypeReading:
     unread: list[str] = []
     table = _fusion_table()
     for i, field in enumerate(fields):
-        field = re.sub(r"\[\d+\]$", "", field)
+        field = _CELLS.sub("", field)
         if i == 0:
             m = _COUNT.match(field)
             if m:
@@ -99,7 +102,7 @@ def read_karyotype(text: str) -> KaryotypeReading:
         if g:
             (constitutional if g.group(2) else gains).append(g.group(1))
             continue
-        if i == 1 and re.fullmatch(r"X{1,4}Y{0,2}|XY+|X+", field):
+        if i == 1 and _SEX.fullmatch(field):
             continue
         unread.append(field)
     fusions = tuple(dict.fromkeys(table[t] for t in translocations if t in table))
@@ -108,12 +111,17 @@ def read_karyotype(text: str) -> KaryotypeReading:
     # karyotype's complexity is that of its most abnormal clone (review II)
     most = stemline
     for c in clones[1:]:
-        sub = [f.strip() for f in re.split(r",(?![^(]*\))", c) if f.strip()]
+        sub = _fields(c)
         own = _abnormalities(sub)
-        inherits = any(re.sub(r"\[\d+\]$", "", f).lower() in ("idem", "sl") for f in sub)
+        inherits = any(_CELLS.sub("", f).lower() in ("idem", "sl") for f in sub)
         most = max(most, own + (stemline if inherits else 0))
     return KaryotypeReading(count, tuple(translocations), fusions, tuple(gains), tuple(unread),
                             tuple(constitutional), tuple(clone_counts), most)
+
+
+def _fields(clone: str) -> list[str]:
+    """A clone's comma-separated fields (commas inside brackets do not split)."""
+    return [f.strip() for f in re.split(r",(?![^(]*\))", clone) if f.strip()]
 
 
 def _abnormalities(fields: list[str]) -> int:
@@ -121,10 +129,10 @@ def _abnormalities(fields: list[str]) -> int:
     chromosomes, a constitutional change (``c``) and the ISCN words that are not changes."""
     n = 0
     for i, field in enumerate(fields):
-        field = re.sub(r"\[\d+\]$", "", field).strip()
+        field = _CELLS.sub("", field).strip()
         if not field or (i == 0 and _COUNT.match(field)):
             continue
-        if i == 1 and re.fullmatch(r"X{1,4}Y{0,2}|XY+|X+", field):
+        if i == 1 and _SEX.fullmatch(field):
             continue
         low = field.lower()
         if low.endswith("c") or low in _NOT_ABNORMALITIES:

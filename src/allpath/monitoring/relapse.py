@@ -18,7 +18,8 @@ from allpath.rules.facts import Fact
 from allpath.rules.loader import Knowledge
 from allpath.rules.schema import AllOf, AnyOf, AtLeast, Compare, Known, Match, Not
 
-__all__ = ["CONFIRMED_SITES", "RelapseFinding", "block1_mrd", "find_relapse"]
+__all__ = ["CONFIRMED_SITES", "RelapseFinding", "block1_mrd", "find_relapse",
+           "is_transplant", "transplant_before"]
 
 CONFIRMED_SITES = ("marrow", "combined", "isolated_cns", "isolated_testicular",
                    "isolated_extramedullary")
@@ -291,6 +292,18 @@ def _no_remission_documented(timeline: Timeline, kb: Knowledge) -> RelapseFindin
             "induction marrow report settles it."))
 
 
+def is_transplant(event: object) -> bool:
+    """Whether a treatment event is a stem cell transplant (phase ``transplant``)."""
+    phase = getattr(event, "phase", None)
+    return str(getattr(phase, "value", phase)) == "transplant"
+
+
+def transplant_before(record: PatientRecord, when: dt.date) -> bool:
+    """Whether a treatment event of the record names a transplant that started before
+    ``when`` (the record's treatment history is read as complete)."""
+    return any(is_transplant(ev) and ev.start < when for ev in record.treatment)
+
+
 def _therapy_status(record: PatientRecord, when: dt.date) -> tuple[bool | None, dt.date | None]:
     """Whether front-line therapy was still going on at ``when``, and when it ended.
 
@@ -307,8 +320,8 @@ def _therapy_status(record: PatientRecord, when: dt.date) -> tuple[bool | None, 
         return True, None
     ends = [ev.end for ev in record.treatment if ev.phase == "maintenance" and ev.end]
     if not ends:
-        ends = [ev.end for ev in events if str(getattr(ev.phase, "value", ev.phase))
-                == "transplant" and ev.end is not None and ev.end <= when]
+        ends = [ev.end for ev in events
+                if is_transplant(ev) and ev.end is not None and ev.end <= when]
     if ends:
         end = max(ends)
         return when <= end, end
@@ -427,9 +440,7 @@ def _facts_on(
                                       ("birth_date",))
     # a transplant before the relapse (the relapse trials exclude relapse after a transplant;
     # the record's treatment history is read as complete, as the roadmap's prior_hct is)
-    facts["rel.prior_hct"] = Fact(any(
-        str(getattr(ev.phase, "value", ev.phase)) == "transplant" and ev.start < when
-        for ev in record.treatment), inputs=("treatment",))
+    facts["rel.prior_hct"] = Fact(transplant_before(record, when), inputs=("treatment",))
     on_therapy, end = _therapy_status(record, when)
     if on_therapy is not None:
         facts["rel.on_therapy"] = Fact(on_therapy, inputs=("treatment",))

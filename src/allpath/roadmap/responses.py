@@ -21,6 +21,8 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
+from allpath.monitoring.relapse import transplant_before
+
 if TYPE_CHECKING:
     from allpath.monitoring.monitor import Monitoring
     from allpath.observations.normalise import Timeline
@@ -147,8 +149,6 @@ def course_of(monitoring: Monitoring | None, record: PatientRecord,
                       or "cns" in rel.extramedullary))
         since = rel.workup[0] if rel.workup is not None else when
         facts.extend(_antigens(record, timeline, min(since, when)))
-        facts.append(("roadmap.prior_hct", any(
-            str(getattr(ev.phase, "value", ev.phase)) == "transplant" and ev.start < when
-            for ev in record.treatment)))
+        facts.append(("roadmap.prior_hct", transplant_before(record, when)))
     return Course(marrow_readings(monitoring), tuple(facts))
 
